@@ -1,0 +1,49 @@
+/**
+ * Typed errors. Every error mobr raises on purpose is a MobrError with a stable `code`;
+ * the CLI maps codes to one-line messages and exit codes in one place (src/cli/exit.ts).
+ * Messages must never contain secrets: callers pass locations, never credentials.
+ */
+export type ErrorCode =
+  | 'BAD_INPUT' // a flag, argument or value the user gave is wrong
+  | 'ENOENT_BACKUP' // no backup with that ID / at that location
+  | 'NOT_FOUND' // a repository object is missing
+  | 'CORRUPT' // bytes do not match their hash or cannot be decoded
+  | 'CORRUPT_PACK'
+  | 'CORRUPT_INDEX'
+  | 'CORRUPT_MANIFEST'
+  | 'CORRUPT_META'
+  | 'REPO_EXISTS'
+  | 'NO_REPO' // the location holds no mobr repository
+  | 'REPO_VERSION' // written by a newer mobr
+  | 'AUTH_FAILED'
+  | 'ACCESS_DENIED'
+  | 'UNREACHABLE'
+  | 'NOT_MATRIXONE'
+  | 'SERVER_ERROR'
+  | 'IO' // local filesystem error (disk full, permission)
+  | 'LOCKED' // another process holds an exclusive lock
+  | 'CHECK_FAILED' // verification found damage
+  | 'UNSAFE_PATH' // a path would escape its root
+  | 'NOT_AVAILABLE' // a feature that is not available in this build
+  | 'INTERRUPTED';
+
+export class MobrError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'MobrError';
+  }
+}
+
+export function isMobrError(e: unknown, code?: ErrorCode): e is MobrError {
+  return e instanceof MobrError && (code === undefined || e.code === code);
+}
+
+/** Adds context to an error as it climbs ("load pack ab12: read: unexpected EOF"). */
+export function withContext(context: string, e: unknown): MobrError {
+  if (e instanceof MobrError) return new MobrError(e.code, `${context}: ${e.message}`, { cause: e });
+  const err = e as NodeJS.ErrnoException;
+  const msg = err?.code ? `${err.code}${err.syscall ? ` (${err.syscall})` : ''}` : String(err?.message ?? e);
+  return new MobrError('IO', `${context}: ${msg}`, { cause: e });
+}

@@ -1,0 +1,152 @@
+/**
+ * FsStore: a repository in a local folder. Keys map to paths below the root.
+ * A put writes `<key>.tmp-<random>` in the same folder, fsyncs it, then renames it into place
+ * (link(2) when ifNoneMatch, so an existing object is never replaced), so readers see whole
+ * objects only and a crash leaves at most a stray temp file, which list() skips.
+ */
+import { promises as fsp, constants as fsc } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MobrError, withContext } from '../errors.js';
+import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
+
+const TMP_MARK = '.tmp-';
+
+export class FsStore implements Store {
+  readonly root: string;
+  readonly location: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.location = `filesystem ${this.root}`;
+  }
+
+  private file(key: string): string {
+    assertSafeKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return await fsp.readFile(this.file(key));
+    } catch (e) {
+      throw this.fail('read', key, e);
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(this.file(key), 'r');
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < length) throw new MobrError('CORRUPT', `read ${key}: short object (wanted ${length} bytes at ${offset}, got ${got})`);
+      return buf;
+    } catch (e) {
+      throw this.fail('read', key, e);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const dest = this.file(key);
+    const dir = path.dirname(dest);
+    const tmp = `${dest}${TMP_MARK}${randomBytes(6).toString('hex')}`;
+    try {
+      if (!this.madeDirs.has(dir)) {
+        await fsp.mkdir(dir, { recursive: true });
+        this.madeDirs.add(dir);
+      }
+      const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (options.ifNoneMatch) {
+        try {
+          await fsp.link(tmp, dest);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new MobrError('REPO_EXISTS', `write ${key}: already exists in ${this.location}`);
+          }
+          throw e;
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+      } else {
+        await fsp.rename(tmp, dest);
+      }
+    } catch (e) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw this.fail('write', key, e);
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.stat(key)) !== undefined;
+  }
+
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    try {
+      const st = await fsp.stat(this.file(key));
+      return st.isFile() ? { key, size: st.size, mtimeMs: st.mtimeMs } : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw this.fail('stat', key, e);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoreEntry> {
+    const trimmed = prefix.replace(/\/+$/, '');
+    if (trimmed !== '') assertSafeKey(trimmed);
+    const start = trimmed === '' ? this.root : path.join(this.root, ...trimmed.split('/'));
+    yield* this.walk(start, trimmed);
+  }
+
+  private async *walk(dir: string, keyPrefix: string): AsyncIterable<StoreEntry> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.fail('list', keyPrefix || '/', e);
+    }
+    for (const ent of entries) {
+      const key = keyPrefix === '' ? ent.name : `${keyPrefix}/${ent.name}`;
+      const full = path.join(dir, ent.name);
+      if (ent.isDirectory()) {
+        yield* this.walk(full, key);
+      } else if (ent.isFile() && !ent.name.includes(TMP_MARK)) {
+        const st = await fsp.stat(full).catch(() => undefined);
+        if (st) yield { key, size: st.size, mtimeMs: st.mtimeMs };
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await fsp.rm(this.file(key), { force: true });
+    } catch (e) {
+      throw this.fail('delete', key, e);
+    }
+  }
+
+  private fail(op: string, key: string, e: unknown): MobrError {
+    if (e instanceof MobrError) return e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new MobrError('NOT_FOUND', `${op} ${key}: not found in ${this.location}`);
+    if (code === 'EACCES' || code === 'EPERM') return new MobrError('ACCESS_DENIED', `${op} ${key}: permission denied in ${this.location}`);
+    if (code === 'ENOSPC') return new MobrError('IO', `${op} ${key}: no space left on device (${this.location})`);
+    return withContext(`${op} ${key} in ${this.location}`, e);
+  }
+}

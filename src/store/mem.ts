@@ -1,0 +1,50 @@
+/** MemStore: an in-memory Store for tests and models. Same contract as every Store. */
+import { MobrError } from '../errors.js';
+import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
+
+export class MemStore implements Store {
+  readonly location = 'memory';
+  readonly objects = new Map<string, { data: Uint8Array; mtimeMs: number }>();
+
+  async get(key: string): Promise<Uint8Array> {
+    assertSafeKey(key);
+    const o = this.objects.get(key);
+    if (!o) throw new MobrError('NOT_FOUND', `read ${key}: not found in memory`);
+    return o.data.slice();
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const all = await this.get(key);
+    if (offset + length > all.length) throw new MobrError('CORRUPT', `read ${key}: short object`);
+    return all.subarray(offset, offset + length);
+  }
+
+  async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    assertSafeKey(key);
+    if (options.ifNoneMatch && this.objects.has(key)) throw new MobrError('REPO_EXISTS', `write ${key}: already exists in memory`);
+    this.objects.set(key, { data: data.slice(), mtimeMs: Date.now() });
+  }
+
+  async has(key: string): Promise<boolean> {
+    assertSafeKey(key);
+    return this.objects.has(key);
+  }
+
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    assertSafeKey(key);
+    const o = this.objects.get(key);
+    return o ? { key, size: o.data.length, mtimeMs: o.mtimeMs } : undefined;
+  }
+
+  async *list(prefix: string): AsyncIterable<StoreEntry> {
+    const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    for (const [key, o] of [...this.objects]) {
+      if (key.startsWith(p)) yield { key, size: o.data.length, mtimeMs: o.mtimeMs };
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    this.objects.delete(key);
+  }
+}

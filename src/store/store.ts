@@ -1,0 +1,57 @@
+/**
+ * The storage layer: a flat namespace of immutable objects addressed by '/'-separated keys.
+ * Implementations: FsStore (a folder), S3Store (a bucket + prefix), MemStore (tests).
+ * A store knows nothing of chunks, packs or backups (spec/repository.md §2).
+ *
+ * Contract every implementation meets (test/store.suite.ts runs it on each):
+ * - keys are relative, '/'-separated, made of [A-Za-z0-9._-] segments; never '..' or absolute;
+ * - put writes an object whole or not at all: a reader never sees a partial object;
+ * - put with { ifNoneMatch: true } fails with code 'REPO_EXISTS' if the key exists;
+ * - get / getRange of a missing key fail with code 'NOT_FOUND';
+ * - list(prefix) yields every key inside the folder 'prefix' (a key prefix ending at a '/'; '' is
+ *   everything), in no particular order, with its size; temp files of unfinished puts never show;
+ * - delete of a missing key succeeds.
+ */
+export interface StoreEntry {
+  key: string;
+  size: number;
+  /** Last modification time, ms since the epoch (used by GC safety windows). */
+  mtimeMs?: number;
+}
+
+export interface PutOptions {
+  /** Fail with REPO_EXISTS rather than replace an existing object. */
+  ifNoneMatch?: boolean;
+}
+
+export interface Store {
+  /** A description for messages, never containing secrets ("filesystem /backups/x"). */
+  readonly location: string;
+  get(key: string): Promise<Uint8Array>;
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
+  put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+  has(key: string): Promise<boolean>;
+  stat(key: string): Promise<StoreEntry | undefined>;
+  list(prefix: string): AsyncIterable<StoreEntry>;
+  delete(key: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Throws UNSAFE_PATH unless key is a relative key of safe segments (no '.', '..', empty). */
+export function assertSafeKey(key: string): void {
+  const parts = key.split('/');
+  for (const p of parts) {
+    if (!SEGMENT.test(p) || p === '.' || p === '..') {
+      throw new UnsafeKeyError(key);
+    }
+  }
+}
+
+import { MobrError } from '../errors.js';
+class UnsafeKeyError extends MobrError {
+  constructor(key: string) {
+    super('UNSAFE_PATH', `unsafe repository key ${JSON.stringify(key.slice(0, 200))}`);
+  }
+}
