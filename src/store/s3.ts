@@ -1,0 +1,439 @@
+/**
+ * S3Store: a repository in an S3 bucket below a prefix (spec/s3.md). Object `<prefix>/<key>`
+ * holds store key `key`, the same layout FsStore uses below its folder.
+ * Every HTTP request goes through one path: a semaphore of `parallelism` permits, a request
+ * counter, and retries with backoff on throttling, 5xx and dropped connections (never on 4xx).
+ * Errors become one-line MobrErrors that name the location, never the keys.
+ */
+import { createHash } from 'node:crypto';
+import {
+  S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, HeadBucketCommand, DeleteObjectCommand,
+  ListObjectsV2Command, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand,
+  AbortMultipartUploadCommand, type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { MobrError } from '../errors.js';
+import { DEFAULT_RETRY, Semaphore, withRetry, type RetryPolicy } from './retry.js';
+import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Folder inside the bucket (mo_br's filepath); leading and trailing '/' are ignored. */
+  prefix?: string;
+  /** e.g. http://127.0.0.1:9000; absent means AWS itself. */
+  endpoint?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  region?: string;
+  /** Assume this role through STS (same endpoint) and use its temporary keys. */
+  roleArn?: string;
+  /** Path-style addressing (also chosen for IP-address and localhost endpoints). */
+  isMinio?: boolean;
+  /** Requests in flight at once (default 4). */
+  parallelism?: number;
+  /** Objects larger than this go up in parts (default 32 MiB). */
+  multipartThreshold?: number;
+  /** Part size of multipart uploads (default 16 MiB; S3 wants >= 5 MiB). */
+  partSize?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Socket idle timeout per request (default 120 s). */
+  requestTimeoutMs?: number;
+}
+
+/** Requests sent, by kind (the bench reports requests per GiB). Part uploads count as put. */
+export interface S3RequestStats {
+  put: number;
+  get: number;
+  list: number;
+  head: number;
+  delete: number;
+  retries: number;
+}
+
+const MiB = 1024 * 1024;
+const RETRY_NAMES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'InternalError',
+  'ServiceUnavailable', 'RequestLimitExceeded', 'TooManyRequestsException', 'ConditionalRequestConflict', 'TimeoutError',
+  'ShortBody']);
+const RETRY_NET = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'ESOCKETTIMEDOUT', 'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE']);
+const UNREACHABLE_NET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const AUTH_NAMES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidClientTokenId', 'ExpiredToken',
+  'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'CredentialsProviderError']);
+
+interface SdkError { name?: string; code?: string; message?: string; errors?: SdkError[];
+  $metadata?: { httpStatusCode?: number }; $retryable?: unknown }
+
+function status(e: unknown): number | undefined {
+  return (e as SdkError)?.$metadata?.httpStatusCode;
+}
+function netCode(e: unknown): string | undefined {
+  const err = e as SdkError;
+  return err?.code ?? err?.errors?.[0]?.code;
+}
+
+export function isRetryableS3Error(e: unknown): boolean {
+  if (e instanceof MobrError) return false;
+  const s = status(e);
+  if (s !== undefined && s >= 500) return true;
+  if (s === 429) return true;
+  const name = (e as SdkError)?.name ?? '';
+  if (RETRY_NAMES.has(name)) return true;
+  const code = netCode(e);
+  if (code && RETRY_NET.has(code)) return true;
+  return s === undefined && /socket hang up|aborted|premature close/i.test((e as SdkError)?.message ?? '');
+}
+
+export class S3Store implements Store {
+  readonly location: string;
+  readonly bucket: string;
+  /** Key prefix inside the bucket, '' or ending in '/'. */
+  readonly base: string;
+  readonly stats: S3RequestStats = { put: 0, get: 0, list: 0, head: 0, delete: 0, retries: 0 };
+  private readonly client: S3Client;
+  private readonly sem: Semaphore;
+  private readonly policy: RetryPolicy;
+  private readonly threshold: number;
+  private readonly partSize: number;
+  private readonly secrets: string[];
+  private bucketChecked = false;
+
+  constructor(options: S3StoreOptions) {
+    const o = validateS3Options(options);
+    this.bucket = o.bucket;
+    const prefix = (o.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    if (prefix !== '') assertSafeKey(prefix);
+    this.base = prefix === '' ? '' : `${prefix}/`;
+    const region = o.region || 'us-east-1';
+    this.location = `s3 ${o.endpoint ? displayEndpoint(o.endpoint) : `aws:${region}`} ${this.bucket}${prefix ? `/${prefix}` : ''}`;
+    this.secrets = [o.accessKeyId, o.secretAccessKey, o.sessionToken].filter((s): s is string => !!s && s.length >= 4);
+    this.sem = new Semaphore(o.parallelism ?? 4);
+    this.policy = { ...DEFAULT_RETRY, ...o.retry };
+    this.threshold = o.multipartThreshold ?? 32 * MiB;
+    this.partSize = Math.max(1, o.partSize ?? 16 * MiB);
+
+    const baseCredentials = o.accessKeyId && o.secretAccessKey
+      ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey, sessionToken: o.sessionToken }
+      : undefined; // the SDK's default chain: env, shared config, SSO, instance metadata
+    const common: S3ClientConfig = {
+      region,
+      endpoint: o.endpoint,
+      maxAttempts: 1, // retries are ours (counted, with our classification)
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: o.requestTimeoutMs ?? 120_000 },
+      // S3-compatible servers often lack aws-chunked trailers; integrity comes from Content-MD5.
+      ...(o.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    };
+    this.client = new S3Client({
+      ...common,
+      forcePathStyle: o.isMinio || (o.endpoint ? isLocalHost(o.endpoint) : false),
+      credentials: o.roleArn ? this.assumeRoleProvider(o.roleArn, common, baseCredentials) : baseCredentials,
+    });
+  }
+
+  private key(key: string): string {
+    assertSafeKey(key);
+    return this.base + key;
+  }
+
+  /** One request: a permit, a count, retries. fn must also consume the response body. */
+  private request<T>(kind: keyof Omit<S3RequestStats, 'retries'>, fn: () => Promise<T>): Promise<T> {
+    return withRetry(
+      () => this.sem.run(() => {
+        this.stats[kind]++;
+        return fn();
+      }),
+      this.policy,
+      isRetryableS3Error,
+      () => void this.stats.retries++,
+    );
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const k = this.key(key);
+    try {
+      return await this.request('get', async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }));
+        return readBody(r.Body, r.ContentLength);
+      });
+    } catch (e) {
+      throw await this.fail('read', key, e);
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const k = this.key(key);
+    const short = () => new MobrError('CORRUPT', `read ${key}: short object (wanted ${length} bytes at ${offset}) in ${this.location}`);
+    if (length === 0) {
+      const st = await this.stat(key);
+      if (!st) throw new MobrError('NOT_FOUND', `read ${key}: not found in ${this.location}`);
+      if (st.size < offset) throw short();
+      return new Uint8Array(0);
+    }
+    let data: Uint8Array;
+    try {
+      data = await this.request('get', async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }));
+        return readBody(r.Body, r.ContentLength);
+      });
+    } catch (e) {
+      if ((e as SdkError)?.name === 'InvalidRange' || status(e) === 416) throw short();
+      throw await this.fail('read', key, e);
+    }
+    if (data.length !== length) throw short();
+    return data;
+  }
+
+  async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const k = this.key(key);
+    const md5 = createHash('md5').update(data).digest();
+    try {
+      // Servers without conditional writes ignore If-None-Match, so look first (racy there).
+      if (options.ifNoneMatch && (await this.head(k))) throw this.exists(key);
+      if (data.length > this.threshold) await this.putMultipart(k, data, options);
+      else {
+        let attempts = 0;
+        await this.request('put', () => {
+          attempts++;
+          return this.client.send(new PutObjectCommand({
+            Bucket: this.bucket, Key: k, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'),
+            ContentType: 'application/octet-stream', IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
+          }));
+        }).catch(async (e: unknown) => {
+          // A retried conditional put may meet its own earlier attempt: the same MD5 ETag is success.
+          if (attempts > 1 && status(e) === 412 && (await this.head(k))?.etag === `"${md5.toString('hex')}"`) return;
+          throw e;
+        });
+      }
+    } catch (e) {
+      if (status(e) === 412 || (e as SdkError)?.name === 'PreconditionFailed') throw this.exists(key);
+      throw await this.fail('write', key, e);
+    }
+  }
+
+  private async putMultipart(k: string, data: Uint8Array, options: PutOptions): Promise<void> {
+    const created = await this.request('put', () =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' })));
+    const uploadId = created.UploadId!;
+    try {
+      const count = Math.ceil(data.length / this.partSize);
+      const parts = await Promise.all(Array.from({ length: count }, async (_, i) => {
+        const body = data.subarray(i * this.partSize, Math.min(data.length, (i + 1) * this.partSize));
+        const md5 = createHash('md5').update(body).digest('base64');
+        const r = await this.request('put', () => this.client.send(new UploadPartCommand({
+          Bucket: this.bucket, Key: k, UploadId: uploadId, PartNumber: i + 1, Body: body, ContentLength: body.length, ContentMD5: md5,
+        })));
+        return { PartNumber: i + 1, ETag: r.ETag };
+      }));
+      await this.request('put', () => this.client.send(new CompleteMultipartUploadCommand({
+        Bucket: this.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts },
+        IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
+      })));
+    } catch (e) {
+      // Best effort: an upload we cannot abort is invisible to readers and lists anyway.
+      await this.request('delete', () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })))
+        .catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.stat(key)) !== undefined;
+  }
+
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    const k = this.key(key);
+    try {
+      const h = await this.head(k);
+      return h && { key, size: h.size, mtimeMs: h.mtimeMs };
+    } catch (e) {
+      throw await this.fail('stat', key, e);
+    }
+  }
+
+  private async head(k: string): Promise<{ size: number; mtimeMs?: number; etag?: string } | undefined> {
+    try {
+      const h = await this.request('head', () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k })));
+      return { size: h.ContentLength ?? 0, mtimeMs: h.LastModified?.getTime(), etag: h.ETag };
+    } catch (e) {
+      if (status(e) !== 404) throw e;
+      await this.checkBucket(); // a HEAD 404 cannot tell a missing key from a missing bucket
+      return undefined;
+    }
+  }
+
+  private async checkBucket(): Promise<void> {
+    if (this.bucketChecked) return;
+    try {
+      await this.request('head', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    } catch (e) {
+      if (status(e) === 404) throw this.noBucket();
+      throw e;
+    }
+    this.bucketChecked = true;
+  }
+
+  async *list(prefix: string): AsyncIterable<StoreEntry> {
+    const folder = prefix.replace(/\/+$/, '');
+    if (folder !== '') assertSafeKey(folder);
+    const full = this.base + (folder === '' ? '' : `${folder}/`);
+    let token: string | undefined;
+    do {
+      const page = await this.request('list', () => this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket, Prefix: full, ContinuationToken: token,
+      }))).catch(async (e: unknown) => { throw await this.fail('list', folder || '/', e); });
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key.endsWith('/')) continue; // folder markers made by consoles
+        yield { key: o.Key.slice(this.base.length), size: o.Size ?? 0, mtimeMs: o.LastModified?.getTime() };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(key: string): Promise<void> {
+    const k = this.key(key);
+    try {
+      await this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })));
+    } catch (e) {
+      if (status(e) === 404 && (e as SdkError).name !== 'NoSuchBucket') return;
+      throw await this.fail('delete', key, e);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /**
+   * Whether the server enforces If-None-Match on PUT: writes a probe object twice under the
+   * prefix (skipping the HEAD check), then deletes it. 'emulated' means only HEAD-then-PUT guards.
+   */
+  async probeConditionalWrites(): Promise<'native' | 'emulated'> {
+    const k = `${this.base}.mobr-probe-${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+    const send = () => this.request('put', () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: new Uint8Array(0), IfNoneMatch: '*' })));
+    try {
+      await send();
+      try {
+        await send();
+        return 'emulated';
+      } catch (e) {
+        if (status(e) === 412) return 'native';
+        throw e;
+      }
+    } catch (e) {
+      throw await this.fail('probe', 'conditional writes', e);
+    } finally {
+      await this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }))).catch(() => undefined);
+    }
+  }
+
+  private exists(key: string): MobrError {
+    return new MobrError('REPO_EXISTS', `write ${key}: already exists in ${this.location}`);
+  }
+
+  private noBucket(): MobrError {
+    return new MobrError('NOT_FOUND', `bucket "${this.bucket}" does not exist (${this.location})`);
+  }
+
+  /** Maps an SDK or network error to a one-line MobrError without secrets and without a raw cause. */
+  private async fail(op: string, key: string, e: unknown): Promise<MobrError> {
+    if (e instanceof MobrError) return e;
+    const err = e as SdkError;
+    const name = err?.name ?? 'Error';
+    const s = status(e);
+    const what = `${op} ${key}`;
+    const tag = `${name}${s ? `, HTTP ${s}` : ''}`;
+    const tries = isRetryableS3Error(e) ? ` after ${this.policy.tries} tries` : '';
+    if (name === 'NoSuchBucket') return this.noBucket();
+    if (name === 'NoSuchKey' || s === 404) {
+      if (name === 'NotFound') await this.checkBucket().catch((b: unknown) => { if (b instanceof MobrError) throw b; });
+      return new MobrError('NOT_FOUND', `${what}: not found in ${this.location}`);
+    }
+    if (AUTH_NAMES.has(name) || (s === 403 && /Signature|AccessKey|Token/i.test(name))) {
+      return new MobrError('AUTH_FAILED', `${what}: ${this.location} rejected the credentials (${tag})`);
+    }
+    if (s === 403 || name === 'AccessDenied') return new MobrError('ACCESS_DENIED', `${what}: access denied by ${this.location} (${tag})`);
+    if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(err?.message ?? '')) {
+      return new MobrError('AUTH_FAILED', `${what}: no S3 credentials (give an access key, or configure the AWS default chain)`);
+    }
+    const code = netCode(e);
+    if (code && UNREACHABLE_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: cannot reach ${this.location} (${code})`);
+    if (code && RETRY_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: connection to ${this.location} failed (${code})${tries}`);
+    if (s !== undefined && s >= 500 || RETRY_NAMES.has(name)) {
+      return new MobrError('SERVER_ERROR', `${what}: ${this.location} failed (${tag})${tries}`);
+    }
+    const detail = this.scrub(err?.message ?? String(e)).slice(0, 200);
+    return new MobrError('SERVER_ERROR', `${what}: ${this.location} failed (${tag})${detail ? `: ${detail}` : ''}${tries}`);
+  }
+
+  private scrub(text: string): string {
+    let out = text.replace(/\s+/g, ' ').trim();
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out;
+  }
+
+  private assumeRoleProvider(roleArn: string, common: S3ClientConfig, base: S3ClientConfig['credentials']) {
+    const sts = new STSClient({ region: common.region, endpoint: common.endpoint, maxAttempts: 3, credentials: base as never });
+    let cached: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date } | undefined;
+    return async () => {
+      if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 5 * 60_000)) return cached;
+      try {
+        const r = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `mobr-${process.pid}` }));
+        const c = r.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new MobrError('AUTH_FAILED', `assume role ${roleArn}: STS returned no credentials`);
+        cached = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+        this.secrets.push(c.AccessKeyId, c.SecretAccessKey, ...(c.SessionToken ? [c.SessionToken] : []));
+        return cached;
+      } catch (e) {
+        if (e instanceof MobrError) throw e;
+        const name = (e as SdkError)?.name ?? 'Error';
+        const s = status(e);
+        const code = netCode(e);
+        if (code && UNREACHABLE_NET.has(code)) throw new MobrError('UNREACHABLE', `assume role ${roleArn}: cannot reach STS (${code})`);
+        throw new MobrError(s === 403 && name === 'AccessDenied' ? 'ACCESS_DENIED' : 'AUTH_FAILED', `assume role ${roleArn}: STS refused (${name}${s ? `, HTTP ${s}` : ''})`);
+      }
+    };
+  }
+}
+
+async function readBody(body: unknown, expected: number | undefined): Promise<Uint8Array> {
+  const bytes = body ? await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray() : new Uint8Array(0);
+  if (expected !== undefined && bytes.length !== expected) {
+    throw Object.assign(new Error(`response body ended after ${bytes.length} of ${expected} bytes`), { name: 'ShortBody' });
+  }
+  return bytes;
+}
+
+function isLocalHost(endpoint: string): boolean {
+  const host = new URL(endpoint).hostname;
+  return host === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.startsWith('[');
+}
+
+/** The endpoint as shown in messages: no user info, no query. */
+export function displayEndpoint(endpoint: string): string {
+  const u = new URL(endpoint);
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+}
+
+/** Checks options a user typed; throws BAD_INPUT with one line. */
+export function validateS3Options(o: S3StoreOptions): S3StoreOptions {
+  if (!o.bucket || !/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(o.bucket)) {
+    throw new MobrError('BAD_INPUT', o.bucket ? `bad S3 bucket name ${JSON.stringify(o.bucket.slice(0, 80))}` : 'S3 bucket is missing');
+  }
+  if (o.endpoint !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(o.endpoint);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
+      throw new MobrError('BAD_INPUT', `bad S3 endpoint ${JSON.stringify(o.endpoint.replace(/\/\/[^@/]*@/, '//').slice(0, 120))} (want http(s)://host[:port])`);
+    }
+    if (u.username || u.password) throw new MobrError('BAD_INPUT', 'S3 endpoint must not carry credentials; give them as key flags');
+  }
+  if (!!o.accessKeyId !== !!o.secretAccessKey) throw new MobrError('BAD_INPUT', 'give both the S3 access key id and the secret access key, or neither');
+  if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism >= 1)) {
+    throw new MobrError('BAD_INPUT', `bad S3 parallelism ${o.parallelism} (want a whole number >= 1)`);
+  }
+  return o;
+}
