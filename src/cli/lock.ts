@@ -1,0 +1,107 @@
+/**
+ * An exclusive lock file beside the catalog (`mo_br.meta.lock`), so two mo_br processes never
+ * interleave a read-modify-write of the catalog. Created with O_EXCL; it holds
+ * `{pid, host, nonce, at}`. A lock is stale when its process is gone (same host) or when it is
+ * older than STALE_MS (another host, or a process that hung): then it is moved aside and retried.
+ * Locks are held for milliseconds (read, modify, write), never during a backup.
+ */
+import { promises as fsp, constants as fsc } from 'node:fs';
+import * as os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { MobrError, withContext } from '../errors.js';
+
+const STALE_MS = 120_000;
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  nonce: string;
+  at: number;
+}
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function readLock(file: string): Promise<LockInfo | undefined> {
+  try {
+    const o = JSON.parse(await fsp.readFile(file, 'utf8')) as LockInfo;
+    return typeof o.pid === 'number' && typeof o.nonce === 'string' ? o : undefined;
+  } catch {
+    return undefined; // missing, or being written right now
+  }
+}
+
+function isStale(info: LockInfo | undefined, mtimeMs: number): boolean {
+  const age = Date.now() - (info?.at ?? mtimeMs);
+  if (age > STALE_MS) return true;
+  return info !== undefined && info.host === os.hostname() && info.pid !== process.pid && processGone(info.pid);
+}
+
+/** Runs fn while holding the lock file; waits up to timeoutMs for another holder, then LOCKED. */
+export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const mine: LockInfo = { pid: process.pid, host: os.hostname(), nonce: randomBytes(8).toString('hex'), at: Date.now() };
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    try {
+      const fh = await fsp.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+      try {
+        await fh.writeFile(JSON.stringify(mine));
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw lockError(file, e);
+    }
+    const st = await fsp.stat(file).catch(() => undefined);
+    if (!st) continue; // released meanwhile
+    const info = await readLock(file);
+    if (isStale(info, st.mtimeMs)) {
+      await breakStale(file, info);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      const who = info ? `process ${info.pid} on ${info.host}` : 'another process';
+      throw new MobrError('LOCKED', `${file} is locked by ${who}; if no mo_br is running, remove ${file}`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+  try {
+    return await fn();
+  } finally {
+    const now = await readLock(file);
+    if (now?.nonce === mine.nonce) await fsp.rm(file, { force: true });
+  }
+}
+
+/** Moves a stale lock aside; if what we moved turns out to be a fresh lock, puts it back. */
+async function breakStale(file: string, seen: LockInfo | undefined): Promise<void> {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fsp.rename(file, aside);
+  } catch {
+    return; // someone else moved or released it
+  }
+  const moved = await readLock(aside);
+  if (seen !== undefined && moved !== undefined && moved.nonce !== seen.nonce) {
+    await fsp.link(aside, file).catch(() => undefined); // not the stale one: give it back
+  }
+  await fsp.rm(aside, { force: true });
+}
+
+function lockError(file: string, e: unknown): MobrError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new MobrError('ACCESS_DENIED', `cannot lock ${file}: permission denied`);
+  }
+  if (code === 'ENOENT') return new MobrError('BAD_INPUT', `cannot lock ${file}: its folder does not exist`);
+  return withContext(`lock ${file}`, e);
+}
