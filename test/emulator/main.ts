@@ -1,0 +1,25 @@
+/**
+ * EMULATOR of MatrixOne's backup statements for tests (MatrixOne cannot run here), standalone:
+ *   npm run emulator -- --port 6001 --data <home> [--user dump --password 111]
+ * State lives in <home>/mo-data; see server.ts and tree.ts for the MatrixOne sources followed.
+ */
+import { parseArgs } from 'node:util';
+import { startEmulator } from './server.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '6001' },
+    data: { type: 'string' },
+    user: { type: 'string', default: 'dump' },
+    password: { type: 'string', default: '111' },
+  },
+});
+if (!values.data) {
+  console.error('usage: npm run emulator -- --port 6001 --data <home>');
+  process.exit(2);
+}
+const emu = await startEmulator({ home: values.data, port: Number(values.port), user: values.user, password: values.password });
+console.log(`MatrixOne emulator listening on ${emu.host}:${emu.port}, data ${emu.home}/mo-data`);
+const stop = () => void emu.close().then(() => process.exit(0));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
