@@ -1,0 +1,37 @@
+/** What every command gets: where to write, the catalog, and whether output is JSON. */
+import { MobrError } from '../errors.js';
+import { Catalog } from './meta.js';
+
+export interface Output {
+  write(s: string): unknown;
+}
+
+export interface CliContext {
+  stdout: Output;
+  stderr: NodeJS.WriteStream | Output;
+  json: boolean;
+  catalog: Catalog;
+}
+
+/** Writes one JSON document (the --json output of a command). */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A whole number >= min from a flag value, or BAD_INPUT naming the flag. */
+export function intFlag(value: string | undefined, flag: string, min = 1, max = 1 << 30): number | undefined {
+  if (value === undefined) return undefined;
+  const s = String(value).trim();
+  if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) {
+    throw new MobrError('BAD_INPUT', `bad ${flag} ${JSON.stringify(String(value).slice(0, 40))}: want a whole number from ${min} to ${max}`);
+  }
+  return Number(s);
+}
+
+/** Backup IDs are UUIDs; anything else cannot name a backup (and must not reach a store key). */
+export function checkBackupId(id: string): string {
+  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id)) {
+    throw new MobrError('BAD_INPUT', `bad backup ID ${JSON.stringify(id.slice(0, 60))}: want a UUID like 25536ff0-126f-11ef-9902-26dd28356ef3`);
+  }
+  return id.toLowerCase();
+}
