@@ -37,7 +37,7 @@ export interface S3StoreOptions {
   /** Part size of multipart uploads (default 16 MiB; S3 wants >= 5 MiB). */
   partSize?: number;
   retry?: Partial<RetryPolicy>;
-  /** Socket idle timeout per request (default 120 s). */
+  /** A request fails (and is retried) after this long without socket activity (default 120 s). */
   requestTimeoutMs?: number;
 }
 
@@ -119,7 +119,9 @@ export class S3Store implements Store {
       region,
       endpoint: o.endpoint,
       maxAttempts: 1, // retries are ours (counted, with our classification)
-      requestHandler: { connectionTimeout: 10_000, requestTimeout: o.requestTimeoutMs ?? 120_000 },
+      // socketTimeout is an idle timeout (a slow but moving upload is fine); requestTimeout would be a
+      // wall clock over the whole part.
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: o.requestTimeoutMs ?? 120_000 },
       // S3-compatible servers often lack aws-chunked trailers; integrity comes from Content-MD5.
       ...(o.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     };
@@ -255,10 +257,21 @@ export class S3Store implements Store {
       const h = await this.request('head', () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k })));
       return { size: h.ContentLength ?? 0, mtimeMs: h.LastModified?.getTime(), etag: h.ETag };
     } catch (e) {
+      if (status(e) === 403) throw await this.explain403(k, e);
       if (status(e) !== 404) throw e;
       await this.checkBucket(); // a HEAD 404 cannot tell a missing key from a missing bucket
       return undefined;
     }
+  }
+
+  /** A HEAD 403 has no body to say why; a one-byte GET does (bad key vs. denied). Error path only. */
+  private async explain403(k: string, headError: unknown): Promise<unknown> {
+    try {
+      await this.request('get', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: 'bytes=0-0' })));
+    } catch (e) {
+      if (status(e) === 403) return e;
+    }
+    return headError;
   }
 
   private async checkBucket(): Promise<void> {

@@ -6,6 +6,7 @@
  *   real S3 never shows one. The helper patches s3rver's store to write a temp file and rename it.
  * - It ignores If-None-Match on PUT (no conditional writes) and does not verify SigV4 signatures
  *   (only that the access key exists). Tests say so where it matters.
+ * - Its ListObjectsV2 continuation tokens use single DES, gone from OpenSSL 3: patched (patchDes).
  * - It has no STS. The helper answers `Action=AssumeRole` (POST /) itself, issuing a fresh key
  *   pair, so S3Store's roleArn path runs against the same endpoint.
  * The front server records which access key signed each request (`seenAccessKeys`).
@@ -49,10 +50,27 @@ export interface S3Server {
 
 let patched = false;
 
+/**
+ * s3rver signs ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 (Node >= 17)
+ * refuses, so every truncated listing fails with 500. 3DES with the key repeated three times is
+ * single DES, and OpenSSL 3 still has it: route s3rver's 'des' through it.
+ */
+function patchDes(): void {
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+  const wrap = <F extends (alg: string, key: Buffer, iv: Buffer) => unknown>(orig: F): F =>
+    ((alg: string, key: Buffer, iv: Buffer, ...rest: unknown[]) =>
+      alg === 'des' && key.length === 8
+        ? (orig as (...a: unknown[]) => unknown)('des-ede3-cbc', Buffer.concat([key, key, key]), iv, ...rest)
+        : (orig as (...a: unknown[]) => unknown)(alg, key, iv, ...rest)) as F;
+  crypto.createCipheriv = wrap(crypto.createCipheriv as never);
+  crypto.createDecipheriv = wrap(crypto.createDecipheriv as never);
+}
+
 /** Makes s3rver's PUT atomic (temp file + rename), as S3's is. */
 function patchAtomicPut(): void {
   if (patched) return;
   patched = true;
+  patchDes();
   const FilesystemStore = require('s3rver/lib/stores/filesystem.js') as {
     prototype: Record<string, unknown> & {
       getResourcePath(bucket: string, key: string, resource: string): string;
