@@ -255,7 +255,47 @@ describe('S3Store errors never carry keys', () => {
   });
 });
 
+describe('S3Store credentials', () => {
+  const saved = { ...process.env };
+  afterAll(() => {
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_EC2_METADATA_DISABLED', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  it('without keys uses the SDK default chain (here: the environment)', async () => {
+    process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
+    const store = s3({ accessKeyId: undefined, secretAccessKey: undefined });
+    await store.put('env/x', randomBytes(3));
+    expect(await keys(store)).toEqual(['env/x']);
+  });
+
+  it('with no credentials anywhere fails AUTH_FAILED in one line', async () => {
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
+    process.env.AWS_CONFIG_FILE = '/nonexistent/config';
+    const store = s3({ accessKeyId: undefined, secretAccessKey: undefined });
+    const e = await failure(store.get('a/b'));
+    expect(e.code).toBe('AUTH_FAILED');
+    expect(e.message).toContain('no S3 credentials');
+    expectOneLine(e);
+  });
+});
+
 describe('S3Store with roleArn', () => {
+  it('fails AUTH_FAILED, without keys in the error, when STS refuses the base keys', async () => {
+    const store = s3({ endpoint: server.endpoint, roleArn: 'arn:aws:iam::1:role/r', accessKeyId: 'AKIDLEAKMARKER1', secretAccessKey: 'LeakMarkerSecret' });
+    const e = await failure(store.get('a/b'));
+    expect(e.code).toBe('AUTH_FAILED');
+    expect(e.message).toContain('assume role arn:aws:iam::1:role/r');
+    for (const t of [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 8 })]) expect(t).not.toContain('LeakMarker');
+    expectOneLine(e);
+  });
+
   it('assumes the role through STS on the same endpoint and signs with the temporary keys', async () => {
     const roleArn = 'arn:aws:iam::123456789012:role/mobr-backup';
     const store = s3({ endpoint: server.endpoint, roleArn });

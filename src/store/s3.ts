@@ -59,7 +59,7 @@ const RETRY_NET = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', '
   'ERR_STREAM_PREMATURE_CLOSE']);
 const UNREACHABLE_NET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 const AUTH_NAMES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidClientTokenId', 'ExpiredToken',
-  'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'CredentialsProviderError']);
+  'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed']);
 
 interface SdkError { name?: string; code?: string; message?: string; errors?: SdkError[];
   $metadata?: { httpStatusCode?: number }; $retryable?: unknown }
@@ -361,13 +361,13 @@ export class S3Store implements Store {
       if (name === 'NotFound') await this.checkBucket().catch((b: unknown) => { if (b instanceof MobrError) throw b; });
       return new MobrError('NOT_FOUND', `${what}: not found in ${this.location}`);
     }
+    if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(err?.message ?? '')) {
+      return new MobrError('AUTH_FAILED', `${what}: no S3 credentials (give an access key, or configure the AWS default chain)`);
+    }
     if (AUTH_NAMES.has(name) || (s === 403 && /Signature|AccessKey|Token/i.test(name))) {
       return new MobrError('AUTH_FAILED', `${what}: ${this.location} rejected the credentials (${tag})`);
     }
     if (s === 403 || name === 'AccessDenied') return new MobrError('ACCESS_DENIED', `${what}: access denied by ${this.location} (${tag})`);
-    if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(err?.message ?? '')) {
-      return new MobrError('AUTH_FAILED', `${what}: no S3 credentials (give an access key, or configure the AWS default chain)`);
-    }
     const code = netCode(e);
     if (code && UNREACHABLE_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: cannot reach ${this.location} (${code})`);
     if (code && RETRY_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: connection to ${this.location} failed (${code})${tries}`);
