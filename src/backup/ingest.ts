@@ -1,0 +1,74 @@
+/**
+ * Ingestor: turns files into chunk lists in a repository. Each file is read, chunked, hashed and
+ * (for chunks the repository lacks) compressed in the worker pool; the main thread answers
+ * "which of these ids are new" from the index and packs the new chunks with the RepoWriter.
+ */
+import { withContext } from '../errors.js';
+import { toHex } from '../hash/hex.js';
+import type { CompressionPolicy } from '../chunk/codec.js';
+import type { Repository } from '../repo/repository.js';
+import { RepoWriter } from '../repo/writer.js';
+import type { WorkerPool } from '../workers/pool.js';
+
+export interface IngestedFile {
+  size: number;
+  sha256: Uint8Array;
+  chunks: Uint8Array; // n × 32
+}
+
+export interface IngestProgress {
+  bytesRead: number;
+  filesDone: number;
+}
+
+export class Ingestor {
+  readonly writer: RepoWriter;
+  readonly progress: IngestProgress = { bytesRead: 0, filesDone: 0 };
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly pool: WorkerPool,
+    private readonly policy: CompressionPolicy = repo.config.compression,
+    private readonly onProgress?: (p: IngestProgress) => void,
+  ) {
+    this.writer = new RepoWriter(repo);
+  }
+
+  /** Reads one file into the repository; returns its size, SHA-256 and chunk ids. */
+  async ingest(absPath: string): Promise<IngestedFile> {
+    const ids: Uint8Array[] = [];
+    const r = await this.pool.chunkFile(
+      absPath,
+      this.repo.config.chunker,
+      this.policy,
+      (m) => {
+        for (const s of m.sizes) this.progress.bytesRead += s;
+        this.onProgress?.(this.progress);
+        return m.ids.map((id) => {
+          ids.push(id);
+          return this.writer.claim(toHex(id));
+        });
+      },
+      async (m) => {
+        for (let i = 0; i < m.ids.length; i++) await this.writer.add(m.ids[i], m.stored[i], m.rawLengths[i], m.codecs[i]);
+      },
+    );
+    if (r.error) {
+      const err = Object.assign(new Error(r.error.message), { code: r.error.code });
+      throw withContext(`read ${absPath}`, err);
+    }
+    this.progress.filesDone++;
+    const chunks = new Uint8Array(ids.length * 32);
+    ids.forEach((id, i) => chunks.set(id, i * 32));
+    return { size: r.size, sha256: r.sha256, chunks };
+  }
+
+  /** Waits for every chunk to be stored and indexed. */
+  async finish(): Promise<void> {
+    await this.writer.flush();
+  }
+
+  async abandon(): Promise<void> {
+    await this.writer.abandon();
+  }
+}

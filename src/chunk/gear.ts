@@ -1,0 +1,16 @@
+/**
+ * The FastCDC gear table (spec/repository.md §4.1): GEAR[i] is the little-endian u32 made of the
+ * first 4 bytes of SHA-256("mobr-gear-v1:" + i) for i = 0..255. Fixed forever for chunker
+ * version 'fastcdc-mobr-v1': changing it changes every chunk boundary.
+ */
+import { createHash } from 'node:crypto';
+
+function makeGear(): Int32Array {
+  const g = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    g[i] = createHash('sha256').update(`mobr-gear-v1:${i}`).digest().readInt32LE(0);
+  }
+  return g;
+}
+
+export const GEAR: Int32Array = makeGear();

@@ -1,0 +1,101 @@
+/**
+ * Backup manifests (spec/repository.md §7): `backups/<backup id>`, a sealed envelope (kind 'M').
+ * A manifest lists every entry of the backed-up tree and, for each regular file, its size, mode,
+ * SHA-256 and the ids of the chunks whose concatenation is the file. It is self-contained: an
+ * incremental backup's manifest still lists every file, so each backup restores on its own.
+ */
+import { MobrError } from '../errors.js';
+import { seal, unseal } from './sealed.js';
+
+export type EntryKind = 'file' | 'dir' | 'symlink';
+export type BackupType = 'full' | 'incremental';
+
+export interface FileEntry {
+  path: string; // relative, '/'-separated, no '.' or '..' segments
+  kind: EntryKind;
+  size: number;
+  mode: number; // permission bits (0o7777 mask)
+  mtimeMs: number;
+  sha256?: Uint8Array; // regular files
+  chunks?: Uint8Array; // regular files: n × 32-byte chunk ids, in order
+  target?: string; // symlinks
+  meta?: Record<string, string>; // source-specific facts (e.g. MatrixOne's checksum)
+}
+
+export interface Manifest {
+  version: 1;
+  id: string;
+  type: BackupType;
+  baseId?: string;
+  backupTs?: string; // MatrixOne's TS string of the backup, when from a server
+  startedAt: number; // ms since epoch
+  completedAt: number;
+  source: Record<string, unknown>; // what was backed up (never secrets)
+  files: FileEntry[];
+  logicalSize: number; // sum of file sizes
+  addedBytes: number; // stored bytes this backup added to the repository
+  extra?: Record<string, unknown>;
+}
+
+export const MANIFEST_VERSION = 1;
+
+export function encodeManifest(m: Manifest): Uint8Array {
+  return seal('M', MANIFEST_VERSION, {
+    ...m,
+    files: m.files.map((f) => ({ p: f.path, k: f.kind, s: f.size, m: f.mode, t: f.mtimeMs, h: f.sha256, c: f.chunks, l: f.target, x: f.meta })),
+  });
+}
+
+const KINDS = new Set(['file', 'dir', 'symlink']);
+
+export function decodeManifest(data: Uint8Array, what: string): Manifest {
+  const { body } = unseal('M', MANIFEST_VERSION, data, what);
+  const b = body as Record<string, unknown>;
+  const bad = (field: string) => new MobrError('CORRUPT_MANIFEST', `${what}: malformed (${field})`);
+  if (!b || typeof b !== 'object') throw bad('body');
+  if (typeof b.id !== 'string' || (b.type !== 'full' && b.type !== 'incremental') || !Array.isArray(b.files)) throw bad('header');
+  const files: FileEntry[] = b.files.map((r: Record<string, unknown>) => {
+    if (!r || typeof r.p !== 'string' || !KINDS.has(r.k as string) || !Number.isSafeInteger(r.s) || !Number.isSafeInteger(r.m)) throw bad('entry');
+    const f: FileEntry = { path: r.p, kind: r.k as EntryKind, size: r.s as number, mode: r.m as number, mtimeMs: Number(r.t ?? 0) };
+    if (f.kind === 'file') {
+      if (!(r.h instanceof Uint8Array) || r.h.length !== 32 || !(r.c instanceof Uint8Array) || r.c.length % 32 !== 0) throw bad(`entry ${r.p}`);
+      f.sha256 = r.h;
+      f.chunks = r.c;
+    }
+    if (f.kind === 'symlink') {
+      if (typeof r.l !== 'string') throw bad(`entry ${r.p}`);
+      f.target = r.l;
+    }
+    if (r.x !== undefined) f.meta = r.x as Record<string, string>;
+    return f;
+  });
+  return {
+    version: 1,
+    id: b.id,
+    type: b.type,
+    baseId: b.baseId as string | undefined,
+    backupTs: b.backupTs as string | undefined,
+    startedAt: Number(b.startedAt ?? 0),
+    completedAt: Number(b.completedAt ?? 0),
+    source: (b.source as Record<string, unknown>) ?? {},
+    files,
+    logicalSize: Number(b.logicalSize ?? 0),
+    addedBytes: Number(b.addedBytes ?? 0),
+    extra: b.extra as Record<string, unknown> | undefined,
+  };
+}
+
+/** Number of chunks of a file entry. */
+export function chunkCount(f: FileEntry): number {
+  return f.chunks ? f.chunks.length / 32 : 0;
+}
+
+/** The i-th chunk id of a file entry. */
+export function chunkId(f: FileEntry, i: number): Uint8Array {
+  return f.chunks!.subarray(i * 32, i * 32 + 32);
+}
+
+/** Backup ids are also object names: a safe key segment. */
+export function assertBackupId(id: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id)) throw new MobrError('BAD_INPUT', `bad backup id ${JSON.stringify(id.slice(0, 80))}`);
+}

@@ -1,0 +1,106 @@
+/**
+ * Pack files (spec/repository.md §5): many stored chunks ("blobs") back to back, then a header
+ * describing them, then a fixed trailer:
+ *   blob_0 … blob_{n-1} | header (msgpack) | header length (u32 LE) | magic "MOBRPK01"
+ * header = { v: 1, blobs: [[id (bin 32), offset, storedLength, rawLength, codec], …] }.
+ * A pack's name is the hex BLAKE3-256 of its header bytes; a pack is sound when that holds and
+ * every blob decodes to bytes whose BLAKE3-256 is the blob's id.
+ */
+import { decode, encode } from '@msgpack/msgpack';
+import { MobrError } from '../errors.js';
+import { blake3 } from '../hash/blake3.js';
+import { toHex } from '../hash/hex.js';
+
+export const PACK_MAGIC = Buffer.from('MOBRPK01', 'ascii');
+export const TRAILER = 12; // u32 header length + 8-byte magic
+
+export interface BlobEntry {
+  id: Uint8Array; // BLAKE3-256 of the plain bytes
+  offset: number;
+  length: number; // stored length
+  rawLength: number;
+  codec: number;
+}
+
+export interface BuiltPack {
+  id: string; // hex
+  bytes: Uint8Array;
+  blobs: BlobEntry[];
+}
+
+/** Accumulates stored blobs and builds an immutable pack. */
+export class PackBuilder {
+  private parts: Uint8Array[] = [];
+  private blobs: BlobEntry[] = [];
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+  get count(): number {
+    return this.blobs.length;
+  }
+
+  add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number): void {
+    this.blobs.push({ id, offset: this.size, length: stored.length, rawLength, codec });
+    this.parts.push(stored);
+    this.size += stored.length;
+  }
+
+  build(): BuiltPack {
+    const header = encodePackHeader(this.blobs);
+    const bytes = new Uint8Array(this.size + header.length + TRAILER);
+    let o = 0;
+    for (const p of this.parts) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+    bytes.set(header, o);
+    o += header.length;
+    new DataView(bytes.buffer).setUint32(o, header.length, true);
+    bytes.set(PACK_MAGIC, o + 4);
+    const built = { id: toHex(blake3(header)), bytes, blobs: this.blobs };
+    this.parts = [];
+    this.blobs = [];
+    this.size = 0;
+    return built;
+  }
+}
+
+export function encodePackHeader(blobs: BlobEntry[]): Uint8Array {
+  return encode({ v: 1, blobs: blobs.map((b) => [b.id, b.offset, b.length, b.rawLength, b.codec]) });
+}
+
+/** Reads the header length from a pack's trailer (the last 12 bytes). */
+export function parseTrailer(trailer: Uint8Array, what: string): number {
+  if (trailer.length !== TRAILER || !Buffer.from(trailer.subarray(4)).equals(PACK_MAGIC)) {
+    throw new MobrError('CORRUPT_PACK', `${what}: bad pack trailer`);
+  }
+  return new DataView(trailer.buffer, trailer.byteOffset, 4).getUint32(0, true);
+}
+
+/** Decodes and checks a pack header against the pack's name and size. */
+export function decodePackHeader(header: Uint8Array, packId: string, dataLength: number, what: string): BlobEntry[] {
+  if (toHex(blake3(header)) !== packId) throw new MobrError('CORRUPT_PACK', `${what}: header does not match the pack's name (damaged)`);
+  let body: unknown;
+  try {
+    body = decode(header);
+  } catch {
+    throw new MobrError('CORRUPT_PACK', `${what}: header does not decode`);
+  }
+  const blobs = (body as { blobs?: unknown })?.blobs;
+  if (!Array.isArray(blobs)) throw new MobrError('CORRUPT_PACK', `${what}: header malformed`);
+  return blobs.map((row) => {
+    const e = toBlobEntry(row);
+    if (!e || e.offset + e.length > dataLength) throw new MobrError('CORRUPT_PACK', `${what}: header entry malformed`);
+    return e;
+  });
+}
+
+export function toBlobEntry(row: unknown): BlobEntry | undefined {
+  if (!Array.isArray(row) || row.length !== 5) return undefined;
+  const [id, offset, length, rawLength, codec] = row;
+  if (!(id instanceof Uint8Array) || id.length !== 32) return undefined;
+  for (const n of [offset, length, rawLength, codec]) if (!Number.isSafeInteger(n) || n < 0) return undefined;
+  return { id, offset, length, rawLength, codec };
+}

@@ -1,0 +1,175 @@
+/**
+ * A repository: config + packs + index objects + manifests on a Store (spec/repository.md).
+ * Opening loads every index object into a ChunkIndex; a damaged index object is skipped and
+ * remembered (its packs are still readable after `rebuildIndex`).
+ */
+import { MobrError, isMobrError } from '../errors.js';
+import { blake3, blake3Ready } from '../hash/blake3.js';
+import { fromHex, toHex } from '../hash/hex.js';
+import { codecReady, decodeChunk } from '../chunk/codec.js';
+import type { Store } from '../store/store.js';
+import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOptions } from './config.js';
+import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
+import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from './manifest.js';
+import { CONFIG_KEY, indexKey, manifestKey, packKey } from './keys.js';
+import { decodePackHeader, parseTrailer, TRAILER } from './pack.js';
+import { equalBytes } from './sealed.js';
+
+export class Repository {
+  readonly index = new ChunkIndex();
+  /** Index objects that failed to load: key -> reason. */
+  readonly damagedIndexes = new Map<string, string>();
+
+  private constructor(
+    readonly store: Store,
+    readonly config: RepoConfig,
+  ) {}
+
+  static async init(store: Store, options: RepoOptions = {}): Promise<Repository> {
+    await ready();
+    const config = newConfig(options);
+    await store.put(CONFIG_KEY, encodeConfig(config), { ifNoneMatch: true });
+    return new Repository(store, config);
+  }
+
+  static async open(store: Store): Promise<Repository> {
+    await ready();
+    let data: Uint8Array;
+    try {
+      data = await store.get(CONFIG_KEY);
+    } catch (e) {
+      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NO_REPO', `no mobr repository at ${store.location}`);
+      throw e;
+    }
+    const repo = new Repository(store, decodeConfig(data, `config of ${store.location}`));
+    await repo.loadIndex();
+    return repo;
+  }
+
+  /** Opens the repository at store, creating it when the location holds none. */
+  static async openOrInit(store: Store, options: RepoOptions = {}): Promise<Repository> {
+    if (!(await store.has(CONFIG_KEY))) {
+      try {
+        return await Repository.init(store, options);
+      } catch (e) {
+        if (!isMobrError(e, 'REPO_EXISTS')) throw e; // another process created it first
+      }
+    }
+    return Repository.open(store);
+  }
+
+  /** (Re)loads every index object. */
+  async loadIndex(): Promise<void> {
+    const keys: string[] = [];
+    for await (const e of this.store.list('index')) keys.push(e.key);
+    await mapLimit(keys, 8, async (key) => {
+      if (this.loadedIndexes.has(key)) return;
+      try {
+        for (const p of decodeIndex(await this.store.get(key), key)) this.index.addPack(p);
+        this.loadedIndexes.add(key);
+      } catch (e) {
+        if (isMobrError(e, 'NOT_FOUND')) return; // removed meanwhile (index compaction)
+        if (!isMobrError(e)) throw e;
+        this.damagedIndexes.set(key, e.message);
+      }
+    });
+  }
+  readonly loadedIndexes = new Set<string>();
+
+  /** Writes an index object for packs already stored; returns its key. */
+  async writeIndex(packs: PackRecord[]): Promise<string> {
+    const data = encodeIndex(packs);
+    const key = indexKey(toHex(blake3(data)));
+    await this.store.put(key, data);
+    for (const p of packs) this.index.addPack(p);
+    this.loadedIndexes.add(key);
+    return key;
+  }
+
+  async listBackupIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const e of this.store.list('backups')) ids.push(e.key.slice('backups/'.length));
+    return ids.sort();
+  }
+
+  async hasBackup(id: string): Promise<boolean> {
+    assertBackupId(id);
+    return this.store.has(manifestKey(id));
+  }
+
+  async loadManifest(id: string): Promise<Manifest> {
+    assertBackupId(id);
+    let data: Uint8Array;
+    try {
+      data = await this.store.get(manifestKey(id));
+    } catch (e) {
+      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('ENOENT_BACKUP', `no backup ${id} in ${this.store.location}`);
+      throw e;
+    }
+    const m = decodeManifest(data, `manifest of backup ${id}`);
+    if (m.id !== id) throw new MobrError('CORRUPT_MANIFEST', `manifest of backup ${id}: names backup ${m.id}`);
+    return m;
+  }
+
+  /** Writes a manifest; never replaces an existing one. The last write of a backup. */
+  async saveManifest(m: Manifest): Promise<void> {
+    assertBackupId(m.id);
+    await this.store.put(manifestKey(m.id), encodeManifest(m), { ifNoneMatch: true });
+  }
+
+  async deleteManifest(id: string): Promise<void> {
+    assertBackupId(id);
+    await this.store.delete(manifestKey(id));
+  }
+
+  location(id: Uint8Array | string): ChunkLocation | undefined {
+    return this.index.get(typeof id === 'string' ? id : toHex(id));
+  }
+
+  /** Reads one chunk's plain bytes, verifying its hash. */
+  async readChunk(id: Uint8Array): Promise<Uint8Array> {
+    const hex = toHex(id);
+    const loc = this.index.get(hex);
+    if (!loc) throw new MobrError('NOT_FOUND', `chunk ${hex.slice(0, 16)} is in no index`);
+    const stored = await this.store.getRange(packKey(loc.pack), loc.offset, loc.length);
+    const plain = decodeChunk(stored, loc.codec, loc.rawLength);
+    if (!equalBytes(blake3(plain), id)) throw new MobrError('CORRUPT_PACK', `chunk ${hex.slice(0, 16)} in pack ${loc.pack.slice(0, 16)}: hash mismatch (damaged)`);
+    return plain;
+  }
+
+  /** Reads and checks a pack's header (its name is the header's hash). */
+  async readPackHeader(packId: string): Promise<PackRecord> {
+    const key = packKey(packId);
+    const st = await this.store.stat(key);
+    if (!st) throw new MobrError('NOT_FOUND', `pack ${packId.slice(0, 16)} is missing`);
+    if (st.size < TRAILER) throw new MobrError('CORRUPT_PACK', `pack ${packId.slice(0, 16)}: truncated`);
+    const hlen = parseTrailer(await this.store.getRange(key, st.size - TRAILER, TRAILER), `pack ${packId.slice(0, 16)}`);
+    if (hlen > st.size - TRAILER) throw new MobrError('CORRUPT_PACK', `pack ${packId.slice(0, 16)}: bad header length`);
+    const header = await this.store.getRange(key, st.size - TRAILER - hlen, hlen);
+    return { id: packId, blobs: decodePackHeader(header, packId, st.size - TRAILER - hlen, `pack ${packId.slice(0, 16)}`) };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close?.();
+  }
+}
+
+let readyP: Promise<unknown> | undefined;
+function ready(): Promise<unknown> {
+  readyP ??= Promise.all([blake3Ready(), codecReady()]);
+  return readyP;
+}
+
+/** Runs fn over items with at most `limit` at once. */
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+}
+
+export { fromHex };

@@ -1,0 +1,117 @@
+/**
+ * The pool's worker: chunking + hashing + compression of whole files, and decode + verify.
+ * Buffers travel by transfer, never by copy (each chunk owns its ArrayBuffer).
+ */
+import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createBLAKE3, type IHasher } from 'hash-wasm';
+import { FastCDC } from '../chunk/fastcdc.js';
+import { codecReady, decodeChunk, encodeChunk } from '../chunk/codec.js';
+import { transferList, moved } from './transfer.js';
+import type { DataMessage, DecodeResult, DecodeTask, FileResult, FileTask, IdsMessage, Task, WantMessage } from './tasks.js';
+
+const READ_BLOCK = 4 * 1024 * 1024;
+const MAX_UNACKED = 2;
+
+let hasher: IHasher | undefined;
+async function b3(): Promise<IHasher> {
+  hasher ??= await createBLAKE3(256);
+  return hasher;
+}
+
+function hashChunk(h: IHasher, c: Uint8Array): Uint8Array {
+  h.init();
+  h.update(c);
+  return h.digest('binary');
+}
+
+async function fileTask(t: FileTask): Promise<FileResult> {
+  await codecReady();
+  const h = await b3();
+  const sha = createHash('sha256');
+  const cdc = new FastCDC(t.chunker);
+  let unacked = 0;
+  let wantReply: ((w: boolean[]) => void) | undefined;
+  let wake: (() => void) | undefined;
+  t.port.on('message', (m: WantMessage | 'ack') => {
+    if (m === 'ack') {
+      unacked--;
+      wake?.();
+    } else wantReply?.(m.want);
+  });
+  const send = async (chunks: Uint8Array[]) => {
+    if (chunks.length === 0) return;
+    const ids = chunks.map((c) => hashChunk(h, c));
+    const want = await new Promise<boolean[]>((resolve) => {
+      wantReply = resolve;
+      const m: IdsMessage = { t: 'ids', ids, sizes: chunks.map((c) => c.length) };
+      t.port.postMessage(m);
+    });
+    const data: DataMessage = { t: 'data', ids: [], stored: [], codecs: [], rawLengths: [] };
+    chunks.forEach((c, i) => {
+      if (!want[i]) return;
+      const e = encodeChunk(c, t.policy);
+      data.ids.push(ids[i]);
+      data.stored.push(e.stored);
+      data.codecs.push(e.codec);
+      data.rawLengths.push(c.length);
+    });
+    if (data.ids.length === 0) return;
+    while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
+    unacked++;
+    t.port.postMessage(data, transferList(data.stored));
+  };
+  let size = 0;
+  let fh;
+  try {
+    fh = await open(t.path, 'r');
+    for (;;) {
+      const buf = new Uint8Array(READ_BLOCK);
+      const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null);
+      if (bytesRead === 0) break;
+      const block = buf.subarray(0, bytesRead);
+      size += bytesRead;
+      sha.update(block);
+      await send(cdc.push(block));
+    }
+    await send(cdc.finish());
+    while (unacked > 0) await new Promise<void>((r) => (wake = r));
+    return { size, sha256: new Uint8Array(sha.digest()) };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { size, sha256: new Uint8Array(32), error: { code: err.code, message: err.message } };
+  } finally {
+    await fh?.close();
+    t.port.close();
+  }
+}
+
+async function decodeTask(t: DecodeTask): Promise<unknown> {
+  await codecReady();
+  const h = await b3();
+  const plain: (Uint8Array | null)[] = [];
+  const problems: (string | null)[] = [];
+  t.stored.forEach((s, i) => {
+    try {
+      const p = decodeChunk(s, t.codecs[i], t.rawLengths[i]);
+      const id = hashChunk(h, p);
+      if (Buffer.compare(Buffer.from(id), Buffer.from(t.ids[i])) !== 0) throw new Error('hash mismatch');
+      plain.push(p);
+      problems.push(null);
+    } catch (e) {
+      plain.push(null);
+      problems.push((e as Error).message);
+    }
+  });
+  const r: DecodeResult = { plain, problems };
+  return moved(r, plain.filter((p): p is Uint8Array => p !== null));
+}
+
+export default async function run(t: Task): Promise<unknown> {
+  switch (t.kind) {
+    case 'file':
+      return fileTask(t);
+    case 'decode':
+      return decodeTask(t);
+  }
+}

@@ -1,0 +1,134 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { blake3Ready } from '../src/hash/blake3.js';
+import { toHex } from '../src/hash/hex.js';
+import { decodeIndex, encodeIndex, type PackRecord } from '../src/repo/index-file.js';
+import { decodeManifest, encodeManifest, type Manifest } from '../src/repo/manifest.js';
+import { decodePackHeader, PackBuilder, parseTrailer, TRAILER } from '../src/repo/pack.js';
+import { decodeConfig, encodeConfig, newConfig } from '../src/repo/config.js';
+import { isMobrError } from '../src/errors.js';
+
+beforeAll(() => blake3Ready());
+
+/** msgpack's decoder refuses '__proto__' keys (prototype pollution); mobr never writes one. */
+const key = fc.string().filter((k) => k !== '__proto__');
+const dict = fc.dictionary(key, fc.string());
+const id32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const nat = fc.integer({ min: 0, max: 2 ** 40 });
+const blob = fc.record({ id: id32, offset: nat, length: nat, rawLength: nat, codec: fc.constantFrom(0, 1) });
+const packRecord = fc.record({ id: id32.map(toHex), blobs: fc.array(blob, { maxLength: 20 }) });
+
+const fileEntry = fc.oneof(
+  fc.record({
+    path: fc.string({ minLength: 1, unit: 'grapheme' }),
+    kind: fc.constant('file' as const),
+    size: nat,
+    mode: fc.integer({ min: 0, max: 0o7777 }),
+    mtimeMs: nat,
+    sha256: id32,
+    chunks: fc.array(id32, { maxLength: 8 }).map((ids) => new Uint8Array(Buffer.concat(ids))),
+    meta: fc.option(dict, { nil: undefined }),
+  }),
+  fc.record({ path: fc.string({ minLength: 1 }), kind: fc.constant('dir' as const), size: fc.constant(0), mode: fc.integer({ min: 0, max: 0o7777 }), mtimeMs: nat }),
+  fc.record({ path: fc.string({ minLength: 1 }), kind: fc.constant('symlink' as const), size: fc.constant(0), mode: fc.integer({ min: 0, max: 0o7777 }), mtimeMs: nat, target: fc.string() }),
+);
+
+const manifestArb: fc.Arbitrary<Manifest> = fc.record({
+  version: fc.constant(1 as const),
+  id: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,40}$/),
+  type: fc.constantFrom('full' as const, 'incremental' as const),
+  baseId: fc.option(fc.string(), { nil: undefined }),
+  backupTs: fc.option(fc.string(), { nil: undefined }),
+  startedAt: nat,
+  completedAt: nat,
+  source: dict,
+  files: fc.array(fileEntry, { maxLength: 10 }),
+  logicalSize: nat,
+  addedBytes: nat,
+  extra: fc.option(dict, { nil: undefined }),
+});
+
+function flipAny(data: Uint8Array, at: number, bit: number): Uint8Array {
+  const d = data.slice();
+  d[at % d.length] ^= 1 << bit % 8;
+  return d;
+}
+
+describe('formats', () => {
+  it('manifest encode -> decode is identity', () => {
+    fc.assert(
+      fc.property(manifestArb, (m) => {
+        const back = decodeManifest(encodeManifest(m), 'm');
+        expect(back.files.map((f) => f.path)).toEqual(m.files.map((f) => f.path));
+        expect(back.files).toEqual(m.files.map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined))));
+        expect({ ...back, files: [] }).toEqual(Object.fromEntries(Object.entries({ ...m, files: [] }).filter(([, v]) => v !== undefined)));
+      }),
+    );
+  });
+
+  it('index encode -> decode is identity', () => {
+    fc.assert(
+      fc.property(fc.array(packRecord, { maxLength: 10 }), (packs: PackRecord[]) => {
+        expect(decodeIndex(encodeIndex(packs), 'i')).toEqual(packs);
+      }),
+    );
+  });
+
+  it('pack header round-trips and is named by its hash', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(id32, fc.uint8Array({ maxLength: 300 })), { maxLength: 12 }), (blobs) => {
+        const b = new PackBuilder();
+        for (const [id, data] of blobs) b.add(id, data, data.length, 0);
+        const pack = b.build();
+        const hlen = parseTrailer(pack.bytes.subarray(pack.bytes.length - TRAILER), 'p');
+        const dataLen = pack.bytes.length - TRAILER - hlen;
+        const header = pack.bytes.subarray(dataLen, dataLen + hlen);
+        expect(decodePackHeader(header, pack.id, dataLen, 'p')).toEqual(pack.blobs);
+      }),
+    );
+  });
+
+  it('config round-trips', () => {
+    const c = newConfig();
+    expect(decodeConfig(encodeConfig(c), 'c')).toEqual(c);
+  });
+
+  it('any flipped bit in a manifest or index is detected', () => {
+    fc.assert(
+      fc.property(manifestArb, fc.array(packRecord, { maxLength: 4 }), fc.nat(), fc.nat(), (m, packs, at, bit) => {
+        for (const [enc, dec] of [
+          [encodeManifest(m), (d: Uint8Array) => decodeManifest(d, 'm')],
+          [encodeIndex(packs), (d: Uint8Array) => decodeIndex(d, 'i')],
+        ] as const) {
+          expect(() => dec(flipAny(enc, at, bit))).toThrow();
+          try {
+            dec(flipAny(enc, at, bit));
+          } catch (e) {
+            expect(isMobrError(e)).toBe(true);
+          }
+        }
+      }),
+    );
+  });
+
+  it('random bytes never crash the decoders, only MobrErrors', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.boolean(), (bytes, withMagic) => {
+        const d = withMagic ? new Uint8Array([0x4d, 0x4f, 0x42, 0x52, 0x4d, 1, ...bytes]) : bytes;
+        for (const dec of [(x: Uint8Array) => decodeManifest(x, 'm'), (x: Uint8Array) => decodeIndex(x, 'i'), (x: Uint8Array) => decodeConfig(x, 'c')]) {
+          try {
+            dec(d);
+          } catch (e) {
+            expect(isMobrError(e)).toBe(true);
+          }
+        }
+        try {
+          decodePackHeader(bytes, '00'.repeat(32), 1 << 20, 'p');
+        } catch (e) {
+          expect(isMobrError(e)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
