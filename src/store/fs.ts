@@ -137,6 +137,7 @@ export class FsStore implements Store {
     try {
       await fsp.rm(this.file(key), { force: true });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return; // a parent is an object: the key is absent
       throw this.fail('delete', key, e);
     }
   }
