@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { MobrError } from '../errors.js';
+import { describeSpec, type StoreSpec } from '../store/open.js';
 
 export interface FsLocation {
   backupDir: 'filesystem';
@@ -62,12 +63,30 @@ export function parseLocation(v: unknown): BackupLocation | undefined {
   return undefined;
 }
 
-/** mo_br's PATH cell: fields separated by two spaces. */
-export function describeLocation(loc: BackupLocation): string {
-  return describeFields(loc).join('  ');
+/** The store spec (src/store/open.ts) of a location, with keys given on the command line. */
+export function locationToSpec(loc: BackupLocation, creds: S3Credentials = {}, parallelism?: number): StoreSpec {
+  if (loc.backupDir === 'filesystem') return { kind: 'filesystem', path: loc.path };
+  return {
+    kind: 's3',
+    bucket: loc.bucket,
+    filepath: loc.filepath,
+    endpoint: loc.endpoint,
+    region: loc.region,
+    compression: loc.compression,
+    roleArn: loc.roleArn,
+    isMinio: loc.isMinio,
+    accessKeyId: creds.accessKeyId || undefined,
+    secretAccessKey: creds.secretAccessKey || undefined,
+    parallelism,
+  };
 }
 
-/** The fields of a description, one per line in restore's From:/To blocks. */
+/** mo_br's PATH cell (describeSpec): fields separated by two spaces, never keys. */
+export function describeLocation(loc: BackupLocation): string {
+  return describeSpec(locationToSpec(loc));
+}
+
+/** The fields of describeLocation, one per line in restore's From:/To blocks. */
 export function describeFields(loc: BackupLocation): string[] {
   if (loc.backupDir === 'filesystem') return ['BackupDir: filesystem', `Path: ${loc.path}`];
   const fields = ['BackupDir: s3'];

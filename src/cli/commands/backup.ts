@@ -1,0 +1,149 @@
+/**
+ * `mo_br backup`: a backup into the repository at --path (filesystem) or bucket+filepath (s3),
+ * recorded in the catalog. Sources:
+ * - `--data_dir <mo-data>`: a cold backup of a stopped MatrixOne, every file under mo-data as is;
+ * - `--host/--port/--user/--password`: a backup from a running MatrixOne (needs src/mo ingest,
+ *   not available yet: NOT_AVAILABLE after the flags are checked).
+ * Order: the catalog is read first (a damaged catalog stops us before anything is written),
+ * then the backup is stored (manifest last), then the record is added under the catalog lock.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { v1 as uuidv1 } from 'uuid';
+import { MobrError, withContext } from '../../errors.js';
+import { backupTree } from '../../backup/backup.js';
+import type { Manifest } from '../../repo/manifest.js';
+import { backupIdBlock } from '../format.js';
+import { describeLocation, locationFromFlags, sameLocation, type BackupLocation } from '../location.js';
+import type { BackupRecord } from '../meta.js';
+import { Progress } from '../progress.js';
+import { openOrCreateRepository } from '../stores.js';
+import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
+
+export interface BackupFlags {
+  host?: string;
+  port?: string;
+  user?: string;
+  password?: string;
+  backup_dir?: string;
+  path?: string;
+  endpoint?: string;
+  access_key_id?: string;
+  secret_access_key?: string;
+  bucket?: string;
+  filepath?: string;
+  region?: string;
+  compression?: string;
+  role_arn?: string;
+  is_minio?: boolean;
+  parallelism?: string;
+  backup_type?: string;
+  base_id?: string;
+  data_dir?: string;
+}
+
+export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<void> {
+  const location = locationFromFlags(
+    {
+      dir: flags.backup_dir,
+      path: flags.path,
+      endpoint: flags.endpoint,
+      bucket: flags.bucket,
+      filepath: flags.filepath,
+      region: flags.region,
+      compression: flags.compression,
+      roleArn: flags.role_arn,
+      isMinio: flags.is_minio,
+    },
+    { dir: '--backup_dir', other: '--' },
+  );
+  const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);
+  const type = backupType(flags.backup_type);
+  let baseId: string | undefined;
+  if (type === 'incremental') {
+    if (!flags.base_id) throw new MobrError('BAD_INPUT', 'missing --base_id (the ID of the backup this incremental backup builds on)');
+    baseId = checkBackupId(flags.base_id);
+  } else if (flags.base_id) {
+    throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
+  }
+
+  const dataDir = await coldSource(flags);
+
+  // Fail on a damaged catalog or an unknown base before writing anything.
+  const records = await ctx.catalog.read();
+  let base: BackupRecord | undefined;
+  if (baseId) {
+    base = records.find((r) => r.id === baseId);
+    if (!base) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${baseId} in ${ctx.catalog.file} (--base_id)`);
+    if (!sameLocation(base.location, location)) {
+      throw new MobrError('BAD_INPUT', `base backup ${baseId} is in ${describeLocation(base.location)}; an incremental backup goes to the same place`);
+    }
+  }
+
+  const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
+  const repo = await openOrCreateRepository(location, creds, parallelism);
+  const progress = new Progress('backup', { json: ctx.json });
+  let manifest: Manifest;
+  const id = uuidv1();
+  const atTime = Date.now();
+  const t0 = process.hrtime.bigint();
+  try {
+    const parent = baseId ? await repo.loadManifest(baseId) : undefined;
+    manifest = await backupTree(repo, dataDir, {
+      id,
+      type,
+      baseId,
+      parent,
+      parallelism,
+      source: { kind: 'cold', dataDir },
+      onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
+    });
+  } finally {
+    progress.done();
+    await repo.close();
+  }
+  const durationNs = Number(process.hrtime.bigint() - t0);
+  const record: BackupRecord = {
+    id,
+    size: manifest.logicalSize,
+    location,
+    atTime,
+    durationNs,
+    completeTime: atTime + Math.round(durationNs / 1e6),
+    backupTs: `${BigInt(atTime) * 1_000_000n}-0`,
+    backupType: type,
+    source: `cold ${dataDir}`,
+  };
+  if (baseId) record.baseId = baseId;
+  try {
+    await ctx.catalog.add(record);
+  } catch (e) {
+    throw withContext(`backup ${id} is stored in ${describeLocation(location)} but was not recorded in the meta file`, e);
+  }
+  if (ctx.json) printJson(ctx, { id, backup: record, files: manifest.files.length, addedBytes: manifest.addedBytes });
+  else ctx.stdout.write(backupIdBlock(id));
+}
+
+function backupType(v: string | undefined): 'full' | 'incremental' {
+  if (v === undefined || v === '' || v === 'full') return 'full';
+  if (v === 'incremental') return 'incremental';
+  throw new MobrError('BAD_INPUT', `bad --backup_type ${JSON.stringify(v.slice(0, 40))}: use incremental (or leave it out for a full backup)`);
+}
+
+/** The folder of a cold backup, checked; or NOT_AVAILABLE for a server backup. */
+async function coldSource(flags: BackupFlags): Promise<string> {
+  if (flags.data_dir === undefined) {
+    if (!flags.host) throw new MobrError('BAD_INPUT', 'missing --host (the MatrixOne to back up), or --data_dir for a cold backup of a stopped MatrixOne');
+    intFlag(flags.port, '--port', 1, 65535);
+    // src/mo/ingest.ts (a backup through the running server) is not written yet.
+    throw new MobrError('NOT_AVAILABLE', 'backup from a running MatrixOne is not available yet; use --data_dir for a cold backup');
+  }
+  if (flags.host) throw new MobrError('BAD_INPUT', 'give --data_dir (cold backup) or --host (running MatrixOne), not both');
+  const dir = path.resolve(flags.data_dir);
+  const st = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new MobrError('NOT_FOUND', `--data_dir ${dir} does not exist`);
+    throw withContext(`--data_dir ${dir}`, e);
+  });
+  if (!st.isDirectory()) throw new MobrError('BAD_INPUT', `--data_dir ${dir} is not a folder`);
+  return dir;
+}

@@ -1,0 +1,143 @@
+/**
+ * `mo_br list [ID]` and `mo_br check [ID]`.
+ * - list: the catalog as a table; with an ID, also checks that every file's data exists
+ *   (`Checking the backup data(currently,no checksum)...`) unless --not_check_data.
+ * - check ID: the table, then every file's data read back and its SHA-256 compared.
+ * - check --backup_dir ...: every backup in that repository, check lines only.
+ * A missing or damaged file prints `check: <file> FAILED: <problem>` and the command ends with
+ * CHECK_FAILED (exit 1) naming the files.
+ */
+import { MobrError } from '../../errors.js';
+import { verifyBackup } from '../../backup/verify.js';
+import type { Repository } from '../../repo/repository.js';
+import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
+import { locationFromFlags, type BackupLocation, type S3Credentials } from '../location.js';
+import { Progress } from '../progress.js';
+import { openRepository } from '../stores.js';
+import { checkBackupId, printJson, type CliContext } from '../context.js';
+
+export interface ListFlags {
+  access_key_id?: string;
+  secret_access_key?: string;
+  not_check_data?: boolean;
+}
+
+export interface BackupSideFlags {
+  backup_dir?: string;
+  backup_path?: string;
+  backup_endpoint?: string;
+  backup_access_key_id?: string;
+  backup_secret_access_key?: string;
+  backup_bucket?: string;
+  backup_filepath?: string;
+  backup_region?: string;
+  backup_compression?: string;
+  backup_role_arn?: string;
+  backup_is_minio?: boolean;
+}
+
+interface CheckResult {
+  id: string;
+  files: number;
+  damaged: { path: string; problem: string }[];
+}
+
+export async function runList(id: string | undefined, flags: ListFlags, ctx: CliContext): Promise<void> {
+  if (id === undefined) {
+    const records = await ctx.catalog.read();
+    if (ctx.json) printJson(ctx, { backups: records });
+    else ctx.stdout.write(renderBackupTable(records));
+    return;
+  }
+  const record = await ctx.catalog.get(checkBackupId(id));
+  if (!ctx.json) ctx.stdout.write(renderBackupTable([record]));
+  let result: CheckResult | undefined;
+  if (!flags.not_check_data) {
+    if (!ctx.json) ctx.stdout.write(checkingBanner('exists'));
+    const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
+    result = await checkOne(record.location, creds, record.id, false, ctx);
+  }
+  if (ctx.json) printJson(ctx, { backup: record, check: result ?? null });
+  if (result) failIfDamaged([result]);
+}
+
+export async function runCheck(id: string | undefined, flags: BackupSideFlags, ctx: CliContext): Promise<void> {
+  const creds = { accessKeyId: flags.backup_access_key_id, secretAccessKey: flags.backup_secret_access_key };
+  if (id !== undefined) {
+    const record = await ctx.catalog.get(checkBackupId(id));
+    if (!ctx.json) ctx.stdout.write(renderBackupTable([record]) + checkingBanner('checksum'));
+    const result = await checkOne(record.location, creds, record.id, true, ctx);
+    if (ctx.json) printJson(ctx, { backup: record, check: result });
+    failIfDamaged([result]);
+    return;
+  }
+  if (flags.backup_dir === undefined) {
+    throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backups are');
+  }
+  const location = backupSideLocation(flags);
+  const repo = await openRepository(location, creds);
+  const results: CheckResult[] = [];
+  try {
+    for (const bid of await repo.listBackupIds()) results.push(await verifyOne(repo, bid, true, ctx));
+  } finally {
+    await repo.close();
+  }
+  if (ctx.json) printJson(ctx, { checks: results });
+  failIfDamaged(results);
+}
+
+/** The location given by the --backup_* flag family (restore and check without an ID). */
+export function backupSideLocation(flags: BackupSideFlags): BackupLocation {
+  return locationFromFlags(
+    {
+      dir: flags.backup_dir,
+      path: flags.backup_path,
+      endpoint: flags.backup_endpoint,
+      bucket: flags.backup_bucket,
+      filepath: flags.backup_filepath,
+      region: flags.backup_region,
+      compression: flags.backup_compression,
+      roleArn: flags.backup_role_arn,
+      isMinio: flags.backup_is_minio,
+    },
+    { dir: '--backup_dir', other: '--backup_' },
+  );
+}
+
+async function checkOne(location: BackupLocation, creds: S3Credentials, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {
+  const repo = await openRepository(location, creds);
+  try {
+    return await verifyOne(repo, id, readData, ctx);
+  } finally {
+    await repo.close();
+  }
+}
+
+async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {
+  const manifest = await repo.loadManifest(id);
+  const progress = new Progress(readData ? `check ${id}` : `list ${id}`, { json: ctx.json });
+  let done = 0;
+  try {
+    const report = await verifyBackup(repo, manifest, {
+      readData,
+      onFile: (f, problem) => {
+        done++;
+        progress.update({ files: done, totalFiles: manifest.files.length });
+        if (!ctx.json) ctx.stdout.write(checkLine(f.path, problem));
+      },
+    });
+    return { id, files: report.files, damaged: report.damaged.map((d) => ({ path: d.path, problem: d.problem })) };
+  } finally {
+    progress.done();
+  }
+}
+
+function failIfDamaged(results: CheckResult[]): void {
+  const bad = results.flatMap((r) => r.damaged.map((d) => ({ ...d, id: r.id })));
+  if (bad.length === 0) return;
+  const total = results.reduce((n, r) => n + r.files, 0);
+  const shown = bad.slice(0, 5).map((d) => `${d.path} (${d.problem})`).join(', ');
+  const more = bad.length > 5 ? ` and ${bad.length - 5} more (see the check lines above)` : '';
+  const which = results.length === 1 ? `backup ${results[0].id}` : `${new Set(bad.map((d) => d.id)).size} backup(s)`;
+  throw new MobrError('CHECK_FAILED', `check failed: ${bad.length} of ${total} files of ${which} missing or damaged: ${shown}${more}`);
+}

@@ -1,0 +1,204 @@
+/**
+ * The `mo_br` program: a drop-in for MatrixOne's mo_br (/work/shared/spec/mo_br.zh.md).
+ * Flags are exactly mo_br's (with underscores); ours on top: --data_dir (cold backup), --json,
+ * --version. Every failure ends in exit.ts: one stderr line `mo_br: <message>` and an exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { MobrError } from '../errors.js';
+import { Catalog, defaultMetaPath } from './meta.js';
+import { EXIT_OK, EXIT_USAGE, reportError } from './exit.js';
+import type { CliContext, Output } from './context.js';
+import { runBackup, type BackupFlags } from './commands/backup.js';
+import { runCheck, runList, type BackupSideFlags, type ListFlags } from './commands/inspect.js';
+import { runDelete, type DeleteFlags } from './commands/delete.js';
+import { runRestore, type RestoreFlags } from './commands/restore.js';
+
+export interface RunIo {
+  stdout: Output;
+  stderr: NodeJS.WriteStream | Output;
+  /** process.argv[1]: the launcher, beside which mo_br.meta lives by default. */
+  launcher?: string;
+}
+
+/** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
+const BOOLEAN_FLAGS = ['is_minio', 'backup_is_minio', 'restore_is_minio', 'not_check_data', 'not_delete_data', 'json'];
+/** Flags whose values are masked in any message. */
+const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id'];
+
+function version(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return '0.0.0';
+}
+
+/** Go-style `--flag=true` for boolean flags; commander wants `--flag` alone. */
+export function normaliseArgs(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const m = /^--([a-z_]+)=(.*)$/.exec(a);
+    if (m && BOOLEAN_FLAGS.includes(m[1])) {
+      const v = m[2].toLowerCase();
+      if (['true', 't', '1'].includes(v)) out.push(`--${m[1]}`);
+      else if (!['false', 'f', '0'].includes(v)) throw new MobrError('BAD_INPUT', `bad value for --${m[1]}: ${JSON.stringify(m[2].slice(0, 20))} (true or false)`);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function secretsIn(args: string[]): string[] {
+  const secrets: string[] = [];
+  args.forEach((a, i) => {
+    for (const f of SECRET_FLAGS) {
+      if (a === `--${f}` && i + 1 < args.length) secrets.push(args[i + 1]);
+      else if (a.startsWith(`--${f}=`)) secrets.push(a.slice(f.length + 3));
+    }
+  });
+  return secrets;
+}
+
+const s3Flags = (cmd: Command, prefix: string, what: string): Command =>
+  cmd
+    .option(`--${prefix}endpoint <url>`, `URL of the S3 service ${what}`)
+    .option(`--${prefix}access_key_id <id>`, `S3 access key ID ${what}`)
+    .option(`--${prefix}secret_access_key <key>`, `S3 secret access key ${what}`)
+    .option(`--${prefix}bucket <bucket>`, `S3 bucket ${what}`)
+    .option(`--${prefix}filepath <path>`, `folder inside the bucket ${what}`)
+    .option(`--${prefix}region <region>`, `S3 region ${what}`)
+    .option(`--${prefix}compression <format>`, `S3 compression format ${what} (accepted; mobr compresses chunks itself)`)
+    .option(`--${prefix}role_arn <arn>`, `role to assume ${what}`)
+    .option(`--${prefix}is_minio`, `the S3 service ${what} is MinIO`);
+
+function buildProgram(io: RunIo, run: (fn: (ctx: CliContext) => Promise<void>, opts: { meta_path?: string; json?: boolean }) => Promise<void>): Command {
+  const program = new Command('mo_br')
+    .description('the backup and restore tool for the matrixone (mobr: deduplicating, content-addressed)')
+    .version(version(), '--version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
+  program.addHelpText('after', `
+Examples:
+  mo_br backup --backup_dir filesystem --path /backups/mo --data_dir /srv/matrixone/mo-data
+  mo_br backup --host 127.0.0.1 --port 6001 --user dump --password 111 --backup_dir filesystem --path /backups/mo
+  mo_br list
+  mo_br list 25536ff0-126f-11ef-9902-26dd28356ef3
+  mo_br check 25536ff0-126f-11ef-9902-26dd28356ef3
+  mo_br restore 25536ff0-126f-11ef-9902-26dd28356ef3 --restore_dir filesystem --restore_path /srv/matrixone
+  mo_br delete 25536ff0-126f-11ef-9902-26dd28356ef3
+
+Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unreachable,
+6 corrupt, 7 locked, 8 server error, 9 not available, 10 local I/O, 70 internal.`);
+
+  const common = (cmd: Command): Command =>
+    cmd
+      .option('--meta_path <file>', 'the meta file (default: mo_br.meta beside mo_br)')
+      .option('--json', 'print the result as JSON (and no progress)');
+
+  const backup = program.command('backup').description('backup the matrixone data')
+    .option('--host <ip>', 'IP of the MatrixOne to back up')
+    .addOption(new Option('--port <port>', 'its port').default('6001'))
+    .option('--user <user>', 'user')
+    .option('--password <password>', "the user's password")
+    .option('--backup_dir <type>', 'where the backup goes: s3 or filesystem')
+    .option('--path <dir>', 'backup folder (filesystem)');
+  s3Flags(backup, '', 'to back up to');
+  backup
+    .addOption(new Option('--parallelism <n>', 'parallelism').default('1'))
+    .option('--backup_type <type>', 'incremental for an incremental backup')
+    .option('--base_id <id>', 'ID of the backup an incremental backup builds on')
+    .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)');
+  common(backup).action((opts: BackupFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runBackup(opts, ctx), opts));
+
+  const list = program.command('list').description('search the backup').argument('[ID]', 'a backup ID: also checks its files exist')
+    .option('--access_key_id <id>', 'S3 access key ID of the backup')
+    .option('--secret_access_key <key>', 'S3 secret access key of the backup')
+    .option('--not_check_data', 'show the meta file only; do not look at the backup data');
+  common(list).action((id: string | undefined, opts: ListFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runList(id, opts, ctx), opts));
+
+  const del = program.command('delete').description('delete the backup').argument('<ID>', 'the backup to delete')
+    .option('--access_key_id <id>', 'S3 access key ID of the backup')
+    .option('--secret_access_key <key>', 'S3 secret access key of the backup')
+    .option('--not_delete_data', 'remove the record from the meta file only; keep the backup data');
+  common(del).action((id: string, opts: DeleteFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runDelete(id, opts, ctx), opts));
+
+  const backupSide = (cmd: Command): Command => {
+    cmd.option('--backup_dir <type>', 'where the backup is: s3 or filesystem (without an ID)').option('--backup_path <dir>', 'backup folder (filesystem)');
+    return s3Flags(cmd, 'backup_', 'where the backup is');
+  };
+
+  const restore = program.command('restore').description('restore the matrixone data').argument('[ID]', 'the backup to restore');
+  backupSide(restore)
+    .option('--restore_dir <type>', 'where to restore: filesystem (or s3)')
+    .option('--restore_path <dir>', 'the MatrixOne folder; mo-data is recreated inside it');
+  s3Flags(restore, 'restore_', 'to restore to');
+  restore
+    .option('--dn_config_path <file>', 'DN/TN config (accepted; a cold backup holds the whole mo-data)')
+    .addOption(new Option('--checksum [n]', 'copy parallelism of tae files (default 1); files are always checked by SHA-256'))
+    .option('--parallelism <n>', 'parallelism');
+  common(restore).action((id: string | undefined, opts: RestoreFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runRestore(id, opts, ctx), opts));
+
+  const check = program.command('check').description('check the backup').argument('[ID]', 'the backup to check');
+  backupSide(check);
+  common(check).action((id: string | undefined, opts: BackupSideFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
+
+  return program;
+}
+
+/** Commander's own errors as one line ("unknown option '--x' (Did you mean --y?)"). */
+function commanderMessage(e: CommanderError): string {
+  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore or check (see mo_br --help)';
+  return e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Runs mo_br with args (without node and script); returns the exit code. */
+export async function run(args: string[], io: RunIo): Promise<number> {
+  const secrets = secretsIn(args);
+  let failure: unknown;
+  const runCommand = async (fn: (ctx: CliContext) => Promise<void>, opts: { meta_path?: string; json?: boolean }) => {
+    const metaFile = opts.meta_path !== undefined && opts.meta_path !== '' ? opts.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
+    try {
+      await fn({ stdout: io.stdout, stderr: io.stderr, json: opts.json === true, catalog: new Catalog(metaFile) });
+    } catch (e) {
+      failure = e;
+    }
+  };
+  try {
+    const program = buildProgram(io, runCommand);
+    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore or check (see mo_br --help)');
+    await program.parseAsync(normaliseArgs(args), { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
+      reportError(new MobrError('BAD_INPUT', commanderMessage(e)), io.stderr, secrets);
+      return EXIT_USAGE;
+    }
+    failure = e;
+  }
+  if (failure !== undefined) return reportError(failure, io.stderr, secrets);
+  return EXIT_OK;
+}
+
+/** Entry point used by the ./mo_br launcher. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  // stderr carries one line per failure and nothing else: no runtime or SDK warnings
+  // (the AWS SDK warns about Node 20 in several lines).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  process.removeAllListeners('warning');
+  let code: number;
+  try {
+    code = await run(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, launcher: argv[1] });
+  } catch (e) {
+    code = reportError(e, process.stderr);
+  }
+  // Let stdout drain (pipes), then exit even if a socket (S3, MySQL) keeps the loop alive.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}

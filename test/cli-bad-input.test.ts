@@ -1,0 +1,141 @@
+/**
+ * Bad input, table-driven, through the real launcher (./mo_br): each row prints exactly one line
+ * on stderr (`mo_br: ...`), exits with its code, and changes nothing on disk (the whole
+ * work folder, meta file and repository included, is hashed before and after).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MO_BR = path.join(ROOT, 'mo_br');
+
+/** Builds dist/ when any source file is newer than the CLI entry point. */
+function ensureBuilt(): void {
+  const entry = path.join(ROOT, 'dist/src/cli/main.js');
+  let built = 0;
+  try {
+    built = statSync(entry).mtimeMs;
+  } catch {
+    built = 0;
+  }
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = path.join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+    }, 0);
+  if (newest(path.join(ROOT, 'src')) > built) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+function mobr(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [MO_BR, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function treeHash(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      h.update(`${path.relative(dir, p)}\0`);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) h.update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+
+const UNKNOWN_ID = '00000000-0000-11ef-0000-000000000000';
+
+describe('bad input: one stderr line, an exit code, nothing changed', () => {
+  let work: string;
+  let id: string;
+  beforeAll(() => {
+    ensureBuilt();
+    work = mkdtempSync(path.join(tmpdir(), 'mobr-cli-bad-'));
+    mkdirSync(path.join(work, 'mo-data/shared'), { recursive: true });
+    writeFileSync(path.join(work, 'mo-data/shared/obj'), 'some bytes of a TAE object\n'.repeat(1000));
+    writeFileSync(path.join(work, 'corrupt.meta'), '{"format":"mobr.meta","version":1,"records":[],"sha256":"00"}\n');
+    writeFileSync(path.join(work, 'not-a-dir'), 'a file\n');
+    mkdirSync(path.join(work, 'busy/mo-data'), { recursive: true });
+    writeFileSync(path.join(work, 'busy/mo-data/x'), 'x');
+    const r = mobr(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--meta_path', 'mo_br.meta'], work);
+    expect(r.stderr).toBe('');
+    id = /Backup ID\n {4}(\S+)\n/.exec(r.stdout)![1];
+  });
+
+  const M = ['--meta_path', 'mo_br.meta'];
+  const rows: { name: string; args: () => string[]; code: number; says: RegExp; asRoot?: boolean }[] = [
+    { name: 'unknown flag', args: () => ['list', '--bogus', ...M], code: 2, says: /unknown option '--bogus'/ },
+    { name: 'misspelt flag gets a suggestion', args: () => ['backup', '--backup-dir', 'filesystem', ...M], code: 2, says: /unknown option.*Did you mean --backup_dir/ },
+    { name: 'unknown command', args: () => ['lst'], code: 2, says: /unknown command 'lst'/ },
+    { name: 'no command', args: () => [], code: 2, says: /missing command/ },
+    { name: 'missing argument', args: () => ['delete', ...M], code: 2, says: /missing required argument 'ID'/ },
+    { name: 'missing --backup_dir', args: () => ['backup', '--path', 'repo', '--data_dir', 'mo-data', ...M], code: 2, says: /missing --backup_dir/ },
+    { name: 'missing --path', args: () => ['backup', '--backup_dir', 'filesystem', '--data_dir', 'mo-data', ...M], code: 2, says: /missing --path/ },
+    { name: 'missing --host and --data_dir', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo', ...M], code: 2, says: /missing --host/ },
+    { name: 'bad --backup_dir', args: () => ['backup', '--backup_dir', 'tape', '--path', 'repo', '--data_dir', 'mo-data', ...M], code: 2, says: /bad --backup_dir "tape"/ },
+    { name: 'bad --backup_type', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--backup_type', 'diff', ...M], code: 2, says: /bad --backup_type/ },
+    { name: 'incremental without --base_id', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--backup_type', 'incremental', ...M], code: 2, says: /missing --base_id/ },
+    { name: 'incremental on an unknown base', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--backup_type', 'incremental', '--base_id', UNKNOWN_ID, ...M], code: 3, says: /no backup with ID/ },
+    { name: 'bad --parallelism', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--parallelism', 'many', ...M], code: 2, says: /bad --parallelism/ },
+    { name: 'missing --data_dir folder', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'nowhere', ...M], code: 3, says: /does not exist/ },
+    { name: 'unknown ID (list)', args: () => ['list', UNKNOWN_ID, ...M], code: 3, says: /no backup with ID/ },
+    { name: 'unknown ID (check)', args: () => ['check', UNKNOWN_ID, ...M], code: 3, says: /no backup with ID/ },
+    { name: 'unknown ID (delete)', args: () => ['delete', UNKNOWN_ID, ...M], code: 3, says: /no backup with ID/ },
+    { name: 'unknown ID (restore)', args: () => ['restore', UNKNOWN_ID, '--restore_dir', 'filesystem', '--restore_path', 'out', ...M], code: 3, says: /no backup with ID/ },
+    { name: 'not an ID', args: () => ['list', 'xyz', ...M], code: 2, says: /bad backup ID/ },
+    { name: 'bad endpoint', args: () => ['backup', '--backup_dir', 's3', '--endpoint', 'ftp//x', '--bucket', 'b1', '--data_dir', 'mo-data', ...M], code: 2, says: /bad --endpoint/ },
+    { name: 'unreachable S3 endpoint', args: () => ['backup', '--backup_dir', 's3', '--endpoint', 'http://127.0.0.1:1', '--bucket', 'b1', '--access_key_id', 'AKIAEXAMPLE', '--secret_access_key', 'SECRETEXAMPLE', '--data_dir', 'mo-data', ...M], code: 5, says: /cannot reach/ },
+    { name: 'server backup (not available yet)', args: () => ['backup', '--host', '127.0.0.1', '--port', '6001', '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', 'repo', ...M], code: 9, says: /not available yet/ },
+    { name: 'bad --port', args: () => ['backup', '--host', '127.0.0.1', '--port', '99999', '--backup_dir', 'filesystem', '--path', 'repo', ...M], code: 2, says: /bad --port/ },
+    { name: 'restore without --restore_dir', args: () => ['restore', id, ...M], code: 2, says: /missing --restore_dir/ },
+    { name: 'restore path under a file', args: () => ['restore', id, '--restore_dir', 'filesystem', '--restore_path', 'not-a-dir/x', ...M], code: 2, says: /not a folder/ },
+    { name: 'restore path is a file', args: () => ['restore', id, '--restore_dir', 'filesystem', '--restore_path', 'not-a-dir', ...M], code: 2, says: /not a folder/ },
+    { name: 'restore over an existing mo-data', args: () => ['restore', id, '--restore_dir', 'filesystem', '--restore_path', 'busy', ...M], code: 2, says: /already exists/ },
+    { name: 'restore path not writable', args: () => ['restore', id, '--restore_dir', 'filesystem', '--restore_path', 'locked/here', ...M], code: 4, says: /permission denied/, asRoot: false },
+    { name: 'corrupt meta (list)', args: () => ['list', '--meta_path', 'corrupt.meta'], code: 6, says: /corrupt\.meta is damaged \(checksum mismatch\)/ },
+    { name: 'corrupt meta (backup writes nothing)', args: () => ['backup', '--backup_dir', 'filesystem', '--path', 'repo2', '--data_dir', 'mo-data', '--meta_path', 'corrupt.meta'], code: 6, says: /is damaged/ },
+    { name: 'meta path is a folder', args: () => ['list', '--meta_path', 'repo'], code: 2, says: /is a folder/ },
+    { name: 'check without ID or --backup_dir', args: () => ['check', ...M], code: 2, says: /give a backup ID/ },
+    { name: 'check a folder holding no repository', args: () => ['check', '--backup_dir', 'filesystem', '--backup_path', 'mo-data', ...M], code: 3, says: /no mobr repository/ },
+    { name: 'bad boolean value', args: () => ['list', '--not_check_data=maybe', ...M], code: 2, says: /bad value for --not_check_data/ },
+  ];
+
+  // As root every folder is writable, so the permission row is only registered for other users.
+  const isRoot = process.getuid?.() === 0;
+  for (const row of rows.filter((r) => !(r.asRoot === false && isRoot))) {
+    it(row.name, () => {
+      if (row.asRoot === false) {
+        mkdirSync(path.join(work, 'locked'), { recursive: true });
+        chmodSync(path.join(work, 'locked'), 0o500);
+      }
+      const before = treeHash(work);
+      const r = mobr(row.args(), work);
+      expect(r.code, r.stderr).toBe(row.code);
+      expect(r.stderr).toMatch(/^mo_br: [^\n]+\n$/);
+      expect(r.stderr).toMatch(row.says);
+      expect(r.stderr).not.toMatch(/SECRETEXAMPLE|\bat .*\.js:\d+/);
+      expect(treeHash(work)).toBe(before);
+    });
+  }
+
+  it('--help and --version exit 0 on stdout', () => {
+    const h = mobr(['--help'], work);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/Examples:/);
+    expect(h.stderr).toBe('');
+    const v = mobr(['--version'], work);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const b = mobr(['backup', '--help'], work);
+    for (const f of ['--backup_dir', '--path', '--endpoint', '--access_key_id', '--secret_access_key', '--bucket', '--filepath', '--region', '--compression', '--role_arn', '--is_minio', '--parallelism', '--meta_path', '--backup_type', '--base_id', '--host', '--port', '--user', '--password', '--data_dir', '--json']) {
+      expect(b.stdout).toContain(f);
+    }
+  });
+});
