@@ -50,7 +50,7 @@ const LAUNCH_FILES: Record<string, string> = {
   'launch.toml': 'logservices = [\n    "./etc/launch/log.toml",\n]\n\ntnservices = [\n    "./etc/launch/tn.toml"\n]\n\ncnservices = [\n    "./etc/launch/cn.toml"\n]\n',
   'log.toml': 'service-type = "LOG"\ndata-dir = "./mo-data"\n\n[log]\nlevel = "info"\n',
   'tn.toml':
-    'service-type = "TN"\ndata-dir = "./mo-data"\n\n[[fileservice]]\nname = "LOCAL"\nbackend = "DISK"\n\n[[fileservice]]\nname = "SHARED"\nbackend = "DISK"\ndata-dir = "./mo-data/shared"\n\n[tn]\nuuid = "dd4dccb4-4d3c-41f8-b482-5251dc7a41bf"\nport-base = 19000\n',
+    'service-type = "TN"\ndata-dir = "./mo-data"\n\n[[fileservice]]\nname = "LOCAL"\nbackend = "DISK-V2"\n\n[[fileservice]]\nname = "SHARED"\nbackend = "DISK-V2"\ndata-dir = "./mo-data/shared"\n\n[tn]\nuuid = "dd4dccb4-4d3c-41f8-b482-5251dc7a41bf"\nport-base = 19000\n',
   'cn.toml': 'service-type = "CN"\ndata-dir = "./mo-data"\n\n[cn]\nuuid = "dd1dccb4-4d3c-41f8-b482-5251dc7a41bf"\nport-base = 18000\n',
 };
 /** mo_meta launchconfig subtype of each launch file (pkg/backup/types.go, cmd/mo-service/launch.go). */
