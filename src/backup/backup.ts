@@ -11,6 +11,7 @@ import { assertBackupId, chunkCount, chunkId, type BackupType, type FileEntry, t
 import { toHex } from '../hash/hex.js';
 import { walkTree, type WalkEntry } from '../source/walk.js';
 import { WorkerPool } from '../workers/pool.js';
+import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
 
 export interface BackupProgress extends IngestProgress {
@@ -39,8 +40,16 @@ export interface BackupOptions {
   extra?: Record<string, unknown>;
 }
 
+/** Holds a shared repository lock throughout, so no gc runs meanwhile (spec/gc.md §2). */
 export async function backupTree(repo: Repository, root: string, o: BackupOptions): Promise<Manifest> {
   assertBackupId(o.id);
+  return withSharedLock(repo, async (lock) => {
+    await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
+    return backupTreeLocked(repo, root, o, lock);
+  }, { purpose: `backup ${o.id}` });
+}
+
+async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, lock: RepoLock): Promise<Manifest> {
   if (await repo.hasBackup(o.id)) throw new MobrError('REPO_EXISTS', `backup ${o.id} already exists in ${repo.store.location}`);
   const startedAt = Date.now();
   const entries = (await walkTree(root)).filter((e) => e.kind !== 'other');
@@ -116,6 +125,7 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
     addedBytes: ingestor.writer.stats.storedBytes,
     extra: o.extra,
   };
+  await lock.assertHeld(); // fencing: never commit after losing the lock
   await repo.saveManifest(manifest);
   return manifest;
 }

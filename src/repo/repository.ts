@@ -16,7 +16,7 @@ import { decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { equalBytes } from './sealed.js';
 
 export class Repository {
-  readonly index = new ChunkIndex();
+  index = new ChunkIndex();
   /** Index objects that failed to load: key -> reason. */
   readonly damagedIndexes = new Map<string, string>();
 
@@ -60,19 +60,31 @@ export class Repository {
 
   /** (Re)loads every index object. */
   async loadIndex(): Promise<void> {
-    const keys: string[] = [];
-    for await (const e of this.store.list('index')) keys.push(e.key);
-    await mapLimit(keys, 8, async (key) => {
-      if (this.loadedIndexes.has(key)) return;
-      try {
-        for (const p of decodeIndex(await this.store.get(key), key)) this.index.addPack(p);
-        this.loadedIndexes.add(key);
-      } catch (e) {
-        if (isMobrError(e, 'NOT_FOUND')) return; // removed meanwhile (index compaction)
-        if (!isMobrError(e)) throw e;
-        this.damagedIndexes.set(key, e.message);
-      }
-    });
+    for (let pass = 0; pass < 3; pass++) {
+      const keys: string[] = [];
+      for await (const e of this.store.list('index')) keys.push(e.key);
+      let vanished = false;
+      await mapLimit(keys, 8, async (key) => {
+        if (this.loadedIndexes.has(key)) return;
+        try {
+          for (const p of decodeIndex(await this.store.get(key), key)) this.index.addPack(p);
+          this.loadedIndexes.add(key);
+        } catch (e) {
+          if (isMobrError(e, 'NOT_FOUND')) return void (vanished = true); // compacted meanwhile: its replacement was written first (spec/gc.md §2.4)
+          if (!isMobrError(e)) throw e;
+          this.damagedIndexes.set(key, e.message);
+        }
+      });
+      if (!vanished) return;
+    }
+  }
+
+  /** Drops what it knew and loads the index afresh (after a gc may have removed objects). */
+  async refreshIndex(): Promise<void> {
+    this.index = new ChunkIndex();
+    this.loadedIndexes.clear();
+    this.damagedIndexes.clear();
+    await this.loadIndex();
   }
   readonly loadedIndexes = new Set<string>();
 

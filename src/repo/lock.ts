@@ -1,0 +1,177 @@
+/**
+ * Repository locks (spec/gc.md §2.1): `locks/<random id>` objects, shared for backups and syncs,
+ * exclusive for gc. No atomic create is needed: each party writes its lock, then lists `locks/`;
+ * of two conflicting parties at least one sees the other and backs off. Holders refresh their
+ * object every `refreshMs`; a lock whose store mtime is older than `staleMs` on the store's own
+ * clock (or whose process on this host is gone) is stale.
+ */
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { MobrError, isMobrError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { lockKey } from './keys.js';
+import type { Repository } from './repository.js';
+
+export type LockKind = 'shared' | 'exclusive';
+
+export interface LockOptions {
+  /** A lock not refreshed for this long (store clock) is stale. Default 30 min. */
+  staleMs?: number;
+  /** Refresh period. Default 5 min. */
+  refreshMs?: number;
+  /** How long to wait for a conflicting lock to go away before LOCKED. */
+  waitMs?: number;
+  /** Shown to whoever meets the lock ("backup 2560…", "gc"). */
+  purpose?: string;
+}
+
+export interface LockInfo {
+  key: string;
+  kind: LockKind;
+  host: string;
+  pid: number;
+  purpose: string;
+  createdAt: number;
+  mtimeMs?: number;
+}
+
+export const DEFAULT_STALE_MS = 30 * 60_000;
+export const DEFAULT_REFRESH_MS = 5 * 60_000;
+
+const encoder = new TextEncoder();
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Every lock object with its store mtime; unreadable ones count as exclusive (safe side). */
+export async function listLocks(store: Store): Promise<LockInfo[]> {
+  const out: LockInfo[] = [];
+  for await (const e of store.list('locks')) {
+    try {
+      const o = JSON.parse(new TextDecoder().decode(await store.get(e.key))) as Partial<LockInfo>;
+      out.push({ key: e.key, kind: o.kind === 'shared' ? 'shared' : 'exclusive', host: String(o.host ?? ''), pid: Number(o.pid ?? 0), purpose: String(o.purpose ?? ''), createdAt: Number(o.createdAt ?? 0), mtimeMs: e.mtimeMs });
+    } catch (err) {
+      if (isMobrError(err, 'NOT_FOUND')) continue; // released meanwhile
+      out.push({ key: e.key, kind: 'exclusive', host: '', pid: 0, purpose: 'unreadable lock', createdAt: 0, mtimeMs: e.mtimeMs });
+    }
+  }
+  return out;
+}
+
+/** Stale: not refreshed for staleMs by the store's clock, or its process on this host is gone. */
+export function isStale(l: LockInfo, storeNow: number, staleMs: number): boolean {
+  if (l.host === os.hostname() && l.pid > 0 && l.pid !== process.pid && processGone(l.pid)) return true;
+  return l.mtimeMs !== undefined && storeNow - l.mtimeMs > staleMs;
+}
+
+export class RepoLock {
+  private timer: NodeJS.Timeout | undefined;
+  private lastRefresh = performance.now();
+  private lost = false;
+  private released = false;
+  /** The store's clock when the lock was taken (mtime of our own lock object). */
+  storeNow = Date.now();
+
+  constructor(
+    readonly store: Store,
+    readonly key: string,
+    readonly kind: LockKind,
+    private readonly body: Uint8Array,
+    readonly staleMs: number,
+    private readonly refreshMs: number,
+  ) {}
+
+  startHeartbeat(): void {
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
+    this.timer.unref();
+  }
+
+  /** Re-writes the lock object (renewing its mtime) unless someone removed it as stale. */
+  async refresh(): Promise<void> {
+    if (this.released || this.lost) return;
+    if (!(await this.store.stat(this.key))) {
+      this.lost = true;
+      return;
+    }
+    await this.store.put(this.key, this.body);
+    this.lastRefresh = performance.now();
+  }
+
+  /** Fencing check before an irreversible write: LOCKED unless the lock is surely still ours. */
+  async assertHeld(): Promise<void> {
+    if (!this.lost && performance.now() - this.lastRefresh > this.staleMs / 4) await this.refresh().catch(() => undefined);
+    if (!this.lost && !(await this.store.stat(this.key))) this.lost = true;
+    if (this.lost || performance.now() - this.lastRefresh > this.staleMs / 2) {
+      throw new MobrError('LOCKED', `lost the repository lock on ${this.store.location} (not refreshed in time); nothing was committed, run it again`);
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.store.delete(this.key);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Takes a lock (write, then list); waits up to waitMs for conflicting live locks to go. */
+export async function acquireLock(store: Store, kind: LockKind, o: LockOptions = {}): Promise<RepoLock> {
+  const staleMs = o.staleMs ?? DEFAULT_STALE_MS;
+  const refreshMs = o.refreshMs ?? Math.min(DEFAULT_REFRESH_MS, Math.max(1, Math.floor(staleMs / 6)));
+  const deadline = performance.now() + (o.waitMs ?? 0);
+  const id = randomBytes(16).toString('hex');
+  const key = lockKey(id);
+  const body = encoder.encode(JSON.stringify({ v: 1, kind, host: os.hostname(), pid: process.pid, nonce: id, createdAt: Date.now(), purpose: o.purpose ?? kind }));
+  for (let attempt = 0; ; attempt++) {
+    await store.put(key, body);
+    const lock = new RepoLock(store, key, kind, body, staleMs, refreshMs);
+    try {
+      lock.storeNow = (await store.stat(key))?.mtimeMs ?? Date.now();
+      const others = (await listLocks(store)).filter((l) => l.key !== key);
+      const blocking = others.filter((l) => (kind === 'exclusive' || l.kind === 'exclusive') && !isStale(l, lock.storeNow, staleMs));
+      if (blocking.length === 0) {
+        if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale
+        lock.startHeartbeat();
+        return lock;
+      }
+      await store.delete(key);
+      if (performance.now() >= deadline) {
+        const b = blocking[0];
+        throw new MobrError('LOCKED', `${store.location} is locked by ${b.purpose} (${b.kind}, host ${b.host || '?'} pid ${b.pid || '?'}); try again later`);
+      }
+    } catch (e) {
+      await store.delete(key).catch(() => undefined);
+      throw e;
+    }
+    await sleep(Math.min(2000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+  }
+}
+
+/** Runs fn holding a shared lock on repo (backups, syncs); waits up to 10 min for a gc to end. */
+export async function withSharedLock<T>(repo: Repository, fn: (lock: RepoLock) => Promise<T>, o: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(repo.store, 'shared', { waitMs: 10 * 60_000, ...o });
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+/** Runs fn holding the exclusive lock (gc). */
+export async function withExclusiveLock<T>(store: Store, fn: (lock: RepoLock) => Promise<T>, o: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(store, 'exclusive', o);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}

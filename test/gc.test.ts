@@ -1,0 +1,147 @@
+/** gc and deleteBackup: data of deleted backups is freed, every remaining backup restores. */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupTree } from '../src/backup/backup.js';
+import { restoreBackup } from '../src/backup/restore.js';
+import { deleteBackup, gc } from '../src/repo/gc.js';
+import { acquireLock } from '../src/repo/lock.js';
+import { Repository } from '../src/repo/repository.js';
+import { MemStore } from '../src/store/mem.js';
+import { WorkerPool } from '../src/workers/pool.js';
+import { pseudoRandom, readTree, tempDir, writeTree, type TreeFile } from './helpers/tree.js';
+
+const OPTS = { chunker: { min: 1024, avg: 4096, max: 16384 }, packSize: 32 * 1024 };
+let pool: WorkerPool;
+beforeAll(() => void (pool = new WorkerPool(2)));
+afterAll(async () => pool.close());
+
+function tree(seed: number, files = 4, size = 60_000): TreeFile[] {
+  return Array.from({ length: files }, (_, i) => ({ path: `d${i % 2}/f${seed}-${i}`, data: pseudoRandom(seed * 100 + i, size), mode: 0o644 }));
+}
+
+async function backup(repo: Repository, id: string, files: TreeFile[]): Promise<void> {
+  const dir = await tempDir();
+  await writeTree(dir, files);
+  await backupTree(repo, dir, { id, pool });
+  await fsp.rm(dir, { recursive: true, force: true });
+}
+
+async function expectRestores(repo: Repository, id: string, files: TreeFile[]): Promise<void> {
+  const fresh = await Repository.open(repo.store);
+  const dir = await tempDir();
+  await restoreBackup(fresh, await fresh.loadManifest(id), dir, { pool });
+  const got = await readTree(dir);
+  expect([...got.keys()].sort()).toEqual(files.map((f) => f.path).sort());
+  for (const f of files) expect(Buffer.compare(got.get(f.path)!.data, Buffer.from(f.data))).toBe(0);
+  await fsp.rm(dir, { recursive: true, force: true });
+}
+
+const packBytes = (s: MemStore) => [...s.objects].filter(([k]) => k.startsWith('data/')).reduce((n, [, o]) => n + o.data.length, 0);
+
+describe('gc', () => {
+  it('frees what only a deleted backup used; the others still restore', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const a = tree(1), b = [...tree(1).slice(0, 2), ...tree(2)];
+    await backup(repo, 'a', a);
+    await backup(repo, 'b', b);
+    const before = packBytes(store);
+    const dry = await gc(repo, { safetyWindowMs: 0, dryRun: true });
+    expect(dry.packsDeleted + dry.packsRepacked).toBe(0);
+    const del = await deleteBackup(repo, 'a', { gc: true, safetyWindowMs: 0 });
+    const r = del.gc as Exclude<typeof del.gc, 'deferred' | undefined>;
+    expect(r.packsDeleted + r.packsRepacked).toBeGreaterThan(0);
+    expect(r.bytesFreed).toBeGreaterThan(0);
+    expect(packBytes(store)).toBeLessThan(before);
+    await expectRestores(repo, 'b', b);
+    expect([...store.objects.keys()].filter((k) => k.startsWith('index/'))).toHaveLength(1);
+    expect([...store.objects.keys()].filter((k) => k.startsWith('locks/'))).toHaveLength(0);
+    // deleting everything leaves no packs
+    await deleteBackup(repo, 'b', { gc: true, safetyWindowMs: 0 });
+    expect(packBytes(store)).toBe(0);
+  });
+
+  it('dry run changes nothing; a young pack is never touched', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    await backup(repo, 'a', tree(3));
+    await repo.deleteManifest('a');
+    const snapshot = [...store.objects.keys()].sort();
+    const dry = await gc(repo, { safetyWindowMs: 0, dryRun: true });
+    expect(dry.packsDeleted).toBeGreaterThan(0);
+    expect([...store.objects.keys()].sort()).toEqual(snapshot);
+    const young = await gc(repo, { safetyWindowMs: 60_000 });
+    expect(young.packsDeleted).toBe(0);
+    expect(young.youngSkipped).toBeGreaterThan(0);
+    expect([...store.objects.keys()].sort()).toEqual(snapshot);
+  });
+
+  it('repacks sparse packs keeping live chunks, then deletes the old ones', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    // one file interleaving shared and unique regions: packs end up half live after deleting 'a'
+    const shared = tree(4, 2, 100_000);
+    await backup(repo, 'a', [...shared, ...tree(5, 2, 100_000)]);
+    await backup(repo, 'b', shared);
+    const r = await gc(repo, { safetyWindowMs: 0, repackThreshold: 1.01 });
+    expect(r.packsRepacked + r.packsKept).toBeGreaterThan(0);
+    await repo.deleteManifest('a');
+    const r2 = await gc(repo, { safetyWindowMs: 0, repackThreshold: 0.99 });
+    expect(r2.missingChunks).toBe(0);
+    await expectRestores(repo, 'b', shared);
+  });
+
+  it('adopts an orphan pack holding live chunks whose index object was lost', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const files = tree(6);
+    await backup(repo, 'a', files);
+    for (const k of [...store.objects.keys()]) if (k.startsWith('index/')) store.objects.delete(k);
+    const r = await gc(repo, { safetyWindowMs: 0 });
+    expect(r.orphansAdopted).toBeGreaterThan(0);
+    expect(r.orphansDeleted).toBe(0);
+    await expectRestores(repo, 'a', files);
+  });
+
+  it('does not run while a backup holds the repository; delete defers', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    await backup(repo, 'a', tree(7));
+    const shared = await acquireLock(store, 'shared');
+    await expect(gc(repo, { safetyWindowMs: 0 })).rejects.toMatchObject({ code: 'LOCKED' });
+    expect(await deleteBackup(repo, 'a', { gc: true, safetyWindowMs: 0 })).toEqual({ id: 'a', gc: 'deferred' });
+    await shared.release();
+    // a backup waits for a gc holding the exclusive lock
+    const ex = await acquireLock(store, 'exclusive');
+    let done = false;
+    const p = backup(repo, 'b', tree(8)).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(done).toBe(false);
+    await ex.release();
+    await p;
+    expect(done).toBe(true);
+  });
+
+  it('a stale lock (not refreshed for staleMs on the store clock) does not block gc', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const old = await acquireLock(store, 'shared');
+    store.objects.get(old.key)!.mtimeMs -= 2 * 60 * 60_000;
+    await gc(repo, { safetyWindowMs: 0 });
+    expect(store.objects.has(old.key)).toBe(false);
+    await expect(old.assertHeld()).rejects.toMatchObject({ code: 'LOCKED' });
+    await old.release();
+  });
+
+  it('refuses to run over a damaged index object', async () => {
+    const dir = await tempDir();
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    await backup(repo, 'a', tree(9));
+    const k = [...store.objects.keys()].find((x) => x.startsWith('index/'))!;
+    store.objects.get(k)!.data[10] ^= 1;
+    await expect(gc(repo, { safetyWindowMs: 0 })).rejects.toMatchObject({ code: 'CORRUPT_INDEX' });
+    await fsp.rm(path.join(dir), { recursive: true, force: true });
+  });
+});
