@@ -1,0 +1,32 @@
+/**
+ * mobr as a child process for the benchmark (so its peak RSS is measured like restic's and borg's):
+ *   node dist/bench/mobr-child.js backup <repo> <src> <id> [<parent id>]
+ *   node dist/bench/mobr-child.js restore <repo> <id> <dest>
+ * Prints one JSON line with what it did.
+ */
+import { FsStore } from '../src/store/fs.js';
+import { Repository } from '../src/repo/repository.js';
+import { backupTree } from '../src/backup/backup.js';
+import { restoreBackup } from '../src/backup/restore.js';
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, repoDir, a, b, c] = argv;
+  const repo = await Repository.openOrInit(new FsStore(repoDir));
+  if (cmd === 'backup') {
+    const parent = c ? await repo.loadManifest(c) : undefined;
+    const m = await backupTree(repo, a, { id: b, parent });
+    console.log(JSON.stringify({ files: m.files.length, logicalSize: m.logicalSize, addedBytes: m.addedBytes }));
+  } else if (cmd === 'restore') {
+    const m = await repo.loadManifest(a);
+    const p = await restoreBackup(repo, m, b);
+    console.log(JSON.stringify(p));
+  } else {
+    throw new Error(`unknown command ${cmd}`);
+  }
+  await repo.close();
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

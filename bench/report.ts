@@ -1,0 +1,118 @@
+/** The benchmark's Markdown report: one table mobr vs peers, the ceilings, the targets of issue 7. */
+import type { RunResult } from './proc.js';
+import type { CpuCeilings, DiskCeilings, PoolThroughput } from './ceilings.js';
+
+export interface ToolResult {
+  name: string;
+  settings: string;
+  version: string;
+  full: RunResult;
+  fullRepoBytes: number;
+  incremental?: RunResult;
+  restore?: RunResult;
+  dailyPeakRss?: number;
+  dailySeconds?: number;
+  repoBytesAfterDays?: number;
+}
+
+export interface Report {
+  date: string;
+  machine: { cores: number; cpu: string; memGiB: number; node: string; kernel: string };
+  disk: DiskCeilings;
+  cpu: CpuCeilings;
+  pool: PoolThroughput;
+  treeBytes: number;
+  objects: number;
+  newBytes: number;
+  newOnly?: RunResult;
+  days: number;
+  churn: number;
+  uniqueBytes: number;
+  tools: ToolResult[];
+}
+
+const MiB = 1024 * 1024;
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const mib = (n: number) => `${f0(n / MiB)} MiB`;
+
+interface Row {
+  label: string;
+  get: (t: ToolResult, r: Report) => number;
+  fmt: (n: number) => string;
+  better: 'higher' | 'lower';
+}
+
+export function renderReport(r: Report): string {
+  const rows: Row[] = [
+    { label: 'full backup MB/s', get: (t) => r.treeBytes / 1e6 / t.full.seconds, fmt: f0, better: 'higher' },
+    { label: `incremental s (+${f0(r.newBytes / MiB)} MiB new objects)`, get: (t) => t.incremental?.seconds ?? NaN, fmt: f1, better: 'lower' },
+    { label: 'restore MB/s', get: (t) => r.treeBytes / 1e6 / (t.restore?.seconds ?? NaN), fmt: f0, better: 'higher' },
+    { label: `mean daily backup s (${r.churn * 100}% churn)`, get: (t) => t.dailySeconds ?? NaN, fmt: f1, better: 'lower' },
+    { label: `repo MiB after ${r.days} days`, get: (t) => (t.repoBytesAfterDays ?? NaN) / MiB, fmt: f0, better: 'lower' },
+    { label: 'repo / unique bytes', get: (t) => (t.repoBytesAfterDays ?? NaN) / r.uniqueBytes, fmt: f2, better: 'lower' },
+    { label: 'peak RSS MiB, full backup', get: (t) => t.full.peakRssBytes / MiB, fmt: f0, better: 'lower' },
+    { label: 'peak RSS MiB, restore', get: (t) => (t.restore?.peakRssBytes ?? NaN) / MiB, fmt: f0, better: 'lower' },
+    { label: 'peak RSS MiB, daily backups', get: (t) => (t.dailyPeakRss ?? NaN) / MiB, fmt: f0, better: 'lower' },
+  ];
+  const mobr = r.tools.find((t) => t.name === 'mobr');
+  const peers = r.tools.filter((t) => t.name !== 'mobr');
+  const head = ['', ...r.tools.map((t) => t.name), ...(mobr ? peers.map((p) => `mobr/${p.name}`) : [])];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const row of rows) {
+    const cells = r.tools.map((t) => row.fmt(row.get(t, r)));
+    const ratios = mobr ? peers.map((p) => `${f2(row.get(mobr, r) / row.get(p, r))}×`) : [];
+    lines.push(`| ${row.label} | ${[...cells, ...ratios].join(' | ')} |`);
+  }
+  const c = r.cpu;
+  const d = r.disk;
+  const out: string[] = [];
+  out.push(`# mobr benchmark`, '', `Run ${r.date} by \`npm run bench\` (bench/run.ts). Tree: ${r.objects} objects + metadata, ${mib(r.treeBytes)}; `);
+  out.push(`incremental step adds ${mib(r.newBytes)} of new objects; then ${r.days} days at ${r.churn * 100}% churn (flushes, merges, GC deletions); unique bytes written over the run: ${mib(r.uniqueBytes)}.`, '');
+  out.push(...lines, '');
+  out.push('## Machine and ceilings (same run)', '');
+  out.push(`- ${r.machine.cores} cores (${r.machine.cpu}), ${f0(r.machine.memGiB)} GiB RAM, Node ${r.machine.node}, Linux ${r.machine.kernel}`);
+  out.push(`- disk: sequential write ${f0(d.writeMBs)} MB/s (dd bs=4M conv=fdatasync), read ${f0(d.readDirectMBs)} MB/s (dd iflag=direct), cached read ${f0(d.readCachedMBs)} MB/s`);
+  out.push(`- drop_caches: ${d.dropCaches}`);
+  out.push(`- per core: BLAKE3 ${f0(c.blake3MBs)} MB/s (hash-wasm), SHA-256 ${f0(c.sha256MBs)} MB/s (node:crypto), FastCDC ${f0(c.fastcdcMBs)} MB/s`);
+  out.push(`- single-pass BLAKE3+SHA-256 limit on ${r.machine.cores} cores: ${f0(c.hashLimitMBs)} MB/s; with FastCDC too: ${f0(c.pipelineLimitMBs)} MB/s`);
+  out.push(`- pool (read + FastCDC + BLAKE3 + SHA-256, nothing stored) over ${mib(r.pool.bytes)} of objects: ${r.pool.threads} threads ${f0(r.pool.poolMBs)} MB/s, one thread ${f0(r.pool.oneThreadMBs)} MB/s (${f2(r.pool.poolMBs / r.pool.oneThreadMBs)}×)`);
+  out.push('');
+  if (mobr) {
+    out.push('## Targets (issue 7)', '');
+    const fullMBs = r.treeBytes / 1e6 / mobr.full.seconds;
+    const restic = peers.find((p) => p.name === 'restic');
+    const check = (ok: boolean) => (ok ? 'met' : '**not met**');
+    if (restic) {
+      const rf = r.treeBytes / 1e6 / restic.full.seconds;
+      out.push(`- full backup ≥ 1.5× restic: ${f2(fullMBs / rf)}× — ${check(fullMBs >= 1.5 * rf)}`);
+    }
+    out.push(`- full backup ≥ 60% of the BLAKE3+SHA-256 limit (${f0(c.hashLimitMBs)} MB/s): ${f0((100 * fullMBs) / c.hashLimitMBs)}% — ${check(fullMBs >= 0.6 * c.hashLimitMBs)}`);
+    if (r.newOnly && mobr.incremental) {
+      const q = mobr.incremental.seconds / r.newOnly.seconds;
+      out.push(`- incremental ≤ 1.2× ingest of just the new bytes (${f1(r.newOnly.seconds)} s into a fresh repository): ${f2(q)}× — ${check(q <= 1.2)}`);
+    }
+    if (mobr.restore) {
+      const rm = r.treeBytes / 1e6 / mobr.restore.seconds;
+      if (restic?.restore) {
+        const rr = r.treeBytes / 1e6 / restic.restore.seconds;
+        out.push(`- restore ≥ restic: ${f2(rm / rr)}× — ${check(rm >= rr)}`);
+      }
+      out.push(`- restore ≥ 70% of disk write (${f0(d.writeMBs)} MB/s): ${f0((100 * rm) / d.writeMBs)}% — ${check(rm >= 0.7 * d.writeMBs)}`);
+    }
+    const rss = Math.max(mobr.full.peakRssBytes, mobr.restore?.peakRssBytes ?? 0, mobr.dailyPeakRss ?? 0);
+    out.push(`- peak RSS ≤ 256 MiB (target stated for a 10 GiB tree; this tree: ${mib(r.treeBytes)}): ${f0(rss / MiB)} MiB — ${check(rss <= 256 * MiB)}`);
+    if (mobr.repoBytesAfterDays !== undefined) {
+      const q = mobr.repoBytesAfterDays / r.uniqueBytes;
+      out.push(`- repository after ${r.days} days ≤ 1.1× unique bytes: ${f2(q)}× — ${check(q <= 1.1)}`);
+    }
+    out.push('');
+  }
+  out.push('## Settings (fairness)', '');
+  for (const t of r.tools) out.push(`- **${t.name}** (${t.version.split('\n')[0]}): ${t.settings}`);
+  const cold = r.disk.dropCaches === 'worked' ? 'with the page cache dropped before each full backup, incremental backup and restore' : 'from the page cache (drop_caches is refused here)';
+  out.push(`- All three read the same tree ${cold}, write their repositories to the same disk, and run as child processes; peak RSS is \`/usr/bin/time -v\`'s maximum resident set size of that process.`);
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,192 @@
+/**
+ * `npm run bench`: mobr against restic and borg on the same synthetic MatrixOne tree, in one run,
+ * with the machine's ceilings measured beside them. Writes bench/results/latest.md (+ .json).
+ *   --size 2GiB     tree size (10GiB for the RSS target)
+ *   --days 30       days of evolution at --churn (default 0.03) after the full backup
+ *   --dir PATH      work folder (default: a new temp folder, removed at the end unless --keep)
+ *   --tools mobr,restic,borg
+ *   --out PATH      results file (default bench/results/latest.md)
+ */
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { addObjects, createTree, duBytes, evolveDay, listFiles, treeObjectBytes } from './dataset.js';
+import { cpuCeilings, diskCeilings, poolThroughput } from './ceilings.js';
+import { borgTool, haveCommand, mobrTool, resticTool, type BackupTool } from './tools.js';
+import { dropCaches, sh } from './proc.js';
+import { renderReport, type ToolResult } from './report.js';
+
+const MiB = 1024 * 1024;
+
+export function parseSize(s: string): number {
+  const m = /^([\d.]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|K|M|G)?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad size ${s}`);
+  const u = (m[2] ?? 'B').toLowerCase();
+  const mult: Record<string, number> = { b: 1, k: 1024, kib: 1024, kb: 1e3, m: MiB, mib: MiB, mb: 1e6, g: 1024 * MiB, gib: 1024 * MiB, gb: 1e9, tib: 1024 ** 4 };
+  return Math.round(Number(m[1]) * mult[u]);
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '2GiB' },
+      days: { type: 'string', default: '30' },
+      churn: { type: 'string', default: '0.03' },
+      incremental: { type: 'string', default: '0.05' },
+      dir: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      tools: { type: 'string', default: 'mobr,restic,borg' },
+      out: { type: 'string' },
+    },
+  });
+  const size = parseSize(values.size!);
+  const days = Number(values.days);
+  const churn = Number(values.churn);
+  const incShare = Number(values.incremental);
+  const cores = os.availableParallelism();
+  const work = values.dir ? path.resolve(values.dir) : await fsp.mkdtemp(path.join(os.tmpdir(), 'mobr-bench-'));
+  await fsp.mkdir(work, { recursive: true });
+  const benchDir = path.dirname(fileURLToPath(import.meta.url)).replace(/[\\/]dist[\\/]bench$/, `${path.sep}bench`);
+  const out = values.out ?? path.join(benchDir, 'results', 'latest.md');
+  log(`work folder ${work}, tree ${values.size}, ${days} days at ${churn * 100}% churn, ${cores} cores`);
+
+  const wanted = values.tools!.split(',');
+  const tools: BackupTool[] = [];
+  if (wanted.includes('mobr')) tools.push(mobrTool(work));
+  for (const [name, make] of [['restic', resticTool], ['borg', borgTool]] as const) {
+    if (!wanted.includes(name)) continue;
+    if (!(await haveCommand(name))) {
+      log(`${name} missing: trying apt-get install`);
+      await sh('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic borgbackup']).catch((e) => log(`apt-get failed: ${(e as Error).message.slice(0, 200)}`));
+    }
+    if (await haveCommand(name)) tools.push(await make(work));
+    else log(`${name} unavailable: skipped`);
+  }
+
+  log('ceilings: disk');
+  const disk = await diskCeilings(work);
+  log('ceilings: cpu');
+  const cpu = await cpuCeilings(cores);
+
+  const src = path.join(work, 'tree');
+  log('data set: creating');
+  const ds = await createTree(src, size);
+  const treeBytes = await duBytes(src);
+  const objFiles = ds.objects.map((o) => path.join(src, o.rel));
+  log(`data set: ${ds.objects.length} objects, ${(treeBytes / MiB).toFixed(0)} MiB`);
+
+  log('pool vs one thread (read + FastCDC + BLAKE3 + SHA-256)');
+  const poolFiles: string[] = [];
+  for (let s = 0, i = 0; i < objFiles.length && s < Math.max(1024 * MiB, 0); i++) {
+    poolFiles.push(objFiles[i]);
+    s += ds.objects[i].size;
+  }
+  const pool = await poolThroughput(poolFiles, cores);
+
+  const results = new Map<string, ToolResult>();
+  for (const t of tools) {
+    await t.init();
+    log(`${t.name}: full backup`);
+    await dropCaches();
+    const r = await t.backup(src, 'day000');
+    results.set(t.name, { name: t.name, settings: t.settings, version: await t.version(), full: r, fullRepoBytes: await duBytes(t.repo) });
+  }
+
+  log(`incremental: adding ${incShare * 100}% new objects`);
+  const added = await addObjects(ds, incShare);
+  const newBytes = added.reduce((s, o) => s + o.size, 0);
+  for (const t of tools) {
+    log(`${t.name}: incremental backup`);
+    await dropCaches();
+    results.get(t.name)!.incremental = await t.backup(src, 'day000i', 'day000');
+  }
+  let newOnly: Awaited<ReturnType<BackupTool['backup']>> | undefined;
+  if (tools.some((t) => t.name === 'mobr')) {
+    const only = path.join(work, 'new-only');
+    for (const o of added) {
+      await fsp.mkdir(path.dirname(path.join(only, o.rel)), { recursive: true });
+      await fsp.link(path.join(src, o.rel), path.join(only, o.rel));
+    }
+    const fresh = mobrTool(path.join(work, 'fresh'));
+    await fsp.mkdir(path.join(work, 'fresh'), { recursive: true });
+    log('mobr: ingest of just the new bytes (fresh repository)');
+    await dropCaches();
+    newOnly = await fresh.backup(only, 'newonly');
+    await fsp.rm(only, { recursive: true, force: true });
+    await fsp.rm(path.join(work, 'fresh'), { recursive: true, force: true });
+  }
+
+  const restoredBytes = await duBytes(src);
+  const expected = await listFiles(src);
+  for (const t of tools) {
+    const dest = path.join(work, `restore-${t.name}`);
+    log(`${t.name}: restore`);
+    await dropCaches();
+    const r = await t.restore('day000i', dest);
+    const got = await duBytes(dest);
+    if (got !== restoredBytes) throw new Error(`${t.name} restored ${got} bytes, expected ${restoredBytes}`);
+    const files = await countFiles(dest);
+    if (files !== expected.length) throw new Error(`${t.name} restored ${files} files, expected ${expected.length}`);
+    results.get(t.name)!.restore = r;
+    await fsp.rm(dest, { recursive: true, force: true });
+  }
+
+  const dayTimes = new Map<string, number>();
+  let prev = 'day000i';
+  for (let d = 1; d <= days; d++) {
+    await evolveDay(ds, d, churn);
+    const id = `day${String(d).padStart(3, '0')}`;
+    for (const t of tools) {
+      const r = await t.backup(src, id, prev);
+      dayTimes.set(t.name, (dayTimes.get(t.name) ?? 0) + r.seconds);
+      const res = results.get(t.name)!;
+      res.dailyPeakRss = Math.max(res.dailyPeakRss ?? 0, r.peakRssBytes);
+    }
+    prev = id;
+    if (d % 5 === 0 || d === days) log(`day ${d}/${days}: tree ${(treeObjectBytes(ds) / MiB).toFixed(0)} MiB, unique so far ${(ds.uniqueBytes / MiB).toFixed(0)} MiB`);
+  }
+  for (const t of tools) {
+    const res = results.get(t.name)!;
+    res.repoBytesAfterDays = await duBytes(t.repo);
+    res.dailySeconds = (dayTimes.get(t.name) ?? 0) / Math.max(1, days);
+  }
+
+  const md = renderReport({
+    date: new Date().toISOString(),
+    machine: { cores, cpu: os.cpus()[0]?.model ?? '?', memGiB: os.totalmem() / 1024 ** 3, node: process.version, kernel: os.release() },
+    disk,
+    cpu,
+    pool,
+    treeBytes,
+    objects: ds.objects.length,
+    newBytes,
+    newOnly,
+    days,
+    churn,
+    uniqueBytes: ds.uniqueBytes,
+    tools: [...results.values()],
+  });
+  await fsp.mkdir(path.dirname(out), { recursive: true });
+  await fsp.writeFile(out, md);
+  await fsp.writeFile(out.replace(/\.md$/, '.json'), JSON.stringify({ disk, cpu, pool, treeBytes, newBytes, newOnly, days, churn, uniqueBytes: ds.uniqueBytes, tools: [...results.values()] }, null, 2));
+  process.stdout.write(md);
+  log(`written ${out}`);
+  if (!values.dir && !values.keep) await fsp.rm(work, { recursive: true, force: true });
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fsp.readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
+  return n;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
