@@ -19,6 +19,9 @@
  * restore.ts re-emits them (the SHA-256 is FileEntry.sha256; an MD5 is kept in `meta.md5`).
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MobrError, isMobrError, withContext } from '../errors.js';
 import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
@@ -31,6 +34,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { connect, type ConnectOptions } from './client.js';
 import { formatTS, parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, verifySidecar, type SidecarAlgo, type TaeFileEntry } from './layout.js';
 import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
+import { framedSize, looksFramed, unframe, unframeFile } from './tnconfig.js';
 
 export interface MoBackupProgress {
   phase: 'server' | 'ingest';
@@ -155,9 +159,12 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
   for (const rel of ['mo_meta', 'tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data']) need(rel);
 
   // Small files written through writeFile: read whole, checked against their sidecars.
-  const written = new Map<string, { data: Uint8Array; sidecar?: SidecarAlgo; md5?: string }>();
+  const written = new Map<string, { data: Uint8Array; sidecar?: SidecarAlgo; md5?: string; framed: boolean }>();
   const readWritten = async (rel: string) => {
-    const data = await staging.get(rel);
+    let data = await staging.get(rel);
+    // tae/ and hakeeper/ are written through the backup fileservice: LocalFS-framed on a DISK backend
+    const framed = (rel.startsWith('tae/') || rel.startsWith('hakeeper/')) && looksFramed(data);
+    if (framed) data = unframe(data, rel);
     let sidecar: SidecarAlgo | undefined;
     for (const algo of ['sha256', 'md5'] as const) {
       if (!staged.has(sidecarPath(rel, algo))) continue;
@@ -165,7 +172,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
       sidecar ??= algo;
     }
     const md5 = sidecar === 'md5' ? createHash('md5').update(data).digest('hex') : undefined;
-    written.set(rel, { data, sidecar, md5 });
+    written.set(rel, { data, sidecar, md5, framed });
     return data;
   };
   const meta = parseMoMeta(await readWritten('mo_meta'));
@@ -180,7 +187,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
   const prevByPath = new Map((c.previous?.files ?? []).map((f) => [f.path, f]));
   const baseByPath = new Map((c.base?.files ?? []).map((f) => [f.path, f]));
   const files: FileEntry[] = [];
-  const toRead: { rel: string; size: number; mtimeMs: number; meta: Record<string, string>; sha256?: string }[] = [];
+  const toRead: { rel: string; size: number; stagedSize: number; framed: boolean; mtimeMs: number; meta: Record<string, string>; sha256?: string }[] = [];
   let reusedBytes = 0;
   let reusedFiles = 0;
   let carriedFiles = 0;
@@ -191,7 +198,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
     const meta: Record<string, string> = {};
     if (w.sidecar) meta.sidecar = w.sidecar;
     if (w.md5) meta.md5 = w.md5;
-    toRead.push({ rel, size: w.data.length, mtimeMs: mtime(e), meta, sha256: createHash('sha256').update(w.data).digest('hex') });
+    toRead.push({ rel, size: w.data.length, stagedSize: e.size, framed: w.framed, mtimeMs: mtime(e), meta, sha256: createHash('sha256').update(w.data).digest('hex') });
   }
   const seen = new Set<string>();
   for (const row of list) {
@@ -211,7 +218,8 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
     }
     if (!/^[0-9a-f]{64}$/.test(row.checksum)) throw new MobrError('CORRUPT', `tae/tae_list: ${row.path} has no SHA-256 checksum`);
     const e = need(rel);
-    if (e.size !== row.size) throw new MobrError('CORRUPT', `${rel}: ${e.size} bytes staged, tae/tae_list says ${row.size}`);
+    const framed = e.size !== row.size && e.size === framedSize(row.size); // a DISK (LocalFS) backup target
+    if (e.size !== row.size && !framed) throw new MobrError('CORRUPT', `${rel}: ${e.size} bytes staged, tae/tae_list says ${row.size}`);
     stagedBytes += e.size;
     const prev = prevByPath.get(rel);
     if (prev && prev.kind === 'file' && prev.size === row.size && prev.meta?.checksum === row.checksum && allIndexed(repo, prev)) {
@@ -220,7 +228,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
       reusedFiles++;
       continue;
     }
-    toRead.push({ rel, size: row.size, mtimeMs: mtime(e), meta, sha256: row.checksum });
+    toRead.push({ rel, size: row.size, stagedSize: e.size, framed, mtimeMs: mtime(e), meta, sha256: row.checksum });
   }
 
   const progress: MoBackupProgress = { phase: 'ingest', bytesRead: reusedBytes, totalBytes: reusedBytes + toRead.reduce((s, x) => s + x.size, 0), filesDone: reusedFiles, totalFiles: reusedFiles + toRead.length };
@@ -229,7 +237,8 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
   const lane = async () => {
     while (next < toRead.length) {
       const x = toRead[next++]!;
-      const local = await staging.localFile(x.rel, x.size);
+      const staged = await staging.localFile(x.rel, x.stagedSize);
+      const local = x.framed ? await unframed(staged, x.rel) : staged;
       try {
         const f = await ingestor.ingest(local.path).catch((e) => Promise.reject(withContext(`ingest ${x.rel}`, e)));
         const got = toHex(f.sha256);
@@ -240,6 +249,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
         files.push({ path: x.rel, kind: 'file', size: f.size, mode: 0o644, mtimeMs: x.mtimeMs, sha256: f.sha256, chunks: f.chunks, meta: x.meta });
       } finally {
         await local.release();
+        if (local !== staged) await staged.release();
       }
       progress.bytesRead += x.size;
       progress.filesDone++;
@@ -266,6 +276,20 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
       ...(ignored.length ? { ignored: ignored.slice(0, 100) } : {}),
     },
   };
+}
+
+/** A raw temp copy of a LocalFS-framed staged file. */
+async function unframed(staged: { path: string }, rel: string): Promise<{ path: string; release(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'mobr-unframe-'));
+  const file = join(dir, 'raw');
+  const release = () => rm(dir, { recursive: true, force: true });
+  try {
+    await unframeFile(staged.path, file, rel);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  return { path: file, release };
 }
 
 function taeMeta(row: TaeFileEntry): Record<string, string> {

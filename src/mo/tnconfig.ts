@@ -139,3 +139,47 @@ export async function frameFileInPlace(file: string): Promise<void> {
   await fsp.utimes(tmp, st.atime, st.mtime);
   await fsp.rename(tmp, file);
 }
+
+/** Size on disk of `n` content bytes framed by LocalFS. */
+export function framedSize(n: number): number {
+  return n + 4 * Math.ceil(n / FRAME_PAYLOAD);
+}
+
+/** True when data starts with a LocalFS block whose CRC32C matches (2^-32 false positives). */
+export function looksFramed(data: Uint8Array): boolean {
+  if (data.length < 4) return false;
+  const first = data.subarray(4, Math.min(data.length, FRAME_BLOCK));
+  return Buffer.from(data.buffer, data.byteOffset, 4).readUInt32LE(0) === crc32c(first);
+}
+
+/** Streams a LocalFS-framed file into a raw one, checking every block's CRC32C. */
+export async function unframeFile(src: string, dst: string, what: string): Promise<void> {
+  const PIECE = FRAME_BLOCK * 512;
+  const inp = await fsp.open(src, 'r');
+  const out = await fsp.open(dst, 'wx', 0o600);
+  try {
+    const buf = Buffer.allocUnsafe(PIECE);
+    let pos = 0;
+    for (;;) {
+      let got = 0;
+      while (got < PIECE) {
+        const { bytesRead } = await inp.read(buf, got, PIECE - got, pos + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got === 0) break;
+      let raw: Buffer;
+      try {
+        raw = unframe(buf.subarray(0, got), what);
+      } catch (e) {
+        throw new MobrError('CORRUPT', (e as Error).message.replace(/block (\d+)/, (_m, b) => `block ${Number(b) + pos / FRAME_BLOCK}`));
+      }
+      await out.write(raw);
+      pos += got;
+      if (got < PIECE) break;
+    }
+  } finally {
+    await inp.close();
+    await out.close();
+  }
+}
