@@ -5,7 +5,7 @@
  * file caught by the server's checksum, and a repository (and staging) in S3.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type MoClient } from '../src/mo/client.js';
@@ -203,6 +203,13 @@ describe('server backup failures leave the repository as it was', () => {
     expect(e3.message).toContain(obj.path);
     expect((await repo.listBackupIds()).sort()).toEqual(['ok1', 'thin']);
     expect(await readdir(dir)).not.toContain('staging');
+
+    // a leftover staging folder under the same id is neither mixed in nor removed
+    await mkdir(join(dir, 'staging', 'left'), { recursive: true });
+    await writeFile(join(dir, 'staging', 'left', 'mo_meta'), 'x');
+    const e4 = await backupFromMatrixOne({ conn: conn(emu), repo, target, id: 'left', type: 'full' }).catch((x) => x);
+    expect(e4.code).toBe('REPO_EXISTS');
+    expect(await readFile(join(dir, 'staging', 'left', 'mo_meta'), 'utf8')).toBe('x');
   });
 });
 

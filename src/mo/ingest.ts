@@ -86,8 +86,13 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
   let ingestor: Ingestor | undefined;
   let serverVersion = '';
   try {
+    await assertStagingEmpty(staging); // a leftover of another run is not ours to mix in or remove
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+  try {
     serverVersion = await client.version();
-    await assertStagingEmpty(staging);
     o.onProgress?.({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
     await client.backup({ target: staging.target, incrementalFrom: base?.backupTs });
     await client.close();
