@@ -27,6 +27,43 @@ export function validateChunker(p: ChunkerParams): void {
   }
 }
 
+/** The gear hash state after a scanGear call that found no cut. */
+let scanState = 0;
+
+/**
+ * Rolls the gear hash over block[i..end) from state h; returns the index just past the first
+ * position where (h & mask) == 0, or -1 (then `scanState` holds the final h). Unrolled by 8:
+ * the loop is the chunker's whole cost (before: one check a byte in a plain loop, ~500 MB/s).
+ */
+function scanGear(block: Uint8Array, i: number, end: number, h: number, mask: number): number {
+  const G = GEAR;
+  const end8 = end - 7;
+  for (; i < end8; i += 8) {
+    h = ((h << 1) + G[block[i]]) | 0;
+    if ((h & mask) === 0) return i + 1;
+    h = ((h << 1) + G[block[i + 1]]) | 0;
+    if ((h & mask) === 0) return i + 2;
+    h = ((h << 1) + G[block[i + 2]]) | 0;
+    if ((h & mask) === 0) return i + 3;
+    h = ((h << 1) + G[block[i + 3]]) | 0;
+    if ((h & mask) === 0) return i + 4;
+    h = ((h << 1) + G[block[i + 4]]) | 0;
+    if ((h & mask) === 0) return i + 5;
+    h = ((h << 1) + G[block[i + 5]]) | 0;
+    if ((h & mask) === 0) return i + 6;
+    h = ((h << 1) + G[block[i + 6]]) | 0;
+    if ((h & mask) === 0) return i + 7;
+    h = ((h << 1) + G[block[i + 7]]) | 0;
+    if ((h & mask) === 0) return i + 8;
+  }
+  for (; i < end; i++) {
+    h = ((h << 1) + G[block[i]]) | 0;
+    if ((h & mask) === 0) return i + 1;
+  }
+  scanState = h;
+  return -1;
+}
+
 /** Incremental chunker: push blocks, receive whole chunks (fresh, unshared ArrayBuffers). */
 export class FastCDC {
   private parts: Uint8Array[] = [];
@@ -46,7 +83,6 @@ export class FastCDC {
   push(block: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
     const { min, avg, max } = this.p;
-    const G = GEAR;
     let off = 0;
     while (off < block.length) {
       let i = off;
@@ -59,29 +95,24 @@ export class FastCDC {
       }
       let h = this.h;
       let cut = -1;
-      const maskS = this.maskS;
-      const maskL = this.maskL;
       if (pos < avg) {
         const end = Math.min(n, i + (avg - pos));
-        for (; i < end; i++) {
-          h = ((h << 1) + G[block[i]]) | 0;
-          if ((h & maskS) === 0) {
-            cut = i + 1;
-            break;
-          }
+        cut = scanGear(block, i, end, h, this.maskS);
+        if (cut < 0) {
+          h = scanState;
+          pos += end - i;
+          i = end;
         }
-        pos = this.len + (i - off);
       }
       if (cut < 0 && pos >= avg) {
         const end = Math.min(n, i + (max - pos));
-        for (; i < end; i++) {
-          h = ((h << 1) + G[block[i]]) | 0;
-          if ((h & maskL) === 0) {
-            cut = i + 1;
-            break;
-          }
+        cut = scanGear(block, i, end, h, this.maskL);
+        if (cut < 0) {
+          h = scanState;
+          pos += end - i;
+          i = end;
+          if (pos >= max) cut = i;
         }
-        if (cut < 0 && this.len + (i - off) >= max) cut = i;
       }
       if (cut < 0) {
         this.parts.push(block.subarray(off));
