@@ -204,7 +204,7 @@ async function copy(src: Repository, dst: Repository, pool: WorkerPool, o: SyncO
     const bytes = await src.store.get(packKey(packId)).catch((e) => Promise.reject(withContext(`sync: read pack ${packId.slice(0, 16)}`, e)));
     await verifyBlobs(pool, bytes, blobs, `source pack ${packId.slice(0, 16)}`);
     for (const b of blobs) {
-      builder.add(b.id, bytes.slice(b.offset, b.offset + b.length), b.rawLength, b.codec);
+      builder.add(b.id, copyOf(bytes, b.offset, b.offset + b.length), b.rawLength, b.codec);
       if (builder.length >= src.config.packSize) await cut();
     }
     tick();
@@ -265,8 +265,13 @@ async function verifyBlobs(pool: WorkerPool, bytes: Uint8Array, blobs: BlobEntry
   for (let i = 0; i < blobs.length; i += 64) {
     const part = blobs.slice(i, i + 64);
     for (const b of part) if (b.offset + b.length > bytes.length) throw new MobrError('CORRUPT_PACK', `${what}: chunk ${toHex(b.id).slice(0, 16)} lies outside the pack`);
-    const res = await pool.decode(part.map((b) => bytes.slice(b.offset, b.offset + b.length)), part.map((b) => b.codec), part.map((b) => b.rawLength), part.map((b) => b.id.slice()));
+    const res = await pool.decode(part.map((b) => copyOf(bytes, b.offset, b.offset + b.length)), part.map((b) => b.codec), part.map((b) => b.rawLength), part.map((b) => copyOf(b.id, 0, 32)));
     const bad = res.problems.findIndex((p) => p !== null);
     if (bad >= 0) throw new MobrError('CORRUPT_PACK', `${what}: chunk ${toHex(part[bad].id).slice(0, 16)} is damaged (${res.problems[bad]}); not copied`);
   }
+}
+
+/** A copy with its own ArrayBuffer (Buffer#slice is a view; the pool transfers what it is given). */
+function copyOf(u: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(u, start, end);
 }
