@@ -209,6 +209,7 @@ describe('server backup failures leave the repository as it was', () => {
     await writeFile(join(dir, 'staging', 'left', 'mo_meta'), 'x');
     const e4 = await backupFromMatrixOne({ conn: conn(emu), repo, target, id: 'left', type: 'full' }).catch((x) => x);
     expect(e4.code).toBe('REPO_EXISTS');
+    expect((await keys(repo.store)).filter((k) => k.startsWith('locks/'))).toEqual([]); // shared locks released
     expect(await readFile(join(dir, 'staging', 'left', 'mo_meta'), 'utf8')).toBe('x');
   });
 });

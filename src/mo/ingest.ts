@@ -27,11 +27,12 @@ import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
 import { toHex } from '../hash/hex.js';
 import { assertBackupId, type FileEntry, type Manifest } from '../repo/manifest.js';
+import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
 import type { StoreSpec } from '../store/open.js';
 import type { StoreEntry } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
-import { connect, type ConnectOptions } from './client.js';
+import { connect, type ConnectOptions, type MoClient } from './client.js';
 import { formatTS, parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, verifySidecar, type SidecarAlgo, type TaeFileEntry } from './layout.js';
 import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
 import { framedSize, looksFramed, unframe, unframeFile } from './tnconfig.js';
@@ -79,20 +80,34 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
   const previous = o.reuse === false ? undefined : base ?? (await latestServerManifest(repo));
 
   const client = await connect(o.conn); // wrong password / unreachable: nothing written yet
-  const startedAt = Date.now();
   const staging = stagingFor(o.target, repo.store, id, o.parallelism ?? 1);
+  try {
+    await assertStagingEmpty(staging); // a leftover of another run is not ours to mix in or remove
+    // a shared repository lock (spec/gc.md §2) from before the server writes until the manifest
+    // is committed, so no gc runs meanwhile; taken after connecting: a failed login writes nothing
+    return await withSharedLock(repo, (lock) => backupLocked(o, { client, staging, base, previous, lock }), { purpose: `backup ${id} from MatrixOne` });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+interface Locked {
+  client: MoClient;
+  staging: Staging;
+  base?: Manifest;
+  previous?: Manifest;
+  lock: RepoLock;
+}
+
+async function backupLocked(o: MoBackupOptions, { client, staging, base, previous, lock }: Locked): Promise<Manifest> {
+  const { repo, id } = o;
+  const startedAt = Date.now();
   const ownPool = o.pool === undefined;
   let pool: WorkerPool | undefined;
   let ingestor: Ingestor | undefined;
-  let serverVersion = '';
   try {
-    await assertStagingEmpty(staging); // a leftover of another run is not ours to mix in or remove
-  } catch (e) {
-    await client.close();
-    throw e;
-  }
-  try {
-    serverVersion = await client.version();
+    await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
+    const serverVersion = await client.version();
     o.onProgress?.({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
     await client.backup({ target: staging.target, incrementalFrom: base?.backupTs });
     await client.close();
@@ -118,11 +133,11 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
       addedBytes: ingestor.writer.stats.storedBytes,
       extra: r.extra,
     };
+    await lock.assertHeld(); // fencing: never commit after losing the lock
     await repo.saveManifest(manifest);
     await staging.remove();
     return manifest;
   } catch (e) {
-    await client.close().catch(() => undefined);
     await ingestor?.abandon().catch(() => undefined);
     await staging.remove().catch(() => undefined);
     throw e;
