@@ -49,8 +49,9 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
   try {
     for (const x of items) if (x.f.kind === 'dir') await fsp.mkdir(await safe.parentFor(`${x.rel}/_`).then((p) => path.dirname(p)), { recursive: true });
     let next = 0;
+    let failed = false;
     const lane = async () => {
-      while (next < files.length) {
+      while (next < files.length && !failed) {
         const x = files[next++];
         const target = await safe.parentFor(x.rel);
         o.onFile?.(x.f, target);
@@ -62,7 +63,14 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
         o.onProgress?.(progress);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(2, pool.threads) }, lane));
+    // On a failure the other lanes finish (or clean up) the file they are on before we return,
+    // so no `.mobr-partial-` file outlives the command.
+    const lanes = await Promise.allSettled(Array.from({ length: Math.max(2, pool.threads) }, () => lane().catch((e) => {
+      failed = true;
+      throw e;
+    })));
+    const firstFailure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (firstFailure) throw firstFailure.reason;
     for (const x of items) {
       if (x.f.kind !== 'symlink') continue;
       const target = await safe.parentFor(x.rel);
