@@ -44,6 +44,17 @@ export function isMobrError(e: unknown, code?: ErrorCode): e is MobrError {
 export function withContext(context: string, e: unknown): MobrError {
   if (e instanceof MobrError) return new MobrError(e.code, `${context}: ${e.message}`, { cause: e });
   const err = e as NodeJS.ErrnoException;
-  const msg = err?.code ? `${err.code}${err.syscall ? ` (${err.syscall})` : ''}` : String(err?.message ?? e);
-  return new MobrError('IO', `${context}: ${msg}`, { cause: e });
+  const errno = err?.code;
+  const msg = errno ? `${ERRNO_TEXT[errno] ?? errno}${err.syscall ? ` (${err.syscall})` : ''}` : String(err?.message ?? e);
+  const code: ErrorCode = errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS' ? 'ACCESS_DENIED' : 'IO';
+  return new MobrError(code, `${context}: ${msg}`, { cause: e });
+}
+
+/** Plain words for the errno codes a user can act on (the code itself stays in the message). */
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied (EACCES)',
+  EPERM: 'operation not permitted (EPERM)',
+  EROFS: 'read-only file system (EROFS)',
+  ENOSPC: 'no space left on device (ENOSPC)',
+  EDQUOT: 'disk quota exceeded (EDQUOT)',
 }
