@@ -7,7 +7,7 @@
  * A missing or damaged file prints `check: <file> FAILED: <problem>` and the command ends with
  * CHECK_FAILED (exit 1) naming the files.
  */
-import { MobrError } from '../../errors.js';
+import { MobrError, isMobrError } from '../../errors.js';
 import { verifyBackup } from '../../backup/verify.js';
 import type { Repository } from '../../repo/repository.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
@@ -78,7 +78,16 @@ export async function runCheck(id: string | undefined, flags: BackupSideFlags, c
   const repo = await openRepository(location, creds);
   const results: CheckResult[] = [];
   try {
-    for (const bid of await repo.listBackupIds()) results.push(await verifyOne(repo, bid, true, ctx));
+    for (const bid of await repo.listBackupIds()) {
+      try {
+        results.push(await verifyOne(repo, bid, true, ctx));
+      } catch (e) {
+        // A damaged manifest is one damaged backup: report it and check the others.
+        if (!isMobrError(e, 'CORRUPT_MANIFEST') && !isMobrError(e, 'ENOENT_BACKUP')) throw e;
+        if (!ctx.json) ctx.stdout.write(checkLine(`manifest of backup ${bid}`, e.message));
+        results.push({ id: bid, files: 1, damaged: [{ path: `manifest of backup ${bid}`, problem: e.message }] });
+      }
+    }
   } finally {
     await repo.close();
   }
