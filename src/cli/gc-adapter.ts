@@ -1,14 +1,16 @@
 /**
- * Deleting a backup's data. src/repo/gc.ts (freeing chunks no other backup references) is not
- * written yet: until it is, only the manifest is removed, so the backup is gone from the
- * repository but its unshared chunks stay in their packs until gc exists.
+ * Deleting a backup's data through src/repo/gc.ts: the manifest is removed, then gc frees the
+ * chunks no other backup references (spec/gc.md). If backups are running against the repository,
+ * gc is deferred (a later delete or prune frees the data); packs younger than gc's safety window
+ * (1 h) are freed by a later gc too.
  */
 import { MobrError } from '../errors.js';
+import { deleteBackup } from '../repo/gc.js';
 import type { Repository } from '../repo/repository.js';
 
 /** Removes backup `id` from repo; returns the bytes freed when known. */
 export async function deleteBackupData(repo: Repository, id: string): Promise<number | undefined> {
   if (!(await repo.hasBackup(id))) throw new MobrError('ENOENT_BACKUP', `backup ${id} is not in ${repo.store.location}; use --not_delete_data to remove its record only`);
-  await repo.deleteManifest(id);
-  return undefined;
+  const r = await deleteBackup(repo, id, { gc: true });
+  return r.gc && r.gc !== 'deferred' ? Math.max(0, r.gc.bytesFreed) : undefined;
 }

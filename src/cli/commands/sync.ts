@@ -1,0 +1,68 @@
+/**
+ * `mo_br sync [ID...]`: copies backups to another repository (src/repo/sync.ts, spec/sync.md).
+ * Source: the IDs' repository from the catalog (they must share one), or --backup_dir +
+ * --backup_* (every backup there, or the IDs given). Target: --target_dir filesystem with
+ * --target_path, or --target_dir s3 with --target_endpoint, --target_bucket, --target_filepath…
+ * Resumable and idempotent: run it again after an interruption.
+ */
+import { MobrError } from '../../errors.js';
+import { syncRepository } from '../../repo/sync.js';
+import { describeLocation, locationFromFlags, sameLocation, type BackupLocation } from '../location.js';
+import { Progress } from '../progress.js';
+import { openRepository, openStoreAt } from '../stores.js';
+import { formatBytes } from '../units.js';
+import { checkBackupId, printJson, type CliContext } from '../context.js';
+import { backupSideLocation, type BackupSideFlags } from './inspect.js';
+
+export interface SyncFlags extends BackupSideFlags {
+  access_key_id?: string;
+  secret_access_key?: string;
+  target_dir?: string;
+  target_path?: string;
+  target_endpoint?: string;
+  target_access_key_id?: string;
+  target_secret_access_key?: string;
+  target_bucket?: string;
+  target_filepath?: string;
+  target_region?: string;
+  target_compression?: string;
+  target_role_arn?: string;
+  target_is_minio?: boolean;
+}
+
+export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext): Promise<void> {
+  const target = locationFromFlags(
+    { dir: flags.target_dir, path: flags.target_path, endpoint: flags.target_endpoint, bucket: flags.target_bucket, filepath: flags.target_filepath, region: flags.target_region, compression: flags.target_compression, roleArn: flags.target_role_arn, isMinio: flags.target_is_minio },
+    { dir: '--target_dir', other: '--target_' },
+  );
+  let source: BackupLocation;
+  const wanted = ids.map(checkBackupId);
+  if (flags.backup_dir !== undefined) source = backupSideLocation(flags);
+  else {
+    if (wanted.length === 0) throw new MobrError('BAD_INPUT', 'give backup IDs, or --backup_dir (s3 or filesystem) with where the backups are');
+    const records = await Promise.all(wanted.map((id) => ctx.catalog.get(id)));
+    source = records[0].location;
+    if (records.some((r) => !sameLocation(r.location, source))) throw new MobrError('BAD_INPUT', 'these backups are in different repositories; sync one repository at a time');
+  }
+  if (sameLocation(source, target)) throw new MobrError('BAD_INPUT', 'the target is the source repository');
+  const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
+  const dst = openStoreAt(target, { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key });
+  const progress = new Progress('sync', { json: ctx.json });
+  const t0 = Date.now();
+  try {
+    const r = await syncRepository(src, dst, {
+      ids: wanted.length > 0 ? wanted : undefined,
+      onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent }),
+    });
+    progress.done();
+    if (ctx.json) printJson(ctx, { from: source, to: target, ...r, seconds: (Date.now() - t0) / 1000 });
+    else {
+      ctx.stdout.write(`sync ${describeLocation(source)} -> ${describeLocation(target)}\n`);
+      ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there), ${formatBytes(r.bytesSent)} sent\n`);
+    }
+  } finally {
+    progress.done();
+    await src.close();
+    await dst.close?.();
+  }
+}
