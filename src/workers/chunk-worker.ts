@@ -12,6 +12,7 @@ import type { DataMessage, DecodeResult, DecodeTask, FileResult, FileTask, IdsMe
 
 const READ_BLOCK = 4 * 1024 * 1024;
 const MAX_UNACKED = 2;
+const MAX_PENDING = 2;
 
 let hasher: IHasher | undefined;
 async function b3(): Promise<IHasher> {
@@ -25,57 +26,79 @@ function hashChunk(h: IHasher, c: Uint8Array): Uint8Array {
   return h.digest('binary');
 }
 
+/**
+ * One file: read, chunk, hash, and answer the protocol of tasks.ts. The worker does not wait for
+ * the main thread's answer to a batch's ids before reading and hashing the next block: up to
+ * MAX_PENDING batches await their WantMessage, and each is encoded and sent when it comes. Before,
+ * every 4 MiB block waited for that round trip, which on 2 busy cores left the worker idle ~20%.
+ */
 async function fileTask(t: FileTask): Promise<FileResult> {
   await codecReady();
   const h = await b3();
   const sha = createHash('sha256');
   const cdc = new FastCDC(t.chunker);
+  const pending: { chunks: Uint8Array[]; ids: Uint8Array[] }[] = [];
   let unacked = 0;
-  let wantReply: ((w: boolean[]) => void) | undefined;
+  let failure: unknown;
   let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const until = async (ready: () => boolean) => {
+    while (!ready() && failure === undefined) await new Promise<void>((r) => (wake = r));
+    if (failure !== undefined) throw failure;
+  };
   t.port.on('message', (m: WantMessage | 'ack') => {
     if (m === 'ack') {
       unacked--;
-      wake?.();
-    } else wantReply?.(m.want);
+      notify();
+      return;
+    }
+    const b = pending.shift()!;
+    try {
+      const data: DataMessage = { t: 'data', ids: [], stored: [], codecs: [], rawLengths: [] };
+      b.chunks.forEach((c, i) => {
+        if (!m.want[i]) return;
+        const e = encodeChunk(c, t.policy);
+        data.ids.push(b.ids[i]);
+        data.stored.push(e.stored);
+        data.codecs.push(e.codec);
+        data.rawLengths.push(c.length);
+      });
+      if (data.ids.length > 0) {
+        unacked++;
+        t.port.postMessage(data, transferList(data.stored));
+      }
+    } catch (e) {
+      failure ??= e;
+    }
+    notify();
   });
-  const send = async (chunks: Uint8Array[]) => {
+  const send = (chunks: Uint8Array[]) => {
     if (chunks.length === 0) return;
     const ids = chunks.map((c) => hashChunk(h, c));
-    const want = await new Promise<boolean[]>((resolve) => {
-      wantReply = resolve;
-      const m: IdsMessage = { t: 'ids', ids, sizes: chunks.map((c) => c.length) };
-      t.port.postMessage(m);
-    });
-    const data: DataMessage = { t: 'data', ids: [], stored: [], codecs: [], rawLengths: [] };
-    chunks.forEach((c, i) => {
-      if (!want[i]) return;
-      const e = encodeChunk(c, t.policy);
-      data.ids.push(ids[i]);
-      data.stored.push(e.stored);
-      data.codecs.push(e.codec);
-      data.rawLengths.push(c.length);
-    });
-    if (data.ids.length === 0) return;
-    while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
-    unacked++;
-    t.port.postMessage(data, transferList(data.stored));
+    pending.push({ chunks, ids });
+    const m: IdsMessage = { t: 'ids', ids, sizes: chunks.map((c) => c.length) };
+    t.port.postMessage(m);
   };
   let size = 0;
   let fh;
   try {
     fh = await open(t.path, 'r');
     for (;;) {
+      await until(() => pending.length < MAX_PENDING && unacked < MAX_UNACKED);
       const buf = new Uint8Array(READ_BLOCK);
       const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null);
       if (bytesRead === 0) break;
       const block = buf.subarray(0, bytesRead);
       size += bytesRead;
       sha.update(block);
-      await send(cdc.push(block));
+      send(cdc.push(block));
     }
-    await send(cdc.finish());
-    while (unacked > 0) await new Promise<void>((r) => (wake = r));
+    send(cdc.finish());
+    await until(() => pending.length === 0 && unacked === 0);
     return { size, sha256: new Uint8Array(sha.digest()) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
