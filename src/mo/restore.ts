@@ -16,6 +16,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError } from '../errors.js';
 import { restoreBackup, type RestoreProgress } from '../backup/restore.js';
+import { assertSafeRelPath } from '../backup/paths.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -66,6 +67,7 @@ export async function restoreMatrixOne(repo: Repository, m: Manifest, restorePat
   const configDir = o.configDir === undefined ? 'etc/launch' : o.configDir;
   for (const f of m.files) {
     if (f.kind !== 'file') continue;
+    assertSafeRelPath(f.path); // before path.join, which would resolve `..` out of every root
     if (kind === 'cold') {
       plan.push({ f, abs: path.join(root, 'mo-data', ...f.path.split('/')), framed: false, tae: false, from: f.path });
     } else if (f.path === 'tae/tae_list' || f.path === 'tae/tae_sum' || f.path === 'mo_meta') {
