@@ -74,6 +74,10 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
     for (const x of items) {
       if (x.f.kind !== 'symlink') continue;
       const target = await safe.parentFor(x.rel);
+      // A folder already there (the manifest also has entries below this path) is never replaced.
+      if ((await fsp.lstat(target).catch(() => undefined))?.isDirectory()) {
+        throw new MobrError('UNSAFE_PATH', `restore ${x.rel}: the backup has both a symbolic link and a folder at this path; refusing`);
+      }
       await fsp.rm(target, { force: true });
       await fsp.symlink(x.f.target!, target).catch((e) => Promise.reject(withContext(`restore ${x.rel}`, e)));
     }
