@@ -13,6 +13,9 @@ import { runBackup, type BackupFlags } from './commands/backup.js';
 import { runCheck, runList, type BackupSideFlags, type ListFlags } from './commands/inspect.js';
 import { runDelete, type DeleteFlags } from './commands/delete.js';
 import { runRestore, type RestoreFlags } from './commands/restore.js';
+import { runPrune, type PruneFlags } from './commands/prune.js';
+import { runSync, type SyncFlags } from './commands/sync.js';
+import { runStats, type StatsFlags } from './commands/stats.js';
 
 export interface RunIo {
   stdout: Output;
@@ -22,9 +25,9 @@ export interface RunIo {
 }
 
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
-const BOOLEAN_FLAGS = ['is_minio', 'backup_is_minio', 'restore_is_minio', 'not_check_data', 'not_delete_data', 'json'];
+const BOOLEAN_FLAGS = ['is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json'];
 /** Flags whose values are masked in any message. */
-const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id'];
+const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
 
 function version(): string {
   for (const rel of ['../../../package.json', '../../package.json']) {
@@ -149,12 +152,40 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
   backupSide(check);
   common(check).action((id: string | undefined, opts: BackupSideFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
 
+  const prune = program
+    .command('prune')
+    .description('remove the backups a retention policy does not keep, then free their data')
+    .option('--keep_last <n>', 'keep the n newest backups')
+    .option('--keep_daily <n>', 'keep the newest backup of each of the last n days')
+    .option('--keep_weekly <n>', 'keep the newest backup of each of the last n weeks')
+    .option('--keep_monthly <n>', 'keep the newest backup of each of the last n months')
+    .option('--dry_run', 'list what would be removed; change nothing')
+    .option('--access_key_id <id>', 'S3 access key ID')
+    .option('--secret_access_key <key>', 'S3 secret access key');
+  backupSide(prune);
+  common(prune).action((opts: PruneFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runPrune(opts, ctx), opts));
+  const sync = program.command('sync').description('copy backups to another repository (offsite), sending only what it lacks').argument('[ID...]', 'backups to copy (default: all)');
+  backupSide(sync)
+    .option('--access_key_id <id>', 'S3 access key ID of the source')
+    .option('--secret_access_key <key>', 'S3 secret access key of the source')
+    .option('--target_dir <type>', 'where to copy: s3 or filesystem')
+    .option('--target_path <dir>', 'target folder (filesystem)');
+  s3Flags(sync, 'target_', 'to copy to');
+  common(sync).action((ids: string[], opts: SyncFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runSync(ids, opts, ctx), opts));
+  const stats = program
+    .command('stats')
+    .description('logical and stored sizes, dedup ratio, bytes unique to each backup')
+    .argument('[ID]', 'a backup ID')
+    .option('--access_key_id <id>', 'S3 access key ID')
+    .option('--secret_access_key <key>', 'S3 secret access key');
+  backupSide(stats);
+  common(stats).action((id: string | undefined, opts: StatsFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runStats(id, opts, ctx), opts));
   return program;
 }
 
 /** Commander's own errors as one line ("unknown option '--x' (Did you mean --y?)"). */
 function commanderMessage(e: CommanderError): string {
-  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore or check (see mo_br --help)';
+  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore, check, prune, sync or stats (see mo_br --help)';
   return e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
 }
 
@@ -172,7 +203,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   };
   try {
     const program = buildProgram(io, runCommand);
-    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore or check (see mo_br --help)');
+    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore, check, prune, sync or stats (see mo_br --help)');
     await program.parseAsync(normaliseArgs(args), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -5,7 +5,7 @@
  * checks them, drops a database, restores the backup into a fresh MatrixOne home, restarts the
  * emulator on it and shows the dropped database is back. Everything lives under .demo/.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +22,20 @@ function say(s: string): void {
   process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
 }
 
-function moBr(...args: string[]): string {
+/** Runs ./mo_br (asynchronously: the emulator answers from this same process). */
+async function moBr(...args: string[]): Promise<string> {
   const shown = args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
   process.stdout.write(`$ ./mo_br ${shown}\n`);
-  const r = spawnSync(path.join(repoRoot, 'mo_br'), [...args, '--meta_path', meta], { encoding: 'utf8' });
-  process.stdout.write(r.stdout);
-  if (r.stderr) process.stdout.write(r.stderr);
-  if (r.status !== 0) throw new Error(`mo_br ${args[0]} exited ${r.status}`);
-  return r.stdout;
+  const child = spawn(path.join(repoRoot, 'mo_br'), [...args, '--meta_path', meta], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    process.stdout.write(d);
+  });
+  child.stderr.on('data', (d: Buffer) => process.stdout.write(d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`mo_br ${args[0]} exited ${code}`);
+  return out;
 }
 
 async function sql(emu: Emulator, ...statements: string[]): Promise<void> {
@@ -57,15 +63,15 @@ async function main(): Promise<void> {
   await sql(emu, 'create database db1', 'create database db2', 'create table db1.t (a int, b varchar(20))', "insert into db1.t values (1, 'one'), (2, 'two')", 'show databases');
 
   say('full backup to the filesystem');
-  const full = backupId(moBr('backup', ...conn(emu), '--backup_dir', 'filesystem', '--path', backups));
+  const full = backupId(await moBr('backup', ...conn(emu), '--backup_dir', 'filesystem', '--path', backups));
 
   say('more writes, then an incremental backup');
   await sql(emu, "insert into db1.t values (3, 'three')", 'select count(*) from db1.t');
-  const inc = backupId(moBr('backup', ...conn(emu), '--backup_dir', 'filesystem', '--path', backups, '--backup_type', 'incremental', '--base_id', full));
+  const inc = backupId(await moBr('backup', ...conn(emu), '--backup_dir', 'filesystem', '--path', backups, '--backup_type', 'incremental', '--base_id', full));
 
   say('list, check');
-  moBr('list');
-  moBr('check', inc);
+  await moBr('list');
+  await moBr('check', inc);
 
   say('drop db1, create db3');
   await sql(emu, 'drop database db1', 'create database db3', 'show databases');
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
   say('stop MatrixOne, remove mo-data, restore the incremental backup');
   await emu.close();
   await fsp.rm(path.join(home, 'mo-data'), { recursive: true, force: true });
-  moBr('restore', inc, '--restore_dir', 'filesystem', '--restore_path', home);
+  await moBr('restore', inc, '--restore_dir', 'filesystem', '--restore_path', home);
 
   say('start MatrixOne on the restored data: db1 is back, db3 is gone');
   emu = await startEmulator({ home });

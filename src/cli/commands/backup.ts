@@ -2,8 +2,11 @@
  * `mo_br backup`: a backup into the repository at --path (filesystem) or bucket+filepath (s3),
  * recorded in the catalog. Sources:
  * - `--data_dir <mo-data>`: a cold backup of a stopped MatrixOne, every file under mo-data as is;
- * - `--host/--port/--user/--password`: a backup from a running MatrixOne (needs src/mo ingest,
- *   not available yet: NOT_AVAILABLE after the flags are checked).
+ * - `--host/--port/--user/--password`: a backup from a running MatrixOne through its own BACKUP
+ *   statement (src/mo/ingest.ts); the login is checked before anything is written.
+ * A full backup reuses the chunk lists of files unchanged since the newest backup of the same
+ * source (server: name + size + MatrixOne's checksum; cold: path + size + mtime), so it costs
+ * about what an incremental does while staying a complete, self-contained backup.
  * Order: the catalog is read first (a damaged catalog stops us before anything is written),
  * then the backup is stored (manifest last), then the record is added under the catalog lock.
  */
@@ -12,9 +15,12 @@ import * as path from 'node:path';
 import { v1 as uuidv1 } from 'uuid';
 import { MobrError, withContext } from '../../errors.js';
 import { backupTree } from '../../backup/backup.js';
+import { backupFromMatrixOne } from '../../mo/ingest.js';
+import { connect, type ConnectOptions } from '../../mo/client.js';
+import type { Repository } from '../../repo/repository.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { backupIdBlock } from '../format.js';
-import { describeLocation, locationFromFlags, sameLocation, type BackupLocation } from '../location.js';
+import { describeLocation, locationFromFlags, locationToSpec, sameLocation, type BackupLocation } from '../location.js';
 import type { BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openOrCreateRepository } from '../stores.js';
@@ -67,7 +73,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
 
-  const dataDir = await coldSource(flags);
+  const source = await backupSource(flags);
 
   // Fail on a damaged catalog or an unknown base before writing anything.
   const records = await ctx.catalog.read();
@@ -79,6 +85,10 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
       throw new MobrError('BAD_INPUT', `base backup ${baseId} is in ${describeLocation(base.location)}; an incremental backup goes to the same place`);
     }
   }
+  if (source.kind === 'server') {
+    // A wrong password or an unreachable server must not leave a new, empty repository behind.
+    await (await connect(source.conn)).close();
+  }
 
   const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
   const repo = await openOrCreateRepository(location, creds, parallelism);
@@ -88,16 +98,29 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   const atTime = Date.now();
   const t0 = process.hrtime.bigint();
   try {
-    const parent = baseId ? await repo.loadManifest(baseId) : undefined;
-    manifest = await backupTree(repo, dataDir, {
-      id,
-      type,
-      baseId,
-      parent,
-      parallelism,
-      source: { kind: 'cold', dataDir },
-      onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
-    });
+    if (source.kind === 'server') {
+      manifest = await backupFromMatrixOne({
+        conn: source.conn,
+        repo,
+        target: locationToSpec(location, creds, parallelism),
+        id,
+        type,
+        baseId,
+        parallelism,
+        onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current: p.phase === 'server' ? 'server writing its backup' : undefined }),
+      });
+    } else {
+      const parent = baseId ? await repo.loadManifest(baseId) : await newestColdParent(repo, records, location, source.dataDir);
+      manifest = await backupTree(repo, source.dataDir, {
+        id,
+        type,
+        baseId,
+        parent,
+        parallelism,
+        source: { kind: 'cold', dataDir: source.dataDir },
+        onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
+      });
+    }
   } finally {
     progress.done();
     await repo.close();
@@ -110,9 +133,9 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     atTime,
     durationNs,
     completeTime: atTime + Math.round(durationNs / 1e6),
-    backupTs: `${BigInt(atTime) * 1_000_000n}-0`,
+    backupTs: manifest.backupTs ?? `${BigInt(atTime) * 1_000_000n}-0`,
     backupType: type,
-    source: `cold ${dataDir}`,
+    source: source.kind === 'server' ? `matrixone ${source.conn.host}:${source.conn.port}` : `cold ${source.dataDir}`,
   };
   if (baseId) record.baseId = baseId;
   try {
@@ -130,13 +153,15 @@ function backupType(v: string | undefined): 'full' | 'incremental' {
   throw new MobrError('BAD_INPUT', `bad --backup_type ${JSON.stringify(v.slice(0, 40))}: use incremental (or leave it out for a full backup)`);
 }
 
-/** The folder of a cold backup, checked; or NOT_AVAILABLE for a server backup. */
-async function coldSource(flags: BackupFlags): Promise<string> {
+type Source = { kind: 'cold'; dataDir: string } | { kind: 'server'; conn: ConnectOptions };
+
+/** A running MatrixOne (--host ...) or the mo-data folder of a stopped one (--data_dir), checked. */
+async function backupSource(flags: BackupFlags): Promise<Source> {
   if (flags.data_dir === undefined) {
     if (!flags.host) throw new MobrError('BAD_INPUT', 'missing --host (the MatrixOne to back up), or --data_dir for a cold backup of a stopped MatrixOne');
-    intFlag(flags.port, '--port', 1, 65535);
-    // src/mo/ingest.ts (a backup through the running server) is not written yet.
-    throw new MobrError('NOT_AVAILABLE', 'backup from a running MatrixOne is not available yet; use --data_dir for a cold backup');
+    const port = intFlag(flags.port, '--port', 1, 65535) ?? 6001;
+    if (flags.user === undefined) throw new MobrError('BAD_INPUT', 'missing --user (a MatrixOne user of the sys tenant)');
+    return { kind: 'server', conn: { host: flags.host, port, user: flags.user, password: flags.password ?? '' } };
   }
   if (flags.host) throw new MobrError('BAD_INPUT', 'give --data_dir (cold backup) or --host (running MatrixOne), not both');
   const dir = path.resolve(flags.data_dir);
@@ -145,5 +170,14 @@ async function coldSource(flags: BackupFlags): Promise<string> {
     throw withContext(`--data_dir ${dir}`, e);
   });
   if (!st.isDirectory()) throw new MobrError('BAD_INPUT', `--data_dir ${dir} is not a folder`);
-  return dir;
+  return { kind: 'cold', dataDir: dir };
+}
+
+/** The newest cold backup of the same folder in this repository, whose unchanged files a new backup reuses. */
+async function newestColdParent(repo: Repository, records: BackupRecord[], location: BackupLocation, dataDir: string): Promise<Manifest | undefined> {
+  const same = records.filter((r) => r.source === `cold ${dataDir}` && sameLocation(r.location, location)).sort((a, b) => b.completeTime - a.completeTime);
+  for (const r of same) {
+    if (await repo.hasBackup(r.id)) return repo.loadManifest(r.id);
+  }
+  return undefined;
 }

@@ -4,14 +4,16 @@
  * With an ID the backup's place comes from the catalog (S3 keys from --backup_access_key_id /
  * --backup_secret_access_key); without one, from the --backup_* flags, restoring the newest
  * backup there. Restoring into S3 (--restore_dir s3) is not available yet.
- * --dn_config_path is accepted: a cold backup holds the whole mo-data, configs included.
+ * The files go where MatrixOne's restore puts them (src/mo/restore.ts): object files under
+ * P/mo-data/shared (or the SHARED folder the TN config at --dn_config_path names), HA keeper data
+ * under mo-data/local, launch configs under P/etc/launch; a cold backup recreates P/mo-data.
  * --checksum is accepted: every restored file's SHA-256 is always checked.
  * Nothing is created at P until the backup has been found and opened.
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../../errors.js';
-import { restoreBackup } from '../../backup/restore.js';
+import { restoreMatrixOne } from '../../mo/restore.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
@@ -40,7 +42,6 @@ export interface RestoreFlags extends BackupSideFlags {
 }
 
 const MO_DATA = 'mo-data';
-const TAE_PATH = './mo-data/shared';
 
 export async function runRestore(id: string | undefined, flags: RestoreFlags, ctx: CliContext): Promise<void> {
   const target = await restoreTarget(flags);
@@ -64,20 +65,30 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
   try {
     const manifest = backupId ? await repo.loadManifest(backupId) : await newestManifest(repo);
     const dest = await makeDest(target);
-    if (!ctx.json) {
-      ctx.stdout.write(restoreHeader(from, { backupDir: 'filesystem', path: target }, TAE_PATH));
-      ctx.stdout.write(`restore tae file path ${TAE_PATH}, parallelism ${parallelism ?? 1},  parallel count num: ${parallelism ?? 1}\n`);
-    }
+    const par = parallelism ?? 1;
+    const tae: string[] = [];
     const t0 = process.hrtime.bigint();
-    const done = await restoreBackup(repo, manifest, dest, {
+    const done = await restoreMatrixOne(repo, manifest, target, {
+      dnConfigPath: flags.dn_config_path,
       parallelism,
+      onLayout: (l) => {
+        if (ctx.json) return;
+        ctx.stdout.write(restoreHeader(from, { backupDir: 'filesystem', path: target }, l.taePath));
+        ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
+      },
+      onFile: (_f, shown) => {
+        if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
+      },
       onProgress: (p) => progress.update({ bytes: p.bytes, totalBytes: p.totalBytes, files: p.files, totalFiles: p.totalFiles }),
     });
     progress.done();
     const cost = process.hrtime.bigint() - t0;
-    const total = done.files;
-    if (ctx.json) printJson(ctx, { id: manifest.id, from, to: { backupDir: 'filesystem', path: target }, dataDir: dest, files: total, bytes: done.bytes, durationNs: Number(cost) });
-    else ctx.stdout.write(`restore file num: ${total}, total file num: ${total}, cost : ${formatDuration(cost)}\n`);
+    if (ctx.json) {
+      printJson(ctx, { id: manifest.id, from, to: { backupDir: 'filesystem', path: target }, dataDir: dest, taePath: done.layout.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs: Number(cost) });
+    } else {
+      ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(cost)}\n`);
+      if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
+    }
   } finally {
     progress.done();
     await repo.close();
