@@ -4,13 +4,15 @@
  * gc is deferred (a later delete or prune frees the data); packs younger than gc's safety window
  * (1 h) are freed by a later gc too.
  */
-import { MobrError } from '../errors.js';
 import { deleteBackup } from '../repo/gc.js';
 import type { Repository } from '../repo/repository.js';
 
 /** Removes backup `id` from repo; returns the bytes freed when known. */
 export async function deleteBackupData(repo: Repository, id: string): Promise<number | undefined> {
-  if (!(await repo.hasBackup(id))) throw new MobrError('ENOENT_BACKUP', `backup ${id} is not in ${repo.store.location}; use --not_delete_data to remove its record only`);
+  // No manifest: a delete of this backup was interrupted after removing it (crash, Ctrl-C), or
+  // its data is gone otherwise. Either way there is nothing left to delete; the caller removes
+  // the record, so running the same delete again finishes the job.
+  if (!(await repo.hasBackup(id))) return undefined;
   const r = await deleteBackup(repo, id, { gc: true });
   return r.gc && r.gc !== 'deferred' ? Math.max(0, r.gc.bytesFreed) : undefined;
 }
