@@ -25,7 +25,7 @@ export interface RunIo {
 }
 
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
-const BOOLEAN_FLAGS = ['is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json'];
+const BOOLEAN_FLAGS = ['repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json'];
 /** Flags whose values are masked in any message. */
 const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
 
@@ -149,8 +149,8 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
   common(restore).action((id: string | undefined, opts: RestoreFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runRestore(id, opts, ctx), opts));
 
   const check = program.command('check').description('check the backup').argument('[ID]', 'the backup to check');
-  backupSide(check);
-  common(check).action((id: string | undefined, opts: BackupSideFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
+  backupSide(check).option('--repair', 'first rebuild the index from pack headers (lost or damaged index objects), then check');
+  common(check).action((id: string | undefined, opts: BackupSideFlags & { repair?: boolean; meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
 
   const prune = program
     .command('prune')

@@ -9,6 +9,7 @@
  */
 import { MobrError, isMobrError } from '../../errors.js';
 import { verifyBackup } from '../../backup/verify.js';
+import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
 import { locationFromFlags, type BackupLocation, type S3Credentials } from '../location.js';
@@ -61,13 +62,25 @@ export async function runList(id: string | undefined, flags: ListFlags, ctx: Cli
   if (result) failIfDamaged([result]);
 }
 
-export async function runCheck(id: string | undefined, flags: BackupSideFlags, ctx: CliContext): Promise<void> {
+export async function runCheck(id: string | undefined, flags: BackupSideFlags & { repair?: boolean }, ctx: CliContext): Promise<void> {
   const creds = { accessKeyId: flags.backup_access_key_id, secretAccessKey: flags.backup_secret_access_key };
+  let repaired: RepairReport | undefined;
+  if (flags.repair) {
+    if (id === undefined && flags.backup_dir === undefined) throw new MobrError('BAD_INPUT', '--repair needs a backup ID, or --backup_dir (s3 or filesystem) with where the backups are');
+    const where = id !== undefined ? (await ctx.catalog.get(checkBackupId(id))).location : backupSideLocation(flags);
+    const repo = await openRepository(where, creds);
+    try {
+      repaired = await repairIndex(repo);
+    } finally {
+      await repo.close();
+    }
+    if (!ctx.json) ctx.stdout.write(repairLines(repaired));
+  }
   if (id !== undefined) {
     const record = await ctx.catalog.get(checkBackupId(id));
     if (!ctx.json) ctx.stdout.write(renderBackupTable([record]) + checkingBanner('checksum'));
     const result = await checkOne(record.location, creds, record.id, true, ctx);
-    if (ctx.json) printJson(ctx, { backup: record, check: result });
+    if (ctx.json) printJson(ctx, { backup: record, check: result, repair: repaired });
     failIfDamaged([result]);
     return;
   }
@@ -91,7 +104,7 @@ export async function runCheck(id: string | undefined, flags: BackupSideFlags, c
   } finally {
     await repo.close();
   }
-  if (ctx.json) printJson(ctx, { checks: results });
+  if (ctx.json) printJson(ctx, { checks: results, repair: repaired });
   failIfDamaged(results);
 }
 
@@ -149,4 +162,12 @@ function failIfDamaged(results: CheckResult[]): void {
   const more = bad.length > 5 ? ` and ${bad.length - 5} more (see the check lines above)` : '';
   const which = results.length === 1 ? `backup ${results[0].id}` : `${new Set(bad.map((d) => d.id)).size} backup(s)`;
   throw new MobrError('CHECK_FAILED', `check failed: ${bad.length} of ${total} files of ${which} missing or damaged: ${shown}${more}`);
+}
+
+/** `repair:` lines: what --repair did, before the check lines. */
+function repairLines(r: RepairReport): string {
+  const out = r.damagedIndexes.map((d) => `repair: removed damaged ${d.key.slice(0, 22)}… (${d.problem})\n`);
+  out.push(`repair: re-indexed ${r.packsReindexed} pack(s), ${r.chunksReindexed} chunk(s) from their headers\n`);
+  for (const d of r.damagedPacks) out.push(`repair: pack ${d.pack.slice(0, 16)} FAILED: ${d.problem}\n`);
+  return out.join('');
 }
