@@ -1,5 +1,5 @@
 /**
- * Crash safety (spec/reliability.md §1): `./mo_br backup --data_dir` and `./mo_br delete` are
+ * Crash safety (spec/reliability.md §1): `./mo_br backup --data_dir`, `delete` and `sync` are
  * killed with SIGKILL at random moments. After every kill:
  * - the catalog still parses (`list` exits 0) and every record in it names a backup whose
  *   manifest is in the repository (or, after a killed delete, a retried delete succeeds);
@@ -12,10 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from './helpers/tree.js';
+import { FsStore } from '../src/store/fs.js';
+import { Repository } from '../src/repo/repository.js';
+import { verifyBackup } from '../src/backup/verify.js';
+import { WorkerPool } from '../src/workers/pool.js';
+import { toHex } from '../src/hash/hex.js';
 import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, makeMoData, mobr, rng, treeHashes } from './reliability/cli.js';
 
 const ROUNDS = Number(process.env.MOBR_CRASH_ROUNDS ?? 12);
-const KEEP = 2; // complete backups kept; older ones are deleted (also under SIGKILL)
+const KEEP = 1; // complete backups kept; older ones are deleted (also under SIGKILL)
 
 let work: string;
 beforeAll(async () => {
@@ -44,7 +49,9 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
     const expected = new Map<string, Map<string, string>>();
     let backupMs = 0;
     const restored = new Set<string>();
-    const killed = { backup: 0, delete: 0, backupDone: 0, deleteDone: 0 };
+    const everSeen = new Map<string, Map<string, string>>();
+    const mirror = path.join(work, 'mirror');
+    const killed = { backup: 0, delete: 0, sync: 0, backupDone: 0, deleteDone: 0 };
 
     for (let round = 0; round < ROUNDS; round++) {
       const ctx = `round ${round} (seed ${SEED})`;
@@ -55,7 +62,7 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
       const before = new Set(await manifestIds(repo));
 
       // 1. A backup killed at a random moment (the first round runs whole, to learn its length).
-      const killAt = round === 0 ? undefined : Math.floor(120 + rand() * backupMs * 0.9);
+      const killAt = round === 0 ? undefined : Math.floor(120 + rand() * backupMs * 1.2);
       const b = await mobr(BACKUP, work, { killAfterMs: killAt });
       if (round === 0) {
         expect(b.code, `${ctx}: ${b.stderr}`).toBe(0);
@@ -65,14 +72,18 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
       else {
         expect(b.code, `${ctx}: ${b.stderr}`).toBe(0);
         killed.backupDone++;
+        backupMs = Math.max(backupMs, b.ms); // the machine may be slower now than in round 0
       }
       // Any manifest that appeared this round is of this round's tree (killed after the manifest,
       // before the catalog: an unlisted but complete backup).
-      for (const id of await manifestIds(repo)) if (!before.has(id)) expected.set(id, hashes);
+      for (const id of await manifestIds(repo)) if (!before.has(id)) {
+        expected.set(id, hashes);
+        everSeen.set(id, hashes);
+      }
 
       // 2. Once there are more than KEEP backups, delete the oldest, killed at a random moment.
       const listed = JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups as { id: string }[];
-      if (listed.length > KEEP) {
+      if (listed.length > KEEP || (round % 3 === 2 && listed.length > 0)) {
         const victim = listed[0].id;
         const d = await mobr(['delete', victim, ...M], work, { killAfterMs: Math.floor(100 + rand() * 600) });
         if (d.signal === 'SIGKILL') {
@@ -89,6 +100,22 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
         }
         expect(await manifestIds(repo), ctx).not.toContain(victim);
         expected.delete(victim);
+      }
+
+      // 2b. Every other round, a sync to a mirror repository, killed at a random moment: what
+      // the mirror holds is whole (every manifest's files check out against the tree it came
+      // from), and running the sync again completes it.
+      if (round % 2 === 1) {
+        const SYNC = ['sync', '--backup_dir', 'filesystem', '--backup_path', repo, '--target_dir', 'filesystem', '--target_path', mirror, ...M];
+        const s = await mobr(SYNC, work, { killAfterMs: Math.floor(100 + rand() * 1500) });
+        if (s.signal === 'SIGKILL') killed.sync++;
+        else expect(s.code, `${ctx}: sync: ${s.stderr}`).toBe(0);
+        await checkMirror(mirror, everSeen, ctx);
+        const again = await mobr(SYNC, work);
+        expect(again.code, `${ctx}: sync again: ${again.stderr}`).toBe(0);
+        const mirrored = await manifestIds(mirror);
+        for (const id of await manifestIds(repo)) expect(mirrored, `${ctx}: synced`).toContain(id);
+        if (round % 4 === 3) await fsp.rm(mirror, { recursive: true, force: true }); // keep it small
       }
 
       // 3. The catalog parses and every record is a backup in the repository.
@@ -159,6 +186,27 @@ describe('a delete killed between the manifest and the catalog', () => {
     expect(JSON.parse((await mobr(['list', '--json', ...M], dir)).stdout).backups).toEqual([]);
   });
 });
+
+/** Every backup in the mirror is whole: its files' bytes check out and match the tree it came from. */
+async function checkMirror(mirror: string, everSeen: Map<string, Map<string, string>>, ctx: string): Promise<void> {
+  if (!(await fsp.stat(path.join(mirror, 'config')).catch(() => undefined))) return;
+  const repo = await Repository.open(new FsStore(mirror));
+  const pool = new WorkerPool(2);
+  try {
+    for (const id of await repo.listBackupIds()) {
+      const m = await repo.loadManifest(id);
+      const want = everSeen.get(id);
+      expect(want, `${ctx}: mirror has unknown backup ${id}`).toBeDefined();
+      const files = m.files.filter((f) => f.kind === 'file');
+      expect(new Map(files.map((f) => [f.path, toHex(f.sha256!)])), `${ctx}: mirror ${id}`).toEqual(want);
+      const report = await verifyBackup(repo, m, { readData: true, pool });
+      expect(report.damaged, `${ctx}: mirror ${id}`).toEqual([]);
+    }
+  } finally {
+    await pool.close();
+    await repo.close();
+  }
+}
 
 /** Milliseconds of a version-1 UUID's timestamp (our backup IDs), for ordering. */
 function uuidTime(id: string): number {
