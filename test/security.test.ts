@@ -88,7 +88,6 @@ describe('secrets stay secret', () => {
     const M = ['--meta_path', path.join(work, 'pw.meta')];
     const conn = ['--host', emu.host, '--port', String(emu.port), '--user', 'dump'];
     const ok = await mobr(['backup', ...conn, '--password', 'Pw-9f2c1e7a-SECRET', '--backup_dir', 'filesystem', '--path', repo, ...M], work);
-    if (ok.code === 9) return; // server backups not in this build
     expect(ok.code, ok.stderr).toBe(0);
     const wrong = await mobr(['backup', ...conn, '--password', 'Nope-77aa-SECRET', '--backup_dir', 'filesystem', '--path', repo, ...M], work);
     expect(wrong.code).toBe(4);
@@ -96,6 +95,61 @@ describe('secrets stay secret', () => {
     for (const r of [ok, wrong]) expect(r.stdout + r.stderr).not.toMatch(/Pw-9f2c1e7a|Nope-77aa/);
     expect(await fsp.readFile(path.join(work, 'pw.meta'), 'utf8')).not.toContain('Pw-9f2c1e7a');
     expect(await allBytes(repo)).not.toContain('Pw-9f2c1e7a');
+  });
+});
+
+describe('secrets out of argv (ps, /proc/<pid>/cmdline show every flag to every local user)', () => {
+  let s3: S3Server;
+  let emu: Emulator;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    emu = await startEmulator({ home: path.join(work, 'mo-env'), password: 'Env-5d1e-SECRET', objectSize: { min: 20_000, max: 30_000 } });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+    await emu?.close();
+  });
+
+  /** Runs mo_br and samples its /proc/<pid>/cmdline and environ-free argv while it runs. */
+  async function sampled(args: string[], env: NodeJS.ProcessEnv) {
+    const seen: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const r = await mobr(args, work, {
+      env,
+      onSpawn: (p) => {
+        timer = setInterval(() => {
+          fsp.readFile(`/proc/${p.pid}/cmdline`, 'latin1').then((c) => seen.push(c), () => undefined);
+        }, 20);
+      },
+    });
+    clearInterval(timer);
+    return { ...r, argv: seen.join('\n') };
+  }
+
+  it('MO_BR_PASSWORD: the server backup works and the password is in no argv, output or file', async () => {
+    const repo = path.join(work, 'env-repo');
+    const M = ['--meta_path', path.join(work, 'env.meta')];
+    const conn = ['--host', emu.host, '--port', String(emu.port), '--user', 'dump'];
+    const ok = await sampled(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, ...M], { MO_BR_PASSWORD: 'Env-5d1e-SECRET' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.argv.length).toBeGreaterThan(0);
+    expect(ok.argv).not.toContain('Env-5d1e-SECRET');
+    const wrong = await sampled(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, ...M], { MO_BR_PASSWORD: 'Env-wrong-SECRET' });
+    expect(wrong.code).toBe(4);
+    expect(wrong.stdout + wrong.stderr + wrong.argv).not.toContain('Env-wrong-SECRET');
+    expect(await allBytes(repo)).not.toContain('Env-5d1e');
+  });
+
+  it('S3 keys from the AWS environment variables: no key flags needed, none in argv', async () => {
+    const data = path.join(work, 'env-s3-data');
+    await makeMoData(data, 1, 50_000, 4);
+    const r = await sampled(
+      ['backup', '--backup_dir', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--filepath', '/env', '--is_minio', '--data_dir', data, '--meta_path', path.join(work, 'env-s3.meta')],
+      { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.argv).not.toContain(s3.secretAccessKey);
+    expect(await fsp.readFile(path.join(work, 'env-s3.meta'), 'utf8')).not.toContain(s3.secretAccessKey);
   });
 });
 

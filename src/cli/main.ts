@@ -109,7 +109,8 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--host <ip>', 'IP of the MatrixOne to back up')
     .addOption(new Option('--port <port>', 'its port').default('6001'))
     .option('--user <user>', 'user')
-    .option('--password <password>', "the user's password")
+    // argv is world-readable (ps, /proc/<pid>/cmdline): the environment variable keeps the password out of it
+    .addOption(new Option('--password <password>', "the user's password").env('MO_BR_PASSWORD'))
     .option('--backup_dir <type>', 'where the backup goes: s3 or filesystem')
     .option('--path <dir>', 'backup folder (filesystem)');
   s3Flags(backup, '', 'to back up to');
@@ -192,6 +193,7 @@ function commanderMessage(e: CommanderError): string {
 /** Runs mo_br with args (without node and script); returns the exit code. */
 export async function run(args: string[], io: RunIo): Promise<number> {
   const secrets = secretsIn(args);
+  if (process.env.MO_BR_PASSWORD) secrets.push(process.env.MO_BR_PASSWORD);
   let failure: unknown;
   const runCommand = async (fn: (ctx: CliContext) => Promise<void>, opts: { meta_path?: string; json?: boolean }) => {
     const metaFile = opts.meta_path !== undefined && opts.meta_path !== '' ? opts.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
