@@ -7,6 +7,8 @@
  * - It ignores If-None-Match on PUT (no conditional writes) and does not verify SigV4 signatures
  *   (only that the access key exists). Tests say so where it matters.
  * - Its ListObjectsV2 continuation tokens use single DES, gone from OpenSSL 3: patched (patchDes).
+ * - A GET with `Range: bytes=0-0` (the first byte alone) returns the whole object, because it
+ *   reads the range end as `end || Infinity`: patched (patchRangeEnd).
  * - It has no STS. The helper answers `Action=AssumeRole` (POST /) itself, issuing a fresh key
  *   pair, so S3Store's roleArn path runs against the same endpoint.
  * The front server records which access key signed each request (`seenAccessKeys`).
@@ -15,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -66,11 +68,27 @@ function patchDes(): void {
   crypto.createDecipheriv = wrap(crypto.createDecipheriv as never);
 }
 
+/** s3rver reads a range end of 0 as "to the end": ask its store for [start, 0] correctly. */
+function patchRangeEnd(): void {
+  const FilesystemStore = require('s3rver/lib/stores/filesystem.js') as { prototype: Record<string, unknown> };
+  const original = FilesystemStore.prototype.getObject as (this: unknown, b: string, k: string, o?: { start?: number; end?: number }) => Promise<{ content?: NodeJS.ReadableStream & { destroy(): void }; range?: { start: number; end: number } } | null>;
+  FilesystemStore.prototype.getObject = async function getObject(this: { getResourcePath(b: string, k: string, r: string): string }, bucket: string, key: string, options?: { start?: number; end?: number }) {
+    const object = await original.call(this, bucket, key, options);
+    if (object?.content && object.range && options?.end === 0 && (options.start ?? 0) === 0) {
+      object.content.destroy();
+      object.range = { start: 0, end: 0 };
+      object.content = createReadStream(this.getResourcePath(bucket, key, 'object'), { start: 0, end: 0 });
+    }
+    return object;
+  };
+}
+
 /** Makes s3rver's PUT atomic (temp file + rename), as S3's is. */
 function patchAtomicPut(): void {
   if (patched) return;
   patched = true;
   patchDes();
+  patchRangeEnd();
   const FilesystemStore = require('s3rver/lib/stores/filesystem.js') as {
     prototype: Record<string, unknown> & {
       getResourcePath(bucket: string, key: string, resource: string): string;
