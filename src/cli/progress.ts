@@ -39,7 +39,7 @@ export class Progress {
     const secs = (now - this.started) / 1000;
     if (u.bytes && secs > 0.5) parts.push(`${formatBytes(u.bytes / secs)}/s`);
     if (u.current) parts.push(u.current);
-    const width = this.stream.columns ?? 80;
+    const width = this.stream.columns || 80; // 0 when the terminal does not say
     const line = parts.join('  ').slice(0, Math.max(10, width - 1));
     this.stream.write(`\r\x1b[K${line}`);
     this.drawn = true;
