@@ -6,7 +6,7 @@
  * - `mo_br check --backup_dir` of the repository passes for every backup it holds;
  * - every remaining backup restores byte-identical to the tree it was taken from;
  * - the next backup works.
- * Rounds: MOBR_CRASH_ROUNDS (default 12); seed: MOBR_SEED (printed on failure).
+ * Rounds: MOBR_CRASH_ROUNDS (default 10); seed: MOBR_SEED (printed on failure).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
@@ -19,7 +19,7 @@ import { WorkerPool } from '../src/workers/pool.js';
 import { toHex } from '../src/hash/hex.js';
 import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, makeMoData, mobr, rng, treeHashes } from './reliability/cli.js';
 
-const ROUNDS = Number(process.env.MOBR_CRASH_ROUNDS ?? 12);
+const ROUNDS = Number(process.env.MOBR_CRASH_ROUNDS ?? 10);
 const KEEP = 1; // complete backups kept; older ones are deleted (also under SIGKILL)
 
 let work: string;
@@ -85,7 +85,7 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
       const listed = JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups as { id: string }[];
       if (listed.length > KEEP || (round % 3 === 2 && listed.length > 0)) {
         const victim = listed[0].id;
-        const d = await mobr(['delete', victim, ...M], work, { killAfterMs: Math.floor(100 + rand() * 600) });
+        const d = await mobr(['delete', victim, ...M], work, { killAfterMs: Math.floor(100 + rand() * 1500) });
         if (d.signal === 'SIGKILL') {
           killed.delete++;
           // A killed delete is finished by running it again (or it had already finished).

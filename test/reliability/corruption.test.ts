@@ -6,7 +6,7 @@
  * - restore of an unaffected backup still works, byte-identical;
  * - restore of an affected backup fails in one line and every file it left under a real name
  *   holds the right bytes (no partial files left either).
- * Cases: MOBR_DAMAGE_ROUNDS random ones (default 4) on top of one fixed case per kind.
+ * Cases: MOBR_DAMAGE_ROUNDS random ones (default 2) on top of one fixed case per kind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
@@ -19,7 +19,7 @@ import { toHex } from '../../src/hash/hex.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
 import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, mobr, rng, treeHashes } from './cli.js';
 
-const ROUNDS = Number(process.env.MOBR_DAMAGE_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.MOBR_DAMAGE_ROUNDS ?? 2);
 
 let work: string;
 let repo: string;
@@ -257,4 +257,19 @@ describe('damaged mo_br.meta', () => {
       await fsp.rm(dest, { recursive: true, force: true });
     });
   }
+
+  it('deleted: commands with an ID fail naming it (exit 3); the repository is untouched and checks from --backup_dir', async () => {
+    await reset();
+    await fsp.rm(meta);
+    const l = await mobr(['list', ...M], work);
+    expect(l.code, l.stderr).toBe(0);
+    for (const args of [['check', ids[0]], ['restore', ids[0], '--restore_dir', 'filesystem', '--restore_path', path.join(work, 'nometa-x')], ['delete', ids[0]]]) {
+      const r = await mobr([...args, ...M], work);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`^mo_br: no backup with ID ${ids[0]} in [^\\n]+\\n$`));
+    }
+    expect(await objectsUnder('backups')).toHaveLength(2);
+    const c = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
+    expect(c.code, c.stderr).toBe(0);
+  });
 });
