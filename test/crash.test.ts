@@ -17,6 +17,7 @@ import { Repository } from '../src/repo/repository.js';
 import { verifyBackup } from '../src/backup/verify.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { toHex } from '../src/hash/hex.js';
+import { startEmulator } from './emulator/index.js';
 import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, makeMoData, mobr, rng, treeHashes } from './reliability/cli.js';
 
 const ROUNDS = Number(process.env.MOBR_CRASH_ROUNDS ?? 10);
@@ -170,6 +171,45 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
     if (ROUNDS >= 8) expect(killed.backup, JSON.stringify(killed)).toBeGreaterThan(ROUNDS / 3);
     console.log(`crash rounds=${ROUNDS} seed=${SEED} ${JSON.stringify(killed)}`);
   }, 60_000 + ROUNDS * 15_000);
+});
+
+describe(`SIGKILL during a backup from a running MatrixOne (${Math.max(2, Math.floor(ROUNDS / 3))} rounds, seed ${SEED})`, () => {
+  it('leaves earlier backups checkable, the catalog valid, and the next server backup works', async () => {
+    const rand = rng(SEED + 5);
+    const dir = path.join(work, 'server');
+    const emu = await startEmulator({ home: path.join(dir, 'mo'), objectSize: { min: 200_000, max: 400_000 } });
+    try {
+      await emu.simulateDay({ newObjects: 30 });
+      const repo = path.join(dir, 'repo');
+      await fsp.mkdir(repo, { recursive: true });
+      await initTinyRepo(repo);
+      const M = ['--meta_path', path.join(dir, 'mo_br.meta')];
+      const BACKUP = ['backup', '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--backup_dir', 'filesystem', '--path', repo, ...M];
+      const env = { MO_BR_PASSWORD: '111' };
+      const first = await mobr(BACKUP, dir, { env });
+      expect(first.code, first.stderr).toBe(0);
+      let leftovers = 0;
+      for (let round = 0; round < Math.max(2, Math.floor(ROUNDS / 3)); round++) {
+        const ctx = `server round ${round} (seed ${SEED})`;
+        await emu.simulateDay({ newObjects: 8 });
+        const b = await mobr(BACKUP, dir, { env, killAfterMs: Math.floor(150 + rand() * first.ms) });
+        if (b.signal !== 'SIGKILL') expect(b.code, `${ctx}: ${b.stderr}`).toBe(0);
+        const l = await mobr(['list', '--json', ...M], dir);
+        expect(l.code, `${ctx}: ${l.stderr}`).toBe(0);
+        const c = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], dir);
+        expect(c.code, `${ctx}: ${c.stderr}`).toBe(0);
+        leftovers = (await fsp.readdir(path.join(repo, 'staging')).catch(() => [])).length;
+      }
+      const last = await mobr(BACKUP, dir, { env });
+      expect(last.code, last.stderr).toBe(0);
+      const c = await mobr(['check', backupIdOf(last.stdout)!, ...M], dir);
+      expect(c.code, c.stderr).toBe(0);
+      // A killed server backup leaves its staging folder (MatrixOne's copy) behind; reported, not asserted.
+      console.log(`server crash: staging folders left by killed backups: ${leftovers}`);
+    } finally {
+      await emu.close();
+    }
+  }, 120_000 + ROUNDS * 10_000);
 });
 
 describe('a delete killed between the manifest and the catalog', () => {
