@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 export interface RunResult {
   seconds: number;
   peakRssBytes: number;
+  cpuSeconds: number; // user + system time of the child
   stdout: string;
 }
 
@@ -21,7 +22,10 @@ export async function timed(cmd: string, args: string[], env: Record<string, str
   const seconds = (performance.now() - start) / 1000;
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, peakRssBytes: m ? Number(m[1]) * 1024 : NaN, stdout };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  const cpuSeconds = user && sys ? Number(user[1]) + Number(sys[1]) : NaN;
+  return { seconds, peakRssBytes: m ? Number(m[1]) * 1024 : NaN, cpuSeconds, stdout };
 }
 
 /** Runs a command to completion; returns stdout+stderr. */

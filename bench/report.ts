@@ -17,7 +17,7 @@ export interface ToolResult {
 
 export interface Report {
   date: string;
-  machine: { cores: number; cpu: string; memGiB: number; node: string; kernel: string };
+  machine: { cores: number; cpu: string; memGiB: number; node: string; kernel: string; loadStart: number[]; loadEnd: number[] };
   disk: DiskCeilings;
   cpu: CpuCeilings;
   pool: PoolThroughput;
@@ -47,8 +47,10 @@ interface Row {
 export function renderReport(r: Report): string {
   const rows: Row[] = [
     { label: 'full backup MB/s', get: (t) => r.treeBytes / 1e6 / t.full.seconds, fmt: f0, better: 'higher' },
+    { label: 'CPU s (user+sys), full backup', get: (t) => t.full.cpuSeconds, fmt: f1, better: 'lower' },
     { label: `incremental s (+${f0(r.newBytes / MiB)} MiB new objects)`, get: (t) => t.incremental?.seconds ?? NaN, fmt: f1, better: 'lower' },
     { label: 'restore MB/s', get: (t) => r.treeBytes / 1e6 / (t.restore?.seconds ?? NaN), fmt: f0, better: 'higher' },
+    { label: 'CPU s (user+sys), restore', get: (t) => t.restore?.cpuSeconds ?? NaN, fmt: f1, better: 'lower' },
     { label: `mean daily backup s (${r.churn * 100}% churn)`, get: (t) => t.dailySeconds ?? NaN, fmt: f1, better: 'lower' },
     { label: `repo MiB after ${r.days} days`, get: (t) => (t.repoBytesAfterDays ?? NaN) / MiB, fmt: f0, better: 'lower' },
     { label: 'repo / unique bytes', get: (t) => (t.repoBytesAfterDays ?? NaN) / r.uniqueBytes, fmt: f2, better: 'lower' },
@@ -73,6 +75,7 @@ export function renderReport(r: Report): string {
   out.push(...lines, '');
   out.push('## Machine and ceilings (same run)', '');
   out.push(`- ${r.machine.cores} cores (${r.machine.cpu}), ${f0(r.machine.memGiB)} GiB RAM, Node ${r.machine.node}, Linux ${r.machine.kernel}`);
+  out.push(`- load average (1/5/15 min) at start ${r.machine.loadStart.map(f1).join(' / ')}, at end ${r.machine.loadEnd.map(f1).join(' / ')}: other processes on these ${r.machine.cores} cores (e.g. other engineers' test runs) take CPU from every program measured, so wall-clock figures are noisy; the CPU-second rows are steadier`);
   out.push(`- disk: sequential write ${f0(d.writeMBs)} MB/s (dd bs=4M conv=fdatasync), read ${f0(d.readDirectMBs)} MB/s (dd iflag=direct), cached read ${f0(d.readCachedMBs)} MB/s`);
   out.push(`- drop_caches: ${d.dropCaches}`);
   out.push(`- per core: BLAKE3 ${f0(c.blake3MBs)} MB/s (hash-wasm), SHA-256 ${f0(c.sha256MBs)} MB/s (node:crypto), FastCDC ${f0(c.fastcdcMBs)} MB/s`);

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   const churn = Number(values.churn);
   const incShare = Number(values.incremental);
   const cores = os.availableParallelism();
+  const loadStart = os.loadavg();
   const work = values.dir ? path.resolve(values.dir) : await fsp.mkdtemp(path.join(os.tmpdir(), 'mobr-bench-'));
   await fsp.mkdir(work, { recursive: true });
   const benchDir = path.dirname(fileURLToPath(import.meta.url)).replace(/[\\/]dist[\\/]bench$/, `${path.sep}bench`);
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   log('data set: creating');
   const ds = await createTree(src, size);
   const treeBytes = await duBytes(src);
+  const objectCount = ds.objects.length;
   const objFiles = ds.objects.map((o) => path.join(src, o.rel));
   log(`data set: ${ds.objects.length} objects, ${(treeBytes / MiB).toFixed(0)} MiB`);
 
@@ -159,12 +161,12 @@ async function main(): Promise<void> {
 
   const md = renderReport({
     date: new Date().toISOString(),
-    machine: { cores, cpu: os.cpus()[0]?.model ?? '?', memGiB: os.totalmem() / 1024 ** 3, node: process.version, kernel: os.release() },
+    machine: { cores, cpu: os.cpus()[0]?.model ?? '?', memGiB: os.totalmem() / 1024 ** 3, node: process.version, kernel: os.release(), loadStart, loadEnd: os.loadavg() },
     disk,
     cpu,
     pool,
     treeBytes,
-    objects: ds.objects.length,
+    objects: objectCount,
     newBytes,
     newOnly,
     days,
