@@ -1,10 +1,11 @@
 /**
- * Crash safety (spec/reliability.md §1): `./mo_br backup --data_dir`, `delete` and `sync` are
- * killed with SIGKILL at random moments. After every kill:
+ * Crash safety (spec/reliability.md §1): `./mo_br backup --data_dir`, `delete`, `sync`,
+ * `restore` and server backups are killed with SIGKILL at random moments. After every kill:
  * - the catalog still parses (`list` exits 0) and every record in it names a backup whose
  *   manifest is in the repository (or, after a killed delete, a retried delete succeeds);
  * - `mo_br check --backup_dir` of the repository passes for every backup it holds;
  * - every remaining backup restores byte-identical to the tree it was taken from;
+ * - a killed restore left only right bytes under real names;
  * - the next backup works.
  * Rounds: MOBR_CRASH_ROUNDS (default 10); seed: MOBR_SEED (printed on failure).
  */
@@ -151,6 +152,17 @@ describe(`SIGKILL during backup and delete (${ROUNDS} rounds, seed ${SEED})`, ()
         expect(await treeHashes(path.join(dest, 'mo-data')), `${ctx}: restore ${r.id}`).toEqual(expected.get(r.id));
         await fsp.rm(dest, { recursive: true, force: true });
         restored.add(r.id);
+      }
+      // A restore killed at a random moment: whatever it left under a real name is right.
+      const listedNowIds = [...listedNow];
+      if (round % 2 === 0 && listedNowIds.length > 0) {
+        const id = listedNowIds[round % listedNowIds.length];
+        const dest = path.join(work, `restore-killed-${round}`);
+        await mobr(['restore', id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work, { killAfterMs: Math.floor(100 + rand() * 900) });
+        const want = expected.get(id)!;
+        const got = await treeHashes(path.join(dest, 'mo-data')).catch(() => new Map<string, string>());
+        for (const [p, h] of got) if (!p.includes('.mobr-partial-')) expect(h, `${ctx}: killed restore left ${p} with wrong bytes`).toBe(want.get(p));
+        await fsp.rm(dest, { recursive: true, force: true });
       }
       // Orphan manifests (complete, unlisted) are removed so the repository stays small.
       const listedIds = new Set((JSON.parse(l.stdout).backups as { id: string }[]).map((r) => r.id));
