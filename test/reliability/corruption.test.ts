@@ -237,6 +237,23 @@ describe('damaged manifests', () => {
   }
 });
 
+describe('damaged repository config', () => {
+  it('check, restore, backup and delete exit 6 naming it and write nothing', async () => {
+    await reset();
+    await damage(path.join(repo, 'config'), { kind: 'flip', at: 20 });
+    const before = await allPaths(repo);
+    const catalog = await fsp.readFile(meta);
+    for (const args of [['check', ids[0]], ['restore', ids[0], '--restore_dir', 'filesystem', '--restore_path', path.join(work, 'cfg-x')], ['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', path.join(work, 'src-A')], ['delete', ids[0]]]) {
+      const r = await mobr([...args, ...M], work);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(6);
+      expect(r.stderr).toMatch(/^mo_br: config of filesystem [^\n]*: checksum mismatch \(damaged\)\n$/);
+    }
+    expect(await allPaths(repo)).toEqual(before);
+    expect(await fsp.readFile(meta)).toEqual(catalog);
+    expect(await allPaths(path.join(work, 'cfg-x'))).toEqual([]);
+  });
+});
+
 describe('damaged mo_br.meta', () => {
   for (const dmg of [{ kind: 'flip', at: 60 }, { kind: 'truncate', to: 100 }] as Damage[]) {
     it(`${dmg.kind}: every command names the file, exits 6, leaves it unchanged; restore from --backup_dir still works`, async () => {
