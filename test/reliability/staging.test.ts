@@ -2,7 +2,8 @@
  * Disk full, permission errors and staging clean-up (spec/reliability.md §3).
  * - A restore that fails stops all its lanes before returning: no `.mobr-partial-` file is left
  *   and nothing is written after the command ends.
- * - Disk full (a real 16 MiB tmpfs; skipped when it cannot be mounted) during backup and during
+ * - Disk full (a real 16 MiB tmpfs; skipped when it cannot be mounted) during backup (cold and
+ *   from the MatrixOne emulator: its staging folder is removed) and during
  *   restore: one-line error, exit 10, no temp objects or partial files, the catalog unchanged,
  *   earlier backups intact, and the next backup works once there is room.
  * - Permission errors (mo_br run as user nobody, since root ignores modes): unreadable source
@@ -19,6 +20,7 @@ import { backupTree } from '../../src/backup/backup.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { WorkerPool } from '../../src/workers/pool.js';
 import { isMobrError } from '../../src/errors.js';
+import { startEmulator } from '../emulator/index.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
 import { TINY, allPaths, backupIdOf, ensureBuilt, initTinyRepo, makeMoData, mobr, treeHashes } from './cli.js';
 
@@ -115,6 +117,27 @@ describe('disk full (16 MiB tmpfs)', () => {
     const r = await mobr(['restore', backupIdOf(next.stdout)!, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
     expect(r.code, r.stderr).toBe(0);
     expect(await treeHashes(path.join(dest, 'mo-data'))).toEqual(await treeHashes(c));
+  });
+
+  it('server backup into a full disk: one line, staging folder removed, nothing recorded', async (t) => {
+    if (!mountable) t.skip();
+    const small = smallDisk('small-server');
+    const emu = await startEmulator({ home: path.join(work, 'emu-full'), objectSize: { min: 900_000, max: 1_000_000 } });
+    try {
+      await emu.simulateDay({ newObjects: 24 }); // ~24 MiB: MatrixOne's copy does not fit
+      const repo = path.join(small, 'repo');
+      await initTinyRepo(repo);
+      const meta = path.join(work, 'server-full.meta');
+      const r = await mobr(['backup', '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta], work, { env: { MO_BR_PASSWORD: '111' } });
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(/^mo_br: [^\n]*(space|ENOSPC)[^\n]*\n$/i);
+      expect(await fsp.readdir(path.join(repo, 'staging')).catch(() => [])).toEqual([]);
+      expect(await fsp.readdir(path.join(repo, 'backups')).catch(() => [])).toEqual([]);
+      expect(await leftovers(repo)).toEqual([]);
+      await expect(fsp.stat(meta)).rejects.toThrow();
+    } finally {
+      await emu.close();
+    }
   });
 
   it('restore: one line, exit 10, no partial file, every file left under its name is right', async (t) => {
