@@ -11,8 +11,8 @@ import type { Repository } from '../repo/repository.js';
 import type { ChunkLocation } from '../repo/index-file.js';
 import type { WorkerPool } from '../workers/pool.js';
 
-const MAX_RUN = 16 * 1024 * 1024;
-const AHEAD = 3;
+const MAX_RUN = 8 * 1024 * 1024;
+const AHEAD = 2;
 
 interface Run {
   pack: string;

@@ -65,7 +65,7 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
     };
     // On a failure the other lanes finish (or clean up) the file they are on before we return,
     // so no `.mobr-partial-` file outlives the command.
-    const lanes = await Promise.allSettled(Array.from({ length: Math.max(2, pool.threads) }, () => lane().catch((e) => {
+    const lanes = await Promise.allSettled(Array.from({ length: Math.max(3, pool.threads) }, () => lane().catch((e) => {
       failed = true;
       throw e;
     })));
