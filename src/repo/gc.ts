@@ -49,6 +49,8 @@ export interface GcReport {
   bytesWritten: number;
   /** bytesDeleted - bytesWritten: what the repository shrank by (or would). */
   bytesFreed: number;
+  /** Leftovers of killed processes removed: staging objects and unfinished temp files. */
+  leftoversDeleted: number;
 }
 
 export interface DeleteResult {
@@ -74,9 +76,26 @@ export async function deleteBackup(repo: Repository, id: string, o: GcOptions & 
 export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport> {
   return withExclusiveLock(repo.store, async (lock) => {
     const report = await collect(repo, lock.storeNow, o);
+    await sweepLeftovers(repo, lock.storeNow, o, report);
     await repo.refreshIndex();
     return report;
   }, { purpose: 'gc', ...o.lock });
+}
+
+/**
+ * Leftovers of killed processes (spec/gc.md §7): a server backup's `staging/` copy and a folder's
+ * unfinished temp files. Under the exclusive lock no backup runs, so every staging object is a
+ * leftover; the safety window still spares anything recent, as for packs.
+ */
+async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: GcReport): Promise<void> {
+  const window = o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
+  const cutoff = now - window;
+  for await (const e of repo.store.list('staging')) {
+    if (e.mtimeMs === undefined || e.mtimeMs >= cutoff) continue;
+    r.leftoversDeleted++;
+    if (!o.dryRun) await repo.store.delete(e.key);
+  }
+  if (!o.dryRun && repo.store.sweepTemp) r.leftoversDeleted += await repo.store.sweepTemp(cutoff);
 }
 
 interface IndexObject {
@@ -94,6 +113,7 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   const r: GcReport = {
     dryRun: o.dryRun === true, backups: 0, liveChunks: 0, missingChunks: 0, packsKept: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0,
     orphansDeleted: 0, orphansAdopted: 0, youngSkipped: 0, indexObjectsRemoved: 0, indexObjectsWritten: 0, bytesDeleted: 0, bytesWritten: 0, bytesFreed: 0,
+    leftoversDeleted: 0,
   };
 
   // 2. Every index object, as it is on the store now; damage stops gc.

@@ -1,8 +1,9 @@
 /**
  * FsStore: a repository in a local folder. Keys map to paths below the root.
  * A put writes `<key>.tmp-<random>` in the same folder, fsyncs it, then renames it into place
- * (link(2) when ifNoneMatch, so an existing object is never replaced), so readers see whole
- * objects only and a crash leaves at most a stray temp file, which list() skips.
+ * (link(2) when ifNoneMatch, so an existing object is never replaced), then fsyncs the folder so
+ * the new name survives a power loss too. Readers see whole objects only; a crash leaves at most
+ * a stray temp file, which list() skips and sweepTemp() removes (gc calls it).
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
@@ -85,6 +86,7 @@ export class FsStore implements Store {
       } else {
         await fsp.rename(tmp, dest);
       }
+      await syncDir(dir);
     } catch (e) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       throw this.fail('write', key, e);
@@ -133,6 +135,26 @@ export class FsStore implements Store {
     }
   }
 
+  async sweepTemp(beforeMs: number): Promise<number> {
+    let removed = 0;
+    const visit = async (dir: string): Promise<void> => {
+      const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const ent of entries) {
+        const full = path.join(dir, ent.name);
+        if (ent.isDirectory()) await visit(full);
+        else if (ent.isFile() && ent.name.includes(TMP_MARK)) {
+          const st = await fsp.stat(full).catch(() => undefined);
+          if (st && st.mtimeMs < beforeMs) {
+            await fsp.rm(full, { force: true });
+            removed++;
+          }
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
   async delete(key: string): Promise<void> {
     try {
       await fsp.rm(this.file(key), { force: true });
@@ -149,5 +171,19 @@ export class FsStore implements Store {
     if (code === 'EACCES' || code === 'EPERM') return new MobrError('ACCESS_DENIED', `${op} ${key}: permission denied in ${this.location}`);
     if (code === 'ENOSPC') return new MobrError('IO', `${op} ${key}: no space left on device (${this.location})`);
     return withContext(`${op} ${key} in ${this.location}`, e);
+  }
+}
+
+/** fsync(2) on a folder, so a rename or link in it is durable. Not every filesystem allows it. */
+async function syncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF') throw e;
+  } finally {
+    await fh?.close();
   }
 }

@@ -34,6 +34,12 @@ export interface Store {
   stat(key: string): Promise<StoreEntry | undefined>;
   list(prefix: string): AsyncIterable<StoreEntry>;
   delete(key: string): Promise<void>;
+  /**
+   * Removes leftovers of puts that never finished (a killed process), last modified before
+   * `beforeMs`; returns how many. Only stores that can have such leftovers implement it (a
+   * folder's temp files; S3 shows none: a crash leaves at most an invisible multipart upload).
+   */
+  sweepTemp?(beforeMs: number): Promise<number>;
   close?(): Promise<void>;
 }
 
