@@ -87,6 +87,31 @@ describe('backup -> restore round trip', () => {
   });
 });
 
+describe('unchanged-file detection', () => {
+  it('a file rewritten with the same size and its mtime put back is read again (ctime/inode differ)', async () => {
+    const work = await tempDir();
+    try {
+      const src = path.join(work, 'src');
+      await writeTree(src, [{ path: 'obj', data: pseudoRandom(1, 50_000), mode: 0o644 }, { path: 'same', data: pseudoRandom(2, 50_000), mode: 0o644 }]);
+      const repo = await Repository.init(new MemStore(), SMALL);
+      const first = await backupTree(repo, src, { id: 'one', pool });
+      const before = await fsp.stat(path.join(src, 'obj'));
+      await new Promise((r) => setTimeout(r, 20));
+      await fsp.writeFile(path.join(src, 'obj'), pseudoRandom(3, 50_000));
+      await fsp.utimes(path.join(src, 'obj'), before.atime, before.mtime);
+      const second = await backupTree(repo, src, { id: 'two', pool, parent: first });
+      const obj = second.files.find((f) => f.path === 'obj')!;
+      expect(Buffer.from(obj.chunks!).equals(Buffer.from(first.files.find((f) => f.path === 'obj')!.chunks!))).toBe(false);
+      // the untouched file is still reused unread
+      expect(second.files.find((f) => f.path === 'same')!.chunks).toEqual(first.files.find((f) => f.path === 'same')!.chunks);
+      await restoreBackup(repo, second, path.join(work, 'out'), { pool });
+      expect((await fsp.readFile(path.join(work, 'out', 'obj'))).equals(Buffer.from(pseudoRandom(3, 50_000)))).toBe(true);
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('deduplication', () => {
   it('backing up the same tree twice adds less than 1%', async () => {
     const work = await tempDir();

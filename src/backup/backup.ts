@@ -25,7 +25,10 @@ export interface BackupOptions {
   baseId?: string;
   backupTs?: string;
   source?: Record<string, unknown>;
-  /** Files whose path, size and mtime match an entry of this manifest reuse its chunks unread. */
+  /**
+   * Files whose path, size, mtime, ctime and inode match an entry of this manifest reuse its
+   * chunks unread (as restic does: rewriting a file and putting its mtime back changes its ctime).
+   */
   parent?: Manifest;
   /** Decides reuse itself (e.g. by a server checksum); undefined means: read the file. */
   reuse?: (e: WalkEntry) => FileEntry | undefined;
@@ -54,11 +57,20 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   const startedAt = Date.now();
   const entries = (await walkTree(root)).filter((e) => e.kind !== 'other');
   const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
+  // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
+  const identity = o.reuse ? undefined : (e: WalkEntry) => ({ ctime: String(Math.trunc(e.stat.ctimeMs)), ino: String(e.stat.ino) });
+  const metaFor = (e: WalkEntry) => {
+    const m = o.metaFor?.(e.path);
+    return identity && e.kind === 'file' ? { ...m, ...identity(e) } : m;
+  };
   const reuse =
     o.reuse ??
     ((e: WalkEntry) => {
       const p = parentByPath.get(e.path);
-      return p && p.kind === 'file' && p.size === e.stat.size && p.mtimeMs === Math.trunc(e.stat.mtimeMs) && allIndexed(repo, p) ? p : undefined;
+      const id = identity!(e);
+      return p && p.kind === 'file' && p.size === e.stat.size && p.mtimeMs === Math.trunc(e.stat.mtimeMs) && p.meta?.ctime === id.ctime && p.meta?.ino === id.ino && allIndexed(repo, p)
+        ? p
+        : undefined;
     });
   const ownPool = o.pool === undefined;
   const pool = o.pool ?? new WorkerPool(o.parallelism);
@@ -74,7 +86,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
     const work: number[] = [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: o.metaFor?.(e.path) };
+      const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: metaFor(e) };
       if (e.kind === 'dir') out[i] = base;
       else if (e.kind === 'symlink') out[i] = { ...base, target: await fsp.readlink(e.abs).catch((err) => Promise.reject(withContext(`read ${e.abs}`, err))) };
       else {
@@ -93,7 +105,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
         const i = work[next++];
         const e = entries[i];
         const f = await ingestor.ingest(e.abs);
-        out[i] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: o.metaFor?.(e.path) };
+        out[i] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: metaFor(e) };
         progress.filesDone++;
         o.onProgress?.(progress);
       }
