@@ -13,40 +13,14 @@ import { repoStats } from '../src/repo/stats.js';
 import { syncRepository, type SyncReport } from '../src/repo/sync.js';
 import { MemStore } from '../src/store/mem.js';
 import { S3Store } from '../src/store/s3.js';
-import type { PutOptions, Store } from '../src/store/store.js';
 import { WorkerPool } from '../src/workers/pool.js';
+import { CountingStore } from '../test/helpers/counting-store.js';
+import { pseudoRandom } from '../test/helpers/tree.js';
 
-function bytes(seed: number, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bytes = (seed: number, size: number): Uint8Array => pseudoRandom(seed, size);
 
-class Counting implements Store {
-  puts = 0;
-  bytes = 0;
-  packKeys = new Set<string>();
-  constructor(readonly inner: S3Store) {}
-  get location() { return this.inner.location; }
-  get(k: string) { return this.inner.get(k); }
-  getRange(k: string, o: number, l: number) { return this.inner.getRange(k, o, l); }
-  async put(k: string, d: Uint8Array, o?: PutOptions) {
-    await this.inner.put(k, d, o);
-    this.puts++;
-    this.bytes += d.length;
-    if (k.startsWith('data/')) this.packKeys.add(k);
-  }
-  has(k: string) { return this.inner.has(k); }
-  stat(k: string) { return this.inner.stat(k); }
-  list(p: string) { return this.inner.list(p); }
-  delete(k: string) { return this.inner.delete(k); }
-}
+const Counting = CountingStore<S3Store>;
+type Counting = CountingStore<S3Store>;
 
 const MB = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
 

@@ -4,37 +4,13 @@
  * work folder, meta file and repository included, is hashed before and after).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, mobrSync } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MO_BR = path.join(ROOT, 'mo_br');
-
-/** Builds dist/ when any source file is newer than the CLI entry point. */
-function ensureBuilt(): void {
-  const entry = path.join(ROOT, 'dist/src/cli/main.js');
-  let built = 0;
-  try {
-    built = statSync(entry).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-    }, 0);
-  if (newest(path.join(ROOT, 'src')) > built) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}
-
-function mobr(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [MO_BR, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const mobr = mobrSync;
 
 function treeHash(dir: string): string {
   const h = createHash('sha256');

@@ -3,45 +3,12 @@
  * incremental, delete, damage found by list/check, and an S3 repository (keys never stored).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, mobr } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MO_BR = path.join(ROOT, 'mo_br');
-
-/** Builds dist/ when any source file is newer than the CLI entry point. */
-function ensureBuilt(): void {
-  const entry = path.join(ROOT, 'dist/src/cli/main.js');
-  let built = 0;
-  try {
-    built = statSync(entry).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-    }, 0);
-  if (newest(path.join(ROOT, 'src')) > built) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}
-
-function mobr(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MO_BR, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function files(dir: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -5,27 +5,14 @@
  * Plus the server-side bad inputs: wrong password and an unreachable server write nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
 import mysql from 'mysql2/promise';
 import { startEmulator, type Emulator } from './emulator/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MO_BR = path.join(ROOT, 'mo_br');
-
-function mobr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MO_BR, ...args]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const mo = (args: string[]) => mobr(args, ROOT);
 
 async function sql(emu: Emulator, s: string): Promise<Record<string, unknown>[]> {
   const c = await mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: '111' });
@@ -41,7 +28,7 @@ const databases = async (emu: Emulator) => (await sql(emu, 'show databases')).ma
 
 let work: string;
 beforeAll(() => {
-  if (!existsSync(path.join(ROOT, 'dist/src/cli/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  ensureBuilt();
   work = mkdtempSync(path.join(tmpdir(), 'mobr-cli-mo-'));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -58,17 +45,17 @@ describe('mo_br against a running MatrixOne (emulator)', () => {
     await sql(emu, 'create table db1.t (a int)');
     await sql(emu, 'insert into db1.t values (1), (2)');
 
-    const full = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, ...meta]);
+    const full = await mo(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, ...meta]);
     expect(full.stderr).toBe('');
     expect(full.code).toBe(0);
     const fullId = /Backup ID\n {4}(\S+)/.exec(full.stdout)![1];
 
     await sql(emu, 'insert into db1.t values (3)');
-    const inc = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--backup_type', 'incremental', '--base_id', fullId, ...meta]);
+    const inc = await mo(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--backup_type', 'incremental', '--base_id', fullId, ...meta]);
     expect(inc.code).toBe(0);
     const incId = /Backup ID\n {4}(\S+)/.exec(inc.stdout)![1];
 
-    const list = await mobr(['list', ...meta]);
+    const list = await mo(['list', ...meta]);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/\| +BACKUPTS +\| BACKUPTYPE +\|/);
     expect(list.stdout).toMatch(new RegExp(`${fullId} .*\\| +\\d{19}-\\d+ +\\| +full +\\|`));
@@ -76,7 +63,7 @@ describe('mo_br against a running MatrixOne (emulator)', () => {
     // staging is gone once the backups are recorded
     expect(readdirSync(repo).sort()).not.toContain('staging');
 
-    const check = await mobr(['check', incId, ...meta]);
+    const check = await mo(['check', incId, ...meta]);
     expect(check.code).toBe(0);
     expect(check.stdout).toContain('check: tae/tae_list');
 
@@ -85,7 +72,7 @@ describe('mo_br against a running MatrixOne (emulator)', () => {
     await emu.close();
     rmSync(path.join(home, 'mo-data'), { recursive: true, force: true });
 
-    const restore = await mobr(['restore', incId, '--restore_dir', 'filesystem', '--restore_path', home, ...meta]);
+    const restore = await mo(['restore', incId, '--restore_dir', 'filesystem', '--restore_path', home, ...meta]);
     expect(restore.stderr).toBe('');
     expect(restore.code).toBe(0);
     expect(restore.stdout).toContain('TaePath\n    ./mo-data/shared\n');
@@ -109,11 +96,11 @@ describe('mo_br against a running MatrixOne (emulator)', () => {
     try {
       const repo = path.join(work, 'never');
       const meta = path.join(work, 'never.meta');
-      const wrong = await mobr(['backup', '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', 'not-the-password', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta]);
+      const wrong = await mo(['backup', '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', 'not-the-password', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta]);
       expect(wrong.code).toBe(4);
       expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
       expect(wrong.stderr).not.toContain('not-the-password');
-      const down = await mobr(['backup', '--host', '127.0.0.1', '--port', '1', '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta]);
+      const down = await mo(['backup', '--host', '127.0.0.1', '--port', '1', '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta]);
       expect(down.code).toBe(5);
       expect(down.stderr.trim().split('\n')).toHaveLength(1);
       expect(existsSync(repo)).toBe(false);

@@ -17,6 +17,7 @@ import { S3Store } from '../src/store/s3.js';
 import type { PutOptions, Store, StoreEntry } from '../src/store/store.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
+import { CountingStore } from './helpers/counting-store.js';
 import { pseudoRandom, readTree, tempDir, writeTree, type TreeFile } from './helpers/tree.js';
 
 const OPTS = { chunker: { min: 1024, avg: 4096, max: 16384 }, packSize: 32 * 1024 };
@@ -25,28 +26,7 @@ let server: S3Server;
 let src: Repository;
 const trees = new Map<string, TreeFile[]>();
 
-/** Counts what is written through it, by top folder. */
-class Counting implements Store {
-  puts = 0;
-  bytes = 0;
-  packPuts: string[] = [];
-  constructor(readonly inner: Store) {}
-  get location() {
-    return this.inner.location;
-  }
-  get(k: string) { return this.inner.get(k); }
-  getRange(k: string, o: number, l: number) { return this.inner.getRange(k, o, l); }
-  async put(k: string, d: Uint8Array, o?: PutOptions) {
-    await this.inner.put(k, d, o);
-    this.puts++;
-    this.bytes += d.length;
-    if (k.startsWith('data/')) this.packPuts.push(k);
-  }
-  has(k: string) { return this.inner.has(k); }
-  stat(k: string): Promise<StoreEntry | undefined> { return this.inner.stat(k); }
-  list(p: string) { return this.inner.list(p); }
-  delete(k: string) { return this.inner.delete(k); }
-}
+const Counting = CountingStore;
 
 function s3(prefix = `t/${randomBytes(4).toString('hex')}`): S3Store {
   return new S3Store({ endpoint: server.endpoint, bucket: server.bucket, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, prefix, retry: { tries: 5, baseDelayMs: 5, maxDelayMs: 40 } });

@@ -9,6 +9,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
+import { processGone } from '../util/process.js';
 
 const STALE_MS = 120_000;
 
@@ -19,14 +20,6 @@ interface LockInfo {
   at: number;
 }
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 async function readLock(file: string): Promise<LockInfo | undefined> {
   try {

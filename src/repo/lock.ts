@@ -12,6 +12,7 @@ import { MobrError, isMobrError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { lockKey } from './keys.js';
 import type { Repository } from './repository.js';
+import { processGone } from '../util/process.js';
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -41,14 +42,6 @@ export const DEFAULT_REFRESH_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 /** Every lock object with its store mtime; unreadable ones count as exclusive (safe side). */
 export async function listLocks(store: Store): Promise<LockInfo[]> {

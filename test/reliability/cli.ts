@@ -3,63 +3,17 @@
  * make a mo-data tree big enough that a kill lands mid-backup, hash trees for byte comparison,
  * and pre-create a repository with tiny chunk and pack sizes so a backup writes many objects.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fsp, readdirSync, statSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FsStore } from '../../src/store/fs.js';
 import { Repository } from '../../src/repo/repository.js';
 import { pseudoRandom } from '../helpers/tree.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const MO_BR = path.join(ROOT, 'mo_br');
-
 /** Small chunks and packs: a few MiB of data become dozens of packs and several index objects. */
 export const TINY = { chunker: { min: 4096, avg: 16384, max: 65536 }, packSize: 64 * 1024 };
 
-/** Builds dist/ when any source file is newer than the CLI entry point. */
-export function ensureBuilt(): void {
-  const entry = path.join(ROOT, 'dist/src/cli/main.js');
-  let built = 0;
-  try {
-    built = statSync(entry).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-    }, 0);
-  if (newest(path.join(ROOT, 'src')) > built) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}
-
-export interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Spawns ./mo_br; `killAfterMs` sends SIGKILL after that long (if still running). */
-export function mobr(args: string[], cwd: string, o: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; onSpawn?: (p: ChildProcess) => void } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const p = spawn(process.execPath, [MO_BR, ...args], { cwd, env: { ...process.env, ...o.env }, uid: o.uid, gid: o.gid });
-    o.onSpawn?.(p);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGKILL'), o.killAfterMs);
-    p.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-}
+export { ROOT, MO_BR, ensureBuilt, mobr, type Run } from '../helpers/cli.js';
 
 export const backupIdOf = (stdout: string): string | undefined => /Backup ID\n {4}([0-9a-f-]{36})\n/.exec(stdout)?.[1];
 
