@@ -115,7 +115,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--path <dir>', 'backup folder (filesystem)');
   s3Flags(backup, '', 'to back up to');
   backup
-    .addOption(new Option('--parallelism <n>', 'parallelism').default('1'))
+    .option('--parallelism <n>', "parallelism: the server's BACKUP copy, mobr's chunking/hashing workers and S3 requests (default: the machine's cores; S3 at least 4)")
     .option('--backup_type <type>', 'incremental for an incremental backup')
     .option('--base_id <id>', 'ID of the backup an incremental backup builds on')
     .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)');
