@@ -90,6 +90,30 @@ describe('mo_br against a running MatrixOne (emulator)', () => {
     }
   });
 
+  it('a server that is not MatrixOne, or a user without the backup privilege: one line, nothing written', async () => {
+    const mysqlLike = await startEmulator({ home: path.join(work, 'mysql'), versionString: '8.0.36' });
+    const restricted = await startEmulator({ home: path.join(work, 'mo3'), users: [{ user: 'reader', password: 'pw', canBackup: false }] });
+    try {
+      const repo = path.join(work, 'never2');
+      const meta = path.join(work, 'never2.meta');
+      const notMo = await mobr(['backup', '--host', mysqlLike.host, '--port', String(mysqlLike.port), '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta], ROOT);
+      expect(notMo.code).toBe(5);
+      expect(notMo.stderr).toMatch(/^mo_br: the server at 127\.0\.0\.1:\d+ is not MatrixOne/);
+      expect(notMo.stderr.trim().split('\n')).toHaveLength(1);
+      const noPriv = await mobr(['backup', '--host', restricted.host, '--port', String(restricted.port), '--user', 'reader', '--password', 'pw', '--backup_dir', 'filesystem', '--path', repo, '--meta_path', meta], ROOT);
+      expect(noPriv.code).toBe(4);
+      expect(noPriv.stderr).toMatch(/privilege/);
+      expect(noPriv.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(meta) && statSync(meta).size > 0).toBe(false);
+      // the repository may exist (the login succeeded) but holds no backup and no staging copy
+      expect(existsSync(path.join(repo, 'backups')) && readdirSync(path.join(repo, 'backups')).length > 0).toBe(false);
+      expect(existsSync(path.join(repo, 'staging')) && readdirSync(path.join(repo, 'staging')).length > 0).toBe(false);
+    } finally {
+      await mysqlLike.close();
+      await restricted.close();
+    }
+  });
+
   it('a wrong password or an unreachable server: one line, exit code, and nothing written', async () => {
     const home = path.join(work, 'mo2');
     const emu = await startEmulator({ home });

@@ -43,6 +43,8 @@ export interface EmulatorOptions {
   users?: EmulatorUser[];
   /** size range of each new object file in bytes (default 100 KiB..200 KiB) */
   objectSize?: ObjectSize;
+  /** Test knob: answer `select version()` as a plain MySQL server would (mobr must refuse it). */
+  versionString?: string;
 }
 
 export interface ChurnDay {
@@ -133,7 +135,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         else sendError(conn, 20101, 'HY000', `internal error: ${(e as Error).message}`);
       }
     };
-    const execute = (sql: string) => runSql(sql, { tree, locked, user: () => user!, db: () => currentDb, use: (d) => (currentDb = d) });
+    const execute = (sql: string) => runSql(sql, { tree, locked, user: () => user!, db: () => currentDb, use: (d) => (currentDb = d), version: opts.versionString ?? SERVER_VERSION });
     conn.on('query', (sql: string) => void handle(sql));
     conn.on('stmt_prepare', (sql: string) => void handle(sql)); // mysql2 routes SET/PREPARE here
     conn.on('init_db', (db: string) => void handle(`use ${db}`));
@@ -208,6 +210,7 @@ class SqlError extends Error {
 }
 
 interface Ctx {
+  version: string;
   tree: MoTree;
   locked: <T>(f: () => Promise<T>) => Promise<T>;
   user(): EmulatorUser;
@@ -305,7 +308,7 @@ async function runSql(sql: string, ctx: Ctx): Promise<Result> {
   if (/^select (version|git_version|@@version_comment|@@version|1|database|current_user)\b/.test(words) && t.length <= 6) {
     const f = kw(1)!;
     const v =
-      f === 'version' || f === '@@version' ? SERVER_VERSION
+      f === 'version' || f === '@@version' ? ctx.version
       : f === 'git_version' ? '0000000emulator'
       : f === '@@version_comment' ? 'MatrixOne'
       : f === 'database' ? ctx.db() ?? null
