@@ -1,11 +1,11 @@
 /**
  * A repository: config + packs + index objects + manifests on a Store (spec/repository.md).
  * Opening loads every index object into a ChunkIndex; a damaged index object is skipped and
- * remembered (its packs are still readable after `rebuildIndex`).
+ * remembered (its packs are still readable after `check --repair`, src/repo/repair.ts).
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { blake3, blake3Ready } from '../hash/blake3.js';
-import { fromHex, toHex } from '../hash/hex.js';
+import { toHex } from '../hash/hex.js';
 import { codecReady, decodeChunk } from '../chunk/codec.js';
 import type { Store } from '../store/store.js';
 import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOptions } from './config.js';
@@ -17,6 +17,8 @@ import { equalBytes } from './sealed.js';
 
 export class Repository {
   index = new ChunkIndex();
+  /** Index objects loaded into `index`. */
+  readonly loadedIndexes = new Set<string>();
   /** Index objects that failed to load: key -> reason. */
   readonly damagedIndexes = new Map<string, string>();
 
@@ -86,7 +88,6 @@ export class Repository {
     this.damagedIndexes.clear();
     await this.loadIndex();
   }
-  readonly loadedIndexes = new Set<string>();
 
   /** Writes an index object for packs already stored; returns its key. */
   async writeIndex(packs: PackRecord[]): Promise<string> {
@@ -184,4 +185,3 @@ export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: nu
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }
 
-export { fromHex };

@@ -70,10 +70,7 @@ export class RepoWriter {
   private async writeIndex(): Promise<void> {
     const packs = this.stored;
     this.stored = [];
-    if (packs.length === 0) return;
-    const before = this.repo.store;
-    void before;
-    await this.repo.writeIndex(packs);
+    if (packs.length > 0) await this.repo.writeIndex(packs);
   }
 
   /** Stores the last pack, waits for every upload, writes the final index object. */
