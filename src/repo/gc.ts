@@ -7,7 +7,7 @@
 import { MobrError, isMobrError, withContext } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
-import { decodeChunk } from '../chunk/codec.js';
+import { codecReady, decodeChunk } from '../chunk/codec.js';
 import { decodeIndex, encodeIndex, type PackRecord } from './index-file.js';
 import { indexKey, packIdFromKey, packKey } from './keys.js';
 import { chunkCount, chunkId } from './manifest.js';
@@ -227,7 +227,8 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
 
   // 7. Repack: verified copies of live chunks into new packs.
   const written: PackRecord[] = [];
-  const builder = new PackBuilder();
+  const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
+  await codecReady();
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();

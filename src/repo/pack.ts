@@ -28,11 +28,20 @@ export interface BuiltPack {
   blobs: BlobEntry[];
 }
 
-/** Accumulates stored blobs and builds an immutable pack. */
+/**
+ * Accumulates stored blobs and builds an immutable pack. Each blob is copied once, as it is
+ * added, into the pack's buffer (sized for a whole pack up front, grown if a pack runs over), so
+ * the caller's chunk buffers are free at once and no second copy is made when the pack is cut.
+ */
 export class PackBuilder {
-  private parts: Uint8Array[] = [];
+  private buf: Uint8Array;
   private blobs: BlobEntry[] = [];
   private size = 0;
+
+  /** `capacity`: the expected pack size (a repository's packSize plus a chunk or so). */
+  constructor(private readonly capacity = 1024 * 1024) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   get length(): number {
     return this.size;
@@ -42,28 +51,33 @@ export class PackBuilder {
   }
 
   add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number): void {
+    this.reserve(stored.length);
+    this.buf.set(stored, this.size);
     this.blobs.push({ id, offset: this.size, length: stored.length, rawLength, codec });
-    this.parts.push(stored);
     this.size += stored.length;
   }
 
   build(): BuiltPack {
     const header = encodePackHeader(this.blobs);
-    const bytes = new Uint8Array(this.size + header.length + TRAILER);
-    let o = 0;
-    for (const p of this.parts) {
-      bytes.set(p, o);
-      o += p.length;
-    }
+    this.reserve(header.length + TRAILER);
+    const bytes = this.buf.subarray(0, this.size + header.length + TRAILER);
+    let o = this.size;
     bytes.set(header, o);
     o += header.length;
-    new DataView(bytes.buffer).setUint32(o, header.length, true);
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(o, header.length, true);
     bytes.set(PACK_MAGIC, o + 4);
     const built = { id: toHex(blake3(header)), bytes, blobs: this.blobs };
-    this.parts = [];
+    this.buf = new Uint8Array(this.capacity);
     this.blobs = [];
     this.size = 0;
     return built;
+  }
+
+  private reserve(n: number): void {
+    if (this.size + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.size + n, this.buf.length * 2));
+    grown.set(this.buf.subarray(0, this.size));
+    this.buf = grown;
   }
 }
 

@@ -145,6 +145,7 @@ export class Repository {
     const loc = this.index.get(hex);
     if (!loc) throw new MobrError('NOT_FOUND', `chunk ${hex.slice(0, 16)} is in no index`);
     const stored = await this.store.getRange(packKey(loc.pack), loc.offset, loc.length);
+    await codecReady();
     const plain = decodeChunk(stored, loc.codec, loc.rawLength);
     if (!equalBytes(blake3(plain), id)) throw new MobrError('CORRUPT_PACK', `chunk ${hex.slice(0, 16)} in pack ${loc.pack.slice(0, 16)}: hash mismatch (damaged)`);
     return plain;
@@ -169,7 +170,7 @@ export class Repository {
 
 let readyP: Promise<unknown> | undefined;
 function ready(): Promise<unknown> {
-  readyP ??= Promise.all([blake3Ready(), codecReady()]);
+  readyP ??= blake3Ready(); // zstd (codecReady) only where chunks are decoded here: its WASM heap costs memory
   return readyP;
 }
 

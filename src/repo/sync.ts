@@ -186,7 +186,7 @@ async function copy(src: Repository, dst: Repository, pool: WorkerPool, o: SyncO
 
   // Needed chunks of other packs, into new packs; deterministic order, so a resumed run builds
   // the same packs and finds them already there.
-  const builder = new PackBuilder();
+  const builder = new PackBuilder(src.config.packSize + src.config.chunker.max);
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();

@@ -21,15 +21,17 @@ export interface WriterStats {
 export class RepoWriter {
   readonly stats: WriterStats = { newChunks: 0, newBytes: 0, storedBytes: 0, packs: 0 };
   private readonly claimed = new Set<string>();
-  private builder = new PackBuilder();
+  private builder: PackBuilder;
   private readonly uploads = new Set<Promise<void>>();
   private stored: PackRecord[] = [];
   private failure: unknown;
 
   constructor(
     private readonly repo: Repository,
-    private readonly maxUploads = 3,
-  ) {}
+    private readonly maxUploads = 2,
+  ) {
+    this.builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
+  }
 
   /** True when the chunk is neither in the repository nor already claimed by this session. */
   claim(hex: string): boolean {

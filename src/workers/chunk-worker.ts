@@ -10,7 +10,7 @@ import { codecReady, decodeChunk, encodeChunk } from '../chunk/codec.js';
 import { transferList, moved } from './transfer.js';
 import type { DataMessage, DecodeResult, DecodeTask, FileResult, FileTask, IdsMessage, Task, WantMessage } from './tasks.js';
 
-const READ_BLOCK = 4 * 1024 * 1024;
+const READ_BLOCK = 2 * 1024 * 1024;
 const MAX_UNACKED = 2;
 const MAX_PENDING = 2;
 
