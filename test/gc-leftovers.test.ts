@@ -36,6 +36,12 @@ describe('gc leftovers', () => {
       await expect(fsp.stat(oldTmp)).rejects.toThrow();
       expect((await fsp.stat(newTmp)).isFile()).toBe(true);
       expect(await store.has('config')).toBe(true);
+
+      // even with no safety window, a fresh temp file may be another process's put in progress
+      const r0 = await gc(repo, { safetyWindowMs: 0 });
+      expect(r0.leftoversDeleted).toBe(0);
+      expect((await fsp.stat(newTmp)).isFile()).toBe(true);
+      expect(await store.has('staging/new-backup/tae/obj_00000')).toBe(true);
     } finally {
       await fsp.rm(root, { recursive: true, force: true });
     }

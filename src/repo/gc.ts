@@ -82,14 +82,17 @@ export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport>
   }, { purpose: 'gc', ...o.lock });
 }
 
+const LEFTOVER_MIN_AGE_MS = 10 * 60_000;
+
 /**
- * Leftovers of killed processes (spec/gc.md §7): a server backup's `staging/` copy and a folder's
+ * Leftovers of killed processes (spec/gc.md §3, step 11): a server backup's `staging/` copy and a folder's
  * unfinished temp files. Under the exclusive lock no backup runs, so every staging object is a
  * leftover; the safety window still spares anything recent, as for packs.
  */
 async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: GcReport): Promise<void> {
-  const window = o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
-  const cutoff = now - window;
+  // Never younger than LEFTOVER_MIN_AGE_MS, whatever the window: a temp file that young may be a
+  // put in progress in another process (lock objects are written beside a running gc).
+  const cutoff = now - Math.max(o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS, LEFTOVER_MIN_AGE_MS);
   for await (const e of repo.store.list('staging')) {
     if (e.mtimeMs === undefined || e.mtimeMs >= cutoff) continue;
     r.leftoversDeleted++;
