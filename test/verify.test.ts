@@ -44,17 +44,17 @@ async function listFiles(root: string, sub: string): Promise<string[]> {
 }
 
 /** Verify after damage: either the manifest itself is reported, or damaged files are named. */
-async function damageReport(repoDir: string): Promise<{ manifestDamaged: boolean; damaged: string[] }> {
+async function damageReport(repoDir: string): Promise<{ manifestDamaged: boolean; damaged: string[]; damagedPacks: string[] }> {
   const repo = await Repository.open(new FsStore(repoDir));
   let m;
   try {
     m = await repo.loadManifest('b1');
   } catch (e) {
     expect(isMobrError(e, 'CORRUPT_MANIFEST')).toBe(true);
-    return { manifestDamaged: true, damaged: [] };
+    return { manifestDamaged: true, damaged: [], damagedPacks: [] };
   }
   const r = await verifyBackup(repo, m, { readData: true, pool });
-  return { manifestDamaged: false, damaged: r.damaged.map((d) => d.path) };
+  return { manifestDamaged: false, damaged: r.damaged.map((d) => d.path), damagedPacks: r.damagedPacks.map((d) => d.pack) };
 }
 
 describe('verify detects damage', () => {
@@ -72,7 +72,7 @@ describe('verify detects damage', () => {
         await fsp.writeFile(f, data);
         const r = await damageReport(copy);
         if (rel.startsWith('backups')) expect(r.manifestDamaged).toBe(true);
-        else expect(r.damaged.length).toBeGreaterThan(0);
+        else expect(r.damaged.length + r.damagedPacks.length).toBeGreaterThan(0);
         // restore of a damaged backup fails loudly, or (damage outside every chunk it reads, e.g.
         // a pack header) succeeds with the right bytes: never a bad file under a real name
         if (!r.manifestDamaged) {

@@ -2,9 +2,11 @@
  * Pack files (spec/repository.md §5): many stored chunks ("blobs") back to back, then a header
  * describing them, then a fixed trailer:
  *   blob_0 … blob_{n-1} | header (msgpack) | header length (u32 LE) | magic "MOBRPK01"
- * header = { v: 1, blobs: [[id (bin 32), offset, storedLength, rawLength, codec], …] }.
- * A pack's name is the hex BLAKE3-256 of its header bytes; a pack is sound when that holds and
- * every blob decodes to bytes whose BLAKE3-256 is the blob's id.
+ * header = { v: 1, blobs: [[id (bin 32), offset, storedLength, rawLength, codec], …],
+ *            h: BLAKE3-256 of the blob bytes (everything before the header) }.
+ * A pack's name is the hex BLAKE3-256 of its header bytes; a pack is sound when that holds, `h`
+ * matches the blob bytes, and every blob decodes to bytes whose BLAKE3-256 is the blob's id.
+ * (`h` covers bits a decoder ignores, e.g. in a zstd frame header: check finds every flip.)
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { MobrError } from '../errors.js';
@@ -58,7 +60,7 @@ export class PackBuilder {
   }
 
   build(): BuiltPack {
-    const header = encodePackHeader(this.blobs);
+    const header = encodePackHeader(this.blobs, blake3(this.buf.subarray(0, this.size)));
     this.reserve(header.length + TRAILER);
     const bytes = this.buf.subarray(0, this.size + header.length + TRAILER);
     let o = this.size;
@@ -81,8 +83,8 @@ export class PackBuilder {
   }
 }
 
-export function encodePackHeader(blobs: BlobEntry[]): Uint8Array {
-  return encode({ v: 1, blobs: blobs.map((b) => [b.id, b.offset, b.length, b.rawLength, b.codec]) });
+export function encodePackHeader(blobs: BlobEntry[], dataHash?: Uint8Array): Uint8Array {
+  return encode({ v: 1, blobs: blobs.map((b) => [b.id, b.offset, b.length, b.rawLength, b.codec]), h: dataHash }, { ignoreUndefined: true });
 }
 
 /** Reads the header length from a pack's trailer (the last 12 bytes). */
@@ -95,6 +97,11 @@ export function parseTrailer(trailer: Uint8Array, what: string): number {
 
 /** Decodes and checks a pack header against the pack's name and size. */
 export function decodePackHeader(header: Uint8Array, packId: string, dataLength: number, what: string): BlobEntry[] {
+  return decodePackHeaderFull(header, packId, dataLength, what).blobs;
+}
+
+/** The same, with the header's hash of the blob bytes (absent only in packs of early writers). */
+export function decodePackHeaderFull(header: Uint8Array, packId: string, dataLength: number, what: string): { blobs: BlobEntry[]; dataHash?: Uint8Array } {
   if (toHex(blake3(header)) !== packId) throw new MobrError('CORRUPT_PACK', `${what}: header does not match the pack's name (damaged)`);
   let body: unknown;
   try {
@@ -103,12 +110,31 @@ export function decodePackHeader(header: Uint8Array, packId: string, dataLength:
     throw new MobrError('CORRUPT_PACK', `${what}: header does not decode`);
   }
   const blobs = (body as { blobs?: unknown })?.blobs;
-  if (!Array.isArray(blobs)) throw new MobrError('CORRUPT_PACK', `${what}: header malformed`);
-  return blobs.map((row) => {
-    const e = toBlobEntry(row);
-    if (!e || e.offset + e.length > dataLength) throw new MobrError('CORRUPT_PACK', `${what}: header entry malformed`);
-    return e;
-  });
+  const h = (body as { h?: unknown })?.h;
+  if (!Array.isArray(blobs) || (h !== undefined && !(h instanceof Uint8Array && h.length === 32))) throw new MobrError('CORRUPT_PACK', `${what}: header malformed`);
+  return {
+    blobs: blobs.map((row) => {
+      const e = toBlobEntry(row);
+      if (!e || e.offset + e.length > dataLength) throw new MobrError('CORRUPT_PACK', `${what}: header entry malformed`);
+      return e;
+    }),
+    dataHash: h as Uint8Array | undefined,
+  };
+}
+
+/**
+ * Checks a whole pack's bytes: trailer and header against the name (throws CORRUPT_PACK), and
+ * the blob bytes against the header's `h` (`dataOk`: false when some byte differs; which blobs
+ * are hit is for their ids to tell).
+ */
+export function checkPack(bytes: Uint8Array, packId: string, what: string): { blobs: BlobEntry[]; dataOk: boolean } {
+  if (bytes.length < TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: truncated`);
+  const hlen = parseTrailer(bytes.subarray(bytes.length - TRAILER), what);
+  if (hlen > bytes.length - TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: bad header length`);
+  const start = bytes.length - TRAILER - hlen;
+  const { blobs, dataHash } = decodePackHeaderFull(bytes.subarray(start, start + hlen), packId, start, what);
+  const dataOk = !dataHash || toHex(blake3(bytes.subarray(0, start))) === toHex(dataHash);
+  return { blobs, dataOk };
 }
 
 export function toBlobEntry(row: unknown): BlobEntry | undefined {

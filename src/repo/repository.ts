@@ -12,7 +12,7 @@ import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOption
 import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
 import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packKey } from './keys.js';
-import { decodePackHeader, parseTrailer, TRAILER } from './pack.js';
+import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { equalBytes } from './sealed.js';
 
 export class Repository {
@@ -161,6 +161,22 @@ export class Repository {
     if (hlen > st.size - TRAILER) throw new MobrError('CORRUPT_PACK', `pack ${packId.slice(0, 16)}: bad header length`);
     const header = await this.store.getRange(key, st.size - TRAILER - hlen, hlen);
     return { id: packId, blobs: decodePackHeader(header, packId, st.size - TRAILER - hlen, `pack ${packId.slice(0, 16)}`) };
+  }
+
+  /**
+   * Reads a whole pack and checks every byte of it: a damaged header throws CORRUPT_PACK;
+   * `dataOk` is false when a blob byte differs from what the header's hash says.
+   */
+  async verifyPack(packId: string): Promise<PackRecord & { dataOk: boolean }> {
+    const what = `pack ${packId.slice(0, 16)}`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(packKey(packId));
+    } catch (e) {
+      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NOT_FOUND', `${what} is missing`);
+      throw e;
+    }
+    return { id: packId, ...checkPack(bytes, packId, what) };
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import { decodeConfig } from './config.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { CONFIG_KEY, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { chunkCount, chunkId, type Manifest } from './manifest.js';
-import { decodePackHeader, PackBuilder, parseTrailer, TRAILER, type BlobEntry } from './pack.js';
+import { checkPack, PackBuilder, type BlobEntry } from './pack.js';
 import { withSharedLock, type LockOptions } from './lock.js';
 import { Repository } from './repository.js';
 
@@ -250,14 +250,12 @@ async function packRecords(store: Store): Promise<Map<string, PackRecord>> {
   return out;
 }
 
-/** A whole pack's header, checked against its name. */
+/** A whole pack, checked: its header against its name, its blob bytes against the header. */
 function checkPackBytes(bytes: Uint8Array, packId: string): BlobEntry[] {
   const what = `source pack ${packId.slice(0, 16)}`;
-  if (bytes.length < TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: truncated`);
-  const hlen = parseTrailer(bytes.subarray(bytes.length - TRAILER), what);
-  if (hlen > bytes.length - TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: bad header length`);
-  const start = bytes.length - TRAILER - hlen;
-  return decodePackHeader(bytes.subarray(start, start + hlen), packId, start, what);
+  const { blobs, dataOk } = checkPack(bytes, packId, what);
+  if (!dataOk) throw new MobrError('CORRUPT_PACK', `${what}: blob bytes do not match the header's hash (damaged)`);
+  return blobs;
 }
 
 /** Decodes every blob in the pool and checks its BLAKE3 against its id. */

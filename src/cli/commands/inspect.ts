@@ -41,6 +41,8 @@ interface CheckResult {
   id: string;
   files: number;
   damaged: { path: string; problem: string }[];
+  /** Packs whose bytes differ from their header's hash (with or without a damaged file). */
+  damagedPacks?: { pack: string; problem: string }[];
 }
 
 export async function runList(id: string | undefined, flags: ListFlags, ctx: CliContext): Promise<void> {
@@ -148,7 +150,10 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
         if (!ctx.json) ctx.stdout.write(checkLine(f.path, problem));
       },
     });
-    return { id, files: report.files, damaged: report.damaged.map((d) => ({ path: d.path, problem: d.problem })) };
+    if (!ctx.json) for (const d of report.damagedPacks) ctx.stdout.write(`check: pack ${d.pack} FAILED: ${d.problem}\n`);
+    const result: CheckResult = { id, files: report.files, damaged: report.damaged.map((d) => ({ path: d.path, problem: d.problem })) };
+    if (report.damagedPacks.length > 0) result.damagedPacks = report.damagedPacks;
+    return result;
   } finally {
     progress.done();
   }
@@ -156,6 +161,10 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
 
 function failIfDamaged(results: CheckResult[]): void {
   const bad = results.flatMap((r) => r.damaged.map((d) => ({ ...d, id: r.id })));
+  const packs = [...new Map(results.flatMap((r) => r.damagedPacks ?? []).map((d) => [d.pack, d])).values()];
+  if (bad.length === 0 && packs.length > 0) {
+    throw new MobrError('CHECK_FAILED', `check failed: every file reads back right, but ${packs.length} pack(s) hold damaged bytes: ${packs.slice(0, 3).map((d) => d.pack.slice(0, 16)).join(', ')}`);
+  }
   if (bad.length === 0) return;
   const total = results.reduce((n, r) => n + r.files, 0);
   const shown = bad.slice(0, 5).map((d) => `${d.path} (${d.problem})`).join(', ');
