@@ -4,7 +4,8 @@ import { blake3Ready } from '../src/hash/blake3.js';
 import { toHex } from '../src/hash/hex.js';
 import { decodeIndex, encodeIndex, type PackRecord } from '../src/repo/index-file.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../src/repo/manifest.js';
-import { decodePackHeader, PackBuilder, parseTrailer, TRAILER } from '../src/repo/pack.js';
+import { checkPack, decodePackHeader, PackBuilder, parseTrailer, TRAILER } from '../src/repo/pack.js';
+import { blake3 } from '../src/hash/blake3.js';
 import { decodeConfig, encodeConfig, newConfig } from '../src/repo/config.js';
 import { isMobrError } from '../src/errors.js';
 
@@ -84,6 +85,21 @@ describe('formats', () => {
         const dataLen = pack.bytes.length - TRAILER - hlen;
         const header = pack.bytes.subarray(dataLen, dataLen + hlen);
         expect(decodePackHeader(header, pack.id, dataLen, 'p')).toEqual(pack.blobs);
+      }),
+    );
+  });
+
+  it('a builder reused for many packs makes packs whose every byte checks', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.boolean()), { maxLength: 6 }), { minLength: 1, maxLength: 4 }), (packs) => {
+        const b = new PackBuilder(64);
+        for (const blobs of packs) {
+          for (const [data, zstdLike] of blobs) b.add(zstdLike ? blake3(data, data) : blake3(data), data, data.length, zstdLike ? 1 : 0);
+          const pack = b.build();
+          const r = checkPack(pack.bytes, pack.id, 'p');
+          expect(r.dataOk).toBe(true);
+          expect(r.blobs).toEqual(pack.blobs);
+        }
       }),
     );
   });

@@ -50,7 +50,7 @@ export class Ingestor {
         });
       },
       async (m) => {
-        for (let i = 0; i < m.ids.length; i++) await this.writer.add(m.ids[i], m.stored[i], m.rawLengths[i], m.codecs[i]);
+        for (let i = 0; i < m.ids.length; i++) await this.writer.add(m.ids[i], m.stored[i], m.rawLengths[i], m.codecs[i], m.storedHashes[i]);
       },
     );
     if (r.error) {

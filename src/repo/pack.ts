@@ -3,7 +3,7 @@
  * describing them, then a fixed trailer:
  *   blob_0 … blob_{n-1} | header (msgpack) | header length (u32 LE) | magic "MOBRPK01"
  * header = { v: 1, blobs: [[id (bin 32), offset, storedLength, rawLength, codec], …],
- *            h: BLAKE3-256 of the blob bytes (everything before the header) }.
+ *            h: BLAKE3-256 of the concatenated BLAKE3-256 hashes of each blob's stored bytes }.
  * A pack's name is the hex BLAKE3-256 of its header bytes; a pack is sound when that holds, `h`
  * matches the blob bytes, and every blob decodes to bytes whose BLAKE3-256 is the blob's id.
  * (`h` covers bits a decoder ignores, e.g. in a zstd frame header: check finds every flip.)
@@ -38,6 +38,7 @@ export interface BuiltPack {
 export class PackBuilder {
   private buf: Uint8Array;
   private blobs: BlobEntry[] = [];
+  private storedHashes: Uint8Array[] = [];
   private size = 0;
 
   /** `capacity`: the expected pack size (a repository's packSize plus a chunk or so). */
@@ -52,7 +53,9 @@ export class PackBuilder {
     return this.blobs.length;
   }
 
-  add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number): void {
+  /** `storedHash`: BLAKE3 of `stored` if the caller has it (it is `id` when stored as is). */
+  add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number, storedHash?: Uint8Array): void {
+    this.storedHashes.push(storedHash ?? (codec === 0 ? id : blake3(stored)));
     this.reserve(stored.length);
     this.buf.set(stored, this.size);
     this.blobs.push({ id, offset: this.size, length: stored.length, rawLength, codec });
@@ -60,7 +63,7 @@ export class PackBuilder {
   }
 
   build(): BuiltPack {
-    const header = encodePackHeader(this.blobs, blake3(this.buf.subarray(0, this.size)));
+    const header = encodePackHeader(this.blobs, blake3(...this.storedHashes));
     this.reserve(header.length + TRAILER);
     const bytes = this.buf.subarray(0, this.size + header.length + TRAILER);
     let o = this.size;
@@ -71,6 +74,7 @@ export class PackBuilder {
     const built = { id: toHex(blake3(header)), bytes, blobs: this.blobs };
     this.buf = new Uint8Array(this.capacity);
     this.blobs = [];
+    this.storedHashes = [];
     this.size = 0;
     return built;
   }
@@ -133,7 +137,13 @@ export function checkPack(bytes: Uint8Array, packId: string, what: string): { bl
   if (hlen > bytes.length - TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: bad header length`);
   const start = bytes.length - TRAILER - hlen;
   const { blobs, dataHash } = decodePackHeaderFull(bytes.subarray(start, start + hlen), packId, start, what);
-  const dataOk = !dataHash || toHex(blake3(bytes.subarray(0, start))) === toHex(dataHash);
+  let end = 0;
+  for (const b of blobs) {
+    if (b.offset !== end) throw new MobrError('CORRUPT_PACK', `${what}: blobs do not lie back to back`);
+    end += b.length;
+  }
+  if (end !== start) throw new MobrError('CORRUPT_PACK', `${what}: bytes outside every blob`);
+  const dataOk = !dataHash || toHex(blake3(...blobs.map((b) => blake3(bytes.subarray(b.offset, b.offset + b.length))))) === toHex(dataHash);
   return { blobs, dataOk };
 }
 

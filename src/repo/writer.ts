@@ -41,9 +41,9 @@ export class RepoWriter {
   }
 
   /** Adds a claimed chunk's stored bytes; may wait while too many packs are being uploaded. */
-  async add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number): Promise<void> {
+  async add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number, storedHash?: Uint8Array): Promise<void> {
     this.throwIfFailed();
-    this.builder.add(id, stored, rawLength, codec);
+    this.builder.add(id, stored, rawLength, codec, storedHash);
     this.stats.newChunks++;
     this.stats.newBytes += rawLength;
     if (this.builder.length >= this.repo.config.packSize) await this.cut();

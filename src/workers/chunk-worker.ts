@@ -58,12 +58,13 @@ async function fileTask(t: FileTask): Promise<FileResult> {
     }
     const b = pending.shift()!;
     try {
-      const data: DataMessage = { t: 'data', ids: [], stored: [], codecs: [], rawLengths: [] };
+      const data: DataMessage = { t: 'data', ids: [], stored: [], storedHashes: [], codecs: [], rawLengths: [] };
       b.chunks.forEach((c, i) => {
         if (!m.want[i]) return;
         const e = encodeChunk(c, t.policy);
         data.ids.push(b.ids[i]);
         data.stored.push(e.stored);
+        data.storedHashes.push(e.stored === c ? b.ids[i] : hashChunk(h, e.stored));
         data.codecs.push(e.codec);
         data.rawLengths.push(c.length);
       });

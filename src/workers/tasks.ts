@@ -31,6 +31,8 @@ export interface DataMessage {
   t: 'data';
   ids: Uint8Array[];
   stored: Uint8Array[];
+  /** BLAKE3 of each stored form (the id itself when stored as is), for the pack header's `h`. */
+  storedHashes: Uint8Array[];
   codecs: number[];
   rawLengths: number[];
 }
