@@ -86,8 +86,14 @@ describe('gc beside a running backup (two processes)', () => {
     const repoDir = path.join(root, 'repo');
     await Repository.init(new FsStore(repoDir), { chunker: { min: 1024, avg: 4096, max: 16384 }, packSize: 32 * 1024 });
     const collector = child(COLLECTOR, [repoDir]);
-    const written = await child(BACKUPS, [repoDir, String(ROUNDS)]);
-    await fsp.writeFile(path.join(root, 'done'), '');
+    collector.catch(() => undefined); // awaited below; a failed backup must not leave it unobserved
+    let written: string;
+    try {
+      written = await child(BACKUPS, [repoDir, String(ROUNDS)]);
+    } finally {
+      // the collector loops until this file exists: write it even when the backups failed
+      await fsp.writeFile(path.join(root, 'done'), '');
+    }
     const stats = JSON.parse((await collector).trim().split('\n').pop()!);
     expect(stats.runs).toBeGreaterThan(0);
 
