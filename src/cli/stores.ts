@@ -12,21 +12,20 @@ export function openStoreAt(loc: BackupLocation, creds: S3Credentials = {}, para
 }
 
 /** Opens an existing repository (NO_REPO if the place holds none). */
-export async function openRepository(loc: BackupLocation, creds?: S3Credentials, parallelism?: number): Promise<Repository> {
-  const store = openStoreAt(loc, creds, parallelism);
-  try {
-    return await Repository.open(store);
-  } catch (e) {
-    await store.close?.().catch(() => undefined);
-    throw e;
-  }
+export function openRepository(loc: BackupLocation, creds?: S3Credentials, parallelism?: number): Promise<Repository> {
+  return openWith(loc, creds, parallelism, (store) => Repository.open(store));
 }
 
 /** Opens the repository, creating it when the place holds none (backup). */
-export async function openOrCreateRepository(loc: BackupLocation, creds?: S3Credentials, parallelism?: number): Promise<Repository> {
+export function openOrCreateRepository(loc: BackupLocation, creds?: S3Credentials, parallelism?: number): Promise<Repository> {
+  return openWith(loc, creds, parallelism, (store) => Repository.openOrInit(store));
+}
+
+/** Opens the store and the repository on it; a failure closes the store again. */
+async function openWith(loc: BackupLocation, creds: S3Credentials | undefined, parallelism: number | undefined, open: (s: Store) => Promise<Repository>): Promise<Repository> {
   const store = openStoreAt(loc, creds, parallelism);
   try {
-    return await Repository.openOrInit(store);
+    return await open(store);
   } catch (e) {
     await store.close?.().catch(() => undefined);
     throw e;
