@@ -4,7 +4,7 @@
  * `every`-th one, and answers with an S3 error, drops the connection, or cuts an upload short.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen.js';
 
 export type FaultKind =
   | 'internal-error' // 500 InternalError
@@ -148,11 +148,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (fault === 'hang') return void hung.add(res);
     forward(req, res, fault);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,

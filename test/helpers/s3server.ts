@@ -14,7 +14,6 @@
  * The front server records which access key signed each request (`seenAccessKeys`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
@@ -23,6 +22,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { listenOnLoopback } from './listen.js';
 
 const require = createRequire(import.meta.url);
 
@@ -186,11 +186,7 @@ export async function startS3Server(options: { bucket?: string } = {}): Promise<
         `</AssumeRoleResult><ResponseMetadata><RequestId>test</RequestId></ResponseMetadata></AssumeRoleResponse>`);
     }, (e: unknown) => res.destroy(e as Error));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
