@@ -35,7 +35,7 @@ import { WorkerPool } from '../workers/pool.js';
 import { connect, type ConnectOptions, type MoClient } from './client.js';
 import { formatTS, parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, verifySidecar, type SidecarAlgo, type TaeFileEntry } from './layout.js';
 import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
-import { framedSize, looksFramed, unframe, unframeFile } from './tnconfig.js';
+import { framedSize, looksFramed, unframe, unframeFile } from './framing.js';
 
 export interface MoBackupProgress {
   phase: 'server' | 'ingest';

@@ -20,7 +20,8 @@ import { assertSafeRelPath } from '../backup/paths.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import type { WorkerPool } from '../workers/pool.js';
-import { frameFileInPlace, tnStorage, type TnStorage } from './tnconfig.js';
+import { frameFileInPlace } from './framing.js';
+import { tnStorage, type TnStorage } from './tnconfig.js';
 
 export interface MoRestoreLayout {
   /** mo_br's `TaePath` line: `./mo-data/shared` (relative to the restore path when inside it). */
