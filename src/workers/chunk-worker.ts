@@ -4,7 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { createBLAKE3, type IHasher } from 'hash-wasm';
+import { blake3, blake3Backend, blake3Ready } from '../hash/blake3.js';
 import { FastCDC } from '../chunk/fastcdc.js';
 import { codecReady, decodeChunk, encodeChunk } from '../chunk/codec.js';
 import { transferList, moved } from './transfer.js';
@@ -14,17 +14,6 @@ const READ_BLOCK = 2 * 1024 * 1024;
 const MAX_UNACKED = 2;
 const MAX_PENDING = 2;
 
-let hasher: IHasher | undefined;
-async function b3(): Promise<IHasher> {
-  hasher ??= await createBLAKE3(256);
-  return hasher;
-}
-
-function hashChunk(h: IHasher, c: Uint8Array): Uint8Array {
-  h.init();
-  h.update(c);
-  return h.digest('binary');
-}
 
 /**
  * One file: read, chunk, hash, and answer the protocol of tasks.ts. The worker does not wait for
@@ -33,8 +22,7 @@ function hashChunk(h: IHasher, c: Uint8Array): Uint8Array {
  * every 4 MiB block waited for that round trip, which on 2 busy cores left the worker idle ~20%.
  */
 async function fileTask(t: FileTask): Promise<FileResult> {
-  await codecReady();
-  const h = await b3();
+  await Promise.all([codecReady(), blake3Ready()]);
   const sha = createHash('sha256');
   const cdc = new FastCDC(t.chunker);
   const pending: { chunks: Uint8Array[]; ids: Uint8Array[] }[] = [];
@@ -64,7 +52,7 @@ async function fileTask(t: FileTask): Promise<FileResult> {
         const e = encodeChunk(c, t.policy);
         data.ids.push(b.ids[i]);
         data.stored.push(e.stored);
-        data.storedHashes.push(e.stored === c ? b.ids[i] : hashChunk(h, e.stored));
+        data.storedHashes.push(e.stored === c ? b.ids[i] : blake3(e.stored));
         data.codecs.push(e.codec);
         data.rawLengths.push(c.length);
       });
@@ -79,7 +67,7 @@ async function fileTask(t: FileTask): Promise<FileResult> {
   });
   const send = (chunks: Uint8Array[]) => {
     if (chunks.length === 0) return;
-    const ids = chunks.map((c) => hashChunk(h, c));
+    const ids = chunks.map((c) => blake3(c));
     pending.push({ chunks, ids });
     const m: IdsMessage = { t: 'ids', ids, sizes: chunks.map((c) => c.length) };
     t.port.postMessage(m);
@@ -111,14 +99,13 @@ async function fileTask(t: FileTask): Promise<FileResult> {
 }
 
 async function decodeTask(t: DecodeTask): Promise<unknown> {
-  await codecReady();
-  const h = await b3();
+  await Promise.all([codecReady(), blake3Ready()]);
   const plain: (Uint8Array | null)[] = [];
   const problems: (string | null)[] = [];
   t.stored.forEach((s, i) => {
     try {
       const p = decodeChunk(s, t.codecs[i], t.rawLengths[i]);
-      const id = hashChunk(h, p);
+      const id = blake3(p);
       if (Buffer.compare(Buffer.from(id), Buffer.from(t.ids[i])) !== 0) throw new Error('hash mismatch');
       plain.push(p);
       problems.push(null);
@@ -137,5 +124,8 @@ export default async function run(t: Task): Promise<unknown> {
       return fileTask(t);
     case 'decode':
       return decodeTask(t);
+    case 'backend':
+      await blake3Ready();
+      return blake3Backend();
   }
 }

@@ -9,6 +9,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
+import type { Blake3Backend } from '../hash/blake3.js';
 import { transferList } from './transfer.js';
 import type { DataMessage, DecodeResult, FileResult, IdsMessage } from './tasks.js';
 
@@ -78,6 +79,11 @@ export class WorkerPool {
 
   decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[]): Promise<DecodeResult> {
     return this.pool.run({ kind: 'decode', stored, codecs, rawLengths, ids }, { transferList: transferList(stored) as never });
+  }
+
+  /** The BLAKE3 implementation one of the workers hashes with. */
+  blake3Backend(): Promise<Blake3Backend> {
+    return this.pool.run({ kind: 'backend' });
   }
 
   async close(): Promise<void> {

@@ -55,4 +55,9 @@ export interface DecodeResult {
   problems: (string | null)[];
 }
 
-export type Task = FileTask | DecodeTask;
+/** Which BLAKE3 implementation the worker hashes with (src/hash/blake3.ts). */
+export interface BackendTask {
+  kind: 'backend';
+}
+
+export type Task = FileTask | DecodeTask | BackendTask;
