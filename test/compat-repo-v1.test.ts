@@ -1,5 +1,5 @@
 /**
- * The frozen `repository v1` fixture (spec/repository.md §10): a repository written by mobr
+ * The frozen `repository v1` fixture (spec/repository.md §9): a repository written by mobr
  * 0.1.0 with three backups. Every future mobr must list, check and restore it byte-exact. The
  * fixture's own bytes are pinned below: a format change adds a new fixture, it never edits this one.
  */
