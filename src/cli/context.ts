@@ -13,9 +13,17 @@ export interface CliContext {
   catalog: Catalog;
 }
 
-/** Writes one JSON document (the --json output of a command). */
-export function printJson(ctx: CliContext, value: unknown): void {
-  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** The schema name of a command's JSON document (spec/json.md): `mobr.<command>.v1`. */
+export function jsonSchema(command: string, version = 1): string {
+  return `mobr.${command}.v${version}`;
+}
+
+/**
+ * Writes one JSON document (the --json output of a command): an object whose first key is
+ * `"schema": "mobr.<command>.v1"` (spec/json.md), then the command's fields.
+ */
+export function printJson(ctx: CliContext, command: string, value: Record<string, unknown>): void {
+  ctx.stdout.write(`${JSON.stringify({ schema: jsonSchema(command), ...value }, null, 2)}\n`);
 }
 
 /** A whole number >= min from a flag value, or BAD_INPUT naming the flag. */

@@ -86,8 +86,36 @@ export function messageFor(e: unknown, secrets: readonly string[] = []): string 
   return msg;
 }
 
-/** Writes `mo_br: <message>` to stderr and returns the exit code. */
-export function reportError(e: unknown, stderr: { write(s: string): unknown }, secrets: readonly string[] = []): number {
+/** The public code of each exit code: what `--json` errors carry in `error.code` (spec/json.md). */
+const PUBLIC_CODES: Record<number, string> = {
+  1: 'CHECK_FAILED',
+  2: 'BAD_INPUT',
+  3: 'NOT_FOUND',
+  4: 'ACCESS_DENIED',
+  5: 'UNREACHABLE',
+  6: 'CORRUPT',
+  7: 'LOCKED',
+  8: 'SERVER_ERROR',
+  9: 'NOT_AVAILABLE',
+  10: 'IO',
+  130: 'INTERRUPTED',
+  70: 'INTERNAL',
+};
+
+/** The `--json` error document: `{"schema":"mobr.error.v1","error":{code,exit,message,detail}}`. */
+export function errorDocument(e: unknown, secrets: readonly string[] = []): { schema: string; error: { code: string; exit: number; message: string; detail: string } } {
+  const exit = exitCodeFor(e);
+  const detail = e instanceof MobrError ? e.code : ((e as NodeJS.ErrnoException | undefined)?.code ?? 'INTERNAL');
+  return { schema: 'mobr.error.v1', error: { code: PUBLIC_CODES[exit] ?? 'INTERNAL', exit, message: messageFor(e, secrets), detail: String(detail) } };
+}
+
+/**
+ * Writes `mo_br: <message>` to stderr and returns the exit code. With `json`, the error goes to
+ * stdout as the error document instead (a script reading --json output parses every outcome),
+ * and the same one line still goes to stderr for a person watching.
+ */
+export function reportError(e: unknown, stderr: { write(s: string): unknown }, secrets: readonly string[] = [], json?: { write(s: string): unknown }): number {
+  if (json) json.write(`${JSON.stringify(errorDocument(e, secrets), null, 2)}\n`);
   stderr.write(`mo_br: ${messageFor(e, secrets)}\n`);
   return exitCodeFor(e);
 }

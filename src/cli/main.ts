@@ -10,12 +10,14 @@ import { Catalog, defaultMetaPath } from './meta.js';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit.js';
 import type { CliContext, Output } from './context.js';
 import { runBackup, type BackupFlags } from './commands/backup.js';
-import { runCheck, runList, type BackupSideFlags, type ListFlags } from './commands/inspect.js';
+import { runCheck, runList, type ListFlags } from './commands/inspect.js';
 import { runDelete, type DeleteFlags } from './commands/delete.js';
 import { runRestore, type RestoreFlags } from './commands/restore.js';
 import { runPrune, type PruneFlags } from './commands/prune.js';
 import { runSync, type SyncFlags } from './commands/sync.js';
 import { runStats, type StatsFlags } from './commands/stats.js';
+import { runMetaRebuild } from './commands/meta.js';
+import type { RepoFlags } from './resolve.js';
 
 export interface RunIo {
   stdout: Output;
@@ -96,6 +98,9 @@ Examples:
   mo_br check 25536ff0-126f-11ef-9902-26dd28356ef3
   mo_br restore 25536ff0-126f-11ef-9902-26dd28356ef3 --restore_dir filesystem --restore_path /srv/matrixone
   mo_br delete 25536ff0-126f-11ef-9902-26dd28356ef3
+  mo_br list --backup_dir filesystem --backup_path /backups/mo          (no meta file needed)
+  mo_br restore 25536ff0-126f-11ef-9902-26dd28356ef3 --backup_dir filesystem --backup_path /backups/mo --restore_dir filesystem --restore_path /srv/matrixone
+  mo_br meta rebuild --backup_dir filesystem --backup_path /backups/mo  (a new host after a disaster)
 
 Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unreachable,
 6 corrupt, 7 locked, 8 server error, 9 not available, 10 local I/O, 70 internal.`);
@@ -121,22 +126,24 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)');
   common(backup).action((opts: BackupFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runBackup(opts, ctx), opts));
 
-  const list = program.command('list').description('search the backup').argument('[ID]', 'a backup ID: also checks its files exist')
+  const backupSide = (cmd: Command): Command => {
+    cmd.option('--backup_dir <type>', 'where the backups are: s3 or filesystem (without the meta file, or without an ID)').option('--backup_path <dir>', 'backup folder (filesystem)');
+    return s3Flags(cmd, 'backup_', 'where the backup is');
+  };
+
+  const list = program.command('list').description('search the backup (the meta file, or every backup of a repository with --backup_dir)').argument('[ID]', 'a backup ID: also checks its files exist')
     .option('--access_key_id <id>', 'S3 access key ID of the backup')
     .option('--secret_access_key <key>', 'S3 secret access key of the backup')
     .option('--not_check_data', 'show the meta file only; do not look at the backup data');
+  backupSide(list);
   common(list).action((id: string | undefined, opts: ListFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runList(id, opts, ctx), opts));
 
   const del = program.command('delete').description('delete the backup').argument('<ID>', 'the backup to delete')
     .option('--access_key_id <id>', 'S3 access key ID of the backup')
     .option('--secret_access_key <key>', 'S3 secret access key of the backup')
     .option('--not_delete_data', 'remove the record from the meta file only; keep the backup data');
+  backupSide(del);
   common(del).action((id: string, opts: DeleteFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runDelete(id, opts, ctx), opts));
-
-  const backupSide = (cmd: Command): Command => {
-    cmd.option('--backup_dir <type>', 'where the backup is: s3 or filesystem (without an ID)').option('--backup_path <dir>', 'backup folder (filesystem)');
-    return s3Flags(cmd, 'backup_', 'where the backup is');
-  };
 
   const restore = program.command('restore').description('restore the matrixone data').argument('[ID]', 'the backup to restore');
   backupSide(restore)
@@ -151,7 +158,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
 
   const check = program.command('check').description('check the backup').argument('[ID]', 'the backup to check');
   backupSide(check).option('--repair', 'first rebuild the index from pack headers (lost or damaged index objects), then check');
-  common(check).action((id: string | undefined, opts: BackupSideFlags & { repair?: boolean; meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
+  common(check).action((id: string | undefined, opts: RepoFlags & { repair?: boolean; meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
 
   const prune = program
     .command('prune')
@@ -181,6 +188,12 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--secret_access_key <key>', 'S3 secret access key');
   backupSide(stats);
   common(stats).action((id: string | undefined, opts: StatsFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runStats(id, opts, ctx), opts));
+  const meta = program.command('meta').description('the meta file (mo_br.meta)');
+  const rebuild = meta.command('rebuild').description("rebuild the meta file's records of a repository from the repository itself (a new host after a disaster)")
+    .option('--access_key_id <id>', 'S3 access key ID')
+    .option('--secret_access_key <key>', 'S3 secret access key');
+  backupSide(rebuild);
+  common(rebuild).action((opts: RepoFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runMetaRebuild(opts, ctx), opts));
   return program;
 }
 
@@ -193,6 +206,8 @@ function commanderMessage(e: CommanderError): string {
 /** Runs mo_br with args (without node and script); returns the exit code. */
 export async function run(args: string[], io: RunIo): Promise<number> {
   const secrets = secretsIn(args);
+  // --json anywhere: every outcome, errors included, is a JSON document on stdout.
+  const jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   if (process.env.MO_BR_PASSWORD) secrets.push(process.env.MO_BR_PASSWORD);
   let failure: unknown;
   const runCommand = async (fn: (ctx: CliContext) => Promise<void>, opts: { meta_path?: string; json?: boolean }) => {
@@ -210,12 +225,12 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
-      reportError(new MobrError('BAD_INPUT', commanderMessage(e)), io.stderr, secrets);
+      reportError(new MobrError('BAD_INPUT', commanderMessage(e)), io.stderr, secrets, jsonOut);
       return EXIT_USAGE;
     }
     failure = e;
   }
-  if (failure !== undefined) return reportError(failure, io.stderr, secrets);
+  if (failure !== undefined) return reportError(failure, io.stderr, secrets, jsonOut);
   return EXIT_OK;
 }
 

@@ -191,3 +191,23 @@ export class Catalog {
     }
   }
 }
+
+/**
+ * A record as `--json` shows it (spec/json.md): sizes in bytes, times as ISO-8601 (UTC), the
+ * duration in nanoseconds and backupTs as MatrixOne's TS string; the location without keys.
+ */
+export function recordJson(r: BackupRecord): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    id: r.id,
+    size: r.size,
+    location: locationToJSON(r.location),
+    atTime: new Date(r.atTime).toISOString(),
+    durationNs: r.durationNs,
+    completeTime: new Date(r.completeTime).toISOString(),
+    backupTs: r.backupTs,
+    backupType: r.backupType,
+  };
+  if (r.baseId !== undefined) o.baseId = r.baseId;
+  if (r.source !== undefined) o.source = r.source;
+  return o;
+}

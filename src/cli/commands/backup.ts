@@ -21,7 +21,7 @@ import type { Repository } from '../../repo/repository.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { backupIdBlock } from '../format.js';
 import { describeLocation, locationFromFlags, locationToSpec, sameLocation, type BackupLocation } from '../location.js';
-import type { BackupRecord } from '../meta.js';
+import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openOrCreateRepository } from '../stores.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
@@ -143,7 +143,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   } catch (e) {
     throw withContext(`backup ${id} is stored in ${describeLocation(location)} but was not recorded in the meta file`, e);
   }
-  if (ctx.json) printJson(ctx, { id, backup: record, files: manifest.files.length, addedBytes: manifest.addedBytes });
+  if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes });
   else ctx.stdout.write(backupIdBlock(id));
 }
 

@@ -1,29 +1,32 @@
 /**
  * `mo_br delete ID`: removes a backup's data from its repository, then its catalog record.
  * --not_delete_data removes the record only. Data first: if the repository cannot be reached
- * (no keys, unreachable), nothing changes and the command fails.
+ * (no keys, unreachable), nothing changes and the command fails. The backup is found through the
+ * catalog or, with --backup_dir …, in that repository alone (resolve.ts); a backup the catalog
+ * does not know has no record to remove.
  */
 import { deleteBackupData } from '../gc-adapter.js';
-import { openRepository } from '../stores.js';
-import { checkBackupId, printJson, type CliContext } from '../context.js';
+import { sameLocation } from '../location.js';
+import type { BackupRecord } from '../meta.js';
+import { openBackup, type RepoFlags } from '../resolve.js';
+import { printJson, type CliContext } from '../context.js';
 
-export interface DeleteFlags {
-  access_key_id?: string;
-  secret_access_key?: string;
+export interface DeleteFlags extends RepoFlags {
   not_delete_data?: boolean;
 }
 
 export async function runDelete(id: string, flags: DeleteFlags, ctx: CliContext): Promise<void> {
-  const record = await ctx.catalog.get(checkBackupId(id));
+  await ctx.catalog.read(); // a damaged catalog stops us before any data goes
+  const found = await openBackup(id, flags, ctx);
+  const { record } = found;
   let freed: number | undefined;
-  if (!flags.not_delete_data) {
-    const repo = await openRepository(record.location, { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key });
-    try {
-      freed = await deleteBackupData(repo, record.id);
-    } finally {
-      await repo.close();
-    }
+  try {
+    if (!flags.not_delete_data) freed = await deleteBackupData(found.repo, record.id);
+  } finally {
+    await found.close();
   }
-  await ctx.catalog.remove(record.id);
-  if (ctx.json) printJson(ctx, { deleted: record.id, dataDeleted: !flags.not_delete_data, freedBytes: freed ?? null });
+  const mine = (r: BackupRecord) => r.id === record.id && sameLocation(r.location, record.location);
+  const recordRemoved = (await ctx.catalog.read()).some(mine);
+  if (recordRemoved) await ctx.catalog.update((rs) => rs.filter((r) => !mine(r)));
+  if (ctx.json) printJson(ctx, 'delete', { deleted: record.id, dataDeleted: !flags.not_delete_data, recordRemoved, freedBytes: freed ?? null });
 }

@@ -1,40 +1,31 @@
 /**
  * `mo_br list [ID]` and `mo_br check [ID]`.
- * - list: the catalog as a table; with an ID, also checks that every file's data exists
+ * - list: the catalog as a table; with `--backup_dir …` every backup of that repository, read
+ *   from its manifests (no catalog needed). With an ID, also checks that every file's data exists
  *   (`Checking the backup data(currently,no checksum)...`) unless --not_check_data.
  * - check ID: the table, then every file's data read back and its SHA-256 compared.
  * - check --backup_dir ...: every backup in that repository, check lines only.
- * A missing or damaged file prints `check: <file> FAILED: <problem>` and the command ends with
- * CHECK_FAILED (exit 1) naming the files.
+ * An ID is found through the catalog or, given the repository's location, in the repository
+ * alone (resolve.ts). A missing or damaged file prints `check: <file> FAILED: <problem>` and the
+ * command ends with CHECK_FAILED (exit 1) naming the files.
  */
 import { MobrError, isMobrError } from '../../errors.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
-import { locationFromFlags, type BackupLocation, type S3Credentials } from '../location.js';
+import { describeLocation } from '../location.js';
+import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
-import { checkBackupId, printJson, type CliContext } from '../context.js';
+import { credentialsOf, flagLocation, openBackup, repositoryRecords, type RepoFlags } from '../resolve.js';
+import { printJson, type CliContext } from '../context.js';
 
-export interface ListFlags {
-  access_key_id?: string;
-  secret_access_key?: string;
+// Kept here too: other commands import the flag family from this module.
+export { backupSideLocation, type BackupSideFlags } from '../resolve.js';
+
+export interface ListFlags extends RepoFlags {
   not_check_data?: boolean;
-}
-
-export interface BackupSideFlags {
-  backup_dir?: string;
-  backup_path?: string;
-  backup_endpoint?: string;
-  backup_access_key_id?: string;
-  backup_secret_access_key?: string;
-  backup_bucket?: string;
-  backup_filepath?: string;
-  backup_region?: string;
-  backup_compression?: string;
-  backup_role_arn?: string;
-  backup_is_minio?: boolean;
 }
 
 interface CheckResult {
@@ -46,53 +37,72 @@ interface CheckResult {
 }
 
 export async function runList(id: string | undefined, flags: ListFlags, ctx: CliContext): Promise<void> {
-  if (id === undefined) {
-    const records = await ctx.catalog.read();
-    if (ctx.json) printJson(ctx, { backups: records });
-    else ctx.stdout.write(renderBackupTable(records));
-    return;
-  }
-  const record = await ctx.catalog.get(checkBackupId(id));
-  if (!ctx.json) ctx.stdout.write(renderBackupTable([record]));
+  if (id === undefined) return listAll(flags, ctx);
+  const found = await openBackup(id, flags, ctx);
+  const record = found.record;
   let result: CheckResult | undefined;
-  if (!flags.not_check_data) {
-    if (!ctx.json) ctx.stdout.write(checkingBanner('exists'));
-    const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
-    result = await checkOne(record.location, creds, record.id, false, ctx);
+  try {
+    if (!ctx.json) ctx.stdout.write(renderBackupTable([record]));
+    if (!flags.not_check_data) {
+      if (!ctx.json) ctx.stdout.write(checkingBanner('exists'));
+      result = await verifyOne(found.repo, record.id, false, ctx);
+    }
+  } finally {
+    await found.close();
   }
-  if (ctx.json) printJson(ctx, { backup: record, check: result ?? null });
+  if (ctx.json) printJson(ctx, 'list', { backup: recordJson(record), check: result ?? null });
   if (result) failIfDamaged([result]);
 }
 
-export async function runCheck(id: string | undefined, flags: BackupSideFlags & { repair?: boolean }, ctx: CliContext): Promise<void> {
-  const creds = { accessKeyId: flags.backup_access_key_id, secretAccessKey: flags.backup_secret_access_key };
-  let repaired: RepairReport | undefined;
-  if (flags.repair) {
-    if (id === undefined && flags.backup_dir === undefined) throw new MobrError('BAD_INPUT', '--repair needs a backup ID, or --backup_dir (s3 or filesystem) with where the backups are');
-    const where = id !== undefined ? (await ctx.catalog.get(checkBackupId(id))).location : backupSideLocation(flags);
-    const repo = await openRepository(where, creds);
-    try {
-      repaired = await repairIndex(repo);
-    } finally {
-      await repo.close();
-    }
-    if (!ctx.json) ctx.stdout.write(repairLines(repaired));
+/** `list` without an ID: the catalog, or every backup of the repository the flags name. */
+async function listAll(flags: ListFlags, ctx: CliContext): Promise<void> {
+  const location = flagLocation(flags);
+  if (location === undefined) {
+    const records = await ctx.catalog.read();
+    if (ctx.json) printJson(ctx, 'list', { backups: records.map(recordJson) });
+    else ctx.stdout.write(renderBackupTable(records));
+    return;
   }
+  const repo = await openRepository(location, credentialsOf(flags));
+  let listed: Awaited<ReturnType<typeof repositoryRecords>>;
+  try {
+    listed = await repositoryRecords(repo, location);
+  } finally {
+    await repo.close();
+  }
+  if (ctx.json) printJson(ctx, 'list', { backups: listed.records.map(recordJson), unreadable: listed.unreadable });
+  else ctx.stdout.write(renderBackupTable(listed.records));
+  if (listed.unreadable.length > 0) {
+    const u = listed.unreadable;
+    throw new MobrError('CORRUPT_MANIFEST', `${u.length} backup(s) in ${describeLocation(location)} cannot be read: ${u.slice(0, 3).map((x) => `${x.id} (${x.problem})`).join(', ')}`);
+  }
+}
+
+export async function runCheck(id: string | undefined, flags: RepoFlags & { repair?: boolean }, ctx: CliContext): Promise<void> {
   if (id !== undefined) {
-    const record = await ctx.catalog.get(checkBackupId(id));
-    if (!ctx.json) ctx.stdout.write(renderBackupTable([record]) + checkingBanner('checksum'));
-    const result = await checkOne(record.location, creds, record.id, true, ctx);
-    if (ctx.json) printJson(ctx, { backup: record, check: result, repair: repaired });
+    const found = await openBackup(id, flags, ctx);
+    let result: CheckResult;
+    let repaired: RepairReport | undefined;
+    try {
+      if (flags.repair) repaired = await repair(found.repo, ctx);
+      if (!ctx.json) ctx.stdout.write(renderBackupTable([found.record]) + checkingBanner('checksum'));
+      result = await verifyOne(found.repo, found.record.id, true, ctx);
+    } finally {
+      await found.close();
+    }
+    if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null });
     failIfDamaged([result]);
     return;
   }
-  if (flags.backup_dir === undefined) {
-    throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backups are');
+  const location = flagLocation(flags);
+  if (location === undefined) {
+    throw new MobrError('BAD_INPUT', flags.repair ? '--repair needs a backup ID, or --backup_dir (s3 or filesystem) with where the backups are' : 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backups are');
   }
-  const location = backupSideLocation(flags);
-  const repo = await openRepository(location, creds);
+  const repo = await openRepository(location, credentialsOf(flags));
   const results: CheckResult[] = [];
+  let repaired: RepairReport | undefined;
   try {
+    if (flags.repair) repaired = await repair(repo, ctx);
     for (const bid of await repo.listBackupIds()) {
       try {
         results.push(await verifyOne(repo, bid, true, ctx));
@@ -106,35 +116,15 @@ export async function runCheck(id: string | undefined, flags: BackupSideFlags & 
   } finally {
     await repo.close();
   }
-  if (ctx.json) printJson(ctx, { checks: results, repair: repaired });
+  if (ctx.json) printJson(ctx, 'check', { checks: results, repair: repaired ?? null });
   failIfDamaged(results);
 }
 
-/** The location given by the --backup_* flag family (restore and check without an ID). */
-export function backupSideLocation(flags: BackupSideFlags): BackupLocation {
-  return locationFromFlags(
-    {
-      dir: flags.backup_dir,
-      path: flags.backup_path,
-      endpoint: flags.backup_endpoint,
-      bucket: flags.backup_bucket,
-      filepath: flags.backup_filepath,
-      region: flags.backup_region,
-      compression: flags.backup_compression,
-      roleArn: flags.backup_role_arn,
-      isMinio: flags.backup_is_minio,
-    },
-    { dir: '--backup_dir', other: '--backup_' },
-  );
-}
-
-async function checkOne(location: BackupLocation, creds: S3Credentials, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {
-  const repo = await openRepository(location, creds);
-  try {
-    return await verifyOne(repo, id, readData, ctx);
-  } finally {
-    await repo.close();
-  }
+/** --repair: rebuilds the index from pack headers, printing `repair:` lines. */
+async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> {
+  const r = await repairIndex(repo);
+  if (!ctx.json) ctx.stdout.write(repairLines(r));
+  return r;
 }
 
 async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {

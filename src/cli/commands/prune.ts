@@ -11,7 +11,7 @@ import { describeLocation, sameLocation, type BackupLocation } from '../location
 import { openRepository } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
-import { backupSideLocation, type BackupSideFlags } from './inspect.js';
+import { backupSideLocation, type BackupSideFlags } from '../resolve.js';
 
 export interface PruneFlags extends BackupSideFlags {
   keep_last?: string;
@@ -56,7 +56,7 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
     }
   }
   if (ctx.json) {
-    printJson(ctx, { dryRun: flags.dry_run === true, repositories: out });
+    printJson(ctx, 'prune', { dryRun: flags.dry_run === true, repositories: out });
     return;
   }
   for (const o of out) {

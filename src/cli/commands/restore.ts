@@ -1,9 +1,9 @@
 /**
  * `mo_br restore [ID] --restore_dir filesystem --restore_path P`: recreates P/mo-data from a
  * backup (MatrixOne must be stopped and P/mo-data removed first, as with mo_br).
- * With an ID the backup's place comes from the catalog (S3 keys from --backup_access_key_id /
- * --backup_secret_access_key); without one, from the --backup_* flags, restoring the newest
- * backup there. Restoring into S3 (--restore_dir s3) is not available yet.
+ * With an ID the backup is found through the catalog, or in the repository the --backup_* flags
+ * name (resolve.ts; S3 keys from --backup_access_key_id / --backup_secret_access_key); without
+ * one, the newest backup of that repository is restored and named first. Restoring into S3 (--restore_dir s3) is not available yet.
  * The files go where MatrixOne's restore puts them (src/mo/restore.ts): object files under
  * P/mo-data/shared (or the SHARED folder the TN config at --dn_config_path names), HA keeper data
  * under mo-data/local, launch configs under P/etc/launch; a cold backup recreates P/mo-data.
@@ -17,12 +17,12 @@ import { restoreMatrixOne } from '../../mo/restore.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
-import type { BackupLocation } from '../location.js';
+import { describeLocation, type BackupLocation } from '../location.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
 import { formatDuration } from '../units.js';
-import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
-import { backupSideLocation, type BackupSideFlags } from './inspect.js';
+import { intFlag, printJson, type CliContext } from '../context.js';
+import { backupSideLocation, credentialsOf, newestBackup, openBackup, type BackupSideFlags } from '../resolve.js';
 
 export interface RestoreFlags extends BackupSideFlags {
   restore_dir?: string;
@@ -47,23 +47,32 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
   const target = await restoreTarget(flags);
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024) ??
     (typeof flags.checksum === 'string' ? intFlag(flags.checksum, '--checksum', 1, 1024) : undefined);
-  const creds = { accessKeyId: flags.backup_access_key_id, secretAccessKey: flags.backup_secret_access_key };
 
+  // With an ID: the catalog, or the repository the --backup_* flags name (resolve.ts).
+  // Without one: the newest backup of that repository, named before anything is written.
   let from: BackupLocation;
-  let backupId: string | undefined;
+  let repo: Repository;
+  let manifest: Manifest;
   if (id !== undefined) {
-    const record = await ctx.catalog.get(checkBackupId(id));
-    from = record.location;
-    backupId = record.id;
+    const found = await openBackup(id, flags, ctx, parallelism);
+    ({ location: from, repo } = found);
+    manifest = await found.manifest().catch(async (e: unknown) => {
+      await repo.close();
+      throw e;
+    });
   } else {
     if (flags.backup_dir === undefined) throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backup is');
     from = backupSideLocation(flags);
+    repo = await openRepository(from, credentialsOf(flags), parallelism);
+    manifest = await newestBackup(repo, from).catch(async (e: unknown) => {
+      await repo.close();
+      throw e;
+    });
+    if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(from)}\nBackup ID\n    ${manifest.id}\n`);
   }
 
-  const repo = await openRepository(from, creds, parallelism);
   const progress = new Progress('restore', { json: ctx.json });
   try {
-    const manifest = backupId ? await repo.loadManifest(backupId) : await newestManifest(repo);
     const dest = await makeDest(target);
     const par = parallelism ?? 1;
     const tae: string[] = [];
@@ -84,7 +93,7 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     progress.done();
     const cost = process.hrtime.bigint() - t0;
     if (ctx.json) {
-      printJson(ctx, { id: manifest.id, from, to: { backupDir: 'filesystem', path: target }, dataDir: dest, taePath: done.layout.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs: Number(cost) });
+      printJson(ctx, 'restore', { id: manifest.id, from, to: { backupDir: 'filesystem', path: target }, dataDir: dest, taePath: done.layout.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs: Number(cost) });
     } else {
       ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(cost)}\n`);
       if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
@@ -127,15 +136,4 @@ async function makeDest(target: string): Promise<string> {
     throw withContext(`create ${dest}`, e);
   }
   return dest;
-}
-
-async function newestManifest(repo: Repository): Promise<Manifest> {
-  const ids = await repo.listBackupIds();
-  if (ids.length === 0) throw new MobrError('ENOENT_BACKUP', `no backup in ${repo.store.location}`);
-  let newest: Manifest | undefined;
-  for (const bid of ids) {
-    const m = await repo.loadManifest(bid);
-    if (!newest || m.completedAt > newest.completedAt) newest = m;
-  }
-  return newest!;
 }

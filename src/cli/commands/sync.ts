@@ -12,7 +12,7 @@ import { Progress } from '../progress.js';
 import { openRepository, openStoreAt } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
-import { backupSideLocation, type BackupSideFlags } from './inspect.js';
+import { backupSideLocation, catalogRecord, type BackupSideFlags } from '../resolve.js';
 
 export interface SyncFlags extends BackupSideFlags {
   access_key_id?: string;
@@ -40,7 +40,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   if (flags.backup_dir !== undefined) source = backupSideLocation(flags);
   else {
     if (wanted.length === 0) throw new MobrError('BAD_INPUT', 'give backup IDs, or --backup_dir (s3 or filesystem) with where the backups are');
-    const records = await Promise.all(wanted.map((id) => ctx.catalog.get(id)));
+    const records = await Promise.all(wanted.map((id) => catalogRecord(id, ctx)));
     source = records[0].location;
     if (records.some((r) => !sameLocation(r.location, source))) throw new MobrError('BAD_INPUT', 'these backups are in different repositories; sync one repository at a time');
   }
@@ -55,7 +55,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
       onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent }),
     });
     progress.done();
-    if (ctx.json) printJson(ctx, { from: source, to: target, ...r, seconds: (Date.now() - t0) / 1000 });
+    if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, seconds: (Date.now() - t0) / 1000 });
     else {
       ctx.stdout.write(`sync ${describeLocation(source)} -> ${describeLocation(target)}\n`);
       ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there), ${formatBytes(r.bytesSent)} sent\n`);
