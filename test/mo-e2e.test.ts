@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type MoClient } from '../src/mo/client.js';
 import { backupFromMatrixOne } from '../src/mo/ingest.js';
-import { exportBackupLayout, restoreMatrixOne } from '../src/mo/restore.js';
+import { restoreMatrixOne } from '../src/mo/restore.js';
+import { exportBackupLayout } from '../src/mo/export.js';
 import { parseTaeList, verifySidecar } from '../src/mo/layout.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
@@ -101,7 +102,7 @@ describe('backup of a running MatrixOne, restore into mo-data (mo_br examples)',
 
     // the backup folder as MatrixOne wrote it, sidecars re-emitted, checks out
     const out = await tmp();
-    await exportBackupLayout(repo, m, out);
+    await exportBackupLayout(repo, m, out, { raw: true }); // the emulator's cluster is DISK-V2
     for (const f of ['mo_meta', 'tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data']) {
       verifySidecar(await readFile(join(out, f)), await readFile(join(out, `${f}.sha256`)), 'sha256', f);
     }

@@ -12,7 +12,6 @@ import { connect } from '../src/mo/client.js';
 import { backupFromMatrixOne } from '../src/mo/ingest.js';
 import { restoreMatrixOne } from '../src/mo/restore.js';
 import { frame, unframe } from '../src/mo/framing.js';
-import { parseTnToml, tnStorage } from '../src/mo/tnconfig.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
 import { startEmulator } from './emulator/index.js';
@@ -37,7 +36,7 @@ async function walk(dir: string, pre = ''): Promise<string[]> {
   return out;
 }
 
-describe('LocalFS framing and TN configs', () => {
+describe('LocalFS framing', () => {
   it('frame/unframe round-trip; a flipped byte is CORRUPT', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 9000 }), (data) => {
@@ -50,18 +49,6 @@ describe('LocalFS framing and TN configs', () => {
         }
       }),
     );
-  });
-
-  it('reads the SHARED and LOCAL fileservices of a TN config', async () => {
-    const p = parseTnToml('service-type = "TN"\ndata-dir = "./d"\n[[fileservice]]\nname = "SHARED"\nbackend = "DISK"\ndata-dir = "/abs/shared" # c\n[tn]\nname = "x"\n');
-    expect(p).toEqual({ dataDir: './d', fileservices: [{ name: 'SHARED', backend: 'DISK', 'data-dir': '/abs/shared' }] });
-    const dir = await tmp();
-    await writeFile(join(dir, 'tn.toml'), '[[fileservice]]\nname = "LOCAL"\nbackend = "DISK"\n[[fileservice]]\nname = "SHARED"\nbackend = "DISK"\ndata-dir = "./store/s"\n');
-    const s = await tnStorage('/mo', join(dir, 'tn.toml'));
-    expect(s.shared).toEqual({ dir: '/mo/store/s', backend: 'DISK', framing: 'crc' });
-    expect(s.local).toEqual({ dir: '/mo/mo-data/local', backend: 'DISK', framing: 'crc' });
-    expect((await tnStorage('/mo')).shared).toEqual({ dir: '/mo/mo-data/shared', backend: 'DISK-V2', framing: 'raw' });
-    await expect(tnStorage('/mo', join(dir, 'nope.toml'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 

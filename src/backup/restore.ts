@@ -29,9 +29,16 @@ export interface RestoreOptions {
   mapPath?: (f: FileEntry) => string | undefined;
   onFile?: (f: FileEntry, target: string) => void;
   onProgress?: (p: RestoreProgress) => void;
+  /** Where a file's plain bytes come from (default: its chunks in the repository, checked by id). */
+  read?: (f: FileEntry) => AsyncIterable<Uint8Array>;
+  /**
+   * How a file is stored on disk when not as its plain bytes (e.g. MatrixOne's LocalFS framing):
+   * maps the plain stream to the bytes written. Size and SHA-256 are checked on the plain bytes.
+   */
+  encode?: (f: FileEntry) => ((plain: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined;
 }
 
-export async function restoreBackup(repo: Repository, m: Manifest, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
+export async function restoreBackup(repo: Repository | undefined, m: Manifest, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
   const root = path.resolve(dest);
   const items = m.files.map((f) => ({ f, rel: o.mapPath ? o.mapPath(f) : f.path })).filter((x): x is { f: FileEntry; rel: string } => x.rel !== undefined);
   for (const x of items) assertSafeRelPath(x.rel);
@@ -44,8 +51,11 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
   const safe = new SafeRoot(root);
   const files = items.filter((x) => x.f.kind === 'file');
   const progress: RestoreProgress = { bytes: 0, totalBytes: files.reduce((s, x) => s + x.f.size, 0), files: 0, totalFiles: files.length };
-  const ownPool = o.pool === undefined;
-  const pool = o.pool ?? new WorkerPool(o.parallelism);
+  const read = o.read;
+  if (!read && !repo) throw new MobrError('BAD_INPUT', 'restore needs a repository or a reader');
+  const ownPool = o.pool === undefined && !read;
+  const pool = o.pool ?? (read ? undefined : new WorkerPool(o.parallelism));
+  const source = read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     for (const x of items) if (x.f.kind === 'dir') await fsp.mkdir(await safe.parentFor(`${x.rel}/_`).then((p) => path.dirname(p)), { recursive: true });
     let next = 0;
@@ -55,7 +65,7 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
         const x = files[next++];
         const target = await safe.parentFor(x.rel);
         o.onFile?.(x.f, target);
-        await restoreFile(repo, pool, x.f, target, (n) => {
+        await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, (n) => {
           progress.bytes += n;
           o.onProgress?.(progress);
         });
@@ -65,7 +75,7 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
     };
     // On a failure the other lanes finish (or clean up) the file they are on before we return,
     // so no `.mobr-partial-` file outlives the command.
-    const lanes = await Promise.allSettled(Array.from({ length: Math.max(3, pool.threads) }, () => lane().catch((e) => {
+    const lanes = await Promise.allSettled(Array.from({ length: Math.max(3, pool?.threads ?? o.parallelism ?? 1) }, () => lane().catch((e) => {
       failed = true;
       throw e;
     })));
@@ -88,27 +98,35 @@ export async function restoreBackup(repo: Repository, m: Manifest, dest: string,
       await fsp.utimes(d, x.f.mtimeMs / 1000, x.f.mtimeMs / 1000);
     }
   } finally {
-    if (ownPool) await pool.close();
+    if (ownPool) await pool!.close();
   }
   return progress;
 }
 
-async function restoreFile(repo: Repository, pool: WorkerPool, f: FileEntry, target: string, onBytes: (n: number) => void): Promise<void> {
+/** Counts and hashes the plain bytes as they pass (checked after the last one). */
+async function* measured(plain: AsyncIterable<Uint8Array>, sum: { size: number; sha: ReturnType<typeof createHash> }, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
+  for await (const c of plain) {
+    sum.sha.update(c);
+    sum.size += c.length;
+    onBytes(c.length);
+    yield c;
+  }
+}
+
+async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: ((p: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined, f: FileEntry, target: string, onBytes: (n: number) => void): Promise<void> {
   const tmp = `${target}.mobr-partial-${randomBytes(4).toString('hex')}`;
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o600);
-    const sha = createHash('sha256');
-    let size = 0;
-    for await (const c of readFileChunks(repo, pool, f)) {
-      sha.update(c);
-      size += c.length;
+    const sum = { size: 0, sha: createHash('sha256') };
+    const counted = measured(plain, sum, onBytes);
+    for await (const c of encode ? encode(counted) : counted) {
       let off = 0;
       while (off < c.length) off += (await fh.write(c, off)).bytesWritten;
-      onBytes(c.length);
     }
-    if (size !== f.size || !equalBytes(new Uint8Array(sha.digest()), f.sha256!)) {
-      throw new MobrError('CORRUPT', `restored bytes do not match the recorded SHA-256`);
+    // a file the source gave no SHA-256 for (a native folder's checksum-less row) is checked by size
+    if (sum.size !== f.size || (f.sha256 && !equalBytes(new Uint8Array(sum.sha.digest()), f.sha256))) {
+      throw new MobrError('CORRUPT', sum.size !== f.size ? `restored ${sum.size} bytes, the backup records ${f.size}` : `restored bytes do not match the recorded SHA-256`);
     }
     await fh.chmod(f.mode);
     await fh.close();

@@ -151,7 +151,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--restore_path <dir>', 'the MatrixOne folder; mo-data is recreated inside it');
   s3Flags(restore, 'restore_', 'to restore to');
   restore
-    .option('--dn_config_path <file>', 'DN/TN config (accepted; a cold backup holds the whole mo-data)')
+    .option('--dn_config_path <file>', 'the TN (DN) config whose SHARED fileservice decides where and how TAE files are written (default: the launch configs, else DISK at mo-data/shared)')
     .addOption(new Option('--checksum [n]', 'copy parallelism of tae files (default 1); files are always checked by SHA-256'))
     .option('--parallelism <n>', 'parallelism');
   common(restore).action((id: string | undefined, opts: RestoreFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runRestore(id, opts, ctx), opts));

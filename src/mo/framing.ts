@@ -46,14 +46,39 @@ export function unframe(data: Uint8Array, what: string): Buffer {
   return out;
 }
 
-/** Rewrites a restored raw file framed, in place (temp file + rename). */
-export async function frameFileInPlace(file: string): Promise<void> {
-  const raw = await fsp.readFile(file);
-  const st = await fsp.stat(file);
-  const tmp = `${file}.mobr-frame`;
-  await fsp.writeFile(tmp, frame(raw), { mode: st.mode & 0o7777 });
-  await fsp.utimes(tmp, st.atime, st.mtime);
-  await fsp.rename(tmp, file);
+/** Frames a stream of plain bytes as LocalFS stores it: whole blocks as they fill, the short one last. */
+export async function* frameStream(plain: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  let carry = Buffer.alloc(0);
+  for await (const c of plain) {
+    const data = carry.length > 0 ? Buffer.concat([carry, c]) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    const whole = data.length - (data.length % FRAME_PAYLOAD);
+    if (whole > 0) yield frame(data.subarray(0, whole));
+    carry = Buffer.from(data.subarray(whole)); // a copy: the source may reuse its buffer
+  }
+  if (carry.length > 0) yield frame(carry);
+}
+
+/** The plain bytes of a LocalFS-framed stream; CORRUPT naming `what` and the block on a bad CRC. */
+export async function* unframeStream(framed: AsyncIterable<Uint8Array>, what: string): AsyncIterable<Uint8Array> {
+  let carry = Buffer.alloc(0);
+  let block = 0;
+  const blocks = (data: Buffer) => {
+    try {
+      return unframe(data, what);
+    } catch (e) {
+      throw new MobrError('CORRUPT', (e as Error).message.replace(/block (\d+)/, (_m, b) => `block ${Number(b) + block}`), { cause: e });
+    }
+  };
+  for await (const c of framed) {
+    const data = carry.length > 0 ? Buffer.concat([carry, c]) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    const whole = data.length - (data.length % FRAME_BLOCK);
+    if (whole > 0) {
+      yield blocks(data.subarray(0, whole));
+      block += whole / FRAME_BLOCK;
+    }
+    carry = Buffer.from(data.subarray(whole));
+  }
+  if (carry.length > 0) yield blocks(carry);
 }
 
 /** Size on disk of `n` content bytes framed by LocalFS. */

@@ -1,33 +1,36 @@
 /**
- * Restoring a MatrixOne backup the way MatrixOne's restore lays it out (spec/matrixone.md,
+ * Restoring a MatrixOne backup into the folders a stopped cluster reads (spec/matrixone.md,
  * "Restore side"; MatrixOne must be stopped and its mo-data removed first):
  *  - server backups (`source.kind === 'matrixone'`): TAE files `tae/<x>` (objects, `ckp/`, `gc/`)
- *    go to the SHARED fileservice folder (`<restore_path>/mo-data/shared/<x>`, or the TN config's
- *    SHARED data-dir with `dnConfigPath`, LocalFS-framed when its backend is DISK);
- *    `hakeeper/hk_data` goes to the LOCAL fileservice as `hk_data`, the log service's default
- *    `bootstrap.restore.file-path`; the launch configs `config/<file>_<uuid>` go back to
+ *    go to the TN's SHARED fileservice folder, `hakeeper/hk_data` to where the log service reads
+ *    it (placement.ts; the configs come from `--dn_config_path`, else the launch configs at the
+ *    restore path or carried by the backup, else MatrixOne's defaults: DISK at `mo-data/shared`
+ *    and `mo-data/local`). Files of a DISK fileservice are written LocalFS-framed as they stream
+ *    (never raw first). The launch configs `config/<file>_<uuid>` go back to
  *    `<restore_path>/etc/launch/<file>` unless a file of that name is already there (never
- *    overwritten). tae_list, tae_sum and mo_meta describe the backup, not the data: they are not
- *    written into mo-data; `exportBackupLayout` writes the backup folder itself, sidecars included.
+ *    overwritten). tae_list, tae_sum, mo_meta and backup_meta describe the backup, not the data.
  *  - cold backups (`source.kind === 'cold'`, a stopped MatrixOne's mo-data): every file back
  *    under `<restore_path>/mo-data/` as it was.
+ * The bytes come from a repository, or from `read` (a native backup folder, native.ts).
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError } from '../errors.js';
 import { restoreBackup, type RestoreProgress } from '../backup/restore.js';
+import { readFileChunks } from '../backup/reader.js';
 import { assertSafeRelPath } from '../backup/paths.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import type { WorkerPool } from '../workers/pool.js';
-import { frameFileInPlace } from './framing.js';
-import { tnStorage, type TnStorage } from './tnconfig.js';
+import { WorkerPool } from '../workers/pool.js';
+import { frameStream } from './framing.js';
+import { UUID_SUFFIX, clusterPlacement, type ClusterPlacement } from './cluster.js';
 
 export interface MoRestoreLayout {
   /** mo_br's `TaePath` line: `./mo-data/shared` (relative to the restore path when inside it). */
   taePath: string;
-  storage: TnStorage;
   kind: 'matrixone' | 'cold';
+  /** Where SHARED and hk_data are, and which configs said so (server backups). */
+  cluster?: ClusterPlacement;
 }
 
 export interface MoRestoreOptions {
@@ -37,6 +40,8 @@ export interface MoRestoreOptions {
   configDir?: string | null;
   parallelism?: number;
   pool?: WorkerPool;
+  /** The plain bytes of a file, when they do not come from the repository. */
+  read?: (f: FileEntry) => AsyncIterable<Uint8Array>;
   /** Called once before any file is written (for the From:/To/TaePath header). */
   onLayout?: (l: MoRestoreLayout) => void;
   /** Called per file: `shown` is mo_br's `<x> => mo-data/shared/<x>` form for TAE files. */
@@ -50,96 +55,107 @@ export interface MoRestoreResult extends RestoreProgress {
   taeFiles: number;
 }
 
-const UUID_SUFFIX = /_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Files that describe a server backup rather than hold the cluster's data. */
+export const DESCRIPTIVE = new Set(['tae/tae_list', 'tae/tae_sum', 'mo_meta', 'backup_meta']);
 
-export async function restoreMatrixOne(repo: Repository, m: Manifest, restorePath: string, o: MoRestoreOptions = {}): Promise<MoRestoreResult> {
+interface Planned {
+  f: FileEntry;
+  abs: string;
+  framed: boolean;
+  tae: boolean;
+  from: string;
+}
+
+export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest, restorePath: string, o: MoRestoreOptions = {}): Promise<MoRestoreResult> {
   const root = path.resolve(restorePath);
   const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : undefined;
   if (!kind) throw new MobrError('BAD_INPUT', `backup ${m.id} is neither a MatrixOne server backup nor a cold backup of mo-data`);
-  const storage = await tnStorage(root, o.dnConfigPath);
-  const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
-  const inside = (abs: string) => !rel(abs).startsWith('..') && !path.isAbsolute(rel(abs));
-  const taePath = inside(storage.shared.dir) ? `./${rel(storage.shared.dir)}` : storage.shared.dir;
-  const layout: MoRestoreLayout = { taePath, storage, kind };
-  o.onLayout?.(layout);
+  for (const f of m.files) assertSafeRelPath(f.path); // before any path.join, which would resolve `..`
+  const ownPool = !o.read && !o.pool;
+  const pool = o.read ? undefined : o.pool ?? new WorkerPool(o.parallelism);
+  const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
+  try {
+    const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+    const inside = (abs: string) => !rel(abs).startsWith('..') && !path.isAbsolute(rel(abs));
+    const configDir = o.configDir === undefined ? 'etc/launch' : o.configDir;
+    const cluster = kind === 'matrixone' ? await clusterPlacement(root, m, read, { dnConfigPath: o.dnConfigPath, configDir }) : undefined;
+    const sharedDir = cluster?.shared.dir ?? path.join(root, 'mo-data', 'shared');
+    const layout: MoRestoreLayout = { taePath: inside(sharedDir) ? `./${rel(sharedDir)}` : sharedDir, kind, cluster };
+    const plan = kind === 'cold' ? coldPlan(m, root) : await serverPlan(m, root, cluster!, configDir, o.onSkip);
+    await assertFreeOutside(plan, path.join(root, 'mo-data'));
+    o.onLayout?.(layout);
+    const total: MoRestoreResult = { bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, layout, taeFiles: 0 };
+    // one restoreBackup per destination root: the restore path, and any folder outside it
+    const roots = new Map<string, Planned[]>();
+    for (const p of plan) {
+      const r = inside(p.abs) ? root : p.tae ? sharedDir : path.dirname(p.abs);
+      (roots.get(r) ?? roots.set(r, []).get(r)!).push(p);
+    }
+    for (const [r, items] of roots) {
+      const byEntry = new Map(items.map((p) => [p.f, p]));
+      const done = await restoreBackup(repo, m, r, {
+        pool,
+        parallelism: o.parallelism,
+        read,
+        encode: (f) => (byEntry.get(f)?.framed ? frameStream : undefined),
+        mapPath: (f) => {
+          const p = byEntry.get(f);
+          return p ? path.relative(r, p.abs).split(path.sep).join('/') : undefined;
+        },
+        onFile: (f) => {
+          const p = byEntry.get(f)!;
+          o.onFile?.(f, { from: p.from, to: inside(p.abs) ? rel(p.abs) : p.abs, tae: p.tae });
+        },
+        onProgress: (pr) => o.onProgress?.({ bytes: total.bytes + pr.bytes, totalBytes: total.totalBytes + pr.totalBytes, files: total.files + pr.files, totalFiles: total.totalFiles + pr.totalFiles }),
+      });
+      total.bytes += done.bytes;
+      total.totalBytes += done.totalBytes;
+      total.files += done.files;
+      total.totalFiles += done.totalFiles;
+    }
+    total.taeFiles = plan.filter((p) => p.tae).length;
+    return total;
+  } finally {
+    if (ownPool) await pool!.close();
+  }
+}
 
-  // destination of each file: absolute path, and whether it lives in a framed fileservice
-  const plan: { f: FileEntry; abs: string; framed: boolean; tae: boolean; from: string }[] = [];
-  const configDir = o.configDir === undefined ? 'etc/launch' : o.configDir;
+function coldPlan(m: Manifest, root: string): Planned[] {
+  return m.files.filter((f) => f.kind === 'file').map((f) => ({ f, abs: path.join(root, 'mo-data', ...f.path.split('/')), framed: false, tae: false, from: f.path }));
+}
+
+async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, configDir: string | null, onSkip: MoRestoreOptions['onSkip']): Promise<Planned[]> {
+  const plan: Planned[] = [];
   for (const f of m.files) {
-    if (f.kind !== 'file') continue;
-    assertSafeRelPath(f.path); // before path.join, which would resolve `..` out of every root
-    if (kind === 'cold') {
-      plan.push({ f, abs: path.join(root, 'mo-data', ...f.path.split('/')), framed: false, tae: false, from: f.path });
-    } else if (f.path === 'tae/tae_list' || f.path === 'tae/tae_sum' || f.path === 'mo_meta') {
-      continue;
-    } else if (f.path.startsWith('tae/')) {
+    if (f.kind !== 'file' || DESCRIPTIVE.has(f.path)) continue;
+    if (f.path.startsWith('tae/')) {
       const x = f.path.slice(4);
-      plan.push({ f, abs: path.join(storage.shared.dir, ...x.split('/')), framed: storage.shared.framing === 'crc', tae: true, from: x });
+      plan.push({ f, abs: path.join(cluster.shared.dir, ...x.split('/')), framed: cluster.shared.framing === 'crc', tae: true, from: x });
     } else if (f.path === 'hakeeper/hk_data') {
-      plan.push({ f, abs: path.join(storage.local.dir, 'hk_data'), framed: storage.local.framing === 'crc', tae: false, from: f.path });
+      if (cluster.hk.file === undefined) onSkip?.(f, `not restored: ${cluster.hk.via}`);
+      else plan.push({ f, abs: cluster.hk.file, framed: cluster.hk.framing === 'crc', tae: false, from: f.path });
     } else if (f.path.startsWith('config/')) {
       if (configDir === null) continue;
       const abs = path.join(root, ...configDir.split('/'), f.path.slice(7).replace(UUID_SUFFIX, ''));
       if (await fsp.stat(abs).catch(() => undefined)) {
-        o.onSkip?.(f, `${rel(abs)} exists; left as it is`);
+        onSkip?.(f, `${path.relative(root, abs)} exists; left as it is`);
         continue;
       }
       plan.push({ f, abs, framed: false, tae: false, from: f.path });
     } else {
-      o.onSkip?.(f, 'not part of a MatrixOne data folder');
+      onSkip?.(f, 'not part of a MatrixOne data folder');
     }
   }
-
-  // one restoreBackup per destination root: the restore path, and any folder outside it
-  const roots = new Map<string, typeof plan>();
-  for (const p of plan) {
-    const under = (d: string) => !path.relative(d, p.abs).startsWith('..');
-    const r = inside(p.abs) ? root : under(storage.shared.dir) ? storage.shared.dir : under(storage.local.dir) ? storage.local.dir : path.dirname(p.abs);
-    (roots.get(r) ?? roots.set(r, []).get(r)!).push(p);
-  }
-  const total: MoRestoreResult = { bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, layout, taeFiles: 0 };
-  for (const [r, items] of roots) {
-    const byEntry = new Map(items.map((p) => [p.f, p]));
-    const done = await restoreBackup(repo, m, r, {
-      pool: o.pool,
-      parallelism: o.parallelism,
-      mapPath: (f) => {
-        const p = byEntry.get(f);
-        return p ? path.relative(r, p.abs).split(path.sep).join('/') : undefined;
-      },
-      onFile: (f) => {
-        const p = byEntry.get(f)!;
-        o.onFile?.(f, { from: p.from, to: inside(p.abs) ? rel(p.abs) : p.abs, tae: p.tae });
-      },
-      onProgress: (pr) => o.onProgress?.({ bytes: total.bytes + pr.bytes, totalBytes: total.totalBytes + pr.totalBytes, files: total.files + pr.files, totalFiles: total.totalFiles + pr.totalFiles }),
-    });
-    total.bytes += done.bytes;
-    total.totalBytes += done.totalBytes;
-    total.files += done.files;
-    total.totalFiles += done.totalFiles;
-  }
-  for (const p of plan) {
-    if (p.framed) await frameFileInPlace(p.abs);
-    if (p.tae) total.taeFiles++;
-  }
-  return total;
+  return plan;
 }
 
-/**
- * Writes a server backup back as the folder MatrixOne's BACKUP wrote (mo_meta, config/*,
- * tae/*, hakeeper/hk_data), re-emitting the checksum sidecars MatrixOne's tooling checks
- * (`<file>.sha256` raw 32 bytes, or `.md5` for the pre-release format). Rows an incremental
- * backup marked needCopy=false are written too: the folder is self-contained.
- */
-export async function exportBackupLayout(repo: Repository, m: Manifest, dir: string, o: { parallelism?: number; pool?: WorkerPool } = {}): Promise<RestoreProgress> {
-  if (m.source.kind !== 'matrixone') throw new MobrError('BAD_INPUT', `backup ${m.id} is not a MatrixOne server backup`);
-  const done = await restoreBackup(repo, m, dir, { pool: o.pool, parallelism: o.parallelism });
-  for (const f of m.files) {
-    if (f.kind !== 'file' || !f.meta?.sidecar) continue;
-    const file = path.join(path.resolve(dir), ...f.path.split('/'));
-    if (f.meta.sidecar === 'sha256') await fsp.writeFile(`${file}.sha256`, f.sha256!);
-    else if (f.meta.sidecar === 'md5' && f.meta.md5) await fsp.writeFile(`${file}.md5`, Buffer.from(f.meta.md5, 'hex'));
+/** A destination outside `<restore_path>/mo-data` (a config's absolute data-dir) is never overwritten. */
+async function assertFreeOutside(plan: Planned[], moData: string): Promise<void> {
+  for (const p of plan) {
+    const r = path.relative(moData, p.abs);
+    if ((!r.startsWith('..') && !path.isAbsolute(r)) || !(p.tae || p.from === 'hakeeper/hk_data')) continue;
+    if (await fsp.lstat(p.abs).catch(() => undefined)) {
+      throw new MobrError('BAD_INPUT', `${p.abs} already exists; stop MatrixOne and remove it first (restore never overwrites cluster data)`);
+    }
   }
-  return done;
 }
