@@ -119,7 +119,7 @@ describe('MatrixOne emulator', () => {
     await c.backup({ target: { kind: 'filesystem', dir: join(root, 'full') } });
     const full = await readBackup(join(root, 'full'));
     await emu.simulateDay({ newObjects: 2 });
-    await c.backup({ target: { kind: 'filesystem', dir: join(root, 'inc') }, incrementalFrom: formatTS(full.sum.backupTS) });
+    await c.backup({ target: { kind: 'filesystem', dir: join(root, 'inc') }, incrementalFrom: formatTS(full.sum.backupTS!) });
     const inc = await readBackup(join(root, 'inc'));
     expect(inc.sum.type).toBe('incremental');
     const old = new Set(full.list.filter((e) => !e.path.includes('/')).map((e) => e.path));

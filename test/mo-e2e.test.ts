@@ -194,15 +194,17 @@ describe('server backup failures leave the repository as it was', () => {
     expect(e2.message).toMatch(/^mo_meta: sha256 /);
     expect(await repo.listBackupIds()).toEqual([]);
 
-    // an incremental whose base lacks a file MatrixOne skipped: clear error, nothing kept
+    // an incremental whose base (and every other backup) lacks a file MatrixOne skipped: clear error, nothing kept
     await backupFromMatrixOne({ conn: conn(emu), repo, target, id: 'ok1', type: 'full' });
     const base = await repo.loadManifest('ok1');
     const obj = base.files.find((f) => /^tae\/[^/]+_\d{5}$/.test(f.path))!;
     await repo.saveManifest({ ...base, id: 'thin', files: base.files.filter((f) => f !== obj) });
+    await repo.deleteManifest('ok1');
     const e3 = await backupFromMatrixOne({ conn: conn(emu), repo, target, id: 'inc-bad', type: 'incremental', baseId: 'thin' }).catch((x) => x);
     expect(e3.code).toBe('NOT_FOUND');
     expect(e3.message).toContain(obj.path);
-    expect((await repo.listBackupIds()).sort()).toEqual(['ok1', 'thin']);
+    expect(e3.message).toMatch(/take a full backup into a fresh target$/);
+    expect((await repo.listBackupIds()).sort()).toEqual(['thin']);
     expect(await readdir(dir)).not.toContain('staging');
 
     // a leftover staging folder under the same id is neither mixed in nor removed

@@ -66,12 +66,12 @@ describe('server backup staged by a DISK backup target', () => {
     const m = await backupFromMatrixOne({
       conn: { host: emu.host, port: emu.port, user: 'dump', password: '111' }, repo, target: { kind: 'filesystem', path: repoDir }, id: 'framed', type: 'full',
       afterServerBackup: async (s) => {
-        // what LocalFS would have written: tae/ and hakeeper/ framed (sidecars and mo_meta, config/ raw)
+        // what LocalFS writes: everything under tae/ and hakeeper/ framed, sidecars included (mo_meta, config/ raw)
         for (const rel of await walk(s.localDir!)) {
-          if (!(rel.startsWith('tae/') || rel.startsWith('hakeeper/')) || /\.sha256$/.test(rel)) continue;
+          if (!(rel.startsWith('tae/') || rel.startsWith('hakeeper/'))) continue;
           const p = join(s.localDir!, rel);
           const b = await readFile(p);
-          raw.set(rel, b);
+          if (!rel.endsWith('.sha256')) raw.set(rel, b);
           await writeFile(p, frame(b));
         }
       },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MobrError } from '../src/errors.js';
+import { localFsFrame } from './helpers/mo-fixture.js';
 import {
   digest,
   formatCsv,
@@ -8,6 +9,7 @@ import {
   parseCsv,
   parseMoMeta,
   parseSidecar,
+  readSidecar,
   parseTaeList,
   parseTaeSum,
   parseTS,
@@ -116,6 +118,23 @@ describe('tae_list and tae_sum', () => {
       }),
     );
   });
+  it('3-field rows and 2-field sums of servers before v1.2 round-trip too; a file never mixes forms', () => {
+    const oldArb = entryArb.map(({ ts: _ts, ...e }) => ({ ...e, needCopy: true }));
+    fc.assert(fc.property(fc.array(oldArb, { minLength: 1, maxLength: 20 }), (es) => { expect(parseTaeList(writeTaeList(es))).toEqual(es); }));
+    fc.assert(
+      fc.property(dateArb, fc.nat({ max: Number.MAX_SAFE_INTEGER }), (backupTime, size) => {
+        expect(parseTaeSum(`${backupTime},${size}\n`)).toEqual({ backupTime, size });
+      }),
+    );
+    expect(parseTaeList('obj_00000,12,ab\n')).toEqual([{ path: 'obj_00000', size: 12, checksum: 'ab', needCopy: true }]);
+    expect(() => parseTaeList('a_00000,1,,true,1-1\nb_00000,1,\n')).toThrow(/tae\/tae_list line 2: expected 5 fields, found 3/);
+    expect(() => parseTaeList('a_00000,1,,true\n')).toThrow(/expected 5 or 3 fields, found 4/);
+    expect(() => parseTaeSum('2024-05-15 03:56:44,1,1-1\n')).toThrow(/expected 4 or 2 fields, found 3/);
+  });
+  it('checksum-less needCopy=true rows (merged ckp meta, rewritten _01000 objects) parse', () => {
+    const rows = parseTaeList('ckp/meta_0-0_1715745404915410000-1.ckp,300,,true,1715745404915410000-1\n018f7a41-1881-7999-bbd6-858c3d4acc18_01000,3000,,true,1715745404915410000-1\n');
+    expect(rows.map((r) => [r.checksum, r.needCopy])).toEqual([['', true], ['', true]]);
+  });
   it('reads a needCopy=false row with an empty checksum', () => {
     const [e] = parseTaeList('018f7a41-1881-7999-bbd6-858c3d4acc18_00000,1234,,false,1715745404915410000-1\n');
     expect(e).toMatchObject({ size: 1234, checksum: '', needCopy: false });
@@ -126,6 +145,23 @@ describe('tae_list and tae_sum', () => {
 });
 
 describe('sidecars', () => {
+  it('raw (32 bytes) and LocalFS-framed (36 bytes) give the same digest; a damaged frame is CORRUPT', () =>
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat({ max: 35 }), (d, pos) => {
+        const hex = Buffer.from(d).toString('hex');
+        expect(readSidecar(d, 'sha256', 'tae/tae_list')).toBe(hex);
+        const framed = localFsFrame(d);
+        expect(framed.length).toBe(36);
+        expect(readSidecar(framed, 'sha256', 'tae/tae_list')).toBe(hex);
+        framed[pos] ^= 0x40;
+        expect(() => readSidecar(framed, 'sha256', 'tae/tae_list')).toThrow(/^tae\/tae_list\.sha256: checksum block 0 does not match its CRC32C$/);
+        onlyCorrupt(() => readSidecar(framed.subarray(0, 35), 'sha256', 'x'));
+      }),
+    ));
+  it('a framed sidecar as a DISK backup target writes it (literal vector)', () => {
+    const framed = Buffer.from('930a26b6c42e5b646c581011b657f442efdccc71f4404dda66fbba272fce1278a92b9d9f', 'hex');
+    expect(readSidecar(framed, 'sha256', 'tae/tae_sum')).toBe('c42e5b646c581011b657f442efdccc71f4404dda66fbba272fce1278a92b9d9f');
+  });
   it('verify sha256 and md5', () => {
     const data = new TextEncoder().encode('hello');
     for (const algo of ['sha256', 'md5'] as const) {

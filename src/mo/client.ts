@@ -44,6 +44,31 @@ export interface BackupRequest {
   incrementalFrom?: string;
   /** the statement's first string; MatrixOne ignores it (default '') */
   label?: string;
+  /** `select version()` of the server; decides the statement's form (default: the newest) */
+  serverVersion?: string;
+}
+
+/** What the BACKUP grammar of a server release accepts (rule backup_stmt in mysql_sql.y). */
+export interface BackupDialect {
+  /** `PARALLELISM '<n>'` after FILESYSTEM (mandatory from v1.1.2, a syntax error before) and the S3 key 'parallelism' (unknown before v1.1.2) */
+  parallelism: boolean;
+  /** `TYPE '<t>' TIMESTAMP '<ts>'` (v1.2.0 on) */
+  incremental: boolean;
+  /** 'is_minio'='<bool>' is parsed (v1.1.2 on); before, the key alone means true whatever its value */
+  isMinioValue: boolean;
+}
+
+/** The release of `8.0.30-MatrixOne-v1.2.0` (also with suffixes like `-hotfix-…`), or undefined. */
+export function parseServerVersion(v: string): [number, number, number] | undefined {
+  const m = /MatrixOne-v?(\d+)\.(\d+)\.(\d+)/i.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** The statement dialect of a server; an unknown version is taken as the newest. */
+export function backupDialect(serverVersion?: string): BackupDialect {
+  const v = serverVersion === undefined ? undefined : parseServerVersion(serverVersion);
+  const atLeast = (a: number, b: number, c: number) => !v || v[0] > a || (v[0] === a && (v[1] > b || (v[1] === b && v[2] >= c)));
+  return { parallelism: atLeast(1, 1, 2), incremental: atLeast(1, 2, 0), isMinioValue: atLeast(1, 1, 2) };
 }
 
 /** SQL string literal with MySQL escaping of quote and backslash. */
@@ -51,12 +76,14 @@ export function sqlString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** Builds MatrixOne's BACKUP statement (grammar rule backup_stmt in mysql_sql.y). */
+/** Builds MatrixOne's BACKUP statement (grammar rule backup_stmt in mysql_sql.y) for the server's release. */
 export function buildBackupStatement(req: BackupRequest): string {
+  const d = backupDialect(req.serverVersion);
   let sql = `BACKUP ${sqlString(req.label ?? '')} `;
   const t = req.target;
   if (t.kind === 'filesystem') {
-    sql += `FILESYSTEM ${sqlString(t.dir)} PARALLELISM ${sqlString(String(t.parallelism ?? 1))}`;
+    sql += `FILESYSTEM ${sqlString(t.dir)}`;
+    if (d.parallelism) sql += ` PARALLELISM ${sqlString(String(t.parallelism ?? 1))}`;
   } else {
     const opts: [string, string][] = [
       ['endpoint', t.endpoint],
@@ -68,11 +95,12 @@ export function buildBackupStatement(req: BackupRequest): string {
     if (t.region !== undefined) opts.push(['region', t.region]);
     if (t.compression !== undefined) opts.push(['compression', t.compression]);
     if (t.roleArn !== undefined) opts.push(['role_arn', t.roleArn]);
-    if (t.isMinio !== undefined) opts.push(['is_minio', String(t.isMinio)]);
-    if (t.parallelism !== undefined) opts.push(['parallelism', String(t.parallelism)]);
+    if (t.isMinio !== undefined && (t.isMinio || d.isMinioValue)) opts.push(['is_minio', String(t.isMinio)]);
+    if (t.parallelism !== undefined && d.parallelism) opts.push(['parallelism', String(t.parallelism)]);
     sql += `S3OPTION {${opts.map(([k, v]) => `${sqlString(k)}=${sqlString(v)}`).join(', ')}}`;
   }
   if (req.incrementalFrom !== undefined) {
+    if (!d.incremental) throw new MobrError('BAD_INPUT', `MatrixOne ${req.serverVersion} has no incremental backup (TYPE/TIMESTAMP came with v1.2.0); take a full backup`);
     sql += ` TYPE 'incremental' TIMESTAMP ${sqlString(req.incrementalFrom)}`;
   }
   return sql;

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MobrError } from '../errors.js';
+import { framedSize, unframe } from './framing.js';
 
 /** MatrixOne's backup format version written in mo_meta (pkg/backup/types.go `Version`). */
 export const BACKUP_VERSION = '0823';
@@ -77,7 +78,10 @@ interface CsvRecord {
   line: number;
 }
 
-function parseCsvLines(text: string, file: string, fields: number): CsvRecord[] {
+/** `fields`: the exact field count, or the counts allowed (every record of the file must then have the same one, as Go's reader demands). */
+function parseCsvLines(text: string, file: string, fields: number | readonly number[]): CsvRecord[] {
+  const allowed = typeof fields === 'number' ? [fields] : fields;
+  let want: number | undefined;
   const rows: CsvRecord[] = [];
   let i = 0;
   let line = 1;
@@ -117,8 +121,9 @@ function parseCsvLines(text: string, file: string, fields: number): CsvRecord[] 
       if (i < n && text[i] === ',') { i++; continue; }
       break;
     }
-    if (rec.length !== fields) {
-      throw corrupt(`${file} line ${startLine}`, `expected ${fields} fields, found ${rec.length}`);
+    if (want === undefined && allowed.includes(rec.length)) want = rec.length;
+    if (rec.length !== want) {
+      throw corrupt(`${file} line ${startLine}`, `expected ${want ?? allowed.join(' or ')} fields, found ${rec.length}`);
     }
     rows.push({ fields: rec, line: startLine });
   }
@@ -180,59 +185,87 @@ export function parseMoMeta(data: Uint8Array | string, file = 'mo_meta'): MoMeta
 
 // ---------------------------------------------------------------- tae/tae_list
 
-/** One row of tae/tae_list. `checksum` is lowercase hex SHA-256, empty when needCopy is false. */
+/**
+ * One row of tae/tae_list. Since v1.2.0 (pkg/backup/types.go taeFile.CsvString) a row is
+ * `path,size,checksum,needCopy,ts`; up to v1.1.x it is `path,size,checksum` (every listed file
+ * copied, no ts). `checksum` is lowercase hex SHA-256 of the file's logical bytes, EMPTY when the
+ * server did not compute one: needCopy=false rows, and needCopy=true rows of files the server
+ * wrote itself (merged checkpoint meta, rewritten objects; pkg/backup/tae.go execBackup).
+ */
 export interface TaeFileEntry {
   path: string; // relative to tae/: `<object>`, `ckp/<meta>`, `gc/<meta>`
   size: number;
   checksum: string;
   needCopy: boolean;
-  ts: MoTS;
+  /** absent in the 3-field rows of servers before v1.2 */
+  ts?: MoTS;
 }
 
+/** Writes rows in the 5-field form, or the 3-field form when no row has a ts (servers before v1.2). */
 export function writeTaeList(entries: readonly TaeFileEntry[]): string {
-  return formatCsv(entries.map((e) => [e.path, String(e.size), e.checksum, String(e.needCopy), formatTS(e.ts)]));
+  const old = entries.length > 0 && entries.every((e) => e.ts === undefined);
+  return formatCsv(entries.map((e) => (old ? [e.path, String(e.size), e.checksum] : [e.path, String(e.size), e.checksum, String(e.needCopy), formatTS(e.ts ?? ZERO_TS)])));
 }
 
+/** Reads both row forms (all rows of one file have the same form). */
 export function parseTaeList(data: Uint8Array | string, file = 'tae/tae_list'): TaeFileEntry[] {
-  const recs = parseCsvLines(decodeUtf8(data, file), file, 5);
+  const recs = parseCsvLines(decodeUtf8(data, file), file, [5, 3]);
   return recs.map(({ fields: [path, size, checksum, needCopy, ts], line }) => {
     const where = `${file} line ${line}`;
     if (!isSafeRelName(path!)) throw corrupt(where, `bad path ${JSON.stringify(clip(path!))}`);
     if (!/^[0-9a-f]*$/.test(checksum!) || checksum!.length % 2 !== 0) throw corrupt(where, 'bad checksum (want hex)');
-    if (needCopy !== 'true' && needCopy !== 'false') throw corrupt(where, `bad needCopy ${JSON.stringify(clip(needCopy!))}`);
-    return { path: path!, size: parseSize(size!, where), checksum: checksum!, needCopy: needCopy === 'true', ts: parseTS(ts!, where) };
+    const row: TaeFileEntry = { path: path!, size: parseSize(size!, where), checksum: checksum!, needCopy: true };
+    if (needCopy === undefined) return row;
+    if (needCopy !== 'true' && needCopy !== 'false') throw corrupt(where, `bad needCopy ${JSON.stringify(clip(needCopy))}`);
+    return { ...row, needCopy: needCopy === 'true', ts: parseTS(ts!, where) };
   });
 }
 
 // ---------------------------------------------------------------- tae/tae_sum
 
-/** tae/tae_sum: backup time (`YYYY-MM-DD hh:mm:ss`, the TN's clock), total size, BACKUPTS, type. */
+/**
+ * tae/tae_sum. Since v1.2.0: `backupTime,size,backupTS,type`; up to v1.1.x: `backupTime,size`.
+ * backupTime is `YYYY-MM-DD hh:mm:ss` in UTC (the TN's `time.Now().UTC()`, pkg/vm/engine/tae/rpc
+ * HandleBackup), size the sum of tae_list's sizes, backupTS the checkpoint start TS (BACKUPTS).
+ */
 export interface TaeSum {
   backupTime: string;
   size: number;
-  backupTS: MoTS;
-  type: string; // '' when the statement had no TYPE clause, else e.g. 'incremental'
+  /** absent before v1.2 */
+  backupTS?: MoTS;
+  /** '' when the statement had no TYPE clause, else its text verbatim; absent before v1.2 */
+  type?: string;
 }
 
-const DATETIME_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 
 export function writeTaeSum(sum: TaeSum): string {
-  return formatCsv([[sum.backupTime, String(sum.size), formatTS(sum.backupTS), sum.type]]);
+  if (sum.backupTS === undefined) return formatCsv([[sum.backupTime, String(sum.size)]]);
+  return formatCsv([[sum.backupTime, String(sum.size), formatTS(sum.backupTS), sum.type ?? '']]);
 }
 
 export function parseTaeSum(data: Uint8Array | string, file = 'tae/tae_sum'): TaeSum {
-  const recs = parseCsvLines(decodeUtf8(data, file), file, 4);
+  const recs = parseCsvLines(decodeUtf8(data, file), file, [4, 2]);
   if (recs.length !== 1) throw corrupt(file, `expected one record, found ${recs.length}`);
   const [backupTime, size, ts, type] = recs[0]!.fields;
   const where = `${file} line ${recs[0]!.line}`;
-  if (!DATETIME_RE.test(backupTime!)) throw corrupt(where, `bad backup time ${JSON.stringify(clip(backupTime!))}`);
-  return { backupTime: backupTime!, size: parseSize(size!, where), backupTS: parseTS(ts!, where), type: type! };
+  if (parseBackupTime(backupTime!) === undefined) throw corrupt(where, `bad backup time ${JSON.stringify(clip(backupTime!))}`);
+  const sum: TaeSum = { backupTime: backupTime!, size: parseSize(size!, where) };
+  return ts === undefined ? sum : { ...sum, backupTS: parseTS(ts, where), type: type! };
 }
 
-/** Formats a Date as Go's time.DateTime layout in local time. */
+/** Formats a Date as Go's time.DateTime layout in UTC, as MatrixOne writes tae_sum. */
 export function formatBackupTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return d.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** ms since the epoch of a tae_sum backup time (UTC), or undefined when it is not one. */
+export function parseBackupTime(s: string): number | undefined {
+  const m = DATETIME_RE.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, se);
+  return formatBackupTime(new Date(ms)) === s ? ms : undefined; // rejects 2024-02-30 and 25:00
 }
 
 // ---------------------------------------------------------------- checksum sidecars
@@ -261,9 +294,19 @@ export function parseSidecar(bytes: Uint8Array, algo: SidecarAlgo, file: string)
   return Buffer.from(bytes).toString('hex');
 }
 
-/** Checks `data` against its sidecar; CORRUPT naming the file on mismatch. */
+/**
+ * The hex digest of a sidecar as found on disk: raw (32 bytes for SHA-256), or LocalFS-framed
+ * (36 bytes: a DISK backup target frames everything under tae/ and hakeeper/, sidecars included,
+ * pkg/backup/fs.go writeFile through fileservice.GetForBackup).
+ */
+export function readSidecar(bytes: Uint8Array, algo: SidecarAlgo, file: string): string {
+  if (bytes.length === framedSize(DIGEST_LEN[algo])) return parseSidecar(unframe(bytes, sidecarPath(file, algo)), algo, file);
+  return parseSidecar(bytes, algo, file);
+}
+
+/** Checks `data` against its sidecar (raw or framed); CORRUPT naming the file on mismatch. */
 export function verifySidecar(data: Uint8Array, sidecar: Uint8Array, algo: SidecarAlgo, file: string): void {
-  const want = parseSidecar(sidecar, algo, file);
+  const want = readSidecar(sidecar, algo, file);
   const got = Buffer.from(digest(algo, data)).toString('hex');
   if (want !== got) throw corrupt(file, `${algo} ${got} does not match ${sidecarPath(file, algo)} (${want})`);
 }

@@ -1,0 +1,146 @@
+/**
+ * What happens to each file of a staged server backup (spec/matrixone.md, "How mobr ingests a
+ * server backup"): read it into the repository, reuse the chunks of an identical file of an
+ * earlier backup unread, or carry an entry of an earlier backup for a file the server did not copy.
+ *
+ * - A row with needCopy=false, or a row the server listed but did not write and gave no checksum
+ *   (a file it found already at the target, pkg/backup/tae.go `dstHave`), is carried from an
+ *   earlier server backup of this repository holding the same path and size (and the same server
+ *   checksum when both have one): the base first, then the previous backup, then any other.
+ *   Objects are immutable and uniquely named, so path and size identify one. None: NOT_FOUND.
+ * - A row with the server's SHA-256 whose path, size and checksum equal an entry of the previous
+ *   backup reuses that entry's chunks unread.
+ * - Everything else is read; a row without a checksum is hashed by mobr (`sha256From: mobr`).
+ */
+import { isMobrError, MobrError } from '../errors.js';
+import { allIndexed } from '../backup/backup.js';
+import type { FileEntry, Manifest } from '../repo/manifest.js';
+import type { Repository } from '../repo/repository.js';
+import { framedSize } from './framing.js';
+import { formatTS, type TaeFileEntry } from './layout.js';
+import { isBackupFsPath, type StagedLayout } from './staged.js';
+
+/** Where FileEntry.sha256 came from (manifest `x.sha256From`). */
+export type Sha256From = 'tae_list' | 'sidecar' | 'mobr';
+
+export interface ToRead {
+  rel: string;
+  /** logical size (after unframing) */
+  size: number;
+  stagedSize: number;
+  framed: boolean;
+  mtimeMs: number;
+  meta: Record<string, string>;
+  /** the server's SHA-256 to check against; undefined when it gave none */
+  sha256?: string;
+  /** what the expected SHA-256 was checked against, for messages */
+  against: string;
+}
+
+export interface IngestPlan {
+  /** entries taken from earlier backups (reused or carried) */
+  kept: FileEntry[];
+  toRead: ToRead[];
+  reusedFiles: number;
+  reusedBytes: number;
+  carriedFiles: number;
+}
+
+export interface PlanContext {
+  repo: Repository;
+  id: string;
+  base?: Manifest;
+  previous?: Manifest;
+}
+
+export async function planIngest(layout: StagedLayout, c: PlanContext): Promise<IngestPlan> {
+  const plan: IngestPlan = { kept: [], toRead: [], reusedFiles: 0, reusedBytes: 0, carriedFiles: 0 };
+  for (const [rel, w] of layout.written) {
+    const meta: Record<string, string> = { sha256From: w.sidecar === 'sha256' ? 'sidecar' : 'mobr' };
+    if (w.sidecar) meta.sidecar = w.sidecar;
+    if (w.md5) meta.md5 = w.md5;
+    const framed = layout.framing === 'crc' && isBackupFsPath(rel);
+    plan.toRead.push({ rel, size: w.data.length, stagedSize: w.stagedSize, framed, mtimeMs: mtime(w.mtimeMs), meta, sha256: w.sha256, against: 'the bytes checked against its sidecar' });
+  }
+  const prevByPath = new Map((c.previous?.files ?? []).map((f) => [f.path, f]));
+  const carry = carrier(c);
+  for (const row of layout.rows) {
+    const rel = `tae/${row.path}`;
+    const meta = rowMeta(row);
+    const e = layout.staged.get(rel);
+    if (!row.needCopy || (!e && row.checksum === '')) {
+      const from = await carry(rel, row);
+      if (from) {
+        plan.kept.push({ ...from, meta: { ...meta, checksum: row.checksum || (from.meta?.checksum ?? ''), sha256From: from.meta?.sha256From ?? 'tae_list' } });
+        plan.carriedFiles++;
+        continue;
+      }
+      if (!e) throw notCopied(c, rel, row);
+    }
+    if (!e) throw new MobrError('CORRUPT', `${rel}: listed in tae/tae_list but missing from the backup MatrixOne wrote`);
+    const framed = layout.framing === 'crc';
+    const want = framed ? framedSize(row.size) : row.size;
+    if (e.size !== want) throw new MobrError('CORRUPT', `${rel}: ${e.size} bytes staged, tae/tae_list says ${row.size}${framed ? ` (${want} LocalFS-framed)` : ''}`);
+    const prev = prevByPath.get(rel);
+    if (row.checksum !== '' && prev && prev.kind === 'file' && prev.size === row.size && prev.meta?.checksum === row.checksum && allIndexed(c.repo, prev)) {
+      plan.kept.push({ ...prev, mtimeMs: mtime(e.mtimeMs), meta: { ...meta, sha256From: 'tae_list' } });
+      plan.reusedFiles++;
+      plan.reusedBytes += row.size;
+      continue;
+    }
+    const sha256 = row.checksum === '' ? undefined : row.checksum;
+    plan.toRead.push({ rel, size: row.size, stagedSize: e.size, framed, mtimeMs: mtime(e.mtimeMs), meta: { ...meta, sha256From: sha256 ? 'tae_list' : 'mobr' }, sha256, against: 'tae/tae_list' });
+  }
+  return plan;
+}
+
+/** Finds an earlier backup's entry for a file the server did not copy: base, previous, then every other server backup. */
+function carrier(c: PlanContext): (rel: string, row: TaeFileEntry) => Promise<FileEntry | undefined> {
+  const byPath = (m: Manifest) => new Map(m.files.map((f) => [f.path, f]));
+  const first = [c.base, c.previous].filter((m): m is Manifest => m !== undefined).map(byPath);
+  let others: Promise<Map<string, FileEntry>[]> | undefined;
+  const fits = (f: FileEntry | undefined, row: TaeFileEntry): f is FileEntry =>
+    !!f && f.kind === 'file' && f.size === row.size && !(row.checksum !== '' && f.meta?.checksum && f.meta.checksum !== row.checksum) && allIndexed(c.repo, f);
+  return async (rel, row) => {
+    for (const m of first) {
+      const f = m.get(rel);
+      if (fits(f, row)) return f;
+    }
+    others ??= loadOtherServerManifests(c).then((ms) => ms.map(byPath));
+    for (const m of await others) {
+      const f = m.get(rel);
+      if (fits(f, row)) return f;
+    }
+    return undefined;
+  };
+}
+
+async function loadOtherServerManifests(c: PlanContext): Promise<Manifest[]> {
+  const skip = new Set([c.base?.id, c.previous?.id]);
+  const out: Manifest[] = [];
+  for (const bid of await c.repo.listBackupIds()) {
+    if (skip.has(bid)) continue;
+    const m = await c.repo.loadManifest(bid).catch((e) => (isMobrError(e) ? undefined : Promise.reject(e)));
+    if (m && m.source.kind === 'matrixone') out.push(m);
+  }
+  return out.sort((a, b) => b.completedAt - a.completedAt);
+}
+
+function notCopied(c: PlanContext, rel: string, row: TaeFileEntry): MobrError {
+  const why = row.needCopy
+    ? 'listed in tae/tae_list but not written: it was already at the backup target'
+    : c.base
+      ? `needCopy=false: unchanged since base backup ${c.base.id}`
+      : 'needCopy=false: the backup target already held it (tae/file_list or a file_index_<ts>.idx)';
+  return new MobrError('NOT_FOUND', `backup ${c.id}: MatrixOne did not copy ${rel} (${why}) and no backup in this repository holds it with ${row.size} bytes; take a full backup into a fresh target`);
+}
+
+function rowMeta(row: TaeFileEntry): Record<string, string> {
+  const meta: Record<string, string> = { checksum: row.checksum, needCopy: String(row.needCopy) };
+  if (row.ts) meta.ts = formatTS(row.ts);
+  return meta;
+}
+
+function mtime(ms: number | undefined): number {
+  return Math.trunc(ms ?? Date.now());
+}
