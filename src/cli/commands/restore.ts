@@ -3,10 +3,13 @@
  * backup (MatrixOne must be stopped and P/mo-data removed first, as with mo_br).
  * With an ID the backup is found through the catalog, or in the repository the --backup_* flags
  * name (resolve.ts; S3 keys from --backup_access_key_id / --backup_secret_access_key); without
- * one, the newest backup of that repository is restored and named first. Restoring into S3 (--restore_dir s3) is not available yet.
- * The files go where MatrixOne's restore puts them (src/mo/restore.ts): object files under
- * P/mo-data/shared (or the SHARED folder the TN config at --dn_config_path names), HA keeper data
- * under mo-data/local, launch configs under P/etc/launch; a cold backup recreates P/mo-data.
+ * one, the newest backup of that repository is restored and named first.
+ * The files go where the stopped cluster reads them (src/mo/restore.ts): object files into the
+ * SHARED folder and hk_data where the log service reads it, as the cluster's configs say
+ * (--dn_config_path, the launch configs, else DISK at mo-data/shared and mo-data/local), launch
+ * configs under P/etc/launch; a cold backup recreates P/mo-data.
+ * `--restore_dir s3` writes into the bucket and --restore_filepath a cluster's S3 fileservices
+ * read (src/mo/restore-s3.ts: `<filepath>/data/<object>`, `<filepath>/hk_data`).
  * --checksum is accepted: every restored file's SHA-256 is always checked.
  * Nothing is created at P until the backup has been found and opened.
  */
@@ -14,10 +17,12 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
+import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
+import type { S3Spec } from '../../store/open.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
-import { describeLocation, type BackupLocation } from '../location.js';
+import { describeLocation, locationFromFlags, locationToSpec, type BackupLocation, type S3Location } from '../location.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
 import { formatDuration } from '../units.js';
@@ -43,10 +48,12 @@ export interface RestoreFlags extends BackupSideFlags {
 
 const MO_DATA = 'mo-data';
 
+type Target = { kind: 'filesystem'; path: string } | { kind: 's3'; location: S3Location; spec: S3Spec };
+
 export async function runRestore(id: string | undefined, flags: RestoreFlags, ctx: CliContext): Promise<void> {
-  const target = await restoreTarget(flags);
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024) ??
     (typeof flags.checksum === 'string' ? intFlag(flags.checksum, '--checksum', 1, 1024) : undefined);
+  const target = await restoreTarget(flags, parallelism);
 
   // With an ID: the catalog, or the repository the --backup_* flags name (resolve.ts).
   // Without one: the newest backup of that repository, named before anything is written.
@@ -73,27 +80,31 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
 
   const progress = new Progress('restore', { json: ctx.json });
   try {
-    const dest = await makeDest(target);
     const par = parallelism ?? 1;
+    const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
     const tae: string[] = [];
     const t0 = process.hrtime.bigint();
-    const done = await restoreMatrixOne(repo, manifest, target, {
-      dnConfigPath: flags.dn_config_path,
-      parallelism,
-      onLayout: (l) => {
-        if (ctx.json) return;
-        ctx.stdout.write(restoreHeader(from, { backupDir: 'filesystem', path: target }, l.taePath));
-        ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
-      },
-      onFile: (_f, shown) => {
-        if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
-      },
-      onProgress: (p) => progress.update({ bytes: p.bytes, totalBytes: p.totalBytes, files: p.files, totalFiles: p.totalFiles }),
-    });
+    const onLayout = (l: { taePath: string }) => {
+      if (ctx.json) return;
+      ctx.stdout.write(restoreHeader(from, to, l.taePath));
+      ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
+    };
+    const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
+      if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
+    };
+    const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => progress.update(p);
+    let done: { files: number; taeFiles: number; bytes: number; taePath: string; dataDir?: string };
+    if (target.kind === 's3') {
+      done = await restoreMatrixOneToS3(repo, manifest, target.spec, { parallelism, onLayout, onFile, onProgress });
+    } else {
+      const dataDir = await makeDest(target.path);
+      const r = await restoreMatrixOne(repo, manifest, target.path, { dnConfigPath: flags.dn_config_path, parallelism, onLayout, onFile, onProgress });
+      done = { ...r, taePath: r.layout.taePath, dataDir };
+    }
     progress.done();
     const cost = process.hrtime.bigint() - t0;
     if (ctx.json) {
-      printJson(ctx, 'restore', { id: manifest.id, from, to: { backupDir: 'filesystem', path: target }, dataDir: dest, taePath: done.layout.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs: Number(cost) });
+      printJson(ctx, 'restore', { id: manifest.id, from, to, dataDir: done.dataDir, taePath: done.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs: Number(cost) });
     } else {
       ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(cost)}\n`);
       if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
@@ -105,9 +116,17 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
 }
 
 /** --restore_dir / --restore_path, checked before anything is read. */
-async function restoreTarget(flags: RestoreFlags): Promise<string> {
+async function restoreTarget(flags: RestoreFlags, parallelism: number | undefined): Promise<Target> {
   if (flags.restore_dir === undefined || flags.restore_dir === '') throw new MobrError('BAD_INPUT', 'missing --restore_dir (filesystem, or s3)');
-  if (flags.restore_dir === 's3') throw new MobrError('NOT_AVAILABLE', 'restoring into s3 (--restore_dir s3) is not available yet; restore to --restore_dir filesystem');
+  if (flags.restore_dir === 's3') {
+    if (flags.dn_config_path !== undefined) throw new MobrError('BAD_INPUT', '--dn_config_path is for --restore_dir filesystem; with s3 the objects go to <restore_filepath>/data');
+    const location = locationFromFlags(
+      { dir: 's3', endpoint: flags.restore_endpoint, bucket: flags.restore_bucket, filepath: flags.restore_filepath, region: flags.restore_region, compression: flags.restore_compression, roleArn: flags.restore_role_arn, isMinio: flags.restore_is_minio },
+      { dir: '--restore_dir', other: '--restore_' },
+    ) as S3Location;
+    const spec = locationToSpec(location, { accessKeyId: flags.restore_access_key_id, secretAccessKey: flags.restore_secret_access_key }, parallelism) as S3Spec;
+    return { kind: 's3', location, spec };
+  }
   if (flags.restore_dir !== 'filesystem') throw new MobrError('BAD_INPUT', `bad --restore_dir ${JSON.stringify(flags.restore_dir.slice(0, 40))}: use filesystem or s3`);
   if (!flags.restore_path) throw new MobrError('BAD_INPUT', 'missing --restore_path (the MatrixOne folder that gets mo-data)');
   const target = path.resolve(flags.restore_path);
@@ -121,7 +140,7 @@ async function restoreTarget(flags: RestoreFlags): Promise<string> {
   if (existing.length > 0) {
     throw new MobrError('BAD_INPUT', `${path.join(target, MO_DATA)} already exists and is not empty; stop MatrixOne and remove it first`);
   }
-  return target;
+  return { kind: 'filesystem', path: target };
 }
 
 async function makeDest(target: string): Promise<string> {
