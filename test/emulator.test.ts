@@ -1,172 +1,186 @@
+/**
+ * The MatrixOne emulator on its own terms (no mobr code involved): MySQL protocol and errors,
+ * the BACKUP grammar of each server version, churn, and a restart that reads its files through
+ * the configured backend as MatrixOne does: raw bytes in a DISK folder, framed bytes in a
+ * DISK-V2 folder and a misframed hk_data stop it; a missing or misplaced hk_data is ignored
+ * (as MatrixOne ignores it) but shows in `hakeeper.restored`.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MobrError } from '../src/errors.js';
-import { connect, type MoClient } from '../src/mo/client.js';
-import { parseMoMeta, parseTaeList, parseTaeSum, verifySidecar, formatTS, digest } from '../src/mo/layout.js';
-import { startEmulator, type Emulator } from './emulator/index.js';
+import mysql from 'mysql2/promise';
+import { startEmulator, SYSTEM_DATABASES, type Emulator, type EmulatorOptions } from './emulator/index.js';
+import { sql, target, unframeNative } from './helpers/mo-target.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
-
 async function tmp(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'mobr-emu-'));
   cleanups.push(() => rm(d, { recursive: true, force: true }));
   return d;
 }
-
-async function start(home: string, extra: Partial<Parameters<typeof startEmulator>[0]> = {}): Promise<Emulator> {
-  const emu = await startEmulator({ home, objectSize: { min: 20_000, max: 40_000 }, ...extra });
+const REAL: Partial<EmulatorOptions> = { backend: 'DISK', layout: 'shipped', checksumless: true };
+async function start(home: string, o: Partial<EmulatorOptions> = {}): Promise<Emulator> {
+  const emu = await startEmulator({ home, objectSize: { min: 3000, max: 6000 }, ...REAL, ...o });
   cleanups.push(() => emu.close());
   return emu;
 }
+const dbs = async (emu: Emulator) => (await sql(emu, 'show databases')).map((r) => Object.values(r)[0] as string);
+const err = (p: Promise<unknown>) => p.then(() => ({ errno: 0, message: 'no error' }), (e: { errno: number; message: string }) => e);
 
-async function client(emu: Emulator, user = 'dump', password = '111'): Promise<MoClient> {
-  const c = await connect({ host: emu.host, port: emu.port, user, password });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function dbs(c: MoClient): Promise<string[]> {
-  return (await c.query('show databases')).map((r) => r.Database as string);
-}
-
-/** Reads a backup dir and checks every sidecar; returns its parsed tae_list and tae_sum. */
-async function readBackup(dir: string) {
-  for (const f of ['mo_meta', 'tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data']) {
-    verifySidecar(await readFile(join(dir, f)), await readFile(join(dir, `${f}.sha256`)), 'sha256', f);
-  }
-  const meta = parseMoMeta(await readFile(join(dir, 'mo_meta')));
-  for (const m of meta) {
-    if (m.type === 'launchconfig') {
-      const f = `config/${m.file}`;
-      verifySidecar(await readFile(join(dir, f)), await readFile(join(dir, `${f}.sha256`)), 'sha256', f);
-    }
-  }
-  const list = parseTaeList(await readFile(join(dir, 'tae/tae_list')));
-  const sum = parseTaeSum(await readFile(join(dir, 'tae/tae_sum')));
-  return { meta, list, sum };
-}
-
-describe('MatrixOne emulator', () => {
-  it('speaks MySQL as MatrixOne: auth, databases, rows', async () => {
-    const emu = await start(await tmp());
-    await expect(connect({ host: emu.host, port: emu.port, user: 'dump', password: 'nope' })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
-    const c = await client(emu);
-    expect(await c.version()).toMatch(/MatrixOne/);
-    await c.query('create database db1');
-    await c.query('create database db2');
-    expect(await dbs(c)).toEqual(['db1', 'db2', 'information_schema', 'mo_catalog', 'mo_debug', 'mo_task', 'mysql', 'system', 'system_metrics']);
-    await c.query('create table db1.t (id int primary key, name varchar(20))');
-    await c.query("insert into db1.t values (1, 'a'), (2, 'it''s')");
-    await c.query("insert into db1.t (id, name) values (3, NULL)");
-    expect(await c.query('select count(*) from db1.t')).toEqual([{ 'count(*)': 3 }]);
-    await c.query('drop database db1');
-    expect(await dbs(c)).not.toContain('db1');
-    await expect(c.query('create database db2')).rejects.toMatchObject({ code: 'SERVER_ERROR' });
+describe('MatrixOne emulator: SQL', () => {
+  it('auth, databases, rows, and MatrixOne error codes', async () => {
+    const emu = await start(await tmp(), { users: [{ user: 'reader', password: 'r', canBackup: false }] });
+    expect((await err(mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: 'x' }))).errno).toBe(1045);
+    expect(await sql(emu, 'select version()')).toEqual([{ 'version()': '8.0.30-MatrixOne-v1.2.0' }]);
+    await sql(emu, 'create database db1', 'create database db2', 'create table db1.t (id int primary key, name varchar(20))');
+    await sql(emu, "insert into db1.t values (1, 'a'), (2, 'it''s')", 'insert into db1.t (id, name) values (3, NULL)');
+    expect(await sql(emu, 'select count(*) from db1.t')).toEqual([{ 'count(*)': 3 }]);
+    expect(await dbs(emu)).toEqual(['db1', 'db2', ...SYSTEM_DATABASES].sort());
+    await sql(emu, 'drop database db1');
+    expect(await dbs(emu)).not.toContain('db1');
+    expect((await err(sql(emu, 'create database db2'))).errno).toBe(1007);
+    const c = await mysql.createConnection({ host: emu.host, port: emu.port, user: 'reader', password: 'r' });
+    cleanups.push(() => c.end());
+    const denied = await err(c.query(`backup '' filesystem '${await tmp()}/x' parallelism '1'`));
+    expect(denied).toMatchObject({ errno: 20101, message: 'internal error: do not have privilege to execute the statement' });
   });
 
-  it('wrong password is MySQL error 1045 and unreachable ports are UNREACHABLE', async () => {
-    const emu = await start(await tmp());
-    const mysql = (await import('mysql2/promise')).default;
-    await expect(mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: 'x' })).rejects.toMatchObject({ errno: 1045 });
-    const port = emu.port;
-    await emu.close();
-    const e = await connect({ host: '127.0.0.1', port, user: 'dump', password: 'secret-pw' }).catch((x) => x);
-    expect(e).toBeInstanceOf(MobrError);
-    expect(e.code).toBe('UNREACHABLE');
-    expect(e.message).toBe(`cannot connect to MatrixOne at 127.0.0.1:${port}: connection refused`);
-  });
-
-  it('full backup writes a layout the parsers read and the sidecars verify; no privilege -> ACCESS_DENIED', async () => {
-    const home = await tmp();
-    const emu = await start(home, { users: [{ user: 'reader', password: 'r', canBackup: false }] });
-    const c = await client(emu);
-    await c.query('create database db1');
-    await c.query('create table db1.t (a int)');
-    await c.query('insert into db1.t values (1),(2)');
-    const target = join(await tmp(), 'b1');
-    await c.backup({ target: { kind: 'filesystem', dir: target } });
-    const { meta, list, sum } = await readBackup(target);
-    expect(meta[0]).toEqual({ type: 'version', version: '0823' });
-    expect(meta.filter((m) => m.type === 'launchconfig').map((m) => (m as { subtype: string }).subtype).sort()).toEqual(['cn', 'dn', 'launch', 'log']);
-    const objects = list.filter((e) => !e.path.includes('/'));
-    expect(objects.length).toBe(emu.tree.live.length);
-    expect(list.some((e) => e.path.startsWith('ckp/meta_'))).toBe(true);
-    for (const e of list) {
-      const data = await readFile(join(target, 'tae', e.path));
-      expect(data.length).toBe(e.size);
-      expect(Buffer.from(digest('sha256', data)).toString('hex')).toBe(e.checksum);
-    }
-    expect(sum.size).toBe(list.reduce((s, e) => s + e.size, 0));
-    expect(sum.type).toBe('');
-    // same target again: MatrixOne refuses to overwrite
-    await expect(c.backup({ target: { kind: 'filesystem', dir: target } })).rejects.toMatchObject({ code: 'SERVER_ERROR' });
-    const r = await client(emu, 'reader', 'r');
-    const denied = await r.backup({ target: { kind: 'filesystem', dir: join(target, 'x') } }).catch((x) => x);
-    expect(denied).toMatchObject({ code: 'ACCESS_DENIED' });
-    expect(denied.message).toMatch(/do not have privilege/);
-  });
-
-  it('incremental backup marks files of the base needCopy=false and does not copy them', async () => {
-    const emu = await start(await tmp());
-    const c = await client(emu);
-    await emu.simulateDay({ newObjects: 4 });
+  it('the BACKUP grammar of each version: v1.1.0 has no PARALLELISM, v1.1.2 requires it, v1.2.0 adds TYPE and TIMESTAMP', async () => {
     const root = await tmp();
-    await c.backup({ target: { kind: 'filesystem', dir: join(root, 'full') } });
-    const full = await readBackup(join(root, 'full'));
-    await emu.simulateDay({ newObjects: 2 });
-    await c.backup({ target: { kind: 'filesystem', dir: join(root, 'inc') }, incrementalFrom: formatTS(full.sum.backupTS!) });
-    const inc = await readBackup(join(root, 'inc'));
-    expect(inc.sum.type).toBe('incremental');
-    const old = new Set(full.list.filter((e) => !e.path.includes('/')).map((e) => e.path));
-    const incObjects = inc.list.filter((e) => !e.path.includes('/'));
-    expect(incObjects.filter((e) => e.needCopy).length).toBe(2);
-    const copied = new Set(await readdir(join(root, 'inc', 'tae')));
-    for (const e of incObjects) {
-      expect(e.needCopy).toBe(!old.has(e.path));
-      expect(copied.has(e.path)).toBe(e.needCopy);
-      if (!e.needCopy) expect(e.checksum).toBe('');
+    const syntax = /^SQL parser error: You have an error in your SQL syntax; check the manual that corresponds to your MatrixOne server version for the right syntax to use\. syntax error at line 1 column \d+ near "/;
+    const cases: [string, string, boolean][] = [
+      ['1.1.0', `backup '' filesystem '${root}/a1'`, true],
+      ['1.1.0', `backup '' filesystem '${root}/a2' parallelism '1'`, false],
+      ['1.1.2', `backup '' filesystem '${root}/b1' parallelism '1'`, true],
+      ['1.1.2', `backup '' filesystem '${root}/b2'`, false],
+      ['1.1.2', `backup '' filesystem '${root}/b3' parallelism '1' type 'incremental' timestamp '1-1'`, false],
+      ['1.2.0', `backup '' filesystem '${root}/c1' parallelism '1' type 'incremental' timestamp '1-1'`, true],
+      ['1.2.0', `backup '' filesystem '${root}/c2'`, false],
+    ];
+    for (const version of ['1.1.0', '1.1.2', '1.2.0']) {
+      const emu = await start(await tmp(), { serverVersion: version });
+      expect(await sql(emu, 'select version()')).toEqual([{ 'version()': `8.0.30-MatrixOne-v${version}` }]);
+      for (const [v, stmt, ok] of cases.filter((c) => c[0] === version)) {
+        const e = await err(sql(emu, stmt));
+        if (ok) expect([stmt, e.errno]).toEqual([stmt, 0]);
+        else {
+          expect([stmt, e.errno]).toEqual([stmt, 1064]);
+          expect(e.message).toMatch(syntax);
+        }
+        void v;
+      }
+      await emu.close();
     }
+    const e = await err(sql(await start(await tmp(), { serverVersion: '1.1.0' }), `backup '' filesystem '${root}/d' parallelism '4'`));
+    expect(e.message).toMatch(/column \d+ near "parallelism '4'";$/);
   });
 
-  it('churn: merges replace objects, GC deletes them, checkpoints change', async () => {
+  it('churn: merges soft-delete objects and write _00000/_00001 of one segment; GC removes them and leaves one global checkpoint', async () => {
     const emu = await start(await tmp());
     await emu.simulateDay({ newObjects: 5 });
-    const before = new Set(await readdir(emu.tree.shared));
-    await emu.simulateDay({ newObjects: 2, mergeCount: 4, gc: true });
-    const after = new Set(await readdir(emu.tree.shared));
-    const objs = (s: Set<string>) => [...s].filter((f) => /_\d{5}$/.test(f));
-    expect(objs(after).length).toBe(emu.tree.live.length);
-    expect(objs(before).filter((f) => !after.has(f)).length).toBeGreaterThanOrEqual(4);
-    expect((await readdir(join(emu.tree.shared, 'gc'))).length).toBe(1);
+    await emu.simulateDay({ newObjects: 2, mergeCount: 4 });
+    const dropped = emu.tree.entries.filter((e) => e.dropTS).map((e) => e.name);
+    expect(dropped.length).toBe(4);
+    expect(emu.tree.live.some((e) => e.name.endsWith('_00001'))).toBe(true);
+    await emu.simulateDay({ newObjects: 0, gc: true });
+    const files = await readdir(emu.tree.shared);
+    for (const d of dropped) expect(files).not.toContain(d);
+    const ckp = await readdir(join(emu.tree.shared, 'ckp'));
+    expect(ckp).toHaveLength(1);
+    expect(ckp[0]).toMatch(/^meta_0-0_\d+-\d+\.ckp$/);
+    expect(await readdir(join(emu.tree.shared, 'gc'))).toHaveLength(1);
     expect(emu.tree.catalog.get('churn')!.get('t')!.rows.length).toBe(70);
   });
+});
 
-  it('recovers its catalog from the tree alone after restart and after a copied tree', async () => {
+describe('MatrixOne emulator: restart reads its files as MatrixOne does', () => {
+  it('recovers its catalog from mo-data alone; a copied home works too', async () => {
     const home = await tmp();
     let emu = await start(home);
-    let c = await client(emu);
-    await c.query('create database keep');
-    await c.query('create table keep.t (a int)');
-    await c.query('insert into keep.t values (1),(2),(3)');
-    await c.query('create database gone');
-    await c.query('drop database gone');
+    await sql(emu, 'create database keep', 'create table keep.t (a int)', 'insert into keep.t values (1),(2),(3)', 'create database gone', 'drop database gone');
     await emu.simulateDay({ newObjects: 3, mergeCount: 3, gc: true });
-    await c.close();
     await emu.close();
     emu = await start(home);
-    c = await client(emu);
-    expect(await dbs(c)).toEqual(['churn', 'information_schema', 'keep', 'mo_catalog', 'mo_debug', 'mo_task', 'mysql', 'system', 'system_metrics']);
-    expect(await c.query('select count(*) from keep.t')).toEqual([{ 'count(*)': 3 }]);
-    // a restore is a copy of mo-data/shared into a fresh home
+    expect(emu.hakeeper.bootstrapped).toBe(false);
+    expect(await dbs(emu)).toEqual(['churn', 'keep', ...SYSTEM_DATABASES].sort());
+    expect(await sql(emu, 'select count(*) from keep.t')).toEqual([{ 'count(*)': 3 }]);
+    await emu.close();
     const home2 = await tmp();
-    await cp(join(home, 'mo-data', 'shared'), join(home2, 'mo-data', 'shared'), { recursive: true });
-    const emu2 = await start(home2);
-    const c2 = await client(emu2);
-    expect(await c2.query('select count(*) from keep.t')).toEqual([{ 'count(*)': 3 }]);
+    await cp(home, home2, { recursive: true });
+    expect(await sql(await start(home2), 'select count(*) from keep.t')).toEqual([{ 'count(*)': 3 }]);
+  });
+
+  it('DISK: one raw file in mo-data/shared stops startup with "checksum not match"', async () => {
+    const home = await tmp();
+    const emu = await start(home);
+    await sql(emu, 'create database db1');
+    await emu.close();
+    const obj = emu.tree.live[emu.tree.live.length - 1]!.name;
+    const p = join(home, 'mo-data/shared', obj);
+    await writeFile(p, unframeNative(await readFile(p)));
+    await expect(start(home)).rejects.toThrow('checksum not match');
+  });
+
+  it('DISK-V2: a CRC-framed file first in its data dir stops startup (legacy DISK data)', async () => {
+    const home = await tmp();
+    const emu = await start(home, { backend: 'DISK-V2' });
+    await emu.close();
+    const first = (await readdir(join(home, 'mo-data/shared2'))).filter((f) => f.includes('_')).sort()[0]!;
+    const { frame } = await import('./emulator/localfs.js');
+    const p = join(home, 'mo-data/shared2', first);
+    await writeFile(p, frame(await readFile(p)));
+    await expect(start(home)).rejects.toThrow(/contains legacy DISK \(CRC32-framed\) data/);
+  });
+
+  it('hk_data: restored from the log service LOCAL (framed on DISK), RESTORED tag written; missing or misplaced is ignored and shows; misframed stops it', async () => {
+    const home = await tmp();
+    let emu = await start(home);
+    await sql(emu, 'create database db1', 'create table db1.t (a int)');
+    const dir = join(await tmp(), 'b');
+    await sql(emu, `backup '' filesystem '${dir}' parallelism '1'`);
+    const hk = await target(dir, true).tae('hakeeper/hk_data');
+    const id = emu.hakeeper.nextID;
+    await emu.close();
+    const { frame } = await import('./emulator/localfs.js');
+    const fresh = async (place: (h: string) => Promise<void>) => {
+      const h = await tmp();
+      await cp(join(home, 'etc'), join(h, 'etc'), { recursive: true });
+      await cp(join(home, 'mo-data/shared'), join(h, 'mo-data/shared'), { recursive: true });
+      await place(h);
+      return h;
+    };
+    const put = (rel: string, data: Uint8Array) => async (h: string) => {
+      await mkdir(join(h, rel, '..'), { recursive: true });
+      await writeFile(join(h, rel), data);
+    };
+    // right place, framed: restored, IDs continue, RESTORED (1 byte, framed: 5 bytes)
+    let h = await fresh(put('mo-data/local/hk_data', frame(hk)));
+    emu = await start(h);
+    expect(emu.hakeeper).toMatchObject({ bootstrapped: true, restored: true });
+    expect(emu.hakeeper.nextID).toBeGreaterThanOrEqual(id);
+    expect((await readFile(join(h, 'mo-data/local/RESTORED'))).toString('hex')).toBe('52d016a001');
+    await emu.close();
+    // misplaced (where the TN's shared data is) or absent: silently not restored
+    for (const place of [put('mo-data/shared/hk_data', frame(hk)), async () => undefined]) {
+      h = await fresh(place);
+      emu = await start(h);
+      expect(emu.hakeeper).toMatchObject({ bootstrapped: true, restored: false });
+      expect(emu.hakeeper.nextID).toBeLessThan(id);
+      await emu.close();
+    }
+    // raw on a DISK LOCAL: the log service stops (this hk_data is 3 bytes, less than one CRC: it
+    // reads as empty, which has no watermarks; a longer one fails its CRC)
+    h = await fresh(put('mo-data/local/hk_data', hk));
+    await expect(start(h)).rejects.toThrow(/^log service: failed to get backup data: invalid input: HAKeeper backup contains no ID watermarks$/);
+    h = await fresh(put('mo-data/local/hk_data', Buffer.concat([hk, Buffer.from('120b0a036b65791080a0b6ba01', 'hex')])));
+    await expect(start(h)).rejects.toThrow(/^log service: failed to get backup data: internal error: checksum not match$/);
+    // a file-path in log.toml is honoured
+    h = await fresh(put('mo-data/local/elsewhere/hk', frame(hk)));
+    await writeFile(join(h, 'etc/launch/log.toml'), `${await readFile(join(h, 'etc/launch/log.toml'), 'utf8')}\n[logservice.BootstrapConfig.restore]\nfile-path = "elsewhere/hk"\n`);
+    expect((await start(h)).hakeeper.restored).toBe(true);
   });
 });

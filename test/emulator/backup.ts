@@ -1,138 +1,44 @@
 /**
- * EMULATOR of MatrixOne's server-side BACKUP (MatrixOne cannot run here; where its source and
- * this file disagree, the source wins). Follows matrixorigin/matrixone pkg/backup/backup.go
- * (order: build info, configs, tae, hakeeper, mo_meta), tae.go (objects, ckp/, gc/, tae_list,
- * tae_sum; needCopy=false and no checksum for objects created before the base TS, as in
- * pkg/vm/engine/tae/logtail/backup.go), fs.go (writeFile adds a `.sha256` sidecar holding the raw
- * 32-byte SHA-256; copied TAE files get none, their SHA-256 is in tae_list).
+ * EMULATOR of MatrixOne's server-side BACKUP, written from matrixorigin/matrixone (where the
+ * source and this file disagree, the source wins):
+ *  - pkg/backup/backup.go: build info, configs, TAE, HAKeeper, mo_meta last; fs.go writeFile
+ *    adds `<file>.sha256` (raw 32-byte SHA-256 of the content) through the same file service.
+ *  - pkg/vm/engine/tae/rpc/handle_debug.go HandleBackup + db.go ForceCheckpointForBackup:
+ *    backup time = UTC wall clock; a forced checkpoint, then a special checkpoint from
+ *    start = (newest checkpoint end).Next() to now; BACKUPTS (tae_sum) = that start.
+ *  - pkg/backup/tae.go execBackup and logtail/backup.go LoadCheckpointEntriesFromKey: every
+ *    checkpoint's data object is copied (ts 0-0); objects listed by the checkpoints are copied
+ *    unless live and appendable; needCopy iff no base TS or created/dropped at or after it;
+ *    needCopy=false rows carry no checksum; ckp/ and gc/ metas are copied with ts = start;
+ *    appendable objects dropped inside the special checkpoint are rewritten as
+ *    `<segment>_<1000+num>`, a new checkpoint data object and the merged meta
+ *    `ckp/meta_<start>_<end>.ckp` are written: all needCopy=true WITHOUT checksum.
+ *  - v3.0.0+: objects in `tae/file_list` at the target are not copied (and marked needCopy=true
+ *    at the end); v3.0.6+: objects in the newest `file_index_<ts>.idx` at the root are
+ *    needCopy=false.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { parse } from 'smol-toml';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  BACKUP_VERSION,
-  compareTS,
-  digest,
-  formatBackupTime,
-  parseTS,
-  sidecarPath,
-  writeMoMeta,
-  writeTaeList,
-  writeTaeSum,
-  type MoMetaRow,
-  type MoTS,
-  type TaeFileEntry,
-} from '../../src/mo/layout.js';
-import { LAUNCH_TYPES, type MoTree } from './tree.js';
+import { LAUNCH_TYPES } from './cluster.js';
+import { readCsv } from './csv.js';
+import { dateTimeUTC, moMeta, taeList, taeSum, type TaeRow } from './layout.js';
+import { decodeCkpData, encodeCkpData, encodeCkpMeta, encodeObject, objectName, rangeName, splitObjectName, type ObjEntry } from './objects.js';
+import type { Sink } from './sink.js';
+import type { MoTree } from './tree.js';
+import { cmpTs, isZero, nextTs, parseTs, ZERO, type TS } from './ts.js';
+import { serverVersion, type ServerVersion } from './version.js';
 
-/** Where the backup goes: a directory on this host, or an S3 prefix. */
-export interface Sink {
-  exists(rel: string): Promise<boolean>;
-  put(rel: string, data: Uint8Array): Promise<void>;
-}
-
-export function dirSink(dir: string): Sink {
-  return {
-    async exists(rel) {
-      try {
-        await readFile(join(dir, rel));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    async put(rel, data) {
-      const p = join(dir, rel);
-      await mkdir(dirname(p), { recursive: true });
-      await writeFile(p, data, { flag: 'wx' });
-    },
-  };
-}
-
-export interface S3Opts {
-  endpoint: string;
-  access_key_id: string;
-  secret_access_key: string;
-  bucket: string;
-  filepath: string;
-  region?: string;
-  is_minio?: string;
-}
-
-export function s3Sink(o: S3Opts): Sink {
-  const client = new S3Client({
-    endpoint: o.endpoint,
-    region: o.region || 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: o.access_key_id, secretAccessKey: o.secret_access_key },
-  });
-  const prefix = o.filepath.replace(/^\/+|\/+$/g, '');
-  const key = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
-  return {
-    async exists() {
-      return false;
-    },
-    async put(rel, data) {
-      await client.send(new PutObjectCommand({ Bucket: o.bucket, Key: key(rel), Body: data }));
-    },
-  };
-}
+export { dirSink, s3Sink, type S3Opts, type Sink } from './sink.js';
 
 export interface BackupArgs {
-  type: string; // '' or 'incremental'
+  type: string;
   baseTS?: string;
-}
-
-export const BUILD_INFO =
-  'GoVersion: go1.22.3|BranchName: HEAD|CommitID: 0000000emulator|BuildTime: 20240515-0000|Version: v1.2.0-emulator';
-
-/** Runs one backup of `tree` into `sink`; returns the backup TS written to tae/tae_sum. */
-export async function runBackup(tree: MoTree, sink: Sink, args: BackupArgs): Promise<MoTS> {
-  if (await sink.exists('mo_meta')) throw new BackupError(20406, 'file mo_meta already exists');
-  const baseTS = args.baseTS ? parseTS(args.baseTS, 'TIMESTAMP') : undefined;
-  const writeFileWithSidecar = async (rel: string, data: Uint8Array) => {
-    await sink.put(rel, data);
-    await sink.put(sidecarPath(rel, 'sha256'), digest('sha256', data));
-  };
-  const metas: MoMetaRow[] = [
-    { type: 'version', version: BACKUP_VERSION },
-    { type: 'buildinfo', buildinfo: BUILD_INFO },
-  ];
-  // configs
-  const launchDir = join(tree.home, 'etc', 'launch');
-  for (const f of (await readdir(launchDir)).sort()) {
-    const sub = LAUNCH_TYPES[f];
-    if (!sub) continue;
-    const newName = `${f}_${uuidv7()}`;
-    metas.push({ type: 'launchconfig', subtype: sub as 'cn', file: newName });
-    await writeFileWithSidecar(`config/${newName}`, await readFile(join(launchDir, f)));
-  }
-  // tae: mo_ctl('dn','Backup','') forces a checkpoint; its TS is the backup TS
-  const backupTS = await tree.checkpoint(false);
-  const backupTime = formatBackupTime(new Date());
-  const list: TaeFileEntry[] = [];
-  for (const o of tree.live) {
-    const needCopy = !baseTS || compareTS(o.createTS, baseTS) >= 0;
-    if (!needCopy) {
-      list.push({ path: o.name, size: o.size, checksum: '', needCopy: false, ts: o.createTS });
-      continue;
-    }
-    const data = await readFile(join(tree.shared, o.name));
-    await sink.put(`tae/${o.name}`, data);
-    list.push({ path: o.name, size: data.length, checksum: hex(digest('sha256', data)), needCopy: true, ts: o.createTS });
-  }
-  for (const m of await tree.metaFiles()) {
-    const data = await readFile(join(tree.shared, m.path));
-    await sink.put(`tae/${m.path}`, data);
-    list.push({ path: m.path, size: data.length, checksum: hex(digest('sha256', data)), needCopy: true, ts: backupTS });
-  }
-  const size = list.reduce((s, e) => s + e.size, 0);
-  await writeFileWithSidecar('tae/tae_list', Buffer.from(writeTaeList(list)));
-  await writeFileWithSidecar('tae/tae_sum', Buffer.from(writeTaeSum({ backupTime, size, backupTS, type: args.type })));
-  await writeFileWithSidecar('hakeeper/hk_data', await tree.hakeeperData());
-  await writeFileWithSidecar('mo_meta', Buffer.from(writeMoMeta(metas)));
-  return backupTS;
+  version?: ServerVersion;
+  /** leave rewritten files' checksums empty, as MatrixOne does (default true) */
+  checksumless?: boolean;
 }
 
 export class BackupError extends Error {
@@ -141,6 +47,142 @@ export class BackupError extends Error {
   }
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
+export const buildInfo = (v: ServerVersion): string =>
+  `GoVersion: go1.22.3|BranchName: HEAD|CommitID: 0000000emulator|BuildTime: 20240515-0000|Version: v${v.text}-emulator`;
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** Runs one backup of `tree` into `sink`; returns BACKUPTS (the special checkpoint's start). */
+export async function runBackup(tree: MoTree, sink: Sink, args: BackupArgs): Promise<TS> {
+  const v = args.version ?? serverVersion('1.2.0');
+  if (await sink.exists('mo_meta')) throw new BackupError(20406, 'file mo_meta already exists');
+  const base = args.baseTS ? parseTs(args.baseTS) : ZERO;
+  const writeFile = async (put: (r: string, d: Uint8Array) => Promise<void>, rel: string, data: Uint8Array) => {
+    await put(rel, data);
+    await put(`${rel}.sha256`, sha256(data));
+  };
+  const configs = await backupConfigs(tree, (rel, d) => writeFile(sink.putGeneral, rel, d));
+  const { rows, start, backupTime } = await backupTae(tree, sink, base, v, args.checksumless ?? true);
+  const size = rows.reduce((s, r) => s + r.size, 0);
+  await writeFile(sink.putTae, 'tae/tae_list', Buffer.from(taeList(rows, v)));
+  await writeFile(sink.putTae, 'tae/tae_sum', Buffer.from(taeSum(backupTime, size, start, args.type, v)));
+  await writeFile(sink.putTae, 'hakeeper/hk_data', tree.hakeeperData());
+  await writeFile(sink.putGeneral, 'mo_meta', Buffer.from(moMeta(buildInfo(v), configs)));
+  return start;
+}
+
+/** The launch file and the files it names (cmd/mo-service/launch.go SaveLaunchConfigPath). */
+async function backupConfigs(tree: MoTree, write: (rel: string, d: Uint8Array) => Promise<void>) {
+  const launch = 'etc/launch/launch.toml';
+  const conf = parse(await readFile(resolve(tree.home, launch), 'utf8')) as Record<string, string[] | undefined>;
+  const files: [string, string][] = [['launch', launch]];
+  for (const [k, sub] of [['logservices', 'log'], ['tnservices', 'dn'], ['cnservices', 'cn'], ['proxy-services', 'proxy']] as const) {
+    for (const f of conf[k] ?? []) files.push([sub, f]);
+  }
+  const out: { subtype: string; file: string }[] = [];
+  for (const [subtype, f] of files) {
+    let data: Buffer;
+    try {
+      data = await readFile(resolve(tree.home, f));
+    } catch {
+      continue; // MatrixOne logs and neglects an unreadable config
+    }
+    const file = `${basename(f)}_${uuidv7()}`;
+    out.push({ subtype: LAUNCH_TYPES[basename(f)] ?? subtype, file });
+    await write(`config/${file}`, data);
+  }
+  return out;
+}
+
+interface BackupObject {
+  name: string;
+  size: number;
+  needCopy: boolean;
+  ts: TS;
+}
+
+async function backupTae(tree: MoTree, sink: Sink, base: TS, v: ServerVersion, checksumless: boolean) {
+  const index = v.fileIndex ? await loadFileIndex(sink) : new Set<string>();
+  // mo_ctl('dn','Backup',''): forced checkpoint, then the special checkpoint (start, end]
+  const backupTime = dateTimeUTC(new Date());
+  const start = nextTs(await tree.checkpoint(false));
+  await tree.flushAppendable();
+  const end = tree.now();
+  const special = tree.entries.filter((e) => cmpTs(e.dropTS ?? e.createTS, start) >= 0);
+  const specialLoc = objectName(uuidv7(), 0);
+  await tree.sharedFs.write(specialLoc, encodeCkpData(special));
+  const locations = [specialLoc, ...(await tree.ckpLocations())];
+
+  const files = new Map<string, BackupObject>();
+  const add = (o: BackupObject) => files.has(o.name) || files.set(o.name, o);
+  for (const loc of locations) {
+    const entries = decodeCkpData(await tree.sharedFs.read(loc), loc);
+    add({ name: loc, size: (await tree.sharedFs.size(loc))!, needCopy: true, ts: ZERO });
+    for (const e of entries) {
+      if (e.size === 0 || (!e.dropTS && e.appendable)) continue;
+      const needCopy = isZero(base) || cmpTs(e.createTS, base) >= 0 || cmpTs(e.dropTS ?? e.createTS, base) >= 0;
+      add({ name: e.name, size: e.size, needCopy, ts: e.createTS });
+    }
+  }
+  const have = new Set<string>();
+  if (v.fileList) {
+    const names = await sink.list('tae');
+    if (names[0] === 'file_list') for (const l of (await sink.readTae('tae/file_list'))!.toString().split('\n')) have.add(l);
+  }
+  for (const o of files.values()) if (have.has(o.name) || index.has(o.name)) o.needCopy = false;
+
+  const rows: TaeRow[] = [];
+  const copy = async (src: string, dst: string, ts: TS) => {
+    const data = await tree.sharedFs.read(src);
+    await sink.putTae(`tae/${dst}`, data);
+    rows.push({ path: dst, size: data.length, checksum: sha256(data), needCopy: true, ts });
+  };
+  for (const o of files.values()) {
+    if (o.needCopy) await copy(o.name, o.name, o.ts);
+    else rows.push({ path: o.name, size: o.size, needCopy: false, ts: o.ts });
+  }
+  for (const m of await tree.ckpMetas()) if (cmpTs(m.end, start) <= 0 && cmpTs(m.start, start) < 0) await copy(`ckp/${m.name}`, `ckp/${m.name}`, start);
+  for (const g of await tree.sharedFs.list('gc')) await copy(`gc/${g}`, `gc/${g}`, start);
+
+  // rewrite: trimmed appendable objects, the checkpoint at `start`, the merged checkpoint meta
+  const written = async (rel: string, data: Buffer) => {
+    await sink.putTae(`tae/${rel}`, data);
+    rows.push({ path: rel, size: data.length, ...(checksumless ? {} : { checksum: sha256(data) }), needCopy: true, ts: start });
+  };
+  const atStart: ObjEntry[] = [];
+  for (const e of tree.entries) {
+    if (cmpTs(e.createTS, start) >= 0) continue;
+    if (e.dropTS && cmpTs(e.dropTS, start) < 0) {
+      atStart.push(e);
+      continue;
+    }
+    if (!e.appendable) {
+      atStart.push({ ...e, dropTS: undefined });
+      continue;
+    }
+    const { segment, num } = splitObjectName(e.name);
+    const name = objectName(segment, 1000 + num);
+    const data = encodeObject(tree.opsOf(e.name), Math.max(64, e.size - 64));
+    await written(name, data);
+    atStart.push({ name, createTS: e.createTS, size: data.length, appendable: false });
+  }
+  const ckpData = objectName(uuidv7(), 0);
+  await written(ckpData, encodeCkpData(atStart));
+  await written(`ckp/${rangeName('meta', start, end)}`, encodeCkpMeta(ckpData));
+  for (const r of rows) if (have.has(r.path)) r.needCopy = true;
+  return { rows, start, backupTime };
+}
+
+/** The newest `file_index_<physical>-<logical>.idx` at the target root; first CSV column = file name. */
+async function loadFileIndex(sink: Sink): Promise<Set<string>> {
+  let best: { name: string; ts: TS } | undefined;
+  for (const name of await sink.list('')) {
+    const m = /^file_index_(\d+-\d+)\.idx$/.exec(name);
+    if (!m) continue;
+    const ts = parseTs(m[1]!);
+    if (!best || cmpTs(best.ts, ts) < 0) best = { name, ts };
+  }
+  if (!best) return new Set();
+  const data = await sink.readTae(best.name).catch(() => undefined);
+  return new Set(data ? readCsv(data.toString()).map((r) => r[0]!) : []);
 }

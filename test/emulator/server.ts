@@ -10,22 +10,41 @@
  *    "internal error: do not have privilege to execute the statement".
  *  - pkg/frontend/backup.go, self_handle.go: BACKUP answers a plain OK when done.
  *  - pkg/config/configuration.go: server version `8.0.30-MatrixOne-v<version>`.
+ * Knobs (EmulatorOptions): the cluster's backend and config layout (cluster.ts), the server
+ * version (version.ts: grammar and row formats), checksum-less rewritten rows (backup.ts).
+ * The SQL front end is sql.ts, the BACKUP statement statement.ts. Nothing here imports src/.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import mysql from 'mysql2';
-import { BackupError, dirSink, runBackup, s3Sink, type S3Opts } from './backup.js';
-import { MoTree, type ObjectSize, type Op } from './tree.js';
+import { ensureLaunchFiles, type Layout } from './cluster.js';
+import type { Backend } from './localfs.js';
+import type { HakeeperState } from './logstore.js';
+import { dirSink } from './sink.js';
+import { runSql, SqlError } from './sql.js';
+import { MoTree, type ObjectSize } from './tree.js';
+import { mysqlVersion, serverVersion } from './version.js';
+
+export { SYSTEM_DATABASES } from './sql.js';
 
 const require = createRequire(import.meta.url);
 // mysql2's Packet class, to send error packets with a real SQLSTATE (its writeError sends '#_____').
 // (the package's exports map hides the subpath, so resolve it next to mysql2's entry point)
 const Packet = require(join(dirname(require.resolve('mysql2')), 'lib', 'packets', 'packet.js')) as new (id: number, b: Buffer, s: number, e: number) => unknown;
 
-export const SERVER_VERSION = '8.0.30-MatrixOne-v1.2.0';
-export const SYSTEM_DATABASES = ['information_schema', 'mo_catalog', 'mo_debug', 'mo_task', 'mysql', 'system', 'system_metrics'];
+export const DEFAULT_VERSION = '1.2.0';
+/**
+ * Defaults for a new home. A default real cluster is DISK with the shipped configs and leaves
+ * rewritten rows without checksum; until mobr on main reads and restores that, the defaults
+ * are a raw DISK-V2 cluster with every file service at mo-data/shared and mo-data/local and
+ * checksums filled in (tests ask for the realistic behaviour explicitly).
+ */
+export const DEFAULT_BACKEND: Backend = 'DISK-V2';
+export const DEFAULT_LAYOUT: Layout = 'flat';
+export const DEFAULT_CHECKSUMLESS = false;
+export const SERVER_VERSION = mysqlVersion(serverVersion(DEFAULT_VERSION));
 
 export interface EmulatorUser {
   user: string;
@@ -45,6 +64,17 @@ export interface EmulatorOptions {
   objectSize?: ObjectSize;
   /** Test knob: answer `select version()` as a plain MySQL server would (mobr must refuse it). */
   versionString?: string;
+  /**
+   * SHARED/LOCAL backend of the configs written for a NEW home (default DISK, a default real
+   * cluster). An existing home keeps its etc/launch: its configs decide, as for MatrixOne.
+   */
+  backend?: Backend;
+  /** how those configs place the file services (cluster.ts; default 'shipped') */
+  layout?: Layout;
+  /** MatrixOne version emulated: grammar, row formats, `select version()` (default 1.2.0) */
+  serverVersion?: string;
+  /** tae_list rows of files the backup rewrites carry no checksum, as MatrixOne's (default true) */
+  checksumless?: boolean;
 }
 
 export interface ChurnDay {
@@ -60,6 +90,8 @@ export interface Emulator {
   port: number;
   home: string;
   tree: MoTree;
+  /** the log service's HAKeeper: did this start bootstrap, and restore IDs from hk_data? */
+  hakeeper: HakeeperState;
   /** one day of churn: writes, a merge of the oldest objects, an optional GC */
   simulateDay(day: ChurnDay): Promise<void>;
   close(): Promise<void>;
@@ -78,7 +110,10 @@ interface Conn {
 }
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
+  const server = serverVersion(opts.serverVersion ?? DEFAULT_VERSION);
+  await ensureLaunchFiles(opts.home, opts.backend ?? DEFAULT_BACKEND, opts.layout ?? DEFAULT_LAYOUT);
   const tree = await MoTree.open(opts.home, opts.objectSize ?? { min: 100 << 10, max: 200 << 10 });
+  const backupDirSink = (dir: string) => dirSink(dir, tree.sharedFs.backend);
   const users = new Map<string, EmulatorUser>();
   users.set(opts.user ?? 'dump', { user: opts.user ?? 'dump', password: opts.password ?? '111', canBackup: true });
   for (const u of opts.users ?? []) users.set(u.user, u);
@@ -91,7 +126,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   };
   const sockets = new Set<Conn>();
   let connId = 1;
-  const server = mysql.createServer((c) => {
+  const mysqlServer = mysql.createServer((c) => {
     const conn = c as unknown as Conn;
     sockets.add(conn);
     // mysql2's server side never restarts its sequence id when a new command arrives (the client
@@ -106,7 +141,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     let currentDb: string | undefined;
     conn.serverHandshake({
       protocolVersion: 10,
-      serverVersion: SERVER_VERSION,
+      serverVersion: mysqlVersion(server),
       connectionId: connId++,
       statusFlags: 2,
       characterSet: 45,
@@ -135,14 +170,18 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         else sendError(conn, 20101, 'HY000', `internal error: ${(e as Error).message}`);
       }
     };
-    const execute = (sql: string) => runSql(sql, { tree, locked, user: () => user!, db: () => currentDb, use: (d) => (currentDb = d), version: opts.versionString ?? SERVER_VERSION });
+    const execute = (sql: string) =>
+      runSql(sql, {
+        tree, locked, user: () => user!, db: () => currentDb, use: (d) => (currentDb = d),
+        version: opts.versionString ?? mysqlVersion(server), server, dirSink: backupDirSink, checksumless: opts.checksumless ?? DEFAULT_CHECKSUMLESS,
+      });
     conn.on('query', (sql: string) => void handle(sql));
     conn.on('stmt_prepare', (sql: string) => void handle(sql)); // mysql2 routes SET/PREPARE here
     conn.on('init_db', (db: string) => void handle(`use ${db}`));
     conn.on('error', () => sockets.delete(conn));
     conn.on('end', () => sockets.delete(conn));
   });
-  const netServer = (server as unknown as { _server: import('node:net').Server })._server; // mysql2 wraps a net.Server
+  const netServer = (mysqlServer as unknown as { _server: import('node:net').Server })._server; // mysql2 wraps a net.Server
   await new Promise<void>((resolve, reject) => {
     netServer.once('error', reject);
     netServer.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -153,12 +192,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     port,
     home: opts.home,
     tree,
+    hakeeper: tree.hakeeper,
     simulateDay: (day) =>
       locked(async () => {
         const db = day.db ?? 'churn';
         if (!tree.catalog.has(db)) await tree.write([{ op: 'createdb', db }, { op: 'createtable', db, table: 't', cols: ['id', 'v'] }]);
         for (let i = 0; i < day.newObjects; i++) {
-          const rows = Array.from({ length: day.rowsPerObject ?? 10 }, (_, j) => [tree.nextID * 1000 + j, `row-${i}-${j}`]);
+          const rows = Array.from({ length: day.rowsPerObject ?? 10 }, (_, j) => [Number(tree.hakeeper.allocate()) * 1000 + j, `row-${i}-${j}`]);
           await tree.write([{ op: 'insert', db, table: 't', rows }]);
         }
         if (day.mergeCount) await tree.merge(day.mergeCount);
@@ -203,291 +243,3 @@ function writeRows(conn: Conn, cols: string[], rows: unknown[][]): void {
   conn.writeEof();
 }
 
-class SqlError extends Error {
-  constructor(readonly errno: number, readonly sqlState: string, message: string) {
-    super(message);
-  }
-}
-
-interface Ctx {
-  version: string;
-  tree: MoTree;
-  locked: <T>(f: () => Promise<T>) => Promise<T>;
-  user(): EmulatorUser;
-  db(): string | undefined;
-  use(db: string): void;
-}
-
-type Result = { cols: string[]; rows: unknown[][] } | { affected: number } | undefined;
-
-// ---------------------------------------------------------------- a tiny SQL front end
-
-type Tok = { k: 'id' | 'str' | 'num' | 'p'; v: string };
-
-function lex(sql: string): Tok[] {
-  const out: Tok[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === "'" || c === '"') {
-      let s = '';
-      i++;
-      for (;;) {
-        if (i >= sql.length) throw parseError(sql);
-        const d = sql[i]!;
-        if (d === '\\') { s += sql[i + 1] ?? ''; i += 2; continue; }
-        if (d === c) {
-          if (sql[i + 1] === c) { s += c; i += 2; continue; }
-          i++;
-          break;
-        }
-        s += d;
-        i++;
-      }
-      out.push({ k: 'str', v: s });
-      continue;
-    }
-    if (c === '`') {
-      const j = sql.indexOf('`', i + 1);
-      if (j < 0) throw parseError(sql);
-      out.push({ k: 'id', v: sql.slice(i + 1, j) });
-      i = j + 1;
-      continue;
-    }
-    const num = /^-?\d+(\.\d+)?/.exec(sql.slice(i));
-    if (num && (c !== '-' || out.length === 0 || out[out.length - 1]!.k === 'p')) {
-      out.push({ k: 'num', v: num[0] });
-      i += num[0].length;
-      continue;
-    }
-    const id = /^[A-Za-z_@$][\w@$.]*/.exec(sql.slice(i));
-    if (id) {
-      out.push({ k: 'id', v: id[0] });
-      i += id[0].length;
-      continue;
-    }
-    out.push({ k: 'p', v: c });
-    i++;
-  }
-  return out;
-}
-
-function parseError(sql: string): SqlError {
-  return new SqlError(20301, 'HY000', `invalid input: SQL parser error: near "${sql.slice(0, 40)}"`);
-}
-
-async function runSql(sql: string, ctx: Ctx): Promise<Result> {
-  const t = lex(sql);
-  const kw = (i: number) => (t[i]?.k === 'id' ? t[i]!.v.toLowerCase() : t[i]?.v);
-  const words = t.map((x, i) => kw(i)).join(' ');
-  const { tree } = ctx;
-  const name = (i: number) => {
-    if (t[i]?.k !== 'id') throw parseError(sql);
-    return t[i]!.v;
-  };
-  const tableRef = (i: number): [string, string] => {
-    const n = name(i);
-    const dot = n.indexOf('.');
-    if (dot >= 0) return [n.slice(0, dot), n.slice(dot + 1)];
-    const db = ctx.db();
-    if (!db) throw new SqlError(1046, '3D000', 'No database selected');
-    return [db, n];
-  };
-  const needTable = (db: string, table: string) => {
-    const d = tree.catalog.get(db);
-    if (!d) throw new SqlError(1049, 'HY000', `Unknown database ${db}`);
-    const tb = d.get(table);
-    if (!tb) throw new SqlError(1146, 'HY000', `no such table ${db}.${table}`);
-    return tb;
-  };
-  const write = (ops: Op[]) => ctx.locked(() => tree.write(ops));
-
-  if (t.length === 0) return undefined;
-  if (kw(0) === 'set' || kw(0) === 'begin' || kw(0) === 'commit' || kw(0) === 'rollback') return undefined;
-  if (/^select (version|git_version|@@version_comment|@@version|1|database|current_user)\b/.test(words) && t.length <= 6) {
-    const f = kw(1)!;
-    const v =
-      f === 'version' || f === '@@version' ? ctx.version
-      : f === 'git_version' ? '0000000emulator'
-      : f === '@@version_comment' ? 'MatrixOne'
-      : f === 'database' ? ctx.db() ?? null
-      : f === 'current_user' ? `${ctx.user().user}@%`
-      : 1;
-    const col = t.slice(1).map((x) => x.v).join('');
-    return { cols: [col], rows: [[v]] };
-  }
-  if (words === 'show databases') {
-    const all = [...new Set([...tree.catalog.keys(), ...SYSTEM_DATABASES])].sort();
-    return { cols: ['Database'], rows: all.map((d) => [d]) };
-  }
-  if (words === 'show tables') {
-    const db = ctx.db();
-    if (!db) throw new SqlError(1046, '3D000', 'No database selected');
-    return { cols: [`Tables_in_${db}`], rows: [...(tree.catalog.get(db)?.keys() ?? [])].sort().map((x) => [x]) };
-  }
-  if (kw(0) === 'use') {
-    const db = name(1);
-    if (!tree.catalog.has(db) && !SYSTEM_DATABASES.includes(db)) throw new SqlError(1049, 'HY000', `Unknown database ${db}`);
-    ctx.use(db);
-    return undefined;
-  }
-  if (kw(0) === 'create' && kw(1) === 'database') {
-    const ine = kw(2) === 'if';
-    const db = name(ine ? 5 : 2);
-    if (tree.catalog.has(db) || SYSTEM_DATABASES.includes(db)) {
-      if (ine) return undefined;
-      throw new SqlError(1007, 'HY000', `database ${db} already exists`);
-    }
-    await write([{ op: 'createdb', db }]);
-    return { affected: 1 };
-  }
-  if (kw(0) === 'drop' && kw(1) === 'database') {
-    const ie = kw(2) === 'if';
-    const db = name(ie ? 4 : 2);
-    if (!tree.catalog.has(db)) {
-      if (ie) return undefined;
-      throw new SqlError(1008, 'HY000', `Can't drop database '${db}'; database doesn't exist`);
-    }
-    await write([{ op: 'dropdb', db }]);
-    return { affected: 0 };
-  }
-  if (kw(0) === 'create' && kw(1) === 'table') {
-    const ine = kw(2) === 'if';
-    const [db, table] = tableRef(ine ? 5 : 2);
-    if (!tree.catalog.has(db)) throw new SqlError(1049, 'HY000', `Unknown database ${db}`);
-    if (tree.catalog.get(db)!.has(table)) {
-      if (ine) return undefined;
-      throw new SqlError(1050, 'HY000', `table ${table} already exists`);
-    }
-    const cols = columnNames(t.slice(ine ? 6 : 3), sql);
-    await write([{ op: 'createtable', db, table, cols }]);
-    return undefined;
-  }
-  if (kw(0) === 'drop' && kw(1) === 'table') {
-    const ie = kw(2) === 'if';
-    const [db, table] = tableRef(ie ? 4 : 2);
-    if (!tree.catalog.get(db)?.has(table)) {
-      if (ie) return undefined;
-      throw new SqlError(1146, 'HY000', `no such table ${db}.${table}`);
-    }
-    await write([{ op: 'droptable', db, table }]);
-    return undefined;
-  }
-  if (kw(0) === 'insert' && kw(1) === 'into') {
-    const [db, table] = tableRef(2);
-    const tb = needTable(db, table);
-    let i = 3;
-    if (t[i]?.v === '(') {
-      while (i < t.length && t[i]!.v !== ')') i++;
-      i++;
-    }
-    if (kw(i) !== 'values') throw parseError(sql);
-    const rows = valueTuples(t.slice(i + 1), sql);
-    for (const r of rows) if (r.length !== tb.cols.length) throw new SqlError(20301, 'HY000', 'invalid input: Column count doesn\'t match value count');
-    await write([{ op: 'insert', db, table, rows }]);
-    return { affected: rows.length };
-  }
-  if (/^select count \( \* \) from /.test(words)) {
-    const [db, table] = tableRef(6);
-    return { cols: ['count(*)'], rows: [[needTable(db, table).rows.length]] };
-  }
-  if (kw(0) === 'backup') return backupStmt(t, sql, ctx);
-  throw parseError(sql);
-}
-
-function columnNames(t: Tok[], sql: string): string[] {
-  if (t[0]?.v !== '(') throw parseError(sql);
-  const cols: string[] = [];
-  let depth = 0;
-  let start = true;
-  for (const x of t.slice(1)) {
-    if (x.v === '(') depth++;
-    else if (x.v === ')') {
-      if (depth === 0) break;
-      depth--;
-    } else if (x.v === ',' && depth === 0) start = true;
-    else if (start) {
-      start = false;
-      const w = x.v.toLowerCase();
-      if (!['primary', 'key', 'index', 'unique', 'constraint', 'foreign'].includes(w)) cols.push(x.v);
-    }
-  }
-  if (cols.length === 0) throw parseError(sql);
-  return cols;
-}
-
-function valueTuples(t: Tok[], sql: string): unknown[][] {
-  const rows: unknown[][] = [];
-  let i = 0;
-  while (i < t.length) {
-    if (t[i]!.v !== '(') throw parseError(sql);
-    i++;
-    const row: unknown[] = [];
-    while (i < t.length && t[i]!.v !== ')') {
-      const x = t[i]!;
-      if (x.k === 'str') row.push(x.v);
-      else if (x.k === 'num') row.push(Number(x.v));
-      else if (x.k === 'id' && x.v.toLowerCase() === 'null') row.push(null);
-      else if (x.k === 'id') row.push(x.v);
-      else throw parseError(sql);
-      i++;
-      if (t[i]?.v === ',') i++;
-    }
-    if (t[i]?.v !== ')') throw parseError(sql);
-    i++;
-    rows.push(row);
-    if (t[i]?.v === ',') i++;
-  }
-  if (rows.length === 0) throw parseError(sql);
-  return rows;
-}
-
-/** BACKUP '<ts>' FILESYSTEM '<dir>' PARALLELISM '<n>' | S3OPTION {...} [TYPE '<t>'] [TIMESTAMP '<ts>'] */
-async function backupStmt(t: Tok[], sql: string, ctx: Ctx): Promise<Result> {
-  const kw = (i: number) => t[i]?.v.toLowerCase();
-  if (t[1]?.k !== 'str') throw parseError(sql);
-  let i = 2;
-  let sink;
-  if (kw(i) === 'filesystem' && t[i + 1]?.k === 'str' && kw(i + 2) === 'parallelism' && t[i + 3]?.k === 'str') {
-    const dir = t[i + 1]!.v;
-    if (!/^\d+$/.test(t[i + 3]!.v)) throw new SqlError(20101, 'HY000', `internal error: strconv.ParseUint: parsing "${t[i + 3]!.v}": invalid syntax`);
-    if (dir === '') throw new SqlError(20411, 'HY000', 'invalid file path ');
-    sink = dirSink(dir);
-    i += 4;
-  } else if (kw(i) === 's3option' && t[i + 1]?.v === '{') {
-    i += 2;
-    const o: Record<string, string> = {};
-    while (t[i] && t[i]!.v !== '}') {
-      if (t[i]!.k !== 'str' || t[i + 1]?.v !== '=' || t[i + 2]?.k !== 'str') throw parseError(sql);
-      o[t[i]!.v.toLowerCase()] = t[i + 2]!.v;
-      i += 3;
-      if (t[i]?.v === ',') i++;
-    }
-    if (t[i]?.v !== '}') throw parseError(sql);
-    i++;
-    for (const k of Object.keys(o)) {
-      if (!['endpoint', 'region', 'access_key_id', 'secret_access_key', 'bucket', 'filepath', 'compression', 'provider', 'role_arn', 'external_id', 'is_minio', 'parallelism'].includes(k)) {
-        throw new SqlError(20300, 'HY000', `invalid configuration: the keyword '${k}' is not support`);
-      }
-    }
-    sink = s3Sink(o as unknown as S3Opts);
-  } else throw parseError(sql);
-  let type = '';
-  let baseTS: string | undefined;
-  if (kw(i) === 'type' && t[i + 1]?.k === 'str') { type = t[i + 1]!.v; i += 2; }
-  if (kw(i) === 'timestamp' && t[i + 1]?.k === 'str') { baseTS = t[i + 1]!.v; i += 2; }
-  if (i !== t.length) throw parseError(sql);
-  if (!ctx.user().canBackup) throw new SqlError(20101, 'HY000', 'internal error: do not have privilege to execute the statement');
-  if (baseTS !== undefined && !/^\d+-\d+$/.test(baseTS)) throw new SqlError(20101, 'HY000', 'internal error: format of ts must be physical-logical');
-  try {
-    await ctx.locked(() => runBackup(ctx.tree, sink, { type, baseTS: baseTS || undefined }));
-  } catch (e) {
-    if (e instanceof BackupError) throw new SqlError(e.errno, 'HY000', e.message);
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EEXIST') throw new SqlError(20406, 'HY000', `file ${err.path ?? ''} already exists`);
-    if (err.code) throw new SqlError(20101, 'HY000', `internal error: ${err.code} ${err.path ?? ''}`.trim());
-    throw new SqlError(20101, 'HY000', `internal error: ${err.message}`);
-  }
-  return undefined;
-}

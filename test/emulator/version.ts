@@ -1,0 +1,41 @@
+/**
+ * What a MatrixOne server version changes in a backup (read at the tags of
+ * matrixorigin/matrixone):
+ *  - grammar (pkg/sql/parsers/dialect/mysql/mysql_sql.y, rule backup_stmt): up to v1.1.1
+ *    `BACKUP '<s>' FILESYSTEM '<dir>'` and `BACKUP '<s>' S3OPTION {…}`; v1.1.2 adds a required
+ *    `PARALLELISM '<n>'` to the FILESYSTEM form; v1.2.0 adds `[TYPE '<t>'] [TIMESTAMP '<ts>']`.
+ *  - rows (pkg/backup/types.go): before v1.2.0 tae_list is `path,size,checksum` and tae_sum
+ *    `time,size`; from v1.2.0 `path,size,checksum,needCopy,ts` and `time,size,backupTS,type`.
+ *  - v3.0.0: a `tae/file_list` already at the target names objects not to copy again; v3.0.6:
+ *    the newest `file_index_<ts>.idx` at the target root does too (pkg/backup/tae.go, file_index.go).
+ *  - `select version()`: `8.0.30-MatrixOne-v<version>` (pkg/config/configuration.go).
+ */
+export interface ServerVersion {
+  text: string;
+  /** FILESYSTEM form needs PARALLELISM (v1.1.2+) */
+  parallelism: boolean;
+  /** TYPE/TIMESTAMP clauses, needCopy rows, 4-field tae_sum (v1.2.0+) */
+  incremental: boolean;
+  fileList: boolean;
+  fileIndex: boolean;
+}
+
+function cmp(a: number[], b: number[]): number {
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
+}
+
+export function serverVersion(text: string): ServerVersion {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(text);
+  if (!m) throw new Error(`emulator: server version ${JSON.stringify(text)} is not x.y.z`);
+  const v = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return {
+    text: text.replace(/^v/, ''),
+    parallelism: cmp(v, [1, 1, 2]) >= 0,
+    incremental: cmp(v, [1, 2, 0]) >= 0,
+    fileList: cmp(v, [3, 0, 0]) >= 0,
+    fileIndex: cmp(v, [3, 0, 6]) >= 0,
+  };
+}
+
+export const mysqlVersion = (v: ServerVersion): string => `8.0.30-MatrixOne-v${v.text}`;
