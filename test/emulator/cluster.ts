@@ -13,8 +13,8 @@
  *  - 'shipped', DISK-V2: HEAD's etc/launch: tn.toml and cn.toml DISK-V2 at mo-data/shared2 and
  *    mo-data/local2; log.toml has no [[fileservice]], so the log service's LOCAL stays DISK at
  *    mo-data/local (that is where, and how, it reads hk_data).
- *  - 'flat': every service, log included, has SHARED and LOCAL with `backend` at mo-data/shared
- *    and mo-data/local.
+ *  - 'flat': tn.toml and cn.toml have SHARED and LOCAL with `backend` at mo-data/shared and
+ *    mo-data/local; log.toml has none, so the log service's LOCAL is DISK at mo-data/local.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -51,15 +51,14 @@ function fileservices(backend: Backend, shared: string, local: string): string {
 /** The text of each launch file for a backend and layout. */
 export function launchFiles(backend: Backend, layout: Layout): Record<string, string> {
   let fsTn = '';
-  let fsLog = '';
   if (layout === 'flat') {
-    fsTn = fsLog = fileservices(backend, './mo-data/shared', './mo-data/local');
+    fsTn = fileservices(backend, './mo-data/shared', './mo-data/local');
   } else if (backend === 'DISK-V2') {
     fsTn = fileservices('DISK-V2', './mo-data/shared2', './mo-data/local2');
   }
   return {
     'launch.toml': LAUNCH,
-    'log.toml': `# service node type, [DN|CN|LOG]\nservice-type = "LOG"\ndata-dir = "./mo-data"\n\n${fsLog}[log]\nlevel = "info"\n`,
+    'log.toml': `# service node type, [DN|CN|LOG]\nservice-type = "LOG"\ndata-dir = "./mo-data"\n\n[log]\nlevel = "info"\n`,
     'tn.toml': `service-type = "TN"\ndata-dir = "./mo-data"\n\n${fsTn}[log]\nlevel = "info"\n\n[tn]\nuuid = "dd4dccb4-4d3c-41f8-b482-5251dc7a41bf"\nport-base = 19000\n`,
     'cn.toml': `service-type = "CN"\ndata-dir = "./mo-data"\n\n${fsTn}[log]\nlevel = "info"\n\n[cn]\nuuid = "dd1dccb4-4d3c-41f8-b482-5251dc7a41bf"\nport-base = 18000\n`,
   };
