@@ -187,6 +187,18 @@ describe('needCopy=false and files already at the target', () => {
     await assertExact(repo, m, logical);
   });
 
+  it('a needCopy=false file that is at the target anyway and in no earlier backup is read and hashed by mobr', async () => {
+    const s = await replay();
+    const { repo, target } = await fsRepo();
+    const files = typicalFiles().map((f) => (f.path === OBJ.b ? { ...f, checksum: '' as const, needCopy: false } : f));
+    const { layout, logical } = buildLayout({ framing: 'crc', files });
+    s.next(layout);
+    const m = await backupFromMatrixOne({ conn: conn(s), repo, target, id: 'f1', type: 'full' });
+    expect(meta(m, OBJ.b)).toMatchObject({ needCopy: 'false', checksum: '', sha256From: 'mobr' });
+    expect(m.extra).toMatchObject({ carriedFiles: 0, hashedFiles: 4 });
+    await assertExact(repo, m, logical);
+  });
+
   it('no earlier backup holds a skipped file: one line naming it, nothing stored', async () => {
     const s = await replay();
     const { repo, target } = await fsRepo();

@@ -37,8 +37,6 @@ import { unframeFile } from './framing.js';
 import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
 
-export { isWrittenFile } from './staged.js';
-
 export interface MoBackupProgress {
   phase: 'server' | 'ingest';
   bytesRead: number;
@@ -159,14 +157,14 @@ export async function latestServerManifest(repo: Repository): Promise<Manifest |
   return latest;
 }
 
-export interface IngestStagedOptions {
+interface IngestStagedOptions {
   id: string;
   base?: Manifest;
   previous?: Manifest;
   onProgress?: (p: MoBackupProgress) => void;
 }
 
-export interface Ingested {
+interface Ingested {
   files: FileEntry[];
   backupTs?: string;
   extra: Record<string, unknown>;
@@ -176,7 +174,7 @@ export interface Ingested {
  * Ingests a staged server backup (the folder MatrixOne's BACKUP wrote) into the repository
  * through `ingestor`; returns the manifest's files, BACKUPTS and extra facts. Writes no manifest.
  */
-export async function ingestStaging(repo: Repository, staging: Staging, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
+async function ingestStaging(repo: Repository, staging: Staging, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
   const layout = await readStagedLayout(staging);
   const plan = await planIngest(layout, { repo, id: c.id, base: c.base, previous: c.previous });
   const files = [...plan.kept];
