@@ -177,7 +177,7 @@ describe('S3 repository: keys from flags, never in the meta file', () => {
     const meta = readFileSync(path.join(work, 'mo_br.meta'), 'utf8');
     expect(meta).not.toContain(s3.secretAccessKey);
     expect(meta).not.toContain(s3.accessKeyId);
-    expect(meta).toContain('"bucket":"bucket1"');
+    expect(meta).toContain(',s3:bucket=bucket1&filepath=%2Fbackup1&endpoint=');
 
     const list = await mobr(['list', id, ...keys, ...M], work);
     expect(list.code, list.stderr).toBe(0);

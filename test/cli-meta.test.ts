@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as fc from 'fast-check';
-import { Catalog, parseMeta, serializeMeta, defaultMetaPath, type BackupRecord } from '../src/cli/meta.js';
+import { Catalog, parseMeta, serializeMeta, defaultMetaPath, metaChecksum, type BackupRecord } from '../src/cli/meta.js';
 import { withLock } from '../src/cli/lock.js';
 import { isMobrError } from '../src/errors.js';
 
@@ -45,7 +45,7 @@ describe('meta file format', () => {
           record(r.i, {
             size: r.size,
             backupType: r.type,
-            source: r.text,
+            source: r.text || undefined,
             location: r.s3 ? { backupDir: 's3', bucket: 'b1', filepath: r.text, isMinio: true, endpoint: 'http://127.0.0.1:9000' } : { backupDir: 'filesystem', path: r.text },
           }),
         );
@@ -54,8 +54,9 @@ describe('meta file format', () => {
     );
   });
 
-  it('any change to the bytes is CORRUPT_META', () => {
+  it('any change to the bytes is CORRUPT_META (the sidecar no longer matches)', () => {
     const text = serializeMeta([record(1), record(2)]);
+    const sidecar = metaChecksum(text);
     fc.assert(
       fc.property(fc.nat(text.length - 2), fc.integer({ min: 1, max: 255 }), (pos, delta) => {
         const bytes = Buffer.from(text);
@@ -64,14 +65,13 @@ describe('meta file format', () => {
         if (changed === text) return;
         let parsed: BackupRecord[] | undefined;
         try {
-          parsed = parseMeta(changed, 'm');
+          parsed = parseMeta(changed, 'm', sidecar);
         } catch (e) {
           expect(isMobrError(e, 'CORRUPT_META')).toBe(true);
           expect((e as Error).message).not.toContain('\n');
           return;
         }
-        // Only whitespace outside the records can change harmlessly.
-        expect(parsed).toEqual([record(1), record(2)]);
+        expect.unreachable(`a changed file was accepted: ${JSON.stringify(parsed)}`);
       }),
     );
   });
@@ -100,13 +100,16 @@ describe('Catalog', () => {
     await c.remove(record(1).id);
     expect((await c.read()).map((r) => r.id)).toEqual([record(2).id]);
     await expect(c.get(record(1).id)).rejects.toMatchObject({ code: 'ENOENT_BACKUP' });
-    expect(readdirSync(dir).sort()).toEqual(['mo_br.meta']); // no temp or lock files left
+    expect(readdirSync(dir).sort()).toEqual(['mo_br.meta', 'mo_br.meta.sha256']); // no temp or lock files left
   });
 
   it('a damaged file is reported and never overwritten', async () => {
     const dir = tmp();
     const file = path.join(dir, 'mo_br.meta');
-    const damaged = serializeMeta([record(1)]).replace('"size":1000', '"size":1001');
+    const c0 = new Catalog(file);
+    await c0.add(record(1));
+    const damaged = readFileSync(file, 'utf8').replace(',1000,', ',1001,');
+    expect(damaged).not.toBe(readFileSync(file, 'utf8'));
     writeFileSync(file, damaged);
     const c = new Catalog(file);
     await expect(c.read()).rejects.toMatchObject({ code: 'CORRUPT_META' });
@@ -114,7 +117,7 @@ describe('Catalog', () => {
     await expect(c.remove(record(1).id)).rejects.toMatchObject({ code: 'CORRUPT_META' });
     expect(readFileSync(file, 'utf8')).toBe(damaged);
     writeFileSync(file, '');
-    await expect(c.add(record(2))).rejects.toMatchObject({ code: 'CORRUPT_META' });
+    await expect(c.add(record(2))).rejects.toMatchObject({ code: 'CORRUPT_META', message: expect.stringMatching(/^meta file \S+ does not match its checksum file \S+\.sha256 \(damaged or edited\); it was left unchanged$/) });
     expect(readFileSync(file, 'utf8')).toBe('');
   });
 
@@ -161,7 +164,7 @@ describe('concurrent mo_br processes never lose a record', () => {
       const c = new Catalog(${JSON.stringify(file)});
       const w = Number(process.argv[1]);
       for (let i = 0; i < 15; i++) {
-        await c.add({ id: 'w' + w + '-' + i, size: i, location: { backupDir: 'filesystem', path: '/b' }, atTime: 1, durationNs: 1, completeTime: 2, backupTs: '1-0', backupType: 'full' });
+        await c.add({ id: '0000000' + w + '-0000-1000-8000-' + String(i).padStart(12, '0'), size: i, location: { backupDir: 'filesystem', path: '/b' }, atTime: 1, durationNs: 1, completeTime: 2, backupTs: '1-0', backupType: 'full' });
       }`;
     const runs = Array.from({ length: 6 }, (_, w) =>
       new Promise<number>((resolve) => {
@@ -173,6 +176,7 @@ describe('concurrent mo_br processes never lose a record', () => {
     const ids = (await new Catalog(file).read()).map((r) => r.id);
     expect(ids.length).toBe(90);
     expect(new Set(ids).size).toBe(90);
-    expect(readdirSync(dir)).toEqual(['mo_br.meta']);
+    expect(readdirSync(dir).sort()).toEqual(['mo_br.meta', 'mo_br.meta.sha256']);
+    expect(readFileSync(path.join(dir, 'mo_br.meta.sha256'), 'utf8')).toBe(metaChecksum(readFileSync(path.join(dir, 'mo_br.meta'))));
   });
 });

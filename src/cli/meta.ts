@@ -1,44 +1,32 @@
 /**
- * The catalog: `mo_br.meta`, one record per backup (mo_br's meta file; ours is JSON).
- * Default place: beside the executable (the folder of the `./mo_br` launcher); `--meta_path`
- * moves it. Layout (version 1):
+ * The catalog: `mo_br.meta` in mo_br's format (lines: meta-line.ts; spec/meta.md) and beside it
+ * `mo_br.meta.sha256`, the lowercase hex SHA-256 of the whole file, no newline (what the
+ * operator makes with `sha256sum`). Default place: beside the `./mo_br` launcher; `--meta_path`
+ * moves it.
  *
- *   {"format":"mobr.meta","version":1,"records":[BackupRecord...],"sha256":"<hex>"}
- *
- * where sha256 is the SHA-256 of JSON.stringify(records) exactly as written. A file that does
- * not parse, has another format, or fails its checksum is CORRUPT_META and is never overwritten.
- * Writes: under `<file>.lock` (lock.ts), to `<file>.tmp-<pid>-<rand>`, fsync, rename, fsync dir.
+ * Reading: a missing file is an empty catalog; a missing sidecar is accepted (a file written by
+ * hand or by a tool that makes none); a sidecar that does not match is CORRUPT_META, one line,
+ * and nothing is ever written over it — unless `<file>.sha256.next` matches, which only a write
+ * interrupted between its two renames leaves (see below).
+ * Writing (under `<file>.lock`, lock.ts): `<file>.next` and `<file>.sha256.next` written and
+ * fsynced, then `<file>.next` renamed over the file, then `<file>.sha256.next` over the
+ * sidecar, then the folder fsynced. A crash before the first rename leaves the old pair; between
+ * the renames, the new file with `.sha256.next` matching it, which readers accept and the next
+ * writer finishes. A catalog in the former JSON layout is converted on first use, under the
+ * lock, after copying it to `<file>.json.bak`.
  * Records hold locations without credentials (locationToJSON keeps known non-secret fields only).
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
-import { locationToJSON, parseLocation, type BackupLocation } from './location.js';
+import { locationToJSON } from './location.js';
 import { withLock } from './lock.js';
+import { formatMetaLines, parseMetaLines, type BackupRecord } from './meta-line.js';
+import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
 
+export type { BackupRecord } from './meta-line.js';
 export const META_FILE_NAME = 'mo_br.meta';
-const FORMAT = 'mobr.meta';
-const VERSION = 1;
-
-export interface BackupRecord {
-  /** Time-based UUID (v1), as mo_br's IDs. */
-  id: string;
-  /** Logical size of the backed-up files, bytes. */
-  size: number;
-  location: BackupLocation;
-  /** Start, ms since the epoch. */
-  atTime: number;
-  durationNs: number;
-  /** End, ms since the epoch. */
-  completeTime: number;
-  /** MatrixOne TS string ("1715745404915410000-1"); cold backups: wall clock "<ns>-0". */
-  backupTs: string;
-  backupType: 'full' | 'incremental';
-  baseId?: string;
-  /** What was backed up, without credentials ("cold /srv/mo-data", "matrixone 127.0.0.1:6001"). */
-  source?: string;
-}
 
 /** The meta file's default place: the folder holding the launcher (argv[1]). */
 export function defaultMetaPath(argv: string[]): string {
@@ -46,77 +34,57 @@ export function defaultMetaPath(argv: string[]): string {
   return path.join(path.dirname(exe), META_FILE_NAME);
 }
 
-function checksum(recordsJson: string): string {
-  return createHash('sha256').update(recordsJson).digest('hex');
+/** The sidecar's content for a file's text: lowercase hex SHA-256, no newline. */
+export function metaChecksum(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
-function corrupt(file: string, why: string): MobrError {
-  return new MobrError('CORRUPT_META', `meta file ${file} is damaged (${why}); it was left unchanged`);
+/** The file's text for records (lines in the order given; no credentials). */
+export function serializeMeta(records: readonly BackupRecord[]): string {
+  return formatMetaLines(records);
 }
 
-function toRecord(v: unknown): BackupRecord | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  const location = parseLocation(o.location);
-  const num = (k: string) => typeof o[k] === 'number' && Number.isFinite(o[k]);
-  if (typeof o.id !== 'string' || !location || !num('size') || !num('atTime') || !num('durationNs') || !num('completeTime')) return undefined;
-  if (typeof o.backupTs !== 'string' || (o.backupType !== 'full' && o.backupType !== 'incremental')) return undefined;
-  const r: BackupRecord = {
-    id: o.id,
-    size: o.size as number,
-    location,
-    atTime: o.atTime as number,
-    durationNs: o.durationNs as number,
-    completeTime: o.completeTime as number,
-    backupTs: o.backupTs,
-    backupType: o.backupType,
-  };
-  if (typeof o.baseId === 'string') r.baseId = o.baseId;
-  if (typeof o.source === 'string') r.source = o.source;
-  return r;
+/**
+ * Parses a meta file's text. `sidecar` is the sidecar's content (undefined: none); `next` the
+ * content of `<file>.sha256.next` if any. CORRUPT_META (one line naming the file) on a mismatch.
+ */
+export function parseMeta(text: string, file: string, sidecar?: string, next?: string): BackupRecord[] {
+  if (isLegacyMeta(text)) return parseLegacyMeta(text, file);
+  if (sidecar !== undefined) {
+    const sum = metaChecksum(text);
+    const want = sidecar.trim().split(/\s/)[0].toLowerCase();
+    if (want !== sum && next?.trim().toLowerCase() !== sum) {
+      throw new MobrError('CORRUPT_META', `meta file ${file} does not match its checksum file ${file}.sha256 (damaged or edited); it was left unchanged`);
+    }
+  }
+  return parseMetaLines(text, file);
 }
 
-/** Parses a meta file's text; throws CORRUPT_META naming the file. */
-export function parseMeta(text: string, file: string): BackupRecord[] {
-  let doc: unknown;
+async function readOptional(file: string): Promise<string | undefined> {
   try {
-    doc = JSON.parse(text);
-  } catch {
-    throw corrupt(file, text.length === 0 ? 'empty' : 'not valid JSON');
+    return await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read ${file}: permission denied`);
+    if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `meta path ${file} is a folder; give a file`);
+    throw withContext(`read ${file}`, e);
   }
-  const d = doc as Record<string, unknown>;
-  if (typeof d !== 'object' || d === null || d.format !== FORMAT) throw corrupt(file, 'not a mobr meta file');
-  if (d.version !== VERSION) throw corrupt(file, `unknown version ${JSON.stringify(d.version)}`);
-  if (!Array.isArray(d.records) || typeof d.sha256 !== 'string') throw corrupt(file, 'records or checksum missing');
-  if (checksum(JSON.stringify(d.records)) !== d.sha256) throw corrupt(file, 'checksum mismatch');
-  const records: BackupRecord[] = [];
-  for (const [i, raw] of d.records.entries()) {
-    const r = toRecord(raw);
-    if (!r) throw corrupt(file, `record ${i + 1} is malformed`);
-    records.push(r);
-  }
-  return records;
 }
 
-/** Serialises records; only the known fields of each record are written (never credentials). */
-export function serializeMeta(records: BackupRecord[]): string {
-  const clean = records.map((r) => {
-    const o: BackupRecord = {
-      id: r.id,
-      size: r.size,
-      location: locationToJSON(r.location),
-      atTime: r.atTime,
-      durationNs: r.durationNs,
-      completeTime: r.completeTime,
-      backupTs: r.backupTs,
-      backupType: r.backupType,
-    };
-    if (r.baseId !== undefined) o.baseId = r.baseId;
-    if (r.source !== undefined) o.source = r.source;
-    return o;
-  });
-  const recordsJson = JSON.stringify(clean);
-  return `{"format":"${FORMAT}","version":${VERSION},"records":${recordsJson},"sha256":"${checksum(recordsJson)}"}\n`;
+async function writeSynced(file: string, text: string): Promise<void> {
+  const fh = await fsp.open(file, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await fsp.open(dir, 'r').catch(() => undefined);
+  if (dh) await dh.sync().catch(() => undefined).finally(() => dh.close());
 }
 
 export class Catalog {
@@ -125,19 +93,27 @@ export class Catalog {
     this.file = path.resolve(file);
   }
 
-  /** All records, oldest first; a missing file is an empty catalog. */
+  /** The file's records as stored, and whether it is in the former JSON layout. */
+  private async load(): Promise<{ records: BackupRecord[]; legacy: boolean }> {
+    const text = await readOptional(this.file);
+    if (text === undefined) return { records: [], legacy: false };
+    const sidecar = await readOptional(`${this.file}.sha256`);
+    const next = sidecar === undefined ? undefined : await readOptional(`${this.file}.sha256.next`);
+    return { records: parseMeta(text, this.file, sidecar, next), legacy: isLegacyMeta(text) };
+  }
+
+  /** All records, oldest first; a missing file is an empty catalog. A JSON catalog is converted. */
   async read(): Promise<BackupRecord[]> {
-    let text: string;
+    const { records, legacy } = await this.load();
+    if (!legacy) return records;
     try {
-      text = await fsp.readFile(this.file, 'utf8');
+      await this.update((rs) => rs);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return [];
-      if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read meta file ${this.file}: permission denied`);
-      if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `meta path ${this.file} is a folder; give a file`);
-      throw withContext(`read meta file ${this.file}`, e);
+      // A catalog we may read but not write (a read-only copy) is still read.
+      if (e instanceof MobrError && e.code === 'ACCESS_DENIED') return records;
+      throw e;
     }
-    return parseMeta(text, this.file);
+    return (await this.load()).records;
   }
 
   /** The record with that ID, or ENOENT_BACKUP. */
@@ -150,8 +126,10 @@ export class Catalog {
   /** Read-modify-write under the lock; fn's result replaces the records atomically. */
   async update(fn: (records: BackupRecord[]) => BackupRecord[]): Promise<void> {
     await withLock(`${this.file}.lock`, async () => {
-      const next = fn(await this.read());
-      await this.writeAtomic(serializeMeta(next));
+      const { records, legacy } = await this.load();
+      const next = fn(records).map(clean);
+      if (legacy) await this.keepLegacyCopy();
+      await this.writePair(serializeMeta(next));
     });
   }
 
@@ -169,27 +147,52 @@ export class Catalog {
     });
   }
 
-  private async writeAtomic(text: string): Promise<void> {
-    const dir = path.dirname(this.file);
-    const tmp = `${this.file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  /** Copies a JSON catalog to `<file>.json.bak` (never over an earlier copy) before converting it. */
+  private async keepLegacyCopy(): Promise<void> {
+    let bak = `${this.file}.json.bak`;
+    if (await readOptional(bak) !== undefined) bak = `${bak}-${Date.now()}`;
+    await fsp.copyFile(this.file, bak).catch((e) => {
+      throw writeError(bak, e);
+    });
+  }
+
+  /** The two-file write described in the file comment. */
+  private async writePair(text: string): Promise<void> {
+    const next = `${this.file}.next`;
+    const sumNext = `${this.file}.sha256.next`;
     try {
-      const fh = await fsp.open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, this.file);
-      const dh = await fsp.open(dir, 'r').catch(() => undefined);
-      if (dh) await dh.sync().catch(() => undefined).finally(() => dh.close());
+      await writeSynced(next, text);
+      await writeSynced(sumNext, metaChecksum(text));
+      await fsp.rename(next, this.file);
+      await fsp.rename(sumNext, `${this.file}.sha256`);
+      await syncDir(path.dirname(this.file));
     } catch (e) {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new MobrError('ACCESS_DENIED', `cannot write meta file ${this.file}: permission denied`);
-      throw withContext(`write meta file ${this.file}`, e);
+      throw writeError(this.file, e);
     }
   }
+}
+
+/** Only the known fields of a record (never credentials). */
+function clean(r: BackupRecord): BackupRecord {
+  const o: BackupRecord = {
+    id: r.id,
+    size: r.size,
+    location: locationToJSON(r.location),
+    atTime: r.atTime,
+    durationNs: r.durationNs,
+    completeTime: r.completeTime,
+    backupTs: r.backupTs,
+    backupType: r.backupType,
+  };
+  if (r.baseId !== undefined) o.baseId = r.baseId;
+  if (r.source !== undefined) o.source = r.source;
+  return o;
+}
+
+function writeError(file: string, e: unknown): MobrError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new MobrError('ACCESS_DENIED', `cannot write meta file ${file}: permission denied`);
+  return withContext(`write meta file ${file}`, e);
 }
 
 /**
