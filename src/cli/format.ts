@@ -1,5 +1,5 @@
 /**
- * What mo_br prints, byte for byte as in the spec's examples (/work/shared/spec/mo_br.zh.md):
+ * What mo_br prints, byte for byte as in the spec's examples (spec/mo_br.md):
  * the list/check table, the `Backup ID` block, the check lines and restore's From:/To/TaePath.
  * Pure functions of their inputs; the commands decide where the text goes.
  */

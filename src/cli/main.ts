@@ -1,5 +1,5 @@
 /**
- * The `mo_br` program: a drop-in for MatrixOne's mo_br (/work/shared/spec/mo_br.zh.md).
+ * The `mo_br` program: a drop-in for MatrixOne's mo_br (spec/mo_br.md).
  * Flags are exactly mo_br's (with underscores); ours on top: --data_dir (cold backup), --json,
  * --version. Every failure ends in exit.ts: one stderr line `mo_br: <message>` and an exit code.
  */

@@ -1,0 +1,54 @@
+/**
+ * mobr as a library: the package's entry point (`import { openRepository, backup } from 'mobr'`).
+ * The same operations `./mo_br` runs, without the command line: open or create a repository on a
+ * folder or an S3 bucket, back up a folder, restore or check a backup. Every failure is a
+ * `MobrError` with a stable `code` (src/errors.ts). Formats: spec/repository.md.
+ */
+import { backupTree, type BackupOptions } from './backup/backup.js';
+import { restoreBackup, type RestoreOptions, type RestoreProgress } from './backup/restore.js';
+import { verifyBackup, type VerifyOptions, type VerifyReport } from './backup/verify.js';
+import type { RepoOptions } from './repo/config.js';
+import type { Manifest } from './repo/manifest.js';
+import { Repository } from './repo/repository.js';
+import { openStore, type StoreSpec } from './store/open.js';
+
+export { MobrError, isMobrError, type ErrorCode } from './errors.js';
+export { Repository } from './repo/repository.js';
+export type { Manifest, FileEntry, BackupType, EntryKind } from './repo/manifest.js';
+export type { RepoOptions, RepoConfig } from './repo/config.js';
+export type { StoreSpec, FsSpec, S3Spec } from './store/open.js';
+export type { Store, StoreEntry } from './store/store.js';
+export type { BackupOptions, BackupProgress } from './backup/backup.js';
+export type { RestoreOptions, RestoreProgress } from './backup/restore.js';
+export type { VerifyOptions, VerifyReport, Damage } from './backup/verify.js';
+
+export interface OpenOptions extends RepoOptions {
+  /** Create the repository when the location holds none (default false: NO_REPO). */
+  create?: boolean;
+}
+
+/**
+ * Opens the repository at a folder path or a store spec (`{kind: 's3', bucket, …}`). Call
+ * `repo.store.close?.()` when done with an S3 repository.
+ */
+export async function openRepository(location: string | StoreSpec, o: OpenOptions = {}): Promise<Repository> {
+  const spec: StoreSpec = typeof location === 'string' ? { kind: 'filesystem', path: location } : location;
+  const store = openStore(spec);
+  const { create, ...repoOptions } = o;
+  return create ? Repository.openOrInit(store, repoOptions) : Repository.open(store);
+}
+
+/** Backs up the folder `dir` as backup `o.id`; returns its manifest (written last). */
+export function backup(repo: Repository, dir: string, o: BackupOptions): Promise<Manifest> {
+  return backupTree(repo, dir, o);
+}
+
+/** Restores backup `id` into `dest`, byte-identical, with modes and mtimes. */
+export async function restore(repo: Repository, id: string, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
+  return restoreBackup(repo, await repo.loadManifest(id), dest, o);
+}
+
+/** Checks backup `id`: every chunk exists (and with `readData`, every byte and SHA-256). */
+export async function check(repo: Repository, id: string, o: VerifyOptions = {}): Promise<VerifyReport> {
+  return verifyBackup(repo, await repo.loadManifest(id), o);
+}
