@@ -75,6 +75,18 @@ const VALID = {
   taeSum: new TextEncoder().encode(writeTaeSum({ backupTime: '2024-05-13 12:00:12', size: 3, backupTS: { physical: 5n, logical: 1 }, type: '' })),
 };
 
+/** What each valid input must decode to: a summary of the value and its expected form. */
+const DECODED: Record<keyof typeof VALID, [(v: any) => unknown, unknown]> = {
+  manifest: [(m: Manifest) => [m.id, m.files.map((f) => [f.path, f.kind, f.size, f.target ?? null, f.meta ?? null])], ['b1', manifest.files.map((f) => [f.path, f.kind, f.size, f.target ?? null, f.meta ?? null])]],
+  index: [(p: { id: string; blobs: { length: number; rawLength: number; codec: number }[] }[]) => p.map((x) => [x.id, x.blobs.map((b) => [b.length, b.rawLength, b.codec])]), [[packs[0].id, [[5, 5, 0], [7, 9, 1]]]]],
+  config: [(c: { chunker: { min: number; avg: number; max: number }; packSize: number }) => [c.chunker.min, c.chunker.avg, c.chunker.max, c.packSize], [1024, 4096, 16384, 4096]],
+  header: [(h: { offset: number; length: number }[]) => h.map((b) => [b.offset, b.length]), [[0, 5], [5, 7]]],
+  meta: [(r: { id: string }[]) => r.map((x) => x.id), [record.id, '25536ff0-126f-11ef-9902-26dd28356ef4']],
+  taeList: [(l: { path: string; size: number; needCopy: boolean }[]) => l.map((e) => [e.path, e.size, e.needCopy]), [['obj', 3, true]]],
+  moMeta: [(l: { type: string }[]) => l.map((e) => e.type), ['version', 'launchconfig']],
+  taeSum: [(t: { size: number; type: string }) => [t.size, t.type], [3, '']],
+};
+
 const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   manifest: (b) => decodeManifest(b, 'manifest'),
   index: (b) => decodeIndex(b, 'index'),
@@ -145,8 +157,9 @@ const BODIES: Record<'M' | 'I' | 'C', { decode: (b: Uint8Array) => unknown; body
 
 describe('fuzz: decoders only ever throw MobrError', () => {
   for (const [name, decode] of Object.entries(DECODERS)) {
-    it(`${name}: valid input decodes`, () => {
-      decode(VALID[name as keyof typeof VALID]);
+    it(`${name}: valid input decodes to what was encoded`, () => {
+      const [summary, want] = DECODED[name as keyof typeof VALID];
+      expect(summary(decode(VALID[name as keyof typeof VALID]))).toEqual(want);
     });
     it(`${name}: random bytes`, () => {
       fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => onlyMobrErrors(() => decode(b))), { numRuns: RUNS });

@@ -84,11 +84,18 @@ describe('gc', () => {
     const shared = tree(4, 2, 100_000);
     await backup(repo, 'a', [...shared, ...tree(5, 2, 100_000)]);
     await backup(repo, 'b', shared);
-    const r = await gc(repo, { safetyWindowMs: 0, repackThreshold: 1.01 });
-    expect(r.packsRepacked + r.packsKept).toBeGreaterThan(0);
+    const packBytes = () => [...store.objects].filter(([k]) => k.startsWith('data/')).reduce((s, [, v]) => s + v.data.length, 0);
+    const packKeys = () => new Set([...store.objects.keys()].filter((k) => k.startsWith('data/')));
+    const r = await gc(repo, { safetyWindowMs: 0, repackThreshold: 0.5 });
+    expect(r.packsRepacked).toBe(0); // every pack fully live: nothing to do
     await repo.deleteManifest('a');
+    const [bytesBefore, keysBefore] = [packBytes(), packKeys()];
     const r2 = await gc(repo, { safetyWindowMs: 0, repackThreshold: 0.99 });
     expect(r2.missingChunks).toBe(0);
+    expect(r2.packsRepacked).toBeGreaterThan(0);
+    expect(r2.packsWritten).toBeGreaterThan(0);
+    expect([...keysBefore].filter((k) => packKeys().has(k)).length).toBeLessThan(keysBefore.size); // old packs gone
+    expect(packBytes()).toBeLessThan(bytesBefore * 0.75); // half of the data was only a's
     await expectRestores(repo, 'b', shared);
   });
 

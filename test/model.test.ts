@@ -114,10 +114,17 @@ async function run(ops: Op[], src: Store, dst: Store): Promise<void> {
         await gc(await Repository.open(wrap(op.side === 'src' ? src : dst)), { safetyWindowMs: 0, repackThreshold: op.threshold });
       } else {
         const before = new Set(dstModel.keys());
+        let completed = false;
         try {
           await syncRepository(await Repository.open(src), wrap(dst), { pool });
+          completed = true;
         } finally {
-          for (const [id, files] of srcModel) if (!before.has(id) && (await dst.has(`backups/${id}`))) dstModel.set(id, files);
+          // a completed sync holds every source backup (the model says which, not the destination);
+          // a crashed one holds some of them, each of which must restore
+          for (const [id, files] of srcModel) {
+            if (completed) expect(await dst.has(`backups/${id}`), `sync completed without backup ${id}`).toBe(true);
+            if (!before.has(id) && (await dst.has(`backups/${id}`))) dstModel.set(id, files);
+          }
         }
       }
     } catch (e) {

@@ -80,6 +80,8 @@ describe('many processes updating mo_br.meta', () => {
 
 describe('backup during delete + gc', () => {
   it('a backup that reuses an old backup\'s chunks while that backup is deleted is never born damaged', async () => {
+    let succeeded = 0;
+    let raced = 0;
     for (let i = 0; i < 3; i++) {
       const ctx = `iteration ${i}`;
       const repo = path.join(work, `gc-repo-${i}`);
@@ -97,10 +99,13 @@ describe('backup during delete + gc', () => {
       }
       await fsp.appendFile(path.join(data, 'etc', 'tn.toml'), `# ${i}\n`);
       const want = await treeHashes(data);
+      const backupStart = Date.now();
       const backup = mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, ...M], work);
       await new Promise((r) => setTimeout(r, [0, 300, 700][i]));
+      const delStart = Date.now();
       const del = await mobr(['delete', backupIdOf(old.stdout)!, ...M], work);
       const b = await backup;
+      if (delStart < backupStart + b.ms) raced++; // the delete began while the backup ran
       expect(del.code, `${ctx}: delete: ${del.stderr}`).toBe(0);
       if (b.code !== 0) {
         // Losing the race is allowed only as a clean, one-line failure that records nothing.
@@ -108,6 +113,7 @@ describe('backup during delete + gc', () => {
         expect(JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups, ctx).toEqual([]);
         continue;
       }
+      succeeded++;
       const id = backupIdOf(b.stdout)!;
       const c = await mobr(['check', id, ...M], work);
       expect(c.code, `${ctx}: ${c.stderr}`).toBe(0);
@@ -116,5 +122,7 @@ describe('backup during delete + gc', () => {
       const again = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
       expect(again.code, `${ctx}: ${again.stderr}`).toBe(0);
     }
+    expect(raced, 'the delete never overlapped a backup: the race was not tested').toBeGreaterThan(0);
+    expect(succeeded, 'every backup lost the race: nothing shows a reusing backup survives').toBeGreaterThan(0);
   });
 });
