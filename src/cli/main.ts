@@ -18,6 +18,7 @@ import { runSync, type SyncFlags } from './commands/sync.js';
 import { runStats, type StatsFlags } from './commands/stats.js';
 import { runMetaRebuild } from './commands/meta.js';
 import type { RepoFlags } from './resolve.js';
+import { addBrowseCommands } from './browse-commands.js';
 
 export interface RunIo {
   stdout: Output;
@@ -27,7 +28,7 @@ export interface RunIo {
 }
 
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
-const BOOLEAN_FLAGS = ['repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json'];
+const BOOLEAN_FLAGS = ['repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long'];
 /** Flags whose values are masked in any message. */
 const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
 
@@ -68,6 +69,8 @@ function secretsIn(args: string[]): string[] {
   });
   return secrets;
 }
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 const s3Flags = (cmd: Command, prefix: string, what: string): Command =>
   cmd
@@ -123,7 +126,8 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--parallelism <n>', "parallelism: the server's BACKUP copy, mobr's chunking/hashing workers and S3 requests (default: the machine's cores; S3 at least 4)")
     .option('--backup_type <type>', 'incremental for an incremental backup')
     .option('--base_id <id>', 'ID of the backup an incremental backup builds on')
-    .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)');
+    .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)')
+    .option('--dry_run', 'say what would be read and written; write nothing (no repository, no meta file record)');
   common(backup).action((opts: BackupFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runBackup(opts, ctx), opts));
 
   const backupSide = (cmd: Command): Command => {
@@ -153,7 +157,10 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
   restore
     .option('--dn_config_path <file>', 'the TN (DN) config whose SHARED fileservice decides where and how TAE files are written (default: the launch configs, else DISK at mo-data/shared)')
     .addOption(new Option('--checksum [n]', 'copy parallelism of tae files (default 1); files are always checked by SHA-256'))
-    .option('--parallelism <n>', 'parallelism');
+    .option('--parallelism <n>', 'parallelism')
+    .option('--include <glob>', 'restore only the files matching this glob (repeatable; * ? [..] in a segment, ** across)', collect, [])
+    .option('--exclude <glob>', 'leave out the files matching this glob (repeatable)', collect, [])
+    .option('--dry_run', 'say what would be read and written; write nothing');
   common(restore).action((id: string | undefined, opts: RestoreFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runRestore(id, opts, ctx), opts));
 
   const check = program.command('check').description('check the backup').argument('[ID]', 'the backup to check');
@@ -185,7 +192,8 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .description('logical and stored sizes, dedup ratio, bytes unique to each backup')
     .argument('[ID]', 'a backup ID')
     .option('--access_key_id <id>', 'S3 access key ID')
-    .option('--secret_access_key <key>', 'S3 secret access key');
+    .option('--secret_access_key <key>', 'S3 secret access key')
+    .option('--html <file>', 'also write a self-contained page: growth by date, dedup ratio, bytes unique to each backup');
   backupSide(stats);
   common(stats).action((id: string | undefined, opts: StatsFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runStats(id, opts, ctx), opts));
   const meta = program.command('meta').description('the meta file (mo_br.meta)');
@@ -194,12 +202,13 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--secret_access_key <key>', 'S3 secret access key');
   backupSide(rebuild);
   common(rebuild).action((opts: RepoFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runMetaRebuild(opts, ctx), opts));
+  addBrowseCommands(program, { backupSide, common, run });
   return program;
 }
 
 /** Commander's own errors as one line ("unknown option '--x' (Did you mean --y?)"). */
 function commanderMessage(e: CommanderError): string {
-  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore, check, prune, sync or stats (see mo_br --help)';
+  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore, check, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)';
   return e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
 }
 
@@ -220,7 +229,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   };
   try {
     const program = buildProgram(io, runCommand);
-    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore, check, prune, sync or stats (see mo_br --help)');
+    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore, check, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)');
     await program.parseAsync(normaliseArgs(args), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {

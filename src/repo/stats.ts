@@ -31,10 +31,13 @@ export interface RepoStats {
   dedupRatio: number;
 }
 
-/** Statistics of the backups `ids` (default all), counted against every backup of the repository. */
-export async function repoStats(repo: Repository, ids?: string[]): Promise<RepoStats> {
-  const all: Manifest[] = [];
-  for (const id of await repo.listBackupIds()) all.push(await repo.loadManifest(id));
+/**
+ * Statistics of the backups `ids` (default all), counted against every backup of the repository
+ * (`manifests`: all of them, when the caller has loaded them already).
+ */
+export async function repoStats(repo: Repository, ids?: string[], manifests?: Manifest[]): Promise<RepoStats> {
+  const all: Manifest[] = manifests ?? [];
+  if (!manifests) for (const id of await repo.listBackupIds()) all.push(await repo.loadManifest(id));
   const users = new Map<string, number>(); // chunk -> number of backups naming it
   const sets = all.map((m) => {
     const s = new Set<string>();

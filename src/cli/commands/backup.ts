@@ -25,6 +25,7 @@ import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openOrCreateRepository } from '../stores.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
+import { runBackupDryRun } from './backup-dry-run.js';
 
 export interface BackupFlags {
   host?: string;
@@ -46,6 +47,7 @@ export interface BackupFlags {
   backup_type?: string;
   base_id?: string;
   data_dir?: string;
+  dry_run?: boolean;
 }
 
 export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<void> {
@@ -91,6 +93,11 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   }
 
   const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
+  if (flags.dry_run) {
+    const src = source.kind === 'server' ? { kind: 'server' as const, host: source.conn.host, port: source.conn.port } : source;
+    const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestColdParent(r, records, location, source.dataDir) : Promise.resolve(undefined));
+    return runBackupDryRun({ location, creds, type, source: src, parent }, ctx);
+  }
   const repo = await openOrCreateRepository(location, creds, parallelism);
   const progress = new Progress('backup', { json: ctx.json });
   let manifest: Manifest;

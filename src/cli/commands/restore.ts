@@ -28,6 +28,8 @@ import { openRepository } from '../stores.js';
 import { formatDuration } from '../units.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, credentialsOf, newestBackup, openBackup, type BackupSideFlags } from '../resolve.js';
+import { selectManifest } from '../../repo/select.js';
+import { printRestoreDryRun } from './restore-dry-run.js';
 
 export interface RestoreFlags extends BackupSideFlags {
   restore_dir?: string;
@@ -44,6 +46,10 @@ export interface RestoreFlags extends BackupSideFlags {
   dn_config_path?: string;
   checksum?: string | boolean;
   parallelism?: string;
+  /** Globs choosing what to restore (spec/browse.md §1); repeatable. */
+  include?: string[];
+  exclude?: string[];
+  dry_run?: boolean;
 }
 
 const MO_DATA = 'mo-data';
@@ -80,6 +86,15 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
 
   const progress = new Progress('restore', { json: ctx.json });
   try {
+    const whole = manifest;
+    manifest = selectManifest(whole, { include: flags.include ?? [], exclude: flags.exclude ?? [] });
+    if (!manifest.files.some((f) => f.kind === 'file') && whole.files.some((f) => f.kind === 'file')) {
+      throw new MobrError('NOT_FOUND', `no file of backup ${whole.id} matches --include/--exclude`);
+    }
+    if (flags.dry_run) {
+      const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
+      return printRestoreDryRun(ctx, repo, manifest, from, to, target.kind === 's3' ? describeLocation(target.location) : path.join(target.path, MO_DATA));
+    }
     const par = parallelism ?? 1;
     const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
     const tae: string[] = [];

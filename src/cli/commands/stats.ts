@@ -1,46 +1,96 @@
 /**
- * `mo_br stats [ID]`: per backup its logical size, stored size, dedup ratio and the bytes only it
- * holds (what deleting it frees). With an ID: that backup (found through the catalog or the
- * --backup_* flags, resolve.ts);
- * with --backup_dir + --backup_*: every backup there; else every repository in the catalog.
+ * `mo_br stats [ID]`: per backup its completion date, logical size, stored size, dedup ratio,
+ * the bytes it added and the bytes only it holds (what deleting it frees). With an ID: that
+ * backup (its repository from the catalog, or the --backup_* flags); with --backup_dir +
+ * --backup_*: every backup there; else every repository in the catalog. --html <file> also
+ * writes the page of src/cli/stats-html.ts (spec/browse.md §7).
  */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { withContext } from '../../errors.js';
+import { growthSeries, type Growth } from '../../repo/growth.js';
 import { repoStats, type RepoStats } from '../../repo/stats.js';
-import { describeLocation, sameLocation, type BackupLocation } from '../location.js';
+import { describeLocation, type BackupLocation } from '../location.js';
 import { openRepository } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { printJson, type CliContext } from '../context.js';
-import { backupSideLocation, openBackup, type BackupSideFlags } from '../resolve.js';
+import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
+import { credentialsOf, flagLocation, openBackup, type RepoFlags } from '../resolve.js';
+import { renderStatsHtml } from '../stats-html.js';
 
-export interface StatsFlags extends BackupSideFlags {
-  access_key_id?: string;
-  secret_access_key?: string;
+export interface StatsFlags extends RepoFlags {
+  html?: string;
+}
+
+interface RepoOut {
+  location: BackupLocation;
+  stats: RepoStats;
+  growth: Growth;
 }
 
 export async function runStats(id: string | undefined, flags: StatsFlags, ctx: CliContext): Promise<void> {
-  const creds = { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key };
   const targets: { location: BackupLocation; ids?: string[] }[] = [];
   if (id !== undefined) {
     const found = await openBackup(id, flags, ctx);
     await found.close();
     targets.push({ location: found.location, ids: [found.record.id] });
-  } else if (flags.backup_dir !== undefined) targets.push({ location: backupSideLocation(flags) });
-  else for (const r of await ctx.catalog.read()) if (!targets.some((t) => sameLocation(t.location, r.location))) targets.push({ location: r.location });
-  const out: { location: BackupLocation; stats: RepoStats }[] = [];
+  }
+  else if (flagLocation(flags)) targets.push({ location: flagLocation(flags)! });
+  else for (const location of await repositoriesToSearch(flags, ctx)) targets.push({ location });
+  const out: RepoOut[] = [];
   for (const t of targets) {
-    const repo = await openRepository(t.location, creds);
+    const repo = await openRepository(t.location, credentialsOf(flags));
     try {
-      out.push({ location: t.location, stats: await repoStats(repo, t.ids) });
+      const manifests = await loadAllManifests(repo);
+      if (t.ids) for (const bid of t.ids) if (!manifests.some((m) => m.id === bid)) await repo.loadManifest(bid); // ENOENT_BACKUP naming it
+      const growth = growthSeries(manifests, (h) => repo.location(h));
+      if (t.ids) growth.points = growth.points.filter((p) => t.ids!.includes(p.id));
+      out.push({ location: t.location, stats: await repoStats(repo, t.ids, manifests), growth });
     } finally {
       await repo.close();
     }
   }
-  if (ctx.json) return printJson(ctx, 'stats', { repositories: out });
-  for (const { location, stats } of out) {
+  if (flags.html !== undefined) await writeHtml(flags.html, out);
+  if (ctx.json) return printJson(ctx, 'stats', statsJson(out));
+  for (const { location, stats, growth } of out) {
     ctx.stdout.write(`${describeLocation(location)}\n`);
-    ctx.stdout.write(`${'ID'.padEnd(38)}${'LOGICAL'.padStart(10)}${'STORED'.padStart(10)}${'DEDUP'.padStart(8)}${'UNIQUE'.padStart(10)}\n`);
-    for (const b of stats.backups) {
-      ctx.stdout.write(`${b.id.padEnd(38)}${formatBytes(b.logicalSize).padStart(10)}${formatBytes(b.storedSize).padStart(10)}${`${b.dedupRatio.toFixed(2)}x`.padStart(8)}${formatBytes(b.uniqueBytes).padStart(10)}\n`);
+    ctx.stdout.write(`${'COMPLETED (UTC)'.padEnd(22)}${'ID'.padEnd(38)}${'LOGICAL'.padStart(10)}${'STORED'.padStart(10)}${'DEDUP'.padStart(8)}${'ADDED'.padStart(10)}${'UNIQUE'.padStart(10)}\n`);
+    for (const p of growth.points) {
+      const ratio = p.storedSize > 0 ? p.logicalSize / p.storedSize : 1;
+      ctx.stdout.write(`${new Date(p.completedAt).toISOString().replace('T', ' ').slice(0, 19).padEnd(22)}${p.id.padEnd(38)}${formatBytes(p.logicalSize).padStart(10)}${formatBytes(p.storedSize).padStart(10)}${`${ratio.toFixed(2)}x`.padStart(8)}${formatBytes(p.addedBytes).padStart(10)}${formatBytes(p.uniqueBytes).padStart(10)}\n`);
     }
     ctx.stdout.write(`total: ${formatBytes(stats.logicalSize)} logical in ${formatBytes(stats.packBytes)} of ${stats.packs} packs (${formatBytes(stats.liveBytes)} live, dedup ${stats.dedupRatio.toFixed(2)}x)\n`);
+  }
+  if (flags.html !== undefined) ctx.stdout.write(`wrote ${path.resolve(flags.html)}\n`);
+}
+
+/** The JSON document (spec/browse.md §7): sizes in bytes, times ISO-8601. */
+function statsJson(out: RepoOut[]): Record<string, unknown> {
+  return {
+    repositories: out.map(({ location, stats, growth }) => ({
+      location,
+      logicalSize: stats.logicalSize,
+      liveBytes: stats.liveBytes,
+      packBytes: stats.packBytes,
+      packs: stats.packs,
+      dedupRatio: stats.dedupRatio,
+      backups: growth.points.map((p) => {
+        const s = stats.backups.find((b) => b.id === p.id)!;
+        return { id: p.id, type: p.type, completedAt: new Date(p.completedAt).toISOString(), logicalSize: p.logicalSize, chunks: s.chunks, storedSize: p.storedSize, dedupRatio: s.dedupRatio, addedBytes: p.addedBytes, uniqueBytes: p.uniqueBytes, cumulativeLogical: p.cumulativeLogical, cumulativeStored: p.cumulativeStored };
+      }),
+    })),
+  };
+}
+
+/** Writes the page atomically (temp file, rename): a failed run leaves no half page. */
+async function writeHtml(file: string, out: RepoOut[]): Promise<void> {
+  const abs = path.resolve(file);
+  const tmp = `${abs}.tmp-${process.pid}`;
+  try {
+    await fsp.writeFile(tmp, renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth })), Date.now()));
+    await fsp.rename(tmp, abs);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw withContext(`--html ${abs}`, e);
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * `mo_br find <glob>`: which backups hold a path matching the glob (spec/browse.md §1, §3),
+ * newest first. Searches the repository the --backup_* flags name, or every repository the
+ * catalog records. The glob matches whole manifest paths; without a leading '/' it may match
+ * from any segment on (`find '*.ckp'` finds checkpoint files at any depth).
+ */
+import { compileGlob } from '../../repo/glob.js';
+import type { FileEntry, Manifest } from '../../repo/manifest.js';
+import { matchEntries } from '../../repo/select.js';
+import { backupJson, entryJson, renderFind } from '../browse-format.js';
+import { printJson, type CliContext } from '../context.js';
+import { describeLocation, type BackupLocation } from '../location.js';
+import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
+import { credentialsOf, type RepoFlags } from '../resolve.js';
+import { openRepository } from '../stores.js';
+
+export async function runFind(pattern: string, flags: RepoFlags, ctx: CliContext): Promise<void> {
+  const glob = compileGlob(pattern, 'exact');
+  const hits: { manifest: Manifest; location: BackupLocation; where: string; entries: FileEntry[] }[] = [];
+  let searched = 0;
+  for (const location of await repositoriesToSearch(flags, ctx)) {
+    const repo = await openRepository(location, credentialsOf(flags));
+    try {
+      for (const m of await loadAllManifests(repo)) {
+        searched++;
+        const entries = matchEntries(m.files, glob);
+        if (entries.length > 0) hits.push({ manifest: m, location, where: describeLocation(location), entries });
+      }
+    } finally {
+      await repo.close();
+    }
+  }
+  hits.sort((a, b) => b.manifest.completedAt - a.manifest.completedAt || (a.manifest.id < b.manifest.id ? 1 : -1));
+  if (ctx.json) {
+    printJson(ctx, 'find', {
+      pattern,
+      searched,
+      backups: hits.map((h) => ({ ...backupJson(h.manifest), location: h.location, entries: h.entries.map(entryJson) })),
+    });
+    return;
+  }
+  ctx.stdout.write(renderFind(hits, pattern, searched));
+}

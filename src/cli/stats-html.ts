@@ -1,0 +1,121 @@
+/**
+ * `mo_br stats --html <file>`: one self-contained page (spec/browse.md §7): inline CSS and SVG,
+ * no script, no external asset, so it opens offline and reads the same without JavaScript.
+ * Per repository: totals, the growth chart (running logical bytes vs running stored bytes by
+ * date) and a table of every backup with bars for its stored, added and unique bytes.
+ */
+import type { Growth, GrowthPoint } from '../repo/growth.js';
+import type { RepoStats } from '../repo/stats.js';
+import { formatBytes } from './units.js';
+
+export interface HtmlRepository {
+  where: string;
+  stats: RepoStats;
+  growth: Growth;
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+const W = 760;
+const H = 300;
+const PAD = { l: 70, r: 20, t: 20, b: 46 };
+
+/** A "nice" upper bound and step for an axis from 0 to max. */
+function niceAxis(max: number): { top: number; step: number } {
+  if (max <= 0) return { top: 1, step: 1 };
+  const raw = max / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  return { top: Math.ceil(max / step) * step, step };
+}
+
+/** The growth chart: running logical and stored bytes at each backup's completion time. */
+export function growthSvg(points: GrowthPoint[]): string {
+  if (points.length === 0) return '<p>No backups yet.</p>';
+  const t0 = points[0].completedAt;
+  const t1 = points[points.length - 1].completedAt;
+  const span = Math.max(1, t1 - t0);
+  const { top, step } = niceAxis(Math.max(...points.map((p) => p.cumulativeLogical)));
+  const x = (t: number) => PAD.l + (points.length === 1 ? (W - PAD.l - PAD.r) / 2 : ((t - t0) / span) * (W - PAD.l - PAD.r));
+  const y = (v: number) => H - PAD.b - (v / top) * (H - PAD.t - PAD.b);
+  const line = (get: (p: GrowthPoint) => number) => points.map((p) => `${x(p.completedAt).toFixed(1)},${y(get(p)).toFixed(1)}`).join(' ');
+  let grid = '';
+  for (let v = 0; v <= top + step / 2; v += step) {
+    grid += `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/><text x="${PAD.l - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${formatBytes(v)}</text>`;
+  }
+  const ticks = points.length <= 8 ? points : [0, 0.25, 0.5, 0.75, 1].map((f) => points[Math.round(f * (points.length - 1))]);
+  const seen = new Set<string>();
+  let xlabels = '';
+  for (const p of ticks) {
+    const d = day(p.completedAt);
+    if (seen.has(d)) continue;
+    seen.add(d);
+    xlabels += `<text x="${x(p.completedAt).toFixed(1)}" y="${H - PAD.b + 18}" text-anchor="middle">${d}</text>`;
+  }
+  const dots = (get: (p: GrowthPoint) => number, cls: string) =>
+    points.map((p) => `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(get(p)).toFixed(1)}" r="3" class="${cls}"><title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(get(p))}</title></circle>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="repository growth: logical vs stored bytes by date">
+<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>${grid}${xlabels}
+<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${H - PAD.b}" y2="${H - PAD.b}" class="axis"/><line x1="${PAD.l}" x2="${PAD.l}" y1="${PAD.t}" y2="${H - PAD.b}" class="axis"/>
+<polyline points="${line((p) => p.cumulativeLogical)}" class="logical"/><polyline points="${line((p) => p.cumulativeStored)}" class="stored"/>
+${dots((p) => p.cumulativeLogical, 'logical')}${dots((p) => p.cumulativeStored, 'stored')}
+<rect x="${PAD.l + 10}" y="${PAD.t}" width="12" height="4" class="logical-key"/><text x="${PAD.l + 28}" y="${PAD.t + 5}">logical bytes (all backups so far, without dedup)</text>
+<rect x="${PAD.l + 10}" y="${PAD.t + 16}" width="12" height="4" class="stored-key"/><text x="${PAD.l + 28}" y="${PAD.t + 21}">stored bytes (the repository's chunks so far)</text>
+<text x="${(W + PAD.l) / 2}" y="${H - 8}" text-anchor="middle">backup completed (UTC date)</text>
+</svg>`;
+}
+
+/** A horizontal bar, as wide as value is of max (inline SVG: prints and reads without CSS tricks). */
+function bar(value: number, max: number, cls: string): string {
+  const w = max > 0 ? Math.max(value > 0 ? 1 : 0, Math.round((value / max) * 120)) : 0;
+  return `<svg width="122" height="10" aria-hidden="true"><rect x="0" y="1" width="${w}" height="8" class="${cls}"/></svg>`;
+}
+
+function table(points: GrowthPoint[]): string {
+  const max = Math.max(0, ...points.map((p) => p.logicalSize));
+  const rows = points
+    .map((p) => `<tr><td>${when(p.completedAt)}</td><td class="id">${esc(p.id)}</td><td>${esc(p.type)}</td>` +
+      `<td class="n">${formatBytes(p.logicalSize)}</td><td class="n">${formatBytes(p.storedSize)}</td><td class="n">${p.storedSize > 0 ? (p.logicalSize / p.storedSize).toFixed(2) : '1.00'}x</td>` +
+      `<td class="n">${formatBytes(p.addedBytes)} ${bar(p.addedBytes, max, 'added')}</td><td class="n">${formatBytes(p.uniqueBytes)} ${bar(p.uniqueBytes, max, 'unique')}</td></tr>`)
+    .join('\n');
+  return `<table><thead><tr><th>completed (UTC)</th><th>backup ID</th><th>type</th><th>logical</th><th>stored</th><th>dedup</th><th>added</th><th>unique</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`;
+}
+
+export function renderStatsHtml(repos: HtmlRepository[], generatedAt: number): string {
+  const sections = repos
+    .map(({ where, stats, growth }) => `<section>
+<h2>${esc(where)}</h2>
+<p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> logical in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): dedup ratio <b>${stats.dedupRatio.toFixed(2)}x</b></p>
+<h3>Growth over time</h3>
+${growthSvg(growth.points)}
+<h3>Backups</h3>
+${table(growth.points)}
+</section>`)
+    .join('\n');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mobr repository statistics</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{font-size:20px}h2{font-size:16px;font-family:monospace;background:#f3f3f3;padding:4px 8px}h3{font-size:15px;margin-bottom:4px}
+table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}td.n{text-align:right}td.id{font-family:monospace}
+svg text{font:11px sans-serif;fill:#444}.grid{stroke:#e6e6e6}.axis{stroke:#888}
+polyline{fill:none;stroke-width:2}polyline.logical{stroke:#e07b00}polyline.stored{stroke:#1f5fbf}circle.logical{fill:#e07b00}circle.stored{fill:#1f5fbf}
+.logical-key{fill:#e07b00}.stored-key{fill:#1f5fbf}rect.added{fill:#1f5fbf}rect.unique{fill:#7a3fbf}
+dl dt{font-weight:bold}
+</style></head>
+<body>
+<h1>mobr repository statistics</h1>
+<p>Generated ${when(generatedAt)} UTC by <code>mo_br stats --html</code>.</p>
+${sections || '<p>No repository.</p>'}
+<h3>What the numbers mean</h3>
+<dl>
+<dt>logical</dt><dd>the bytes of the files a backup holds.</dd>
+<dt>stored</dt><dd>the bytes in packs (after compression) of the distinct chunks a backup names; dedup is logical / stored.</dd>
+<dt>added</dt><dd>the stored bytes of the chunks a backup names that no backup completed before it names: what the repository grew by.</dd>
+<dt>unique</dt><dd>the stored bytes of the chunks no other backup names: what deleting the backup frees.</dd>
+</dl>
+</body></html>
+`;
+}
