@@ -3,13 +3,12 @@
  * Order of writes: packs, index objects, then the manifest, last (spec/repository.md §8):
  * a crash at any moment leaves no visible half-backup, and every existing backup intact.
  */
-import { promises as fsp } from 'node:fs';
-import { MobrError, withContext } from '../errors.js';
+import { MobrError } from '../errors.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
 import { assertBackupId, chunkCount, chunkId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
 import { toHex } from '../hash/hex.js';
-import { walkTree, type WalkEntry } from '../source/walk.js';
+import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 import { WorkerPool } from '../workers/pool.js';
 import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
@@ -41,6 +40,10 @@ export interface BackupOptions {
   parallelism?: number;
   onProgress?: (p: BackupProgress) => void;
   extra?: Record<string, unknown>;
+  /** How to walk the tree (follow top-level links to folders, paths to leave out). */
+  walk?: WalkOptions;
+  /** Told what the walk did not store as is (links out, special files, exclusions). */
+  onWalk?: (r: WalkReport) => void;
 }
 
 /** Holds a shared repository lock throughout, so no gc runs meanwhile (spec/gc.md §2). */
@@ -55,7 +58,8 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
 async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, lock: RepoLock): Promise<Manifest> {
   if (await repo.hasBackup(o.id)) throw new MobrError('REPO_EXISTS', `backup ${o.id} already exists in ${repo.store.location}`);
   const startedAt = Date.now();
-  const entries = (await walkTree(root)).filter((e) => e.kind !== 'other');
+  const { entries, report } = await walkTree(root, o.walk);
+  o.onWalk?.(report);
   const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
   // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
   const identity = o.reuse ? undefined : (e: WalkEntry) => ({ ctime: String(Math.trunc(e.stat.ctimeMs)), ino: String(e.stat.ino) });
@@ -88,7 +92,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
       const e = entries[i];
       const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: metaFor(e) };
       if (e.kind === 'dir') out[i] = base;
-      else if (e.kind === 'symlink') out[i] = { ...base, target: await fsp.readlink(e.abs).catch((err) => Promise.reject(withContext(`read ${e.abs}`, err))) };
+      else if (e.kind === 'symlink') out[i] = { ...base, target: e.target };
       else {
         const r = reuse(e);
         if (r && r.kind === 'file') {

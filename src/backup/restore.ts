@@ -1,8 +1,11 @@
 /**
- * Restoring a manifest into a directory, byte-identical with modes and mtimes. Each file is
- * written to a temporary name beside its target and renamed into place only after every chunk
- * checked against its id and the whole file against its SHA-256: restore never leaves bad bytes
- * under a real name.
+ * Restoring a manifest into a directory, byte-identical with modes and mtimes (files, folders,
+ * symbolic links). Each file is written to a short temporary name in its target's folder
+ * (`.mobr-partial-<hex>`, so a name of 255 bytes still fits) and renamed into place only after
+ * every chunk checked against its id and the whole file against its SHA-256: restore never
+ * leaves bad bytes under a real name. A file that fails does not stop the others: every failure
+ * is reported at the end (one error); only a full disk, an I/O error or an interruption stops
+ * every lane at once.
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +15,8 @@ import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { WorkerPool } from '../workers/pool.js';
 import { equalBytes } from '../repo/sealed.js';
-import { SafeRoot, assertSafeRelPath } from './paths.js';
+import { fsPath, showName } from '../util/names.js';
+import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
 import { readFileChunks } from './reader.js';
 
 export interface RestoreProgress {
@@ -36,6 +40,24 @@ export interface RestoreOptions {
    * maps the plain stream to the bytes written. Size and SHA-256 are checked on the plain bytes.
    */
   encode?: (f: FileEntry) => ((plain: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined;
+  /** Stops the restore (between files and chunks) with INTERRUPTED; no partial file is left. */
+  signal?: AbortSignal;
+}
+
+/** Errors after which no other file can do better: stop every lane. */
+const FATAL_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
+const isFatal = (e: unknown): boolean => {
+  if (e instanceof MobrError && e.code === 'INTERRUPTED') return true;
+  for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) if (FATAL_ERRNO.has((c as NodeJS.ErrnoException).code ?? '')) return true;
+  return false;
+};
+
+/** ms -> seconds for utimes, rounded so the whole millisecond survives the float (not ….999). */
+const secs = (ms: number): number => (ms + 0.5) / 1000;
+
+/** Throws INTERRUPTED when the signal has fired. */
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MobrError('INTERRUPTED', `interrupted${typeof signal.reason === 'string' ? ` (${signal.reason})` : ''}`);
 }
 
 export async function restoreBackup(repo: Repository | undefined, m: Manifest, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
@@ -43,7 +65,7 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
   const items = m.files.map((f) => ({ f, rel: o.mapPath ? o.mapPath(f) : f.path })).filter((x): x is { f: FileEntry; rel: string } => x.rel !== undefined);
   for (const x of items) assertSafeRelPath(x.rel);
   try {
-    await fsp.mkdir(root, { recursive: true });
+    await makeDirs(root);
     await fsp.access(root, fsc.W_OK);
   } catch (e) {
     throw withContext(`restore to ${root}`, e);
@@ -57,50 +79,93 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
   const pool = o.pool ?? (read ? undefined : new WorkerPool(o.parallelism));
   const source = read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
-    for (const x of items) if (x.f.kind === 'dir') await fsp.mkdir(await safe.parentFor(`${x.rel}/_`).then((p) => path.dirname(p)), { recursive: true });
+    const failures: { rel: string; error: unknown }[] = [];
+    const dirs = new Set<string>(); // folders that exist (their mode and mtime are set last)
+    for (const x of items) {
+      if (x.f.kind !== 'dir') continue;
+      try {
+        await safe.parentFor(`${x.rel}/_`); // creates x.rel and every folder above it
+        dirs.add(x.rel);
+      } catch (e) {
+        if (isFatal(e)) throw withContext(`restore ${showName(x.rel)}`, e);
+        failures.push({ rel: x.rel, error: e });
+      }
+    }
     let next = 0;
-    let failed = false;
+    let fatal: unknown;
     const lane = async () => {
-      while (next < files.length && !failed) {
+      while (next < files.length && fatal === undefined) {
+        checkAborted(o.signal);
         const x = files[next++];
-        const target = await safe.parentFor(x.rel);
-        o.onFile?.(x.f, target);
-        await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, (n) => {
-          progress.bytes += n;
+        try {
+          const target = await safe.parentFor(x.rel);
+          o.onFile?.(x.f, target);
+          await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, o.signal, (n) => {
+            progress.bytes += n;
+            o.onProgress?.(progress);
+          });
+          progress.files++;
           o.onProgress?.(progress);
-        });
-        progress.files++;
-        o.onProgress?.(progress);
+        } catch (e) {
+          if (isFatal(e)) throw e;
+          failures.push({ rel: x.rel, error: e });
+        }
       }
     };
-    // On a failure the other lanes finish (or clean up) the file they are on before we return,
-    // so no `.mobr-partial-` file outlives the command.
+    // On a fatal failure the other lanes finish (or clean up) the file they are on before we
+    // return, so no `.mobr-partial-` file outlives the command.
     const lanes = await Promise.allSettled(Array.from({ length: Math.max(3, pool?.threads ?? o.parallelism ?? 1) }, () => lane().catch((e) => {
-      failed = true;
+      fatal ??= e;
       throw e;
     })));
-    const firstFailure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-    if (firstFailure) throw firstFailure.reason;
+    if (fatal !== undefined || lanes.some((l) => l.status === 'rejected')) throw fatal;
     for (const x of items) {
       if (x.f.kind !== 'symlink') continue;
-      const target = await safe.parentFor(x.rel);
-      // A folder already there (the manifest also has entries below this path) is never replaced.
-      if ((await fsp.lstat(target).catch(() => undefined))?.isDirectory()) {
-        throw new MobrError('UNSAFE_PATH', `restore ${x.rel}: the backup has both a symbolic link and a folder at this path; refusing`);
+      try {
+        await restoreLink(safe, x.rel, x.f);
+      } catch (e) {
+        if (isFatal(e)) throw e;
+        failures.push({ rel: x.rel, error: e });
       }
-      await fsp.rm(target, { force: true });
-      await fsp.symlink(x.f.target!, target).catch((e) => Promise.reject(withContext(`restore ${x.rel}`, e)));
     }
     for (const x of [...items].reverse()) {
-      if (x.f.kind !== 'dir') continue;
-      const d = path.join(root, ...x.rel.split('/'));
+      if (x.f.kind !== 'dir' || !dirs.has(x.rel)) continue;
+      const d = fsPath(path.join(root, ...x.rel.split('/')));
       await fsp.chmod(d, x.f.mode);
-      await fsp.utimes(d, x.f.mtimeMs / 1000, x.f.mtimeMs / 1000);
+      await fsp.utimes(d, secs(x.f.mtimeMs), secs(x.f.mtimeMs));
     }
+    if (failures.length > 0) throw failuresError(failures, items.length);
   } finally {
     if (ownPool) await pool!.close();
   }
   return progress;
+}
+
+/** One error naming every failed entry (the first failure's code; at most 20 named). */
+function failuresError(failures: { rel: string; error: unknown }[], total: number): MobrError {
+  const first = failures[0].error;
+  const code = first instanceof MobrError ? first.code : withContext('', first).code;
+  const why = (e: unknown) => (e instanceof MobrError ? e.message : withContext('', e).message.replace(/^: /, ''));
+  const named = failures.slice(0, 20).map((x) => `${showName(x.rel)} (${why(x.error).replace(/^restore \S+: /, '')})`);
+  const more = failures.length > 20 ? `; and ${failures.length - 20} more` : '';
+  return new MobrError(code, `restore: ${failures.length} of ${total} entries failed, the others were restored: ${named.join('; ')}${more}`, { cause: first });
+}
+
+/** A symlink entry, created after all files; never replaces a folder. */
+async function restoreLink(safe: SafeRoot, rel: string, f: FileEntry): Promise<void> {
+  const target = await safe.parentFor(rel);
+  const at = fsPath(target);
+  // A folder already there (the manifest also has entries below this path) is never replaced.
+  if ((await fsp.lstat(at).catch(() => undefined))?.isDirectory()) {
+    throw new MobrError('UNSAFE_PATH', `restore ${showName(rel)}: the backup has both a symbolic link and a folder at this path; refusing`);
+  }
+  try {
+    await fsp.rm(at, { force: true });
+    await fsp.symlink(fsPath(f.target!), at);
+    await fsp.lutimes(at, secs(f.mtimeMs), secs(f.mtimeMs));
+  } catch (e) {
+    throw withContext(`restore ${showName(rel)}`, e);
+  }
 }
 
 /** Counts and hashes the plain bytes as they pass (checked after the last one). */
@@ -113,14 +178,16 @@ async function* measured(plain: AsyncIterable<Uint8Array>, sum: { size: number; 
   }
 }
 
-async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: ((p: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined, f: FileEntry, target: string, onBytes: (n: number) => void): Promise<void> {
-  const tmp = `${target}.mobr-partial-${randomBytes(4).toString('hex')}`;
+async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: ((p: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined, f: FileEntry, target: string, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<void> {
+  // Short and in the same folder: `<name>.<suffix>` would overflow NAME_MAX for long names.
+  const tmp = fsPath(path.join(path.dirname(target), `.mobr-partial-${randomBytes(4).toString('hex')}`));
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o600);
     const sum = { size: 0, sha: createHash('sha256') };
     const counted = measured(plain, sum, onBytes);
     for await (const c of encode ? encode(counted) : counted) {
+      checkAborted(signal);
       let off = 0;
       while (off < c.length) off += (await fh.write(c, off)).bytesWritten;
     }
@@ -131,12 +198,13 @@ async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: ((p: AsyncI
     await fh.chmod(f.mode);
     await fh.close();
     fh = undefined;
-    await fsp.utimes(tmp, f.mtimeMs / 1000, f.mtimeMs / 1000);
-    await fsp.rename(tmp, target);
+    await fsp.utimes(tmp, secs(f.mtimeMs), secs(f.mtimeMs));
+    await fsp.rename(tmp, fsPath(target));
   } catch (e) {
     await fh?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    if (e instanceof MobrError) throw new MobrError(e.code, `restore ${f.path}: ${e.message}`, { cause: e });
-    throw withContext(`restore ${f.path}`, e);
+    if (e instanceof MobrError && e.code === 'INTERRUPTED') throw e;
+    if (e instanceof MobrError) throw new MobrError(e.code, `restore ${showName(f.path)}: ${e.message}`, { cause: e });
+    throw withContext(`restore ${showName(f.path)}`, e);
   }
 }

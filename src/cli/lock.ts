@@ -30,14 +30,17 @@ async function readLock(file: string): Promise<LockInfo | undefined> {
   }
 }
 
-function isStale(info: LockInfo | undefined, mtimeMs: number): boolean {
+function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number): boolean {
   const age = Date.now() - (info?.at ?? mtimeMs);
-  if (age > STALE_MS) return true;
+  if (age > staleMs) return true;
   return info !== undefined && info.host === os.hostname() && info.pid !== process.pid && processGone(info.pid);
 }
 
-/** Runs fn while holding the lock file; waits up to timeoutMs for another holder, then LOCKED. */
-export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+/**
+ * Runs fn while holding the lock file; waits up to timeoutMs for another holder, then LOCKED.
+ * staleMs: a lock older than this is broken even if its process lives (Infinity: never by age).
+ */
+export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS): Promise<T> {
   const mine: LockInfo = { pid: process.pid, host: os.hostname(), nonce: randomBytes(8).toString('hex'), at: Date.now() };
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
@@ -56,7 +59,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
     const st = await fsp.stat(file).catch(() => undefined);
     if (!st) continue; // released meanwhile
     const info = await readLock(file);
-    if (isStale(info, st.mtimeMs)) {
+    if (isStale(info, st.mtimeMs, staleMs)) {
       await breakStale(file, info);
       continue;
     }

@@ -48,6 +48,8 @@ export interface MoRestoreOptions {
   onFile?: (f: FileEntry, shown: { from: string; to: string; tae: boolean }) => void;
   onSkip?: (f: FileEntry, why: string) => void;
   onProgress?: (p: RestoreProgress) => void;
+  /** Stops the restore between files and chunks (INTERRUPTED); no partial file is left. */
+  signal?: AbortSignal;
 }
 
 export interface MoRestoreResult extends RestoreProgress {
@@ -96,6 +98,7 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
       const done = await restoreBackup(repo, m, r, {
         pool,
         parallelism: o.parallelism,
+        signal: o.signal,
         read,
         encode: (f) => (byEntry.get(f)?.framed ? frameStream : undefined),
         mapPath: (f) => {
@@ -121,7 +124,8 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
 }
 
 function coldPlan(m: Manifest, root: string): Planned[] {
-  return m.files.filter((f) => f.kind === 'file').map((f) => ({ f, abs: path.join(root, 'mo-data', ...f.path.split('/')), framed: false, tae: false, from: f.path }));
+  // every entry: a cold backup also gives back folders (empty ones too) and links
+  return m.files.map((f) => ({ f, abs: path.join(root, 'mo-data', ...f.path.split('/')), framed: false, tae: false, from: f.path }));
 }
 
 async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, configDir: string | null, onSkip: MoRestoreOptions['onSkip']): Promise<Planned[]> {

@@ -6,12 +6,13 @@
  */
 import { MobrError } from '../errors.js';
 import { seal, unseal } from './sealed.js';
+import { decodeName, encodeName, isPlainName, showName } from '../util/names.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
 export type BackupType = 'full' | 'incremental';
 
 export interface FileEntry {
-  path: string; // relative, '/'-separated, no '.' or '..' segments
+  path: string; // relative, '/'-separated, no '.' or '..' segments; bytes as in src/util/names.ts
   kind: EntryKind;
   size: number;
   mode: number; // permission bits (0o7777 mask)
@@ -23,7 +24,7 @@ export interface FileEntry {
 }
 
 export interface Manifest {
-  version: 1;
+  version: 1 | 2; // 2 when a name or link target is not valid UTF-8
   id: string;
   type: BackupType;
   baseId?: string;
@@ -37,40 +38,59 @@ export interface Manifest {
   extra?: Record<string, unknown>;
 }
 
-export const MANIFEST_VERSION = 1;
+/** The newest manifest format this build reads; it writes 1 unless a name needs 2 (§7.1). */
+export const MANIFEST_VERSION = 2;
 
+/**
+ * A name that is valid UTF-8 is written as text (`p`, `l`); one that is not is written as its
+ * bytes (`pb`, `lb`), beside a readable `p`/`l` with each odd byte shown as \xNN, and makes
+ * the manifest version 2, so an older mobr refuses it instead of restoring wrong names.
+ */
 export function encodeManifest(m: Manifest): Uint8Array {
-  return seal('M', MANIFEST_VERSION, {
-    ...m,
-    files: m.files.map((f) => ({ p: f.path, k: f.kind, s: f.size, m: f.mode, t: f.mtimeMs, h: f.sha256, c: f.chunks, l: f.target, x: f.meta })),
+  let version = 1;
+  const files = m.files.map((f) => {
+    const e: Record<string, unknown> = { p: f.path, k: f.kind, s: f.size, m: f.mode, t: f.mtimeMs, h: f.sha256, c: f.chunks, l: f.target, x: f.meta };
+    if (!isPlainName(f.path)) {
+      e.p = showName(f.path);
+      e.pb = encodeName(f.path);
+      version = 2;
+    }
+    if (f.target !== undefined && !isPlainName(f.target)) {
+      e.l = showName(f.target);
+      e.lb = encodeName(f.target);
+      version = 2;
+    }
+    return e;
   });
+  return seal('M', version, { ...m, version, files });
 }
 
 const KINDS = new Set(['file', 'dir', 'symlink']);
 
 export function decodeManifest(data: Uint8Array, what: string): Manifest {
-  const { body } = unseal('M', MANIFEST_VERSION, data, what);
+  const { version, body } = unseal('M', MANIFEST_VERSION, data, what);
   const b = body as Record<string, unknown>;
   const bad = (field: string) => new MobrError('CORRUPT_MANIFEST', `${what}: malformed (${field})`);
   if (!b || typeof b !== 'object') throw bad('body');
   if (typeof b.id !== 'string' || (b.type !== 'full' && b.type !== 'incremental') || !Array.isArray(b.files)) throw bad('header');
   const files: FileEntry[] = b.files.map((r: Record<string, unknown>) => {
     if (!r || typeof r.p !== 'string' || !KINDS.has(r.k as string) || !Number.isSafeInteger(r.s) || !Number.isSafeInteger(r.m)) throw bad('entry');
-    const f: FileEntry = { path: r.p, kind: r.k as EntryKind, size: r.s as number, mode: r.m as number, mtimeMs: Number(r.t ?? 0) };
+    if (r.pb !== undefined && !(r.pb instanceof Uint8Array)) throw bad(`entry ${r.p}`);
+    const f: FileEntry = { path: r.pb instanceof Uint8Array ? decodeName(r.pb) : r.p, kind: r.k as EntryKind, size: r.s as number, mode: r.m as number, mtimeMs: Number(r.t ?? 0) };
     if (f.kind === 'file') {
       if (!(r.h instanceof Uint8Array) || r.h.length !== 32 || !(r.c instanceof Uint8Array) || r.c.length % 32 !== 0) throw bad(`entry ${r.p}`);
       f.sha256 = r.h;
       f.chunks = r.c;
     }
     if (f.kind === 'symlink') {
-      if (typeof r.l !== 'string') throw bad(`entry ${r.p}`);
-      f.target = r.l;
+      if (typeof r.l !== 'string' || (r.lb !== undefined && !(r.lb instanceof Uint8Array))) throw bad(`entry ${r.p}`);
+      f.target = r.lb instanceof Uint8Array ? decodeName(r.lb) : r.l;
     }
     if (r.x !== undefined) f.meta = r.x as Record<string, string>;
     return f;
   });
   return {
-    version: 1,
+    version: version === 2 ? 2 : 1,
     id: b.id,
     type: b.type,
     baseId: b.baseId as string | undefined,

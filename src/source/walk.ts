@@ -1,20 +1,67 @@
 /**
- * Walks a directory tree without following symbolic links, yielding entries in a stable order
- * (sorted by path). Paths are relative and '/'-separated.
+ * Walks a directory tree, yielding entries in a stable order (sorted by name within a folder).
+ * Paths are relative and '/'-separated; names are bytes (src/util/names.ts), so a name that is
+ * not valid UTF-8 is walked like any other.
+ *
+ * What the tree holds is never skipped silently; the report says what was not stored as is:
+ * - symbolic links are entries of their own (target text kept) and are not followed, except,
+ *   with `followTopLinks`, a link directly under the root to a folder outside the tree (a
+ *   MatrixOne `mo-data/shared` on another disk): that folder is walked as if it were there;
+ * - a link whose target leaves the tree is kept as a link and listed in `linksOut`;
+ * - fifos, sockets and devices are not stored and are listed in `special`;
+ * - `exclude`d paths (a repository or catalog inside the tree) are not stored and are listed.
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { withContext } from '../errors.js';
+import { decodeName, fsPath } from '../util/names.js';
 
 export interface WalkEntry {
   path: string; // relative, '/'-separated
   abs: string;
-  kind: 'file' | 'dir' | 'symlink' | 'other';
+  kind: 'file' | 'dir' | 'symlink';
   stat: Stats;
+  /** Symlinks: the target text. */
+  target?: string;
 }
 
-export async function walkTree(root: string): Promise<WalkEntry[]> {
-  const out: WalkEntry[] = [];
+export interface WalkReport {
+  /** Top-level links to folders outside the tree, walked as folders. */
+  followed: { path: string; target: string }[];
+  /** Links whose target leaves the tree (absolute, or `..` past the root); kept as links. */
+  linksOut: { path: string; target: string }[];
+  /** Fifos, sockets, devices: not stored. */
+  special: string[];
+  /** Paths left out on request (a repository, a catalog). */
+  excluded: string[];
+}
+
+export interface WalkOptions {
+  followTopLinks?: boolean;
+  /** Paths to leave out; `siblings` also leaves out `<path>.*` (a catalog's lock and temp files). */
+  exclude?: { path: string; siblings?: boolean }[];
+}
+
+export interface WalkResult {
+  entries: WalkEntry[];
+  report: WalkReport;
+}
+
+/** The real path of p, or of its folder joined with its name when p does not exist (yet). */
+async function realish(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  try {
+    return await fsp.realpath(abs);
+  } catch {
+    return path.join(await fsp.realpath(path.dirname(abs)).catch(() => path.dirname(abs)), path.basename(abs));
+  }
+}
+
+const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+
+export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkResult> {
+  const entries: WalkEntry[] = [];
+  const report: WalkReport = { followed: [], linksOut: [], special: [], excluded: [] };
   const rootAbs = path.resolve(root);
   let rootStat: Stats;
   try {
@@ -23,28 +70,77 @@ export async function walkTree(root: string): Promise<WalkEntry[]> {
     throw withContext(`read ${rootAbs}`, e);
   }
   if (!rootStat.isDirectory()) throw withContext(`read ${rootAbs}`, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
-  const visit = async (dirAbs: string, rel: string) => {
-    let names: string[];
+  const rootReal = await fsp.realpath(rootAbs);
+  const exclude = await Promise.all((o.exclude ?? []).map(async (x) => ({ real: await realish(x.path), siblings: x.siblings === true })));
+  const excluded = (real: string) => exclude.some((x) => real === x.real || (x.siblings && real.startsWith(`${x.real}.`)));
+
+  const visit = async (dirAbs: string, dirReal: string, rel: string): Promise<void> => {
+    let raw: Buffer[];
     try {
-      names = (await fsp.readdir(dirAbs)).sort();
+      raw = await fsp.readdir(fsPath(dirAbs), { encoding: 'buffer' });
     } catch (e) {
       throw withContext(`read ${dirAbs}`, e);
     }
+    const names = raw.map(decodeName).sort();
     for (const name of names) {
       const abs = path.join(dirAbs, name);
       const r = rel === '' ? name : `${rel}/${name}`;
+      const real = path.join(dirReal, name);
+      if (excluded(real)) {
+        report.excluded.push(r);
+        continue;
+      }
       let st: Stats;
       try {
-        st = await fsp.lstat(abs);
+        st = await fsp.lstat(fsPath(abs));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished while walking
         throw withContext(`read ${abs}`, e);
       }
-      const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-      out.push({ path: r, abs, kind, stat: st });
-      if (kind === 'dir') await visit(abs, r);
+      if (st.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = decodeName(await fsp.readlink(fsPath(abs), { encoding: 'buffer' }));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw withContext(`read ${abs}`, e);
+        }
+        const followedTo = rel === '' && o.followTopLinks ? await folderOutside(abs, rootReal) : undefined;
+        if (followedTo) {
+          report.followed.push({ path: r, target });
+          const dst = await fsp.stat(fsPath(abs));
+          entries.push({ path: r, abs, kind: 'dir', stat: dst });
+          await visit(abs, followedTo.real, r);
+          continue;
+        }
+        if (leaves(r, target)) report.linksOut.push({ path: r, target });
+        entries.push({ path: r, abs, kind: 'symlink', stat: st, target });
+      } else if (st.isDirectory()) {
+        entries.push({ path: r, abs, kind: 'dir', stat: st });
+        await visit(abs, real, r);
+      } else if (st.isFile()) {
+        entries.push({ path: r, abs, kind: 'file', stat: st });
+      } else {
+        report.special.push(r);
+      }
     }
   };
-  await visit(rootAbs, '');
-  return out;
+  await visit(rootAbs, rootReal, '');
+  return { entries, report };
+}
+
+/** A link to a folder that is neither inside the tree nor holds it: its real path; else undefined. */
+async function folderOutside(abs: string, rootReal: string): Promise<{ real: string } | undefined> {
+  const st = await fsp.stat(fsPath(abs)).catch(() => undefined);
+  if (!st?.isDirectory()) return undefined;
+  const real = await fsp.realpath(fsPath(abs), { encoding: 'buffer' }).then(decodeName).catch(() => undefined);
+  if (!real || under(real, rootReal) || under(rootReal, real)) return undefined;
+  return { real };
+}
+
+/** Whether a link at rel (relative to the root) with this target points outside the tree. */
+function leaves(rel: string, target: string): boolean {
+  if (path.posix.isAbsolute(target)) return true;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(rel), target));
+  return resolved === '..' || resolved.startsWith('../');
 }

@@ -8,6 +8,7 @@ import { blake3, blake3Backend, blake3Ready } from '../hash/blake3.js';
 import { FastCDC } from '../chunk/fastcdc.js';
 import { codecReady, decodeChunk, encodeChunk } from '../chunk/codec.js';
 import { transferList, moved } from './transfer.js';
+import { fsPath } from '../util/names.js';
 import type { DataMessage, DecodeResult, DecodeTask, FileResult, FileTask, IdsMessage, Task, WantMessage } from './tasks.js';
 
 const READ_BLOCK = 2 * 1024 * 1024;
@@ -75,7 +76,7 @@ async function fileTask(t: FileTask): Promise<FileResult> {
   let size = 0;
   let fh;
   try {
-    fh = await open(t.path, 'r');
+    fh = await open(fsPath(t.path), 'r');
     for (;;) {
       await until(() => pending.length < MAX_PENDING && unacked < MAX_UNACKED);
       const buf = new Uint8Array(READ_BLOCK);

@@ -24,6 +24,8 @@ import { describeLocation, locationFromFlags, locationToSpec, sameLocation, type
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openOrCreateRepository } from '../stores.js';
+import type { WalkReport } from '../../source/walk.js';
+import { walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { runBackupDryRun } from './backup-dry-run.js';
 
@@ -101,6 +103,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   const repo = await openOrCreateRepository(location, creds, parallelism);
   const progress = new Progress('backup', { json: ctx.json });
   let manifest: Manifest;
+  let walked: WalkReport | undefined;
   const id = uuidv1();
   const atTime = Date.now();
   const t0 = process.hrtime.bigint();
@@ -125,6 +128,12 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
         parent,
         parallelism,
         source: { kind: 'cold', dataDir: source.dataDir },
+        // mo-data/shared on another disk is a link: follow it; never back up the repository or catalog
+        walk: {
+          followTopLinks: true,
+          exclude: [...(location.backupDir === 'filesystem' ? [{ path: location.path }] : []), { path: ctx.catalog.file, siblings: true }],
+        },
+        onWalk: (r) => (walked = r),
         onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
       });
     }
@@ -150,8 +159,8 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   } catch (e) {
     throw withContext(`backup ${id} is stored in ${describeLocation(location)} but was not recorded in the meta file`, e);
   }
-  if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes });
-  else ctx.stdout.write(backupIdBlock(id));
+  if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
+  else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
 }
 
 function backupType(v: string | undefined): 'full' | 'incremental' {

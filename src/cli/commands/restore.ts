@@ -25,6 +25,8 @@ import { restoreHeader } from '../format.js';
 import { describeLocation, locationFromFlags, locationToSpec, type BackupLocation, type S3Location } from '../location.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
+import { withLock } from '../lock.js';
+import { makeDirs } from '../../backup/paths.js';
 import { formatDuration } from '../units.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, credentialsOf, newestBackup, openBackup, type BackupSideFlags } from '../resolve.js';
@@ -53,6 +55,7 @@ export interface RestoreFlags extends BackupSideFlags {
 }
 
 const MO_DATA = 'mo-data';
+const RESTORE_LOCK = '.mo_br-restore.lock';
 
 type Target = { kind: 'filesystem'; path: string } | { kind: 's3'; location: S3Location; spec: S3Spec };
 
@@ -112,9 +115,13 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     if (target.kind === 's3') {
       done = await restoreMatrixOneToS3(repo, manifest, target.spec, { parallelism, onLayout, onFile, onProgress });
     } else {
-      const dataDir = await makeDest(target.path);
-      const r = await restoreMatrixOne(repo, manifest, target.path, { dnConfigPath: flags.dn_config_path, parallelism, onLayout, onFile, onProgress });
-      done = { ...r, taePath: r.layout.taePath, dataDir };
+      const fsTarget = target.path;
+      const dataDir = await makeDest(fsTarget);
+      done = await lockTarget(fsTarget, async () => {
+        await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
+        const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, onLayout, onFile, onProgress });
+        return { ...r, taePath: r.layout.taePath, dataDir };
+      });
     }
     progress.done();
     const cost = process.hrtime.bigint() - t0;
@@ -147,6 +154,30 @@ async function restoreTarget(flags: RestoreFlags, parallelism: number | undefine
   const target = path.resolve(flags.restore_path);
   const st = await fsp.stat(target).catch(() => undefined);
   if (st && !st.isDirectory()) throw new MobrError('BAD_INPUT', `--restore_path ${target} is not a folder`);
+  // A restore running there holds the lock: say so, rather than "not empty" (or, worse, nothing).
+  if (st) await lockTarget(target, () => assertEmptyDest(target));
+  return { kind: 'filesystem', path: target };
+}
+
+/**
+ * One restore at a time into a folder: `<restore_path>/.mo_br-restore.lock` (O_EXCL, holding the
+ * pid), taken before the emptiness check is repeated and held until the restore ends. A second
+ * restore fails at once (LOCKED); a lock whose process is gone is broken.
+ */
+async function lockTarget<T>(target: string, fn: () => Promise<T>): Promise<T> {
+  const file = path.join(target, RESTORE_LOCK);
+  try {
+    return await withLock(file, fn, 0, Infinity);
+  } catch (e) {
+    if (e instanceof MobrError && e.code === 'LOCKED' && e.message.startsWith(file)) {
+      throw new MobrError('LOCKED', `another restore into ${target} is running (${file}); wait for it to end`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** <target>/mo-data is missing or empty. */
+async function assertEmptyDest(target: string): Promise<void> {
   const existing = await fsp.readdir(path.join(target, MO_DATA)).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return [];
     if (e.code === 'ENOTDIR') throw new MobrError('BAD_INPUT', `--restore_path: ${path.join(target, MO_DATA)} is not a folder`);
@@ -155,13 +186,12 @@ async function restoreTarget(flags: RestoreFlags, parallelism: number | undefine
   if (existing.length > 0) {
     throw new MobrError('BAD_INPUT', `${path.join(target, MO_DATA)} already exists and is not empty; stop MatrixOne and remove it first`);
   }
-  return { kind: 'filesystem', path: target };
 }
 
 async function makeDest(target: string): Promise<string> {
   const dest = path.join(target, MO_DATA);
   try {
-    await fsp.mkdir(dest, { recursive: true });
+    await makeDirs(dest); // never Node's recursive mkdir: it loops forever under /proc
     await fsp.access(dest, fsc.W_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -1,0 +1,64 @@
+/**
+ * The restore target: two restores into one folder at once never mix (the second fails at once,
+ * exit 7, one line), and a target that cannot be created ends in one line whatever it is
+ * (`/proc/forbidden` made Node's recursive mkdir loop forever).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { tempDir } from './helpers/tree.js';
+import { ensureBuilt, mobr, type Run } from './helpers/cli.js';
+import { allPaths, backupIdOf, initTinyRepo, makeMoData, treeHashes } from './reliability/cli.js';
+
+let work: string;
+let id: string;
+let meta: string;
+let data: string;
+beforeAll(async () => {
+  ensureBuilt();
+  work = await tempDir('mobr-restore-target-');
+  data = path.join(work, 'mo-data');
+  const repo = path.join(work, 'repo');
+  meta = path.join(work, 'mo_br.meta');
+  await makeMoData(data, 4, 2 * 1024 * 1024); // ~8 MiB in 16 KiB chunks: a restore takes a while
+  await initTinyRepo(repo);
+  const b = await mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, '--meta_path', meta], work);
+  expect(b.code, b.stderr).toBe(0);
+  id = backupIdOf(b.stdout)!;
+}, 120_000);
+afterAll(async () => {
+  await fsp.rm(work, { recursive: true, force: true });
+});
+
+const timed = async (args: string[]): Promise<Run & { start: number; end: number }> => {
+  const start = Date.now();
+  const r = await mobr(args, work);
+  return { ...r, start, end: Date.now() };
+};
+
+describe('restore holds a lock on its target', () => {
+  it('a second restore into the same folder at the same time fails at once with exit 7; the first restores whole', async () => {
+    const dest = path.join(work, 'target');
+    await fsp.mkdir(dest);
+    const args = ['restore', id, '--meta_path', meta, '--restore_dir', 'filesystem', '--restore_path', dest];
+    const [a, b] = await Promise.all([timed(args), timed(args)]);
+    // the race happened: both were running before either finished
+    expect(Math.max(a.start, b.start)).toBeLessThan(Math.min(a.end, b.end));
+    const [won, lost] = a.code === 0 ? [a, b] : [b, a];
+    expect(won.code, won.stderr).toBe(0);
+    expect(lost.code, lost.stderr).toBe(7);
+    expect(lost.stderr).toMatch(/^mo_br: another restore into .*target is running .*; wait for it to end\n$/);
+    expect(lost.end, 'the loser fails at once, it does not wait').toBeLessThan(won.end);
+    expect(await treeHashes(path.join(dest, 'mo-data'))).toEqual(await treeHashes(data));
+    expect(await allPaths(dest)).not.toContain('.mo_br-restore.lock');
+  }, 120_000);
+
+  it('a restore whose target folder cannot be created ends in one line', async () => {
+    for (const target of ['/proc/forbidden', '/proc/self/nope/deeper', '/dev/null/x']) {
+      const r = await mobr(['restore', id, '--meta_path', meta, '--restore_dir', 'filesystem', '--restore_path', target], work, { killAfterMs: 20_000 });
+      expect(r.signal, `${target}: hung`).toBeNull();
+      expect(r.code, target).not.toBe(0);
+      expect(r.stderr, target).toMatch(/^mo_br: [^\n]+\n$/);
+    }
+  }, 90_000);
+});
