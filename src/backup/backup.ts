@@ -51,6 +51,7 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
   assertBackupId(o.id);
   return withSharedLock(repo, async (lock) => {
     await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
+    await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
     return backupTreeLocked(repo, root, o, lock);
   }, { purpose: `backup ${o.id}` });
 }

@@ -109,6 +109,7 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
   let ingestor: Ingestor | undefined;
   try {
     await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
+    await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
     o.onProgress?.({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
     await client.backup({ target: staging.target, incrementalFrom: base?.backupTs, serverVersion });
     await client.close();

@@ -41,6 +41,10 @@ export interface GcReport {
   packsWritten: number;
   orphansDeleted: number;
   orphansAdopted: number;
+  /** Packs an index object named that are not in `data/`: their records are dropped (spec/gc.md §3). */
+  packsMissing: number;
+  /** Orphan packs whose bytes fail their checks: never adopted, never deleted (check/repair report them). */
+  damagedOrphans: string[];
   /** Packs and index objects left alone because they are younger than the safety window. */
   youngSkipped: number;
   indexObjectsRemoved: number;
@@ -115,7 +119,7 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   const young = (m: number | undefined) => window > 0 && (m === undefined || m > now - window);
   const r: GcReport = {
     dryRun: o.dryRun === true, backups: 0, liveChunks: 0, missingChunks: 0, packsKept: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0,
-    orphansDeleted: 0, orphansAdopted: 0, youngSkipped: 0, indexObjectsRemoved: 0, indexObjectsWritten: 0, bytesDeleted: 0, bytesWritten: 0, bytesFreed: 0,
+    orphansDeleted: 0, orphansAdopted: 0, packsMissing: 0, damagedOrphans: [], youngSkipped: 0, indexObjectsRemoved: 0, indexObjectsWritten: 0, bytesDeleted: 0, bytesWritten: 0, bytesFreed: 0,
     leftoversDeleted: 0,
   };
 
@@ -154,13 +158,21 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   for (const x of objects) for (const p of x.packs) if (!records.has(p.id)) records.set(p.id, p);
   const keep = new Map<string, PackRecord>(); // named by the new index object
   const drop = new Map<string, PackRecord>(); // no live chunk
+  const missing = new Set<string>(); // named, but not in data/: damage; the record goes, so the next backup stores its chunks again
   const repack = new Map<string, PackRecord>();
   for (const x of oldObjects) {
     for (const p of x.packs) {
-      if (keep.has(p.id) || drop.has(p.id) || repack.has(p.id)) continue;
+      if (keep.has(p.id) || drop.has(p.id) || repack.has(p.id) || missing.has(p.id)) continue;
       const file = files.get(p.id);
-      if (protectedPacks.has(p.id) || !file || young(file.mtimeMs)) {
-        keep.set(p.id, p); // young, or missing (damage stays visible to check)
+      if (!file && !protectedPacks.has(p.id)) {
+        // index/ was listed before data/, and a writer stores a pack before the index naming it:
+        // a named pack absent from the listing is gone, not on its way (backups naming its chunks
+        // stay damaged, and check names them by file)
+        missing.add(p.id);
+        continue;
+      }
+      if (!file || protectedPacks.has(p.id) || young(file.mtimeMs)) {
+        keep.set(p.id, p);
         continue;
       }
       let total = 0;
@@ -193,9 +205,17 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
       header = await repo.readPackHeader(id);
     } catch (err) {
       if (isMobrError(err, 'NOT_FOUND')) continue;
-      throw withContext(`gc: orphan pack ${id.slice(0, 16)}`, err);
+      if (!isMobrError(err, 'CORRUPT_PACK')) throw withContext(`gc: orphan pack ${id.slice(0, 16)}`, err);
+      r.damagedOrphans.push(id); // its header does not authenticate: left for a human, never read as data
+      continue;
     }
     if (header.blobs.some((b) => live.has(toHex(b.id)) && !held.has(toHex(b.id)))) {
+      // adopted only when every byte checks: a pack check --repair dropped as damaged stays out
+      const sound = await repo.verifyPack(id).then((v) => v.dataOk, (err) => (isMobrError(err, 'CORRUPT_PACK') ? false : Promise.reject(err)));
+      if (!sound) {
+        r.damagedOrphans.push(id);
+        continue;
+      }
       adopted.push(header);
       hold(header);
     } else orphans.push(id);
@@ -220,9 +240,10 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   r.packsDeleted = drop.size;
   r.packsRepacked = repack.size;
   r.orphansDeleted = orphans.length;
+  r.packsMissing = missing.size;
   const dropped = [...drop.keys(), ...repack.keys(), ...orphans];
   r.bytesDeleted = dropped.reduce((s, id) => s + (files.get(id)?.size ?? 0), 0);
-  const changed = dropped.length > 0 || adopted.length > 0 || oldObjects.length > 1;
+  const changed = dropped.length > 0 || adopted.length > 0 || missing.size > 0 || oldObjects.length > 1;
   if (o.dryRun || !changed) {
     r.bytesFreed = r.bytesDeleted;
     return r;

@@ -50,10 +50,33 @@ export function decodeIndex(data: Uint8Array, what: string): PackRecord[] {
   });
 }
 
+/** Bytes msgpack takes for a non-negative integer (as @msgpack/msgpack encodes it). */
+const uintBytes = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9);
+
+/**
+ * The size a pack file holding exactly these blobs has (spec/repository.md §5), computed from its
+ * index record without reading it: blobs back to back, the msgpack header, the trailer. `withoutHash`
+ * is the size written by early writers whose headers carry no `h`.
+ */
+export function expectedPackSize(p: PackRecord): { size: number; withoutHash: number } {
+  let data = 0;
+  let header = 1 + 3 + 6 + (p.blobs.length < 16 ? 1 : p.blobs.length < 0x10000 ? 3 : 5); // map, "v": 1, "blobs", array
+  for (const b of p.blobs) {
+    data = Math.max(data, b.offset + b.length);
+    header += 1 + 34 + uintBytes(b.offset) + uintBytes(b.length) + uintBytes(b.rawLength) + uintBytes(b.codec);
+  }
+  const withoutHash = data + header + 12;
+  return { size: withoutHash + 36, withoutHash }; // "h": bin8 of 32 bytes
+}
+
 /** chunk id (hex) -> location; plus which packs each index object names. */
 export class ChunkIndex {
   private readonly map = new Map<string, ChunkLocation>();
+  /** Further copies of chunks held by several packs (rare: after a repair or a concurrent backup). */
+  private readonly more = new Map<string, ChunkLocation[]>();
   readonly packs = new Map<string, number>(); // pack id -> stored bytes of its blobs
+  /** pack id -> the file sizes its record allows (expectedPackSize). */
+  readonly packSizes = new Map<string, { size: number; withoutHash: number }>();
 
   get size(): number {
     return this.map.size;
@@ -63,10 +86,36 @@ export class ChunkIndex {
     let bytes = 0;
     for (const b of p.blobs) {
       const key = toHex(b.id);
-      if (!this.map.has(key)) this.map.set(key, { pack: p.id, offset: b.offset, length: b.length, rawLength: b.rawLength, codec: b.codec });
+      const loc = { pack: p.id, offset: b.offset, length: b.length, rawLength: b.rawLength, codec: b.codec };
+      const first = this.map.get(key);
+      if (!first) this.map.set(key, loc);
+      else if (first.pack !== p.id) this.more.set(key, [...(this.more.get(key) ?? []), loc]);
       bytes += b.length;
     }
     this.packs.set(p.id, bytes);
+    this.packSizes.set(p.id, expectedPackSize(p));
+  }
+
+  /**
+   * Forgets packs (missing or damaged): a chunk held by another pack is found there from now on;
+   * the others are no longer known, so a writer stores them again.
+   */
+  dropPacks(ids: ReadonlySet<string>): void {
+    for (const [k, loc] of this.map) {
+      if (!ids.has(loc.pack)) continue;
+      const other = this.more.get(k)?.find((l) => !ids.has(l.pack));
+      if (other) this.map.set(k, other);
+      else this.map.delete(k);
+    }
+    for (const [k, locs] of this.more) {
+      const rest = locs.filter((l) => !ids.has(l.pack));
+      if (rest.length === 0) this.more.delete(k);
+      else if (rest.length < locs.length) this.more.set(k, rest);
+    }
+    for (const id of ids) {
+      this.packs.delete(id);
+      this.packSizes.delete(id);
+    }
   }
 
   get(id: string): ChunkLocation | undefined {

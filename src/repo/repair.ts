@@ -9,15 +9,25 @@
  * 2. read the header of every pack no sound index object names; a header that checks out is
  *    added to a new index object (written before anything is removed); a damaged one is reported;
  * 3. only then remove the damaged index objects (everything they could name is indexed again,
- *    or reported), so that gc, which refuses to run past a damaged index object, works again.
+ *    or reported), so that gc, which refuses to run past a damaged index object, works again;
+ * 4. read every indexed pack whole: one that is missing, of the wrong size, or whose bytes fail
+ *    their checks is *unsound*. Each of its blobs that still decodes to its id is copied into a new
+ *    pack; then the index objects naming unsound packs are replaced by one without them (written
+ *    first). Backups naming the lost chunks stay damaged (check names their files) until a later
+ *    backup of the same data stores those chunks again; no backup dedups against them any more.
  *
- * Repair never touches packs or manifests and never deletes an index object that decodes.
+ * Repair never deletes a pack or a manifest, and never drops a sound pack's record.
  */
 import { isMobrError } from '../errors.js';
-import { packIdFromKey } from './keys.js';
-import type { PackRecord } from './index-file.js';
+import { blake3 } from '../hash/blake3.js';
+import { toHex } from '../hash/hex.js';
+import { codecReady, decodeChunk } from '../chunk/codec.js';
+import { packIdFromKey, packKey } from './keys.js';
+import { decodeIndex, type PackRecord } from './index-file.js';
+import { PackBuilder } from './pack.js';
+import { equalBytes } from './sealed.js';
 import { withExclusiveLock, type LockOptions } from './lock.js';
-import type { Repository } from './repository.js';
+import { mapLimit, type Repository } from './repository.js';
 
 /** Packs per new index object (as the writer's INDEX_EVERY, roughly). */
 const PACKS_PER_INDEX = 256;
@@ -32,6 +42,10 @@ export interface RepairReport {
   indexesWritten: string[];
   /** Packs whose own header is damaged: their chunks stay unreachable (check names the files). */
   damagedPacks: { pack: string; problem: string }[];
+  /** Indexed packs that are missing or damaged: their records were dropped (step 4). */
+  unsoundPacks: { pack: string; problem: string }[];
+  /** Chunks of unsound packs that still checked, copied into new packs. */
+  chunksSalvaged: number;
   dryRun: boolean;
 }
 
@@ -53,25 +67,104 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
     chunksReindexed: 0,
     indexesWritten: [],
     damagedPacks: [],
+    unsoundPacks: [],
+    chunksSalvaged: 0,
     dryRun,
   };
-  const found: PackRecord[] = [];
+  const sizes = new Map<string, number>();
   for await (const e of repo.store.list('data')) {
     const id = packIdFromKey(e.key);
-    if (!id || repo.index.packs.has(id)) continue;
+    if (id) sizes.set(id, e.size);
+  }
+  const unsound = await findUnsound(repo, sizes);
+  report.unsoundPacks = [...unsound].map(([pack, problem]) => ({ pack, problem }));
+  const found: PackRecord[] = [];
+  await mapLimit([...sizes.keys()].filter((id) => !repo.index.packs.has(id)), 4, async (id) => {
     try {
-      found.push(await repo.readPackHeader(id));
+      const v = await repo.verifyPack(id); // whole: a pack dropped as damaged must not come back
+      if (v.dataOk) found.push({ id, blobs: v.blobs });
+      else report.damagedPacks.push({ pack: id, problem: `pack ${id.slice(0, 16)}: blob bytes do not match the header's hash (damaged)` });
     } catch (err) {
-      if (isMobrError(err, 'NOT_FOUND')) continue;
+      if (isMobrError(err, 'NOT_FOUND')) return;
       if (!isMobrError(err)) throw err;
       report.damagedPacks.push({ pack: id, problem: err.message });
     }
-  }
+  });
   report.packsReindexed = found.length;
   report.chunksReindexed = found.reduce((n, p) => n + p.blobs.length, 0);
   if (dryRun) return report;
   for (let i = 0; i < found.length; i += PACKS_PER_INDEX) report.indexesWritten.push(await repo.writeIndex(found.slice(i, i + PACKS_PER_INDEX)));
+  if (unsound.size > 0) await dropUnsound(repo, unsound, report);
   for (const { key } of report.damagedIndexes) await repo.store.delete(key);
   await repo.refreshIndex();
   return report;
+}
+
+/** Indexed packs that are missing, of the wrong size, or whose bytes fail their checks. */
+async function findUnsound(repo: Repository, sizes: Map<string, number>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  await mapLimit([...repo.index.packSizes], 4, async ([id, want]) => {
+    const size = sizes.get(id);
+    if (size === undefined) return void out.set(id, 'missing');
+    if (size !== want.size && size !== want.withoutHash) return void out.set(id, `${size} bytes, its index record says ${want.size}`);
+    try {
+      if (!(await repo.verifyPack(id)).dataOk) out.set(id, "blob bytes do not match the header's hash");
+    } catch (err) {
+      if (!isMobrError(err)) throw err;
+      out.set(id, err.message);
+    }
+  });
+  return out;
+}
+
+/**
+ * Copies what still checks out of unsound packs into new packs, then replaces every index object
+ * naming an unsound pack by one naming the rest of its packs and the new ones (written before the
+ * old objects are removed, as gc does).
+ */
+async function dropUnsound(repo: Repository, unsound: Map<string, string>, report: RepairReport): Promise<void> {
+  const store = repo.store;
+  const affected: { key: string; packs: PackRecord[] }[] = [];
+  for (const key of repo.loadedIndexes) {
+    const packs = decodeIndex(await store.get(key), key);
+    if (packs.some((p) => unsound.has(p.id))) affected.push({ key, packs });
+  }
+  const kept = new Map<string, PackRecord>();
+  const bad = new Map<string, PackRecord>();
+  for (const x of affected) for (const p of x.packs) (unsound.has(p.id) ? bad : kept).set(p.id, p);
+  const held = new Set<string>();
+  for (const [h, loc] of repo.index.entries()) if (!unsound.has(loc.pack)) held.add(h);
+  const written: PackRecord[] = [];
+  const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
+  const cut = async () => {
+    if (builder.count === 0) return;
+    const built = builder.build();
+    await store.put(packKey(built.id), built.bytes);
+    written.push({ id: built.id, blobs: built.blobs });
+  };
+  await codecReady();
+  for (const p of bad.values()) {
+    if (unsound.get(p.id) === 'missing') continue;
+    const bytes = await store.get(packKey(p.id)).catch((e) => (isMobrError(e, 'NOT_FOUND') ? new Uint8Array(0) : Promise.reject(e)));
+    for (const b of p.blobs) {
+      const h = toHex(b.id);
+      if (held.has(h) || b.offset + b.length > bytes.length) continue;
+      const stored = bytes.subarray(b.offset, b.offset + b.length);
+      let plain: Uint8Array;
+      try {
+        plain = decodeChunk(stored, b.codec, b.rawLength);
+      } catch {
+        continue;
+      }
+      if (!equalBytes(blake3(plain), b.id)) continue;
+      held.add(h);
+      builder.add(b.id, stored.slice(), b.rawLength, b.codec);
+      report.chunksSalvaged++;
+      if (builder.length >= repo.config.packSize) await cut();
+    }
+  }
+  await cut();
+  const packs = [...written, ...kept.values()];
+  if (packs.length > 0) report.indexesWritten.push(await repo.writeIndex(packs));
+  for (const x of affected) if (!report.indexesWritten.includes(x.key)) await store.delete(x.key);
 }

@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOptions } from './config.js';
 import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
 import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from './manifest.js';
-import { CONFIG_KEY, indexKey, manifestKey, packKey } from './keys.js';
+import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { equalBytes } from './sealed.js';
 
@@ -21,6 +21,10 @@ export class Repository {
   readonly loadedIndexes = new Set<string>();
   /** Index objects that failed to load: key -> reason. */
   readonly damagedIndexes = new Map<string, string>();
+  /** Packs the last dropUnsoundPacks forgot (missing or of the wrong size). */
+  unsoundPacks: { pack: string; problem: string }[] = [];
+  /** dropUnsoundPacks ran since the index was last loaded. */
+  packsListed = false;
 
   private constructor(
     readonly store: Store,
@@ -86,7 +90,32 @@ export class Repository {
     this.index = new ChunkIndex();
     this.loadedIndexes.clear();
     this.damagedIndexes.clear();
+    this.packsListed = false;
     await this.loadIndex();
+  }
+
+  /**
+   * Before a backup or sync dedups against the index (spec/reliability.md §2.2): one listing of
+   * `data/` (after the index was loaded, so every pack an index object names was written before
+   * it), and every indexed pack that is missing or whose size is not the one its record implies is
+   * forgotten, so its chunks are stored again. Returns those packs and what is wrong with them.
+   */
+  async dropUnsoundPacks(): Promise<{ pack: string; problem: string }[]> {
+    const sizes = new Map<string, number>();
+    for await (const e of this.store.list('data')) {
+      const id = packIdFromKey(e.key);
+      if (id) sizes.set(id, e.size);
+    }
+    const unsound: { pack: string; problem: string }[] = [];
+    for (const [id, want] of this.index.packSizes) {
+      const size = sizes.get(id);
+      if (size === undefined) unsound.push({ pack: id, problem: 'missing' });
+      else if (size !== want.size && size !== want.withoutHash) unsound.push({ pack: id, problem: `${size} bytes, its index record says ${want.size}` });
+    }
+    if (unsound.length > 0) this.index.dropPacks(new Set(unsound.map((u) => u.pack)));
+    this.unsoundPacks = unsound;
+    this.packsListed = true;
+    return unsound;
   }
 
   /** Writes an index object for packs already stored; returns its key. */

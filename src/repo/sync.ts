@@ -59,6 +59,7 @@ export async function syncRepository(src: Repository, dst: Store, o: SyncOptions
       withSharedLock(dstRepo, async (dstLock) => {
         await src.refreshIndex();
         await dstRepo.refreshIndex();
+        await dstRepo.dropUnsoundPacks(); // chunks of packs gone at the destination are sent again
         return await copy(src, dstRepo, pool, o, () => dstLock.assertHeld());
       }, { purpose: 'sync (destination)', ...o.lock }),
     { purpose: 'sync (source)', ...o.lock });

@@ -154,6 +154,10 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     source: source.kind === 'server' ? `matrixone ${source.conn.host}:${source.conn.port}` : `cold ${source.dataDir}`,
   };
   if (baseId) record.baseId = baseId;
+  if (repo.unsoundPacks.length > 0) {
+    const u = repo.unsoundPacks;
+    ctx.stderr.write(`mo_br: warning: ${u.length} pack(s) the index names are missing or damaged (${u.slice(0, 2).map((x) => `${x.pack.slice(0, 16)} ${x.problem}`).join(', ')}); this backup stored their data again. Run mo_br check --repair on ${describeLocation(location)}\n`);
+  }
   try {
     await ctx.catalog.add(record);
   } catch (e) {

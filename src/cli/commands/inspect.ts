@@ -129,6 +129,7 @@ async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> 
 
 async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {
   const manifest = await repo.loadManifest(id);
+  if (!repo.packsListed) await repo.dropUnsoundPacks(); // a chunk held twice is checked where it still is
   const progress = new Progress(readData ? `check ${id}` : `list ${id}`, { json: ctx.json });
   let done = 0;
   try {
@@ -168,5 +169,7 @@ function repairLines(r: RepairReport): string {
   const out = r.damagedIndexes.map((d) => `repair: removed damaged ${d.key.slice(0, 22)}… (${d.problem})\n`);
   out.push(`repair: re-indexed ${r.packsReindexed} pack(s), ${r.chunksReindexed} chunk(s) from their headers\n`);
   for (const d of r.damagedPacks) out.push(`repair: pack ${d.pack.slice(0, 16)} FAILED: ${d.problem}\n`);
+  for (const d of r.unsoundPacks) out.push(`repair: pack ${d.pack.slice(0, 16)} dropped from the index (${d.problem}); the next backup of its data stores it again\n`);
+  if (r.chunksSalvaged > 0) out.push(`repair: ${r.chunksSalvaged} chunk(s) of dropped packs still checked and were copied into new packs\n`);
   return out.join('');
 }
