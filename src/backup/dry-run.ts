@@ -5,7 +5,7 @@
  * would be reused unread, every other file read, chunked and its new chunks written.
  */
 import type { FileEntry, Manifest } from '../repo/manifest.js';
-import { walkTree, type WalkEntry } from '../source/walk.js';
+import { walkTree, type WalkEntry, type WalkOptions } from '../source/walk.js';
 
 export interface ColdBackupPlan {
   files: number;
@@ -23,8 +23,8 @@ export interface ColdBackupPlan {
 }
 
 /** The plan; `indexed(f)` says whether the repository still holds every chunk of a parent's entry. */
-export async function planColdBackup(root: string, parent: Manifest | undefined, indexed: (f: FileEntry) => boolean): Promise<ColdBackupPlan> {
-  const entries = await walkTree(root);
+export async function planColdBackup(root: string, parent: Manifest | undefined, indexed: (f: FileEntry) => boolean, walk?: WalkOptions): Promise<ColdBackupPlan> {
+  const { entries, report } = await walkTree(root, walk);
   const before = new Map((parent?.files ?? []).map((f) => [f.path, f]));
   const plan: ColdBackupPlan = { files: 0, bytes: 0, read: { files: 0, bytes: 0, paths: [] }, reused: { files: 0, bytes: 0 }, dirs: 0, symlinks: 0, skipped: [], removed: 0 };
   const present = new Set<string>();
@@ -32,7 +32,6 @@ export async function planColdBackup(root: string, parent: Manifest | undefined,
     present.add(e.path);
     if (e.kind === 'dir') plan.dirs++;
     else if (e.kind === 'symlink') plan.symlinks++;
-    else if (e.kind === 'other') plan.skipped.push(e.path);
     else {
       plan.files++;
       plan.bytes += e.stat.size;
@@ -47,6 +46,7 @@ export async function planColdBackup(root: string, parent: Manifest | undefined,
       }
     }
   }
+  plan.skipped.push(...report.special);
   for (const f of before.values()) if (f.kind === 'file' && !present.has(f.path)) plan.removed++;
   return plan;
 }

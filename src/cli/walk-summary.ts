@@ -3,7 +3,8 @@
  * plain files and folders: top-level links followed, links pointing outside (kept as links),
  * special files skipped, a repository or catalog left out. Nothing is skipped without a line.
  */
-import type { WalkReport } from '../source/walk.js';
+import type { WalkOptions, WalkReport } from '../source/walk.js';
+import type { BackupLocation } from './location.js';
 import { showName } from '../util/names.js';
 
 const MAX_NAMED = 10;
@@ -28,4 +29,12 @@ export function walkSummary(r: WalkReport): string {
 export function walkSummaryJson(r: WalkReport): Record<string, unknown> {
   const show = (xs: { path: string; target: string }[]) => xs.map((x) => ({ path: showName(x.path), target: showName(x.target) }));
   return { followed: show(r.followed), linksOut: show(r.linksOut), special: r.special.map(showName), excluded: r.excluded.map(showName) };
+}
+
+/** How a cold backup walks mo-data: a linked shared/local is followed; the repository and catalog are left out. */
+export function coldWalkOptions(location: BackupLocation, catalogFile: string): WalkOptions {
+  return {
+    followTopLinks: true,
+    exclude: [...(location.backupDir === 'filesystem' ? [{ path: location.path }] : []), { path: catalogFile, siblings: true }],
+  };
 }

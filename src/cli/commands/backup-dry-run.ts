@@ -13,6 +13,7 @@ import { isoTime } from '../browse-format.js';
 import { printJson, type CliContext } from '../context.js';
 import { describeLocation, type BackupLocation, type S3Credentials } from '../location.js';
 import { openRepository } from '../stores.js';
+import { coldWalkOptions } from '../walk-summary.js';
 
 export interface DryRunInput {
   location: BackupLocation;
@@ -35,7 +36,7 @@ export async function runBackupDryRun(x: DryRunInput, ctx: CliContext): Promise<
       return;
     }
     const parent = repo ? await x.parent(repo) : undefined;
-    const plan = await planColdBackup(x.source.dataDir, parent, (f) => repo !== undefined && allIndexed(repo, f));
+    const plan = await planColdBackup(x.source.dataDir, parent, (f) => repo !== undefined && allIndexed(repo, f), coldWalkOptions(x.location, ctx.catalog.file));
     const source = `cold ${x.source.dataDir}`;
     if (ctx.json) {
       return printJson(ctx, 'backup-plan', { dryRun: true, type: x.type, source, to: x.location, repositoryExists: repo !== undefined,

@@ -25,7 +25,7 @@ import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
-import { walkSummary, walkSummaryJson } from '../walk-summary.js';
+import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { runBackupDryRun } from './backup-dry-run.js';
 
@@ -129,10 +129,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
         parallelism,
         source: { kind: 'cold', dataDir: source.dataDir },
         // mo-data/shared on another disk is a link: follow it; never back up the repository or catalog
-        walk: {
-          followTopLinks: true,
-          exclude: [...(location.backupDir === 'filesystem' ? [{ path: location.path }] : []), { path: ctx.catalog.file, siblings: true }],
-        },
+        walk: coldWalkOptions(location, ctx.catalog.file),
         onWalk: (r) => (walked = r),
         onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
       });
