@@ -55,7 +55,8 @@ describe('LocalFS framing', () => {
 describe('server backup staged by a DISK backup target', () => {
   it('framed staged files are unframed, checked against the logical checksums; restore with a DISK TN config frames them again', async () => {
     const home = await tmp();
-    const emu = await startEmulator({ home, objectSize: { min: 5000, max: 9000 } });
+    // a raw (DISK-V2) emulator whose output this test frames itself, file by file
+    const emu = await startEmulator({ home, objectSize: { min: 5000, max: 9000 }, backend: 'DISK-V2', layout: 'flat' });
     cleanups.push(() => emu.close());
     const c = await connect({ host: emu.host, port: emu.port, user: 'dump', password: '111' });
     cleanups.push(() => c.close());

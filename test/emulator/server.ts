@@ -36,14 +36,13 @@ const Packet = require(join(dirname(require.resolve('mysql2')), 'lib', 'packets'
 
 export const DEFAULT_VERSION = '1.2.0';
 /**
- * Defaults for a new home. A default real cluster is DISK with the shipped configs and leaves
- * rewritten rows without checksum; until mobr on main reads and restores that, the defaults
- * are a raw DISK-V2 cluster with every file service at mo-data/shared and mo-data/local and
- * checksums filled in (tests ask for the realistic behaviour explicitly).
+ * Defaults for a new home: what a default real cluster does. DISK everywhere with the configs
+ * shipped up to v3.x (no [[fileservice]]: mo-data/shared and mo-data/local, CRC-framed), and
+ * rewritten files listed without checksum.
  */
-export const DEFAULT_BACKEND: Backend = 'DISK-V2';
-export const DEFAULT_LAYOUT: Layout = 'flat';
-export const DEFAULT_CHECKSUMLESS = false;
+export const DEFAULT_BACKEND: Backend = 'DISK';
+export const DEFAULT_LAYOUT: Layout = 'shipped';
+export const DEFAULT_CHECKSUMLESS = true;
 export const SERVER_VERSION = mysqlVersion(serverVersion(DEFAULT_VERSION));
 
 export interface EmulatorUser {
