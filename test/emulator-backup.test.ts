@@ -4,7 +4,7 @@
  * emulator's writers (test/helpers/mo-target.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -141,6 +141,19 @@ describe('server versions', () => {
       await sql(emu, fsBackup(join(dir, 'x').replace(/\/x$/, '')));
       const row = (await target(dir, false).list()).find((r) => r.path === sys)!;
       expect(row.needCopy).toBe(want);
+    }
+  });
+
+  it('v3.0.0+: objects named in tae/file_list at the target are not copied (and listed needCopy=true); v1.2.0 copies them', async () => {
+    for (const [version, copied] of [['3.0.0', false], ['1.2.0', true]] as const) {
+      const emu = await start({ serverVersion: version, backend: 'DISK-V2' });
+      const dir = await tmp();
+      const sys = emu.tree.entries.find((e) => !e.appendable)!.name;
+      await mkdir(join(dir, 'tae'), { recursive: true });
+      await writeFile(join(dir, 'tae/file_list'), `${sys}\nother`);
+      await sql(emu, fsBackup(dir));
+      expect((await target(dir, false).list()).find((r) => r.path === sys)!.needCopy).toBe(true);
+      expect((await readdir(join(dir, 'tae'))).includes(sys)).toBe(copied);
     }
   });
 
