@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { backupTree } from '../src/backup/backup.js';
 import { Repository } from '../src/repo/repository.js';
 import { repoStats } from '../src/repo/stats.js';
-import { syncRepository, type SyncReport } from '../src/repo/sync.js';
+import { syncRepository, type SyncOptions, type SyncReport } from '../src/repo/sync.js';
 import { MemStore } from '../src/store/mem.js';
 import { S3Store } from '../src/store/s3.js';
 import { WorkerPool } from '../src/workers/pool.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const st = await repoStats(src);
   const s3 = (prefix: string) => new S3Store({ endpoint: server.endpoint, bucket: server.bucket, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, prefix });
   const rows: string[] = [];
-  const run = async (label: string, dst: Counting, o: Parameters<typeof syncRepository>[2] = {}) => {
+  const run = async (label: string, dst: Counting, o: Partial<SyncOptions> = {}) => {
     const before = { ...dst.inner.stats };
     const b0 = dst.bytes;
     const t0 = performance.now();

@@ -8,7 +8,6 @@
 import { MobrError, isMobrError, withContext } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import type { Store } from '../store/store.js';
-import { WorkerPool } from '../workers/pool.js';
 import { decodeConfig } from './config.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { CONFIG_KEY, manifestKey, packIdFromKey, packKey } from './keys.js';
@@ -25,11 +24,17 @@ export interface SyncProgress {
   manifestsTotal: number;
 }
 
+/** What sync needs of a worker pool: decode blobs and check each against its id. */
+export interface BlobDecoder {
+  decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[]): Promise<{ problems: (string | null)[] }>;
+}
+
 export interface SyncOptions {
   /** Backups to copy (default: all of the source's). */
   ids?: string[];
   onProgress?: (p: SyncProgress) => void;
-  pool?: WorkerPool;
+  /** Decodes and checks blobs off the main thread (the caller's worker pool). */
+  pool: BlobDecoder;
   /** Aborting stops between packs with INTERRUPTED; what is done stays (resumable). */
   signal?: AbortSignal;
   lock?: LockOptions;
@@ -49,23 +54,17 @@ export interface SyncReport {
 const INDEX_EVERY = 32;
 
 /** Copies backups of src into the repository at dst (created with src's config if empty). */
-export async function syncRepository(src: Repository, dst: Store, o: SyncOptions = {}): Promise<SyncReport> {
+export async function syncRepository(src: Repository, dst: Store, o: SyncOptions): Promise<SyncReport> {
   await ensureSameConfig(src, dst);
   const dstRepo = await Repository.open(dst);
-  const ownPool = o.pool === undefined;
-  const pool = o.pool ?? new WorkerPool(2);
-  try {
-    return await withSharedLock(src, () =>
-      withSharedLock(dstRepo, async (dstLock) => {
-        await src.refreshIndex();
-        await dstRepo.refreshIndex();
-        await dstRepo.dropUnsoundPacks(); // chunks of packs gone at the destination are sent again
-        return await copy(src, dstRepo, pool, o, () => dstLock.assertHeld());
-      }, { purpose: 'sync (destination)', ...o.lock }),
-    { purpose: 'sync (source)', ...o.lock });
-  } finally {
-    if (ownPool) await pool.close();
-  }
+  return withSharedLock(src, () =>
+    withSharedLock(dstRepo, async (dstLock) => {
+      await src.refreshIndex();
+      await dstRepo.refreshIndex();
+      await dstRepo.dropUnsoundPacks(); // chunks of packs gone at the destination are sent again
+      return copy(src, dstRepo, o.pool, o, () => dstLock.assertHeld());
+    }, { purpose: 'sync (destination)', ...o.lock }),
+  { purpose: 'sync (source)', ...o.lock });
 }
 
 async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
@@ -92,7 +91,7 @@ async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
   }
 }
 
-async function copy(src: Repository, dst: Repository, pool: WorkerPool, o: SyncOptions, fence: () => Promise<void>): Promise<SyncReport> {
+async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: SyncOptions, fence: () => Promise<void>): Promise<SyncReport> {
   const r: SyncReport = { copied: [], present: [], packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
   const ids = o.ids ?? (await src.listBackupIds());
   const manifests: Manifest[] = [];
@@ -260,7 +259,7 @@ function checkPackBytes(bytes: Uint8Array, packId: string): BlobEntry[] {
 }
 
 /** Decodes every blob in the pool and checks its BLAKE3 against its id. */
-async function verifyBlobs(pool: WorkerPool, bytes: Uint8Array, blobs: BlobEntry[], what: string): Promise<void> {
+async function verifyBlobs(pool: BlobDecoder, bytes: Uint8Array, blobs: BlobEntry[], what: string): Promise<void> {
   for (let i = 0; i < blobs.length; i += 64) {
     const part = blobs.slice(i, i + 64);
     for (const b of part) if (b.offset + b.length > bytes.length) throw new MobrError('CORRUPT_PACK', `${what}: chunk ${toHex(b.id).slice(0, 16)} lies outside the pack`);

@@ -7,6 +7,7 @@
  */
 import { MobrError } from '../../errors.js';
 import { syncRepository } from '../../repo/sync.js';
+import { WorkerPool } from '../../workers/pool.js';
 import { describeLocation, locationFromFlags, sameLocation, type BackupLocation } from '../location.js';
 import { Progress } from '../progress.js';
 import { openRepository, openStoreAt } from '../stores.js';
@@ -49,8 +50,10 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   const dst = openStoreAt(target, { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key });
   const progress = new Progress('sync', { json: ctx.json });
   const t0 = Date.now();
+  const pool = new WorkerPool(2);
   try {
     const r = await syncRepository(src, dst, {
+      pool,
       ids: wanted.length > 0 ? wanted : undefined,
       onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent }),
     });
@@ -62,6 +65,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     }
   } finally {
     progress.done();
+    await pool.close();
     await src.close();
     await dst.close?.();
   }
