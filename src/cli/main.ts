@@ -16,6 +16,7 @@ import { runRestore, type RestoreFlags } from './commands/restore.js';
 import { runPrune, type PruneFlags } from './commands/prune.js';
 import { runSync, type SyncFlags } from './commands/sync.js';
 import { runStats, type StatsFlags } from './commands/stats.js';
+import { runExport, type ExportFlags } from './commands/export.js';
 import { runMetaRebuild } from './commands/meta.js';
 import type { RepoFlags } from './resolve.js';
 import { addBrowseCommands } from './browse-commands.js';
@@ -28,7 +29,7 @@ export interface RunIo {
 }
 
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
-const BOOLEAN_FLAGS = ['repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long'];
+const BOOLEAN_FLAGS = ['raw', 'repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long'];
 /** Flags whose values are masked in any message. */
 const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
 
@@ -196,6 +197,14 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--html <file>', 'also write a self-contained page: growth by date, dedup ratio, bytes unique to each backup');
   backupSide(stats);
   common(stats).action((id: string | undefined, opts: StatsFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runStats(id, opts, ctx), opts));
+  const exp = program.command('export').description("write a backup out as a folder in MatrixOne's own layout (checks and restores with --backup_path)").argument('<ID>', 'the backup to export')
+    .option('--path <dir>', 'the new folder')
+    .option('--raw', 'raw files, as a DISK-V2 cluster writes them (default: LocalFS-framed tae/ and hakeeper/, as a DISK cluster does)')
+    .option('--parallelism <n>', 'parallelism')
+    .option('--access_key_id <id>', 'S3 access key ID')
+    .option('--secret_access_key <key>', 'S3 secret access key');
+  backupSide(exp);
+  common(exp).action((id: string, opts: ExportFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runExport(id, opts, ctx), opts));
   const meta = program.command('meta').description('the meta file (mo_br.meta)');
   const rebuild = meta.command('rebuild').description("rebuild the meta file's records of a repository from the repository itself (a new host after a disaster)")
     .option('--access_key_id <id>', 'S3 access key ID')
@@ -208,7 +217,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
 
 /** Commander's own errors as one line ("unknown option '--x' (Did you mean --y?)"). */
 function commanderMessage(e: CommanderError): string {
-  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore, check, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)';
+  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore, check, export, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)';
   return e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
 }
 
@@ -229,7 +238,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   };
   try {
     const program = buildProgram(io, runCommand);
-    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore, check, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)');
+    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore, check, export, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)');
     await program.parseAsync(normaliseArgs(args), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -46,6 +46,11 @@ export const LOG_CONFIG = 'log.toml_018f7a50-d300-7017-8580-150edf08733e';
 /** HAKeeper pb.BackupData{NextID: 42}: field 1, varint. */
 export const HK_DATA = Buffer.from([0x08, 0x2a]);
 
+const BUILDINFO = 'GoVersion: go1.22.3|BranchName: HEAD|CommitID: 1234abc|BuildTime: 20240515|Version: v1.2.0';
+
+/** Files written through writeFile (with a sidecar). */
+export const WRITTEN = (p: string): boolean => ['mo_meta', 'backup_meta', 'tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data'].includes(p) || p.startsWith('config/');
+
 export function bytes(seed: number, n: number): Buffer {
   const out = Buffer.alloc(n);
   let x = seed >>> 0 || 1;
@@ -75,7 +80,7 @@ export function layoutFiles(o: FolderOptions = {}): Map<string, Buffer> {
   const obj = bytes(1, 5000); // three LocalFS blocks
   const rewritten = bytes(2, 2044); // exactly one block
   const ckp = Buffer.from('checkpoint meta of the emulated cluster\n');
-  let meta = 'version,0823,\nbuildinfo,GoVersion: go1.22.3|BranchName: HEAD|CommitID: 1234abc|BuildTime: 20240515|Version: v1.2.0,\n';
+  let meta = `version,0823,\nbuildinfo,${BUILDINFO},\n`;
   if (o.configs?.dn !== undefined) {
     meta += `launchconfig,dn,${TN_CONFIG}\n`;
     files.set(`config/${TN_CONFIG}`, Buffer.from(o.configs.dn));
@@ -95,11 +100,10 @@ export function layoutFiles(o: FolderOptions = {}): Map<string, Buffer> {
   files.set('tae/tae_list', Buffer.from(list));
   files.set('tae/tae_sum', Buffer.from(`2024-05-15 03:56:44,${5000 + 2044 + ckp.length},1715745404915410000-1,\n`));
   files.set('hakeeper/hk_data', HK_DATA);
-  if (o.backupMetaId) files.set('backup_meta', Buffer.from(`id,${o.backupMetaId},\nversion,0823,\nbuildinfo,GoVersion: go1.22.3|Version: v1.2.0,\n`));
+  if (o.backupMetaId) files.set('backup_meta', Buffer.from(`id,${o.backupMetaId},\nversion,0823,\nbuildinfo,${BUILDINFO},\n`));
   return files;
 }
 
-const WRITTEN = (p: string) => ['mo_meta', 'backup_meta', 'tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data'].includes(p) || p.startsWith('config/');
 const FRAMED = (p: string) => p.startsWith('tae/') || p.startsWith('hakeeper/');
 
 /** Writes the folder; returns the logical content of each layout file. */

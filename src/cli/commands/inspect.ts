@@ -13,6 +13,7 @@ import { MobrError, isMobrError } from '../../errors.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
+import { openNativeAt, runNativeCheck } from '../native.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
 import { describeLocation } from '../location.js';
 import { recordJson } from '../meta.js';
@@ -97,6 +98,15 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
   const location = flagLocation(flags);
   if (location === undefined) {
     throw new MobrError('BAD_INPUT', flags.repair ? '--repair needs a backup ID, or --backup_dir (s3 or filesystem) with where the backups are' : 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backups are');
+  }
+  // a folder in MatrixOne's own layout (BACKUP, mo_br, mo_br export) rather than a repository
+  const native = await openNativeAt(location, credentialsOf(flags));
+  if (native) {
+    if (flags.repair) {
+      await native.close();
+      throw new MobrError('BAD_INPUT', `--repair is for mobr repositories; ${describeLocation(location)} is a MatrixOne backup folder`);
+    }
+    return runNativeCheck(native, ctx);
   }
   const repo = await openRepository(location, credentialsOf(flags));
   const results: CheckResult[] = [];

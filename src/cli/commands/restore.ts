@@ -19,10 +19,11 @@ import { MobrError, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
 import type { S3Spec } from '../../store/open.js';
-import type { Manifest } from '../../repo/manifest.js';
+import type { FileEntry, Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
 import { describeLocation, locationFromFlags, locationToSpec, type BackupLocation, type S3Location } from '../location.js';
+import { nativeSource, openNativeAt } from '../native.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
 import { withLock } from '../lock.js';
@@ -67,24 +68,37 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
   // With an ID: the catalog, or the repository the --backup_* flags name (resolve.ts).
   // Without one: the newest backup of that repository, named before anything is written.
   let from: BackupLocation;
-  let repo: Repository;
+  let repo: Repository | undefined;
   let manifest: Manifest;
+  let read: ((f: FileEntry) => AsyncIterable<Uint8Array>) | undefined;
+  let closeNative: (() => Promise<void>) | undefined;
   if (id !== undefined) {
     const found = await openBackup(id, flags, ctx, parallelism);
     ({ location: from, repo } = found);
     manifest = await found.manifest().catch(async (e: unknown) => {
-      await repo.close();
+      await found.repo.close();
       throw e;
     });
   } else {
     if (flags.backup_dir === undefined) throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backup is');
     from = backupSideLocation(flags);
-    repo = await openRepository(from, credentialsOf(flags), parallelism);
-    manifest = await newestBackup(repo, from).catch(async (e: unknown) => {
-      await repo.close();
-      throw e;
-    });
-    if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(from)}\nBackup ID\n    ${manifest.id}\n`);
+    const native = await openNativeAt(from, credentialsOf(flags), parallelism);
+    if (native) {
+      // a folder in MatrixOne's own layout: checked whole before anything is written
+      closeNative = native.close;
+      ({ manifest, read } = await nativeSource(native, from).catch(async (e: unknown) => {
+        await native.close();
+        throw e;
+      }));
+    } else {
+      const opened = await openRepository(from, credentialsOf(flags), parallelism);
+      repo = opened;
+      manifest = await newestBackup(opened, from).catch(async (e: unknown) => {
+        await opened.close();
+        throw e;
+      });
+      if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(from)}\nBackup ID\n    ${manifest.id}\n`);
+    }
   }
 
   const progress = new Progress('restore', { json: ctx.json });
@@ -114,13 +128,13 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => progress.update(p);
     let done: { files: number; taeFiles: number; bytes: number; taePath: string; dataDir?: string };
     if (target.kind === 's3') {
-      done = await restoreMatrixOneToS3(repo, manifest, target.spec, { parallelism, onLayout, onFile, onProgress });
+      done = await restoreMatrixOneToS3(repo, manifest, target.spec, { parallelism, read, onLayout, onFile, onProgress });
     } else {
       const fsTarget = target.path;
       const dataDir = await makeDest(fsTarget);
       done = await lockTarget(fsTarget, async () => {
         await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
-        const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, onLayout, onFile, onProgress });
+        const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onFile, onProgress });
         return { ...r, taePath: r.layout.taePath, dataDir };
       });
     }
@@ -134,7 +148,8 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     }
   } finally {
     progress.done();
-    await repo.close();
+    await repo?.close();
+    await closeNative?.();
   }
 }
 

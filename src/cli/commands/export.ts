@@ -1,0 +1,37 @@
+/**
+ * `mo_br export <ID> --path <folder> [--raw]`: writes a server backup back out as the folder
+ * MatrixOne's BACKUP and mo_br write (src/mo/export.ts): sidecars, LocalFS framing under tae/ and
+ * hakeeper/ as a DISK cluster's FILESYSTEM target has them (--raw: as a DISK-V2 cluster's), and
+ * backup_meta. The folder checks and restores with `--backup_dir filesystem --backup_path`, by
+ * mobr or by MatrixOne's own tools: no backup is locked into mobr's repository format.
+ */
+import * as path from 'node:path';
+import { MobrError } from '../../errors.js';
+import { exportBackupLayout } from '../../mo/export.js';
+import { intFlag, printJson, type CliContext } from '../context.js';
+import { Progress } from '../progress.js';
+import { openBackup, type RepoFlags } from '../resolve.js';
+
+export interface ExportFlags extends RepoFlags {
+  path?: string;
+  raw?: boolean;
+  parallelism?: string;
+}
+
+export async function runExport(id: string, flags: ExportFlags, ctx: CliContext): Promise<void> {
+  if (!flags.path) throw new MobrError('BAD_INPUT', 'missing --path (the new folder that gets the backup in MatrixOne\'s layout)');
+  const dir = path.resolve(flags.path);
+  const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);
+  const found = await openBackup(id, flags, ctx, parallelism);
+  const progress = new Progress('export', { json: ctx.json });
+  try {
+    const m = await found.manifest();
+    const done = await exportBackupLayout(found.repo, m, dir, { raw: flags.raw === true, parallelism, onProgress: (p) => progress.update(p) });
+    progress.done();
+    if (ctx.json) printJson(ctx, 'export', { id: m.id, path: dir, framing: flags.raw ? 'raw' : 'crc', files: done.files, bytes: done.bytes });
+    else ctx.stdout.write(`Export ID\n    ${m.id}\nPath\n    ${dir}\nexport file num: ${done.files}, framing: ${flags.raw ? 'raw (DISK-V2)' : 'LocalFS CRC (DISK)'}\n`);
+  } finally {
+    progress.done();
+    await found.close();
+  }
+}
