@@ -109,6 +109,7 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       throw new MobrError('NOT_FOUND', `no file of backup ${whole.id} matches --include/--exclude`);
     }
     if (flags.dry_run) {
+      if (!repo) throw new MobrError('BAD_INPUT', `--dry_run plans reads from a mobr repository; ${describeLocation(from)} is a MatrixOne backup folder (run check on it instead)`);
       const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
       return printRestoreDryRun(ctx, repo, manifest, from, to, target.kind === 's3' ? describeLocation(target.location) : path.join(target.path, MO_DATA));
     }
