@@ -113,7 +113,7 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
       return printRestoreDryRun(ctx, repo, manifest, from, to, target.kind === 's3' ? describeLocation(target.location) : path.join(target.path, MO_DATA));
     }
-    await repo.dropUnsoundPacks(); // read a chunk held twice from the copy that is still there
+    await repo?.dropUnsoundPacks(); // read a chunk held twice from the copy that is still there
     const par = parallelism ?? 1;
     const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
     const tae: string[] = [];
