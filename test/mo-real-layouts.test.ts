@@ -278,6 +278,19 @@ describe('servers before v1.2', () => {
     await assertExact(repo, m, logical);
   });
 
+  it('v1.0.0-rc1 wrote no sidecars: framing is read from tae_list\'s first block; every file still restores byte-exact', async () => {
+    const s = await replay('8.0.30-MatrixOne-v1.0.0-rc1');
+    const { repo, target } = await fsRepo();
+    const { layout, logical } = buildLayout({ framing: 'crc', fields: 3, sidecars: false, files: typicalFiles().map((f) => ({ ...f, checksum: 'sha' })) });
+    expect(Object.keys(layout).filter((k) => k.endsWith('.sha256'))).toEqual([]);
+    s.next(layout);
+    const m = await backupFromMatrixOne({ conn: conn(s), repo, target, id: 'rc1', type: 'full' });
+    expect(s.statements[0]!.sql).toMatch(/^BACKUP '' FILESYSTEM '[^']*'$/);
+    expect(m.extra).toMatchObject({ moFraming: 'crc', moListFields: 3 });
+    expect(meta(m, 'tae_list')).toEqual({ sha256From: 'mobr' });
+    await assertExact(repo, m, logical);
+  });
+
   it('v1.1.3: PARALLELISM is mandatory; an incremental is refused before the server writes anything', async () => {
     const s = await replay('8.0.30-MatrixOne-v1.1.3');
     const { repo, target } = await fsRepo();
