@@ -1,6 +1,7 @@
 /** What every command gets: where to write, the catalog, and whether output is JSON. */
 import { MobrError } from '../errors.js';
 import { Catalog } from './meta.js';
+import type { Logger } from './log.js';
 
 export interface Output {
   write(s: string): unknown;
@@ -11,6 +12,11 @@ export interface CliContext {
   stderr: NodeJS.WriteStream | Output;
   json: boolean;
   catalog: Catalog;
+  /** --log_file / --log_level (log.ts); absent when a caller builds a context by hand. */
+  log?: Logger;
+  /** --verbose: the summary even off a terminal. --quiet: no progress, no summary. */
+  verbose?: boolean;
+  quiet?: boolean;
 }
 
 /** The schema name of a command's JSON document (spec/json.md): `mobr.<command>.v1`. */

@@ -1,13 +1,14 @@
 /**
  * The `mo_br` program: a drop-in for MatrixOne's mo_br (spec/mo_br.md).
  * Flags are exactly mo_br's (with underscores); ours on top: --data_dir (cold backup), --json,
- * --version. Every failure ends in exit.ts: one stderr line `mo_br: <message>` and an exit code.
+ * --version. Global flags (--meta_path, --config, --log_file, --log_level, --json, --verbose,
+ * --quiet) go before or after the subcommand, and a TOML config supplies any long flag
+ * (argv.ts). Every failure ends in exit.ts: one stderr line `mo_br: <message>` and an exit code.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { MobrError } from '../errors.js';
 import { Catalog, defaultMetaPath } from './meta.js';
-import { EXIT_OK, EXIT_USAGE, reportError } from './exit.js';
+import { EXIT_OK, messageFor, reportError } from './exit.js';
 import type { CliContext, Output } from './context.js';
 import { runBackup, type BackupFlags } from './commands/backup.js';
 import { runCheck, runList, type ListFlags } from './commands/inspect.js';
@@ -20,6 +21,12 @@ import { runExport, type ExportFlags } from './commands/export.js';
 import { runMetaRebuild } from './commands/meta.js';
 import type { RepoFlags } from './resolve.js';
 import { addBrowseCommands } from './browse-commands.js';
+import { applyConfig, commandOf, extractGlobals, readConfig, type GlobalFlags } from './argv.js';
+import { Logger, parseLogLevel } from './log.js';
+import { completionScript } from './completion.js';
+import { completionCommands, globalFlags, optionTable } from './tree.js';
+import { buildInfo, packageVersion, versionText } from './version.js';
+import { printJson } from './context.js';
 
 export interface RunIo {
   stdout: Output;
@@ -29,20 +36,9 @@ export interface RunIo {
 }
 
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
-const BOOLEAN_FLAGS = ['raw', 'repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long'];
+const BOOLEAN_FLAGS = ['raw', 'repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long', 'verbose', 'quiet'];
 /** Flags whose values are masked in any message. */
 const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
-
-function version(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      /* try the next */
-    }
-  }
-  return '0.0.0';
-}
 
 /** Go-style `--flag=true` for boolean flags; commander wants `--flag` alone. */
 export function normaliseArgs(args: string[]): string[] {
@@ -85,14 +81,25 @@ const s3Flags = (cmd: Command, prefix: string, what: string): Command =>
     .option(`--${prefix}role_arn <arn>`, `role to assume ${what}`)
     .option(`--${prefix}is_minio`, `the S3 service ${what} is MinIO`);
 
-function buildProgram(io: RunIo, run: (fn: (ctx: CliContext) => Promise<void>, opts: { meta_path?: string; json?: boolean }) => Promise<void>): Command {
+type Runner = (fn: (ctx: CliContext) => Promise<void>, opts?: unknown) => Promise<void>;
+
+function buildProgram(io: RunIo, run: Runner): Command {
   const program = new Command('mo_br')
     .description('the backup and restore tool for the matrixone (mobr: deduplicating, content-addressed)')
-    .version(version(), '--version', 'print the version')
+    .version(packageVersion(), '--version', 'print the version (mo_br version: the build)')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: () => undefined, outputError: () => undefined })
+    .configureHelp({ showGlobalOptions: true })
+    // Global flags: taken out of the command line wherever they are (argv.ts); declared here for --help.
+    .option('--meta_path <file>', 'the meta file (default: mo_br.meta beside mo_br)')
+    .option('--config <file>', 'a TOML file of flags: any long flag name as a key (default: ./mo_br.toml if it exists)')
+    .option('--log_file <file>', 'append log lines to this file (default: the console, stderr)')
+    .option('--log_level <level>', 'debug, info, warn or error (default: error)')
+    .option('--json', 'print the result as JSON (and no progress); errors too')
+    .option('--verbose', 'log at info level and print the summary even when not on a terminal')
+    .option('--quiet', 'no progress, no summary: only the result and errors');
   program.addHelpText('after', `
 Examples:
   mo_br backup --backup_dir filesystem --path /backups/mo --data_dir /srv/matrixone/mo-data
@@ -105,14 +112,19 @@ Examples:
   mo_br list --backup_dir filesystem --backup_path /backups/mo          (no meta file needed)
   mo_br restore 25536ff0-126f-11ef-9902-26dd28356ef3 --backup_dir filesystem --backup_path /backups/mo --restore_dir filesystem --restore_path /srv/matrixone
   mo_br meta rebuild --backup_dir filesystem --backup_path /backups/mo  (a new host after a disaster)
+  mo_br --meta_path /data/mo_br.meta list --log_file mo_br.log --log_level info
+  mo_br version
+  source <(mo_br completion bash)
+
+Config: --config <file> (default ./mo_br.toml if it exists) is TOML; keys are long flag names
+(backup_dir = "filesystem"), [backup]/[restore]/... tables apply to one command; the command line wins.
 
 Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unreachable,
-6 corrupt, 7 locked, 8 server error, 9 not available, 10 local I/O, 70 internal.`);
+6 corrupt, 7 locked, 8 server error, 9 not available, 10 local I/O, 70 internal.
+`);
 
-  const common = (cmd: Command): Command =>
-    cmd
-      .option('--meta_path <file>', 'the meta file (default: mo_br.meta beside mo_br)')
-      .option('--json', 'print the result as JSON (and no progress)');
+  // --meta_path and --json are global flags now (shown under Global Options); kept for callers.
+  const common = (cmd: Command): Command => cmd;
 
   const backup = program.command('backup').description('backup the matrixone data')
     .option('--host <ip>', 'IP of the MatrixOne to back up')
@@ -212,44 +224,81 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
   backupSide(rebuild);
   common(rebuild).action((opts: RepoFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runMetaRebuild(opts, ctx), opts));
   addBrowseCommands(program, { backupSide, common, run });
+  program.command('version').description('show the build: version, commit, Node version, platform')
+    .action(() => run(async (ctx) => {
+      const b = buildInfo();
+      if (ctx.json) printJson(ctx, 'version', { ...b });
+      else ctx.stdout.write(versionText(b));
+    }));
+  program.command('completion').description('print a shell completion script').argument('<shell>', 'bash, zsh or fish')
+    .action((shell: string) => run(async (ctx) => void ctx.stdout.write(completionScript(shell, completionCommands(program), globalFlags(program)))));
   return program;
 }
 
+/** "missing command: backup, list, … or dump", from the program's own commands. */
+function missingCommand(program: Command): string {
+  const names = program.commands.map((c) => c.name()).filter((n) => !['help', 'version', 'completion'].includes(n));
+  return `missing command: ${names.slice(0, -1).join(', ')} or ${names.at(-1)} (see mo_br --help)`;
+}
+
 /** Commander's own errors as one line ("unknown option '--x' (Did you mean --y?)"). */
-function commanderMessage(e: CommanderError): string {
-  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return 'missing command: backup, list, delete, restore, check, export, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)';
+function commanderMessage(e: CommanderError, program: Command): string {
+  if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return missingCommand(program);
   return e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** Runs mo_br with args (without node and script); returns the exit code. */
 export async function run(args: string[], io: RunIo): Promise<number> {
   const secrets = secretsIn(args);
-  // --json anywhere: every outcome, errors included, is a JSON document on stdout.
-  const jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   if (process.env.MO_BR_PASSWORD) secrets.push(process.env.MO_BR_PASSWORD);
+  // --json anywhere: every outcome, errors included, is a JSON document on stdout.
+  let jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   let failure: unknown;
-  const runCommand = async (fn: (ctx: CliContext) => Promise<void>, opts: { meta_path?: string; json?: boolean }) => {
-    const metaFile = opts.meta_path !== undefined && opts.meta_path !== '' ? opts.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
+  let globals: GlobalFlags = {};
+  let log: Logger | undefined;
+  const runCommand: Runner = async (fn) => {
+    const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
     try {
-      await fn({ stdout: io.stdout, stderr: io.stderr, json: opts.json === true, catalog: new Catalog(metaFile) });
+      await fn({ stdout: io.stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true });
     } catch (e) {
       failure = e;
     }
   };
+  const t0 = Date.now();
+  const program = buildProgram(io, runCommand);
   try {
-    const program = buildProgram(io, runCommand);
-    if (args.length === 0) throw new MobrError('BAD_INPUT', 'missing command: backup, list, delete, restore, check, export, prune, sync, stats, meta, ls, find, diff or dump (see mo_br --help)');
-    await program.parseAsync(normaliseArgs(args), { from: 'user' });
+    const table = optionTable(program);
+    const extracted = extractGlobals(normaliseArgs(args), table);
+    let rest = extracted.rest;
+    globals = extracted.globals;
+    const command = commandOf(rest, table);
+    const config = readConfig(globals.config);
+    if (config) ({ globals, rest } = applyConfig(config, command, globals, rest, table));
+    secrets.push(...secretsIn(rest));
+    jsonOut = globals.json ? io.stdout : undefined;
+    let level = parseLogLevel(globals.log_level);
+    if (globals.verbose && (level === 'warn' || level === 'error') && !globals.log_level) level = 'info';
+    log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets);
+    log.debug('start', { flags: rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]).join(','), config: config?.file });
+    if (rest.length === 0) throw new MobrError('BAD_INPUT', missingCommand(program));
+    await program.parseAsync(rest, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
-      reportError(new MobrError('BAD_INPUT', commanderMessage(e)), io.stderr, secrets, jsonOut);
-      return EXIT_USAGE;
-    }
-    failure = e;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return finish(log, EXIT_OK, t0);
+      failure = new MobrError('BAD_INPUT', commanderMessage(e, program));
+    } else failure = e;
   }
-  if (failure !== undefined) return reportError(failure, io.stderr, secrets, jsonOut);
-  return EXIT_OK;
+  if (failure === undefined) return finish(log, EXIT_OK, t0);
+  const code = reportError(failure, io.stderr, secrets, jsonOut);
+  // On the console the `mo_br: …` line already said it; a log file gets it as a structured line.
+  if (log && !log.toConsole) log.error(messageFor(failure, secrets), { exit: code });
+  return finish(log, code, t0);
+}
+
+function finish(log: Logger | undefined, code: number, t0: number): number {
+  log?.info('done', { exit: code, seconds: (Date.now() - t0) / 1000 });
+  log?.close();
+  return code;
 }
 
 /** Entry point used by the ./mo_br launcher. */

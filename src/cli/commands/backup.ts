@@ -105,6 +105,8 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   let manifest: Manifest;
   let walked: WalkReport | undefined;
   const id = uuidv1();
+  if (ctx.log) ctx.log.backupId = id;
+  ctx.log?.info('backup started', { to: describeLocation(location), type });
   const atTime = Date.now();
   const t0 = process.hrtime.bigint();
   try {
@@ -160,6 +162,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   } catch (e) {
     throw withContext(`backup ${id} is stored in ${describeLocation(location)} but was not recorded in the meta file`, e);
   }
+  ctx.log?.info('backup stored', { files: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
   if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
   else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
 }

@@ -28,5 +28,6 @@ export async function runDelete(id: string, flags: DeleteFlags, ctx: CliContext)
   const mine = (r: BackupRecord) => r.id === record.id && sameLocation(r.location, record.location);
   const recordRemoved = (await ctx.catalog.read()).some(mine);
   if (recordRemoved) await ctx.catalog.update((rs) => rs.filter((r) => !mine(r)));
+  ctx.log?.info('backup deleted', { backup_id: record.id, data_deleted: !flags.not_delete_data, record_removed: recordRemoved });
   if (ctx.json) printJson(ctx, 'delete', { deleted: record.id, dataDeleted: !flags.not_delete_data, recordRemoved, freedBytes: freed ?? null });
 }

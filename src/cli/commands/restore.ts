@@ -101,6 +101,8 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     }
   }
 
+  if (ctx.log) ctx.log.backupId = manifest.id;
+  ctx.log?.info('restore started', { from: describeLocation(from) });
   const progress = new Progress('restore', { json: ctx.json });
   try {
     const whole = manifest;

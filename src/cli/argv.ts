@@ -1,0 +1,146 @@
+/**
+ * The command line before commander sees it, as mo_br (Go's cobra/pflag) takes it:
+ * - global flags (`--meta_path`, `--config`, `--log_file`, `--log_level`, `--json`, `--verbose`,
+ *   `--quiet`) anywhere, before or after the subcommand;
+ * - empty arguments (mo_ctl passes `"" ""` for options it leaves out) dropped, unless one is the
+ *   value of the flag before it (`--password ""`);
+ * - a TOML config (`--config <file>`, default `./mo_br.toml` when it exists) whose keys are long
+ *   flag names: top-level keys apply to every command that has the flag, a `[<command>]` table
+ *   to that command only; the command line (and a flag's environment variable) wins.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { MobrError } from '../errors.js';
+
+export interface GlobalFlags {
+  meta_path?: string;
+  config?: string;
+  log_file?: string;
+  log_level?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level'] as const;
+const GLOBAL_BOOL = ['json', 'verbose', 'quiet'] as const;
+export const GLOBAL_FLAGS: readonly string[] = [...GLOBAL_VALUE, ...GLOBAL_BOOL];
+export const DEFAULT_CONFIG = 'mo_br.toml';
+
+/** What the program knows about its commands' options (built from the commander tree). */
+export interface OptionTable {
+  /** Long names (without `--`) of options that take a value, over all commands. */
+  valueFlags: ReadonlySet<string>;
+  /** Command path ("backup", "meta rebuild") -> its long option names and their environment variables. */
+  commands: ReadonlyMap<string, ReadonlyMap<string, { takesValue: boolean; env?: string }>>;
+}
+
+/** Splits the global flags out of args and drops empty arguments that are no flag's value. */
+export function extractGlobals(args: readonly string[], table: OptionTable): { globals: GlobalFlags; rest: string[] } {
+  const globals: GlobalFlags = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const prev = rest[rest.length - 1];
+    const isValue = prev !== undefined && /^--[a-z_]+$/.test(prev) && table.valueFlags.has(prev.slice(2)) && rest.length > 0 && args[i - 1] === prev;
+    if (isValue) {
+      rest.push(a);
+      continue;
+    }
+    if (a === '') continue;
+    const m = /^--([a-z_]+)(?:=([\s\S]*))?$/.exec(a);
+    if (m && (GLOBAL_VALUE as readonly string[]).includes(m[1])) {
+      const value = m[2] ?? args[++i];
+      if (value === undefined) throw new MobrError('BAD_INPUT', `option '--${m[1]} <value>' argument missing`);
+      globals[m[1] as (typeof GLOBAL_VALUE)[number]] = value;
+      continue;
+    }
+    if (m && (GLOBAL_BOOL as readonly string[]).includes(m[1]) && m[2] === undefined) {
+      globals[m[1] as (typeof GLOBAL_BOOL)[number]] = true;
+      continue;
+    }
+    rest.push(a);
+  }
+  return { globals, rest };
+}
+
+/** The command path named by args ("backup", "meta rebuild"), or undefined. */
+export function commandOf(rest: readonly string[], table: OptionTable): string | undefined {
+  const words = rest.filter((a) => !a.startsWith('-'));
+  if (words.length >= 2 && table.commands.has(`${words[0]} ${words[1]}`)) return `${words[0]} ${words[1]}`;
+  return words.length >= 1 && table.commands.has(words[0]) ? words[0] : undefined;
+}
+
+type TomlValue = string | number | boolean | Date | TomlValue[] | { [k: string]: TomlValue };
+
+/** Reads the config file: `file` given (must exist), else `./mo_br.toml` if present. */
+export function readConfig(file: string | undefined, cwd = process.cwd()): { file: string; data: Record<string, TomlValue> } | undefined {
+  const explicit = file !== undefined && file !== '';
+  const p = path.resolve(cwd, explicit ? file : DEFAULT_CONFIG);
+  let text: string;
+  try {
+    text = readFileSync(p, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!explicit && code === 'ENOENT') return undefined;
+    if (code === 'ENOENT') throw new MobrError('NOT_FOUND', `config file ${p} does not exist`);
+    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read config file ${p}: permission denied`);
+    if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `config file ${p} is a folder`);
+    throw new MobrError('IO', `cannot read config file ${p}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return { file: p, data: parseToml(text) as Record<string, TomlValue> };
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    throw new MobrError('BAD_INPUT', `config file ${p} is not valid TOML: ${msg}`, { cause: e });
+  }
+}
+
+function scalar(v: TomlValue, key: string, file: string): string | boolean {
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return String(v);
+  throw new MobrError('BAD_INPUT', `config file ${file}: ${key} must be a string, number or boolean`);
+}
+
+/**
+ * Merges a config into the globals and the command's args (see the file comment). Unknown keys
+ * (no command has that flag) are refused, so a typo does not silently do nothing.
+ */
+export function applyConfig(cfg: { file: string; data: Record<string, TomlValue> }, command: string | undefined, globals: GlobalFlags, rest: string[], table: OptionTable, env: NodeJS.ProcessEnv = process.env): { globals: GlobalFlags; rest: string[] } {
+  const known = new Set<string>(GLOBAL_FLAGS);
+  for (const opts of table.commands.values()) for (const k of opts.keys()) known.add(k);
+  const top: Record<string, string | boolean> = {};
+  const perCommand = new Map<string, Record<string, string | boolean>>();
+  for (const [k, v] of Object.entries(cfg.data)) {
+    if (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
+      if (!table.commands.has(k)) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: unknown table [${k}] (a table is named after a command: ${[...table.commands.keys()].filter((c) => !c.includes(' ')).join(', ')})`);
+      const t: Record<string, string | boolean> = {};
+      for (const [kk, vv] of Object.entries(v)) {
+        if (!table.commands.get(k)!.has(kk) && !known.has(kk)) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: [${k}] has unknown key ${kk} (keys are long flag names, like backup_dir)`);
+        t[kk] = scalar(vv, `${k}.${kk}`, cfg.file);
+      }
+      perCommand.set(k, t);
+      continue;
+    }
+    if (!known.has(k)) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: unknown key ${k} (keys are long flag names, like backup_dir)`);
+    top[k] = scalar(v, k, cfg.file);
+  }
+  const merged = { ...top, ...(command ? perCommand.get(command) ?? perCommand.get(command.split(' ')[0]) : {}) };
+  const g: GlobalFlags = { ...globals };
+  for (const k of GLOBAL_VALUE) if (g[k] === undefined && typeof merged[k] === 'string') g[k] = merged[k] as string;
+  for (const k of GLOBAL_BOOL) if (g[k] === undefined && merged[k] === true) g[k] = true;
+  const out = [...rest];
+  const opts = command ? table.commands.get(command) : undefined;
+  if (opts) {
+    const given = (k: string) => rest.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
+    for (const [k, v] of Object.entries(merged)) {
+      const o = opts.get(k);
+      if (!o || GLOBAL_FLAGS.includes(k) || given(k) || (o.env && env[o.env])) continue;
+      if (!o.takesValue) {
+        if (v === true || v === 'true') out.push(`--${k}`);
+      } else out.push(`--${k}`, String(v));
+    }
+  }
+  return { globals: g, rest: out };
+}

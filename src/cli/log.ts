@@ -1,0 +1,107 @@
+/**
+ * `--log_file` / `--log_level`: structured log lines (logfmt), one per event:
+ *
+ *   time=2026-11-30T04:20:00.123Z level=info command=backup backup_id=… msg="backup stored" files=9
+ *
+ * `time` is ISO-8601 UTC, `level` one of debug < info < warn < error (default error: only
+ * failures), `command` the subcommand, `backup_id` when one is known. Values with spaces, quotes
+ * or `=` are JSON-quoted. Known secrets are masked (`***`) and no secret-bearing flag value is ever
+ * passed in. Default sink: stderr (the console); `--log_file` appends to a file, written
+ * synchronously so a crash keeps every line logged before it.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { MobrError } from '../errors.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function parseLogLevel(v: string | undefined): LogLevel {
+  if (v === undefined || v === '') return 'error';
+  const l = v.toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(l)) return l as LogLevel;
+  throw new MobrError('BAD_INPUT', `bad --log_level ${JSON.stringify(v.slice(0, 20))}: use debug, info, warn or error`);
+}
+
+type Fields = Record<string, string | number | boolean | undefined>;
+
+function fmtValue(v: string | number | boolean): string {
+  const s = String(v);
+  return s === '' || /[\s"=\\]/.test(s) ? JSON.stringify(s) : s;
+}
+
+export class Logger {
+  private readonly min: number;
+  private fd: number | undefined;
+  /** The backup the command is working on, added to every line once known. */
+  backupId: string | undefined;
+
+  constructor(
+    level: LogLevel,
+    readonly command: string,
+    private readonly console: { write(s: string): unknown },
+    readonly file: string | undefined,
+    private readonly secrets: readonly string[] = [],
+  ) {
+    this.min = LOG_LEVELS.indexOf(level);
+    if (file !== undefined) {
+      const p = path.resolve(file);
+      try {
+        this.fd = openSync(p, 'a', 0o600);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new MobrError('ACCESS_DENIED', `cannot write log file ${p}: permission denied`);
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new MobrError('BAD_INPUT', `cannot write log file ${p}: its folder does not exist`);
+        if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `log file ${p} is a folder`);
+        throw new MobrError('IO', `cannot open log file ${p}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  }
+
+  /** True when lines go to the console (stderr), not to a file. */
+  get toConsole(): boolean {
+    return this.fd === undefined;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.min;
+  }
+
+  debug(msg: string, fields?: Fields): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: Fields): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: Fields): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: Fields): void {
+    this.log('error', msg, fields);
+  }
+
+  log(level: LogLevel, msg: string, fields: Fields = {}): void {
+    if (!this.enabled(level)) return;
+    const parts = [`time=${new Date().toISOString()}`, `level=${level}`, `command=${fmtValue(this.command)}`];
+    const id = (fields.backup_id as string | undefined) ?? this.backupId;
+    if (id) parts.push(`backup_id=${fmtValue(id)}`);
+    parts.push(`msg=${fmtValue(msg)}`);
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined && k !== 'backup_id') parts.push(`${k}=${fmtValue(v)}`);
+    let line = parts.join(' ').replace(/\r?\n/g, ' ');
+    for (const s of this.secrets) if (s.length >= 3) line = line.split(s).join('***');
+    line += '\n';
+    if (this.fd === undefined) this.console.write(line);
+    else {
+      try {
+        writeSync(this.fd, line);
+      } catch {
+        /* a full disk must not turn a good backup into a failure: the log is best effort */
+      }
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
