@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
-import { extractGlobals, type OptionTable } from '../src/cli/argv.js';
+import { applyConfig, extractGlobals, type OptionTable } from '../src/cli/argv.js';
 
 const backupId = (stdout: string) => /Backup ID\n {4}([0-9a-f-]{36})\n/.exec(stdout)![1];
 
@@ -40,6 +40,13 @@ describe('global flags', () => {
     const table: OptionTable = { valueFlags: new Set(['password', 'path']), commands: new Map() };
     expect(extractGlobals(['backup', '--password', '', '', '--json', '--path', 'x', ''], table)).toEqual({ globals: { json: true }, rest: ['backup', '--password', '', '--path', 'x'] });
     expect(extractGlobals(['--meta_path', '', 'list'], table)).toEqual({ globals: { meta_path: '' }, rest: ['list'] });
+  });
+
+  it('config precedence: the command line, then the flag\'s environment variable, then the file', () => {
+    const table: OptionTable = { valueFlags: new Set(['password', 'user']), commands: new Map([['backup', new Map([['password', { takesValue: true, env: 'MO_BR_PASSWORD' }], ['user', { takesValue: true }], ['is_minio', { takesValue: false }]])]]) };
+    const cfg = { file: 'c.toml', data: { password: 'from-file', user: 'u-file', is_minio: true, log_level: 'info' } };
+    expect(applyConfig(cfg, 'backup', {}, ['backup'], table, {})).toEqual({ globals: { log_level: 'info' }, rest: ['backup', '--password', 'from-file', '--user', 'u-file', '--is_minio'] });
+    expect(applyConfig(cfg, 'backup', { log_level: 'debug' }, ['backup', '--user=cli'], table, { MO_BR_PASSWORD: 'env' })).toEqual({ globals: { log_level: 'debug' }, rest: ['backup', '--user=cli', '--is_minio'] });
   });
 
   it('--config: any long flag as a key, [command] tables, ./mo_br.toml by default, the command line wins', async () => {
