@@ -1,7 +1,7 @@
 /**
  * Ingest against the emulator (written from MatrixOne's source, independent of src/) over the
  * matrix backend (DISK, DISK-V2) × server version (before v1.2, v1.2+) × target (filesystem, S3):
- * a full backup (and, from v1.2, an incremental after churn) is stored, `check` passes, and every
+ * a full backup (and, from v1.2 on a filesystem target, an incremental after churn) is stored, `check` passes, and every
  * file comes back byte-exact: the bytes the server staged, unframed by the test's own reader.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,7 +94,8 @@ describe('ingest matrix against the emulator', () => {
       if (where === 's3') expect(m1.extra!.moFraming).toBe('raw');
       expect(m1.backupTs === undefined).toBe(version === '1.1.3');
       await assertExact(repo, m1, full, pool);
-      if (version === '1.1.3') return;
+      // before v1.2 there is no incremental; on S3 (s3rver is slow) the incremental is left to the filesystem cases
+      if (version === '1.1.3' || where === 's3') return;
 
       await emu.simulateDay({ newObjects: 1, mergeCount: 2 });
       const inc = new Map<string, Buffer>();
