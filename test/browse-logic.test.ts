@@ -196,3 +196,22 @@ describe('growth series and read plans', () => {
     expect(readPlan([file('a', 7, [1, 2, 1]), file('b', 3, [2, 4, 0xff]), dir('d')], lookup)).toEqual({ files: 2, bytes: 10, chunks: 4, packs: 2, storedBytes: 70, missingChunks: 1 });
   });
 });
+
+describe('stats --html page', () => {
+  it('one line per series with a point per backup, escaped text, nothing external', async () => {
+    const { renderStatsHtml } = await import('../src/cli/stats-html.js');
+    const { growthSeries: g } = await import('../src/repo/growth.js');
+    const ms = [manifest('m0', Date.UTC(2026, 0, 1), [file('a', 100, [1])]), manifest('m1', Date.UTC(2026, 0, 9), [file('a', 100, [1, 2])]), manifest('m2', Date.UTC(2026, 0, 20), [file('b', 50, [3])])];
+    const growth = g(ms, lookup);
+    const stats = { backups: [], logicalSize: 250, liveBytes: 60, packBytes: 70, packs: 3, dedupRatio: 250 / 60 };
+    const html = renderStatsHtml([{ where: 'Path: /x/<script>', stats, growth }], Date.UTC(2026, 0, 21));
+    const lines = [...html.matchAll(/<polyline points="([^"]+)" class="(\w+)"/g)];
+    expect(lines.map((m) => m[2])).toEqual(['logical', 'stored', 'logical', 'stored', 'added']);
+    for (const m of lines) expect(m[1].split(' ')).toHaveLength(3);
+    expect(html).toContain('Path: /x/&#60;script&#62;');
+    expect(html).not.toMatch(/<script|src=|href=|url\(/);
+    expect(html).toContain('>2026-01-01</text>');
+    expect(html).toContain('>2026-01-20</text>');
+    expect(html.match(/<tr><td>2026-/g)).toHaveLength(3);
+  });
+});

@@ -2,7 +2,8 @@
  * `mo_br stats --html <file>`: one self-contained page (spec/browse.md §7): inline CSS and SVG,
  * no script, no external asset, so it opens offline and reads the same without JavaScript.
  * Per repository: totals, the growth chart (running logical bytes vs running stored bytes by
- * date) and a table of every backup with bars for its stored, added and unique bytes.
+ * date), a chart of each backup's logical, stored and added bytes by date, and a table of every
+ * backup with bars for its added and unique bytes.
  */
 import type { Growth, GrowthPoint } from '../repo/growth.js';
 import type { RepoStats } from '../repo/stats.js';
@@ -31,16 +32,21 @@ function niceAxis(max: number): { top: number; step: number } {
   return { top: Math.ceil(max / step) * step, step };
 }
 
-/** The growth chart: running logical and stored bytes at each backup's completion time. */
-export function growthSvg(points: GrowthPoint[]): string {
+interface Series {
+  label: string;
+  cls: string;
+  get: (p: GrowthPoint) => number;
+}
+
+/** A line chart of series over the backups' completion times (dated x axis, bytes on y). */
+export function growthSvg(points: GrowthPoint[], series: Series[], label: string): string {
   if (points.length === 0) return '<p>No backups yet.</p>';
   const t0 = points[0].completedAt;
   const t1 = points[points.length - 1].completedAt;
   const span = Math.max(1, t1 - t0);
-  const { top, step } = niceAxis(Math.max(...points.map((p) => p.cumulativeLogical)));
+  const { top, step } = niceAxis(Math.max(...points.flatMap((p) => series.map((s) => s.get(p)))));
   const x = (t: number) => PAD.l + (points.length === 1 ? (W - PAD.l - PAD.r) / 2 : ((t - t0) / span) * (W - PAD.l - PAD.r));
   const y = (v: number) => H - PAD.b - (v / top) * (H - PAD.t - PAD.b);
-  const line = (get: (p: GrowthPoint) => number) => points.map((p) => `${x(p.completedAt).toFixed(1)},${y(get(p)).toFixed(1)}`).join(' ');
   let grid = '';
   for (let v = 0; v <= top + step / 2; v += step) {
     grid += `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/><text x="${PAD.l - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${formatBytes(v)}</text>`;
@@ -48,24 +54,35 @@ export function growthSvg(points: GrowthPoint[]): string {
   const ticks = points.length <= 8 ? points : [0, 0.25, 0.5, 0.75, 1].map((f) => points[Math.round(f * (points.length - 1))]);
   const seen = new Set<string>();
   let xlabels = '';
+  const short = span < 2 * 86_400_000; // backups within two days: label with the time too
   for (const p of ticks) {
-    const d = day(p.completedAt);
+    const d = short ? when(p.completedAt).slice(5, 19) : day(p.completedAt);
     if (seen.has(d)) continue;
     seen.add(d);
-    xlabels += `<text x="${x(p.completedAt).toFixed(1)}" y="${H - PAD.b + 18}" text-anchor="middle">${d}</text>`;
+    const anchor = points.length === 1 ? 'middle' : p === points[0] ? 'start' : p === points[points.length - 1] ? 'end' : 'middle';
+    xlabels += `<text x="${x(p.completedAt).toFixed(1)}" y="${H - PAD.b + 18}" text-anchor="${anchor}">${d}</text>`;
   }
-  const dots = (get: (p: GrowthPoint) => number, cls: string) =>
-    points.map((p) => `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(get(p)).toFixed(1)}" r="3" class="${cls}"><title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(get(p))}</title></circle>`).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="repository growth: logical vs stored bytes by date">
+  const lines = series
+    .map((s, i) => {
+      const pts = points.map((p) => `${x(p.completedAt).toFixed(1)},${y(s.get(p)).toFixed(1)}`).join(' ');
+      const dots = points.map((p) => `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(s.get(p)).toFixed(1)}" r="3" class="${s.cls}"><title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(s.get(p))}</title></circle>`).join('');
+      const key = `<rect x="${PAD.l + 10}" y="${PAD.t + i * 16}" width="12" height="4" class="${s.cls}-key"/><text x="${PAD.l + 28}" y="${PAD.t + 5 + i * 16}">${esc(s.label)}</text>`;
+      return `<polyline points="${pts}" class="${s.cls}"/>${dots}${key}`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(label)}">
 <rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>${grid}${xlabels}
 <line x1="${PAD.l}" x2="${W - PAD.r}" y1="${H - PAD.b}" y2="${H - PAD.b}" class="axis"/><line x1="${PAD.l}" x2="${PAD.l}" y1="${PAD.t}" y2="${H - PAD.b}" class="axis"/>
-<polyline points="${line((p) => p.cumulativeLogical)}" class="logical"/><polyline points="${line((p) => p.cumulativeStored)}" class="stored"/>
-${dots((p) => p.cumulativeLogical, 'logical')}${dots((p) => p.cumulativeStored, 'stored')}
-<rect x="${PAD.l + 10}" y="${PAD.t}" width="12" height="4" class="logical-key"/><text x="${PAD.l + 28}" y="${PAD.t + 5}">logical bytes (all backups so far, without dedup)</text>
-<rect x="${PAD.l + 10}" y="${PAD.t + 16}" width="12" height="4" class="stored-key"/><text x="${PAD.l + 28}" y="${PAD.t + 21}">stored bytes (the repository's chunks so far)</text>
-<text x="${(W + PAD.l) / 2}" y="${H - 8}" text-anchor="middle">backup completed (UTC date)</text>
+${lines}
+<text x="${(W + PAD.l) / 2}" y="${H - 8}" text-anchor="middle">backup completed (UTC${short ? '' : ' date'})</text>
 </svg>`;
 }
+
+const LOGICAL: Series = { label: 'logical bytes (all backups so far, without dedup)', cls: 'logical', get: (p) => p.cumulativeLogical };
+const STORED: Series = { label: "stored bytes (the repository's chunks so far)", cls: 'stored', get: (p) => p.cumulativeStored };
+const PER_LOGICAL: Series = { label: 'logical bytes of each backup', cls: 'logical', get: (p) => p.logicalSize };
+const PER_STORED: Series = { label: 'stored bytes each backup names', cls: 'stored', get: (p) => p.storedSize };
+const PER_ADDED: Series = { label: 'bytes each backup added', cls: 'added', get: (p) => p.addedBytes };
 
 /** A horizontal bar, as wide as value is of max (inline SVG: prints and reads without CSS tricks). */
 function bar(value: number, max: number, cls: string): string {
@@ -89,7 +106,9 @@ export function renderStatsHtml(repos: HtmlRepository[], generatedAt: number): s
 <h2>${esc(where)}</h2>
 <p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> logical in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): dedup ratio <b>${stats.dedupRatio.toFixed(2)}x</b></p>
 <h3>Growth over time</h3>
-${growthSvg(growth.points)}
+${growthSvg(growth.points, [LOGICAL, STORED], 'repository growth: logical vs stored bytes by date')}
+<h3>Each backup: logical vs stored bytes</h3>
+${growthSvg(growth.points, [PER_LOGICAL, PER_STORED, PER_ADDED], 'each backup: logical, stored and added bytes by date')}
 <h3>Backups</h3>
 ${table(growth.points)}
 </section>`)
@@ -101,8 +120,9 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;font-family:monospace;background:#f3f3f3;padding:4px 8px}h3{font-size:15px;margin-bottom:4px}
 table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}td.n{text-align:right}td.id{font-family:monospace}
 svg text{font:11px sans-serif;fill:#444}.grid{stroke:#e6e6e6}.axis{stroke:#888}
-polyline{fill:none;stroke-width:2}polyline.logical{stroke:#e07b00}polyline.stored{stroke:#1f5fbf}circle.logical{fill:#e07b00}circle.stored{fill:#1f5fbf}
-.logical-key{fill:#e07b00}.stored-key{fill:#1f5fbf}rect.added{fill:#1f5fbf}rect.unique{fill:#7a3fbf}
+polyline{fill:none;stroke-width:2}polyline.logical{stroke:#e07b00}polyline.stored{stroke:#1f5fbf;stroke-dasharray:7 3}polyline.added{stroke:#2a9d4a;stroke-dasharray:2 3}
+circle.logical{fill:#e07b00}circle.stored{fill:#1f5fbf}circle.added{fill:#2a9d4a}
+.logical-key{fill:#e07b00}.stored-key{fill:#1f5fbf}.added-key{fill:#2a9d4a}rect.added{fill:#2a9d4a}rect.unique{fill:#7a3fbf}
 dl dt{font-weight:bold}
 </style></head>
 <body>
