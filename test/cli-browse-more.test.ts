@@ -88,6 +88,24 @@ describe('on S3', () => {
   }, 120_000);
 });
 
+describe('names that are not UTF-8', () => {
+  it('ls shows \\xNN and JSON carries the bytes; dump takes the shown form', async () => {
+    const dir = path.join(work, 'bytes');
+    mkdirSync(path.join(dir, 'src'), { recursive: true });
+    const name = Buffer.concat([Buffer.from(path.join(dir, 'src/bad')), Buffer.from([0xff, 0x41])]);
+    writeFileSync(name, 'byte name\n');
+    const b = await mobr(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'src', '--meta_path', 'm'], dir);
+    expect(b.code, b.stderr).toBe(0);
+    const id = backupId(b.stdout);
+    const ls = await mobr(['ls', id, '--meta_path', 'm'], dir);
+    expect(ls.stdout).toBe('bad\\xffA\n');
+    const j = JSON.parse((await mobr(['ls', id, '--json', '--meta_path', 'm'], dir)).stdout);
+    expect(j.entries).toEqual([expect.objectContaining({ path: 'bad\\xffA', pathBytes: Buffer.from([0x62, 0x61, 0x64, 0xff, 0x41]).toString('base64') })]);
+    const d = await mobrBytes(['dump', id, 'bad\\xffA', '--meta_path', 'm'], dir);
+    expect([d.code, d.stdout.toString()]).toEqual([0, 'byte name\n']);
+  }, 60_000);
+});
+
 describe('a MatrixOne server backup', () => {
   it('ls --long shows the tae_list columns; --json has them as taeList', async () => {
     const home = path.join(work, 'mo');

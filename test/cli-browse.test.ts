@@ -309,6 +309,6 @@ describe('stats', () => {
     expect(html).toContain('<svg');
     expect(html).toContain(id1);
     expect(html).not.toMatch(/<script|<link|<img|src=|href=|@import|url\(/i);
-    expect(html.replace('xmlns="http://www.w3.org/2000/svg"', '')).not.toMatch(/https?:/);
+    expect(html.replaceAll('xmlns="http://www.w3.org/2000/svg"', '')).not.toMatch(/https?:/);
   });
 });

@@ -2,10 +2,11 @@
  * What a cold backup would do, without doing it (`mo_br backup --data_dir … --dry_run`,
  * spec/browse.md §6): the folder is walked, never read; files the newest backup of the same
  * folder already holds unchanged (path, size, mtime, ctime and inode, as backupTree decides)
- * would be reused unread, every other file read, chunked and its new chunks written.
+ * would be reused unread, every other file read, chunked and its new chunks written. The walk is
+ * the backup's own (src/source/walk.ts, with the same options), so it follows and leaves out the same.
  */
 import type { FileEntry, Manifest } from '../repo/manifest.js';
-import { walkTree, type WalkEntry, type WalkOptions } from '../source/walk.js';
+import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 
 export interface ColdBackupPlan {
   files: number;
@@ -16,17 +17,17 @@ export interface ColdBackupPlan {
   reused: { files: number; bytes: number };
   dirs: number;
   symlinks: number;
-  /** Entries a backup leaves out (fifos, sockets, devices). */
-  skipped: string[];
+  /** What the walk did not store as is (special files, excluded paths, links followed or leaving the tree). */
+  walk: WalkReport;
   /** Files of the parent backup that are gone. */
   removed: number;
 }
 
 /** The plan; `indexed(f)` says whether the repository still holds every chunk of a parent's entry. */
-export async function planColdBackup(root: string, parent: Manifest | undefined, indexed: (f: FileEntry) => boolean, walk?: WalkOptions): Promise<ColdBackupPlan> {
+export async function planColdBackup(root: string, parent: Manifest | undefined, indexed: (f: FileEntry) => boolean, walk: WalkOptions = {}): Promise<ColdBackupPlan> {
   const { entries, report } = await walkTree(root, walk);
   const before = new Map((parent?.files ?? []).map((f) => [f.path, f]));
-  const plan: ColdBackupPlan = { files: 0, bytes: 0, read: { files: 0, bytes: 0, paths: [] }, reused: { files: 0, bytes: 0 }, dirs: 0, symlinks: 0, skipped: [], removed: 0 };
+  const plan: ColdBackupPlan = { files: 0, bytes: 0, read: { files: 0, bytes: 0, paths: [] }, reused: { files: 0, bytes: 0 }, dirs: 0, symlinks: 0, walk: report, removed: 0 };
   const present = new Set<string>();
   for (const e of entries) {
     present.add(e.path);
@@ -46,7 +47,6 @@ export async function planColdBackup(root: string, parent: Manifest | undefined,
       }
     }
   }
-  plan.skipped.push(...report.special);
   for (const f of before.values()) if (f.kind === 'file' && !present.has(f.path)) plan.removed++;
   return plan;
 }

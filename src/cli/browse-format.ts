@@ -5,6 +5,7 @@
 import { toHex } from '../hash/hex.js';
 import type { AddedBytes, EntryChange, ManifestDiff } from '../repo/diff.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
+import { encodeName, isPlainName, showName } from '../util/names.js';
 
 /** `-rw-r--r--` / `drwxr-xr-x` / `lrwxrwxrwx`, with setuid, setgid and sticky bits as ls shows them. */
 export function modeString(f: Pick<FileEntry, 'kind' | 'mode'>): string {
@@ -33,7 +34,8 @@ function columns(rows: string[][], right: Set<number> = new Set()): string {
     .join('');
 }
 
-const shownPath = (f: FileEntry) => (f.kind === 'symlink' ? `${f.path} -> ${f.target}` : f.kind === 'dir' ? `${f.path}/` : f.path);
+/** A path as text: a byte that is not UTF-8 shows as \xNN (src/util/names.ts). */
+const shownPath = (f: FileEntry) => (f.kind === 'symlink' ? `${showName(f.path)} -> ${showName(f.target ?? '')}` : f.kind === 'dir' ? `${showName(f.path)}/` : showName(f.path));
 
 /** `ls`: paths one a line; --long: mode, size, mtime, path (and tae_list columns for a server backup). */
 export function renderLs(entries: FileEntry[], o: { long: boolean; server: boolean }): string {
@@ -55,9 +57,10 @@ export function renderLs(entries: FileEntry[], o: { long: boolean; server: boole
 
 /** One entry as JSON (spec/browse.md §2). */
 export function entryJson(f: FileEntry): Record<string, unknown> {
-  const o: Record<string, unknown> = { path: f.path, kind: f.kind, size: f.size, mode: `0${(f.mode & 0o7777).toString(8).padStart(3, '0')}`, mtime: isoTime(f.mtimeMs) };
+  const o: Record<string, unknown> = { path: showName(f.path), kind: f.kind, size: f.size, mode: `0${(f.mode & 0o7777).toString(8).padStart(3, '0')}`, mtime: isoTime(f.mtimeMs) };
   if (f.sha256) o.sha256 = toHex(f.sha256);
-  if (f.target !== undefined) o.target = f.target;
+  if (!isPlainName(f.path)) o.pathBytes = encodeName(f.path).toString('base64');
+  if (f.target !== undefined) o.target = showName(f.target);
   const t = taeColumns(f);
   if (t) o.taeList = t;
   return o;

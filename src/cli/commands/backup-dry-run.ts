@@ -13,7 +13,8 @@ import { isoTime } from '../browse-format.js';
 import { printJson, type CliContext } from '../context.js';
 import { describeLocation, type BackupLocation, type S3Credentials } from '../location.js';
 import { openRepository } from '../stores.js';
-import { coldWalkOptions } from '../walk-summary.js';
+import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
+import { showName } from '../../util/names.js';
 
 export interface DryRunInput {
   location: BackupLocation;
@@ -41,7 +42,7 @@ export async function runBackupDryRun(x: DryRunInput, ctx: CliContext): Promise<
     if (ctx.json) {
       return printJson(ctx, 'backup-plan', { dryRun: true, type: x.type, source, to: x.location, repositoryExists: repo !== undefined,
         parent: parent ? { id: parent.id, completedAt: isoTime(parent.completedAt) } : null,
-        files: plan.files, bytes: plan.bytes, read: plan.read, reused: plan.reused, removed: plan.removed, dirs: plan.dirs, symlinks: plan.symlinks, skipped: plan.skipped,
+        files: plan.files, bytes: plan.bytes, read: { ...plan.read, paths: plan.read.paths.map((p) => ({ ...p, path: showName(p.path) })) }, reused: plan.reused, removed: plan.removed, dirs: plan.dirs, symlinks: plan.symlinks, walk: walkSummaryJson(plan.walk),
       });
     }
     let out = `dry run: nothing is written\nwould back up: ${source} into ${where}${repo ? '' : ' (a new repository would be created)'}\n`;
@@ -49,9 +50,10 @@ export async function runBackupDryRun(x: DryRunInput, ctx: CliContext): Promise<
     out += `would read:  ${plan.read.files} files, ${plan.read.bytes} bytes (${plan.read.paths.filter((p) => p.why === 'new').length} new, ${plan.read.paths.filter((p) => p.why === 'changed').length} changed)\n`;
     out += `would reuse: ${plan.reused.files} files, ${plan.reused.bytes} bytes unread\n`;
     out += `would write: at most ${plan.read.bytes} bytes of new chunks (less after dedup and compression), a manifest, a meta file record\n`;
-    out += `${plan.files} files, ${plan.dirs} folders, ${plan.symlinks} symbolic links${plan.skipped.length ? `, ${plan.skipped.length} skipped (not files, folders or links)` : ''}; ${plan.removed} files of the earlier backup are gone\n`;
+    out += `${plan.files} files, ${plan.dirs} folders, ${plan.symlinks} symbolic links; ${plan.removed} files of the earlier backup are gone\n`;
+    out += walkSummary(plan.walk);
     const width = Math.max(0, ...plan.read.paths.map((p) => String(p.size).length));
-    for (const p of plan.read.paths) out += `  ${p.why.padEnd(7)}  ${String(p.size).padStart(width)}  ${p.path}\n`;
+    for (const p of plan.read.paths) out += `  ${p.why.padEnd(7)}  ${String(p.size).padStart(width)}  ${showName(p.path)}\n`;
     ctx.stdout.write(out);
   } finally {
     await repo?.close();

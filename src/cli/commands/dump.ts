@@ -4,6 +4,7 @@
  * on stderr, exit 6 (corrupt); what was written before it is the file's correct beginning.
  */
 import { MobrError } from '../../errors.js';
+import { showName } from '../../util/names.js';
 import { verifiedFileBytes } from '../../backup/dump.js';
 import { WorkerPool } from '../../workers/pool.js';
 import { intFlag, type CliContext, type Output } from '../context.js';
@@ -23,7 +24,7 @@ export async function runDump(id: string, file: string, flags: DumpFlags, ctx: C
   try {
     const m = manifests[0];
     const rel = file.replace(/^\/+/, '');
-    const f = m.files.find((x) => x.path === rel);
+    const f = m.files.find((x) => x.path === rel) ?? m.files.find((x) => showName(x.path) === rel); // a byte name as ls shows it (\xNN)
     if (!f) throw new MobrError('NOT_FOUND', `backup ${m.id} has no file ${file}`);
     const out = ctx.stdout as Sink;
     for await (const c of verifiedFileBytes(repo, pool, f)) await writeAll(out, c);

@@ -7,6 +7,7 @@ import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { readPlan } from '../../repo/read-plan.js';
 import { isoTime } from '../browse-format.js';
+import { showName } from '../../util/names.js';
 import { printJson, type CliContext } from '../context.js';
 import { describeLocation, type BackupLocation } from '../location.js';
 
@@ -27,7 +28,7 @@ export function printRestoreDryRun(ctx: CliContext, repo: Repository, m: Manifes
       into,
       read: { chunks: plan.chunks, packs: plan.packs, storedBytes: plan.storedBytes, missingChunks: plan.missingChunks },
       write: { files: plan.files, bytes: plan.bytes },
-      files: files.map((f) => ({ path: f.path, size: f.size })),
+      files: files.map((f) => ({ path: showName(f.path), size: f.size })),
     });
     return;
   }
@@ -35,6 +36,6 @@ export function printRestoreDryRun(ctx: CliContext, repo: Repository, m: Manifes
   out += `would read:  ${plan.chunks} chunks from ${plan.packs} packs, ${plan.storedBytes} bytes stored${plan.missingChunks ? ` (${plan.missingChunks} chunks missing: the restore would fail)` : ''}\n`;
   out += `would write: ${plan.files} files, ${plan.bytes} bytes, under ${into}\n`;
   const width = Math.max(0, ...files.map((f) => String(f.size).length));
-  for (const f of files) out += `  ${String(f.size).padStart(width)}  ${f.path}\n`;
+  for (const f of files) out += `  ${String(f.size).padStart(width)}  ${showName(f.path)}\n`;
   ctx.stdout.write(out);
 }
