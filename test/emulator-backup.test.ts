@@ -126,6 +126,17 @@ describe('a DISK-V2 cluster (HEAD shipped configs)', () => {
     expect((await t.raw('tae/tae_list.sha256')).length).toBe(32);
     expect((await t.list()).length).toBeGreaterThan(3);
     expect((await stat(join(emu.home, 'mo-data/local'))).isDirectory()).toBe(true);
+    expect((await t.list()).some((r) => r.needCopy && r.checksum === '')).toBe(true);
+  });
+
+  it('knob checksumless=false: every copied row carries its checksum (a server that does not exist; for tests of older mobr)', async () => {
+    const emu = await start({ backend: 'DISK-V2', checksumless: false });
+    await sql(emu, 'create database db1');
+    const dir = join(await tmp(), 'b');
+    await sql(emu, fsBackup(dir));
+    const rows = (await target(dir, false).list()).filter((r) => r.needCopy);
+    expect(rows.some((r) => /_01\d{3}$/.test(r.path))).toBe(true);
+    for (const r of rows) expect(r.checksum).toBe(sha256hex(await target(dir, false).tae(`tae/${r.path}`)));
   });
 });
 

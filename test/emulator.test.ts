@@ -183,4 +183,25 @@ describe('MatrixOne emulator: restart reads its files as MatrixOne does', () => 
     await writeFile(join(h, 'etc/launch/log.toml'), `${await readFile(join(h, 'etc/launch/log.toml'), 'utf8')}\n[logservice.BootstrapConfig.restore]\nfile-path = "elsewhere/hk"\n`);
     expect((await start(h)).hakeeper.restored).toBe(true);
   });
+
+  it('DISK-V2 (HEAD shipped configs): the log service reads hk_data framed from mo-data/local, not from the TN LOCAL mo-data/local2', async () => {
+    const home = await tmp();
+    let emu = await start(home, { backend: 'DISK-V2' });
+    await sql(emu, 'create database db1');
+    const dir = join(await tmp(), 'b');
+    await sql(emu, `backup '' filesystem '${dir}' parallelism '1'`);
+    const hk = await target(dir, false).tae('hakeeper/hk_data');
+    await emu.close();
+    const { frame } = await import('./emulator/localfs.js');
+    for (const [rel, data, restored] of [['mo-data/local2/hk_data', hk, false], ['mo-data/local/hk_data', frame(hk), true]] as const) {
+      const h = await tmp();
+      await cp(join(home, 'etc'), join(h, 'etc'), { recursive: true });
+      await cp(join(home, 'mo-data/shared2'), join(h, 'mo-data/shared2'), { recursive: true });
+      await mkdir(join(h, rel, '..'), { recursive: true });
+      await writeFile(join(h, rel), data);
+      emu = await start(h);
+      expect([rel, emu.hakeeper.restored]).toEqual([rel, restored]);
+      await emu.close();
+    }
+  });
 });
