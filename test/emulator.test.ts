@@ -204,4 +204,20 @@ describe('MatrixOne emulator: restart reads its files as MatrixOne does', () => 
       await emu.close();
     }
   });
+
+  it('a TN LOCAL declared DISK-V2 in mo-data/local, where the log service keeps its framed hk_data and RESTORED, stops the TN as MatrixOne does', async () => {
+    const home = await tmp();
+    const emu = await start(home, { backend: 'DISK-V2', layout: 'flat' });
+    await sql(emu, 'create database db1');
+    await emu.close();
+    await rm(join(home, 'mo-data/logservice-data'), { recursive: true });
+    const { frame } = await import('./emulator/localfs.js');
+    await mkdir(join(home, 'mo-data/local'), { recursive: true });
+    await writeFile(join(home, 'mo-data/local/hk_data'), frame(Buffer.from('08e807', 'hex')));
+    expect((await start(home)).hakeeper.restored).toBe(true); // the flat configs leave LOCAL DISK
+    const tn = await readFile(join(home, 'etc/launch/tn.toml'), 'utf8');
+    await writeFile(join(home, 'etc/launch/tn.toml'), tn.replace('[[fileservice]]', '[[fileservice]]\nname = "LOCAL"\nbackend = "DISK-V2"\ndata-dir = "./mo-data/local"\n\n[[fileservice]]'));
+    await expect(start(home)).rejects.toThrow(/mo-data\/local" contains legacy DISK \(CRC32-framed\) data/);
+  });
 });
+

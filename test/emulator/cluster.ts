@@ -13,8 +13,9 @@
  *  - 'shipped', DISK-V2: HEAD's etc/launch: tn.toml and cn.toml DISK-V2 at mo-data/shared2 and
  *    mo-data/local2; log.toml has no [[fileservice]], so the log service's LOCAL stays DISK at
  *    mo-data/local (that is where, and how, it reads hk_data).
- *  - 'flat': tn.toml and cn.toml have SHARED and LOCAL with `backend` at mo-data/shared and
- *    mo-data/local; log.toml has none, so the log service's LOCAL is DISK at mo-data/local.
+ *  - 'flat': tn.toml and cn.toml have SHARED with `backend` at mo-data/shared and no LOCAL;
+ *    every LOCAL is then DISK at mo-data/local (a DISK-V2 LOCAL there would refuse to start on
+ *    the log service's framed hk_data and RESTORED).
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -44,15 +45,16 @@ export const LAUNCH_TYPES: Record<string, string> = { 'launch.toml': 'launch', '
 
 const LAUNCH = 'logservices = [\n    "./etc/launch/log.toml",\n]\n\ntnservices = [\n    "./etc/launch/tn.toml"\n]\n\ncnservices = [\n    "./etc/launch/cn.toml"\n]\n';
 
-function fileservices(backend: Backend, shared: string, local: string): string {
-  return `[[fileservice]]\nname = "LOCAL"\nbackend = "${backend}"\ndata-dir = "${local}"\n\n[[fileservice]]\nname = "SHARED"\nbackend = "${backend}"\ndata-dir = "${shared}"\n\n`;
+function fileservices(backend: Backend, shared: string, local?: string): string {
+  const l = local ? `[[fileservice]]\nname = "LOCAL"\nbackend = "${backend}"\ndata-dir = "${local}"\n\n` : '';
+  return `${l}[[fileservice]]\nname = "SHARED"\nbackend = "${backend}"\ndata-dir = "${shared}"\n\n`;
 }
 
 /** The text of each launch file for a backend and layout. */
 export function launchFiles(backend: Backend, layout: Layout): Record<string, string> {
   let fsTn = '';
   if (layout === 'flat') {
-    fsTn = fileservices(backend, './mo-data/shared', './mo-data/local');
+    fsTn = fileservices(backend, './mo-data/shared');
   } else if (backend === 'DISK-V2') {
     fsTn = fileservices('DISK-V2', './mo-data/shared2', './mo-data/local2');
   }

@@ -78,8 +78,10 @@ export class MoTree {
   /** Starts on `home` (whose etc/launch must exist): reads configs, shared data, log service. */
   static async open(home: string, objectSize: ObjectSize): Promise<MoTree> {
     const conf = await readCluster(home);
-    const shared = await LocalFS.open(conf.shared.dir, localBackend(conf.shared));
+    // launch order: log service, then TN (its LOCAL and SHARED file services, each checked as it opens)
     const hk = await bootLogService(conf);
+    await LocalFS.open(conf.tnLocal.dir, localBackend(conf.tnLocal));
+    const shared = await LocalFS.open(conf.shared.dir, localBackend(conf.shared));
     const t = new MoTree(home, conf, shared, hk, objectSize);
     await t.recover();
     return t;
