@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 describe('mo_br × emulated MatrixOne, filesystem target', () => {
-  it.each(cells('filesystem'))('%s, v%s, %s: backup, more rows, second backup, restore, restart, rows back', { timeout: 45_000 }, async (...cell) => {
+  it.each(cells('filesystem'))('%s, v%s, %s: backup, more rows, second backup, restore, restart, rows back', { timeout: 90_000 }, async (...cell) => {
     await runCell(work, undefined, cell);
   });
 });

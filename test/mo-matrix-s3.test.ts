@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('mo_br × emulated MatrixOne, s3 target', () => {
-  it.each(cells('s3'))('%s, v%s, %s: backup, more rows, second backup, restore, restart, rows back', { timeout: 45_000 }, async (...cell) => {
+  it.each(cells('s3'))('%s, v%s, %s: backup, more rows, second backup, restore, restart, rows back', { timeout: 90_000 }, async (...cell) => {
     await runCell(work, s3, cell);
   });
 });
