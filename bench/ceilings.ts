@@ -115,15 +115,15 @@ export async function poolThroughput(files: string[], threads: number): Promise<
     const pool = new WorkerPool(n);
     try {
       // warm the workers (WASM compile) outside the timing
-      await Promise.all(Array.from({ length: n }, () => pool.chunkFile(files[0], DEFAULT_CHUNKER, 'none', (m) => m.ids.map(() => false), async () => undefined)));
+      await Promise.all(Array.from({ length: n }, () => pool.chunkFiles([files[0]], [0], DEFAULT_CHUNKER, 'none', (m) => m.sizes.map(() => false), async () => undefined)));
       let next = 0;
       let total = 0;
       const s = performance.now();
       await Promise.all(
         Array.from({ length: n }, async () => {
           while (next < files.length) {
-            const r = await pool.chunkFile(files[next++], DEFAULT_CHUNKER, 'none', (m) => m.ids.map(() => false), async () => undefined);
-            total += r.size;
+            const r = await pool.chunkFiles([files[next++]], [0], DEFAULT_CHUNKER, 'none', (m) => m.sizes.map(() => false), async () => undefined);
+            total += r.files[0]?.size ?? 0;
           }
         }),
       );

@@ -2,12 +2,14 @@
  * mobr as a child process for the benchmark (so its peak RSS is measured like restic's and borg's):
  *   node dist/bench/mobr-child.js backup <repo> <src> <id> [<parent id>]
  *   node dist/bench/mobr-child.js restore <repo> <id> <dest>
+ *   node dist/bench/mobr-child.js check <repo> <id>       (reads every byte, like `mo_br check`)
  * Prints one JSON line with what it did.
  */
 import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
 import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
+import { verifyBackup } from '../src/backup/verify.js';
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, repoDir, a, b, c] = argv;
@@ -20,6 +22,10 @@ async function main(argv: string[]): Promise<void> {
     const m = await repo.loadManifest(a);
     const p = await restoreBackup(repo, m, b);
     console.log(JSON.stringify(p));
+  } else if (cmd === 'check') {
+    const r = await verifyBackup(repo, await repo.loadManifest(a), { readData: true });
+    console.log(JSON.stringify({ ok: r.ok, files: r.files, bytes: r.bytes, packReads: r.packReads, packs: new Set([...repo.index.entries()].map(([, l]) => l.pack)).size }));
+    if (!r.ok) process.exitCode = 1;
   } else {
     throw new Error(`unknown command ${cmd}`);
   }

@@ -12,6 +12,7 @@ import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../
 import { WorkerPool } from '../workers/pool.js';
 import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
+import { batchFiles } from './batch.js';
 
 export interface BackupProgress extends IngestProgress {
   totalBytes: number;
@@ -104,18 +105,22 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
         } else work.push(i);
       }
     }
+    const batches = batchFiles(work, (i) => entries[i].stat.size);
     let next = 0;
-    const lane = async () => {
-      while (next < work.length) {
-        const i = work[next++];
-        const e = entries[i];
-        const f = await ingestor.ingest(e.abs);
-        out[i] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: metaFor(e) };
-        progress.filesDone++;
+    const lane = async (stream: number) => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), stream);
+        got.forEach((f, k) => {
+          const i = batch[k];
+          const e = entries[i];
+          out[i] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: metaFor(e) };
+          progress.filesDone++;
+        });
         o.onProgress?.(progress);
       }
     };
-    await Promise.all(Array.from({ length: pool.threads }, lane));
+    await Promise.all(Array.from({ length: pool.threads }, (_, k) => lane(k)));
     await ingestor.finish();
   } catch (e) {
     await ingestor.abandon().catch(() => undefined);

@@ -35,32 +35,47 @@ export class Ingestor {
   }
 
   /** Reads one file into the repository; returns its size, SHA-256 and chunk ids. */
-  async ingest(absPath: string): Promise<IngestedFile> {
+  async ingest(absPath: string, expectedSize = 0): Promise<IngestedFile> {
+    return (await this.ingestMany([absPath], [expectedSize]))[0];
+  }
+
+  /**
+   * Reads files, in order, in one worker task (many small files cost one task). `stream` names
+   * the caller's lane: each lane fills its own packs, so a file's chunks lie together in packs.
+   */
+  async ingestMany(absPaths: string[], expectedSizes: number[], stream = 0): Promise<IngestedFile[]> {
     const ids: Uint8Array[] = [];
-    const r = await this.pool.chunkFile(
-      absPath,
+    const r = await this.pool.chunkFiles(
+      absPaths,
+      expectedSizes,
       this.repo.config.chunker,
       this.policy,
       (m) => {
         for (const s of m.sizes) this.progress.bytesRead += s;
         this.onProgress?.(this.progress);
-        return m.ids.map((id) => {
+        return m.sizes.map((_, i) => {
+          const id = m.ids.subarray(i * 32, i * 32 + 32);
           ids.push(id);
           return this.writer.claim(toHex(id));
         });
       },
       async (m) => {
-        for (let i = 0; i < m.ids.length; i++) await this.writer.add(m.ids[i], m.stored[i], m.rawLengths[i], m.codecs[i], m.storedHashes[i]);
+        for (let i = 0; i < m.rawLengths.length; i++) {
+          await this.writer.add(m.ids.subarray(i * 32, i * 32 + 32), m.stored[i], m.rawLengths[i], m.codecs[i], m.storedHashes.subarray(i * 32, i * 32 + 32), stream);
+        }
       },
     );
     if (r.error) {
       const err = Object.assign(new Error(r.error.message), { code: r.error.code });
-      throw withContext(`read ${absPath}`, err);
+      throw withContext(`read ${absPaths[r.error.index]}`, err);
     }
-    this.progress.filesDone++;
-    const chunks = new Uint8Array(ids.length * 32);
-    ids.forEach((id, i) => chunks.set(id, i * 32));
-    return { size: r.size, sha256: r.sha256, chunks };
+    let k = 0;
+    return r.files.map((f) => {
+      const chunks = new Uint8Array(f.chunks * 32);
+      for (let j = 0; j < f.chunks; j++) chunks.set(ids[k++], j * 32);
+      this.progress.filesDone++;
+      return { size: f.size, sha256: f.sha256, chunks };
+    });
   }
 
   /** Waits for every chunk to be stored and indexed. */

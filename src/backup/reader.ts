@@ -1,7 +1,7 @@
 /**
- * Reading a file's bytes back from a repository: consecutive chunks that lie back to back in one
+ * Reading files' bytes back from a repository: consecutive chunks that lie back to back in one
  * pack are fetched with one ranged read (few requests on S3), decoded and checked against their
- * ids in the worker pool, a few runs ahead of the consumer.
+ * ids in the worker pool, a few runs ahead of the consumer. (Many small files: small.ts.)
  */
 import { MobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
@@ -14,20 +14,21 @@ import type { WorkerPool } from '../workers/pool.js';
 const MAX_RUN = 8 * 1024 * 1024;
 const AHEAD = 2;
 
-interface Run {
+/** Where a run's bytes come from: by default a ranged read of the pack (check passes a cache). */
+export type RangeSource = (pack: string, offset: number, length: number) => Promise<Uint8Array>;
+
+export interface Run {
   pack: string;
   offset: number;
   length: number;
   items: { id: Uint8Array; loc: ChunkLocation }[];
 }
 
-/** Groups a file's chunks into ranged reads; throws NOT_FOUND naming the first missing chunk. */
-export function planRuns(repo: Repository, f: FileEntry): Run[] {
+/** Groups chunks, in order, into ranged reads; throws NOT_FOUND naming the first missing chunk. */
+export function planChunkRuns(repo: Repository, ids: Iterable<Uint8Array>): Run[] {
   const runs: Run[] = [];
   let cur: Run | undefined;
-  const n = chunkCount(f);
-  for (let i = 0; i < n; i++) {
-    const id = chunkId(f, i);
+  for (const id of ids) {
     const loc = repo.location(id);
     if (!loc) throw new MobrError('NOT_FOUND', `chunk ${toHex(id).slice(0, 16)} is missing from the repository`);
     if (cur && cur.pack === loc.pack && cur.offset + cur.length === loc.offset && cur.length + loc.length <= MAX_RUN) {
@@ -41,29 +42,58 @@ export function planRuns(repo: Repository, f: FileEntry): Run[] {
   return runs;
 }
 
-async function fetchRun(repo: Repository, pool: WorkerPool, run: Run): Promise<Uint8Array[]> {
-  const bytes = await repo.store.getRange(packKey(run.pack), run.offset, run.length);
-  const stored = run.items.map((it) => bytes.subarray(it.loc.offset - run.offset, it.loc.offset - run.offset + it.loc.length));
-  const r = await pool.decode(
-    stored,
-    run.items.map((it) => it.loc.codec),
-    run.items.map((it) => it.loc.rawLength),
-    run.items.map((it) => it.id),
+function* fileIds(f: FileEntry): Iterable<Uint8Array> {
+  const n = chunkCount(f);
+  for (let i = 0; i < n; i++) yield chunkId(f, i);
+}
+
+/** Groups a file's chunks into ranged reads; throws NOT_FOUND naming the first missing chunk. */
+export function planRuns(repo: Repository, f: FileEntry): Run[] {
+  return planChunkRuns(repo, fileIds(f));
+}
+
+export const storeSource = (repo: Repository): RangeSource => (pack, offset, length) => repo.store.getRange(packKey(pack), offset, length);
+
+/** A buffer the caller may hand over: its own whole ArrayBuffer, else a copy (Buffer#slice is a view). */
+export function owned(b: Uint8Array): Uint8Array {
+  return b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
+/**
+ * Reads and decodes one run. The run's bytes and its ids go to the worker as compact buffers of
+ * their own (a view into a bigger buffer would be cloned whole, with that buffer).
+ */
+export async function fetchRun(pool: WorkerPool, source: RangeSource, run: Run): Promise<{ plain: (Uint8Array | null)[]; problems: (string | null)[] }> {
+  const bytes = owned(await source(run.pack, run.offset, run.length));
+  const ids = new Uint8Array(run.items.length * 32);
+  run.items.forEach((it, i) => ids.set(it.id, i * 32));
+  return pool.decodeOwned(
+    bytes,
+    run.items.map((it) => ({ offset: it.loc.offset - run.offset, length: it.loc.length, codec: it.loc.codec, rawLength: it.loc.rawLength })),
+    ids,
   );
+}
+
+function damaged(run: Run, i: number, problem: string | null): MobrError {
+  return new MobrError('CORRUPT_PACK', `chunk ${toHex(run.items[i].id).slice(0, 16)} in pack ${run.pack.slice(0, 16)}: ${problem} (damaged)`);
+}
+
+async function fetchRunOrThrow(pool: WorkerPool, source: RangeSource, run: Run): Promise<Uint8Array[]> {
+  const r = await fetchRun(pool, source, run);
   return r.plain.map((p, i) => {
-    if (!p) throw new MobrError('CORRUPT_PACK', `chunk ${toHex(run.items[i].id).slice(0, 16)} in pack ${run.pack.slice(0, 16)}: ${r.problems[i]} (damaged)`);
+    if (!p) throw damaged(run, i, r.problems[i]);
     return p;
   });
 }
 
 /** Yields the plain chunks of a file in order, every one verified against its id. */
-export async function* readFileChunks(repo: Repository, pool: WorkerPool, f: FileEntry): AsyncIterable<Uint8Array> {
+export async function* readFileChunks(repo: Repository, pool: WorkerPool, f: FileEntry, source: RangeSource = storeSource(repo)): AsyncIterable<Uint8Array> {
   const runs = planRuns(repo, f);
   const pending: Promise<Uint8Array[]>[] = [];
   let next = 0;
   const fill = () => {
     while (pending.length < AHEAD && next < runs.length) {
-      const p = fetchRun(repo, pool, runs[next++]);
+      const p = fetchRunOrThrow(pool, source, runs[next++]);
       p.catch(() => undefined); // observed below, in order
       pending.push(p);
     }

@@ -18,6 +18,9 @@ import { equalBytes } from '../repo/sealed.js';
 import { fsPath, showName } from '../util/names.js';
 import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
 import { readFileChunks } from './reader.js';
+import { BIG_FILE, batchFiles } from './batch.js';
+import { smallFilesVerdicts } from './small.js';
+import { utimeSeconds } from '../workers/small-files.js';
 
 export interface RestoreProgress {
   bytes: number;
@@ -52,8 +55,7 @@ const isFatal = (e: unknown): boolean => {
   return false;
 };
 
-/** ms -> seconds for utimes, rounded so the whole millisecond survives the float (not ….999). */
-const secs = (ms: number): number => (ms + 0.5) / 1000;
+const secs = utimeSeconds;
 
 /** Throws INTERRUPTED when the signal has fired. */
 export function checkAborted(signal: AbortSignal | undefined): void {
@@ -91,24 +93,39 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
         failures.push({ rel: x.rel, error: e });
       }
     }
+    // Small files without a reader or an encoding of the caller's are restored many to a task.
+    const batched = !read && !o.encode;
+    const units = batched ? batchFiles(files, (x) => x.f.size) : files.map((x) => [x]);
+    const onBytes = (n: number) => {
+      progress.bytes += n;
+      o.onProgress?.(progress);
+    };
+    const failed = (x: { rel: string }, e: unknown) => {
+      if (isFatal(e)) throw e;
+      failures.push({ rel: x.rel, error: e });
+    };
     let next = 0;
     let fatal: unknown;
     const lane = async () => {
-      while (next < files.length && fatal === undefined) {
+      while (next < units.length && fatal === undefined) {
         checkAborted(o.signal);
-        const x = files[next++];
+        const unit = units[next++];
+        if (batched && !(unit.length === 1 && unit[0].f.size >= BIG_FILE)) {
+          await restoreUnit(repo!, pool!, unit, safe, o, failed, (x) => {
+            progress.files++;
+            onBytes(x.f.size);
+          });
+          continue;
+        }
+        const x = unit[0];
         try {
           const target = await safe.parentFor(x.rel);
           o.onFile?.(x.f, target);
-          await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, o.signal, (n) => {
-            progress.bytes += n;
-            o.onProgress?.(progress);
-          });
+          await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, o.signal, onBytes);
           progress.files++;
           o.onProgress?.(progress);
         } catch (e) {
-          if (isFatal(e)) throw e;
-          failures.push({ rel: x.rel, error: e });
+          failed(x, e);
         }
       }
     };
@@ -139,6 +156,43 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     if (ownPool) await pool!.close();
   }
   return progress;
+}
+
+/**
+ * Small files restored together (small.ts): their folders made here, the reading, checking and
+ * writing done in one worker task. A file that fails goes to `failed`, as in the lane above.
+ */
+async function restoreUnit(
+  repo: Repository,
+  pool: WorkerPool,
+  unit: { f: FileEntry; rel: string }[],
+  safe: SafeRoot,
+  o: RestoreOptions,
+  failed: (x: { rel: string }, e: unknown) => void,
+  done: (x: { f: FileEntry }) => void,
+): Promise<void> {
+  const ready: { f: FileEntry; rel: string; target: string }[] = [];
+  for (const x of unit) {
+    try {
+      ready.push({ ...x, target: await safe.parentFor(x.rel) });
+    } catch (e) {
+      failed(x, e);
+    }
+  }
+  for (const x of ready) o.onFile?.(x.f, x.target);
+  let verdicts: (Error | undefined)[];
+  try {
+    verdicts = await smallFilesVerdicts(repo, pool, ready.map((x) => x.f), ready.map((x) => x.target));
+  } catch (e) {
+    for (const x of ready) failed(x, withContext(`restore ${showName(x.f.path)}`, e));
+    return;
+  }
+  ready.forEach((x, k) => {
+    const e = verdicts[k];
+    if (!e) return done(x);
+    if (e instanceof MobrError) failed(x, new MobrError(e.code, `restore ${showName(x.f.path)}: ${e.message}`, { cause: e }));
+    else failed(x, withContext(`restore ${showName(x.f.path)}`, e));
+  });
 }
 
 /** One error naming every failed entry (the first failure's code; at most 20 named). */

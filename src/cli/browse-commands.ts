@@ -5,10 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { runDiff } from './commands/diff.js';
-import { runDump, type DumpFlags } from './commands/dump.js';
-import { runFind } from './commands/find.js';
-import { runLs, type LsFlags } from './commands/ls.js';
+import type { DumpFlags } from './commands/dump.js';
+import type { LsFlags } from './commands/ls.js';
+// command modules load when their command runs (see main.ts)
 import type { RepoFlags } from './resolve.js';
 
 type Opts = { meta_path?: string; json?: boolean };
@@ -23,15 +22,15 @@ export function addBrowseCommands(program: Command, kit: CommandKit): void {
 
   const ls = program.command('ls').description('list the files of a backup').argument('<ID>', 'the backup').argument('[path]', 'only this file or folder (and what is below it)')
     .option('--long', 'mode, size, mtime (and the tae_list columns of a MatrixOne backup)');
-  kit.common(keys(kit.backupSide(ls))).action((id: string, under: string | undefined, o: LsFlags & Opts) => kit.run((ctx) => runLs(id, under, o, ctx), o));
+  kit.common(keys(kit.backupSide(ls))).action((id: string, under: string | undefined, o: LsFlags & Opts) => kit.run(async (ctx) => (await import('./commands/ls.js')).runLs(id, under, o, ctx), o));
 
   const find = program.command('find').description('which backups hold a path matching a glob (newest first)').argument('<glob>', "a glob: * and ? within a segment, ** across; '/x' anchors at the top");
-  kit.common(keys(kit.backupSide(find))).action((glob: string, o: RepoFlags & Opts) => kit.run((ctx) => runFind(glob, o, ctx), o));
+  kit.common(keys(kit.backupSide(find))).action((glob: string, o: RepoFlags & Opts) => kit.run(async (ctx) => (await import('./commands/find.js')).runFind(glob, o, ctx), o));
 
   const diff = program.command('diff').description('files added, removed and changed between two backups, and the bytes the second added').argument('<ID1>', 'the earlier backup').argument('<ID2>', 'the later backup');
-  kit.common(keys(kit.backupSide(diff))).action((a: string, b: string, o: RepoFlags & Opts) => kit.run((ctx) => runDiff(a, b, o, ctx), o));
+  kit.common(keys(kit.backupSide(diff))).action((a: string, b: string, o: RepoFlags & Opts) => kit.run(async (ctx) => (await import('./commands/diff.js')).runDiff(a, b, o, ctx), o));
 
   const dump = program.command('dump').description("write one file's bytes to stdout, each chunk verified").argument('<ID>', 'the backup').argument('<path>', 'the file, as ls shows it')
     .option('--parallelism <n>', 'chunk decoding threads (default 2)');
-  kit.common(keys(kit.backupSide(dump))).action((id: string, p: string, o: DumpFlags & Opts) => kit.run((ctx) => runDump(id, p, o, ctx), o));
+  kit.common(keys(kit.backupSide(dump))).action((id: string, p: string, o: DumpFlags & Opts) => kit.run(async (ctx) => (await import('./commands/dump.js')).runDump(id, p, o, ctx), o));
 }

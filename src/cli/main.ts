@@ -10,15 +10,16 @@ import { MobrError } from '../errors.js';
 import { Catalog, defaultMetaPath } from './meta.js';
 import { EXIT_OK, messageFor, reportError } from './exit.js';
 import type { CliContext, Output } from './context.js';
-import { runBackup, type BackupFlags } from './commands/backup.js';
-import { runCheck, runList, type ListFlags } from './commands/inspect.js';
-import { runDelete, type DeleteFlags } from './commands/delete.js';
-import { runRestore, type RestoreFlags } from './commands/restore.js';
-import { runPrune, type PruneFlags } from './commands/prune.js';
-import { runSync, type SyncFlags } from './commands/sync.js';
-import { runStats, type StatsFlags } from './commands/stats.js';
-import { runExport, type ExportFlags } from './commands/export.js';
-import { runMetaRebuild } from './commands/meta.js';
+// Each command's module (and what it needs: mysql2, the worker pool, zstd, the AWS SDK) loads when
+// that command runs, so `--version`, `--help` and argument errors start fast.
+import type { BackupFlags } from './commands/backup.js';
+import type { ListFlags } from './commands/inspect.js';
+import type { DeleteFlags } from './commands/delete.js';
+import type { RestoreFlags } from './commands/restore.js';
+import type { PruneFlags } from './commands/prune.js';
+import type { SyncFlags } from './commands/sync.js';
+import type { StatsFlags } from './commands/stats.js';
+import type { ExportFlags } from './commands/export.js';
 import type { RepoFlags } from './resolve.js';
 import { addBrowseCommands } from './browse-commands.js';
 import { applyConfig, commandOf, extractGlobals, readConfig, type GlobalFlags } from './argv.js';
@@ -141,7 +142,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--base_id <id>', 'ID of the backup an incremental backup builds on')
     .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)')
     .option('--dry_run', 'say what would be read and written; write nothing (no repository, no meta file record)');
-  common(backup).action((opts: BackupFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runBackup(opts, ctx), opts));
+  common(backup).action((opts: BackupFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/backup.js')).runBackup(opts, ctx), opts));
 
   const backupSide = (cmd: Command): Command => {
     cmd.option('--backup_dir <type>', 'where the backups are: s3 or filesystem (without the meta file, or without an ID)').option('--backup_path <dir>', 'backup folder (filesystem)');
@@ -153,14 +154,14 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--secret_access_key <key>', 'S3 secret access key of the backup')
     .option('--not_check_data', 'show the meta file only; do not look at the backup data');
   backupSide(list);
-  common(list).action((id: string | undefined, opts: ListFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runList(id, opts, ctx), opts));
+  common(list).action((id: string | undefined, opts: ListFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/inspect.js')).runList(id, opts, ctx), opts));
 
   const del = program.command('delete').description('delete the backup').argument('<ID>', 'the backup to delete')
     .option('--access_key_id <id>', 'S3 access key ID of the backup')
     .option('--secret_access_key <key>', 'S3 secret access key of the backup')
     .option('--not_delete_data', 'remove the record from the meta file only; keep the backup data');
   backupSide(del);
-  common(del).action((id: string, opts: DeleteFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runDelete(id, opts, ctx), opts));
+  common(del).action((id: string, opts: DeleteFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/delete.js')).runDelete(id, opts, ctx), opts));
 
   const restore = program.command('restore').description('restore the matrixone data').argument('[ID]', 'the backup to restore');
   backupSide(restore)
@@ -174,11 +175,11 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--include <glob>', 'restore only the files matching this glob (repeatable; * ? [..] in a segment, ** across)', collect, [])
     .option('--exclude <glob>', 'leave out the files matching this glob (repeatable)', collect, [])
     .option('--dry_run', 'say what would be read and written; write nothing');
-  common(restore).action((id: string | undefined, opts: RestoreFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runRestore(id, opts, ctx), opts));
+  common(restore).action((id: string | undefined, opts: RestoreFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/restore.js')).runRestore(id, opts, ctx), opts));
 
   const check = program.command('check').description('check the backup').argument('[ID]', 'the backup to check');
   backupSide(check).option('--repair', 'first rebuild the index from pack headers (lost or damaged index objects), then check');
-  common(check).action((id: string | undefined, opts: RepoFlags & { repair?: boolean; meta_path?: string; json?: boolean }) => run((ctx) => runCheck(id, opts, ctx), opts));
+  common(check).action((id: string | undefined, opts: RepoFlags & { repair?: boolean; meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/inspect.js')).runCheck(id, opts, ctx), opts));
 
   const prune = program
     .command('prune')
@@ -191,7 +192,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--access_key_id <id>', 'S3 access key ID')
     .option('--secret_access_key <key>', 'S3 secret access key');
   backupSide(prune);
-  common(prune).action((opts: PruneFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runPrune(opts, ctx), opts));
+  common(prune).action((opts: PruneFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/prune.js')).runPrune(opts, ctx), opts));
   const sync = program.command('sync').description('copy backups to another repository (offsite), sending only what it lacks').argument('[ID...]', 'backups to copy (default: all)');
   backupSide(sync)
     .option('--access_key_id <id>', 'S3 access key ID of the source')
@@ -199,7 +200,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--target_dir <type>', 'where to copy: s3 or filesystem')
     .option('--target_path <dir>', 'target folder (filesystem)');
   s3Flags(sync, 'target_', 'to copy to');
-  common(sync).action((ids: string[], opts: SyncFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runSync(ids, opts, ctx), opts));
+  common(sync).action((ids: string[], opts: SyncFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/sync.js')).runSync(ids, opts, ctx), opts));
   const stats = program
     .command('stats')
     .description('logical and stored sizes, dedup ratio, bytes unique to each backup')
@@ -208,7 +209,7 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--secret_access_key <key>', 'S3 secret access key')
     .option('--html <file>', 'also write a self-contained page: growth by date, dedup ratio, bytes unique to each backup');
   backupSide(stats);
-  common(stats).action((id: string | undefined, opts: StatsFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runStats(id, opts, ctx), opts));
+  common(stats).action((id: string | undefined, opts: StatsFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/stats.js')).runStats(id, opts, ctx), opts));
   const exp = program.command('export').description("write a backup out as a folder in MatrixOne's own layout (checks and restores with --backup_path)").argument('<ID>', 'the backup to export')
     .option('--path <dir>', 'the new folder')
     .option('--raw', 'raw files, as a DISK-V2 cluster writes them (default: LocalFS-framed tae/ and hakeeper/, as a DISK cluster does)')
@@ -216,13 +217,13 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--access_key_id <id>', 'S3 access key ID')
     .option('--secret_access_key <key>', 'S3 secret access key');
   backupSide(exp);
-  common(exp).action((id: string, opts: ExportFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runExport(id, opts, ctx), opts));
+  common(exp).action((id: string, opts: ExportFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/export.js')).runExport(id, opts, ctx), opts));
   const meta = program.command('meta').description('the meta file (mo_br.meta)');
   const rebuild = meta.command('rebuild').description("rebuild the meta file's records of a repository from the repository itself (a new host after a disaster)")
     .option('--access_key_id <id>', 'S3 access key ID')
     .option('--secret_access_key <key>', 'S3 secret access key');
   backupSide(rebuild);
-  common(rebuild).action((opts: RepoFlags & { meta_path?: string; json?: boolean }) => run((ctx) => runMetaRebuild(opts, ctx), opts));
+  common(rebuild).action((opts: RepoFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/meta.js')).runMetaRebuild(opts, ctx), opts));
   addBrowseCommands(program, { backupSide, common, run });
   program.command('version').description('show the build: version, commit, Node version, platform')
     .action(() => run(async (ctx) => {

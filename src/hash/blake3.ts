@@ -9,7 +9,6 @@
  * Call `blake3Ready()` once before using the synchronous `blake3()`.
  */
 import { createRequire } from 'node:module';
-import { createBLAKE3 } from 'hash-wasm';
 
 export type Blake3Backend = 'native' | 'wasm';
 
@@ -28,8 +27,18 @@ interface NativeBlake {
 export type NativeLoader = () => NativeBlake | undefined;
 
 export function loadNative(name = '@napi-rs/blake-hash'): NativeBlake | undefined {
+  const require = createRequire(import.meta.url);
+  // The package's own loader asks process.report whether libc is musl (~0.1 s, in every worker);
+  // on glibc Linux the platform package loads directly, and anything else goes through it.
+  if (name === '@napi-rs/blake-hash' && process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
+    try {
+      return require(`@napi-rs/blake-hash-linux-${process.arch}-gnu`) as NativeBlake;
+    } catch {
+      // musl, or no such package: the package's loader decides
+    }
+  }
   try {
-    return createRequire(import.meta.url)(name) as NativeBlake;
+    return require(name) as NativeBlake;
   } catch {
     return undefined;
   }
@@ -51,6 +60,7 @@ function nativeBlake3(n: NativeBlake): Blake3 {
 }
 
 async function wasmBlake3(): Promise<Blake3> {
+  const { createBLAKE3 } = await import('hash-wasm'); // loaded only where the fallback is used
   const h = await createBLAKE3(256);
   return {
     backend: 'wasm',

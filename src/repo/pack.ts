@@ -43,7 +43,7 @@ export class PackBuilder {
 
   /** `capacity`: the expected pack size (a repository's packSize plus a chunk or so). */
   constructor(private readonly capacity = 1024 * 1024) {
-    this.buf = new Uint8Array(capacity);
+    this.buf = new Uint8Array(0); // allocated at the first add: an unused builder costs nothing
   }
 
   get length(): number {
@@ -72,7 +72,7 @@ export class PackBuilder {
     new DataView(bytes.buffer, bytes.byteOffset).setUint32(o, header.length, true);
     bytes.set(PACK_MAGIC, o + 4);
     const built = { id: toHex(blake3(header)), bytes, blobs: this.blobs };
-    this.buf = new Uint8Array(this.capacity);
+    this.buf = new Uint8Array(0);
     this.blobs = [];
     this.storedHashes = [];
     this.size = 0;
@@ -81,7 +81,7 @@ export class PackBuilder {
 
   private reserve(n: number): void {
     if (this.size + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.size + n, this.buf.length * 2));
+    const grown = new Uint8Array(Math.max(this.size + n, this.buf.length === 0 ? this.capacity : this.buf.length * 2));
     grown.set(this.buf.subarray(0, this.size));
     this.buf = grown;
   }

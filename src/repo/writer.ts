@@ -21,7 +21,8 @@ export interface WriterStats {
 export class RepoWriter {
   readonly stats: WriterStats = { newChunks: 0, newBytes: 0, storedBytes: 0, packs: 0 };
   private readonly claimed = new Set<string>();
-  private builder: PackBuilder;
+  /** One pack being filled per stream (an ingesting lane), so each file's chunks lie together. */
+  private readonly builders = new Map<number, PackBuilder>();
   private readonly uploads = new Set<Promise<void>>();
   private stored: PackRecord[] = [];
   private failure: unknown;
@@ -29,9 +30,7 @@ export class RepoWriter {
   constructor(
     private readonly repo: Repository,
     private readonly maxUploads = 2,
-  ) {
-    this.builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
-  }
+  ) {}
 
   /** True when the chunk is neither in the repository nor already claimed by this session. */
   claim(hex: string): boolean {
@@ -41,17 +40,19 @@ export class RepoWriter {
   }
 
   /** Adds a claimed chunk's stored bytes; may wait while too many packs are being uploaded. */
-  async add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number, storedHash?: Uint8Array): Promise<void> {
+  async add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number, storedHash?: Uint8Array, stream = 0): Promise<void> {
     this.throwIfFailed();
-    this.builder.add(id, stored, rawLength, codec, storedHash);
+    let b = this.builders.get(stream);
+    if (!b) this.builders.set(stream, (b = new PackBuilder(this.repo.config.packSize + this.repo.config.chunker.max)));
+    b.add(id, stored, rawLength, codec, storedHash);
     this.stats.newChunks++;
     this.stats.newBytes += rawLength;
-    if (this.builder.length >= this.repo.config.packSize) await this.cut();
+    if (b.length >= this.repo.config.packSize) await this.cut(b);
   }
 
-  private async cut(): Promise<void> {
-    if (this.builder.count === 0) return;
-    const pack = this.builder.build();
+  private async cut(builder: PackBuilder): Promise<void> {
+    if (builder.count === 0) return;
+    const pack = builder.build();
     while (this.uploads.size >= this.maxUploads) await Promise.race(this.uploads);
     this.throwIfFailed();
     const p: Promise<void> = this.repo.store
@@ -77,7 +78,8 @@ export class RepoWriter {
 
   /** Stores the last pack, waits for every upload, writes the final index object. */
   async flush(): Promise<void> {
-    await this.cut();
+    for (const b of this.builders.values()) await this.cut(b);
+    this.builders.clear();
     while (this.uploads.size > 0) await Promise.race(this.uploads);
     this.throwIfFailed();
     await this.writeIndex();

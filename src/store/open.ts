@@ -5,7 +5,8 @@
  */
 import { MobrError } from '../errors.js';
 import { FsStore } from './fs.js';
-import { S3Store, validateS3Options, type S3StoreOptions } from './s3.js';
+import { validateS3Options, type S3StoreOptions } from './s3-options.js';
+import { LazyS3Store } from './s3-lazy.js';
 import type { Store } from './store.js';
 
 export interface FsSpec {
@@ -70,7 +71,7 @@ export function validateSpec(spec: StoreSpec): StoreSpec {
 export function openStore(spec: StoreSpec, extra: Partial<S3StoreOptions> = {}): Store {
   validateSpec(spec);
   if (spec.kind === 'filesystem') return new FsStore(spec.path);
-  return new S3Store({ ...s3Options(spec), ...extra });
+  return new LazyS3Store({ ...s3Options(spec), ...extra }); // the AWS SDK loads at the first request
 }
 
 /** mo_br's PATH cell: `BackupDir: filesystem  Path: <path>`, or the S3 fields; never keys. */

@@ -11,7 +11,7 @@ import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
 import { transferList } from './transfer.js';
-import type { DataMessage, DecodeResult, FileResult, IdsMessage } from './tasks.js';
+import type { DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, IdsMessage, SmallFileProblem, SmallFilesTask } from './tasks.js';
 
 /** Worker file: the compiled .js next to this module (under vitest, src/*.ts maps to dist/src/*.js). */
 function workerFile(): string {
@@ -30,17 +30,19 @@ export class WorkerPool {
   }
 
   /**
-   * Chunks, hashes and compresses one file in a worker (protocol in tasks.ts). `isNew` decides
-   * per chunk id, in file order, whether the repository needs it; `onData` receives the encoded
-   * new chunks and is awaited before the worker may run further ahead.
+   * Chunks, hashes and compresses files, in order, in one worker task (protocol in tasks.ts):
+   * many small files share a task and its messages. `onIds` decides per chunk id, in order,
+   * whether the repository needs it; `onData` receives the encoded new chunks and is awaited
+   * before the worker may run further ahead.
    */
-  async chunkFile(
-    path: string,
+  async chunkFiles(
+    paths: string[],
+    sizes: number[],
     chunker: ChunkerParams,
     policy: CompressionPolicy,
     onIds: (m: IdsMessage) => boolean[],
     onData: (m: DataMessage) => Promise<void>,
-  ): Promise<FileResult> {
+  ): Promise<FilesResult> {
     const { port1, port2 } = new MessageChannel();
     let chain: Promise<void> = Promise.resolve();
     let failed: unknown;
@@ -48,10 +50,10 @@ export class WorkerPool {
       if (m.t === 'ids') {
         let want: boolean[];
         try {
-          want = failed === undefined ? onIds(m) : m.ids.map(() => false);
+          want = failed === undefined ? onIds(m) : m.sizes.map(() => false);
         } catch (e) {
           failed ??= e;
-          want = m.ids.map(() => false);
+          want = m.sizes.map(() => false);
         }
         port1.postMessage({ t: 'want', want });
         return;
@@ -68,7 +70,8 @@ export class WorkerPool {
       });
     });
     try {
-      const result: FileResult = await this.pool.run({ kind: 'file', path, chunker, policy, port: port2 }, { transferList: [port2] as never });
+      const task: FilesTask = { kind: 'files', paths, sizes, chunker, policy, port: port2 };
+      const result: FilesResult = await this.pool.run(task, { transferList: [port2] as never });
       await chain;
       if (failed !== undefined) throw failed;
       return result;
@@ -77,8 +80,41 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Decodes stored chunks lying in `data` and checks each against its id (`ids`: n × 32).
+   * `data` must be the caller's own whole buffer: it is transferred, so it is detached here.
+   */
+  decodeOwned(data: Uint8Array, items: { offset: number; length: number; codec: number; rawLength: number }[], ids: Uint8Array): Promise<DecodeResult> {
+    const task: DecodeTask = {
+      kind: 'decode',
+      data,
+      offsets: items.map((x) => x.offset),
+      lengths: items.map((x) => x.length),
+      codecs: items.map((x) => x.codec),
+      rawLengths: items.map((x) => x.rawLength),
+      ids,
+    };
+    return this.pool.run(task, { transferList: transferList([data], 0) as never });
+  }
+
+  /** Checks (and for a restore writes) small files read whole; `bufs` are transferred. */
+  smallFiles(task: Omit<SmallFilesTask, 'kind'>): Promise<SmallFileProblem[]> {
+    return this.pool.run({ kind: 'small', ...task }, { transferList: transferList(task.bufs, 0) as never });
+  }
+
+  /** The same for separate buffers (copied once into one buffer; the caller keeps its own). */
   decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[]): Promise<DecodeResult> {
-    return this.pool.run({ kind: 'decode', stored, codecs, rawLengths, ids }, { transferList: transferList(stored) as never });
+    const data = new Uint8Array(stored.reduce((s, x) => s + x.length, 0));
+    const items: { offset: number; length: number; codec: number; rawLength: number }[] = [];
+    let o = 0;
+    stored.forEach((x, i) => {
+      data.set(x, o);
+      items.push({ offset: o, length: x.length, codec: codecs[i], rawLength: rawLengths[i] });
+      o += x.length;
+    });
+    const packed = new Uint8Array(ids.length * 32);
+    ids.forEach((id, i) => packed.set(id, i * 32));
+    return this.decodeOwned(data, items, packed);
   }
 
   /** The BLAKE3 implementation one of the workers hashes with. */

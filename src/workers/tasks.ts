@@ -4,23 +4,29 @@ import type { CompressionPolicy } from '../chunk/codec.js';
 import type { MessagePort } from 'node:worker_threads';
 
 /**
- * Read a file, chunk it, hash every chunk (BLAKE3) and the whole file (SHA-256), and compress the
- * chunks the repository lacks. Protocol on `port`, per batch of chunks:
- *   worker -> main  IdsMessage   (the batch's chunk ids, in file order)
+ * Read files one after the other, chunk them, hash every chunk (BLAKE3) and each whole file
+ * (SHA-256), and compress the chunks the repository lacks. Chunks of many small files travel
+ * together, so a task of a thousand small files costs a handful of messages. Protocol on `port`,
+ * per batch of chunks (in file order, across file boundaries):
+ *   worker -> main  IdsMessage   (the batch's chunk ids, in order)
  *   main -> worker  WantMessage  (which of them are new to the repository)
  *   worker -> main  DataMessage  (the new chunks, encoded; buffers transferred)
  *   main -> worker  'ack'        (once stored; the worker keeps at most 2 DataMessages unacked)
+ * The result gives each file's size, SHA-256 and number of chunks, so the main thread splits the
+ * ids it saw into files.
  */
-export interface FileTask {
-  kind: 'file';
-  path: string;
+export interface FilesTask {
+  kind: 'files';
+  paths: string[];
+  /** Expected sizes (from the walk), to size read buffers; files may have changed since. */
+  sizes: number[];
   chunker: ChunkerParams;
   policy: CompressionPolicy;
   port: MessagePort;
 }
 export interface IdsMessage {
   t: 'ids';
-  ids: Uint8Array[];
+  ids: Uint8Array; // n × 32
   sizes: number[];
 }
 export interface WantMessage {
@@ -29,35 +35,78 @@ export interface WantMessage {
 }
 export interface DataMessage {
   t: 'data';
-  ids: Uint8Array[];
+  ids: Uint8Array; // k × 32
   stored: Uint8Array[];
-  /** BLAKE3 of each stored form (the id itself when stored as is), for the pack header's `h`. */
-  storedHashes: Uint8Array[];
+  /** BLAKE3 of each stored form (the id itself when stored as is), for the pack header's `h`; k × 32. */
+  storedHashes: Uint8Array;
   codecs: number[];
   rawLengths: number[];
 }
 export interface FileResult {
   size: number;
   sha256: Uint8Array;
-  error?: { code?: string; message: string };
+  chunks: number;
+}
+export interface FilesResult {
+  /** One per file read whole, in order; on an error, the files before it. */
+  files: FileResult[];
+  /** The first file that could not be read (the task stops there). */
+  error?: { index: number; code?: string; message: string };
 }
 
-/** Decode stored chunks and check each against its id. */
+/**
+ * Decode stored chunks lying in one buffer and check each against its id. The buffer is the
+ * task's own (transferred, never cloned); ids are n × 32 bytes in one compact buffer.
+ */
 export interface DecodeTask {
   kind: 'decode';
-  stored: Uint8Array[];
+  data: Uint8Array;
+  offsets: number[];
+  lengths: number[];
   codecs: number[];
   rawLengths: number[];
-  ids: Uint8Array[];
+  ids: Uint8Array;
 }
 export interface DecodeResult {
   plain: (Uint8Array | null)[]; // null: damaged
   problems: (string | null)[];
 }
 
+/**
+ * Small files read whole from a few runs of pack bytes: decode and check every chunk against
+ * its id, each file against its size and SHA-256, and (restore) write each to its temporary
+ * name and rename it into place. Chunk j lies in bufs[chunkBuf[j]] at chunkOffset[j]; file k is
+ * chunks first..first+count-1. Only a verdict per file comes back, never the bytes.
+ */
+export interface SmallFilesTask {
+  kind: 'small';
+  bufs: Uint8Array[];
+  chunkBuf: number[];
+  chunkOffset: number[];
+  chunkLength: number[];
+  codecs: number[];
+  rawLengths: number[];
+  ids: Uint8Array; // n × 32
+  files: SmallFile[];
+}
+export interface SmallFile {
+  first: number;
+  count: number;
+  size: number;
+  sha256?: Uint8Array;
+  /** Restore: where to write (tmp, then renamed to target), with mode and mtime. */
+  write?: { tmp: string; target: string; mode: number; mtimeMs: number };
+}
+/** Per file: null when sound (and written), else what is wrong. */
+export type SmallFileProblem =
+  | { kind: 'chunk'; chunk: number; message: string } // a chunk does not decode or match its id
+  | { kind: 'content'; message: string } // size or SHA-256 of the whole file
+  | { kind: 'io'; code?: string; message: string } // writing failed
+  | null;
+
 /** Which BLAKE3 implementation the worker hashes with (src/hash/blake3.ts). */
 export interface BackendTask {
   kind: 'backend';
 }
 
-export type Task = FileTask | DecodeTask | BackendTask;
+export type Task = FilesTask | DecodeTask | SmallFilesTask | BackendTask;

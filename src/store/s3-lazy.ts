@@ -1,0 +1,49 @@
+/**
+ * An S3 store that loads the AWS SDK (and s3.ts) at its first request: a command that never
+ * touches S3 never pays for the SDK (~1 s of module loading). Options are checked, and the
+ * location known, at once, exactly as S3Store does.
+ */
+import { s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
+import type { PutOptions, Store, StoreEntry } from './store.js';
+import type { S3Store } from './s3.js';
+
+export class LazyS3Store implements Store {
+  readonly location: string;
+  private loaded?: Promise<S3Store>;
+
+  constructor(private readonly options: S3StoreOptions) {
+    validateS3Options(options);
+    this.location = s3Where(options).location;
+  }
+
+  /** The real store (loading the SDK the first time). */
+  s3(): Promise<S3Store> {
+    this.loaded ??= import('./s3.js').then((m) => new m.S3Store(this.options));
+    return this.loaded;
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    return (await this.s3()).get(key);
+  }
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    return (await this.s3()).getRange(key, offset, length);
+  }
+  async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+    return (await this.s3()).put(key, data, options);
+  }
+  async has(key: string): Promise<boolean> {
+    return (await this.s3()).has(key);
+  }
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    return (await this.s3()).stat(key);
+  }
+  async *list(prefix: string): AsyncIterable<StoreEntry> {
+    yield* (await this.s3()).list(prefix);
+  }
+  async delete(key: string): Promise<void> {
+    return (await this.s3()).delete(key);
+  }
+  async close(): Promise<void> {
+    if (this.loaded) await (await this.loaded).close();
+  }
+}
