@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobrSync } from './helpers/cli.js';
@@ -84,14 +85,29 @@ describe('bad input: one stderr line, an exit code, nothing changed', () => {
     { name: 'bad boolean value', args: () => ['list', '--not_check_data=maybe', ...M], code: 2, says: /bad value for --not_check_data/ },
   ];
 
-  // As root every folder is writable, so the permission row is only registered for other users.
+  // As root every folder is writable: the permission row locks a folder by its mode for other
+  // users, and by mounting a read-only tmpfs over it for root (EROFS, said as "permission denied"), so it runs either way.
   const isRoot = process.getuid?.() === 0;
-  for (const row of rows.filter((r) => !(r.asRoot === false && isRoot))) {
-    it(row.name, () => {
+  for (const row of rows) {
+    it(row.name, (t) => {
+      let mounted = '';
       if (row.asRoot === false) {
         mkdirSync(path.join(work, 'locked'), { recursive: true });
         chmodSync(path.join(work, 'locked'), 0o500);
+        if (isRoot) {
+          mounted = path.join(work, 'locked');
+          if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mounted]).status !== 0) t.skip('root cannot mount a read-only tmpfs here, and modes do not stop root');
+        }
       }
+      try {
+        runRow(row);
+      } finally {
+        if (mounted) spawnSync('umount', [mounted]);
+      }
+    });
+  }
+  function runRow(row: (typeof rows)[number]): void {
+    {
       const before = treeHash(work);
       const r = mobr(row.args(), work);
       expect(r.code, r.stderr).toBe(row.code);
@@ -99,7 +115,7 @@ describe('bad input: one stderr line, an exit code, nothing changed', () => {
       expect(r.stderr).toMatch(row.says);
       expect(r.stderr).not.toMatch(/SECRETEXAMPLE|\bat .*\.js:\d+/);
       expect(treeHash(work)).toBe(before);
-    });
+    }
   }
 
   it('--help and --version exit 0 on stdout', () => {

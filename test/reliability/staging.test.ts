@@ -88,7 +88,7 @@ describe('disk full (16 MiB tmpfs)', () => {
   });
 
   it('backup: one line, exit 10, no temp objects, catalog unchanged, old backup intact, next backup works', async (t) => {
-    if (!mountable) t.skip();
+    if (!mountable) t.skip('needs root and a mountable tmpfs to fill a disk for real');
     const small = smallDisk('small-backup');
     const repo = path.join(small, 'repo');
     const meta = path.join(work, 'full.meta');
@@ -122,7 +122,7 @@ describe('disk full (16 MiB tmpfs)', () => {
   });
 
   it('server backup into a full disk: one line, staging folder removed, nothing recorded', async (t) => {
-    if (!mountable) t.skip();
+    if (!mountable) t.skip('needs root and a mountable tmpfs to fill a disk for real');
     const small = smallDisk('small-server');
     const emu = await startEmulator({ home: path.join(work, 'emu-full'), objectSize: { min: 900_000, max: 1_000_000 } });
     try {
@@ -143,7 +143,7 @@ describe('disk full (16 MiB tmpfs)', () => {
   });
 
   it('restore: one line, exit 10, no partial file, every file left under its name is right', async (t) => {
-    if (!mountable) t.skip();
+    if (!mountable) t.skip('needs root and a mountable tmpfs to fill a disk for real');
     const small = smallDisk('small-restore');
     const repo = path.join(work, 'big-repo');
     const meta = path.join(work, 'big.meta');
@@ -176,7 +176,7 @@ describe('permission errors (as user nobody)', () => {
   });
 
   it('an unreadable source file: one line, exit 4, no manifest, no temp objects, catalog untouched', async (t) => {
-    if (process.getuid?.() !== 0) t.skip();
+    if (process.getuid?.() !== 0) t.skip('needs root to run mo_br as user nobody against files it owns');
     const repo = path.join(work, 'perm-repo1');
     await fsp.mkdir(repo);
     execFileSync('chown', [`${NOBODY}:${NOBODY}`, repo]);
@@ -195,7 +195,7 @@ describe('permission errors (as user nobody)', () => {
   });
 
   it('a read-only repository: one line, exit 4, nothing written', async (t) => {
-    if (process.getuid?.() !== 0) t.skip();
+    if (process.getuid?.() !== 0) t.skip('needs root to run mo_br as user nobody against files it owns');
     const repo = path.join(work, 'perm-repo2');
     await initTinyRepo(repo); // owned by root, mode 755: nobody cannot write
     const r = await asNobody(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', src, '--meta_path', meta]);
@@ -206,7 +206,7 @@ describe('permission errors (as user nobody)', () => {
   });
 
   it('a read-only restore path: one line, exit 4, nothing created', async (t) => {
-    if (process.getuid?.() !== 0) t.skip();
+    if (process.getuid?.() !== 0) t.skip('needs root to run mo_br as user nobody against files it owns');
     const repo = path.join(work, 'perm-repo3');
     await fsp.mkdir(repo);
     execFileSync('chown', [`${NOBODY}:${NOBODY}`, repo]);
