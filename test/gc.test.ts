@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
-import { deleteBackup, gc } from '../src/repo/gc.js';
+import { gc } from '../src/repo/gc.js';
+import { deleteBackup } from '../src/repo/delete.js';
 import { acquireLock } from '../src/repo/lock.js';
 import { Repository } from '../src/repo/repository.js';
 import { MemStore } from '../src/store/mem.js';
@@ -117,7 +118,7 @@ describe('gc', () => {
     await backup(repo, 'a', tree(7));
     const shared = await acquireLock(store, 'shared');
     await expect(gc(repo, { safetyWindowMs: 0 })).rejects.toMatchObject({ code: 'LOCKED' });
-    expect(await deleteBackup(repo, 'a', { gc: true, safetyWindowMs: 0 })).toEqual({ id: 'a', gc: 'deferred' });
+    expect(await deleteBackup(repo, 'a', { gc: true, safetyWindowMs: 0 })).toMatchObject({ ids: ['a'], gc: 'deferred' });
     await shared.release();
     // a backup waits for a gc holding the exclusive lock
     const ex = await acquireLock(store, 'exclusive');

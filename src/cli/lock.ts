@@ -1,8 +1,11 @@
 /**
  * An exclusive lock file beside the catalog (`mo_br.meta.lock`), so two mo_br processes never
- * interleave a read-modify-write of the catalog. Created with O_EXCL; it holds
- * `{pid, host, nonce, at}`. A lock is stale when its process is gone (same host) or when it is
- * older than STALE_MS (another host, or a process that hung): then it is moved aside and retried.
+ * interleave a read-modify-write of the catalog. It holds `{pid, host, nonce, at}`, written whole
+ * to a temp file first and then hard-linked into place (link fails if a lock exists), so a lock
+ * file is never empty or half written, and a failed write (disk full) leaves no lock. A lock is
+ * stale when its process is gone (same host), when it is older than STALE_MS (another host, or a
+ * process that hung), or when it does not parse (damage, or a leftover of an older mobr that
+ * wrote in place) once older than UNPARSABLE_GRACE_MS: then it is moved aside and retried.
  * Locks are held for milliseconds (read, modify, write), never during a backup.
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
@@ -12,6 +15,8 @@ import { MobrError, withContext } from '../errors.js';
 import { processGone } from '../util/process.js';
 
 const STALE_MS = 120_000;
+/** An unparsable lock younger than this may be an older mobr's O_EXCL create still being written. */
+const UNPARSABLE_GRACE_MS = 2_000;
 
 interface LockInfo {
   pid: number;
@@ -31,6 +36,7 @@ async function readLock(file: string): Promise<LockInfo | undefined> {
 }
 
 function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number): boolean {
+  if (info === undefined) return Date.now() - mtimeMs > UNPARSABLE_GRACE_MS;
   const age = Date.now() - (info?.at ?? mtimeMs);
   if (age > staleMs) return true;
   return info !== undefined && info.host === os.hostname() && info.pid !== process.pid && processGone(info.pid);
@@ -45,17 +51,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
-    try {
-      const fh = await fsp.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
-      try {
-        await fh.writeFile(JSON.stringify(mine));
-      } finally {
-        await fh.close();
-      }
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw lockError(file, e);
-    }
+    if (await create(file, mine)) break;
     const st = await fsp.stat(file).catch(() => undefined);
     if (!st) continue; // released meanwhile
     const info = await readLock(file);
@@ -78,6 +74,33 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
   }
 }
 
+/** Writes the lock whole beside `file`, then links it into place; false when a lock exists. */
+async function create(file: string, mine: LockInfo): Promise<boolean> {
+  const tmp = `${file}.new-${process.pid}-${mine.nonce}`;
+  try {
+    const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+    try {
+      await fh.writeFile(JSON.stringify(mine));
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fsp.link(tmp, file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+      // no hard links here (some network filesystems): create in place; readers allow the grace
+      await fsp.writeFile(file, JSON.stringify(mine), { flag: 'wx', mode: 0o644 });
+    }
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw lockError(file, e);
+  } finally {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
 /** Moves a stale lock aside; if what we moved turns out to be a fresh lock, puts it back. */
 async function breakStale(file: string, seen: LockInfo | undefined): Promise<void> {
   const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -87,7 +110,7 @@ async function breakStale(file: string, seen: LockInfo | undefined): Promise<voi
     return; // someone else moved or released it
   }
   const moved = await readLock(aside);
-  if (seen !== undefined && moved !== undefined && moved.nonce !== seen.nonce) {
+  if (moved !== undefined && moved.nonce !== seen?.nonce) {
     await fsp.link(aside, file).catch(() => undefined); // not the stale one: give it back
   }
   await fsp.rm(aside, { force: true });

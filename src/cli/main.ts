@@ -5,6 +5,7 @@
  * --quiet) go before or after the subcommand, and a TOML config supplies any long flag
  * (argv.ts). Every failure ends in exit.ts: one stderr line `mo_br: <message>` and an exit code.
  */
+import { lockNotices } from '../repo/lock.js';
 import { Command, CommanderError, Option } from 'commander';
 import { MobrError } from '../errors.js';
 import { Catalog, defaultMetaPath } from './meta.js';
@@ -37,7 +38,7 @@ export interface RunIo {
 }
 
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
-const BOOLEAN_FLAGS = ['raw', 'repair', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long', 'verbose', 'quiet'];
+const BOOLEAN_FLAGS = ['raw', 'repair', 'unrecorded', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long', 'verbose', 'quiet'];
 /** Flags whose values are masked in any message. */
 const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
 
@@ -159,7 +160,8 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
   const del = program.command('delete').description('delete the backup').argument('<ID>', 'the backup to delete')
     .option('--access_key_id <id>', 'S3 access key ID of the backup')
     .option('--secret_access_key <key>', 'S3 secret access key of the backup')
-    .option('--not_delete_data', 'remove the record from the meta file only; keep the backup data');
+    .option('--not_delete_data', 'remove the record from the meta file only; keep the backup data')
+    .option('--safety <level>', 'full (default): keep for 1 h unreferenced data a backup running meanwhile may need; none: free everything unreferenced now');
   backupSide(del);
   common(del).action((id: string, opts: DeleteFlags & { meta_path?: string; json?: boolean }) => run(async (ctx) => (await import('./commands/delete.js')).runDelete(id, opts, ctx), opts));
 
@@ -189,6 +191,8 @@ Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unr
     .option('--keep_weekly <n>', 'keep the newest backup of each of the last n weeks')
     .option('--keep_monthly <n>', 'keep the newest backup of each of the last n months')
     .option('--dry_run', 'list what would be removed; change nothing')
+    .option('--safety <level>', 'full (default): keep for 1 h unreferenced data a backup running meanwhile may need; none: free everything unreferenced now')
+    .option('--unrecorded', 'also apply the policy to backups in the repository that the meta file in use does not record')
     .option('--access_key_id <id>', 'S3 access key ID')
     .option('--secret_access_key <key>', 'S3 secret access key');
   backupSide(prune);
@@ -255,6 +259,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   // --json anywhere: every outcome, errors included, is a JSON document on stdout.
   let jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   let failure: unknown;
+  lockNotices((m) => io.stderr.write(`mo_br: warning: ${m}\n`));
   let globals: GlobalFlags = {};
   let log: Logger | undefined;
   const runCommand: Runner = async (fn) => {

@@ -24,8 +24,17 @@ export interface GcOptions {
   dryRun?: boolean;
   /** Packs whose live share of blob bytes is below this are rewritten (0 disables). Default 0.5. */
   repackThreshold?: number;
-  /** Objects younger than this on the store's clock are never deleted or rewritten. Default 1 h. */
+  /**
+   * Objects younger than this on the store's clock are never deleted or rewritten. Default: 1 h
+   * when another process held a lock on the repository as gc took its own, else 0 (spec/gc.md §2.3).
+   */
   safetyWindowMs?: number;
+  /** 'none' (kopia's word): no window at all, whoever else was there. */
+  safety?: 'auto' | 'none';
+  /** Backups whose manifests the caller deletes at `commit`: not marked (their chunks may go). */
+  exclude?: ReadonlySet<string>;
+  /** Runs once gc has checked it can finish (index and manifests sound), before its first write. */
+  commit?: () => Promise<void>;
   lock?: LockOptions;
 }
 
@@ -55,32 +64,21 @@ export interface GcReport {
   bytesFreed: number;
   /** Leftovers of killed processes removed: staging objects and unfinished temp files. */
   leftoversDeleted: number;
-}
-
-export interface DeleteResult {
-  id: string;
-  /** The gc run after the delete; 'deferred' when backups held the repository (a later gc frees). */
-  gc?: GcReport | 'deferred';
-}
-
-/** Deletes backup `id` (its manifest; never needs a lock), then optionally frees its data. */
-export async function deleteBackup(repo: Repository, id: string, o: GcOptions & { gc?: boolean } = {}): Promise<DeleteResult> {
-  if (!(await repo.hasBackup(id))) throw new MobrError('ENOENT_BACKUP', `no backup ${id} in ${repo.store.location}`);
-  await repo.deleteManifest(id);
-  if (!o.gc) return { id };
-  try {
-    return { id, gc: await gc(repo, o) };
-  } catch (e) {
-    if (isMobrError(e, 'LOCKED')) return { id, gc: 'deferred' };
-    throw e;
-  }
+  /** The safety window used (ms): 0 when no other process held a lock on the repository. */
+  safetyWindowMs: number;
+  /** Unreferenced bytes kept because they are younger than the window, and when (store clock, ms) the last of them may go. */
+  bytesHeld: number;
+  heldUntil?: number;
 }
 
 /** Runs gc under the exclusive lock (spec/gc.md §3). */
 export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport> {
   return withExclusiveLock(repo.store, async (lock) => {
-    const report = await collect(repo, lock.storeNow, o);
-    await sweepLeftovers(repo, lock.storeNow, o, report);
+    // Alone (no other lock object, stale or live, as we took ours): no backup is between loading
+    // the index and writing its manifest, so nothing young can be needed by one (spec/gc.md §2.3).
+    const window = o.safetyWindowMs ?? (o.safety === 'none' || lock.othersSeen === 0 ? 0 : DEFAULT_SAFETY_WINDOW_MS);
+    const report = await collect(repo, lock.storeNow, { ...o, safetyWindowMs: window });
+    await sweepLeftovers(repo, lock.storeNow, { ...o, safetyWindowMs: window }, report);
     await repo.refreshIndex();
     return report;
   }, { purpose: 'gc', ...o.lock });
@@ -115,12 +113,18 @@ interface IndexObject {
 async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcReport> {
   const store = repo.store;
   const window = o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
+  const exclude = o.exclude ?? new Set<string>();
   const threshold = o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
   const young = (m: number | undefined) => window > 0 && (m === undefined || m > now - window);
   const r: GcReport = {
     dryRun: o.dryRun === true, backups: 0, liveChunks: 0, missingChunks: 0, packsKept: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0,
     orphansDeleted: 0, orphansAdopted: 0, packsMissing: 0, damagedOrphans: [], youngSkipped: 0, indexObjectsRemoved: 0, indexObjectsWritten: 0, bytesDeleted: 0, bytesWritten: 0, bytesFreed: 0,
-    leftoversDeleted: 0,
+    leftoversDeleted: 0, safetyWindowMs: window, bytesHeld: 0,
+  };
+  const held0 = (size: number, mtimeMs: number | undefined) => {
+    r.bytesHeld += size;
+    const until = (mtimeMs ?? now) + window;
+    r.heldUntil = Math.max(r.heldUntil ?? 0, until);
   };
 
   // 2. Every index object, as it is on the store now; damage stops gc.
@@ -144,10 +148,11 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   const live = new Set<string>();
   const ids = await repo.listBackupIds();
   for (const id of ids) {
+    if (exclude.has(id)) continue;
     const m = await repo.loadManifest(id).catch((err) => Promise.reject(withContext('gc refused', err)));
     for (const f of m.files) for (let i = 0; i < chunkCount(f); i++) live.add(toHex(chunkId(f, i)));
   }
-  r.backups = ids.length;
+  r.backups = ids.filter((id) => !exclude.has(id)).length;
   r.liveChunks = live.size;
 
   // 4-5. Classify.
@@ -173,6 +178,7 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
       }
       if (!file || protectedPacks.has(p.id) || young(file.mtimeMs)) {
         keep.set(p.id, p);
+        if (file && !protectedPacks.has(p.id) && !p.blobs.some((b) => live.has(toHex(b.id)))) held0(file.size, file.mtimeMs);
         continue;
       }
       let total = 0;
@@ -184,6 +190,17 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
       if (liveBytes === 0) drop.set(p.id, p);
       else if (total > 0 && liveBytes / total < threshold) repack.set(p.id, p);
       else keep.set(p.id, p);
+    }
+  }
+  const counted = new Set<string>();
+  for (const x of objects) {
+    if (!young(x.mtimeMs)) continue;
+    for (const p of x.packs) {
+      const file = files.get(p.id);
+      if (file && !counted.has(p.id) && !p.blobs.some((b) => live.has(toHex(b.id)))) {
+        counted.add(p.id);
+        held0(file.size, Math.max(file.mtimeMs ?? now, x.mtimeMs ?? now));
+      }
     }
   }
   const held = new Set<string>();
@@ -198,6 +215,7 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
     if (records.has(id)) continue;
     if (young(f.mtimeMs)) {
       r.youngSkipped++;
+      held0(f.size, f.mtimeMs);
       continue;
     }
     let header: PackRecord;
@@ -245,6 +263,7 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   r.bytesDeleted = dropped.reduce((s, id) => s + (files.get(id)?.size ?? 0), 0);
   const changed = dropped.length > 0 || adopted.length > 0 || missing.size > 0 || oldObjects.length > 1;
   if (o.dryRun || !changed) {
+    if (!o.dryRun) await o.commit?.();
     r.bytesFreed = r.bytesDeleted;
     return r;
   }
@@ -274,6 +293,9 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   }
   await cut();
   r.packsWritten = written.length;
+  // Every check that can stop gc is behind us (new packs alone are harmless orphans): the caller's
+  // irreversible step (deleting manifests) happens only now.
+  await o.commit?.();
 
   // 8. The compacted index object, before any deletion.
   const newPacks = [...written, ...keep.values(), ...adopted];

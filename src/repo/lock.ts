@@ -35,9 +35,24 @@ export interface LockInfo {
   purpose: string;
   createdAt: number;
   mtimeMs?: number;
+  /** The object does not parse as a lock (see UNREADABLE_STALE_MS). */
+  unreadable?: boolean;
 }
 
 export const DEFAULT_STALE_MS = 30 * 60_000;
+/**
+ * A lock object that does not parse is no process's lock: objects are written whole (a folder's
+ * temp file + rename, an S3 PUT), so it is damage or a stray file, not a write in progress. It
+ * blocks like an exclusive lock only this long (store clock), then counts as stale; every
+ * process that meets it says so (lockNotices).
+ */
+export const UNREADABLE_STALE_MS = 60_000;
+
+let notify: (message: string) => void = () => undefined;
+/** Where lock notices go (the CLI prints them on stderr as `mo_br: warning: …`). */
+export function lockNotices(sink: (message: string) => void): void {
+  notify = sink;
+}
 export const DEFAULT_REFRESH_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
@@ -52,7 +67,7 @@ export async function listLocks(store: Store): Promise<LockInfo[]> {
       out.push({ key: e.key, kind: o.kind === 'shared' ? 'shared' : 'exclusive', host: String(o.host ?? ''), pid: Number(o.pid ?? 0), purpose: String(o.purpose ?? ''), createdAt: Number(o.createdAt ?? 0), mtimeMs: e.mtimeMs });
     } catch (err) {
       if (isMobrError(err, 'NOT_FOUND')) continue; // released meanwhile
-      out.push({ key: e.key, kind: 'exclusive', host: '', pid: 0, purpose: 'unreadable lock', createdAt: 0, mtimeMs: e.mtimeMs });
+      out.push({ key: e.key, kind: 'exclusive', host: '', pid: 0, purpose: 'unreadable lock', createdAt: 0, mtimeMs: e.mtimeMs, unreadable: true });
     }
   }
   return out;
@@ -60,6 +75,7 @@ export async function listLocks(store: Store): Promise<LockInfo[]> {
 
 /** Stale: not refreshed for staleMs by the store's clock, or its process on this host is gone. */
 export function isStale(l: LockInfo, storeNow: number, staleMs: number): boolean {
+  if (l.unreadable) return l.mtimeMs === undefined || storeNow - l.mtimeMs > Math.min(staleMs, UNREADABLE_STALE_MS);
   if (l.host === os.hostname() && l.pid > 0 && l.pid !== process.pid && processGone(l.pid)) return true;
   return l.mtimeMs !== undefined && storeNow - l.mtimeMs > staleMs;
 }
@@ -71,6 +87,8 @@ export class RepoLock {
   private released = false;
   /** The store's clock when the lock was taken (mtime of our own lock object). */
   storeNow = Date.now();
+  /** Other lock objects seen when it was taken (stale ones included): 0 means no other process held the repository. */
+  othersSeen = 0;
 
   constructor(
     readonly store: Store,
@@ -123,6 +141,7 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
   const deadline = performance.now() + (o.waitMs ?? 0);
   const id = randomBytes(16).toString('hex');
   const key = lockKey(id);
+  const noticed = new Set<string>();
   const body = encoder.encode(JSON.stringify({ v: 1, kind, host: os.hostname(), pid: process.pid, nonce: id, createdAt: Date.now(), purpose: o.purpose ?? kind }));
   for (let attempt = 0; ; attempt++) {
     await store.put(key, body);
@@ -130,8 +149,16 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
     try {
       lock.storeNow = (await store.stat(key))?.mtimeMs ?? Date.now();
       const others = (await listLocks(store)).filter((l) => l.key !== key);
+      for (const l of others) {
+        if (!l.unreadable || noticed.has(l.key)) continue;
+        noticed.add(l.key);
+        const stale = isStale(l, lock.storeNow, staleMs);
+        const age = l.mtimeMs === undefined ? '' : ` (${Math.round((lock.storeNow - l.mtimeMs) / 1000)} s old)`;
+        notify(`${store.location}: ${l.key} is not a readable lock${age}; ${stale ? (kind === 'exclusive' ? 'removing it' : 'ignoring it (gc removes it)') : `it counts as a lock until it is ${UNREADABLE_STALE_MS / 1000} s old`}`);
+      }
       const blocking = others.filter((l) => (kind === 'exclusive' || l.kind === 'exclusive') && !isStale(l, lock.storeNow, staleMs));
       if (blocking.length === 0) {
+        lock.othersSeen = others.length;
         if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale
         lock.startHeartbeat();
         return lock;

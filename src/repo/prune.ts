@@ -1,10 +1,12 @@
 /**
- * Retention (spec/gc.md §4), restic's semantics: backups newest first by completedAt; keep_last n
+ * Retention (spec/gc.md §4), restic's semantics, per source (cluster or data folder, as restic's
+ * host + paths): backups newest first by completedAt; keep_last n
  * keeps the n newest; keep_daily / weekly / monthly n keep the newest backup of each of the n most
  * recent days / ISO weeks / months (local time) that have one. Kept by any rule = kept.
  */
 import { MobrError } from '../errors.js';
-import { deleteBackup, gc, type GcOptions, type GcReport } from './gc.js';
+import type { GcOptions, GcReport } from './gc.js';
+import { deleteBackups } from './delete.js';
 import type { Repository } from './repository.js';
 
 export interface RetentionPolicy {
@@ -17,6 +19,8 @@ export interface RetentionPolicy {
 export interface BackupTime {
   id: string;
   completedAt: number;
+  /** The source it is of (sourceKey); policies apply to each group separately. */
+  group?: string;
 }
 
 export interface Decision extends BackupTime {
@@ -72,22 +76,54 @@ export function planRetention(backups: BackupTime[], p: RetentionPolicy): PruneP
 
 export interface PruneResult extends PrunePlan {
   dryRun: boolean;
+  /** Backups the policy was not applied to (not in `only`): never touched. */
+  untouched: string[];
   gc?: GcReport | 'deferred';
+  deferredBecause?: string;
 }
 
-/** Applies a policy to every backup of repo: deletes the rest, then one gc (unless dryRun). */
-export async function prune(repo: Repository, policy: RetentionPolicy, o: GcOptions = {}): Promise<PruneResult> {
-  const times: BackupTime[] = [];
-  for (const id of await repo.listBackupIds()) times.push({ id, completedAt: (await repo.loadManifest(id)).completedAt });
-  const plan = planRetention(times, policy);
-  if (o.dryRun) return { ...plan, dryRun: true };
-  for (const r of plan.remove) await deleteBackup(repo, r.id);
-  let report: GcReport | 'deferred';
-  try {
-    report = await gc(repo, o);
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'LOCKED') throw e;
-    report = 'deferred';
+export interface PruneOptions extends GcOptions {
+  /** Apply the policy to these backups only (the ones the catalog in use records); default all. */
+  only?: ReadonlySet<string>;
+  /** Right after the removed manifests are deleted (the caller drops their catalog records). */
+  afterDelete?: (ids: string[]) => Promise<void>;
+}
+
+/**
+ * What a backup is of, for grouping (as restic groups by host and paths): the cluster
+ * (`matrixone host:port`) or the data folder (`cold /path`) its manifest names.
+ */
+export function sourceKey(source: Record<string, unknown>): string {
+  if (source.kind === 'cold' && typeof source.dataDir === 'string') return `cold ${source.dataDir}`;
+  if (source.kind === 'matrixone') return `matrixone ${String(source.host)}:${String(source.port)}`;
+  return 'unknown source';
+}
+
+/**
+ * Applies a policy to the backups of repo, each source separately: deletes the rest, then one gc
+ * (unless dryRun). A gc that refuses deletes nothing (src/repo/delete.ts).
+ */
+export async function prune(repo: Repository, policy: RetentionPolicy, o: PruneOptions = {}): Promise<PruneResult> {
+  const groups = new Map<string, BackupTime[]>();
+  const untouched: string[] = [];
+  for (const id of await repo.listBackupIds()) {
+    if (o.only && !o.only.has(id)) {
+      untouched.push(id);
+      continue;
+    }
+    const m = await repo.loadManifest(id);
+    const key = sourceKey(m.source);
+    groups.set(key, [...(groups.get(key) ?? []), { id, completedAt: m.completedAt, group: key }]);
   }
-  return { ...plan, dryRun: false, gc: report };
+  const plan: PrunePlan = { keep: [], remove: [] };
+  for (const backups of groups.values()) {
+    const p = planRetention(backups, policy);
+    plan.keep.push(...p.keep);
+    plan.remove.push(...p.remove);
+  }
+  if (groups.size === 0) planRetention([], policy); // still refuses an empty policy
+  if (o.dryRun) return { ...plan, dryRun: true, untouched };
+  const ids = plan.remove.map((r) => r.id);
+  const d = await deleteBackups(repo, ids, { ...o, gc: true, afterDelete: () => o.afterDelete?.(ids) ?? Promise.resolve() });
+  return { ...plan, dryRun: false, untouched, gc: d.gc, deferredBecause: d.deferredBecause };
 }

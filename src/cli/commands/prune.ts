@@ -1,15 +1,18 @@
 /**
  * `mo_br prune --keep_last N --keep_daily N --keep_weekly N --keep_monthly N [--dry_run]`:
  * applies a retention policy (restic's semantics, src/repo/prune.ts) to every repository the
- * catalog names (or the one given by --backup_dir + --backup_*), deletes the other backups and
- * their catalog records, then runs one gc per repository. --dry_run lists what would go.
+ * catalog names (or the one given by --backup_dir + --backup_*), to each source (cluster or data
+ * folder) separately and only to the backups the catalog in use records (--unrecorded: all),
+ * deletes the other backups and their catalog records, then runs one gc per repository. Records
+ * whose backup is gone (a killed prune or delete) are removed and named. --dry_run lists what
+ * would go.
  */
-import { MobrError } from '../../errors.js';
+import { MobrError, withContext } from '../../errors.js';
 import { planRetention, prune, type PrunePlan, type RetentionPolicy } from '../../repo/prune.js';
 import type { GcReport } from '../../repo/gc.js';
+import { safetyFlag, spaceLines } from '../space.js';
 import { describeLocation, sameLocation, type BackupLocation } from '../location.js';
 import { openRepository } from '../stores.js';
-import { formatBytes } from '../units.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, type BackupSideFlags } from '../resolve.js';
 
@@ -19,6 +22,8 @@ export interface PruneFlags extends BackupSideFlags {
   keep_weekly?: string;
   keep_monthly?: string;
   dry_run?: boolean;
+  safety?: string;
+  unrecorded?: boolean;
   access_key_id?: string;
   secret_access_key?: string;
 }
@@ -36,34 +41,52 @@ export function policyFromFlags(f: PruneFlags): RetentionPolicy {
 
 export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void> {
   const policy = policyFromFlags(flags);
+  const safety = safetyFlag(flags.safety);
+  const dryRun = flags.dry_run === true;
+  const records = await ctx.catalog.read();
   const locations: BackupLocation[] = [];
   if (flags.backup_dir !== undefined) locations.push(backupSideLocation(flags));
-  else for (const r of await ctx.catalog.read()) if (!locations.some((l) => sameLocation(l, r.location))) locations.push(r.location);
+  else for (const r of records) if (!locations.some((l) => sameLocation(l, r.location))) locations.push(r.location);
   if (locations.length === 0) throw new MobrError('ENOENT_BACKUP', `no backups in ${ctx.catalog.file}; give --backup_dir to prune a repository directly`);
   const creds = { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key };
-  const out: { location: BackupLocation; plan: PrunePlan; gc?: GcReport | 'deferred' }[] = [];
+  const out: { location: BackupLocation; plan: PrunePlan; untouched: string[]; reconciled: string[]; gc?: GcReport | 'deferred'; deferredBecause?: string }[] = [];
   for (const location of locations) {
     const repo = await openRepository(location, creds);
     try {
-      const r = await prune(repo, policy, { dryRun: flags.dry_run === true });
-      if (!r.dryRun) {
-        const gone = new Set(r.remove.map((x) => x.id));
+      const here = records.filter((r) => sameLocation(r.location, location));
+      const present = new Set(await repo.listBackupIds());
+      const stale = here.filter((r) => !present.has(r.id)).map((r) => r.id); // records a killed prune or delete left behind
+      const dropRecords = async (ids: string[]) => {
+        const gone = new Set([...ids, ...stale]);
+        if (gone.size === 0) return;
         await ctx.catalog.update((rs) => rs.filter((x) => !(gone.has(x.id) && sameLocation(x.location, location))));
-      }
-      out.push({ location, plan: { keep: r.keep, remove: r.remove }, gc: r.gc });
+      };
+      const r = await prune(repo, policy, {
+        dryRun,
+        safety,
+        only: flags.unrecorded ? undefined : new Set(here.map((x) => x.id)),
+        afterDelete: (ids) =>
+          dropRecords(ids).catch((e) => Promise.reject(withContext(`the backups prune removed from ${describeLocation(location)} are gone, but their records in ${ctx.catalog.file} could not be removed (the next prune removes them)`, e))),
+      });
+      out.push({ location, plan: { keep: r.keep, remove: r.remove }, untouched: r.untouched, reconciled: stale, gc: r.gc, deferredBecause: r.deferredBecause });
     } finally {
       await repo.close();
     }
   }
   if (ctx.json) {
-    printJson(ctx, 'prune', { dryRun: flags.dry_run === true, repositories: out });
+    printJson(ctx, 'prune', { dryRun, repositories: out });
     return;
   }
   for (const o of out) {
     ctx.stdout.write(`${describeLocation(o.location)}\n`);
-    for (const k of o.plan.keep) ctx.stdout.write(`keep    ${k.id}  ${new Date(k.completedAt).toISOString()}  ${k.reasons.join(', ')}\n`);
-    for (const k of o.plan.remove) ctx.stdout.write(`${flags.dry_run ? 'would remove' : 'remove'}  ${k.id}  ${new Date(k.completedAt).toISOString()}\n`);
-    if (o.gc === 'deferred') ctx.stdout.write('gc deferred: backups are running; the next prune or delete frees the data\n');
-    else if (o.gc) ctx.stdout.write(`gc: ${o.gc.packsDeleted} packs deleted, ${o.gc.packsRepacked} repacked, ${formatBytes(Math.max(0, o.gc.bytesFreed))} freed\n`);
+    const groups = [...new Set([...o.plan.keep, ...o.plan.remove].map((d) => d.group ?? ''))].sort();
+    for (const g of groups) {
+      if (groups.length > 1 || g !== 'unknown source') ctx.stdout.write(`source  ${g}\n`);
+      for (const k of o.plan.keep.filter((d) => (d.group ?? '') === g)) ctx.stdout.write(`keep    ${k.id}  ${new Date(k.completedAt).toISOString()}  ${k.reasons.join(', ')}\n`);
+      for (const k of o.plan.remove.filter((d) => (d.group ?? '') === g)) ctx.stdout.write(`${dryRun ? 'would remove' : 'remove'}  ${k.id}  ${new Date(k.completedAt).toISOString()}\n`);
+    }
+    if (o.untouched.length > 0) ctx.stdout.write(`untouched: ${o.untouched.length} backup(s) ${ctx.catalog.file} does not record were left alone (--unrecorded applies the policy to them too)\n`);
+    if (o.reconciled.length > 0) ctx.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${o.reconciled.length} record(s) whose backup no longer exists: ${o.reconciled.join(', ')}\n`);
+    ctx.stdout.write(spaceLines('prune', o.gc, o.deferredBecause));
   }
 }
