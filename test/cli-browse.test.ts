@@ -196,6 +196,25 @@ describe('dump', () => {
     }
   });
 
+  it('a reader that goes away (dump | head -c 100) ends it quietly, exit 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { MO_BR } = await import('./helpers/cli.js');
+    const r = await new Promise<{ code: number | null; stderr: string; got: number }>((resolve) => {
+      const p = spawn(process.execPath, [MO_BR, 'dump', id1, 'shared/018f7a41-1881-7999-bbd6-858c3d4acc10_00000', ...M()], { cwd: work });
+      let got = 0;
+      let stderr = '';
+      p.stdout.once('data', (d: Buffer) => {
+        got = d.length;
+        p.stdout.destroy();
+      });
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('close', (code) => resolve({ code, stderr, got }));
+    });
+    expect(r.got).toBeGreaterThan(0);
+    expect(r.got).toBeLessThan(3_000_000);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+  });
+
   it('a damaged chunk: stops before its bytes, one line, exit 6', async () => {
     const dir = path.join(work, 'dmg');
     mkdirSync(path.join(dir, 'src'), { recursive: true });

@@ -15,7 +15,8 @@ export interface DumpFlags extends RepoFlags {
   parallelism?: string;
 }
 
-type Sink = Output & { once?(ev: string, fn: (...a: unknown[]) => void): unknown; removeListener?(ev: string, fn: (...a: unknown[]) => void): unknown };
+type Listener = (...a: unknown[]) => void;
+type Sink = Output & { on?(ev: string, fn: Listener): unknown; once?(ev: string, fn: Listener): unknown; removeListener?(ev: string, fn: Listener): unknown };
 
 export async function runDump(id: string, file: string, flags: DumpFlags, ctx: CliContext): Promise<void> {
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024) ?? 2;
@@ -26,23 +27,47 @@ export async function runDump(id: string, file: string, flags: DumpFlags, ctx: C
     const rel = file.replace(/^\/+/, '');
     const f = m.files.find((x) => x.path === rel) ?? m.files.find((x) => showName(x.path) === rel); // a byte name as ls shows it (\xNN)
     if (!f) throw new MobrError('NOT_FOUND', `backup ${m.id} has no file ${file}`);
-    const out = ctx.stdout as Sink;
-    for await (const c of verifiedFileBytes(repo, pool, f)) await writeAll(out, c);
+    const out = new StdoutWriter(ctx.stdout as Sink);
+    for await (const c of verifiedFileBytes(repo, pool, f)) {
+      // the reader went away (`dump … | head -c 100`): stop quietly, as cat does
+      if (!(await out.write(c))) return;
+    }
   } finally {
     await pool.close();
     await repo.close();
   }
 }
 
-/** Writes and waits for the stream to drain when it asks to (a pipe to a slow reader). */
-async function writeAll(out: Sink, c: Uint8Array): Promise<void> {
-  if (out.write(c as unknown as string) !== false || typeof out.once !== 'function') return;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: unknown) => reject(new MobrError('IO', `stdout: ${(e as Error).message}`, { cause: e }));
-    out.once!('error', onError);
-    out.once!('drain', () => {
-      out.removeListener?.('error', onError);
-      resolve();
+/**
+ * Writes chunks to stdout, waiting for it to drain when it asks to (a pipe to a slow reader).
+ * A closed pipe (EPIPE) ends the output: write returns false; another error is IO. The error
+ * listener stays, so a late EPIPE never surfaces as an unhandled 'error' event.
+ */
+class StdoutWriter {
+  private closed = false;
+  private failure: unknown;
+  constructor(private readonly out: Sink) {
+    out.on?.('error', (e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') this.closed = true;
+      else this.failure ??= e;
     });
-  });
+  }
+
+  async write(c: Uint8Array): Promise<boolean> {
+    if (this.closed) return false;
+    const more = this.out.write(c as unknown as string);
+    if (more === false && typeof this.out.once === 'function') {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.out.removeListener?.('drain', done);
+          this.out.removeListener?.('error', done);
+          resolve();
+        };
+        this.out.once!('drain', done);
+        this.out.once!('error', done);
+      });
+    }
+    if (this.failure !== undefined) throw new MobrError('IO', `stdout: ${(this.failure as Error).message}`, { cause: this.failure });
+    return !this.closed;
+  }
 }
