@@ -27,12 +27,6 @@ import { cmpTs, ZERO, type TS } from './ts.js';
 
 export type { Op, ObjEntry } from './objects.js';
 
-export interface LiveObject {
-  name: string;
-  createTS: TS;
-  size: number;
-}
-
 export interface Table {
   cols: string[];
   rows: unknown[][];
@@ -141,10 +135,6 @@ export class MoTree {
 
   opsOf(name: string): Op[] {
     return this.ops.get(name) ?? [];
-  }
-
-  async readObject(name: string): Promise<Buffer> {
-    return this.sharedFs.read(name);
   }
 
   /** Adds one appendable object holding `ops`, then writes an incremental checkpoint. */
