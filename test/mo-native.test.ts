@@ -81,6 +81,28 @@ describe('check a native backup folder', () => {
   }, 30_000);
 });
 
+describe('a native folder named with its ID (as the seed passes one)', () => {
+  it("check <ID> and restore <ID> with --backup_path: the ID must be the one backup_meta records", async () => {
+    const f = dir();
+    const files = await writeMoFolder(f, { framed: true, configs: CONFIGS, backupMetaId: ID });
+    const c = await mo(['check', ID, '--backup_dir', 'filesystem', '--backup_path', f]);
+    expect(c.stderr).toBe('');
+    expect(c.stdout).toBe(LINES(true));
+    const other = '01108122-10f9-11ef-9359-26dd28356ef2';
+    const wrong = await mo(['check', other, '--backup_dir', 'filesystem', '--backup_path', f]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(new RegExp(`^mo_br: the backup folder .* holds backup ${ID} \\(its backup_meta\\), not ${other}\n$`));
+    const dest = dir();
+    const bad = await mo(['restore', other, '--backup_dir', 'filesystem', '--backup_path', f, '--restore_dir', 'filesystem', '--restore_path', dest]);
+    expect(bad.code).toBe(3);
+    await expect(stat(join(dest, 'mo-data'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const r = await mo(['restore', ID, '--backup_dir', 'filesystem', '--backup_path', f, '--restore_dir', 'filesystem', '--restore_path', dest]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await readFile(join(dest, 'mo-data', 'shared', OBJ))).equals(frameRef(files.get(`tae/${OBJ}`)!))).toBe(true);
+  }, 30_000);
+});
+
 describe('restore a native backup folder', () => {
   it('framed, with backup_meta, no configs: DISK defaults, every file framed as LocalFS writes it', async () => {
     const f = dir();

@@ -37,12 +37,13 @@ export async function openNativeAt(location: BackupLocation, creds: S3Credential
 }
 
 /** `check --backup_dir … --backup_path <native folder>`: mo_br's check lines, CHECK_FAILED on damage. */
-export async function runNativeCheck(native: OpenedNative, ctx: CliContext): Promise<void> {
+export async function runNativeCheck(native: OpenedNative, ctx: CliContext, id?: string): Promise<void> {
   let result;
   try {
     result = await checkNativeFolder(native.folder, (shown, problem) => {
       if (!ctx.json) ctx.stdout.write(checkLine(shown, problem));
     });
+    assertNativeId(native, result.id, id);
   } finally {
     await native.close();
   }
@@ -57,8 +58,16 @@ export async function runNativeCheck(native: OpenedNative, ctx: CliContext): Pro
 }
 
 /** A native folder as a restore source: its manifest and a reader of its files' plain bytes. */
-export async function nativeSource(native: OpenedNative, location: BackupLocation): Promise<{ manifest: Manifest; read: (f: FileEntry) => AsyncIterable<Uint8Array> }> {
+export async function nativeSource(native: OpenedNative, location: BackupLocation, id?: string): Promise<{ manifest: Manifest; read: (f: FileEntry) => AsyncIterable<Uint8Array> }> {
   const check = await checkNativeFolder(native.folder);
+  assertNativeId(native, check.id, id);
   const name = location.backupDir === 'filesystem' ? path.basename(location.path) : location.filepath.replace(/\/+$/, '').split('/').pop() || location.bucket;
   return { manifest: nativeManifest(native.folder, check, name), read: (f) => readNative(native.folder, f.path) };
+}
+
+/** An ID given with a native folder must be the one its backup_meta records (when it has one). */
+export function assertNativeId(native: OpenedNative, recorded: string | undefined, wanted: string | undefined): void {
+  if (wanted !== undefined && recorded !== undefined && recorded !== wanted) {
+    throw new MobrError('ENOENT_BACKUP', `the backup folder ${native.folder.store.location} holds backup ${recorded} (its backup_meta), not ${wanted}`);
+  }
 }

@@ -20,7 +20,7 @@ import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
 import { credentialsOf, flagLocation, openBackup, repositoryRecords, type RepoFlags } from '../resolve.js';
-import { printJson, type CliContext } from '../context.js';
+import { checkBackupId, printJson, type CliContext } from '../context.js';
 
 // Kept here too: other commands import the flag family from this module.
 export { backupSideLocation, type BackupSideFlags } from '../resolve.js';
@@ -81,6 +81,9 @@ async function listAll(flags: ListFlags, ctx: CliContext): Promise<void> {
 
 export async function runCheck(id: string | undefined, flags: RepoFlags & { repair?: boolean }, ctx: CliContext): Promise<void> {
   if (id !== undefined) {
+    const given = flags.repair ? undefined : flagLocation(flags);
+    const native = given ? await openNativeAt(given, credentialsOf(flags)) : undefined;
+    if (native) return runNativeCheck(native, ctx, checkBackupId(id));
     const found = await openBackup(id, flags, ctx);
     let result: CheckResult;
     let repaired: RepairReport | undefined;

@@ -30,7 +30,7 @@ import { withLock } from '../lock.js';
 import { makeDirs } from '../../backup/paths.js';
 import { formatDuration } from '../units.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
-import { backupSideLocation, credentialsOf, newestBackup, openBackup, type BackupSideFlags } from '../resolve.js';
+import { credentialsOf, flagLocation, newestBackup, openBackup, type BackupSideFlags } from '../resolve.js';
 import { selectManifest } from '../../repo/select.js';
 import { printRestoreDryRun } from './restore-dry-run.js';
 
@@ -72,7 +72,17 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
   let manifest: Manifest;
   let read: ((f: FileEntry) => AsyncIterable<Uint8Array>) | undefined;
   let closeNative: (() => Promise<void>) | undefined;
-  if (id !== undefined) {
+  // A folder in MatrixOne's own layout (BACKUP, mo_br, export) is checked whole before anything is written.
+  const given = flagLocation(flags);
+  const native = given ? await openNativeAt(given, credentialsOf(flags), parallelism) : undefined;
+  if (native) {
+    from = given!;
+    closeNative = native.close;
+    ({ manifest, read } = await nativeSource(native, from, id).catch(async (e: unknown) => {
+      await native.close();
+      throw e;
+    }));
+  } else if (id !== undefined) {
     const found = await openBackup(id, flags, ctx, parallelism);
     ({ location: from, repo } = found);
     manifest = await found.manifest().catch(async (e: unknown) => {
@@ -80,29 +90,17 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       throw e;
     });
   } else {
-    if (flags.backup_dir === undefined) throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backup is');
-    from = backupSideLocation(flags);
-    const native = await openNativeAt(from, credentialsOf(flags), parallelism);
-    if (native) {
-      // a folder in MatrixOne's own layout: checked whole before anything is written
-      closeNative = native.close;
-      ({ manifest, read } = await nativeSource(native, from).catch(async (e: unknown) => {
-        await native.close();
-        throw e;
-      }));
-    } else {
-      const opened = await openRepository(from, credentialsOf(flags), parallelism);
-      repo = opened;
-      manifest = await newestBackup(opened, from).catch(async (e: unknown) => {
-        await opened.close();
-        throw e;
-      });
-      if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(from)}\nBackup ID\n    ${manifest.id}\n`);
-    }
+    if (given === undefined) throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backup is');
+    from = given;
+    const opened = await openRepository(from, credentialsOf(flags), parallelism);
+    repo = opened;
+    manifest = await newestBackup(opened, from).catch(async (e: unknown) => {
+      await opened.close();
+      throw e;
+    });
+    if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(from)}\nBackup ID\n    ${manifest.id}\n`);
   }
 
-  if (ctx.log) ctx.log.backupId = manifest.id;
-  ctx.log?.info('restore started', { from: describeLocation(from) });
   const progress = new Progress('restore', { json: ctx.json });
   try {
     const whole = manifest;
