@@ -172,7 +172,7 @@ describe('restore --include/--exclude over random trees', () => {
         }
         rmSync(dir, { recursive: true, force: true });
       }),
-      { numRuns: 5 },
+      { numRuns: 3 },
     );
   }, 180_000);
 });

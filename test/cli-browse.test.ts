@@ -187,13 +187,11 @@ describe('dump', () => {
       [id2, 'mo-data', 'empty'],
       [id2, 'mo-data', '/etc/tn.toml'],
     ];
-    {
-      for (const [id, root, f] of picks) {
-        const r = await mobrBytes(['dump', id, f, ...(id === id1 ? M() : AT())]);
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout.equals(readFileSync(path.join(work, root, f))), `${id} ${f}`).toBe(true);
-      }
-    }
+    const runs = await Promise.all(picks.map(([id, , f]) => mobrBytes(['dump', id, f, ...(id === id1 ? M() : AT())])));
+    picks.forEach(([id, root, f], i) => {
+      expect(runs[i].code, runs[i].stderr).toBe(0);
+      expect(runs[i].stdout.equals(readFileSync(path.join(work, root, f))), `${id} ${f}`).toBe(true);
+    });
   });
 
   it('a reader that goes away (dump | head -c 100) ends it quietly, exit 0', async () => {
