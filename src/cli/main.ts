@@ -29,6 +29,7 @@ import { completionScript } from './completion.js';
 import { completionCommands, globalFlags, optionTable } from './tree.js';
 import { buildInfo, packageVersion, versionText } from './version.js';
 import { printJson } from './context.js';
+import { Progress } from './progress.js';
 
 export interface RunIo {
   stdout: Output;
@@ -100,7 +101,7 @@ function buildProgram(io: RunIo, run: Runner): Command {
     .option('--log_file <file>', 'append log lines to this file (default: the console, stderr)')
     .option('--log_level <level>', 'debug, info, warn or error (default: error)')
     .option('--json', 'print the result as JSON (and no progress); errors too')
-    .option('--verbose', 'log at info level and print the summary even when not on a terminal')
+    .option('--verbose', 'print the summary (backup, restore, check, sync) on stderr even when it is not a terminal')
     .option('--quiet', 'no progress, no summary: only the result and errors');
   program.addHelpText('after', `
 Examples:
@@ -282,8 +283,8 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     if (config) ({ globals, rest } = applyConfig(config, command, globals, rest, table));
     secrets.push(...secretsIn(rest));
     jsonOut = globals.json ? io.stdout : undefined;
-    let level = parseLogLevel(globals.log_level);
-    if (globals.verbose && (level === 'warn' || level === 'error') && !globals.log_level) level = 'info';
+    Progress.quiet = globals.quiet === true;
+    const level = parseLogLevel(globals.log_level);
     log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets);
     log.debug('start', { flags: rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]).join(','), config: config?.file });
     if (rest.length === 0) throw new MobrError('BAD_INPUT', missingCommand(program));

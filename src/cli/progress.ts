@@ -14,6 +14,8 @@ export interface ProgressUpdate {
 }
 
 export class Progress {
+  /** --quiet: no progress line anywhere in this process (set once by main.ts). */
+  static quiet = false;
   private readonly enabled: boolean;
   private last = 0;
   private drawn = false;
@@ -24,7 +26,7 @@ export class Progress {
     opts: { json: boolean; stream?: NodeJS.WriteStream },
     private readonly stream: NodeJS.WriteStream = opts.stream ?? process.stderr,
   ) {
-    this.enabled = !opts.json && this.stream.isTTY === true;
+    this.enabled = !opts.json && !Progress.quiet && this.stream.isTTY === true;
   }
 
   update(u: ProgressUpdate): void {

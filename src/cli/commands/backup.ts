@@ -23,6 +23,7 @@ import { backupIdBlock } from '../format.js';
 import { describeLocation, locationFromFlags, locationToSpec, sameLocation, type BackupLocation } from '../location.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
+import { compareFiles, printSummary, s3Counts, showSummary, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
@@ -104,6 +105,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   const progress = new Progress('backup', { json: ctx.json });
   let manifest: Manifest;
   let walked: WalkReport | undefined;
+  let counts: FileCounts | undefined;
   const id = uuidv1();
   if (ctx.log) ctx.log.backupId = id;
   ctx.log?.info('backup started', { to: describeLocation(location), type });
@@ -136,6 +138,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
         onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
       });
     }
+    if (showSummary(ctx)) counts = compareFiles(await previousBackup(repo, records, location, sourceText(source), baseId), manifest);
   } finally {
     progress.done();
     await repo.close();
@@ -150,7 +153,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     completeTime: atTime + Math.round(durationNs / 1e6),
     backupTs: manifest.backupTs ?? `${BigInt(atTime) * 1_000_000n}-0`,
     backupType: type,
-    source: source.kind === 'server' ? `matrixone ${source.conn.host}:${source.conn.port}` : `cold ${source.dataDir}`,
+    source: sourceText(source),
   };
   if (baseId) record.baseId = baseId;
   if (repo.unsoundPacks.length > 0) {
@@ -165,6 +168,31 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   ctx.log?.info('backup stored', { files: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
   if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
   else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
+  printSummary(ctx, {
+    command: 'backup',
+    subject: id,
+    files: counts,
+    bytes: [
+      { label: 'read', value: manifest.logicalSize },
+      { label: 'added', value: counts?.changedBytes ?? manifest.logicalSize },
+      { label: 'stored', value: manifest.addedBytes },
+    ],
+    durationNs,
+    s3: s3Counts(repo.store),
+  });
+}
+
+/** The catalog's `source` text of a source (never a password). */
+function sourceText(source: Source): string {
+  return source.kind === 'server' ? `matrixone ${source.conn.host}:${source.conn.port}` : `cold ${source.dataDir}`;
+}
+
+/** What a new backup is compared with in its summary: its base, else the newest of the same source there. */
+async function previousBackup(repo: Repository, records: BackupRecord[], location: BackupLocation, source: string, baseId?: string): Promise<Manifest | undefined> {
+  if (baseId) return repo.loadManifest(baseId);
+  const same = records.filter((r) => r.source === source && sameLocation(r.location, location)).sort((a, b) => b.completeTime - a.completeTime);
+  for (const r of same) if (await repo.hasBackup(r.id)) return repo.loadManifest(r.id);
+  return undefined;
 }
 
 function backupType(v: string | undefined): 'full' | 'incremental' {

@@ -18,6 +18,7 @@ import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
 import { describeLocation } from '../location.js';
 import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
+import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
 import { credentialsOf, flagLocation, openBackup, repositoryRecords, type RepoFlags } from '../resolve.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
@@ -80,6 +81,7 @@ async function listAll(flags: ListFlags, ctx: CliContext): Promise<void> {
 }
 
 export async function runCheck(id: string | undefined, flags: RepoFlags & { repair?: boolean }, ctx: CliContext): Promise<void> {
+  const t0 = process.hrtime.bigint();
   if (id !== undefined) {
     const given = flags.repair ? undefined : flagLocation(flags);
     const native = given ? await openNativeAt(given, credentialsOf(flags)) : undefined;
@@ -95,6 +97,7 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
       await found.close();
     }
     if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null });
+    checkSummary(ctx, found.record.id, [result], t0, found.repo);
     failIfDamaged([result]);
     return;
   }
@@ -130,7 +133,22 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
     await repo.close();
   }
   if (ctx.json) printJson(ctx, 'check', { checks: results, repair: repaired ?? null });
+  checkSummary(ctx, `${results.length} backup(s) in ${describeLocation(location)}`, results, t0, repo);
   failIfDamaged(results);
+}
+
+function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], t0: bigint, repo: Repository): void {
+  const files = results.reduce((n, r) => n + r.files, 0);
+  const damaged = results.reduce((n, r) => n + r.damaged.length, 0);
+  const packs = results.reduce((n, r) => n + (r.damagedPacks?.length ?? 0), 0);
+  printSummary(ctx, {
+    command: 'check',
+    subject,
+    filesText: `${files} checked, ${damaged} missing or damaged${packs > 0 ? `, ${packs} damaged pack(s)` : ''}`,
+    bytes: [],
+    durationNs: Number(process.hrtime.bigint() - t0),
+    s3: s3Counts(repo.store),
+  });
 }
 
 /** --repair: rebuilds the index from pack headers, printing `repair:` lines. */

@@ -74,7 +74,8 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
     }
   }
   if (ctx.json) {
-    printJson(ctx, 'prune', { dryRun, repositories: out });
+    const iso = <T extends { completedAt: number }>(d: T) => ({ ...d, completedAt: new Date(d.completedAt).toISOString() });
+    printJson(ctx, 'prune', { dryRun, repositories: out.map((o) => ({ ...o, plan: { keep: o.plan.keep.map(iso), remove: o.plan.remove.map(iso) } })) });
     return;
   }
   for (const o of out) {

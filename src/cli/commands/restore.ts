@@ -25,6 +25,7 @@ import { restoreHeader } from '../format.js';
 import { describeLocation, locationFromFlags, locationToSpec, type BackupLocation, type S3Location } from '../location.js';
 import { nativeSource, openNativeAt } from '../native.js';
 import { Progress } from '../progress.js';
+import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
 import { withLock } from '../lock.js';
 import { makeDirs } from '../../backup/paths.js';
@@ -147,6 +148,14 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(cost)}\n`);
       if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
     }
+    printSummary(ctx, {
+      command: 'restore',
+      subject: manifest.id,
+      filesText: `${done.files} restored (${done.taeFiles} tae)`,
+      bytes: [{ label: 'written', value: done.bytes }],
+      durationNs: Number(cost),
+      s3: s3Counts(repo?.store),
+    });
   } finally {
     progress.done();
     await repo?.close();

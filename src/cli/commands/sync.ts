@@ -10,6 +10,7 @@ import { syncRepository } from '../../repo/sync.js';
 import { WorkerPool } from '../../workers/pool.js';
 import { describeLocation, locationFromFlags, sameLocation, type BackupLocation } from '../location.js';
 import { Progress } from '../progress.js';
+import { printSummary, s3Counts } from '../summary.js';
 import { openRepository, openStoreAt } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
@@ -49,7 +50,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
   const dst = openStoreAt(target, { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key });
   const progress = new Progress('sync', { json: ctx.json });
-  const t0 = Date.now();
+  const t0 = process.hrtime.bigint();
   const pool = new WorkerPool(2);
   try {
     const r = await syncRepository(src, dst, {
@@ -58,11 +59,19 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
       onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent }),
     });
     progress.done();
-    if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, seconds: (Date.now() - t0) / 1000 });
+    if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, durationNs: Number(process.hrtime.bigint() - t0) });
     else {
       ctx.stdout.write(`sync ${describeLocation(source)} -> ${describeLocation(target)}\n`);
       ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there), ${formatBytes(r.bytesSent)} sent\n`);
     }
+    printSummary(ctx, {
+      command: 'sync',
+      subject: `${describeLocation(source)} -> ${describeLocation(target)}`,
+      filesText: `${r.copied.length} backups copied, ${r.present.length} already there; ${r.packsCopied + r.packsBuilt} packs sent, ${r.packsSkipped} found there`,
+      bytes: [{ label: 'sent', value: r.bytesSent }],
+      durationNs: Number(process.hrtime.bigint() - t0),
+      s3: s3Counts(src.store, dst),
+    });
   } finally {
     progress.done();
     await pool.close();

@@ -1,0 +1,105 @@
+/**
+ * The one-screen summary at the end of `backup`, `restore`, `check` and `sync`, on stderr:
+ *
+ *   summary: backup 1f0e…
+ *     files      12 new, 3 changed, 980 unchanged (995)
+ *     bytes      1.2 GB read, 35 MB added, 9.1 MB stored
+ *     duration   4.2s
+ *     s3         312 requests (120 put, 180 get, 12 list), 2 retries
+ *
+ * Shown when stderr is a terminal or with --verbose; never under --json or --quiet (stdout
+ * stays exactly what scripts parse). Pure rendering plus the file comparison; commands gather.
+ */
+import type { Manifest } from '../repo/manifest.js';
+import type { Store } from '../store/store.js';
+import type { CliContext } from './context.js';
+import { formatBytes, formatDuration } from './units.js';
+
+export interface FileCounts {
+  new: number;
+  changed: number;
+  unchanged: number;
+  /** Logical bytes of the new and changed files. */
+  changedBytes: number;
+}
+
+export interface S3Counts {
+  requests: number;
+  byKind: Record<string, number>;
+  retries: number;
+}
+
+export interface Summary {
+  command: string;
+  /** The backup (or backups) the command worked on. */
+  subject: string;
+  files?: FileCounts;
+  /** Other file lines ("9 restored", "995 checked, 0 damaged"). */
+  filesText?: string;
+  bytes: { label: string; value: number }[];
+  durationNs: number;
+  s3?: S3Counts;
+}
+
+/** New, changed and unchanged regular files of `cur` against `prev` (by path and SHA-256). */
+export function compareFiles(prev: Manifest | undefined, cur: Manifest): FileCounts {
+  const before = new Map<string, Uint8Array | undefined>();
+  for (const f of prev?.files ?? []) if (f.kind === 'file') before.set(f.path, f.sha256);
+  const out: FileCounts = { new: 0, changed: 0, unchanged: 0, changedBytes: 0 };
+  for (const f of cur.files) {
+    if (f.kind !== 'file') continue;
+    const old = before.get(f.path);
+    if (!before.has(f.path)) {
+      out.new++;
+      out.changedBytes += f.size;
+    } else if (!old || !f.sha256 || Buffer.compare(Buffer.from(old), Buffer.from(f.sha256)) !== 0) {
+      out.changed++;
+      out.changedBytes += f.size;
+    } else out.unchanged++;
+  }
+  return out;
+}
+
+/** Request counts of S3 stores (undefined when none is S3). */
+export function s3Counts(...stores: (Store | undefined)[]): S3Counts | undefined {
+  let found = false;
+  const byKind: Record<string, number> = {};
+  let retries = 0;
+  for (const s of stores) {
+    const stats = (s as { stats?: Record<string, number> } | undefined)?.stats;
+    if (!stats || typeof stats.retries !== 'number') continue;
+    found = true;
+    for (const [k, v] of Object.entries(stats)) if (k !== 'retries') byKind[k] = (byKind[k] ?? 0) + v;
+    retries += stats.retries;
+  }
+  if (!found) return undefined;
+  return { requests: Object.values(byKind).reduce((a, b) => a + b, 0), byKind, retries };
+}
+
+export function renderSummary(s: Summary): string {
+  const row = (k: string, v: string) => `  ${k.padEnd(10)} ${v}\n`;
+  let out = `summary: ${s.command} ${s.subject}\n`;
+  if (s.files) {
+    const total = s.files.new + s.files.changed + s.files.unchanged;
+    out += row('files', `${s.files.new} new, ${s.files.changed} changed, ${s.files.unchanged} unchanged (${total})`);
+  }
+  if (s.filesText) out += row('files', s.filesText);
+  if (s.bytes.length > 0) out += row('bytes', s.bytes.map((b) => `${formatBytes(b.value)} ${b.label}`).join(', '));
+  out += row('duration', formatDuration(s.durationNs));
+  if (s.s3) {
+    const kinds = Object.entries(s.s3.byKind).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
+    out += row('s3', `${s.s3.requests} requests${kinds ? ` (${kinds})` : ''}, ${s.s3.retries} retries`);
+  }
+  return out;
+}
+
+/** Whether the summary is shown: a terminal or --verbose, and neither --json nor --quiet. */
+export function showSummary(ctx: CliContext): boolean {
+  if (ctx.json || ctx.quiet) return false;
+  return ctx.verbose === true || (ctx.stderr as NodeJS.WriteStream).isTTY === true;
+}
+
+/** Writes the summary to stderr when it is to be shown. */
+export function printSummary(ctx: CliContext, s: Summary): void {
+  if (showSummary(ctx)) ctx.stderr.write(renderSummary(s));
+}
