@@ -5,11 +5,12 @@
  */
 import { s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import type { PutOptions, Store, StoreEntry } from './store.js';
-import type { S3Store } from './s3.js';
+import type { S3RequestStats, S3Store } from './s3.js';
 
 export class LazyS3Store implements Store {
   readonly location: string;
   private loaded?: Promise<S3Store>;
+  private real?: S3Store;
 
   constructor(private readonly options: S3StoreOptions) {
     validateS3Options(options);
@@ -18,8 +19,13 @@ export class LazyS3Store implements Store {
 
   /** The real store (loading the SDK the first time). */
   s3(): Promise<S3Store> {
-    this.loaded ??= import('./s3.js').then((m) => new m.S3Store(this.options));
+    this.loaded ??= import('./s3.js').then((m) => (this.real = new m.S3Store(this.options)));
     return this.loaded;
+  }
+
+  /** Requests sent so far (none before the first request loads the real store). */
+  get stats(): S3RequestStats {
+    return this.real?.stats ?? { put: 0, get: 0, list: 0, head: 0, delete: 0, retries: 0 };
   }
 
   async get(key: string): Promise<Uint8Array> {
