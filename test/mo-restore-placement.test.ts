@@ -128,6 +128,30 @@ backend = "TAE"
   });
 });
 
+describe('configs, any valid spelling', () => {
+  it('the same fileservices read the same whether written as [[fileservice]] tables, inline tables or dotted keys', () => {
+    const backend = fc.constantFrom('DISK', 'DISK-V2', 'disk', 'Disk-V2');
+    const dirArb = fc.option(fc.stringMatching(/^(\.\/)?[a-z0-9_]{1,8}(\/[a-z0-9_]{1,8}){0,2}$/), { nil: undefined });
+    fc.assert(
+      fc.property(fc.record({ shared: backend, sharedDir: dirArb, local: backend, localDir: dirArb, dataDir: dirArb, hk: fc.option(fc.stringMatching(/^[a-z0-9_]{1,8}(\/[a-z0-9_]{1,8})?$/), { nil: undefined }) }), (c) => {
+        const q = (v: string) => JSON.stringify(v);
+        const fsFields = (name: string, b: string, d?: string) => [`name = ${q(name)}`, `backend = ${q(b)}`, ...(d ? [`data-dir = ${q(d)}`] : [])];
+        const top = [...(c.dataDir ? [`data-dir = ${q(c.dataDir)}`] : []), ...(c.hk ? [`logservice.BootstrapConfig.restore.file-path = ${q(c.hk)}`] : [])];
+        const tables = [...top, '# tables', '[[fileservice]]', ...fsFields('LOCAL', c.local, c.localDir), '', '[[fileservice]]', ...fsFields('shared', c.shared, c.sharedDir), '[tn]', 'uuid = "x"'].join('\n');
+        const inline = [...top, `fileservice = [ { ${fsFields('SHARED', c.shared, c.sharedDir).join(', ')} }, # inline`, `  { ${fsFields('local', c.local, c.localDir).join(', ')} } ]`].join('\n');
+        const a = parseServiceConfig(tables, 'a', '/mo');
+        const b = parseServiceConfig(inline, 'b', '/mo');
+        for (const name of ['SHARED', 'LOCAL']) expect(fileServiceOf(b, name, '/mo')).toEqual(fileServiceOf(a, name, '/mo'));
+        expect({ ...hkDataPlacement(b, '/mo'), via: '' }).toEqual({ ...hkDataPlacement(a, '/mo'), via: '' });
+        const shared = fileServiceOf(a, 'SHARED', '/mo');
+        expect(shared.framing).toBe(c.shared.toUpperCase() === 'DISK' ? 'crc' : 'raw');
+        expect(shared.dir).toBe(c.sharedDir ? join('/mo', c.sharedDir) : join('/mo', c.dataDir ?? 'mo-data', 'shared'));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('restore placement', () => {
   it('no config anywhere: MatrixOne defaults, DISK: framed files in mo-data/shared and mo-data/local/hk_data', async () => {
     const { repo, m, files } = await serverBackup();
