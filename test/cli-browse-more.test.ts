@@ -36,56 +36,67 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('on S3', () => {
   let s3: S3Server;
+  let dir: string;
+  let id1: string;
+  let id2: string;
+  let keys: string[];
+  let at: string[];
+  const big = pseudoRandom(11, 1_500_000);
   beforeAll(async () => {
     s3 = await startS3Server({ bucket: 'browse' });
-  });
-  afterAll(async () => {
-    await s3?.stop();
-  });
-
-  it('ls, find, diff, dump, stats and restore --include by ID with the catalog and by place without it', async () => {
-    const dir = path.join(work, 's3');
+    dir = path.join(work, 's3');
     mkdirSync(path.join(dir, 'mo-data/shared'), { recursive: true });
-    const big = pseudoRandom(11, 1_500_000);
     writeFileSync(path.join(dir, 'mo-data/shared/obj-1'), big);
     writeFileSync(path.join(dir, 'mo-data/tn.toml'), 'a = 1\n');
-    const keys = ['--access_key_id', s3.accessKeyId, '--secret_access_key', s3.secretAccessKey];
+    keys = ['--access_key_id', s3.accessKeyId, '--secret_access_key', s3.secretAccessKey];
     const to = ['--backup_dir', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--filepath', '/mo', '--is_minio', ...keys, '--meta_path', 'm'];
     const b1 = await mobr(['backup', '--data_dir', 'mo-data', ...to], dir);
     expect(b1.code, b1.stderr).toBe(0);
     writeFileSync(path.join(dir, 'mo-data/shared/obj-2'), pseudoRandom(12, 300_000));
     const b2 = await mobr(['backup', '--data_dir', 'mo-data', ...to], dir);
     expect(b2.code, b2.stderr).toBe(0);
-    const [id1, id2] = [backupId(b1.stdout), backupId(b2.stdout)];
-    const at = ['--backup_dir', 's3', '--backup_endpoint', s3.endpoint, '--backup_bucket', s3.bucket, '--backup_filepath', '/mo', '--backup_is_minio', '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey, '--meta_path', 'none'];
+    [id1, id2] = [backupId(b1.stdout), backupId(b2.stdout)];
+    at = ['--backup_dir', 's3', '--backup_endpoint', s3.endpoint, '--backup_bucket', s3.bucket, '--backup_filepath', '/mo', '--backup_is_minio', '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey, '--meta_path', 'none'];
+  }, 120_000);
+  afterAll(async () => {
+    await s3?.stop();
+  });
 
-    const ls = await mobr(['ls', id2, ...at], dir);
+  it('ls and find, by place without a catalog and by ID with one', async () => {
+    const [ls, lsCat, findRun] = await Promise.all([
+      mobr(['ls', id2, ...at], dir),
+      mobr(['ls', id1, '--json', ...keys, '--meta_path', 'm'], dir),
+      mobr(['find', 'obj-*', '--json', ...at], dir),
+    ]);
     expect([ls.code, ls.stdout]).toEqual([0, 'shared/\nshared/obj-1\nshared/obj-2\ntn.toml\n']);
-    const lsCat = await mobr(['ls', id1, '--json', ...keys, '--meta_path', 'm'], dir);
     expect(JSON.parse(lsCat.stdout).entries.map((e: { path: string }) => e.path)).toEqual(['shared', 'shared/obj-1', 'tn.toml']);
-
-    const find = JSON.parse((await mobr(['find', 'obj-*', '--json', ...at], dir)).stdout);
+    const find = JSON.parse(findRun.stdout);
     expect(find.backups.map((b: { id: string; entries: unknown[] }) => [b.id, b.entries.length])).toEqual([[id2, 2], [id1, 1]]);
     expect(find.backups[0].location).toEqual({ backupDir: 's3', endpoint: s3.endpoint, bucket: 'browse', filepath: '/mo', isMinio: true });
+    for (const out of [ls.stdout, lsCat.stdout, findRun.stdout]) expect(out).not.toContain(s3.secretAccessKey);
+  });
 
-    const diff = JSON.parse((await mobr(['diff', id1, id2, '--json', ...at], dir)).stdout);
+  it('diff and stats by place', async () => {
+    const [d, st] = await Promise.all([mobr(['diff', id1, id2, '--json', ...at], dir), mobr(['stats', '--json', ...at], dir)]);
+    const diff = JSON.parse(d.stdout);
     expect(diff.added.map((e: { path: string }) => e.path)).toEqual(['shared/obj-2']);
     expect(diff.repository.addedRawBytes).toBe(300_000);
+    const stats = JSON.parse(st.stdout);
+    expect(stats.repositories[0].backups.map((b: { id: string }) => b.id)).toEqual([id1, id2]);
+  });
 
-    const dump = await mobrBytes(['dump', id1, 'shared/obj-1', ...keys, '--meta_path', 'm'], dir);
+  it('dump and restore --include, byte-identical', async () => {
+    const [dump, r] = await Promise.all([
+      mobrBytes(['dump', id1, 'shared/obj-1', ...keys, '--meta_path', 'm'], dir),
+      mobr(['restore', id2, '--restore_dir', 'filesystem', '--restore_path', 'out', '--include', 'obj-2', ...at], dir),
+    ]);
     expect(dump.code, dump.stderr).toBe(0);
     expect(dump.stdout.equals(Buffer.from(big))).toBe(true);
-
-    const stats = JSON.parse((await mobr(['stats', '--json', ...at], dir)).stdout);
-    expect(stats.repositories[0].backups.map((b: { id: string; addedBytes: number }) => b.id)).toEqual([id1, id2]);
-
-    const r = await mobr(['restore', id2, '--restore_dir', 'filesystem', '--restore_path', 'out', '--include', 'obj-2', ...at], dir);
     expect(r.code, r.stderr).toBe(0);
     const got = await readTree(path.join(dir, 'out/mo-data'));
     expect([...got.keys()]).toEqual(['shared/obj-2']);
     expect(got.get('shared/obj-2')!.data.equals(Buffer.from(pseudoRandom(12, 300_000)))).toBe(true);
-    for (const out of [ls.stdout, JSON.stringify(find), JSON.stringify(diff)]) expect(out).not.toContain(s3.secretAccessKey);
-  }, 120_000);
+  });
 });
 
 describe('names that are not UTF-8', () => {
