@@ -263,10 +263,14 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   lockNotices((m) => io.stderr.write(`mo_br: warning: ${m}\n`));
   let globals: GlobalFlags = {};
   let log: Logger | undefined;
+  // A command that printed its result document and then failed (check finding damage) prints
+  // that document only (spec/json.md): stdout stays one JSON document.
+  let printed = false;
+  const stdout = { write: (s: string) => ((printed = true), io.stdout.write(s)) };
   const runCommand: Runner = async (fn) => {
     const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
     try {
-      await fn({ stdout: io.stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true });
+      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true });
     } catch (e) {
       failure = e;
     }
@@ -296,7 +300,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     } else failure = e;
   }
   if (failure === undefined) return finish(log, EXIT_OK, t0);
-  const code = reportError(failure, io.stderr, secrets, jsonOut);
+  const code = reportError(failure, io.stderr, secrets, printed ? undefined : jsonOut);
   // On the console the `mo_br: …` line already said it; a log file gets it as a structured line.
   if (log && !log.toConsole) log.error(messageFor(failure, secrets), { exit: code });
   return finish(log, code, t0);

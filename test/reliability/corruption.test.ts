@@ -263,7 +263,7 @@ describe('damaged mo_br.meta', () => {
       for (const args of [['list'], ['check', ids[0]], ['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', path.join(work, 'src-A')], ['delete', ids[0]]]) {
         const r = await mobr([...args, ...M], work);
         expect(r.code, `${args[0]}: ${r.stderr}`).toBe(6);
-        expect(r.stderr).toMatch(/^mo_br: meta file .*mo_br\.meta is damaged \([^)]*\); it was left unchanged\n$/);
+        expect(r.stderr).toMatch(/^mo_br: meta file .*mo_br\.meta (is damaged \([^)]*\)|does not match its checksum file [^\n]*mo_br\.meta\.sha256 \(damaged or edited\)); it was left unchanged\n$/);
       }
       expect(await fsp.readFile(meta)).toEqual(before);
       expect(await objectsUnder('backups')).toHaveLength(2); // delete did not touch the repository
