@@ -50,7 +50,7 @@ describe('catalog-free operation', () => {
       ids.push(backupId(b.stdout));
       trees.push(files(data));
     }
-  }, 60_000);
+  }, 120_000); // three ./mo_br processes; slow only on a loaded machine
 
   afterAll(async () => {
     await s3?.stop();
@@ -146,7 +146,7 @@ describe('catalog-free operation', () => {
     for (const id of ids) expect(meta).toContain(id);
     expect(meta).not.toContain(s3.accessKeyId);
     expect(meta).not.toContain(s3.secretAccessKey);
-  }, 60_000);
+  });
 
   it('delete by ID with only the repository location removes the backup from it', async () => {
     const S3 = ['--backup_dir', 's3', '--backup_endpoint', s3.endpoint, '--backup_bucket', s3.bucket, '--backup_filepath', '/mo', '--backup_is_minio', '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey];
@@ -156,5 +156,5 @@ describe('catalog-free operation', () => {
     const l = JSON.parse((await mobr(['list', ...S3, '--meta_path', 'none.meta', '--json'], work)).stdout) as { backups: { id: string }[] };
     expect(l.backups.map((b) => b.id)).toEqual([ids[0], ids[2]]);
     expect(existsSync(path.join(work, 'none.meta'))).toBe(false);
-  }, 30_000);
+  });
 });

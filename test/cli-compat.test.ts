@@ -45,7 +45,7 @@ beforeAll(async () => {
   await c.query('create table db1.t (a int)');
   await c.query('insert into db1.t values (1), (2)');
   await c.end();
-}, 60_000);
+});
 afterAll(async () => {
   await emu?.close();
   await s3?.stop();

@@ -19,7 +19,7 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'mobr-summary-'));
   mkdirSync(path.join(work, 'mo-data/shared'), { recursive: true });
   for (let i = 0; i < 4; i++) writeFileSync(path.join(work, `mo-data/shared/obj-${i}`), `object ${i} `.repeat(5000));
-}, 30_000);
+});
 afterAll(async () => {
   await s3?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -45,7 +45,7 @@ describe('summary', () => {
     expect(quiet.stderr).toBe('');
     const plain = await mobr(B, work);
     expect(plain.stderr).toBe(''); // not a terminal, no --verbose
-  }, 60_000);
+  });
 
   it('check and restore', async () => {
     const id = JSON.parse((await mobr(['list', '--meta_path', 'm.meta', '--json'], work)).stdout).backups[0].id as string;
@@ -55,11 +55,11 @@ describe('summary', () => {
     const r = await mobr(['restore', id, '--meta_path', 'm.meta', '--restore_dir', 'filesystem', '--restore_path', 'out', '--verbose'], work);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`^summary: restore ${id}\\n  files      4 restored \\(\\d+ tae\\)\\n  bytes      \\S+ kB written\\n  duration   \\S+\\n$`));
-  }, 60_000);
+  });
 
   it('sync to S3 counts the requests and retries', async () => {
     const r = await mobr(['sync', '--backup_dir', 'filesystem', '--backup_path', 'repo', '--target_dir', 's3', '--target_endpoint', s3.endpoint, '--target_bucket', s3.bucket, '--target_filepath', 'x', '--target_access_key_id', s3.accessKeyId, '--target_secret_access_key', s3.secretAccessKey, '--verbose'], work);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^summary: sync BackupDir: filesystem {2}Path: \S+ -> BackupDir: s3 .*\n  files      5 backups copied, 0 already there; \d+ packs sent, 0 found there\n  bytes      \S+ (k)?B sent\n  duration   \S+\n  s3         (\d+) requests \((\d+ put|, |\d+ get|\d+ list|\d+ head|\d+ delete)+\), 0 retries\n$/);
-  }, 60_000);
+  });
 });
