@@ -44,7 +44,9 @@ describe('mo_br prune / stats / sync', () => {
   it('stats shows per-backup unique bytes', async () => {
     const c = ctx(true);
     await runStats(undefined, {}, c);
-    const s = JSON.parse(c.out).repositories[0].stats;
+    const doc = JSON.parse(c.out);
+    expect(doc.schema).toBe('mobr.stats.v1');
+    const s = doc.repositories[0];
     expect(s.backups).toHaveLength(3);
     for (const b of s.backups) expect(b.uniqueBytes).toBeGreaterThan(0);
     expect(s.dedupRatio).toBeGreaterThan(1);
