@@ -5,6 +5,8 @@
  * --target_path, or --target_dir s3 with --target_endpoint, --target_bucket, --target_filepath…
  * Resumable and idempotent: run it again after an interruption.
  */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
 import { syncRepository } from '../../repo/sync.js';
 import { WorkerPool } from '../../workers/pool.js';
@@ -47,6 +49,9 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     if (records.some((r) => !sameLocation(r.location, source))) throw new MobrError('BAD_INPUT', 'these backups are in different repositories; sync one repository at a time');
   }
   if (sameLocation(source, target)) throw new MobrError('BAD_INPUT', 'the target is the source repository');
+  if (await nested(source, target)) {
+    throw new MobrError('BAD_INPUT', `the target ${describeLocation(target)} and the source ${describeLocation(source)} lie one inside the other; sync to a place outside the source repository (nothing was written)`);
+  }
   const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
   const dst = openStoreAt(target, { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key });
   const progress = new Progress('sync', { json: ctx.json });
@@ -78,4 +83,30 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     await src.close();
     await dst.close?.();
   }
+}
+
+/** A path with symlinks resolved as far as it exists (the rest of it appended as given). */
+async function realish(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  try {
+    return await fsp.realpath(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(await realish(parent), path.basename(abs));
+  }
+}
+
+/** True when one repository lies inside the other (a folder below, or a key prefix below). */
+async function nested(a: BackupLocation, b: BackupLocation): Promise<boolean> {
+  const within = (outer: string, inner: string, sep: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+  if (a.backupDir === 'filesystem' && b.backupDir === 'filesystem') {
+    const [x, y] = [await realish(a.path), await realish(b.path)];
+    return within(x, y, path.sep) || within(y, x, path.sep);
+  }
+  if (a.backupDir === 's3' && b.backupDir === 's3') {
+    if (a.bucket !== b.bucket || (a.endpoint ?? '') !== (b.endpoint ?? '')) return false;
+    const [x, y] = [a.filepath, b.filepath].map((f) => f.replace(/^\/+|\/+$/g, ''));
+    return x === '' || y === '' || within(x, y, '/') || within(y, x, '/');
+  }
+  return false;
 }
