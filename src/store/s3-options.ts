@@ -27,8 +27,13 @@ export interface S3StoreOptions {
   /** Part size of multipart uploads (default 16 MiB; S3 wants >= 5 MiB). */
   partSize?: number;
   retry?: Partial<RetryPolicy>;
-  /** A request fails (and is retried) after this long without socket activity (default 120 s). */
+  /**
+   * Response timeout: a request fails after this long without socket activity (no answer yet, or
+   * a transfer that stalled); default 25 s, or MO_BR_S3_RESPONSE_TIMEOUT_MS. Retried once.
+   */
   requestTimeoutMs?: number;
+  /** Connect timeout (default 10 s, or MO_BR_S3_CONNECT_TIMEOUT_MS). Retried once. */
+  connectTimeoutMs?: number;
 }
 
 export function isLocalHost(endpoint: string): boolean {

@@ -50,6 +50,28 @@ function netCode(e: unknown): string | undefined {
   return err?.code ?? err?.errors?.[0]?.code;
 }
 
+/** Default timeouts (spec/s3.md §4): connect, and response (socket inactivity). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 25_000;
+/** Tries of a request that timed out: worst case about a minute before UNREACHABLE. */
+const TIMEOUT_TRIES = 2;
+
+/** The SDK's connect or inactivity timeout. */
+export function isTimeout(e: unknown): boolean {
+  // the SDK also names a reset or broken connection (ECONNRESET, EPIPE) TimeoutError: those are
+  // ordinary network failures, retried as such
+  const code = netCode(e);
+  return !(e instanceof MobrError) && (e as SdkError)?.name === 'TimeoutError' && status(e) === undefined && (code === undefined || code === 'ETIMEDOUT');
+}
+
+/** A whole number of milliseconds from the environment, or undefined; BAD_INPUT when malformed. */
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new MobrError('BAD_INPUT', `bad ${name} ${JSON.stringify(v.slice(0, 20))}: want a whole number of milliseconds`);
+  return Number(v);
+}
+
 export function isRetryableS3Error(e: unknown): boolean {
   if (e instanceof MobrError) return false;
   const s = status(e);
@@ -75,9 +97,13 @@ export class S3Store implements Store {
   private readonly partSize: number;
   private readonly secrets: string[];
   private bucketChecked = false;
+  private readonly connectMs: number;
+  private readonly responseMs: number;
 
   constructor(options: S3StoreOptions) {
     const o = validateS3Options(options);
+    this.connectMs = o.connectTimeoutMs ?? envMs('MO_BR_S3_CONNECT_TIMEOUT_MS') ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.responseMs = o.requestTimeoutMs ?? envMs('MO_BR_S3_RESPONSE_TIMEOUT_MS') ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     this.bucket = o.bucket;
     const { prefix, location } = s3Where(o);
     this.base = prefix === '' ? '' : `${prefix}/`;
@@ -96,9 +122,9 @@ export class S3Store implements Store {
       region,
       endpoint: o.endpoint,
       maxAttempts: 1, // retries are ours (counted, with our classification)
-      // socketTimeout is an idle timeout (a slow but moving upload is fine); requestTimeout would be a
-      // wall clock over the whole part.
-      requestHandler: { connectionTimeout: 10_000, socketTimeout: o.requestTimeoutMs ?? 120_000 },
+      // socketTimeout is an idle timeout (a slow but moving upload is fine; a server that accepted
+      // the connection and never answers is not); requestTimeout would be a wall clock over the whole part.
+      requestHandler: { connectionTimeout: this.connectMs, socketTimeout: this.responseMs },
       // S3-compatible servers often lack aws-chunked trailers; integrity comes from Content-MD5.
       ...(o.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     };
@@ -116,13 +142,14 @@ export class S3Store implements Store {
 
   /** One request: a permit, a count, retries. fn must also consume the response body. */
   private request<T>(kind: keyof Omit<S3RequestStats, 'retries'>, fn: () => Promise<T>): Promise<T> {
+    let timeouts = 0; // a server that does not answer is tried TIMEOUT_TRIES times, not policy.tries
     return withRetry(
       () => this.sem.run(() => {
         this.stats[kind]++;
         return fn();
       }),
       this.policy,
-      isRetryableS3Error,
+      (e) => (isTimeout(e) ? ++timeouts < TIMEOUT_TRIES : isRetryableS3Error(e)),
       () => void this.stats.retries++,
     );
   }
@@ -345,6 +372,12 @@ export class S3Store implements Store {
       return new MobrError('AUTH_FAILED', `${what}: ${this.location} rejected the credentials (${tag})`);
     }
     if (s === 403 || name === 'AccessDenied') return new MobrError('ACCESS_DENIED', `${what}: access denied by ${this.location} (${tag})`);
+    if (isTimeout(e)) {
+      const connect = /establish a connection/i.test(err?.message ?? '');
+      return new MobrError('UNREACHABLE', connect
+        ? `${what}: could not connect to ${this.location} within ${this.connectMs / 1000} s (${TIMEOUT_TRIES} tries; MO_BR_S3_CONNECT_TIMEOUT_MS changes the limit)`
+        : `${what}: ${this.location} did not answer within ${this.responseMs / 1000} s (${TIMEOUT_TRIES} tries; MO_BR_S3_RESPONSE_TIMEOUT_MS changes the limit)`);
+    }
     const code = netCode(e);
     if (code && UNREACHABLE_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: cannot reach ${this.location} (${code})`);
     if (code && RETRY_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: connection to ${this.location} failed (${code})${tries}`);
