@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
@@ -76,6 +76,15 @@ describe('global flags', () => {
     const typo = await mobr(['list', '--config', 'typo.toml'], dir);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe(`mo_br: config file ${path.join(dir, 'typo.toml')}: unknown key backup_dri (keys are long flag names, like backup_dir)\n`);
+    writeFileSync(path.join(dir, 'table.toml'), '[bakup]\npath = "x"\n');
+    const table = await mobr(['list', '--config', 'table.toml'], dir);
+    expect(table.code).toBe(2);
+    expect(table.stderr).toMatch(/^mo_br: config file \S+table\.toml: unknown table \[bakup\] \(a table is named after a command: backup, /);
+    writeFileSync(path.join(dir, 'broken.toml'), 'meta_path = "unterminated\n');
+    const broken = await mobr(['list', '--config', 'broken.toml'], dir);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/^mo_br: config file \S+broken\.toml is not valid TOML: .+\n$/);
+    expect((statSync(path.join(dir, 'mo_br.log')).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('--log_file / --log_level: structured lines with time, level, command and backup ID, never a secret', async () => {
