@@ -4,7 +4,9 @@
  * reported; an empty or unparsable catalog lock (what a full disk left) is stale at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { promises as fsp } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
 import { ensureBuilt, initTinyRepo, mobr } from './cli.js';
@@ -64,4 +66,35 @@ describe('stray lock files', () => {
     const l = await mobr(['list', '--json', ...s.M], s.dir);
     expect(JSON.parse(l.stdout).backups).toHaveLength(1);
   }, 60_000);
+
+  it('a full disk while the catalog lock is created leaves no lock; the next backup is not held up', async (t) => {
+    if (!canMount()) t.skip('needs root and a mountable tmpfs to fill a disk for real');
+    const s = await setup('meta-full');
+    const small = path.join(s.dir, 'small');
+    await fsp.mkdir(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+    try {
+      const M = ['--meta_path', path.join(small, 'mo_br.meta')];
+      spawnSync('dd', ['if=/dev/zero', `of=${path.join(small, 'fill')}`, 'bs=64k']); // until the disk is full
+      const b1 = await mobr(['backup', '--backup_dir', 'filesystem', '--path', s.repo, '--data_dir', s.src, ...M], s.dir);
+      expect(b1.code, b1.stderr).toBe(10);
+      expect(b1.stderr).toMatch(/^mo_br: [^\n]*no space left on device[^\n]*\n$/i);
+      expect((await fsp.readdir(small)).filter((n) => n.startsWith('mo_br.meta.lock'))).toEqual([]);
+      await fsp.rm(path.join(small, 'fill'));
+      const b2 = await mobr(['backup', '--backup_dir', 'filesystem', '--path', s.repo, '--data_dir', s.src, ...M], s.dir);
+      expect(b2.code, b2.stderr).toBe(0);
+      expect(b2.ms).toBeLessThan(25_000);
+    } finally {
+      spawnSync('umount', ['-l', small]);
+    }
+  }, 90_000);
 });
+
+function canMount(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(path.join(tmpdir(), 'mobr-mount-probe-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
+  if (ok) spawnSync('umount', [probe]);
+  rmSync(probe, { recursive: true, force: true });
+  return ok;
+}
