@@ -93,8 +93,27 @@ export class Catalog {
     this.file = path.resolve(file);
   }
 
-  /** The file's records as stored, and whether it is in the former JSON layout. */
+  /**
+   * The file's records as stored, and whether it is in the former JSON layout. Read without the
+   * lock, a writer may be between its two renames (file and sidecar seen from different writes):
+   * a mismatch is read once more holding the lock writers hold, and only a mismatch that stays
+   * is damage.
+   */
   private async load(): Promise<{ records: BackupRecord[]; legacy: boolean }> {
+    try {
+      return await this.loadUnlocked();
+    } catch (e) {
+      if (!(e instanceof MobrError && e.code === 'CORRUPT_META')) throw e;
+      try {
+        return await withLock(`${this.file}.lock`, () => this.loadUnlocked());
+      } catch (again) {
+        // a catalog we may read but not lock (a read-only copy): the first finding stands
+        throw again instanceof MobrError && again.code === 'ACCESS_DENIED' ? e : again;
+      }
+    }
+  }
+
+  private async loadUnlocked(): Promise<{ records: BackupRecord[]; legacy: boolean }> {
     const text = await readOptional(this.file);
     if (text === undefined) return { records: [], legacy: false };
     const sidecar = await readOptional(`${this.file}.sha256`);
@@ -126,7 +145,7 @@ export class Catalog {
   /** Read-modify-write under the lock; fn's result replaces the records atomically. */
   async update(fn: (records: BackupRecord[]) => BackupRecord[]): Promise<void> {
     await withLock(`${this.file}.lock`, async () => {
-      const { records, legacy } = await this.load();
+      const { records, legacy } = await this.loadUnlocked();
       const next = fn(records).map(clean);
       if (legacy) await this.keepLegacyCopy();
       await this.writePair(serializeMeta(next));
