@@ -40,6 +40,11 @@ export function isMobrError(e: unknown, code?: ErrorCode): e is MobrError {
   return e instanceof MobrError && (code === undefined || e.code === code);
 }
 
+/** Throws INTERRUPTED when the signal has fired (its reason, e.g. 'SIGINT', in the message). */
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MobrError('INTERRUPTED', `interrupted${typeof signal.reason === 'string' ? ` (${signal.reason})` : ''}`);
+}
+
 /** Adds context to an error as it climbs ("load pack ab12: read: unexpected EOF"). */
 export function withContext(context: string, e: unknown): MobrError {
   if (e instanceof MobrError) return new MobrError(e.code, `${context}: ${e.message}`, { cause: e });

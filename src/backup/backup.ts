@@ -3,7 +3,7 @@
  * Order of writes: packs, index objects, then the manifest, last (spec/repository.md §8):
  * a crash at any moment leaves no visible half-backup, and every existing backup intact.
  */
-import { MobrError } from '../errors.js';
+import { MobrError, checkAborted } from '../errors.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
 import { assertBackupId, chunkCount, chunkId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
@@ -43,6 +43,8 @@ export interface BackupOptions {
   extra?: Record<string, unknown>;
   /** How to walk the tree (follow top-level links to folders, paths to leave out). */
   walk?: WalkOptions;
+  /** Stops the backup between files and chunks (INTERRUPTED); nothing is committed. */
+  signal?: AbortSignal;
   /** Told what the walk did not store as is (links out, special files, exclusions). */
   onWalk?: (r: WalkReport) => void;
 }
@@ -61,6 +63,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   if (await repo.hasBackup(o.id)) throw new MobrError('REPO_EXISTS', `backup ${o.id} already exists in ${repo.store.location}`);
   const startedAt = Date.now();
   const { entries, report } = await walkTree(root, o.walk);
+  checkAborted(o.signal);
   o.onWalk?.(report);
   const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
   // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
@@ -84,6 +87,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   const progress: BackupProgress = { bytesRead: 0, filesDone: 0, totalBytes: files.reduce((s, e) => s + e.stat.size, 0), totalFiles: files.length };
   let reusedBytes = 0;
   const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
+    checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
     progress.bytesRead = reusedBytes + p.bytesRead;
     o.onProgress?.(progress);
   });
@@ -107,8 +111,10 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
     }
     const batches = batchFiles(work, (i) => entries[i].stat.size);
     let next = 0;
+    let failure: unknown;
     const lane = async (stream: number) => {
-      while (next < batches.length) {
+      while (next < batches.length && failure === undefined) {
+        checkAborted(o.signal);
         const batch = batches[next++];
         const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), stream);
         got.forEach((f, k) => {
@@ -120,7 +126,11 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
         o.onProgress?.(progress);
       }
     };
-    await Promise.all(Array.from({ length: pool.threads }, (_, k) => lane(k)));
+    // Every lane ends (or fails) before we abandon: no upload may start after that.
+    await Promise.allSettled(Array.from({ length: pool.threads }, (_, k) => lane(k).catch((e) => {
+      failure ??= e;
+    })));
+    if (failure !== undefined) throw failure;
     await ingestor.finish();
   } catch (e) {
     await ingestor.abandon().catch(() => undefined);

@@ -10,7 +10,7 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { MobrError, withContext } from '../errors.js';
+import { MobrError, checkAborted, withContext } from '../errors.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -57,10 +57,6 @@ const isFatal = (e: unknown): boolean => {
 
 const secs = utimeSeconds;
 
-/** Throws INTERRUPTED when the signal has fired. */
-export function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new MobrError('INTERRUPTED', `interrupted${typeof signal.reason === 'string' ? ` (${signal.reason})` : ''}`);
-}
 
 export async function restoreBackup(repo: Repository | undefined, m: Manifest, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
   const root = path.resolve(dest);

@@ -17,6 +17,8 @@ export interface CliContext {
   /** --verbose: the summary even off a terminal. --quiet: no progress, no summary. */
   verbose?: boolean;
   quiet?: boolean;
+  /** SIGINT/SIGTERM: long commands stop between files and clean up (interrupt.ts). */
+  signal?: AbortSignal;
 }
 
 /** The schema name of a command's JSON document (spec/json.md): `mobr.<command>.v1`. */

@@ -14,7 +14,7 @@
  *    8  the MatrixOne server reported an error (SERVER_ERROR)
  *    9  not available in this build, or the repository is from a newer mobr (NOT_AVAILABLE, REPO_VERSION)
  *   10  local I/O error: disk full, read/write failure (IO)
- *  130  interrupted (INTERRUPTED, Ctrl-C)
+ *  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM (INTERRUPTED; src/cli/interrupt.ts)
  *   70  internal error: anything unexpected (a bug), including REPO_EXISTS surfacing here
  */
 import type { ErrorCode } from '../errors.js';

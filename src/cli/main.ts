@@ -9,6 +9,8 @@ import { lockNotices } from '../repo/lock.js';
 import { Command, CommanderError, Option } from 'commander';
 import { MobrError } from '../errors.js';
 import { Catalog, defaultMetaPath } from './meta.js';
+import { quietOnEpipe, watchInterrupts } from './interrupt.js';
+import { checkMetaPath } from './meta-path.js';
 import { EXIT_OK, messageFor, reportError } from './exit.js';
 import type { CliContext, Output } from './context.js';
 // Each command's module (and what it needs: mysql2, the worker pool, zstd, the AWS SDK) loads when
@@ -34,6 +36,8 @@ import { Progress } from './progress.js';
 export interface RunIo {
   stdout: Output;
   stderr: NodeJS.WriteStream | Output;
+  /** Fires on SIGINT/SIGTERM (interrupt.ts): long commands stop and clean up. */
+  signal?: AbortSignal;
   /** process.argv[1]: the launcher, beside which mo_br.meta lives by default. */
   launcher?: string;
 }
@@ -123,7 +127,8 @@ Config: --config <file> (default ./mo_br.toml if it exists) is TOML; keys are lo
 (backup_dir = "filesystem"), [backup]/[restore]/... tables apply to one command; the command line wins.
 
 Exit codes: 0 ok, 1 check failed, 2 bad input, 3 not found, 4 auth/access, 5 unreachable,
-6 corrupt, 7 locked, 8 server error, 9 not available, 10 local I/O, 70 internal.
+6 corrupt, 7 locked, 8 server error, 9 not available, 10 local I/O, 70 internal,
+130/143 interrupted by SIGINT/SIGTERM.
 `);
 
   // --meta_path and --json are global flags now (shown under Global Options); kept for callers.
@@ -270,7 +275,8 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   const runCommand: Runner = async (fn) => {
     const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
     try {
-      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true });
+      await checkMetaPath(metaFile);
+      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true, signal: io.signal });
     } catch (e) {
       failure = e;
     }
@@ -318,13 +324,17 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   // (the AWS SDK warns about Node 20 in several lines).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.removeAllListeners('warning');
+  const stdoutOpen = quietOnEpipe(process.stdout);
+  const interrupts = watchInterrupts();
   let code: number;
   try {
-    code = await run(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, launcher: argv[1] });
+    code = await run(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, launcher: argv[1], signal: interrupts.signal });
   } catch (e) {
     code = reportError(e, process.stderr);
   }
+  // interrupted: 130 / 143 (a command that still finished whole keeps its 0)
+  if (code !== 0) code = interrupts.exitCode() ?? code;
   // Let stdout drain (pipes), then exit even if a socket (S3, MySQL) keeps the loop alive.
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  if (stdoutOpen()) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(code);
 }

@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { v1 as uuidv1 } from 'uuid';
-import { MobrError, withContext } from '../../errors.js';
+import { MobrError, checkAborted, withContext } from '../../errors.js';
 import { backupTree } from '../../backup/backup.js';
 import { backupFromMatrixOne } from '../../mo/ingest.js';
 import { connect, type ConnectOptions } from '../../mo/client.js';
@@ -121,7 +121,10 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
         type,
         baseId,
         parallelism,
-        onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current: p.phase === 'server' ? 'server writing its backup' : undefined }),
+        onProgress: (p) => {
+          checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
+          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current: p.phase === 'server' ? 'server writing its backup' : undefined });
+        },
       });
     } else {
       const parent = baseId ? await repo.loadManifest(baseId) : await newestColdParent(repo, records, location, source.dataDir);
@@ -134,6 +137,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
         source: { kind: 'cold', dataDir: source.dataDir },
         // mo-data/shared on another disk is a link: follow it; never back up the repository or catalog
         walk: coldWalkOptions(location, ctx.catalog.file),
+        signal: ctx.signal,
         onWalk: (r) => (walked = r),
         onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
       });

@@ -9,7 +9,7 @@
  * alone (resolve.ts). A missing or damaged file prints `check: <file> FAILED: <problem>` and the
  * command ends with CHECK_FAILED (exit 1) naming the files.
  */
-import { MobrError, isMobrError } from '../../errors.js';
+import { MobrError, checkAborted, isMobrError } from '../../errors.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
@@ -167,6 +167,7 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
     const report = await verifyBackup(repo, manifest, {
       readData,
       onFile: (f, problem) => {
+        checkAborted(ctx.signal);
         done++;
         progress.update({ files: done, totalFiles: manifest.files.length });
         if (!ctx.json) ctx.stdout.write(checkLine(f.path, problem));

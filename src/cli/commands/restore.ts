@@ -15,7 +15,7 @@
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
-import { MobrError, withContext } from '../../errors.js';
+import { MobrError, checkAborted, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
 import type { S3Spec } from '../../store/open.js';
@@ -127,7 +127,10 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
       if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
     };
-    const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => progress.update(p);
+    const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => {
+      checkAborted(ctx.signal);
+      progress.update(p);
+    };
     let done: { files: number; taeFiles: number; bytes: number; taePath: string; dataDir?: string };
     if (target.kind === 's3') {
       done = await restoreMatrixOneToS3(repo, manifest, target.spec, { parallelism, read, onLayout, onFile, onProgress });
@@ -136,7 +139,7 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       const dataDir = await makeDest(fsTarget);
       done = await lockTarget(fsTarget, async () => {
         await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
-        const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onFile, onProgress });
+        const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal });
         return { ...r, taePath: r.layout.taePath, dataDir };
       });
     }

@@ -61,6 +61,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     const r = await syncRepository(src, dst, {
       pool,
       ids: wanted.length > 0 ? wanted : undefined,
+      signal: ctx.signal,
       onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent }),
     });
     progress.done();
