@@ -163,8 +163,9 @@ async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: Sync
 
   // Whole packs, under their own names (a few at once).
   let next = 0;
+  let failure: unknown;
   const lane = async () => {
-    while (next < whole.length) {
+    while (next < whole.length && failure === undefined) {
       checkAbort();
       const p = whole[next++];
       if (dstFiles.has(p.id)) {
@@ -182,7 +183,11 @@ async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: Sync
       tick();
     }
   };
-  await Promise.all(Array.from({ length: 3 }, lane));
+  // Every lane ends its put before we fail: an interrupted sync leaves no temp file behind.
+  await Promise.allSettled(Array.from({ length: 3 }, () => lane().catch((e) => {
+    failure ??= e;
+  })));
+  if (failure !== undefined) throw failure;
 
   // Needed chunks of other packs, into new packs; deterministic order, so a resumed run builds
   // the same packs and finds them already there.
