@@ -73,10 +73,15 @@ export async function listLocks(store: Store): Promise<LockInfo[]> {
   return out;
 }
 
+/** The lock names a process on this host that no longer exists. */
+function goneHere(l: LockInfo): boolean {
+  return l.host === os.hostname() && l.pid > 0 && l.pid !== process.pid && processGone(l.pid);
+}
+
 /** Stale: not refreshed for staleMs by the store's clock, or its process on this host is gone. */
 export function isStale(l: LockInfo, storeNow: number, staleMs: number): boolean {
   if (l.unreadable) return l.mtimeMs === undefined || storeNow - l.mtimeMs > Math.min(staleMs, UNREADABLE_STALE_MS);
-  if (l.host === os.hostname() && l.pid > 0 && l.pid !== process.pid && processGone(l.pid)) return true;
+  if (goneHere(l)) return true;
   return l.mtimeMs !== undefined && storeNow - l.mtimeMs > staleMs;
 }
 
@@ -87,7 +92,10 @@ export class RepoLock {
   private released = false;
   /** The store's clock when the lock was taken (mtime of our own lock object). */
   storeNow = Date.now();
-  /** Other lock objects seen when it was taken (stale ones included): 0 means no other process held the repository. */
+  /**
+   * Other lock objects seen when it was taken, stale ones included, except those of processes on
+   * this host that are gone: 0 means no process that could still write held the repository.
+   */
   othersSeen = 0;
 
   constructor(
@@ -158,7 +166,7 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
       }
       const blocking = others.filter((l) => (kind === 'exclusive' || l.kind === 'exclusive') && !isStale(l, lock.storeNow, staleMs));
       if (blocking.length === 0) {
-        lock.othersSeen = others.length;
+        lock.othersSeen = others.filter((l) => !goneHere(l)).length; // a dead process on this host writes nothing more
         if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale
         lock.startHeartbeat();
         return lock;

@@ -4,7 +4,8 @@
  * (spec/gc.md §2.3, §3 "Deleting backups", §4).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -98,6 +99,21 @@ describe('delete frees space when asked, and says what it freed and held back', 
     expect(p.code, p.stderr).toBe(0);
     expect(kB(/^prune: freed ([\d.]+) kB/m, p.stdout)).toBeGreaterThan(180);
     expect(await dataSize(s.repo)).toBeLessThan(withB - 180_000);
+  });
+
+  it('the lock of a killed process on this host does not hold anything back', async () => {
+    const s = await setup();
+    await s.backup(await s.source('a', 14));
+    const before = await dataSize(s.repo);
+    const id = await s.backup(await s.source('b', 15));
+    const dead = spawnSync('true').pid!; // exited: its pid names no process
+    const file = path.join(s.repo, 'locks', randomBytes(16).toString('hex'));
+    await fsp.writeFile(file, JSON.stringify({ v: 1, kind: 'shared', host: hostname(), pid: dead, createdAt: Date.now(), purpose: 'backup killed' }));
+    const d = await mobr(['delete', id, ...s.M], s.dir);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).not.toMatch(/held back/);
+    expect(kB(/^delete: freed ([\d.]+) kB/m, d.stdout)).toBeGreaterThan(190);
+    expect(await dataSize(s.repo)).toBeLessThan(before + 20_000);
   });
 
   it('a live lock of a backup elsewhere: nothing freed yet, and the line says who holds the repository', async () => {
