@@ -14,6 +14,7 @@ import { verifyBackup } from '../src/backup/verify.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
 import { ensureBuilt, mobr } from './helpers/cli.js';
+import { fixtureEntry } from './helpers/fixture-entry.js';
 
 const FIXTURE = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'repo-v1');
 
@@ -74,16 +75,7 @@ describe('frozen repository v1 (written by mobr 0.1.0)', () => {
     expect((await repo.listBackupIds()).sort()).toEqual(['fixture-v1-full', 'fixture-v1-incr', 'fixture-v1-mo']);
     for (const [id, want] of Object.entries(expected)) {
       const m = await repo.loadManifest(id);
-      const got = m.files.map((f) => ({
-        path: f.path,
-        kind: f.kind,
-        size: f.size,
-        mode: f.mode,
-        mtimeMs: f.mtimeMs,
-        ...(f.sha256 ? { sha256: Buffer.from(f.sha256).toString('hex') } : {}),
-        ...(f.target !== undefined ? { target: f.target } : {}),
-        ...(f.meta && !f.meta.ino ? { meta: f.meta } : {}),
-      }));
+      const got = m.files.map(fixtureEntry);
       expect(got).toEqual(want);
     }
     const mo = await repo.loadManifest('fixture-v1-mo');

@@ -14,21 +14,8 @@ import { decodeConfig, encodeConfig, type RepoConfig } from '../src/repo/config.
 import { PackBuilder, checkPack } from '../src/repo/pack.js';
 import { decodeIndex, encodeIndex } from '../src/repo/index-file.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../src/repo/manifest.js';
+import { xorshiftBytes as prng } from './helpers/xorshift.js';
 
-/** xorshift32 bytes: the same input on every machine (also used by test/fixtures/make-repo-v1.ts). */
-function prng(seed: number, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

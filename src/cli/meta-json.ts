@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { MobrError } from '../errors.js';
-import { locationToJSON, parseLocation } from './location.js';
-import type { BackupRecord } from './meta-line.js';
+import { parseLocation } from './location.js';
+import { cleanRecord, type BackupRecord } from './meta-line.js';
 
 const FORMAT = 'mobr.meta';
 const VERSION = 1;
@@ -72,21 +72,7 @@ export function parseLegacyMeta(text: string, file: string): BackupRecord[] {
 
 /** Writes the version-1 JSON form (tests make old catalogs with it). */
 export function serializeLegacyMeta(records: BackupRecord[]): string {
-  const clean = records.map((r) => {
-    const o: BackupRecord = {
-      id: r.id,
-      size: r.size,
-      location: locationToJSON(r.location),
-      atTime: r.atTime,
-      durationNs: r.durationNs,
-      completeTime: r.completeTime,
-      backupTs: r.backupTs,
-      backupType: r.backupType,
-    };
-    if (r.baseId !== undefined) o.baseId = r.baseId;
-    if (r.source !== undefined) o.source = r.source;
-    return o;
-  });
+  const clean = records.map(cleanRecord);
   const recordsJson = JSON.stringify(clean);
   return `{"format":"${FORMAT}","version":${VERSION},"records":${recordsJson},"sha256":"${checksum(recordsJson)}"}\n`;
 }

@@ -224,3 +224,20 @@ function foreignRecord(id: string, f: string[], where: string): BackupRecord {
     backupType: backupType(f[7], where),
   };
 }
+
+/** Only the known fields of a record (never credentials). */
+export function cleanRecord(r: BackupRecord): BackupRecord {
+  const o: BackupRecord = {
+    id: r.id,
+    size: r.size,
+    location: locationToJSON(r.location),
+    atTime: r.atTime,
+    durationNs: r.durationNs,
+    completeTime: r.completeTime,
+    backupTs: r.backupTs,
+    backupType: r.backupType,
+  };
+  if (r.baseId !== undefined) o.baseId = r.baseId;
+  if (r.source !== undefined) o.source = r.source;
+  return o;
+}

@@ -20,9 +20,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
-import { locationToJSON } from './location.js';
 import { withLock } from './lock.js';
-import { formatMetaLines, parseMetaLines, type BackupRecord } from './meta-line.js';
+import { cleanRecord, formatMetaLines, parseMetaLines, type BackupRecord } from './meta-line.js';
 import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
 
 export type { BackupRecord } from './meta-line.js';
@@ -146,7 +145,7 @@ export class Catalog {
   async update(fn: (records: BackupRecord[]) => BackupRecord[]): Promise<void> {
     await withLock(`${this.file}.lock`, async () => {
       const { records, legacy } = await this.loadUnlocked();
-      const next = fn(records).map(clean);
+      const next = fn(records).map(cleanRecord);
       if (legacy) await this.keepLegacyCopy();
       await this.writePair(serializeMeta(next));
     });
@@ -191,22 +190,6 @@ export class Catalog {
   }
 }
 
-/** Only the known fields of a record (never credentials). */
-function clean(r: BackupRecord): BackupRecord {
-  const o: BackupRecord = {
-    id: r.id,
-    size: r.size,
-    location: locationToJSON(r.location),
-    atTime: r.atTime,
-    durationNs: r.durationNs,
-    completeTime: r.completeTime,
-    backupTs: r.backupTs,
-    backupType: r.backupType,
-  };
-  if (r.baseId !== undefined) o.baseId = r.baseId;
-  if (r.source !== undefined) o.source = r.source;
-  return o;
-}
 
 function writeError(file: string, e: unknown): MobrError {
   const code = (e as NodeJS.ErrnoException).code;
@@ -219,17 +202,6 @@ function writeError(file: string, e: unknown): MobrError {
  * duration in nanoseconds and backupTs as MatrixOne's TS string; the location without keys.
  */
 export function recordJson(r: BackupRecord): Record<string, unknown> {
-  const o: Record<string, unknown> = {
-    id: r.id,
-    size: r.size,
-    location: locationToJSON(r.location),
-    atTime: new Date(r.atTime).toISOString(),
-    durationNs: r.durationNs,
-    completeTime: new Date(r.completeTime).toISOString(),
-    backupTs: r.backupTs,
-    backupType: r.backupType,
-  };
-  if (r.baseId !== undefined) o.baseId = r.baseId;
-  if (r.source !== undefined) o.source = r.source;
-  return o;
+  const c = cleanRecord(r);
+  return { ...c, atTime: new Date(c.atTime).toISOString(), completeTime: new Date(c.completeTime).toISOString() };
 }
