@@ -1,12 +1,15 @@
 /**
  * The machine's ceilings, measured in the same run as the backups: sequential disk write and
- * read (dd), BLAKE3 (hash-wasm, as mobr uses it), SHA-256 (node:crypto) and FastCDC per core,
+ * read (dd), BLAKE3 (native, as mobr uses it, and the WASM fallback), SHA-256 (node:crypto),
+ * FastCDC, zstd-3 and CRC-32C framing (MatrixOne's LocalFS blocks) per core,
  * and chunk+hash throughput of the worker pool against a single worker thread over real files.
  */
 import { promises as fsp } from 'node:fs';
 import { createHash, randomFillSync } from 'node:crypto';
 import * as path from 'node:path';
-import { createBLAKE3 } from 'hash-wasm';
+import { createBlake3 } from '../src/hash/blake3.js';
+import { codecReady, encodeChunk } from '../src/chunk/codec.js';
+import { frame } from '../src/mo/framing.js';
 import { FastCDC, DEFAULT_CHUNKER } from '../src/chunk/fastcdc.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { sh } from './proc.js';
@@ -55,7 +58,14 @@ export async function diskCeilings(dir: string, bytes = 1024 * MiB): Promise<Dis
 }
 
 export interface CpuCeilings {
+  /** Native BLAKE3 (@napi-rs/blake-hash), what mobr hashes with. */
   blake3MBs: number;
+  /** The WASM fallback (hash-wasm). */
+  blake3WasmMBs: number;
+  /** zstd level 3 on half-compressible data (codec.ts, policy zstd). */
+  zstdMBs: number;
+  /** CRC-32C LocalFS framing (mo/framing.ts) of 2 KiB blocks. */
+  crc32cFramingMBs: number;
   sha256MBs: number;
   fastcdcMBs: number;
   /** Both hashes over every byte, one pass, on all cores (the brief's "single-pass limit"). */
@@ -78,13 +88,21 @@ function rate(bytes: number, f: () => void): number {
 export async function cpuCeilings(cores: number, bytes = 256 * MiB): Promise<CpuCeilings> {
   const buf = new Uint8Array(bytes);
   for (let o = 0; o < bytes; o += 65536) randomFillSync(buf, o, Math.min(65536, bytes - o));
-  const b3 = await createBLAKE3(256);
-  const blake3MBs = rate(bytes, () => {
-    for (let o = 0; o < bytes; o += MiB) {
-      b3.init();
-      b3.update(buf.subarray(o, o + MiB));
-      b3.digest('binary');
-    }
+  const [native, wasm] = await Promise.all([createBlake3({ prefer: 'native' }), createBlake3({ prefer: 'wasm' })]);
+  const b3rate = (h: typeof native) =>
+    rate(bytes, () => {
+      for (let o = 0; o < bytes; o += MiB) h.hash(buf.subarray(o, o + MiB));
+    });
+  const blake3MBs = b3rate(native);
+  const blake3WasmMBs = b3rate(wasm);
+  await codecReady();
+  const half = new Uint8Array(64 * MiB);
+  for (let o = 0; o < half.length; o += 8192) half.set(buf.subarray(o, o + 4096), o); // 4 KiB random, 4 KiB zeros
+  const zstdMBs = rate(half.length, () => {
+    for (let o = 0; o < half.length; o += MiB) encodeChunk(half.subarray(o, o + MiB), 'zstd');
+  });
+  const crc32cFramingMBs = rate(64 * MiB, () => {
+    for (let o = 0; o < 64 * MiB; o += 4 * MiB) frame(buf.subarray(o, o + 4 * MiB));
   });
   const sha256MBs = rate(bytes, () => {
     const h = createHash('sha256');
@@ -98,7 +116,7 @@ export async function cpuCeilings(cores: number, bytes = 256 * MiB): Promise<Cpu
   });
   const hashLimitMBs = cores / (1 / blake3MBs + 1 / sha256MBs);
   const pipelineLimitMBs = cores / (1 / blake3MBs + 1 / sha256MBs + 1 / fastcdcMBs);
-  return { blake3MBs, sha256MBs, fastcdcMBs, hashLimitMBs, pipelineLimitMBs };
+  return { blake3MBs, blake3WasmMBs, zstdMBs, crc32cFramingMBs, sha256MBs, fastcdcMBs, hashLimitMBs, pipelineLimitMBs };
 }
 
 export interface PoolThroughput {

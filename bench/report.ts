@@ -1,6 +1,7 @@
 /** The benchmark's Markdown report: one table mobr vs peers, the ceilings, the targets of issue 7. */
 import type { RunResult } from './proc.js';
 import type { CpuCeilings, DiskCeilings, PoolThroughput } from './ceilings.js';
+import type { SmallWorkload } from './small.js';
 
 export interface ToolResult {
   name: string;
@@ -10,12 +11,16 @@ export interface ToolResult {
   fullRepoBytes: number;
   incremental?: RunResult;
   restore?: RunResult;
+  check?: RunResult;
   dailyPeakRss?: number;
   dailySeconds?: number;
   repoBytesAfterDays?: number;
 }
 
 export interface Report {
+  /** Peers that are not installed (and could not be): named in the report. */
+  missing: string[];
+  small: SmallWorkload[];
   date: string;
   machine: { cores: number; cpu: string; memGiB: number; node: string; kernel: string; loadStart: number[]; loadEnd: number[] };
   disk: DiskCeilings;
@@ -48,9 +53,13 @@ export function renderReport(r: Report): string {
   const rows: Row[] = [
     { label: 'full backup MB/s', get: (t) => r.treeBytes / 1e6 / t.full.seconds, fmt: f0, better: 'higher' },
     { label: 'CPU s (user+sys), full backup', get: (t) => t.full.cpuSeconds, fmt: f1, better: 'lower' },
+    { label: 'CPU s per GB, full backup', get: (t) => t.full.cpuSeconds / (r.treeBytes / 1e9), fmt: f1, better: 'lower' },
     { label: `incremental s (+${f0(r.newBytes / MiB)} MiB new objects)`, get: (t) => t.incremental?.seconds ?? NaN, fmt: f1, better: 'lower' },
     { label: 'restore MB/s', get: (t) => r.treeBytes / 1e6 / (t.restore?.seconds ?? NaN), fmt: f0, better: 'higher' },
     { label: 'CPU s (user+sys), restore', get: (t) => t.restore?.cpuSeconds ?? NaN, fmt: f1, better: 'lower' },
+    { label: 'CPU s per GB, restore', get: (t) => (t.restore?.cpuSeconds ?? NaN) / (r.treeBytes / 1e9), fmt: f1, better: 'lower' },
+    { label: 'check (read every byte) MB/s', get: (t) => r.treeBytes / 1e6 / (t.check?.seconds ?? NaN), fmt: f0, better: 'higher' },
+    { label: 'CPU s per GB, check', get: (t) => (t.check?.cpuSeconds ?? NaN) / (r.treeBytes / 1e9), fmt: f1, better: 'lower' },
     { label: `mean daily backup s (${r.churn * 100}% churn)`, get: (t) => t.dailySeconds ?? NaN, fmt: f1, better: 'lower' },
     { label: `repo MiB after ${r.days} days`, get: (t) => (t.repoBytesAfterDays ?? NaN) / MiB, fmt: f0, better: 'lower' },
     { label: 'repo / unique bytes', get: (t) => (t.repoBytesAfterDays ?? NaN) / r.uniqueBytes, fmt: f2, better: 'lower' },
@@ -72,13 +81,15 @@ export function renderReport(r: Report): string {
   const out: string[] = [];
   out.push(`# mobr benchmark`, '', `Run ${r.date} by \`npm run bench\` (bench/run.ts). Tree: ${r.objects} objects + metadata, ${mib(r.treeBytes)}; `);
   out.push(`incremental step adds ${mib(r.newBytes)} of new objects; then ${r.days} days at ${r.churn * 100}% churn (flushes, merges, GC deletions); unique bytes written over the run: ${mib(r.uniqueBytes)}.`, '');
+  if (r.missing.length > 0) out.push(`**Not measured: ${r.missing.join(', ')} (not installed, and \`apt-get install\` failed).**`, '');
   out.push(...lines, '');
+  out.push(...renderSmall(r), '');
   out.push('## Machine and ceilings (same run)', '');
   out.push(`- ${r.machine.cores} cores (${r.machine.cpu}), ${f0(r.machine.memGiB)} GiB RAM, Node ${r.machine.node}, Linux ${r.machine.kernel}`);
   out.push(`- load average (1/5/15 min) at start ${r.machine.loadStart.map(f1).join(' / ')}, at end ${r.machine.loadEnd.map(f1).join(' / ')}: other processes on these ${r.machine.cores} cores (e.g. other engineers' test runs) take CPU from every program measured, so wall-clock figures are noisy; the CPU-second rows are steadier`);
   out.push(`- disk: sequential write ${f0(d.writeMBs)} MB/s (dd bs=4M conv=fdatasync), read ${f0(d.readDirectMBs)} MB/s (dd iflag=direct), cached read ${f0(d.readCachedMBs)} MB/s`);
   out.push(`- drop_caches: ${d.dropCaches}`);
-  out.push(`- per core: BLAKE3 ${f0(c.blake3MBs)} MB/s (hash-wasm), SHA-256 ${f0(c.sha256MBs)} MB/s (node:crypto), FastCDC ${f0(c.fastcdcMBs)} MB/s`);
+  out.push(`- per core: BLAKE3 ${f0(c.blake3MBs)} MB/s (native, @napi-rs/blake-hash), BLAKE3 ${f0(c.blake3WasmMBs)} MB/s (WASM fallback, hash-wasm), SHA-256 ${f0(c.sha256MBs)} MB/s (node:crypto), FastCDC ${f0(c.fastcdcMBs)} MB/s, zstd-3 ${f0(c.zstdMBs)} MB/s (half-compressible data), CRC-32C LocalFS framing ${f0(c.crc32cFramingMBs)} MB/s`);
   out.push(`- single-pass BLAKE3+SHA-256 limit on ${r.machine.cores} cores: ${f0(c.hashLimitMBs)} MB/s; with FastCDC too: ${f0(c.pipelineLimitMBs)} MB/s`);
   out.push(`- pool (read + FastCDC + BLAKE3 + SHA-256, nothing stored) over ${mib(r.pool.bytes)} of objects: ${r.pool.threads} threads ${f0(r.pool.poolMBs)} MB/s, one thread ${f0(r.pool.oneThreadMBs)} MB/s (${f2(r.pool.poolMBs / r.pool.oneThreadMBs)}×)`);
   out.push('');
@@ -118,4 +129,36 @@ export function renderReport(r: Report): string {
   out.push(`- All three read the same tree ${cold}, write their repositories to the same disk, and run as child processes; peak RSS is \`/usr/bin/time -v\`'s maximum resident set size of that process.`);
   out.push('');
   return out.join('\n');
+}
+
+/** The small-files table: seconds (CPU seconds) per tool and operation, and peers' time over mobr's. */
+function renderSmall(r: Report): string[] {
+  if (r.small.length === 0) return [];
+  const names = r.small[0].results.map((x) => x.tool);
+  const peers = names.filter((n) => n !== 'mobr');
+  const head = ['workload', 'operation', ...names.map((n) => `${n} s (CPU s)`), ...peers.map((p) => `${p} / mobr (time)`)];
+  const out = ['## Many small files (same run)', '', 'Seconds of wall clock (CPU seconds user+sys in brackets); the last columns are how many times longer the peer took than mobr (above 1: mobr is faster). Page cache dropped before each step.', ''];
+  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+  for (const w of r.small) {
+    for (const op of ['backup', 'restore', 'check'] as const) {
+      const get = (n: string) => w.results.find((x) => x.tool === n)?.[op];
+      const mobr = get('mobr');
+      const cells = names.map((n) => {
+        const x = get(n);
+        return x ? `${f1(x.seconds)} (${f1(x.cpuSeconds)})` : '–';
+      });
+      const ratios = peers.map((p) => (mobr && get(p) ? `${f2(get(p)!.seconds / mobr.seconds)}×` : '–'));
+      out.push(`| ${w.name} (${w.files} files, ${f0(w.bytes / MiB)} MiB) | ${op} | ${[...cells, ...ratios].join(' | ')} |`);
+    }
+  }
+  const tiny = r.small.filter((w) => /tiny/.test(w.name)).sort((a, b) => a.files - b.files);
+  if (tiny.length >= 2) {
+    const [a, b] = [tiny[0], tiny[tiny.length - 1]];
+    const per = (w: SmallWorkload, op: 'backup' | 'restore' | 'check') => {
+      const x = w.results.find((y) => y.tool === 'mobr')?.[op];
+      return x ? (x.cpuSeconds / w.files) * 1e6 : NaN;
+    };
+    out.push('', `Linearity (mobr, CPU µs per file, ${a.files} → ${b.files} files): ${(['backup', 'restore', 'check'] as const).map((op) => `${op} ${f0(per(a, op))} → ${f0(per(b, op))}`).join(', ')}.`);
+  }
+  return out;
 }

@@ -6,6 +6,8 @@
  *   --dir PATH      work folder (default: a new temp folder, removed at the end unless --keep)
  *   --tools mobr,restic,borg
  *   --out PATH      results file (default bench/results/latest.md)
+ *   --small LIST    small-files workloads: counts of tiny files and/or usrlib (default 10000,100000,usrlib)
+ *   --quick         for iteration: 256 MiB tree, 2 days, small workloads 10000,usrlib of 2000 files
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +19,7 @@ import { cpuCeilings, diskCeilings, poolThroughput } from './ceilings.js';
 import { borgTool, haveCommand, mobrTool, resticTool, type BackupTool } from './tools.js';
 import { dropCaches, sh } from './proc.js';
 import { renderReport, type ToolResult } from './report.js';
+import { makeTinyTree, makeUsrLibTree, runSmallWorkload, type SmallWorkload } from './small.js';
 
 const MiB = 1024 * 1024;
 
@@ -43,8 +46,15 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       tools: { type: 'string', default: 'mobr,restic,borg' },
       out: { type: 'string' },
+      small: { type: 'string' },
+      quick: { type: 'boolean', default: false },
     },
   });
+  if (values.quick) {
+    values.size = values.size === '2GiB' ? '256MiB' : values.size;
+    values.days = values.days === '30' ? '2' : values.days;
+  }
+  const smallList = (values.small ?? (values.quick ? '10000,usrlib' : '10000,100000,usrlib')).split(',').filter(Boolean);
   const size = parseSize(values.size!);
   const days = Number(values.days);
   const churn = Number(values.churn);
@@ -58,17 +68,25 @@ async function main(): Promise<void> {
   log(`work folder ${work}, tree ${values.size}, ${days} days at ${churn * 100}% churn, ${cores} cores`);
 
   const wanted = values.tools!.split(',');
-  const tools: BackupTool[] = [];
-  if (wanted.includes('mobr')) tools.push(mobrTool(work));
-  for (const [name, make] of [['restic', resticTool], ['borg', borgTool]] as const) {
-    if (!wanted.includes(name)) continue;
+  const missing: string[] = [];
+  for (const name of ['restic', 'borg']) {
+    if (!wanted.includes(name) || (await haveCommand(name))) continue;
+    log(`${name} missing: trying apt-get install`);
+    await sh('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic borgbackup']).catch((e) => log(`apt-get failed: ${(e as Error).message.slice(0, 200)}`));
     if (!(await haveCommand(name))) {
-      log(`${name} missing: trying apt-get install`);
-      await sh('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic borgbackup']).catch((e) => log(`apt-get failed: ${(e as Error).message.slice(0, 200)}`));
+      log(`${name} unavailable: skipped`);
+      missing.push(name);
     }
-    if (await haveCommand(name)) tools.push(await make(work));
-    else log(`${name} unavailable: skipped`);
   }
+  const makeTools = async (dir: string): Promise<BackupTool[]> => {
+    await fsp.mkdir(dir, { recursive: true });
+    const out: BackupTool[] = [];
+    if (wanted.includes('mobr')) out.push(mobrTool(dir));
+    if (wanted.includes('restic') && !missing.includes('restic')) out.push(await resticTool(dir));
+    if (wanted.includes('borg') && !missing.includes('borg')) out.push(await borgTool(dir));
+    return out;
+  };
+  const tools = await makeTools(work);
 
   log('ceilings: disk');
   const disk = await diskCeilings(work);
@@ -137,6 +155,11 @@ async function main(): Promise<void> {
     if (files !== expected.length) throw new Error(`${t.name} restored ${files} files, expected ${expected.length}`);
     results.get(t.name)!.restore = r;
     await fsp.rm(dest, { recursive: true, force: true });
+    if (t.check) {
+      log(`${t.name}: check (reading every byte)`);
+      await dropCaches();
+      results.get(t.name)!.check = await t.check('day000i');
+    }
   }
 
   const dayTimes = new Map<string, number>();
@@ -159,7 +182,20 @@ async function main(): Promise<void> {
     res.dailySeconds = (dayTimes.get(t.name) ?? 0) / Math.max(1, days);
   }
 
+  const small: SmallWorkload[] = [];
+  for (const w of smallList) {
+    const dir = path.join(work, `small-${w}`);
+    const tree = path.join(dir, 'tree');
+    log(`small files: creating ${w}`);
+    const shape = w === 'usrlib' ? await makeUsrLibTree(tree, values.quick ? 2000 : 8000) : await makeTinyTree(tree, Number(w));
+    const name = w === 'usrlib' ? '/usr/lib mix' : `${Number(w).toLocaleString('en')} tiny files`;
+    small.push(await runSmallWorkload(name, `small-${w}`, tree, shape, await makeTools(dir), log));
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+
   const md = renderReport({
+    missing,
+    small,
     date: new Date().toISOString(),
     machine: { cores, cpu: os.cpus()[0]?.model ?? '?', memGiB: os.totalmem() / 1024 ** 3, node: process.version, kernel: os.release(), loadStart, loadEnd: os.loadavg() },
     disk,
@@ -176,7 +212,7 @@ async function main(): Promise<void> {
   });
   await fsp.mkdir(path.dirname(out), { recursive: true });
   await fsp.writeFile(out, md);
-  await fsp.writeFile(out.replace(/\.md$/, '.json'), JSON.stringify({ disk, cpu, pool, treeBytes, newBytes, newOnly, days, churn, uniqueBytes: ds.uniqueBytes, tools: [...results.values()] }, null, 2));
+  await fsp.writeFile(out.replace(/\.md$/, '.json'), JSON.stringify({ small, missing, disk, cpu, pool, treeBytes, newBytes, newOnly, days, churn, uniqueBytes: ds.uniqueBytes, tools: [...results.values()] }, null, 2));
   process.stdout.write(md);
   log(`written ${out}`);
   if (!values.dir && !values.keep) await fsp.rm(work, { recursive: true, force: true });

@@ -14,6 +14,8 @@ export interface BackupTool {
   init(): Promise<void>;
   backup(src: string, id: string, parentId?: string): Promise<RunResult>;
   restore(id: string, dest: string): Promise<RunResult>;
+  /** Reads back and checks every byte of a backup (mobr check, restic check --read-data, borg check --verify-data). */
+  check?(id: string): Promise<RunResult>;
   version(): Promise<string>;
 }
 
@@ -29,6 +31,7 @@ export function mobrTool(work: string): BackupTool {
     init: async () => undefined,
     backup: (src, id, parentId) => timed(process.execPath, [child, 'backup', repo, src, id, ...(parentId ? [parentId] : [])]),
     restore: (id, dest) => timed(process.execPath, [child, 'restore', repo, id, dest]),
+    check: (id) => timed(process.execPath, [child, 'check', repo, id]),
     version: async () => 'working tree',
   };
 }
@@ -57,6 +60,7 @@ export async function resticTool(work: string): Promise<BackupTool> {
     init: async () => void (await sh('restic', ['-r', repo, 'init', '--repository-version', '2', ...pw], e)),
     backup: (src, id) => timed('restic', ['-r', repo, 'backup', '-q', '--host', 'bench', '--tag', id, ...pw, '.'], e, src),
     restore: (id, dest) => timed('restic', ['-r', repo, 'restore', 'latest', '--tag', id, '--target', dest, ...pw], e),
+    check: () => timed('restic', ['-r', repo, 'check', '--read-data', ...pw], e),
     version: async () => (await sh('restic', ['version'])).trim(),
   };
 }
@@ -75,6 +79,7 @@ export async function borgTool(work: string): Promise<BackupTool> {
       await fsp.mkdir(dest, { recursive: true });
       return timed('borg', ['extract', `${repo}::${id}`], env, dest);
     },
+    check: (id) => timed('borg', ['check', '--verify-data', `${repo}::${id}`], env),
     version: async () => (await sh('borg', ['--version'])).trim(),
   };
 }
