@@ -11,8 +11,10 @@ import type { Repository } from '../repo/repository.js';
 import type { ChunkLocation } from '../repo/index-file.js';
 import type { WorkerPool } from '../workers/pool.js';
 
-const MAX_RUN = 8 * 1024 * 1024;
-const AHEAD = 2;
+/** A ranged read covers up to a whole pack (16 MiB by default): on S3, fewer than 1 GET per 8 MiB. */
+const MAX_RUN = 16 * 1024 * 1024;
+/** Runs fetched ahead of the one being written (one: the bytes in flight stay at most 2 runs). */
+const AHEAD = 1;
 
 /** Where a run's bytes come from: by default a ranged read of the pack (check passes a cache). */
 export type RangeSource = (pack: string, offset: number, length: number) => Promise<Uint8Array>;
