@@ -57,10 +57,10 @@ afterAll(async () => {
 
 describe('many small files', () => {
   it('groups small files into units and keeps big ones alone, in order', () => {
-    const sizes = [10, 10, 2 * 1024 * 1024, 10, ...Array.from({ length: 600 }, () => 5)];
+    const sizes = [10, 10, 9 * 1024 * 1024, 10, ...Array.from({ length: 600 }, () => 5)];
     const units = batchFiles(sizes.map((s, i) => ({ i, s })), (x) => x.s);
     expect(units.flat().map((x) => x.i)).toEqual(sizes.map((_, i) => i));
-    expect(units[1]).toEqual([{ i: 2, s: 2 * 1024 * 1024 }]);
+    expect(units[1]).toEqual([{ i: 2, s: 9 * 1024 * 1024 }]);
     expect(units.every((u) => u.length <= 512)).toBe(true);
     expect(units.length).toBe(4); // [0,1] [2] [3 + 511 of the fives] [the other 89]
   });

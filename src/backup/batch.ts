@@ -5,8 +5,11 @@
 /** Up to this many bytes or files a unit. */
 export const BATCH_BYTES = 8 * 1024 * 1024;
 export const BATCH_FILES = 512;
-/** Files of this size or more are units of their own. */
-export const BIG_FILE = BATCH_BYTES / 8;
+/**
+ * Files of this size or more are units of their own (and stream). Smaller ones share units, so
+ * a restore reads several files' chunks (back to back in a lane's pack) with one ranged read.
+ */
+export const BIG_FILE = BATCH_BYTES;
 
 /**
  * Groups items (in order) into worker tasks: consecutive small ones together, up to BATCH_BYTES
