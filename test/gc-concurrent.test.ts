@@ -52,7 +52,8 @@ await pool.close();
 `;
 
 const COLLECTOR = `${COMMON}
-const { deleteBackup, gc } = await import('${DIST}/repo/gc.js');
+const { gc } = await import('${DIST}/repo/gc.js');
+const { deleteBackup } = await import('${DIST}/repo/delete.js');
 let runs = 0, deferred = 0;
 for (;;) {
   const done = await fsp.access(path.join(repoDir, '..', 'done')).then(() => true, () => false);
