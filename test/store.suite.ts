@@ -128,6 +128,13 @@ export function runStoreSuite(name: string, makeStore: () => Promise<StoreUnderT
       await store.delete('never/was');
     });
 
+    it('writes a key whose name was the folder of keys since deleted (found by the property below)', async () => {
+      await store.put('gone/child', bytes('c'));
+      await store.delete('gone/child');
+      await store.put('gone', bytes('now a key'));
+      expect(Buffer.from(await store.get('gone')).toString()).toBe('now a key');
+    });
+
     it('replaces on a plain put, refuses with REPO_EXISTS on ifNoneMatch', async () => {
       await store.put('c/config', bytes('first'), { ifNoneMatch: true });
       expect(await codeOf(store.put('c/config', bytes('second'), { ifNoneMatch: true }))).toBe('REPO_EXISTS');

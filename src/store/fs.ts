@@ -84,7 +84,12 @@ export class FsStore implements Store {
           await fsp.rm(tmp, { force: true });
         }
       } else {
-        await fsp.rename(tmp, dest);
+        await fsp.rename(tmp, dest).catch(async (e: NodeJS.ErrnoException) => {
+          // an empty folder left where a deleted key's children were: the key is free, take it
+          if (e.code !== 'EISDIR') throw e;
+          await fsp.rmdir(dest);
+          await fsp.rename(tmp, dest);
+        });
       }
       await syncDir(dir);
     } catch (e) {
