@@ -36,6 +36,7 @@ import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
 import { unframeFile } from './framing.js';
 import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export interface MoBackupProgress {
   phase: 'server' | 'ingest';
@@ -187,17 +188,12 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
     totalFiles: plan.reusedFiles + plan.toRead.length,
   };
   c.onProgress?.(progress);
-  let next = 0;
-  const lane = async () => {
-    while (next < plan.toRead.length) {
-      const x = plan.toRead[next++]!;
-      files.push(await readOne(staging, ingestor, x));
-      progress.bytesRead += x.size;
-      progress.filesDone++;
-      c.onProgress?.(progress);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, lanes) }, lane));
+  await mapLimit(plan.toRead, lanes, async (x) => {
+    files.push(await readOne(staging, ingestor, x));
+    progress.bytesRead += x.size;
+    progress.filesDone++;
+    c.onProgress?.(progress);
+  });
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files, backupTs: layout.sum.backupTS && formatTS(layout.sum.backupTS), extra: ingestFacts(layout, plan, files) };
 }

@@ -27,7 +27,8 @@ import { decodeIndex, type PackRecord } from './index-file.js';
 import { PackBuilder } from './pack.js';
 import { equalBytes } from './sealed.js';
 import { withExclusiveLock, type LockOptions } from './lock.js';
-import { mapLimit, type Repository } from './repository.js';
+import type { Repository } from './repository.js';
+import { mapLimit } from '../util/concurrency.js';
 
 /** Packs per new index object (as the writer's INDEX_EVERY, roughly). */
 const PACKS_PER_INDEX = 256;

@@ -14,6 +14,7 @@ import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from '.
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { equalBytes } from './sealed.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export class Repository {
   index = new ChunkIndex();
@@ -217,17 +218,5 @@ let readyP: Promise<unknown> | undefined;
 function ready(): Promise<unknown> {
   readyP ??= blake3Ready(); // zstd (codecReady) only where chunks are decoded here: its WASM heap costs memory
   return readyP;
-}
-
-/** Runs fn over items with at most `limit` at once. */
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }
 

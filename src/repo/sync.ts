@@ -15,6 +15,7 @@ import { chunkCount, chunkId, type Manifest } from './manifest.js';
 import { checkPack, PackBuilder, type BlobEntry } from './pack.js';
 import { withSharedLock, type LockOptions } from './lock.js';
 import { Repository } from './repository.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export interface SyncProgress {
   packsDone: number;
@@ -162,32 +163,22 @@ async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: Sync
   };
 
   // Whole packs, under their own names (a few at once).
-  let next = 0;
-  let failure: unknown;
-  const lane = async () => {
-    while (next < whole.length && failure === undefined) {
-      checkAbort();
-      const p = whole[next++];
-      if (dstFiles.has(p.id)) {
-        await stored(await dst.readPackHeader(p.id));
-        r.packsSkipped++;
-      } else {
-        const bytes = await src.store.get(packKey(p.id)).catch((e) => Promise.reject(withContext(`sync: read pack ${p.id.slice(0, 16)}`, e)));
-        const blobs = checkPackBytes(bytes, p.id);
-        await verifyBlobs(pool, bytes, blobs, `source pack ${p.id.slice(0, 16)}`);
-        await put(packKey(p.id), bytes);
-        await stored({ id: p.id, blobs });
-        r.packsCopied++;
-        r.chunksSent += blobs.length;
-      }
-      tick();
+  await mapLimit(whole, 3, async (p) => {
+    checkAbort();
+    if (dstFiles.has(p.id)) {
+      await stored(await dst.readPackHeader(p.id));
+      r.packsSkipped++;
+    } else {
+      const bytes = await src.store.get(packKey(p.id)).catch((e) => Promise.reject(withContext(`sync: read pack ${p.id.slice(0, 16)}`, e)));
+      const blobs = checkPackBytes(bytes, p.id);
+      await verifyBlobs(pool, bytes, blobs, `source pack ${p.id.slice(0, 16)}`);
+      await put(packKey(p.id), bytes);
+      await stored({ id: p.id, blobs });
+      r.packsCopied++;
+      r.chunksSent += blobs.length;
     }
-  };
-  // Every lane ends its put before we fail: an interrupted sync leaves no temp file behind.
-  await Promise.allSettled(Array.from({ length: 3 }, () => lane().catch((e) => {
-    failure ??= e;
-  })));
-  if (failure !== undefined) throw failure;
+    tick();
+  }); // a failure lets the other puts end first: an interrupted sync leaves no temp file behind
 
   // Needed chunks of other packs, into new packs; deterministic order, so a resumed run builds
   // the same packs and finds them already there.
