@@ -14,6 +14,8 @@ import * as path from 'node:path';
 import { tempDir } from './helpers/tree.js';
 import { MO_BR, ensureBuilt, mobr } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo, makeMoData, treeHashes } from './reliability/cli.js';
+import { Repository } from '../src/repo/repository.js';
+import { FsStore } from '../src/store/fs.js';
 
 let work: string;
 let data: string;
@@ -59,6 +61,11 @@ describe('SIGINT and SIGTERM', () => {
     expect(await leftovers(repo)).toEqual([]);
     expect(await leftovers(work)).toEqual([]);
     expect(await fsp.stat(meta).then(() => true, () => false), 'nothing recorded').toBe(false);
+    // the packs it had stored are indexed, so the next backup reuses them (no orphans for gc)
+    const stored = (await allPaths(path.join(repo, 'data'))).map((p) => path.basename(p)).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    const indexed = await Repository.open(new FsStore(repo));
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.filter((id) => !indexed.index.packs.has(id)), 'packs left unindexed').toEqual([]);
     const again = await mobr(BACKUP, work);
     expect(again.code, again.stderr).toBe(0);
     const check = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo], work);

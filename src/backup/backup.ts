@@ -3,7 +3,7 @@
  * Order of writes: packs, index objects, then the manifest, last (spec/repository.md §8):
  * a crash at any moment leaves no visible half-backup, and every existing backup intact.
  */
-import { MobrError, checkAborted } from '../errors.js';
+import { MobrError, checkAborted, isMobrError } from '../errors.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
 import { assertBackupId, chunkCount, chunkId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
@@ -133,7 +133,9 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
     if (failure !== undefined) throw failure;
     await ingestor.finish();
   } catch (e) {
-    await ingestor.abandon().catch(() => undefined);
+    // stopped on request with the lock still ours: index what is stored, for the next backup
+    const keep = isMobrError(e, 'INTERRUPTED') && (await lock.assertHeld().then(() => true, () => false));
+    await ingestor.abandon({ index: keep }).catch(() => undefined);
     throw e;
   } finally {
     if (ownPool) await pool.close();

@@ -83,7 +83,7 @@ export class Ingestor {
     await this.writer.flush();
   }
 
-  async abandon(): Promise<void> {
-    await this.writer.abandon();
+  async abandon(o: { index?: boolean } = {}): Promise<void> {
+    await this.writer.abandon(o);
   }
 }

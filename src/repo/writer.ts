@@ -85,9 +85,14 @@ export class RepoWriter {
     await this.writeIndex();
   }
 
-  /** Waits for uploads without writing more (after a failure elsewhere). */
-  async abandon(): Promise<void> {
+  /**
+   * Waits for uploads without writing more packs (after a failure elsewhere). With `index`, the
+   * packs already stored are indexed (index after packs, as always), so the next backup reuses
+   * them instead of storing them again; the pack being filled is dropped.
+   */
+  async abandon(o: { index?: boolean } = {}): Promise<void> {
     while (this.uploads.size > 0) await Promise.race(this.uploads);
+    if (o.index && !this.failure) await this.writeIndex();
   }
 
   private throwIfFailed(): void {
