@@ -191,8 +191,9 @@ async function restoreUnit(
   });
 }
 
-/** One error naming every failed entry (the first failure's code; at most 20 named). */
-function failuresError(failures: { rel: string; error: unknown }[], total: number): MobrError {
+/** One error naming every failed entry, in path order (the first one's code; at most 20 named). */
+function failuresError(unordered: { rel: string; error: unknown }[], total: number): MobrError {
+  const failures = [...unordered].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   const first = failures[0].error;
   const code = first instanceof MobrError ? first.code : withContext('', first).code;
   const why = (e: unknown) => (e instanceof MobrError ? e.message : withContext('', e).message.replace(/^: /, ''));
