@@ -3,7 +3,10 @@
  * make a mo-data tree big enough that a kill lands mid-backup, hash trees for byte comparison,
  * and pre-create a repository with tiny chunk and pack sizes so a backup writes many objects.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FsStore } from '../../src/store/fs.js';
@@ -88,3 +91,13 @@ export function rng(seed: number): () => number {
 }
 
 export const SEED = Number(process.env.MOBR_SEED ?? Date.now() % 1_000_000);
+
+/** True when this process can mount a tmpfs (root, and a kernel that allows it): real disk-full tests. */
+export function canMount(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(path.join(tmpdir(), 'mobr-mount-probe-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
+  if (ok) spawnSync('umount', [probe]);
+  rmSync(probe, { recursive: true, force: true });
+  return ok;
+}

@@ -5,11 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { ensureBuilt, initTinyRepo, mobr } from './cli.js';
+import { canMount, ensureBuilt, initTinyRepo, mobr } from './cli.js';
 
 let work: string;
 beforeAll(async () => {
@@ -90,11 +89,3 @@ describe('stray lock files', () => {
   }, 90_000);
 });
 
-function canMount(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(path.join(tmpdir(), 'mobr-mount-probe-'));
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
-  if (ok) spawnSync('umount', [probe]);
-  rmSync(probe, { recursive: true, force: true });
-  return ok;
-}

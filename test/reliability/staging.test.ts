@@ -11,8 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FsStore } from '../../src/store/fs.js';
 import { Repository } from '../../src/repo/repository.js';
@@ -22,7 +21,7 @@ import { WorkerPool } from '../../src/workers/pool.js';
 import { isMobrError } from '../../src/errors.js';
 import { startEmulator } from '../emulator/index.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { TINY, allPaths, backupIdOf, ensureBuilt, initTinyRepo, makeMoData, mobr, treeHashes } from './cli.js';
+import { TINY, allPaths, backupIdOf, canMount, ensureBuilt, initTinyRepo, makeMoData, mobr, treeHashes } from './cli.js';
 
 let work: string;
 beforeAll(async () => {
@@ -63,14 +62,6 @@ describe('a file that fails to restore does not stop the others', () => {
   });
 });
 
-function canMount(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(path.join(tmpdir(), 'mobr-mount-probe-'));
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
-  if (ok) spawnSync('umount', [probe]);
-  rmSync(probe, { recursive: true, force: true });
-  return ok;
-}
 
 describe('disk full (16 MiB tmpfs)', () => {
   const mounts: string[] = [];
