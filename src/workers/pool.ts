@@ -20,13 +20,24 @@ function workerFile(): string {
   return here.replace(/pool\.js$/, 'chunk-worker.js');
 }
 
+/**
+ * piscina loads the worker with `require()` first. On Node versions where require() of an ES
+ * module is on, two handlers of our ES-module worker loaded at once in one thread can abort the
+ * whole process (V8 fatal "IsGraphAsync must be used on an instantiated module", seen in CI);
+ * with it off, piscina falls back to `import()`, which is safe.
+ */
+const WORKER_EXEC_ARGV = [
+  ...process.execArgv,
+  ...(process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : []),
+];
+
 export class WorkerPool {
   private readonly pool: Piscina;
   readonly threads: number;
 
   constructor(threads = availableParallelism()) {
     this.threads = Math.max(1, Math.min(threads, 64));
-    this.pool = new Piscina({ filename: workerFile(), minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+    this.pool = new Piscina({ filename: workerFile(), minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000, execArgv: WORKER_EXEC_ARGV });
   }
 
   /**
