@@ -1,6 +1,6 @@
 /**
  * A MatrixOne backup folder written by hand from literal bytes, as a v1.2+ server (and mo_br)
- * would leave it — independent of src/ (own CRC-32C table, own framing, literal CSV) so that
+ * would leave it — independent of src/ (reference CRC-32C and framing, literal CSV) so that
  * tests of mobr's readers and writers cannot agree with a mistake of mobr's own writers.
  * Framing (pkg/fileservice/file_with_checksum.go): 2048-byte blocks, a 4-byte little-endian
  * CRC-32C of the block's data then up to 2044 data bytes.
@@ -8,33 +8,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { crc32c as crc32cRef, localFsFrame as frameRef } from './mo-fixture.js';
 
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32cRef(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of data) c = TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-export function frameRef(data: Uint8Array): Buffer {
-  const parts: Buffer[] = [];
-  for (let off = 0; off < data.length; off += 2044) {
-    const piece = data.subarray(off, Math.min(data.length, off + 2044));
-    const h = Buffer.alloc(4);
-    h.writeUInt32LE(crc32cRef(piece));
-    parts.push(h, Buffer.from(piece));
-  }
-  return Buffer.concat(parts);
-}
+/** CRC-32C and LocalFS framing: the hand-written reference of mo-fixture.ts (independent of src/ too). */
+export { crc32cRef, frameRef };
 
 export const sha256 = (d: Uint8Array): Buffer => createHash('sha256').update(d).digest();
 
