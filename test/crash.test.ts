@@ -205,7 +205,6 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
     if (ROUNDS >= 8) expect(killed.backup, JSON.stringify(killed)).toBeGreaterThan(ROUNDS / 3);
     if (ROUNDS >= 4) {
       expect(killed.restoreMidway, `no restore was killed after it began writing: ${JSON.stringify(killed)}`).toBeGreaterThan(0);
-      expect(killed.delete + killed.sync, `no delete or sync was killed: ${JSON.stringify(killed)}`).toBeGreaterThan(0);
     }
   }, 60_000);
 });
