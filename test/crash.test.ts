@@ -196,6 +196,21 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
     const last = await mobr(BACKUP, work);
     expect(last.code, last.stderr).toBe(0);
     const id = backupIdOf(last.stdout)!;
+    // one more restore killed once it writes, whatever the rounds drew: only right bytes stay
+    const cut = path.join(work, 'restore-last-killed');
+    killed.restoreTried++;
+    const k = await mobr(['restore', id, '--restore_dir', 'filesystem', '--restore_path', cut, ...M], work, {
+      killAfterMs: 60_000,
+      onSpawn: (child) => void killOnceWriting(child, path.join(cut, 'mo-data'), 0),
+    });
+    if (k.signal === 'SIGKILL') {
+      killed.restore++;
+      if ((await allPaths(cut).catch(() => [])).some((p) => p.startsWith('mo-data/'))) killed.restoreMidway++;
+    }
+    const whole = await treeHashes(data);
+    for (const [p, h] of await treeHashes(path.join(cut, 'mo-data')).catch(() => new Map<string, string>())) {
+      if (!p.includes('.mobr-partial-')) expect(h, `killed restore left ${p} with wrong bytes`).toBe(whole.get(p));
+    }
     const dest = path.join(work, 'restore-last');
     const r = await mobr(['restore', id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
     expect(r.code, r.stderr).toBe(0);
