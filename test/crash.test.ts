@@ -259,8 +259,10 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
     it(`round ${round}: a killed server backup leaves earlier backups checkable and the catalog valid`, async () => {
       const ctx = `server round ${round} (seed ${SEED})`;
       await emu.simulateDay({ newObjects: 8 });
-      // killed within the length of the last whole server backup (later ones reuse more, so it is re-learnt)
-      const b = await mobr(BACKUP, dir, { env, killAfterMs: Math.floor(100 + rand() * Math.max(50, lastMs - 100)) });
+      // killed once the server has begun writing its staging folder, then within a third of the
+      // last whole server backup's length (re-learnt: later ones reuse more), so it lands mid-way
+      const delay = Math.floor(rand() * Math.max(10, lastMs / 3));
+      const b = await mobr(BACKUP, dir, { env, killAfterMs: 60_000, onSpawn: (child) => void killOnceWriting(child, path.join(repo, 'staging'), delay) });
       if (b.signal === 'SIGKILL') kills++;
       else {
         expect(b.code, `${ctx}: ${b.stderr}`).toBe(0);
