@@ -5,25 +5,14 @@
  * restored by ID from a synced S3 copy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobr } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
+import { fileHashes } from './helpers/tree.js';
 
-function files(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const backupId = (stdout: string) => /Backup ID\n {4}([0-9a-f-]{36})\n/.exec(stdout)![1];
 
@@ -48,7 +37,7 @@ describe('catalog-free operation', () => {
       const b = await mobr(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', ...M], work);
       expect(b.stderr).toBe('');
       ids.push(backupId(b.stdout));
-      trees.push(files(data));
+      trees.push(fileHashes(data));
     }
   }, 120_000); // three ./mo_br processes; slow only on a loaded machine
 
@@ -103,7 +92,7 @@ describe('catalog-free operation', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith(`no backup ID given: restoring the newest backup in BackupDir: filesystem  Path: ${path.join(work, 'repo')}\nBackup ID\n    ${ids[2]}\nFrom:\n`)).toBe(true);
-    expect(files(path.join(work, 'newest/mo-data'))).toEqual(trees[2]);
+    expect(fileHashes(path.join(work, 'newest/mo-data'))).toEqual(trees[2]);
   });
 
   it('meta rebuild writes the records of a repository into a new meta file, oldest first', async () => {
@@ -117,7 +106,7 @@ describe('catalog-free operation', () => {
     // The rebuilt catalog is a working one: restore by ID with no location flags.
     const x = await mobr(['restore', ids[1], '--restore_dir', 'filesystem', '--restore_path', 'second', '--meta_path', 'rebuilt.meta'], work);
     expect(x.code).toBe(0);
-    expect(files(path.join(work, 'second/mo-data'))).toEqual(trees[1]);
+    expect(fileHashes(path.join(work, 'second/mo-data'))).toEqual(trees[1]);
     // Again: nothing changes.
     const again = await mobr(['meta', 'rebuild', ...REPO, '--meta_path', 'rebuilt.meta'], work);
     expect(again.stdout).toContain('(0 added, 3 already there, 0 removed)');
@@ -136,7 +125,7 @@ describe('catalog-free operation', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`From:\n    BackupDir: s3\n    Endpoint: ${s3.endpoint}\n    Bucket: offsite\n    FilePath: /mo\n`);
-    expect(files(path.join(work, 'dr/mo-data'))).toEqual(trees[0]);
+    expect(fileHashes(path.join(work, 'dr/mo-data'))).toEqual(trees[0]);
     expect(trees[0]).not.toEqual(trees[2]);
     expect(existsSync(path.join(work, 'mo_br.meta'))).toBe(false);
     // The new host's catalog, rebuilt from the copy, holds no key.

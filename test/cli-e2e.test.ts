@@ -3,25 +3,14 @@
  * incremental, delete, damage found by list/check, and an S3 repository (keys never stored).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobr } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
+import { fileHashes } from './helpers/tree.js';
 
-function files(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** A small mo-data: shared TAE objects, a config, the HA keeper data. */
 function makeMoData(dir: string): void {
@@ -73,7 +62,7 @@ describe('cold backup, list, check, restore, incremental, delete', () => {
     expect(restore.code).toBe(0);
     expect(restore.stdout).toContain(`From:\n    BackupDir: filesystem\n    Path: ${path.join(work, 'repo')}\n\nTo\n    BackupDir: filesystem\n    Path: ${path.join(work, 'mo1')}\n\nTaePath\n    ./mo-data/shared\n`);
     expect(restore.stdout).toMatch(/restore file num: 9, total file num: 9, cost : \S+\n$/);
-    expect(files(path.join(work, 'mo1/mo-data'))).toEqual(files(path.join(work, 'mo-data')));
+    expect(fileHashes(path.join(work, 'mo1/mo-data'))).toEqual(fileHashes(path.join(work, 'mo-data')));
 
     // Incremental: one object merged away, one new, the checkpoint rewritten.
     rmSync(path.join(work, 'mo-data/shared/018f7a41-1881-7999-bbd6-858c3d4acc10_00000'));
@@ -87,12 +76,12 @@ describe('cold backup, list, check, restore, incremental, delete', () => {
 
     const r2 = await mobr(['restore', inc, '--restore_dir', 'filesystem', '--restore_path', 'mo2', ...M], work);
     expect(r2.code, r2.stderr).toBe(0);
-    expect(files(path.join(work, 'mo2/mo-data'))).toEqual(files(path.join(work, 'mo-data')));
+    expect(fileHashes(path.join(work, 'mo2/mo-data'))).toEqual(fileHashes(path.join(work, 'mo-data')));
 
     // Without an ID: the newest backup at --backup_path.
     const r3 = await mobr(['restore', '--backup_dir', 'filesystem', '--backup_path', 'repo', '--restore_dir', 'filesystem', '--restore_path', 'mo3', ...M], work);
     expect(r3.code, r3.stderr).toBe(0);
-    expect(files(path.join(work, 'mo3/mo-data'))).toEqual(files(path.join(work, 'mo-data')));
+    expect(fileHashes(path.join(work, 'mo3/mo-data'))).toEqual(fileHashes(path.join(work, 'mo-data')));
 
     const checkAll = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', 'repo', ...M], work);
     expect(checkAll.code, checkAll.stderr).toBe(0);
@@ -104,7 +93,7 @@ describe('cold backup, list, check, restore, incremental, delete', () => {
     expect((await mobr(['list', ...M], work)).stdout).not.toContain(full);
     const r4 = await mobr(['restore', inc, '--restore_dir', 'filesystem', '--restore_path', 'mo4', ...M], work);
     expect(r4.code, r4.stderr).toBe(0);
-    expect(files(path.join(work, 'mo4/mo-data'))).toEqual(files(path.join(work, 'mo-data')));
+    expect(fileHashes(path.join(work, 'mo4/mo-data'))).toEqual(fileHashes(path.join(work, 'mo-data')));
 
     // --not_delete_data keeps the data: the repository still holds the backup.
     const keep = await mobr(['delete', inc, '--not_delete_data', ...M], work);
@@ -188,7 +177,7 @@ describe('S3 repository: keys from flags, never in the meta file', () => {
 
     const restore = await mobr(['restore', id, '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey, '--restore_dir', 'filesystem', '--restore_path', 'mo1', ...M], work);
     expect(restore.code, restore.stderr).toBe(0);
-    expect(files(path.join(work, 'mo1/mo-data'))).toEqual(files(path.join(work, 'mo-data')));
+    expect(fileHashes(path.join(work, 'mo1/mo-data'))).toEqual(fileHashes(path.join(work, 'mo-data')));
 
     const before = readFileSync(path.join(work, 'mo_br.meta'));
     const wrong = await mobr(['list', id, '--access_key_id', 'WRONGKEY', '--secret_access_key', 'WRONGSECRET', ...M], work);

@@ -1,5 +1,6 @@
 /** Random file trees for property tests: generate, write to disk, read back, compare. */
-import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -80,4 +81,18 @@ export async function dirSize(root: string): Promise<number> {
   let total = 0;
   for (const v of (await readTree(root)).values()) total += v.data.length;
   return total;
+}
+
+/** SHA-256 (hex) of every file under dir, by path relative to dir: what a restore must give back. */
+export function fileHashes(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
+    }
+  };
+  walk(dir);
+  return out;
 }
