@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as fc from 'fast-check';
 import { Catalog, parseMeta, serializeMeta, defaultMetaPath, metaChecksum, type BackupRecord } from '../src/cli/meta.js';
 import { withLock } from '../src/cli/lock.js';
+import { ManualClock } from './helpers/clock.js';
 import { isMobrError } from '../src/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -137,6 +138,19 @@ describe('Catalog', () => {
     const c = new Catalog(path.join(dir, 'mo_br.meta'));
     await c.add(record(1));
     expect((await c.read()).length).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a live lock becomes stale when the injected clock passes the limit (no sleeping)', async () => {
+    const dir = tmp();
+    const lock = path.join(dir, 'mo_br.meta.lock');
+    const clock = new ManualClock(Date.now());
+    writeFileSync(lock, JSON.stringify({ pid: process.ppid, host: 'elsewhere', nonce: 'held', at: clock.now() }));
+    await expect(withLock(lock, async () => 1, 0, 120_000, clock)).rejects.toMatchObject({ code: 'LOCKED' });
+    clock.advance(120_000); // exactly the limit: not yet older than it
+    await expect(withLock(lock, async () => 1, 0, 120_000, clock)).rejects.toMatchObject({ code: 'LOCKED' });
+    clock.advance(1);
+    expect(await withLock(lock, async () => 42, 0, 120_000, clock)).toBe(42);
     expect(existsSync(lock)).toBe(false);
   });
 

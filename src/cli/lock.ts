@@ -10,9 +10,11 @@
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
 import { processGone } from '../util/process.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 const STALE_MS = 120_000;
 /** An unparsable lock younger than this may be an older mobr's O_EXCL create still being written. */
@@ -35,9 +37,9 @@ async function readLock(file: string): Promise<LockInfo | undefined> {
   }
 }
 
-function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number): boolean {
-  if (info === undefined) return Date.now() - mtimeMs > UNPARSABLE_GRACE_MS;
-  const age = Date.now() - (info?.at ?? mtimeMs);
+function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number, now: number): boolean {
+  if (info === undefined) return now - mtimeMs > UNPARSABLE_GRACE_MS;
+  const age = now - (info?.at ?? mtimeMs);
   if (age > staleMs) return true;
   return info !== undefined && info.host === os.hostname() && info.pid !== process.pid && processGone(info.pid);
 }
@@ -45,21 +47,22 @@ function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number): 
 /**
  * Runs fn while holding the lock file; waits up to timeoutMs for another holder, then LOCKED.
  * staleMs: a lock older than this is broken even if its process lives (Infinity: never by age).
+ * clock: the wall clock ages are measured on (`at`, file mtimes); the wait itself is monotonic.
  */
-export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS): Promise<T> {
-  const mine: LockInfo = { pid: process.pid, host: os.hostname(), nonce: randomBytes(8).toString('hex'), at: Date.now() };
-  const deadline = Date.now() + timeoutMs;
+export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS, clock: Clock = systemClock): Promise<T> {
+  const mine: LockInfo = { pid: process.pid, host: os.hostname(), nonce: randomBytes(8).toString('hex'), at: clock.now() };
+  const deadline = performance.now() + timeoutMs;
   let delay = 5;
   for (;;) {
     if (await create(file, mine)) break;
     const st = await fsp.stat(file).catch(() => undefined);
     if (!st) continue; // released meanwhile
     const info = await readLock(file);
-    if (isStale(info, st.mtimeMs, staleMs)) {
+    if (isStale(info, st.mtimeMs, staleMs, clock.now())) {
       await breakStale(file, info);
       continue;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       const who = info ? `process ${info.pid} on ${info.host}` : 'another process';
       throw new MobrError('LOCKED', `${file} is locked by ${who}; if no mo_br is running, remove ${file}`);
     }

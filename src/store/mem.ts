@@ -1,10 +1,16 @@
-/** MemStore: an in-memory Store for tests and models. Same contract as every Store. */
+/**
+ * MemStore: an in-memory Store for tests and models. Same contract as every Store. Its mtimes come
+ * from `clock` (the store's clock, on which gc measures its safety window and lock staleness).
+ */
 import { MobrError } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
 
 export class MemStore implements Store {
   readonly location = 'memory';
   readonly objects = new Map<string, { data: Uint8Array; mtimeMs: number }>();
+
+  constructor(private readonly clock: Clock = systemClock) {}
 
   async get(key: string): Promise<Uint8Array> {
     assertSafeKey(key);
@@ -22,7 +28,7 @@ export class MemStore implements Store {
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     assertSafeKey(key);
     if (options.ifNoneMatch && this.objects.has(key)) throw new MobrError('REPO_EXISTS', `write ${key}: already exists in memory`);
-    this.objects.set(key, { data: data.slice(), mtimeMs: Date.now() });
+    this.objects.set(key, { data: data.slice(), mtimeMs: this.clock.now() });
   }
 
   async has(key: string): Promise<boolean> {
