@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { gc } from '../src/repo/gc.js';
-import { deleteBackup } from '../src/repo/delete.js';
+import { deleteBackup, deleteBackups } from '../src/repo/delete.js';
 import { acquireLock } from '../src/repo/lock.js';
 import { Repository } from '../src/repo/repository.js';
 import { MemStore } from '../src/store/mem.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { pseudoRandom, readTree, tempDir, writeTree, type TreeFile } from './helpers/tree.js';
+import { ManualClock } from './helpers/clock.js';
 
 const OPTS = { chunker: { min: 1024, avg: 4096, max: 16384 }, packSize: 32 * 1024 };
 let pool: WorkerPool;
@@ -132,11 +133,13 @@ describe('gc', () => {
   });
 
   it('a stale lock (not refreshed for staleMs on the store clock) does not block gc', async () => {
-    const store = new MemStore();
+    const clock = new ManualClock();
+    const store = new MemStore(clock);
     const repo = await Repository.init(store, OPTS);
-    const old = await acquireLock(store, 'shared');
-    store.objects.get(old.key)!.mtimeMs -= 2 * 60 * 60_000;
-    await gc(repo, { safetyWindowMs: 0 });
+    const old = await acquireLock(store, 'shared', { clock });
+    await expect(gc(repo, { safetyWindowMs: 0, clock })).rejects.toMatchObject({ code: 'LOCKED' });
+    clock.advance(30 * 60_000 + 1); // the default staleMs, on the store's clock: no refresh came
+    await gc(repo, { safetyWindowMs: 0, clock });
     expect(store.objects.has(old.key)).toBe(false);
     await expect(old.assertHeld()).rejects.toMatchObject({ code: 'LOCKED' });
     await old.release();
@@ -153,3 +156,105 @@ describe('gc', () => {
     await fsp.rm(path.join(dir), { recursive: true, force: true });
   });
 });
+
+describe('gc on an injected clock (no sleeping)', () => {
+  it('a dead pack held back by the safety window is freed once the store clock passes the window', async () => {
+    const clock = new ManualClock();
+    const store = new MemStore(clock);
+    const repo = await Repository.init(store, OPTS);
+    const keep = tree(11);
+    await backup(repo, 'a', tree(10));
+    await backup(repo, 'b', keep);
+    const written = clock.now();
+    await repo.deleteManifest('a');
+    const before = packBytes(store);
+    const held = await gc(repo, { safetyWindowMs: 60 * 60_000, clock });
+    expect(held).toMatchObject({ packsDeleted: 0, bytesFreed: 0, safetyWindowMs: 60 * 60_000 });
+    expect(held.bytesHeld).toBeGreaterThan(0);
+    expect(held.heldUntil).toBe(written + 60 * 60_000); // exactly: every object has the clock's time
+    expect(packBytes(store)).toBe(before);
+    clock.advance(60 * 60_000 - 1); // one ms short of the window: still held
+    expect((await gc(repo, { safetyWindowMs: 60 * 60_000, clock })).packsDeleted).toBe(0);
+    clock.advance(2);
+    const freed = await gc(repo, { safetyWindowMs: 60 * 60_000, clock });
+    expect(freed.packsDeleted).toBeGreaterThan(0);
+    expect(freed.bytesHeld).toBe(0);
+    expect(packBytes(store)).toBeLessThan(before);
+    await expectRestores(repo, 'b', keep);
+  });
+
+  it('the window after a stale lock of another process is 1 h on the store clock, whatever the system clock says', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 5, 1));
+    const store = new MemStore(clock);
+    const repo = await Repository.init(store, OPTS);
+    await backup(repo, 'a', tree(12));
+    await repo.deleteManifest('a');
+    const other = await acquireLock(store, 'shared', { clock });
+    clock.advance(31 * 60_000); // stale: gc removes it, and holds back what its holder may still need
+    const r = await gc(repo, { clock });
+    expect(r.safetyWindowMs).toBe(60 * 60_000);
+    expect(r.packsDeleted).toBe(0);
+    expect(r.heldUntil).toBe(Date.UTC(2030, 5, 1) + 60 * 60_000);
+    await other.release();
+  });
+});
+
+describe('gc stopped by an AbortSignal', () => {
+  /** A repository where deleting 'a' makes gc repack (sparse packs) and drop packs. */
+  async function sparse(store: MemStore) {
+    const repo = await Repository.init(store, OPTS);
+    const shared = tree(20, 2, 100_000);
+    await backup(repo, 'a', [...shared, ...tree(21, 2, 100_000)]);
+    await backup(repo, 'b', shared);
+    return { repo, shared };
+  }
+  const keys = (s: MemStore) => [...s.objects.keys()].sort();
+
+  it('before the commit: nothing deleted, the new packs removed, no lock left', async () => {
+    const store = new MemStore();
+    const { repo, shared } = await sparse(store);
+    const before = keys(store);
+    const ac = new AbortController();
+    let step = '';
+    const del = deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0, repackThreshold: 0.99, signal: ac.signal, onStep: (s) => {
+      step = s;
+      if (s === 'repacked') {
+        expect(keys(store).length, 'new packs were written').toBeGreaterThan(before.length + 1); // + our lock
+        ac.abort('SIGINT');
+      }
+    } });
+    await expect(del).rejects.toMatchObject({ code: 'INTERRUPTED', message: 'interrupted (SIGINT); nothing was deleted' });
+    expect(step).toBe('repacked');
+    expect(keys(store)).toEqual(before);
+    await expectRestores(repo, 'a', [...shared, ...tree(21, 2, 100_000)]);
+  });
+
+  it('after the commit: the backup is gone, the rest restores, the next gc frees what is left', async () => {
+    const store = new MemStore();
+    const { repo, shared } = await sparse(store);
+    const ac = new AbortController();
+    const del = deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0, repackThreshold: 0.99, signal: ac.signal, onStep: (s) => void (s === 'indexed' && ac.abort('SIGINT')) });
+    await expect(del).rejects.toMatchObject({ code: 'INTERRUPTED', message: expect.stringMatching(/^interrupted \(SIGINT\): backup\(s\) a deleted; the space they held is freed by the next delete or prune$/) });
+    expect(await repo.listBackupIds()).toEqual(['b']);
+    expect(keys(store).filter((k) => k.startsWith('locks/'))).toEqual([]);
+    const bytes = packBytes(store);
+    await expectRestores(repo, 'b', shared);
+    const next = await gc(repo, { safetyWindowMs: 0 });
+    expect(next.packsDeleted + next.orphansDeleted).toBeGreaterThan(0);
+    expect(packBytes(store)).toBeLessThan(bytes);
+    await expectRestores(repo, 'b', shared);
+  });
+
+  it('an aborted signal stops the wait for a lock', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const other = await acquireLock(store, 'shared');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort('SIGINT'), 50);
+    const t0 = performance.now();
+    await expect(gc(repo, { safetyWindowMs: 0, signal: ac.signal, lock: { waitMs: 60_000 } })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    await other.release();
+  });
+});
+

@@ -43,6 +43,9 @@ export async function deleteBackups(repo: Repository, ids: string[], o: GcOption
   try {
     return { ids: present, gc: await gc(repo, { ...o, dryRun: false, exclude: new Set(present), commit }) };
   } catch (e) {
+    if (committed && isMobrError(e, 'INTERRUPTED')) {
+      throw new MobrError('INTERRUPTED', `${e.message}: backup(s) ${present.join(', ')} deleted; the space they held is freed by the next delete or prune`, { cause: e });
+    }
     if (committed) throw e;
     if (isMobrError(e, 'LOCKED')) {
       await commit(); // a manifest can go without a lock; its data waits for a later gc

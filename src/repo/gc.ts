@@ -4,17 +4,19 @@
  * object, then deletions — repacks sparse packs, drops dead ones and compacts index objects.
  * Nothing younger than the safety window (store clock) is deleted or rewritten.
  */
-import { MobrError, isMobrError, withContext } from '../errors.js';
+import { MobrError, checkAborted, withContext } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
 import { codecReady, decodeChunk } from '../chunk/codec.js';
-import { decodeIndex, encodeIndex, type PackRecord } from './index-file.js';
-import { indexKey, packIdFromKey, packKey } from './keys.js';
-import { chunkCount, chunkId } from './manifest.js';
+import { encodeIndex, type PackRecord } from './index-file.js';
+import { indexKey, packKey } from './keys.js';
 import { PackBuilder } from './pack.js';
 import { equalBytes } from './sealed.js';
 import { withExclusiveLock, type LockOptions } from './lock.js';
+import { planGc, type GcPlan, type IndexObject, type StoredPack } from './gc-plan.js';
 import type { Repository } from './repository.js';
+import type { Clock } from '../util/clock.js';
+import { bestEffort } from '../util/best-effort.js';
 
 export const DEFAULT_SAFETY_WINDOW_MS = 60 * 60_000;
 export const DEFAULT_REPACK_THRESHOLD = 0.5;
@@ -36,7 +38,19 @@ export interface GcOptions {
   /** Runs once gc has checked it can finish (index and manifests sound), before its first write. */
   commit?: () => Promise<void>;
   lock?: LockOptions;
+  /** Our wall clock, for the lock (the window itself is measured on the store's clock). Default: the system's. */
+  clock?: Clock;
+  /**
+   * Stops gc at the next safe point with INTERRUPTED (spec/gc.md §3, "Interrupted"): before the
+   * commit nothing is changed (new packs are removed), after it between single deletions.
+   */
+  signal?: AbortSignal;
+  /** Called at named points (tests pause there to interrupt gc at a known step). */
+  onStep?: (step: GcStep) => Promise<void> | void;
 }
+
+/** 'repacked': new packs written, before the commit; 'indexed': new index object written, before any deletion. */
+export type GcStep = 'repacked' | 'indexed';
 
 export interface GcReport {
   dryRun: boolean;
@@ -81,7 +95,7 @@ export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport>
     await sweepLeftovers(repo, lock.storeNow, { ...o, safetyWindowMs: window }, report);
     await repo.refreshIndex();
     return report;
-  }, { purpose: 'gc', ...o.lock });
+  }, { purpose: 'gc', clock: o.clock, signal: o.signal, ...o.lock });
 }
 
 const LEFTOVER_MIN_AGE_MS = 10 * 60_000;
@@ -97,191 +111,78 @@ async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: Gc
   const cutoff = now - Math.max(o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS, LEFTOVER_MIN_AGE_MS);
   for await (const e of repo.store.list('staging')) {
     if (e.mtimeMs === undefined || e.mtimeMs >= cutoff) continue;
+    checkAborted(o.signal);
     r.leftoversDeleted++;
     if (!o.dryRun) await repo.store.delete(e.key);
   }
   if (!o.dryRun && repo.store.sweepTemp) r.leftoversDeleted += await repo.store.sweepTemp(cutoff);
 }
 
-interface IndexObject {
-  key: string;
-  size: number;
-  mtimeMs?: number;
-  packs: PackRecord[];
-}
-
+/** Steps 2–10: plans (gc-plan.ts), then writes new packs and the new index object before any deletion. */
 async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcReport> {
-  const store = repo.store;
   const window = o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
-  const exclude = o.exclude ?? new Set<string>();
-  const threshold = o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
-  const young = (m: number | undefined) => window > 0 && (m === undefined || m > now - window);
-  const r: GcReport = {
-    dryRun: o.dryRun === true, backups: 0, liveChunks: 0, missingChunks: 0, packsKept: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0,
-    orphansDeleted: 0, orphansAdopted: 0, packsMissing: 0, damagedOrphans: [], youngSkipped: 0, indexObjectsRemoved: 0, indexObjectsWritten: 0, bytesDeleted: 0, bytesWritten: 0, bytesFreed: 0,
-    leftoversDeleted: 0, safetyWindowMs: window, bytesHeld: 0,
-  };
-  const held0 = (size: number, mtimeMs: number | undefined) => {
-    r.bytesHeld += size;
-    const until = (mtimeMs ?? now) + window;
-    r.heldUntil = Math.max(r.heldUntil ?? 0, until);
-  };
-
-  // 2. Every index object, as it is on the store now; damage stops gc.
-  const objects: IndexObject[] = [];
-  for await (const e of store.list('index')) {
-    try {
-      objects.push({ key: e.key, size: e.size, mtimeMs: e.mtimeMs, packs: decodeIndex(await store.get(e.key), e.key) });
-    } catch (err) {
-      if (isMobrError(err, 'NOT_FOUND')) continue;
-      if (isMobrError(err)) throw new MobrError('CORRUPT_INDEX', `gc refused: ${err.message}; its packs would look unused (run check first)`);
-      throw err;
-    }
-  }
-  const files = new Map<string, { size: number; mtimeMs?: number }>();
-  for await (const e of store.list('data')) {
-    const id = packIdFromKey(e.key);
-    if (id) files.set(id, { size: e.size, mtimeMs: e.mtimeMs });
-  }
-
-  // 3. Mark.
-  const live = new Set<string>();
-  const ids = await repo.listBackupIds();
-  for (const id of ids) {
-    if (exclude.has(id)) continue;
-    const m = await repo.loadManifest(id).catch((err) => Promise.reject(withContext('gc refused', err)));
-    for (const f of m.files) for (let i = 0; i < chunkCount(f); i++) live.add(toHex(chunkId(f, i)));
-  }
-  r.backups = ids.filter((id) => !exclude.has(id)).length;
-  r.liveChunks = live.size;
-
-  // 4-5. Classify.
-  const oldObjects = objects.filter((x) => !young(x.mtimeMs));
-  r.youngSkipped += objects.length - oldObjects.length;
-  const protectedPacks = new Set(objects.filter((x) => young(x.mtimeMs)).flatMap((x) => x.packs.map((p) => p.id)));
-  const records = new Map<string, PackRecord>();
-  for (const x of objects) for (const p of x.packs) if (!records.has(p.id)) records.set(p.id, p);
-  const keep = new Map<string, PackRecord>(); // named by the new index object
-  const drop = new Map<string, PackRecord>(); // no live chunk
-  const missing = new Set<string>(); // named, but not in data/: damage; the record goes, so the next backup stores its chunks again
-  const repack = new Map<string, PackRecord>();
-  for (const x of oldObjects) {
-    for (const p of x.packs) {
-      if (keep.has(p.id) || drop.has(p.id) || repack.has(p.id) || missing.has(p.id)) continue;
-      const file = files.get(p.id);
-      if (!file && !protectedPacks.has(p.id)) {
-        // index/ was listed before data/, and a writer stores a pack before the index naming it:
-        // a named pack absent from the listing is gone, not on its way (backups naming its chunks
-        // stay damaged, and check names them by file)
-        missing.add(p.id);
-        continue;
-      }
-      if (!file || protectedPacks.has(p.id) || young(file.mtimeMs)) {
-        keep.set(p.id, p);
-        if (file && !protectedPacks.has(p.id) && !p.blobs.some((b) => live.has(toHex(b.id)))) held0(file.size, file.mtimeMs);
-        continue;
-      }
-      let total = 0;
-      let liveBytes = 0;
-      for (const b of p.blobs) {
-        total += b.length;
-        if (live.has(toHex(b.id))) liveBytes += b.length;
-      }
-      if (liveBytes === 0) drop.set(p.id, p);
-      else if (total > 0 && liveBytes / total < threshold) repack.set(p.id, p);
-      else keep.set(p.id, p);
-    }
-  }
-  const counted = new Set<string>();
-  for (const x of objects) {
-    if (!young(x.mtimeMs)) continue;
-    for (const p of x.packs) {
-      const file = files.get(p.id);
-      if (file && !counted.has(p.id) && !p.blobs.some((b) => live.has(toHex(b.id)))) {
-        counted.add(p.id);
-        held0(file.size, Math.max(file.mtimeMs ?? now, x.mtimeMs ?? now));
-      }
-    }
-  }
-  const held = new Set<string>();
-  const hold = (p: PackRecord) => p.blobs.forEach((b) => held.add(toHex(b.id)));
-  keep.forEach(hold);
-  for (const id of protectedPacks) hold(records.get(id)!);
-
-  // 6. Orphans: packs no index object names.
-  const adopted: PackRecord[] = [];
-  const orphans: string[] = [];
-  for (const [id, f] of files) {
-    if (records.has(id)) continue;
-    if (young(f.mtimeMs)) {
-      r.youngSkipped++;
-      held0(f.size, f.mtimeMs);
-      continue;
-    }
-    let header: PackRecord;
-    try {
-      header = await repo.readPackHeader(id);
-    } catch (err) {
-      if (isMobrError(err, 'NOT_FOUND')) continue;
-      if (!isMobrError(err, 'CORRUPT_PACK')) throw withContext(`gc: orphan pack ${id.slice(0, 16)}`, err);
-      r.damagedOrphans.push(id); // its header does not authenticate: left for a human, never read as data
-      continue;
-    }
-    if (header.blobs.some((b) => live.has(toHex(b.id)) && !held.has(toHex(b.id)))) {
-      // adopted only when every byte checks: a pack check --repair dropped as damaged stays out
-      const sound = await repo.verifyPack(id).then((v) => v.dataOk, (err) => (isMobrError(err, 'CORRUPT_PACK') ? false : Promise.reject(err)));
-      if (!sound) {
-        r.damagedOrphans.push(id);
-        continue;
-      }
-      adopted.push(header);
-      hold(header);
-    } else orphans.push(id);
-  }
-  r.orphansAdopted = adopted.length;
-
-  const copies: { pack: PackRecord; blobs: PackRecord['blobs'] }[] = [];
-  const planned = new Set<string>();
-  for (const p of repack.values()) {
-    const blobs = p.blobs.filter((b) => {
-      const h = toHex(b.id);
-      if (!live.has(h) || held.has(h) || planned.has(h)) return false;
-      planned.add(h);
-      return true;
-    });
-    copies.push({ pack: p, blobs });
-  }
-  const covered = new Set([...held, ...planned]);
-  for (const c of live) if (!covered.has(c)) r.missingChunks++;
-
-  r.packsKept = keep.size;
-  r.packsDeleted = drop.size;
-  r.packsRepacked = repack.size;
-  r.orphansDeleted = orphans.length;
-  r.packsMissing = missing.size;
-  const dropped = [...drop.keys(), ...repack.keys(), ...orphans];
-  r.bytesDeleted = dropped.reduce((s, id) => s + (files.get(id)?.size ?? 0), 0);
-  const changed = dropped.length > 0 || adopted.length > 0 || missing.size > 0 || oldObjects.length > 1;
+  const r = emptyReport(o.dryRun === true, window);
+  const plan = await planGc(repo, { now, windowMs: window, repackThreshold: o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD, exclude: o.exclude ?? new Set(), signal: o.signal }, r);
+  const dropped = [...plan.drop.keys(), ...plan.repack.keys(), ...plan.orphans];
+  r.bytesDeleted = dropped.reduce((s, id) => s + (plan.files.get(id)?.size ?? 0), 0);
+  const changed = dropped.length > 0 || plan.adopted.length > 0 || plan.missing.size > 0 || plan.oldObjects.length > 1;
   if (o.dryRun || !changed) {
-    if (!o.dryRun) await o.commit?.();
+    if (!o.dryRun) await commitOnce(o);
     r.bytesFreed = r.bytesDeleted;
     return r;
   }
-
-  // 7. Repack: verified copies of live chunks into new packs.
   const written: PackRecord[] = [];
+  try {
+    await repackLive(repo, plan.copies, written, r, o.signal);
+    await o.onStep?.('repacked');
+    // Every check that can stop gc is behind us: the caller's irreversible step (deleting
+    // manifests) happens only now.
+    await commitOnce(o);
+  } catch (e) {
+    // nothing names the new packs yet: removing them leaves the repository as it was
+    await removeUnnamed(repo, written, plan.files);
+    throw e;
+  }
+  await replaceIndex(repo, [...written, ...plan.keep.values(), ...plan.adopted], plan.oldObjects, r, o);
+  const rewritten = new Set(written.map((p) => p.id)); // a repack can rebuild a pack byte for byte: same name
+  for (const id of dropped) {
+    if (rewritten.has(id)) continue;
+    checkAborted(o.signal);
+    await repo.store.delete(packKey(id));
+  }
+  r.bytesFreed = r.bytesDeleted - r.bytesWritten;
+  return r;
+}
+
+function emptyReport(dryRun: boolean, window: number): GcReport {
+  return {
+    dryRun, backups: 0, liveChunks: 0, missingChunks: 0, packsKept: 0, packsDeleted: 0, packsRepacked: 0, packsWritten: 0,
+    orphansDeleted: 0, orphansAdopted: 0, packsMissing: 0, damagedOrphans: [], youngSkipped: 0, indexObjectsRemoved: 0, indexObjectsWritten: 0, bytesDeleted: 0, bytesWritten: 0, bytesFreed: 0,
+    leftoversDeleted: 0, safetyWindowMs: window, bytesHeld: 0,
+  };
+}
+
+/** The caller's commit, once the signal is checked: an interrupt stops gc before it, never inside it. */
+async function commitOnce(o: GcOptions): Promise<void> {
+  checkAborted(o.signal);
+  await o.commit?.();
+}
+
+/** Step 7: verified copies of the live chunks of sparse packs, into new packs. */
+async function repackLive(repo: Repository, copies: GcPlan['copies'], written: PackRecord[], r: GcReport, signal: AbortSignal | undefined): Promise<void> {
   const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
   await codecReady();
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
-    await store.put(packKey(built.id), built.bytes);
+    await repo.store.put(packKey(built.id), built.bytes);
     written.push({ id: built.id, blobs: built.blobs });
     r.bytesWritten += built.bytes.length;
   };
   for (const { pack, blobs } of copies) {
     if (blobs.length === 0) continue;
-    const bytes = await store.get(packKey(pack.id)).catch((err) => Promise.reject(withContext(`gc: read pack ${pack.id.slice(0, 16)}`, err)));
+    checkAborted(signal);
+    const bytes = await repo.store.get(packKey(pack.id)).catch((err) => Promise.reject(withContext(`gc: read pack ${pack.id.slice(0, 16)}`, err)));
     for (const b of blobs) {
       const stored = bytes.subarray(b.offset, b.offset + b.length);
       if (b.offset + b.length > bytes.length || !equalBytes(blake3(decodeChunk(stored, b.codec, b.rawLength)), b.id)) {
@@ -293,29 +194,32 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   }
   await cut();
   r.packsWritten = written.length;
-  // Every check that can stop gc is behind us (new packs alone are harmless orphans): the caller's
-  // irreversible step (deleting manifests) happens only now.
-  await o.commit?.();
+}
 
-  // 8. The compacted index object, before any deletion.
-  const newPacks = [...written, ...keep.values(), ...adopted];
+/** Removes new packs that no index object names yet (a pack that existed before stays). */
+async function removeUnnamed(repo: Repository, written: PackRecord[], before: Map<string, StoredPack>): Promise<void> {
+  for (const p of written) {
+    if (before.has(p.id)) continue;
+    await bestEffort(repo.store.delete(packKey(p.id)), `gc: remove unindexed new pack ${p.id.slice(0, 16)}`);
+  }
+}
+
+/** Steps 8–9: the compacted index object is written before any old one is deleted. */
+async function replaceIndex(repo: Repository, packs: PackRecord[], oldObjects: IndexObject[], r: GcReport, o: GcOptions): Promise<void> {
   let newKey: string | undefined;
-  if (newPacks.length > 0) {
-    const data = encodeIndex(newPacks);
+  if (packs.length > 0) {
+    const data = encodeIndex(packs);
     newKey = indexKey(toHex(blake3(data)));
-    await store.put(newKey, data);
+    await repo.store.put(newKey, data);
     r.indexObjectsWritten = 1;
     r.bytesWritten += data.length;
   }
-  // 9. Old index objects, then 10. packs nothing names any more.
+  await o.onStep?.('indexed');
   for (const x of oldObjects) {
     if (x.key === newKey) continue;
-    await store.delete(x.key);
+    checkAborted(o.signal);
+    await repo.store.delete(x.key);
     r.indexObjectsRemoved++;
     r.bytesDeleted += x.size;
   }
-  const rewritten = new Set(written.map((p) => p.id)); // a repack can rebuild a pack byte for byte: same name
-  for (const id of dropped) if (!rewritten.has(id)) await store.delete(packKey(id));
-  r.bytesFreed = r.bytesDeleted - r.bytesWritten;
-  return r;
 }

@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { MobrError, isMobrError } from '../errors.js';
+import { MobrError, checkAborted, isMobrError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { lockKey } from './keys.js';
 import type { Repository } from './repository.js';
 import { processGone } from '../util/process.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -25,6 +26,10 @@ export interface LockOptions {
   waitMs?: number;
   /** Shown to whoever meets the lock ("backup 2560…", "gc"). */
   purpose?: string;
+  /** Our wall clock: the lock's `createdAt`, and "now" if the store gives no mtime. Default: the system's. */
+  clock?: Clock;
+  /** Stops the wait for a conflicting lock with INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 export interface LockInfo {
@@ -91,7 +96,7 @@ export class RepoLock {
   private lost = false;
   private released = false;
   /** The store's clock when the lock was taken (mtime of our own lock object). */
-  storeNow = Date.now();
+  storeNow = 0;
   /**
    * Other lock objects seen when it was taken, stale ones included, except those of processes on
    * this host that are gone: 0 means no process that could still write held the repository.
@@ -140,7 +145,17 @@ export class RepoLock {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits ms, or less when the signal fires (the caller checks it next). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /** Takes a lock (write, then list); waits up to waitMs for conflicting live locks to go. */
 export async function acquireLock(store: Store, kind: LockKind, o: LockOptions = {}): Promise<RepoLock> {
@@ -150,12 +165,14 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
   const id = randomBytes(16).toString('hex');
   const key = lockKey(id);
   const noticed = new Set<string>();
-  const body = encoder.encode(JSON.stringify({ v: 1, kind, host: os.hostname(), pid: process.pid, nonce: id, createdAt: Date.now(), purpose: o.purpose ?? kind }));
+  const clock = o.clock ?? systemClock;
+  const body = encoder.encode(JSON.stringify({ v: 1, kind, host: os.hostname(), pid: process.pid, nonce: id, createdAt: clock.now(), purpose: o.purpose ?? kind }));
   for (let attempt = 0; ; attempt++) {
+    checkAborted(o.signal);
     await store.put(key, body);
     const lock = new RepoLock(store, key, kind, body, staleMs, refreshMs);
     try {
-      lock.storeNow = (await store.stat(key))?.mtimeMs ?? Date.now();
+      lock.storeNow = (await store.stat(key))?.mtimeMs ?? clock.now();
       const others = (await listLocks(store)).filter((l) => l.key !== key);
       for (const l of others) {
         if (!l.unreadable || noticed.has(l.key)) continue;
@@ -180,7 +197,7 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
       await store.delete(key).catch(() => undefined);
       throw e;
     }
-    await sleep(Math.min(2000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+    await sleep(Math.min(2000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()), o.signal);
   }
 }
 

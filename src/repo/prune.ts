@@ -4,7 +4,7 @@
  * keeps the n newest; keep_daily / weekly / monthly n keep the newest backup of each of the n most
  * recent days / ISO weeks / months (local time) that have one. Kept by any rule = kept.
  */
-import { MobrError } from '../errors.js';
+import { MobrError, checkAborted } from '../errors.js';
 import type { GcOptions, GcReport } from './gc.js';
 import { deleteBackups } from './delete.js';
 import type { Repository } from './repository.js';
@@ -111,6 +111,7 @@ export async function prune(repo: Repository, policy: RetentionPolicy, o: PruneO
       untouched.push(id);
       continue;
     }
+    checkAborted(o.signal);
     const m = await repo.loadManifest(id);
     const key = sourceKey(m.source);
     groups.set(key, [...(groups.get(key) ?? []), { id, completedAt: m.completedAt, group: key }]);
