@@ -7,7 +7,8 @@
  *   --tools mobr,restic,borg
  *   --out PATH      results file (default bench/results/latest.md)
  *   --small LIST    small-files workloads: counts of tiny files and/or usrlib (default 10000,100000,usrlib)
- *   --quick         for iteration: 256 MiB tree, 2 days, small workloads 10000,usrlib of 2000 files
+ *   --s3 SIZE       tree size for the S3 steps on s3rver (default 512MiB; 0 skips them)
+ *   --quick         for iteration: 256 MiB tree, 2 days, small workloads 10000,usrlib of 2000 files, S3 on 128 MiB
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +21,8 @@ import { borgTool, haveCommand, mobrTool, resticTool, type BackupTool } from './
 import { dropCaches, sh } from './proc.js';
 import { renderReport, type ToolResult } from './report.js';
 import { makeTinyTree, makeUsrLibTree, runSmallWorkload, type SmallWorkload } from './small.js';
+import { measureStartup } from './startup.js';
+import { s3Steps } from './s3.js';
 
 const MiB = 1024 * 1024;
 
@@ -48,12 +51,14 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       small: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      s3: { type: 'string' },
     },
   });
   if (values.quick) {
     values.size = values.size === '2GiB' ? '256MiB' : values.size;
     values.days = values.days === '30' ? '2' : values.days;
   }
+  const s3Size = parseSize(values.s3 ?? (values.quick ? '128MiB' : '512MiB'));
   const smallList = (values.small ?? (values.quick ? '10000,usrlib' : '10000,100000,usrlib')).split(',').filter(Boolean);
   const size = parseSize(values.size!);
   const days = Number(values.days);
@@ -182,6 +187,10 @@ async function main(): Promise<void> {
     res.dailySeconds = (dayTimes.get(t.name) ?? 0) / Math.max(1, days);
   }
 
+  const mobrTools = tools.filter((t) => t.name === 'mobr');
+  log('start-up times');
+  const startup = mobrTools.length > 0 ? measureStartup(mobrTools[0].repo, tools.find((t) => t.startup)?.startup) : [];
+
   const small: SmallWorkload[] = [];
   for (const w of smallList) {
     const dir = path.join(work, `small-${w}`);
@@ -193,9 +202,13 @@ async function main(): Promise<void> {
     await fsp.rm(dir, { recursive: true, force: true });
   }
 
+  const s3 = s3Size > 0 && mobrTools.length > 0 ? await s3Steps(s3Size, log) : [];
+
   const md = renderReport({
     missing,
     small,
+    startup,
+    s3,
     date: new Date().toISOString(),
     machine: { cores, cpu: os.cpus()[0]?.model ?? '?', memGiB: os.totalmem() / 1024 ** 3, node: process.version, kernel: os.release(), loadStart, loadEnd: os.loadavg() },
     disk,
@@ -212,7 +225,7 @@ async function main(): Promise<void> {
   });
   await fsp.mkdir(path.dirname(out), { recursive: true });
   await fsp.writeFile(out, md);
-  await fsp.writeFile(out.replace(/\.md$/, '.json'), JSON.stringify({ small, missing, disk, cpu, pool, treeBytes, newBytes, newOnly, days, churn, uniqueBytes: ds.uniqueBytes, tools: [...results.values()] }, null, 2));
+  await fsp.writeFile(out.replace(/\.md$/, '.json'), JSON.stringify({ small, startup, s3, missing, disk, cpu, pool, treeBytes, newBytes, newOnly, days, churn, uniqueBytes: ds.uniqueBytes, tools: [...results.values()] }, null, 2));
   process.stdout.write(md);
   log(`written ${out}`);
   if (!values.dir && !values.keep) await fsp.rm(work, { recursive: true, force: true });

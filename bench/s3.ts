@@ -4,7 +4,8 @@
  * backup, an incremental one (+5% new objects, full-with-reuse) and a restore.
  * s3rver is a single-threaded Koa app writing files: its own cost is part of every figure, so
  * the request counts (which a real S3 bills) matter more than the MB/s.
- * Run: node --import tsx bench/s3.ts [--size MiB]   (results: bench/results/s3.md)
+ * Run: node --import tsx bench/s3.ts [--size MiB]   (results: bench/results/s3.md); `npm run bench`
+ * runs the same steps (s3Steps) on a smaller tree so the S3 rows sit beside the others of one run.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -24,7 +25,7 @@ const arg = (name: string, dflt: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
-interface Row {
+export interface S3Row {
   step: string;
   bytes: number;
   seconds: number;
@@ -35,12 +36,12 @@ interface Row {
   retries: number;
 }
 
-async function main(): Promise<void> {
-  const size = arg('size', 1024) * MiB;
+/** Full backup, incremental (+5% new objects) and restore of a `size`-byte tree on s3rver. */
+export async function s3Steps(size: number, log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<S3Row[]> {
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'mobr-bench-s3-'));
   const server = await startS3Server();
   const pool = new WorkerPool();
-  const rows: Row[] = [];
+  const rows: S3Row[] = [];
   try {
     const data = await createTree(path.join(work, 'tree'), size);
     const open = () => new S3Store({ endpoint: server.endpoint, bucket: server.bucket, prefix: 'bench', accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey });
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       await fn(store);
       const seconds = (performance.now() - t0) / 1000;
       rows.push({ step, bytes, seconds, ...store.stats });
-      process.stderr.write(`${step}: ${(bytes / 1e6 / seconds).toFixed(0)} MB/s\n`);
+      log(`s3 ${step}: ${(bytes / 1e6 / seconds).toFixed(0)} MB/s`);
     };
     const treeBytes = await duBytes(data.root);
     await measure('full backup', treeBytes, async (store) => {
@@ -71,7 +72,15 @@ async function main(): Promise<void> {
     await server.stop();
     await fsp.rm(work, { recursive: true, force: true });
   }
-  const per = (n: number, bytes: number) => (n / (bytes / GiB)).toFixed(1);
+  return rows;
+}
+
+/** Requests of one kind per GiB of logical bytes. */
+export const perGiB = (n: number, bytes: number): number => n / (bytes / GiB);
+
+async function main(): Promise<void> {
+  const rows = await s3Steps(arg('size', 1024) * MiB);
+  const per = (n: number, bytes: number) => perGiB(n, bytes).toFixed(1);
   const lines = [
     '# mobr on S3 (s3rver on 127.0.0.1)',
     '',
@@ -89,7 +98,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n'));
 }
 
-main().catch((e) => {
+if (process.argv[1] && /[\\/]s3\.(ts|js)$/.test(process.argv[1])) main().catch((e) => {
   process.stderr.write(`bench/s3: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

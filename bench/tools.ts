@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sh, timed, type RunResult } from './proc.js';
+import type { StartupPeer } from './startup.js';
 
 export interface BackupTool {
   name: string;
@@ -17,6 +18,8 @@ export interface BackupTool {
   /** Reads back and checks every byte of a backup (mobr check, restic check --read-data, borg check --verify-data). */
   check?(id: string): Promise<RunResult>;
   version(): Promise<string>;
+  /** Its equivalents of `mo_br --version` and `mo_br list` (bench/startup.ts). */
+  startup?: StartupPeer;
 }
 
 /** mobr through the library API, in a child (dist/bench/mobr-child.js, built by `npm run build`). */
@@ -62,6 +65,7 @@ export async function resticTool(work: string): Promise<BackupTool> {
     restore: (id, dest) => timed('restic', ['-r', repo, 'restore', 'latest', '--tag', id, '--target', dest, ...pw], e),
     check: () => timed('restic', ['-r', repo, 'check', '--read-data', ...pw], e),
     version: async () => (await sh('restic', ['version'])).trim(),
+    startup: { name: 'restic', version: { cmd: 'restic', args: ['version'] }, list: { cmd: 'restic', args: ['-r', repo, 'snapshots', ...pw], env: e } },
   };
 }
 
