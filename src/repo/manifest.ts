@@ -47,22 +47,23 @@ export const MANIFEST_VERSION = 2;
  * the manifest version 2, so an older mobr refuses it instead of restoring wrong names.
  */
 export function encodeManifest(m: Manifest): Uint8Array {
-  let version = 1;
-  const files = m.files.map((f) => {
-    const e: Record<string, unknown> = { p: f.path, k: f.kind, s: f.size, m: f.mode, t: f.mtimeMs, h: f.sha256, c: f.chunks, l: f.target, x: f.meta };
-    if (!isPlainName(f.path)) {
-      e.p = showName(f.path);
-      e.pb = encodeName(f.path);
-      version = 2;
-    }
-    if (f.target !== undefined && !isPlainName(f.target)) {
-      e.l = showName(f.target);
-      e.lb = encodeName(f.target);
-      version = 2;
-    }
-    return e;
-  });
+  const files = m.files.map(encodeEntry);
+  const version = files.some((e) => e.pb !== undefined || e.lb !== undefined) ? 2 : 1;
   return seal('M', version, { ...m, version, files });
+}
+
+/** One entry as a manifest row (§7): `pb`/`lb` beside a readable `p`/`l` when a name is not UTF-8. */
+export function encodeEntry(f: FileEntry): Record<string, unknown> {
+  const e: Record<string, unknown> = { p: f.path, k: f.kind, s: f.size, m: f.mode, t: f.mtimeMs, h: f.sha256, c: f.chunks, l: f.target, x: f.meta };
+  if (!isPlainName(f.path)) {
+    e.p = showName(f.path);
+    e.pb = encodeName(f.path);
+  }
+  if (f.target !== undefined && !isPlainName(f.target)) {
+    e.l = showName(f.target);
+    e.lb = encodeName(f.target);
+  }
+  return e;
 }
 
 const KINDS = new Set(['file', 'dir', 'symlink']);
@@ -73,22 +74,7 @@ export function decodeManifest(data: Uint8Array, what: string): Manifest {
   const bad = (field: string) => new MobrError('CORRUPT_MANIFEST', `${what}: malformed (${field})`);
   if (!b || typeof b !== 'object') throw bad('body');
   if (typeof b.id !== 'string' || (b.type !== 'full' && b.type !== 'incremental') || !Array.isArray(b.files)) throw bad('header');
-  const files: FileEntry[] = b.files.map((r: Record<string, unknown>) => {
-    if (!r || typeof r.p !== 'string' || !KINDS.has(r.k as string) || !Number.isSafeInteger(r.s) || !Number.isSafeInteger(r.m)) throw bad('entry');
-    if (r.pb !== undefined && !(r.pb instanceof Uint8Array)) throw bad(`entry ${r.p}`);
-    const f: FileEntry = { path: r.pb instanceof Uint8Array ? decodeName(r.pb) : r.p, kind: r.k as EntryKind, size: r.s as number, mode: r.m as number, mtimeMs: Number(r.t ?? 0) };
-    if (f.kind === 'file') {
-      if (!(r.h instanceof Uint8Array) || r.h.length !== 32 || !(r.c instanceof Uint8Array) || r.c.length % 32 !== 0) throw bad(`entry ${r.p}`);
-      f.sha256 = r.h;
-      f.chunks = r.c;
-    }
-    if (f.kind === 'symlink') {
-      if (typeof r.l !== 'string' || (r.lb !== undefined && !(r.lb instanceof Uint8Array))) throw bad(`entry ${r.p}`);
-      f.target = r.lb instanceof Uint8Array ? decodeName(r.lb) : r.l;
-    }
-    if (r.x !== undefined) f.meta = r.x as Record<string, string>;
-    return f;
-  });
+  const files: FileEntry[] = b.files.map((r: Record<string, unknown>) => decodeEntry(r, bad));
   return {
     version: version === 2 ? 2 : 1,
     id: b.id,
@@ -103,6 +89,24 @@ export function decodeManifest(data: Uint8Array, what: string): Manifest {
     addedBytes: Number(b.addedBytes ?? 0),
     extra: b.extra as Record<string, unknown> | undefined,
   };
+}
+
+/** One manifest row (§7) back to an entry; `bad` makes the error for a malformed field. */
+export function decodeEntry(r: Record<string, unknown>, bad: (field: string) => Error): FileEntry {
+  if (!r || typeof r.p !== 'string' || !KINDS.has(r.k as string) || !Number.isSafeInteger(r.s) || !Number.isSafeInteger(r.m)) throw bad('entry');
+  if (r.pb !== undefined && !(r.pb instanceof Uint8Array)) throw bad(`entry ${r.p}`);
+  const f: FileEntry = { path: r.pb instanceof Uint8Array ? decodeName(r.pb) : r.p, kind: r.k as EntryKind, size: r.s as number, mode: r.m as number, mtimeMs: Number(r.t ?? 0) };
+  if (f.kind === 'file') {
+    if (!(r.h instanceof Uint8Array) || r.h.length !== 32 || !(r.c instanceof Uint8Array) || r.c.length % 32 !== 0) throw bad(`entry ${r.p}`);
+    f.sha256 = r.h;
+    f.chunks = r.c;
+  }
+  if (f.kind === 'symlink') {
+    if (typeof r.l !== 'string' || (r.lb !== undefined && !(r.lb instanceof Uint8Array))) throw bad(`entry ${r.p}`);
+    f.target = r.lb instanceof Uint8Array ? decodeName(r.lb) : r.l;
+  }
+  if (r.x !== undefined) f.meta = r.x as Record<string, string>;
+  return f;
 }
 
 /** Number of chunks of a file entry. */

@@ -1,5 +1,5 @@
 /**
- * The sealed-object envelope used by config, index and manifest objects (spec/repository.md §3):
+ * The sealed-object envelope used by config, index, manifest, plan and part objects (spec/repository.md §3):
  *   magic "MOBR" (4) | kind (1 byte ASCII) | format version (1) | msgpack body | BLAKE3-256 of all
  *   preceding bytes (32).
  * Any flipped, missing or extra byte fails the trailing hash; the body is decoded only after.
@@ -12,9 +12,11 @@ const MAGIC = [0x4d, 0x4f, 0x42, 0x52]; // "MOBR"
 const HEAD = 6;
 const TAIL = 32;
 
-export type SealedKind = 'C' | 'I' | 'M';
+/** config, index, manifest, and a shared backup's plan and share parts (spec/repository.md §10). */
+export type SealedKind = 'C' | 'I' | 'M' | 'P' | 'S';
 
-const CORRUPT_CODE: Record<SealedKind, ErrorCode> = { C: 'CORRUPT', I: 'CORRUPT_INDEX', M: 'CORRUPT_MANIFEST' };
+const CORRUPT_CODE: Record<SealedKind, ErrorCode> = { C: 'CORRUPT', I: 'CORRUPT_INDEX', M: 'CORRUPT_MANIFEST', P: 'CORRUPT', S: 'CORRUPT' };
+const KIND_NAME: Record<SealedKind, string> = { C: 'config', I: 'index', M: 'manifest', P: 'backup plan', S: 'backup part' };
 
 export function seal(kind: SealedKind, version: number, body: unknown): Uint8Array {
   const payload = encode(body, { ignoreUndefined: true });
@@ -47,7 +49,7 @@ export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, w
 }
 
 function kindName(k: SealedKind): string {
-  return k === 'C' ? 'config' : k === 'I' ? 'index' : 'manifest';
+  return KIND_NAME[k];
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
