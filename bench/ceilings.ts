@@ -1,7 +1,7 @@
 /**
  * The machine's ceilings, measured in the same run as the backups: sequential disk write and
  * read (dd), BLAKE3 (native, as mobr uses it, and the WASM fallback), SHA-256 (node:crypto),
- * FastCDC, zstd-3 and CRC-32C framing (MatrixOne's LocalFS blocks) per core,
+ * FastCDC (WASM scan, and the JavaScript fallback), zstd-3 and CRC-32C framing (MatrixOne's LocalFS blocks) per core,
  * and chunk+hash throughput of the worker pool against a single worker thread over real files.
  */
 import { promises as fsp } from 'node:fs';
@@ -11,6 +11,7 @@ import { createBlake3 } from '../src/hash/blake3.js';
 import { codecReady, encodeChunk } from '../src/chunk/codec.js';
 import { frame } from '../src/mo/framing.js';
 import { FastCDC, DEFAULT_CHUNKER } from '../src/chunk/fastcdc.js';
+import { createScanner } from '../src/chunk/scanner.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { sh } from './proc.js';
 
@@ -67,7 +68,10 @@ export interface CpuCeilings {
   /** CRC-32C LocalFS framing (mo/framing.ts) of 2 KiB blocks. */
   crc32cFramingMBs: number;
   sha256MBs: number;
+  /** FastCDC with the gear scan in WebAssembly, what mobr chunks with. */
   fastcdcMBs: number;
+  /** FastCDC with the JavaScript scan (the fallback, MOBR_CHUNKER=js). */
+  fastcdcJsMBs: number;
   /** Both hashes over every byte, one pass, on all cores (the brief's "single-pass limit"). */
   hashLimitMBs: number;
   /** FastCDC + BLAKE3 + SHA-256 over every byte, on all cores. */
@@ -109,14 +113,19 @@ export async function cpuCeilings(cores: number, bytes = 256 * MiB): Promise<Cpu
     for (let o = 0; o < bytes; o += 4 * MiB) h.update(buf.subarray(o, o + 4 * MiB));
     h.digest();
   });
-  const fastcdcMBs = rate(bytes, () => {
-    const c = new FastCDC(DEFAULT_CHUNKER);
-    for (let o = 0; o < bytes; o += 4 * MiB) c.push(buf.subarray(o, o + 4 * MiB));
-    c.finish();
-  });
+  const cdcRate = (prefer: 'wasm' | 'js') => {
+    const scanner = createScanner({ prefer });
+    return rate(bytes, () => {
+      const c = new FastCDC(DEFAULT_CHUNKER, scanner);
+      for (let o = 0; o < bytes; o += 2 * MiB) c.push(buf.subarray(o, o + 2 * MiB)); // the workers' read size
+      c.finish();
+    });
+  };
+  const fastcdcMBs = cdcRate('wasm');
+  const fastcdcJsMBs = cdcRate('js');
   const hashLimitMBs = cores / (1 / blake3MBs + 1 / sha256MBs);
   const pipelineLimitMBs = cores / (1 / blake3MBs + 1 / sha256MBs + 1 / fastcdcMBs);
-  return { blake3MBs, blake3WasmMBs, zstdMBs, crc32cFramingMBs, sha256MBs, fastcdcMBs, hashLimitMBs, pipelineLimitMBs };
+  return { blake3MBs, blake3WasmMBs, zstdMBs, crc32cFramingMBs, sha256MBs, fastcdcMBs, fastcdcJsMBs, hashLimitMBs, pipelineLimitMBs };
 }
 
 export interface PoolThroughput {

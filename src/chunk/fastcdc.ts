@@ -3,9 +3,10 @@
  * (spec/repository.md §4). A 32-bit gear hash h = (h << 1) + GEAR[byte] runs from the chunk's
  * min size on; before `avg` a cut needs (h & maskS) == 0, from `avg` on (h & maskL) == 0,
  * and a chunk never exceeds `max`. maskS has log2(avg)+2 high bits set, maskL log2(avg)-2.
+ * The gear loop itself is a scanner (scanner.ts): WebAssembly, or JavaScript as the fallback.
  */
 import { MobrError } from '../errors.js';
-import { GEAR } from './gear.js';
+import { defaultScanner, type GearScanner } from './scanner.js';
 
 export interface ChunkerParams {
   min: number;
@@ -27,43 +28,6 @@ export function validateChunker(p: ChunkerParams): void {
   }
 }
 
-/** The gear hash state after a scanGear call that found no cut. */
-let scanState = 0;
-
-/**
- * Rolls the gear hash over block[i..end) from state h; returns the index just past the first
- * position where (h & mask) == 0, or -1 (then `scanState` holds the final h). Unrolled by 8:
- * the loop is the chunker's whole cost (before: one check a byte in a plain loop, ~500 MB/s).
- */
-function scanGear(block: Uint8Array, i: number, end: number, h: number, mask: number): number {
-  const G = GEAR;
-  const end8 = end - 7;
-  for (; i < end8; i += 8) {
-    h = ((h << 1) + G[block[i]]) | 0;
-    if ((h & mask) === 0) return i + 1;
-    h = ((h << 1) + G[block[i + 1]]) | 0;
-    if ((h & mask) === 0) return i + 2;
-    h = ((h << 1) + G[block[i + 2]]) | 0;
-    if ((h & mask) === 0) return i + 3;
-    h = ((h << 1) + G[block[i + 3]]) | 0;
-    if ((h & mask) === 0) return i + 4;
-    h = ((h << 1) + G[block[i + 4]]) | 0;
-    if ((h & mask) === 0) return i + 5;
-    h = ((h << 1) + G[block[i + 5]]) | 0;
-    if ((h & mask) === 0) return i + 6;
-    h = ((h << 1) + G[block[i + 6]]) | 0;
-    if ((h & mask) === 0) return i + 7;
-    h = ((h << 1) + G[block[i + 7]]) | 0;
-    if ((h & mask) === 0) return i + 8;
-  }
-  for (; i < end; i++) {
-    h = ((h << 1) + G[block[i]]) | 0;
-    if ((h & mask) === 0) return i + 1;
-  }
-  scanState = h;
-  return -1;
-}
-
 /** Incremental chunker: push blocks, receive whole chunks (fresh, unshared ArrayBuffers). */
 export class FastCDC {
   private parts: Uint8Array[] = [];
@@ -72,7 +36,11 @@ export class FastCDC {
   private readonly maskS: number;
   private readonly maskL: number;
 
-  constructor(private readonly p: ChunkerParams = DEFAULT_CHUNKER) {
+  /** `scanner` defaults to this thread's (WASM unless MOBR_CHUNKER=js); both cut alike. */
+  constructor(
+    private readonly p: ChunkerParams = DEFAULT_CHUNKER,
+    private readonly scanner: GearScanner = defaultScanner(),
+  ) {
     validateChunker(p);
     const bits = Math.log2(p.avg);
     this.maskS = highMask(bits + 2);
@@ -97,18 +65,18 @@ export class FastCDC {
       let cut = -1;
       if (pos < avg) {
         const end = Math.min(n, i + (avg - pos));
-        cut = scanGear(block, i, end, h, this.maskS);
+        cut = this.scanner.scan(block, i, end, h, this.maskS);
         if (cut < 0) {
-          h = scanState;
+          h = this.scanner.state();
           pos += end - i;
           i = end;
         }
       }
       if (cut < 0 && pos >= avg) {
         const end = Math.min(n, i + (max - pos));
-        cut = scanGear(block, i, end, h, this.maskL);
+        cut = this.scanner.scan(block, i, end, h, this.maskL);
         if (cut < 0) {
-          h = scanState;
+          h = this.scanner.state();
           pos += end - i;
           i = end;
           if (pos >= max) cut = i;
