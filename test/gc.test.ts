@@ -7,6 +7,7 @@ import { restoreBackup } from '../src/backup/restore.js';
 import { gc } from '../src/repo/gc.js';
 import { deleteBackup, deleteBackups } from '../src/repo/delete.js';
 import { acquireLock } from '../src/repo/lock.js';
+import { repairIndex } from '../src/repo/repair.js';
 import { Repository } from '../src/repo/repository.js';
 import { MemStore } from '../src/store/mem.js';
 import { WorkerPool } from '../src/workers/pool.js';
@@ -256,5 +257,22 @@ describe('gc stopped by an AbortSignal', () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
     await other.release();
   });
-});
 
+  it('check --repair stops while it reads: no index object written, no lock left', async () => {
+    const ac = new AbortController();
+    const store = new (class extends MemStore {
+      override async get(key: string): Promise<Uint8Array> {
+        if (key.startsWith('data/')) ac.abort('SIGINT'); // first pack read
+        return super.get(key);
+      }
+    })();
+    const repo = await Repository.init(store, OPTS);
+    await backup(repo, 'a', tree(30));
+    for (const k of keys(store)) if (k.startsWith('index/')) store.objects.delete(k); // repair has work to do
+    const before = keys(store);
+    await expect(repairIndex(await Repository.open(store), { signal: ac.signal })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(ac.signal.aborted).toBe(true);
+    expect(keys(store)).toEqual(before);
+    expect((await repairIndex(await Repository.open(store))).packsReindexed).toBeGreaterThan(0); // and it had something to write
+  });
+});

@@ -1,9 +1,11 @@
 /**
  * What `delete` and `prune` tell the user about space (spec/gc.md §3): what gc freed, what it held
- * back and until when, or why it did not run. Also the `--safety` flag (kopia's word).
+ * back and until when, or why it did not run. Also the `--safety` flag (kopia's word), and the
+ * test hook that pauses gc at a named step.
  */
+import { promises as fsp } from 'node:fs';
 import { MobrError } from '../errors.js';
-import type { GcReport } from '../repo/gc.js';
+import type { GcOptions, GcReport } from '../repo/gc.js';
 import { formatBytes } from './units.js';
 
 /** `--safety full` (default: the window only when another process held the repository) or `none`. */
@@ -27,4 +29,24 @@ export function spaceLines(prefix: string, gc: GcReport | 'deferred' | undefined
   if (gc.packsMissing > 0) out.push(`${prefix}: ${gc.packsMissing} pack(s) the index named were missing; their records were dropped (run check)\n`);
   if (gc.damagedOrphans.length > 0) out.push(`${prefix}: ${gc.damagedOrphans.length} damaged pack(s) no index names were left in place: ${gc.damagedOrphans.slice(0, 3).map((p) => p.slice(0, 16)).join(', ')}\n`);
   return out.join('');
+}
+
+/**
+ * Test hook (spec/gc.md §3, "Interrupted"): `MOBR_TEST_GC_PAUSE=<step>:<file>` makes gc create
+ * <file> when it reaches <step> ('repacked' or 'indexed') and wait there, up to 60 s, for a
+ * signal; so a test interrupts gc at a known step instead of guessing when it gets there.
+ */
+export function gcPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env): GcOptions['onStep'] {
+  const v = env.MOBR_TEST_GC_PAUSE;
+  const at = v?.indexOf(':') ?? -1;
+  if (!v || at < 0) return undefined;
+  const [step, file] = [v.slice(0, at), v.slice(at + 1)];
+  return async (s) => {
+    if (s !== step) return;
+    await fsp.writeFile(file, s);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 60_000);
+      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  };
 }

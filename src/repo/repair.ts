@@ -18,7 +18,7 @@
  *
  * Repair never deletes a pack or a manifest, and never drops a sound pack's record.
  */
-import { isMobrError } from '../errors.js';
+import { checkAborted, isMobrError } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
 import { codecReady, decodeChunk } from '../chunk/codec.js';
@@ -53,10 +53,12 @@ export interface RepairReport {
 export interface RepairOptions {
   dryRun?: boolean;
   lock?: LockOptions;
+  /** Stops repair with INTERRUPTED while it reads (before its first write), or between its writes. */
+  signal?: AbortSignal;
 }
 
 export async function repairIndex(repo: Repository, o: RepairOptions = {}): Promise<RepairReport> {
-  return withExclusiveLock(repo.store, () => rebuild(repo, o), { purpose: 'repair', ...o.lock });
+  return withExclusiveLock(repo.store, () => rebuild(repo, o), { purpose: 'repair', signal: o.signal, ...o.lock });
 }
 
 async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport> {
@@ -77,10 +79,11 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
     const id = packIdFromKey(e.key);
     if (id) sizes.set(id, e.size);
   }
-  const unsound = await findUnsound(repo, sizes);
+  const unsound = await findUnsound(repo, sizes, o.signal);
   report.unsoundPacks = [...unsound].map(([pack, problem]) => ({ pack, problem }));
   const found: PackRecord[] = [];
   await mapLimit([...sizes.keys()].filter((id) => !repo.index.packs.has(id)), 4, async (id) => {
+    checkAborted(o.signal);
     try {
       const v = await repo.verifyPack(id); // whole: a pack dropped as damaged must not come back
       if (v.dataOk) found.push({ id, blobs: v.blobs });
@@ -94,7 +97,10 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
   report.packsReindexed = found.length;
   report.chunksReindexed = found.reduce((n, p) => n + p.blobs.length, 0);
   if (dryRun) return report;
-  for (let i = 0; i < found.length; i += PACKS_PER_INDEX) report.indexesWritten.push(await repo.writeIndex(found.slice(i, i + PACKS_PER_INDEX)));
+  for (let i = 0; i < found.length; i += PACKS_PER_INDEX) {
+    checkAborted(o.signal); // each index object written is whole and adds records only: a safe point
+    report.indexesWritten.push(await repo.writeIndex(found.slice(i, i + PACKS_PER_INDEX)));
+  }
   if (unsound.size > 0) await dropUnsound(repo, unsound, report);
   for (const { key } of report.damagedIndexes) await repo.store.delete(key);
   await repo.refreshIndex();
@@ -102,9 +108,10 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
 }
 
 /** Indexed packs that are missing, of the wrong size, or whose bytes fail their checks. */
-async function findUnsound(repo: Repository, sizes: Map<string, number>): Promise<Map<string, string>> {
+async function findUnsound(repo: Repository, sizes: Map<string, number>, signal: AbortSignal | undefined): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   await mapLimit([...repo.index.packSizes], 4, async ([id, want]) => {
+    checkAborted(signal);
     const size = sizes.get(id);
     if (size === undefined) return void out.set(id, 'missing');
     if (size !== want.size && size !== want.withoutHash) return void out.set(id, `${size} bytes, its index record says ${want.size}`);

@@ -14,7 +14,7 @@ import { deleteBackups, type DeleteResult } from '../../repo/delete.js';
 import { describeLocation, sameLocation } from '../location.js';
 import type { BackupRecord } from '../meta.js';
 import { openBackup, type RepoFlags } from '../resolve.js';
-import { safetyFlag, spaceLines } from '../space.js';
+import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
 import { printJson, type CliContext } from '../context.js';
 
 export interface DeleteFlags extends RepoFlags {
@@ -41,6 +41,8 @@ export async function runDelete(id: string, flags: DeleteFlags, ctx: CliContext)
       result = await deleteBackups(found.repo, [record.id], {
         gc: true,
         safety,
+        signal: ctx.signal,
+        onStep: gcPauseHook(ctx.signal),
         beforeDelete: async () => {
           if (!inCatalog) return;
           await ctx.catalog.update((rs) => rs).catch((e) => Promise.reject(withContext(`nothing was deleted: cannot write ${ctx.catalog.file}`, e)));

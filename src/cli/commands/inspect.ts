@@ -153,7 +153,7 @@ function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], 
 
 /** --repair: rebuilds the index from pack headers, printing `repair:` lines. */
 async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> {
-  const r = await repairIndex(repo);
+  const r = await repairIndex(repo, { signal: ctx.signal });
   if (!ctx.json) ctx.stdout.write(repairLines(r));
   return r;
 }

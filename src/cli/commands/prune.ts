@@ -7,10 +7,10 @@
  * whose backup is gone (a killed prune or delete) are removed and named. --dry_run lists what
  * would go.
  */
-import { MobrError, withContext } from '../../errors.js';
+import { MobrError, checkAborted, isMobrError, withContext } from '../../errors.js';
 import { planRetention, prune, type PrunePlan, type RetentionPolicy } from '../../repo/prune.js';
 import type { GcReport } from '../../repo/gc.js';
-import { safetyFlag, spaceLines } from '../space.js';
+import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
 import { describeLocation, sameLocation, type BackupLocation } from '../location.js';
 import { openRepository } from '../stores.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
@@ -50,7 +50,14 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
   if (locations.length === 0) throw new MobrError('ENOENT_BACKUP', `no backups in ${ctx.catalog.file}; give --backup_dir to prune a repository directly`);
   const creds = { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key };
   const out: { location: BackupLocation; plan: PrunePlan; untouched: string[]; reconciled: string[]; gc?: GcReport | 'deferred'; deferredBecause?: string }[] = [];
-  for (const location of locations) {
+  try {
+    for (const location of locations) out.push(await pruneOne(location));
+  } catch (e) {
+    if (!isMobrError(e, 'INTERRUPTED') || out.length === 0) throw e;
+    throw new MobrError('INTERRUPTED', `${e.message} (pruned already: ${out.map((o) => describeLocation(o.location)).join(', ')})`, { cause: e });
+  }
+  async function pruneOne(location: BackupLocation) {
+    checkAborted(ctx.signal); // between repositories: each one's prune is whole or not begun
     const repo = await openRepository(location, creds);
     try {
       const here = records.filter((r) => sameLocation(r.location, location));
@@ -64,11 +71,13 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
       const r = await prune(repo, policy, {
         dryRun,
         safety,
+        signal: ctx.signal,
+        onStep: gcPauseHook(ctx.signal),
         only: flags.unrecorded ? undefined : new Set(here.map((x) => x.id)),
         afterDelete: (ids) =>
           dropRecords(ids).catch((e) => Promise.reject(withContext(`the backups prune removed from ${describeLocation(location)} are gone, but their records in ${ctx.catalog.file} could not be removed (the next prune removes them)`, e))),
       });
-      out.push({ location, plan: { keep: r.keep, remove: r.remove }, untouched: r.untouched, reconciled: stale, gc: r.gc, deferredBecause: r.deferredBecause });
+      return { location, plan: { keep: r.keep, remove: r.remove }, untouched: r.untouched, reconciled: stale, gc: r.gc, deferredBecause: r.deferredBecause };
     } finally {
       await repo.close();
     }
