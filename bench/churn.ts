@@ -73,11 +73,11 @@ async function main(): Promise<void> {
         gc: day % num('gc-every') === 0,
       });
       let t = performance.now();
-      const mA = await backupFromMatrixOne({ conn, repo: repoA, target: { kind: 'filesystem', path: dirA }, id: `full-${day}`, type: 'full', pool });
+      const mA = await backupFromMatrixOne({ conn, repo: repoA, target: { backupDir: 'filesystem', path: dirA }, id: `full-${day}`, type: 'full', pool });
       secsA.push((performance.now() - t) / 1000);
       t = performance.now();
       const mB: Manifest = await backupFromMatrixOne({
-        conn, repo: repoB, target: { kind: 'filesystem', path: dirB }, id: `inc-${day}`, pool,
+        conn, repo: repoB, target: { backupDir: 'filesystem', path: dirB }, id: `inc-${day}`, pool,
         ...(prevB ? { type: 'incremental', baseId: prevB.id } : { type: 'full' }),
       });
       secsB.push((performance.now() - t) / 1000);

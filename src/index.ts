@@ -10,13 +10,14 @@ import { verifyBackup, type VerifyOptions, type VerifyReport } from './backup/ve
 import type { RepoOptions } from './repo/config.js';
 import type { Manifest } from './repo/manifest.js';
 import { Repository } from './repo/repository.js';
-import { openStore, type StoreSpec } from './store/open.js';
+import type { Location, S3Credentials } from './store/location.js';
+import { openStore } from './store/open.js';
 
 export { MobrError, isMobrError, type ErrorCode } from './errors.js';
 export { Repository } from './repo/repository.js';
 export type { Manifest, FileEntry, BackupType, EntryKind } from './repo/manifest.js';
 export type { RepoOptions, RepoConfig } from './repo/config.js';
-export type { StoreSpec, FsSpec, S3Spec } from './store/open.js';
+export type { Location, FsLocation, S3Location, S3Credentials } from './store/location.js';
 export type { Store, StoreEntry } from './store/store.js';
 export type { BackupOptions, BackupProgress } from './backup/backup.js';
 export type { RestoreOptions, RestoreProgress } from './backup/restore.js';
@@ -25,16 +26,19 @@ export type { VerifyOptions, VerifyReport, Damage } from './backup/verify.js';
 export interface OpenOptions extends RepoOptions {
   /** Create the repository when the location holds none (default false: NO_REPO). */
   create?: boolean;
+  /** Keys for an S3 location (both or neither); without them the AWS SDK's default chain. */
+  credentials?: S3Credentials;
+  /** S3 requests in flight at once (default 4). */
+  parallelism?: number;
 }
 
 /**
- * Opens the repository at a folder path or a store spec (`{kind: 's3', bucket, …}`). Call
- * `repo.store.close?.()` when done with an S3 repository.
+ * Opens the repository at a folder path or a Location (`{ backupDir: 's3', bucket, filepath,
+ * isMinio }`). Call `repo.store.close?.()` when done with an S3 repository.
  */
-export async function openRepository(location: string | StoreSpec, o: OpenOptions = {}): Promise<Repository> {
-  const spec: StoreSpec = typeof location === 'string' ? { kind: 'filesystem', path: location } : location;
-  const store = openStore(spec);
-  const { create, ...repoOptions } = o;
+export async function openRepository(location: string | Location, o: OpenOptions = {}): Promise<Repository> {
+  const { create, credentials, parallelism, ...repoOptions } = o;
+  const store = openStore(typeof location === 'string' ? { backupDir: 'filesystem', path: location } : location, { credentials, parallelism });
   return create ? Repository.openOrInit(store, repoOptions) : Repository.open(store);
 }
 

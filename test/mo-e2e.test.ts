@@ -15,7 +15,8 @@ import { exportBackupLayout } from '../src/mo/export.js';
 import { parseTaeList, verifySidecar } from '../src/mo/layout.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
-import { openStore, type StoreSpec } from '../src/store/open.js';
+import type { Location } from '../src/store/location.js';
+import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { startS3Server } from './helpers/s3server.js';
@@ -52,11 +53,11 @@ async function keys(store: Store): Promise<string[]> {
   return out.sort();
 }
 
-async function fsRepo(): Promise<{ repo: Repository; target: StoreSpec; dir: string }> {
+async function fsRepo(): Promise<{ repo: Repository; target: Location; dir: string }> {
   const dir = await tmp();
   const repo = await Repository.openOrInit(new FsStore(dir));
   cleanups.push(() => repo.close());
-  return { repo, target: { kind: 'filesystem', path: dir }, dir };
+  return { repo, target: { backupDir: 'filesystem', path: dir }, dir };
 }
 
 /** Stops the emulator, removes mo-data, restores `m`, restarts on the restored home. */
@@ -225,14 +226,15 @@ describe('repository in S3', () => {
   it('the server stages into the same bucket; backup, restore and staging cleanup work there', async () => {
     const s3 = await startS3Server();
     cleanups.push(() => s3.stop());
-    const spec: StoreSpec = { kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'mo/repo', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, isMinio: true };
-    const repo = await Repository.openOrInit(openStore(spec));
+    const spec: Location = { backupDir: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'mo/repo', isMinio: true };
+    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+    const repo = await Repository.openOrInit(openStore(spec, { credentials }));
     cleanups.push(() => repo.close());
     const emu = await start(await tmp());
     const c = await client(emu);
     await c.query('create database db1');
     await c.query('create database db2');
-    const m = await backupFromMatrixOne({ conn: conn(emu), repo, target: spec, id: 's3full', type: 'full' });
+    const m = await backupFromMatrixOne({ conn: conn(emu), repo, target: spec, credentials, id: 's3full', type: 'full' });
     expect((await keys(repo.store)).filter((k) => k.startsWith('staging/'))).toEqual([]);
     await c.query('drop database db1');
     await c.query('create database db3');

@@ -65,7 +65,7 @@ describe('server backup staged by a DISK backup target', () => {
     const repo = await Repository.openOrInit(new FsStore(repoDir));
     const raw = new Map<string, Buffer>();
     const m = await backupFromMatrixOne({
-      conn: { host: emu.host, port: emu.port, user: 'dump', password: '111' }, repo, target: { kind: 'filesystem', path: repoDir }, id: 'framed', type: 'full',
+      conn: { host: emu.host, port: emu.port, user: 'dump', password: '111' }, repo, target: { backupDir: 'filesystem', path: repoDir }, id: 'framed', type: 'full',
       afterServerBackup: async (s) => {
         // what LocalFS writes: everything under tae/ and hakeeper/ framed, sidecars included (mo_meta, config/ raw)
         for (const rel of await walk(s.localDir!)) {
@@ -104,7 +104,7 @@ describe('where restore puts the rest', () => {
     const repoDir = await tmp();
     const repo = await Repository.openOrInit(new FsStore(repoDir));
     cleanups.push(() => repo.close());
-    const m = await backupFromMatrixOne({ conn: { host: emu.host, port: emu.port, user: 'dump', password: '111' }, repo, target: { kind: 'filesystem', path: repoDir }, id: 'b', type: 'full' });
+    const m = await backupFromMatrixOne({ conn: { host: emu.host, port: emu.port, user: 'dump', password: '111' }, repo, target: { backupDir: 'filesystem', path: repoDir }, id: 'b', type: 'full' });
     const dest = await tmp();
     await mkdir(join(dest, 'etc', 'launch'), { recursive: true });
     await writeFile(join(dest, 'etc', 'launch', 'cn.toml'), 'mine');

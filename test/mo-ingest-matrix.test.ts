@@ -14,7 +14,8 @@ import { backupFromMatrixOne } from '../src/mo/ingest.js';
 import type { Staging } from '../src/mo/staging.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { Repository } from '../src/repo/repository.js';
-import { openStore, type StoreSpec } from '../src/store/open.js';
+import type { Location, S3Credentials } from '../src/store/location.js';
+import { openStore } from '../src/store/open.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { startEmulator, type Backend } from './emulator/index.js';
 import { sql, unframeNative } from './helpers/mo-target.js';
@@ -71,15 +72,17 @@ describe('ingest matrix against the emulator', () => {
     it(`${backend} × v${version} × ${where}`, { timeout: 60_000 }, async () => {
       const emu = await startEmulator({ home: await tmp(), objectSize: { min: 3000, max: 7000 }, backend, serverVersion: version, checksumless: true });
       cleanups.push(() => emu.close());
-      let target: StoreSpec;
+      let target: Location;
+      let credentials: S3Credentials | undefined;
       if (where === 's3') {
         const s3 = await startS3Server();
         cleanups.push(() => s3.stop());
-        target = { kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'repo', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, isMinio: true };
+        target = { backupDir: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'repo', isMinio: true };
+        credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
       } else {
-        target = { kind: 'filesystem', path: await tmp() };
+        target = { backupDir: 'filesystem', path: await tmp() };
       }
-      const repo = await Repository.openOrInit(openStore(target));
+      const repo = await Repository.openOrInit(openStore(target, { credentials }));
       cleanups.push(() => repo.close());
       const pool = new WorkerPool(1);
       cleanups.push(() => pool.close());
@@ -88,7 +91,7 @@ describe('ingest matrix against the emulator', () => {
       await emu.simulateDay({ newObjects: 2 });
 
       const full = new Map<string, Buffer>();
-      const m1 = await backupFromMatrixOne({ conn, repo, target, id: 'full', type: 'full', pool, afterServerBackup: (s) => capture(s, full) });
+      const m1 = await backupFromMatrixOne({ conn, repo, target, credentials, id: 'full', type: 'full', pool, afterServerBackup: (s) => capture(s, full) });
       expect(full.size).toBeGreaterThan(5);
       expect(m1.extra!.moListFields).toBe(version === '1.1.3' ? 3 : 5);
       if (where === 's3') expect(m1.extra!.moFraming).toBe('raw');
@@ -99,7 +102,7 @@ describe('ingest matrix against the emulator', () => {
 
       await emu.simulateDay({ newObjects: 1, mergeCount: 2 });
       const inc = new Map<string, Buffer>();
-      const m2 = await backupFromMatrixOne({ conn, repo, target, id: 'inc', type: 'incremental', baseId: 'full', pool, afterServerBackup: (s) => capture(s, inc) });
+      const m2 = await backupFromMatrixOne({ conn, repo, target, credentials, id: 'inc', type: 'incremental', baseId: 'full', pool, afterServerBackup: (s) => capture(s, inc) });
       expect(m2.extra!.moType).toBe('incremental');
       // files the server did not copy come from the full backup
       for (const f of m2.files) if (!inc.has(f.path) && full.has(f.path)) inc.set(f.path, full.get(f.path)!);

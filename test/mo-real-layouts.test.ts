@@ -16,7 +16,8 @@ import { backupFromMatrixOne } from '../src/mo/ingest.js';
 import { formatBackupTime, parseBackupTime } from '../src/mo/layout.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { Repository } from '../src/repo/repository.js';
-import { openStore, type StoreSpec } from '../src/store/open.js';
+import type { Location } from '../src/store/location.js';
+import { openStore } from '../src/store/open.js';
 import { FsStore } from '../src/store/fs.js';
 import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
 import { buildLayout, crc32c, localFsFrame, localFsUnframe, objectBytes, OBJ, sha256hex, typicalFiles, type FixtureFile } from './helpers/mo-fixture.js';
@@ -37,11 +38,11 @@ async function replay(version?: string): Promise<ReplayServer> {
   cleanups.push(() => s.close());
   return s;
 }
-async function fsRepo(): Promise<{ repo: Repository; target: StoreSpec; dir: string }> {
+async function fsRepo(): Promise<{ repo: Repository; target: Location; dir: string }> {
   const dir = await tmp();
   const repo = await Repository.openOrInit(new FsStore(dir));
   cleanups.push(() => repo.close());
-  return { repo, target: { kind: 'filesystem', path: dir }, dir };
+  return { repo, target: { backupDir: 'filesystem', path: dir }, dir };
 }
 const conn = (s: ReplayServer) => ({ host: s.host, port: s.port, user: 'dump', password: '111' });
 
@@ -147,13 +148,14 @@ describe('S3 targets', () => {
   it('the server writes raw objects into the repository bucket; checksum-less rows are hashed; restore is byte-exact', { timeout: 30_000 }, async () => {
     const s3 = await startS3Server();
     cleanups.push(() => s3.stop());
-    const target: StoreSpec = { kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'mo/repo', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, isMinio: true };
-    const repo = await Repository.openOrInit(openStore(target));
+    const target: Location = { backupDir: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'mo/repo', isMinio: true };
+    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+    const repo = await Repository.openOrInit(openStore(target, { credentials }));
     cleanups.push(() => repo.close());
     const s = await replay();
     const { layout, logical } = buildLayout({ framing: 'raw' }); // pkg/backup/fs.go setupS3 -> GetForBackup s3-opts: S3FS, never framed
     s.next(layout);
-    const m = await backupFromMatrixOne({ conn: conn(s), repo, target, id: 's3b', type: 'full', parallelism: 2 });
+    const m = await backupFromMatrixOne({ conn: conn(s), repo, target, credentials, id: 's3b', type: 'full', parallelism: 2 });
     const req = s.statements[0]!;
     expect(req.target).toMatchObject({ kind: 's3', options: { bucket: s3.bucket, filepath: 'mo/repo/staging/s3b', is_minio: 'true', parallelism: '2' } });
     expect(m.extra).toMatchObject({ moFraming: 'raw', hashedFiles: 3 });

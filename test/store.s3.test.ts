@@ -8,7 +8,8 @@ import { inspect } from 'node:util';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Store, type S3StoreOptions } from '../src/store/s3.js';
-import { describeSpec, openStore, specFromJSON, specToJSON, validateSpec, type StoreSpec } from '../src/store/open.js';
+import { describeLocation, locationToJSON, parseLocation, type Location, type S3Credentials, type S3Location } from '../src/store/location.js';
+import { openStore, validateLocation } from '../src/store/open.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
 import { startFaultProxy, type FaultProxy } from './helpers/faultproxy.js';
 import type { Store } from '../src/store/store.js';
@@ -308,54 +309,52 @@ describe('S3Store with roleArn', () => {
   });
 });
 
-describe('openStore and specs', () => {
-  const s3spec = (over: Partial<StoreSpec> = {}): StoreSpec => ({
-    kind: 's3', endpoint: server.endpoint, bucket: server.bucket, filepath: '/backups/b1',
-    accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, region: 'us-east-1', ...over,
-  } as StoreSpec);
+describe('openStore and locations', () => {
+  const s3loc = (over: Partial<S3Location> = {}): S3Location => ({
+    backupDir: 's3', endpoint: server.endpoint, bucket: server.bucket, filepath: '/backups/b1', region: 'us-east-1', isMinio: false, ...over,
+  });
+  const credentials = () => ({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey });
 
   it('opens an S3 store under filepath (leading / stripped) with a secret-free location', async () => {
-    const store = openStore(s3spec()) as S3Store;
+    const store = openStore(s3loc(), { credentials: credentials() }) as S3Store;
     expect(store.location).toBe(`s3 ${server.endpoint} ${server.bucket}/backups/b1`);
     await store.put('x/y', randomBytes(4));
     const direct = new S3Store({ endpoint: server.endpoint, bucket: server.bucket, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey });
     expect(await keys(direct, 'backups/b1')).toEqual(['backups/b1/x/y']);
   });
 
-  it('describes specs as mo_br PATH cells, without keys', () => {
-    expect(describeSpec({ kind: 'filesystem', path: '/data/bk' })).toBe('BackupDir: filesystem  Path: /data/bk');
-    const d = describeSpec(s3spec());
-    expect(d).toBe(`BackupDir: s3  Endpoint: ${server.endpoint}  Bucket: ${server.bucket}  FilePath: /backups/b1  Region: us-east-1`);
-    expect(d).not.toContain(server.secretAccessKey);
-    expect(d).not.toContain(server.accessKeyId);
+  it('describes locations as mo_br PATH cells', () => {
+    expect(describeLocation({ backupDir: 'filesystem', path: '/data/bk' })).toBe('BackupDir: filesystem  Path: /data/bk');
+    expect(describeLocation(s3loc())).toBe(`BackupDir: s3  Endpoint: ${server.endpoint}  Bucket: ${server.bucket}  FilePath: /backups/b1  Region: us-east-1`);
   });
 
-  it('round-trips specs through JSON without keys; keys come back from flags', () => {
-    const spec = s3spec({ roleArn: 'arn:x', isMinio: true, compression: 'zstd' } as Partial<StoreSpec>);
-    const json = JSON.stringify(specToJSON(spec));
+  it('round-trips locations through JSON; keys a caller left on the object are dropped', () => {
+    const loc = s3loc({ roleArn: 'arn:x', isMinio: true, compression: 'zstd' });
+    const json = JSON.stringify(locationToJSON({ ...loc, ...credentials() } as S3Location));
     expect(json).not.toContain(server.secretAccessKey);
     expect(json).not.toContain(server.accessKeyId);
-    expect(specFromJSON(JSON.parse(json), { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey })).toEqual(spec);
-    expect(specFromJSON(specToJSON({ kind: 'filesystem', path: '/p' }))).toEqual({ kind: 'filesystem', path: '/p' });
-    expect(() => specFromJSON({ kind: 'tape' })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(parseLocation(JSON.parse(json))).toEqual(loc);
+    expect(parseLocation(locationToJSON({ backupDir: 'filesystem', path: '/p' }))).toEqual({ backupDir: 'filesystem', path: '/p' });
+    expect(parseLocation({ backupDir: 'tape' })).toBeUndefined();
   });
 
   it('rejects a missing bucket, a bad endpoint, half a key pair, keys in the URL: BAD_INPUT, one line', () => {
-    const bad: StoreSpec[] = [
-      { kind: 's3', bucket: '' },
-      { kind: 's3', bucket: 'b', endpoint: 'not a url' },
-      { kind: 's3', bucket: 'b', endpoint: 'ftp://host' },
-      { kind: 's3', bucket: 'b', endpoint: 'http://AKIDLEAKMARKER:SeCrEtLeakMarker@host:9000' },
-      { kind: 's3', bucket: 'b', accessKeyId: 'AKIDLEAKMARKER' },
-      { kind: 's3', bucket: 'b/c' },
-      { kind: 'filesystem', path: '' },
+    const bad: [Location, S3Credentials?][] = [
+      [s3loc({ bucket: '' })],
+      [s3loc({ endpoint: 'not a url' })],
+      [s3loc({ endpoint: 'ftp://host' })],
+      [s3loc({ endpoint: 'http://AKIDLEAKMARKER:SeCrEtLeakMarker@host:9000' })],
+      [s3loc(), { accessKeyId: 'AKIDLEAKMARKER' }],
+      [s3loc({ bucket: 'b/c' })],
+      [{ backupDir: 'filesystem', path: '' }],
+      [{ backupDir: 'tape' } as unknown as Location],
     ];
-    for (const spec of bad) {
-      const e = (() => { try { validateSpec(spec); } catch (err) { return err as Error & { code?: string }; } return undefined; })();
-      expect(e?.code, JSON.stringify(spec)).toBe('BAD_INPUT');
+    for (const [loc, creds] of bad) {
+      const e = (() => { try { validateLocation(loc, { credentials: creds }); } catch (err) { return err as Error & { code?: string }; } return undefined; })();
+      expect(e?.code, JSON.stringify(loc)).toBe('BAD_INPUT');
       expectOneLine(e!);
       expect(e!.message).not.toContain('LeakMarker');
-      expect(() => openStore(spec)).toThrow();
+      expect(() => openStore(loc, { credentials: creds })).toThrow();
     }
   });
 });

@@ -4,7 +4,7 @@
  * Pure functions of their inputs; the commands decide where the text goes.
  */
 import type { BackupRecord } from './meta.js';
-import { describeFields, describeLocation } from './location.js';
+import { describeFields, describeLocation } from '../store/location.js';
 import { renderTable } from './table.js';
 import { formatBytes, formatDuration, formatTime } from './units.js';
 

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MobrError } from '../errors.js';
-import { parseLocation } from './location.js';
+import { parseLocation } from '../store/location.js';
 import { cleanRecord, type BackupRecord } from './meta-line.js';
 
 const FORMAT = 'mobr.meta';

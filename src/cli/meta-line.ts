@@ -14,8 +14,7 @@
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { formatCsv, parseCsvLines } from '../util/csv.js';
-import { locationToJSON, type BackupLocation, type S3Location } from './location.js';
-import { describeLocation } from './location.js';
+import { describeLocation, locationToJSON, type Location, type S3Location } from '../store/location.js';
 import { formatBytes, formatDuration, formatTime } from './units.js';
 
 export interface BackupRecord {
@@ -23,7 +22,7 @@ export interface BackupRecord {
   id: string;
   /** Logical size of the backed-up files, bytes. */
   size: number;
-  location: BackupLocation;
+  location: Location;
   /** Start, ms since the epoch. */
   atTime: number;
   durationNs: number;
@@ -55,7 +54,7 @@ function unpct(s: string, where: string): string {
 }
 
 /** `filesystem:<path>` or `s3:bucket=…&filepath=…[&endpoint=…][&region=…][&compression=…][&roleArn=…][&isMinio=1]`. */
-export function encodeLocation(loc: BackupLocation): string {
+export function encodeLocation(loc: Location): string {
   const l = locationToJSON(loc);
   if (l.backupDir === 'filesystem') return `filesystem:${pct(l.path)}`;
   const parts = [`bucket=${pct(l.bucket)}`, `filepath=${pct(l.filepath)}`];
@@ -64,7 +63,7 @@ export function encodeLocation(loc: BackupLocation): string {
   return `s3:${parts.join('&')}`;
 }
 
-export function decodeLocation(s: string, where: string): BackupLocation {
+export function decodeLocation(s: string, where: string): Location {
   if (s.startsWith('filesystem:')) return { backupDir: 'filesystem', path: unpct(s.slice('filesystem:'.length), where) };
   if (s.startsWith('s3:')) {
     const kv = new Map<string, string>();
@@ -197,7 +196,7 @@ function parseDuration(s: string): number {
 }
 
 /** mo_br's PATH cell ("BackupDir: s3  Endpoint: …  Bucket: …  FilePath: …"), spaces possibly collapsed. */
-function parsePathCell(s: string, where: string): BackupLocation {
+function parsePathCell(s: string, where: string): Location {
   const fs = /^\s*BackupDir:\s*filesystem\s+Path:\s?(.*)$/.exec(s);
   if (fs) return { backupDir: 'filesystem', path: fs[1] };
   if (/^\s*BackupDir:\s*s3\b/.test(s)) {

@@ -8,8 +8,8 @@ import { MobrError } from '../errors.js';
 import { checkNativeFolder, nativeManifest, openNativeFolder, readNative, type NativeFolder } from '../mo/native.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import { checkLine } from './format.js';
-import type { BackupLocation, S3Credentials } from './location.js';
-import { openStoreAt } from './stores.js';
+import type { Location, S3Credentials } from '../store/location.js';
+import { openStore } from '../store/open.js';
 import { printJson, type CliContext } from './context.js';
 
 export interface OpenedNative {
@@ -18,8 +18,8 @@ export interface OpenedNative {
 }
 
 /** The native backup folder at a location, or undefined when it holds none (no mo_meta). */
-export async function openNativeAt(location: BackupLocation, creds: S3Credentials, parallelism?: number): Promise<OpenedNative | undefined> {
-  const store = openStoreAt(location, creds, parallelism);
+export async function openNativeAt(location: Location, creds: S3Credentials, parallelism?: number): Promise<OpenedNative | undefined> {
+  const store = openStore(location, { credentials: creds, parallelism });
   const close = async () => {
     await store.close?.();
   };
@@ -58,7 +58,7 @@ export async function runNativeCheck(native: OpenedNative, ctx: CliContext, id?:
 }
 
 /** A native folder as a restore source: its manifest and a reader of its files' plain bytes. */
-export async function nativeSource(native: OpenedNative, location: BackupLocation, id?: string): Promise<{ manifest: Manifest; read: (f: FileEntry) => AsyncIterable<Uint8Array> }> {
+export async function nativeSource(native: OpenedNative, location: Location, id?: string): Promise<{ manifest: Manifest; read: (f: FileEntry) => AsyncIterable<Uint8Array> }> {
   const check = await checkNativeFolder(native.folder);
   assertNativeId(native, check.id, id);
   const name = location.backupDir === 'filesystem' ? path.basename(location.path) : location.filepath.replace(/\/+$/, '').split('/').pop() || location.bucket;

@@ -7,11 +7,11 @@ import { MobrError, isMobrError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { checkBackupId, type CliContext } from './context.js';
-import { describeLocation, sameLocation, type BackupLocation } from './location.js';
+import { describeLocation, sameLocation, type Location } from '../store/location.js';
 import { catalogRecord, flagLocation, openBackup, type RepoFlags } from './resolve.js';
 
 export interface OpenedBackups {
-  location: BackupLocation;
+  location: Location;
   repo: Repository;
   manifests: Manifest[];
 }
@@ -48,10 +48,10 @@ export async function loadAllManifests(repo: Repository): Promise<Manifest[]> {
 }
 
 /** The repositories to search without an ID: the flags' one, or every one the catalog names. */
-export async function repositoriesToSearch(flags: RepoFlags, ctx: CliContext): Promise<BackupLocation[]> {
+export async function repositoriesToSearch(flags: RepoFlags, ctx: CliContext): Promise<Location[]> {
   const fromFlags = flagLocation(flags);
   if (fromFlags) return [fromFlags];
-  const out: BackupLocation[] = [];
+  const out: Location[] = [];
   for (const r of await ctx.catalog.read()) if (!out.some((l) => sameLocation(l, r.location))) out.push(r.location);
   if (out.length === 0) throw new MobrError('ENOENT_BACKUP', `no backup in ${ctx.catalog.file}; give --backup_dir (s3 or filesystem) with where the backups are`);
   return out;

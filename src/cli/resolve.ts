@@ -12,7 +12,8 @@ import { MobrError, isMobrError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { checkBackupId, type CliContext } from './context.js';
-import { describeLocation, locationFromFlags, type BackupLocation, type S3Credentials } from './location.js';
+import { describeLocation, type Location, type S3Credentials } from '../store/location.js';
+import { locationFromFlags } from './location-flags.js';
 import type { BackupRecord } from './meta.js';
 import { openRepository } from './stores.js';
 
@@ -38,7 +39,7 @@ export interface RepoFlags extends BackupSideFlags {
 }
 
 /** The location given by the --backup_* flag family. */
-export function backupSideLocation(flags: BackupSideFlags): BackupLocation {
+export function backupSideLocation(flags: BackupSideFlags): Location {
   return locationFromFlags(
     {
       dir: flags.backup_dir,
@@ -56,7 +57,7 @@ export function backupSideLocation(flags: BackupSideFlags): BackupLocation {
 }
 
 /** The repository named on the command line, or undefined without --backup_dir. */
-export function flagLocation(flags: BackupSideFlags): BackupLocation | undefined {
+export function flagLocation(flags: BackupSideFlags): Location | undefined {
   return flags.backup_dir === undefined || flags.backup_dir === '' ? undefined : backupSideLocation(flags);
 }
 
@@ -76,7 +77,7 @@ function sourceText(source: Record<string, unknown>): string | undefined {
 }
 
 /** The catalog record of a backup, rebuilt from its manifest (times have millisecond precision). */
-export function recordFromManifest(m: Manifest, location: BackupLocation): BackupRecord {
+export function recordFromManifest(m: Manifest, location: Location): BackupRecord {
   const durationMs = Math.max(0, m.completedAt - m.startedAt);
   const r: BackupRecord = {
     id: m.id,
@@ -97,7 +98,7 @@ export function recordFromManifest(m: Manifest, location: BackupLocation): Backu
 /** A backup found by ID, with its repository open: the caller closes it. */
 export interface OpenedBackup {
   record: BackupRecord;
-  location: BackupLocation;
+  location: Location;
   repo: Repository;
   /** True when the catalog named the backup; false when found in the repository alone. */
   fromCatalog: boolean;
@@ -151,7 +152,7 @@ export async function openBackup(rawId: string, flags: RepoFlags, ctx: CliContex
 }
 
 /** Every backup of an open repository, oldest first; manifests that cannot be read are returned apart. */
-export async function repositoryRecords(repo: Repository, location: BackupLocation): Promise<{ records: BackupRecord[]; unreadable: { id: string; problem: string }[] }> {
+export async function repositoryRecords(repo: Repository, location: Location): Promise<{ records: BackupRecord[]; unreadable: { id: string; problem: string }[] }> {
   const records: BackupRecord[] = [];
   const unreadable: { id: string; problem: string }[] = [];
   for (const id of await repo.listBackupIds()) {
@@ -167,7 +168,7 @@ export async function repositoryRecords(repo: Repository, location: BackupLocati
 }
 
 /** The newest backup of a repository (by completion time), or ENOENT_BACKUP. */
-export async function newestBackup(repo: Repository, location: BackupLocation): Promise<Manifest> {
+export async function newestBackup(repo: Repository, location: Location): Promise<Manifest> {
   const ids = await repo.listBackupIds();
   if (ids.length === 0) throw new MobrError('ENOENT_BACKUP', `no backup in ${describeLocation(location)}`);
   let newest: Manifest | undefined;

@@ -4,7 +4,7 @@
  * special files skipped, a repository or catalog left out. Nothing is skipped without a line.
  */
 import type { WalkOptions, WalkReport } from '../source/walk.js';
-import type { BackupLocation } from './location.js';
+import type { Location } from '../store/location.js';
 import { showName } from '../util/names.js';
 
 const MAX_NAMED = 10;
@@ -32,7 +32,7 @@ export function walkSummaryJson(r: WalkReport): Record<string, unknown> {
 }
 
 /** How a cold backup walks mo-data: a linked shared/local is followed; the repository and catalog are left out. */
-export function coldWalkOptions(location: BackupLocation, catalogFile: string): WalkOptions {
+export function coldWalkOptions(location: Location, catalogFile: string): WalkOptions {
   return {
     followTopLinks: true,
     exclude: [...(location.backupDir === 'filesystem' ? [{ path: location.path }] : []), { path: catalogFile, siblings: true }],

@@ -28,7 +28,7 @@ import { toHex } from '../hash/hex.js';
 import { assertBackupId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
-import type { StoreSpec } from '../store/open.js';
+import type { Location, S3Credentials } from '../store/location.js';
 import { WorkerPool } from '../workers/pool.js';
 import { backupDialect, connect, type ConnectOptions, type MoClient } from './client.js';
 import { formatTS, parseBackupTime } from './layout.js';
@@ -50,7 +50,9 @@ export interface MoBackupOptions {
   conn: ConnectOptions;
   repo: Repository;
   /** Where the repository lives; the staging folder is `staging/<id>` inside it. */
-  target: StoreSpec;
+  target: Location;
+  /** Keys for an S3 target: the server writes the staging folder with them (S3OPTION). */
+  credentials?: S3Credentials;
   id: string;
   type: 'full' | 'incremental';
   baseId?: string;
@@ -78,7 +80,7 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
   const previous = o.reuse === false ? undefined : base ?? (await latestServerManifest(repo));
 
   const client = await connect(o.conn); // wrong password / unreachable: nothing written yet
-  const staging = stagingFor(o.target, repo.store, id, o.parallelism ?? 1);
+  const staging = stagingFor(o.target, repo.store, id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
   try {
     const serverVersion = await client.version();
     if (base && !backupDialect(serverVersion).incremental) {

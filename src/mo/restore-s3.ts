@@ -20,7 +20,8 @@ import { equalBytes } from '../repo/sealed.js';
 import type { Repository } from '../repo/repository.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
-import { openStore, type S3Spec } from '../store/open.js';
+import type { S3Credentials, S3Location } from '../store/location.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { WorkerPool } from '../workers/pool.js';
 import { createHash } from 'node:crypto';
@@ -30,6 +31,8 @@ export const S3_SHARED_PREFIX = 'data';
 export const S3_HK_KEY = 'hk_data';
 
 export interface MoS3RestoreOptions {
+  /** Keys for the target bucket. */
+  credentials?: S3Credentials;
   parallelism?: number;
   pool?: WorkerPool;
   read?: (f: FileEntry) => AsyncIterable<Uint8Array>;
@@ -38,7 +41,7 @@ export interface MoS3RestoreOptions {
   onFile?: (f: FileEntry, shown: { from: string; to: string; tae: boolean }) => void;
   onSkip?: (f: FileEntry, why: string) => void;
   onProgress?: (p: RestoreProgress) => void;
-  /** Test hook: the store to write to instead of opening the spec. */
+  /** Test hook: the store to write to instead of opening the location. */
   store?: Store;
 }
 
@@ -56,7 +59,7 @@ export function s3KeyFor(layoutPath: string): string | undefined {
   return undefined;
 }
 
-export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Manifest, spec: S3Spec, o: MoS3RestoreOptions = {}): Promise<MoS3RestoreResult> {
+export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Manifest, to: S3Location, o: MoS3RestoreOptions = {}): Promise<MoS3RestoreResult> {
   if (m.source.kind !== 'matrixone') {
     throw new MobrError('NOT_AVAILABLE', `backup ${m.id} is a cold backup of a mo-data folder (LocalFS files); restore it with --restore_dir filesystem`);
   }
@@ -67,7 +70,7 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
     if (key) plan.push({ f, key });
     else if (!DESCRIPTIVE.has(f.path)) o.onSkip?.(f, f.path.startsWith('config/') ? 'launch configs are not restored into s3' : 'not part of a cluster\'s shared storage');
   }
-  const store = o.store ?? openStore({ ...spec, parallelism: spec.parallelism ?? o.parallelism });
+  const store = o.store ?? openStore(to, { credentials: o.credentials, parallelism: o.parallelism });
   const ownPool = !o.read && !o.pool;
   const pool = o.read ? undefined : o.pool ?? new WorkerPool(o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
@@ -76,12 +79,12 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
       throw new MobrError('BAD_INPUT', `${store.location} already holds cluster data (${e.key}); restore into an empty --restore_filepath`);
     }
     if (await store.has(S3_HK_KEY)) throw new MobrError('BAD_INPUT', `${store.location} already holds ${S3_HK_KEY}; restore into an empty --restore_filepath`);
-    const taePath = join(spec.filepath ?? '', S3_SHARED_PREFIX);
+    const taePath = join(to.filepath, S3_SHARED_PREFIX);
     o.onLayout?.({ taePath });
     const progress: MoS3RestoreResult = { bytes: 0, totalBytes: plan.reduce((s, p) => s + p.f.size, 0), files: 0, totalFiles: plan.length, taePath, taeFiles: 0 };
     await mapLimit(plan, Math.max(1, o.parallelism ?? 4), async ({ f, key }) => {
       const tae = f.path.startsWith('tae/');
-      o.onFile?.(f, { from: tae ? f.path.slice(4) : f.path, to: join(spec.filepath ?? '', key), tae });
+      o.onFile?.(f, { from: tae ? f.path.slice(4) : f.path, to: join(to.filepath, key), tae });
       const parts: Uint8Array[] = [];
       const sha = createHash('sha256');
       let size = 0;

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../errors.js';
-import type { StoreSpec } from '../store/open.js';
+import type { Location, S3Credentials } from '../store/location.js';
 import type { Store, StoreEntry } from '../store/store.js';
 import type { BackupRequest } from './client.js';
 
@@ -38,7 +38,8 @@ export interface Staging {
   remove(): Promise<void>;
 }
 
-export function stagingFor(target: StoreSpec, store: Store, id: string, parallelism = 1): Staging {
+export function stagingFor(target: Location, store: Store, id: string, o: { credentials?: S3Credentials; parallelism?: number } = {}): Staging {
+  const parallelism = o.parallelism ?? 1;
   const prefix = `${STAGING_FOLDER}/${id}`;
   const key = (rel: string) => `${prefix}/${rel}`;
   const base = {
@@ -50,7 +51,7 @@ export function stagingFor(target: StoreSpec, store: Store, id: string, parallel
     },
     get: (rel: string) => store.get(key(rel)),
   };
-  if (target.kind === 'filesystem') {
+  if (target.backupDir === 'filesystem') {
     const localDir = path.join(path.resolve(target.path), STAGING_FOLDER, id);
     return {
       ...base,
@@ -73,8 +74,8 @@ export function stagingFor(target: StoreSpec, store: Store, id: string, parallel
     target: {
       kind: 's3',
       endpoint: target.endpoint ?? '',
-      accessKeyId: target.accessKeyId ?? '',
-      secretAccessKey: target.secretAccessKey ?? '',
+      accessKeyId: o.credentials?.accessKeyId ?? '',
+      secretAccessKey: o.credentials?.secretAccessKey ?? '',
       bucket: target.bucket,
       filepath,
       region: target.region,

@@ -11,13 +11,13 @@ import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { isoTime } from '../browse-format.js';
 import { printJson, type CliContext } from '../context.js';
-import { describeLocation, type BackupLocation, type S3Credentials } from '../location.js';
+import { describeLocation, type Location, type S3Credentials } from '../../store/location.js';
 import { openRepository } from '../stores.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { showName } from '../../util/names.js';
 
 export interface DryRunInput {
-  location: BackupLocation;
+  location: Location;
   creds: S3Credentials;
   type: 'full' | 'incremental';
   source: { kind: 'cold'; dataDir: string } | { kind: 'server'; host: string; port: number };

@@ -20,7 +20,8 @@ import { connect, type ConnectOptions } from '../../mo/client.js';
 import type { Repository } from '../../repo/repository.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { backupIdBlock } from '../format.js';
-import { describeLocation, locationFromFlags, locationToSpec, sameLocation, type BackupLocation } from '../location.js';
+import { describeLocation, sameLocation, type Location } from '../../store/location.js';
+import { locationFromFlags } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { compareFiles, printSummary, s3Counts, showSummary, type FileCounts } from '../summary.js';
@@ -116,7 +117,8 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
       manifest = await backupFromMatrixOne({
         conn: source.conn,
         repo,
-        target: locationToSpec(location, creds, parallelism),
+        target: location,
+        credentials: creds,
         id,
         type,
         baseId,
@@ -192,7 +194,7 @@ function sourceText(source: Source): string {
 }
 
 /** What a new backup is compared with in its summary: its base, else the newest of the same source there. */
-async function previousBackup(repo: Repository, records: BackupRecord[], location: BackupLocation, source: string, baseId?: string): Promise<Manifest | undefined> {
+async function previousBackup(repo: Repository, records: BackupRecord[], location: Location, source: string, baseId?: string): Promise<Manifest | undefined> {
   if (baseId) return repo.loadManifest(baseId);
   const same = records.filter((r) => r.source === source && sameLocation(r.location, location)).sort((a, b) => b.completeTime - a.completeTime);
   for (const r of same) if (await repo.hasBackup(r.id)) return repo.loadManifest(r.id);
@@ -226,7 +228,7 @@ async function backupSource(flags: BackupFlags): Promise<Source> {
 }
 
 /** The newest cold backup of the same folder in this repository, whose unchanged files a new backup reuses. */
-async function newestColdParent(repo: Repository, records: BackupRecord[], location: BackupLocation, dataDir: string): Promise<Manifest | undefined> {
+async function newestColdParent(repo: Repository, records: BackupRecord[], location: Location, dataDir: string): Promise<Manifest | undefined> {
   const same = records.filter((r) => r.source === `cold ${dataDir}` && sameLocation(r.location, location)).sort((a, b) => b.completeTime - a.completeTime);
   for (const r of same) {
     if (await repo.hasBackup(r.id)) return repo.loadManifest(r.id);

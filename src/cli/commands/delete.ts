@@ -11,7 +11,7 @@
  */
 import { withContext } from '../../errors.js';
 import { deleteBackups, type DeleteResult } from '../../repo/delete.js';
-import { describeLocation, sameLocation } from '../location.js';
+import { describeLocation, sameLocation } from '../../store/location.js';
 import type { BackupRecord } from '../meta.js';
 import { openBackup, type RepoFlags } from '../resolve.js';
 import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';

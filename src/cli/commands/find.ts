@@ -9,14 +9,14 @@ import type { FileEntry, Manifest } from '../../repo/manifest.js';
 import { matchEntries } from '../../repo/select.js';
 import { backupJson, entryJson, renderFind } from '../browse-format.js';
 import { printJson, type CliContext } from '../context.js';
-import { describeLocation, type BackupLocation } from '../location.js';
+import { describeLocation, type Location } from '../../store/location.js';
 import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
 import { credentialsOf, type RepoFlags } from '../resolve.js';
 import { openRepository } from '../stores.js';
 
 export async function runFind(pattern: string, flags: RepoFlags, ctx: CliContext): Promise<void> {
   const glob = compileGlob(pattern, 'exact');
-  const hits: { manifest: Manifest; location: BackupLocation; where: string; entries: FileEntry[] }[] = [];
+  const hits: { manifest: Manifest; location: Location; where: string; entries: FileEntry[] }[] = [];
   let searched = 0;
   for (const location of await repositoriesToSearch(flags, ctx)) {
     const repo = await openRepository(location, credentialsOf(flags));

@@ -15,7 +15,7 @@ import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
 import { openNativeAt, runNativeCheck } from '../native.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
-import { describeLocation } from '../location.js';
+import { describeLocation } from '../../store/location.js';
 import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
 import { printSummary, s3Counts } from '../summary.js';

@@ -9,7 +9,7 @@
  */
 import { MobrError } from '../../errors.js';
 import { renderBackupTable } from '../format.js';
-import { describeLocation, sameLocation } from '../location.js';
+import { describeLocation, sameLocation } from '../../store/location.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { credentialsOf, flagLocation, repositoryRecords, type RepoFlags } from '../resolve.js';
 import { openRepository } from '../stores.js';

@@ -11,7 +11,7 @@ import { MobrError, checkAborted, isMobrError, withContext } from '../../errors.
 import { planRetention, prune, type PrunePlan, type RetentionPolicy } from '../../repo/prune.js';
 import type { GcReport } from '../../repo/gc.js';
 import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
-import { describeLocation, sameLocation, type BackupLocation } from '../location.js';
+import { describeLocation, sameLocation, type Location } from '../../store/location.js';
 import { openRepository } from '../stores.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, type BackupSideFlags } from '../resolve.js';
@@ -44,19 +44,19 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
   const safety = safetyFlag(flags.safety);
   const dryRun = flags.dry_run === true;
   const records = await ctx.catalog.read();
-  const locations: BackupLocation[] = [];
+  const locations: Location[] = [];
   if (flags.backup_dir !== undefined) locations.push(backupSideLocation(flags));
   else for (const r of records) if (!locations.some((l) => sameLocation(l, r.location))) locations.push(r.location);
   if (locations.length === 0) throw new MobrError('ENOENT_BACKUP', `no backups in ${ctx.catalog.file}; give --backup_dir to prune a repository directly`);
   const creds = { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key };
-  const out: { location: BackupLocation; plan: PrunePlan; untouched: string[]; reconciled: string[]; gc?: GcReport | 'deferred'; deferredBecause?: string }[] = [];
+  const out: { location: Location; plan: PrunePlan; untouched: string[]; reconciled: string[]; gc?: GcReport | 'deferred'; deferredBecause?: string }[] = [];
   try {
     for (const location of locations) out.push(await pruneOne(location));
   } catch (e) {
     if (!isMobrError(e, 'INTERRUPTED') || out.length === 0) throw e;
     throw new MobrError('INTERRUPTED', `${e.message} (pruned already: ${out.map((o) => describeLocation(o.location)).join(', ')})`, { cause: e });
   }
-  async function pruneOne(location: BackupLocation) {
+  async function pruneOne(location: Location) {
     checkAborted(ctx.signal); // between repositories: each one's prune is whole or not begun
     const repo = await openRepository(location, creds);
     try {

@@ -9,13 +9,13 @@ import { readPlan } from '../../repo/read-plan.js';
 import { isoTime } from '../browse-format.js';
 import { showName } from '../../util/names.js';
 import { printJson, type CliContext } from '../context.js';
-import { describeLocation, type BackupLocation } from '../location.js';
+import { describeLocation, type Location } from '../../store/location.js';
 
 /** Files a MatrixOne server backup keeps for itself: restore does not write them (src/mo/restore.ts). */
 const NOT_RESTORED = new Set(['tae/tae_list', 'tae/tae_sum', 'mo_meta']);
 
 /** `into`: where the files land (the mo-data folder, or the S3 place), for the text. */
-export function printRestoreDryRun(ctx: CliContext, repo: Repository, m: Manifest, from: BackupLocation, to: BackupLocation, into: string): void {
+export function printRestoreDryRun(ctx: CliContext, repo: Repository, m: Manifest, from: Location, to: Location, into: string): void {
   const files = m.files.filter((f) => f.kind === 'file' && !(m.source.kind === 'matrixone' && NOT_RESTORED.has(f.path)));
   const plan = readPlan(files, (h) => repo.location(h));
   if (ctx.json) {

@@ -18,11 +18,11 @@ import * as path from 'node:path';
 import { MobrError, checkAborted, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
-import type { S3Spec } from '../../store/open.js';
 import type { FileEntry, Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
-import { describeLocation, locationFromFlags, locationToSpec, type BackupLocation, type S3Location } from '../location.js';
+import { describeLocation, type FsLocation, type Location, type S3Credentials, type S3Location } from '../../store/location.js';
+import { locationFromFlags } from '../location-flags.js';
 import { nativeSource, openNativeAt } from '../native.js';
 import { Progress } from '../progress.js';
 import { printSummary, s3Counts } from '../summary.js';
@@ -59,16 +59,17 @@ export interface RestoreFlags extends BackupSideFlags {
 const MO_DATA = 'mo-data';
 const RESTORE_LOCK = '.mo_br-restore.lock';
 
-type Target = { kind: 'filesystem'; path: string } | { kind: 's3'; location: S3Location; spec: S3Spec };
+/** Where a restore writes: a MatrixOne folder (gets mo-data), or a bucket + filepath with its keys. */
+type Target = { location: FsLocation } | { location: S3Location; credentials: S3Credentials };
 
 export async function runRestore(id: string | undefined, flags: RestoreFlags, ctx: CliContext): Promise<void> {
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024) ??
     (typeof flags.checksum === 'string' ? intFlag(flags.checksum, '--checksum', 1, 1024) : undefined);
-  const target = await restoreTarget(flags, parallelism);
+  const target = await restoreTarget(flags);
 
   // With an ID: the catalog, or the repository the --backup_* flags name (resolve.ts).
   // Without one: the newest backup of that repository, named before anything is written.
-  let from: BackupLocation;
+  let from: Location;
   let repo: Repository | undefined;
   let manifest: Manifest;
   let read: ((f: FileEntry) => AsyncIterable<Uint8Array>) | undefined;
@@ -111,12 +112,12 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
     }
     if (flags.dry_run) {
       if (!repo) throw new MobrError('BAD_INPUT', `--dry_run plans reads from a mobr repository; ${describeLocation(from)} is a MatrixOne backup folder (run check on it instead)`);
-      const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
-      return printRestoreDryRun(ctx, repo, manifest, from, to, target.kind === 's3' ? describeLocation(target.location) : path.join(target.path, MO_DATA));
+      const to = target.location;
+      return printRestoreDryRun(ctx, repo, manifest, from, to, to.backupDir === 's3' ? describeLocation(to) : path.join(to.path, MO_DATA));
     }
     await repo?.dropUnsoundPacks(); // read a chunk held twice from the copy that is still there
     const par = parallelism ?? 1;
-    const to: BackupLocation = target.kind === 's3' ? target.location : { backupDir: 'filesystem', path: target.path };
+    const to = target.location;
     const tae: string[] = [];
     const t0 = process.hrtime.bigint();
     const onLayout = (l: { taePath: string }) => {
@@ -132,10 +133,10 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       progress.update(p);
     };
     let done: { files: number; taeFiles: number; bytes: number; taePath: string; dataDir?: string };
-    if (target.kind === 's3') {
-      done = await restoreMatrixOneToS3(repo, manifest, target.spec, { parallelism, read, onLayout, onFile, onProgress });
+    if ('credentials' in target) {
+      done = await restoreMatrixOneToS3(repo, manifest, target.location, { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress });
     } else {
-      const fsTarget = target.path;
+      const fsTarget = target.location.path;
       const dataDir = await makeDest(fsTarget);
       done = await lockTarget(fsTarget, async () => {
         await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
@@ -167,7 +168,7 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
 }
 
 /** --restore_dir / --restore_path, checked before anything is read. */
-async function restoreTarget(flags: RestoreFlags, parallelism: number | undefined): Promise<Target> {
+async function restoreTarget(flags: RestoreFlags): Promise<Target> {
   if (flags.restore_dir === undefined || flags.restore_dir === '') throw new MobrError('BAD_INPUT', 'missing --restore_dir (filesystem, or s3)');
   if (flags.restore_dir === 's3') {
     if (flags.dn_config_path !== undefined) throw new MobrError('BAD_INPUT', '--dn_config_path is for --restore_dir filesystem; with s3 the objects go to <restore_filepath>/data');
@@ -175,8 +176,7 @@ async function restoreTarget(flags: RestoreFlags, parallelism: number | undefine
       { dir: 's3', endpoint: flags.restore_endpoint, bucket: flags.restore_bucket, filepath: flags.restore_filepath, region: flags.restore_region, compression: flags.restore_compression, roleArn: flags.restore_role_arn, isMinio: flags.restore_is_minio },
       { dir: '--restore_dir', other: '--restore_' },
     ) as S3Location;
-    const spec = locationToSpec(location, { accessKeyId: flags.restore_access_key_id, secretAccessKey: flags.restore_secret_access_key }, parallelism) as S3Spec;
-    return { kind: 's3', location, spec };
+    return { location, credentials: { accessKeyId: flags.restore_access_key_id, secretAccessKey: flags.restore_secret_access_key } };
   }
   if (flags.restore_dir !== 'filesystem') throw new MobrError('BAD_INPUT', `bad --restore_dir ${JSON.stringify(flags.restore_dir.slice(0, 40))}: use filesystem or s3`);
   if (!flags.restore_path) throw new MobrError('BAD_INPUT', 'missing --restore_path (the MatrixOne folder that gets mo-data)');
@@ -185,7 +185,7 @@ async function restoreTarget(flags: RestoreFlags, parallelism: number | undefine
   if (st && !st.isDirectory()) throw new MobrError('BAD_INPUT', `--restore_path ${target} is not a folder`);
   // A restore running there holds the lock: say so, rather than "not empty" (or, worse, nothing).
   if (st) await lockTarget(target, () => assertEmptyDest(target));
-  return { kind: 'filesystem', path: target };
+  return { location: { backupDir: 'filesystem', path: target } };
 }
 
 /**

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { withContext } from '../../errors.js';
 import { growthSeries, type Growth } from '../../repo/growth.js';
 import { repoStats, type RepoStats } from '../../repo/stats.js';
-import { describeLocation, type BackupLocation } from '../location.js';
+import { describeLocation, type Location } from '../../store/location.js';
 import { openRepository } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { printJson, type CliContext } from '../context.js';
@@ -23,13 +23,13 @@ export interface StatsFlags extends RepoFlags {
 }
 
 interface RepoOut {
-  location: BackupLocation;
+  location: Location;
   stats: RepoStats;
   growth: Growth;
 }
 
 export async function runStats(id: string | undefined, flags: StatsFlags, ctx: CliContext): Promise<void> {
-  const targets: { location: BackupLocation; ids?: string[] }[] = [];
+  const targets: { location: Location; ids?: string[] }[] = [];
   if (id !== undefined) {
     const found = await openBackup(id, flags, ctx);
     await found.close();

@@ -10,10 +10,12 @@ import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
 import { syncRepository } from '../../repo/sync.js';
 import { WorkerPool } from '../../workers/pool.js';
-import { describeLocation, locationFromFlags, sameLocation, type BackupLocation } from '../location.js';
+import { describeLocation, sameLocation, type Location } from '../../store/location.js';
+import { locationFromFlags } from '../location-flags.js';
 import { Progress } from '../progress.js';
 import { printSummary, s3Counts } from '../summary.js';
-import { openRepository, openStoreAt } from '../stores.js';
+import { openStore } from '../../store/open.js';
+import { openRepository } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, catalogRecord, type BackupSideFlags } from '../resolve.js';
@@ -39,7 +41,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     { dir: flags.target_dir, path: flags.target_path, endpoint: flags.target_endpoint, bucket: flags.target_bucket, filepath: flags.target_filepath, region: flags.target_region, compression: flags.target_compression, roleArn: flags.target_role_arn, isMinio: flags.target_is_minio },
     { dir: '--target_dir', other: '--target_' },
   );
-  let source: BackupLocation;
+  let source: Location;
   const wanted = ids.map(checkBackupId);
   if (flags.backup_dir !== undefined) source = backupSideLocation(flags);
   else {
@@ -53,7 +55,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     throw new MobrError('BAD_INPUT', `the target ${describeLocation(target)} and the source ${describeLocation(source)} lie one inside the other; sync to a place outside the source repository (nothing was written)`);
   }
   const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
-  const dst = openStoreAt(target, { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key });
+  const dst = openStore(target, { credentials: { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key } });
   const progress = new Progress('sync', { json: ctx.json });
   const t0 = process.hrtime.bigint();
   const pool = new WorkerPool(2);
@@ -98,7 +100,7 @@ async function realish(p: string): Promise<string> {
 }
 
 /** True when one repository lies inside the other (a folder below, or a key prefix below). */
-async function nested(a: BackupLocation, b: BackupLocation): Promise<boolean> {
+async function nested(a: Location, b: Location): Promise<boolean> {
   const within = (outer: string, inner: string, sep: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
   if (a.backupDir === 'filesystem' && b.backupDir === 'filesystem') {
     const [x, y] = [await realish(a.path), await realish(b.path)];
