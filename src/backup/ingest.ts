@@ -1,7 +1,8 @@
 /**
  * Ingestor: turns files into chunk lists in a repository. Each file is read, chunked, hashed and
- * (for chunks the repository lacks) compressed in the worker pool; the main thread answers
- * "which of these ids are new" from the index and packs the new chunks with the RepoWriter.
+ * (for chunks the repository lacks) compressed in the worker pool, which writes them into a
+ * pack buffer the RepoWriter lends; the main thread answers "which of these ids are new" from
+ * the index and stores full packs.
  */
 import { withContext } from '../errors.js';
 import { toHex } from '../hash/hex.js';
@@ -41,30 +42,37 @@ export class Ingestor {
 
   /**
    * Reads files, in order, in one worker task (many small files cost one task). `stream` names
-   * the caller's lane: each lane fills its own packs, so a file's chunks lie together in packs.
+   * the caller's lane: each lane fills its own packs, so a file's chunks lie together in packs
+   * (callers running at once on one stream get a pack buffer each).
    */
   async ingestMany(absPaths: string[], expectedSizes: number[], stream = 0): Promise<IngestedFile[]> {
     const ids: Uint8Array[] = [];
-    const r = await this.pool.chunkFiles(
-      absPaths,
-      expectedSizes,
-      this.repo.config.chunker,
-      this.policy,
-      (m) => {
-        for (const s of m.sizes) this.progress.bytesRead += s;
-        this.onProgress?.(this.progress);
-        return m.sizes.map((_, i) => {
-          const id = m.ids.subarray(i * 32, i * 32 + 32);
-          ids.push(id);
-          return this.writer.claim(toHex(id));
-        });
-      },
-      async (m) => {
-        for (let i = 0; i < m.rawLengths.length; i++) {
-          await this.writer.add(m.ids.subarray(i * 32, i * 32 + 32), m.stored[i], m.rawLengths[i], m.codecs[i], m.storedHashes.subarray(i * 32, i * 32 + 32), stream);
-        }
-      },
-    );
+    const slot = this.writer.lease(stream);
+    let r;
+    try {
+      r = await this.pool.chunkFiles(
+        absPaths,
+        expectedSizes,
+        this.repo.config.chunker,
+        this.policy,
+        (m) => {
+          for (const s of m.sizes) this.progress.bytesRead += s;
+          this.onProgress?.(this.progress);
+          return m.sizes.map((_, i) => {
+            const id = m.ids.subarray(i * 32, i * 32 + 32);
+            ids.push(id);
+            return this.writer.claim(toHex(id));
+          });
+        },
+        async (m) => {
+          this.writer.record(slot, m);
+          return m.full ? this.writer.cut(slot) : undefined;
+        },
+        { buf: slot.buf, used: slot.size, cutAt: this.writer.cutAt },
+      );
+    } finally {
+      this.writer.release(slot);
+    }
     if (r.error) {
       const err = Object.assign(new Error(r.error.message), { code: r.error.code });
       throw withContext(`read ${absPaths[r.error.index]}`, err);

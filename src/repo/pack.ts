@@ -63,15 +63,7 @@ export class PackBuilder {
   }
 
   build(): BuiltPack {
-    const header = encodePackHeader(this.blobs, blake3(...this.storedHashes));
-    this.reserve(header.length + TRAILER);
-    const bytes = this.buf.subarray(0, this.size + header.length + TRAILER);
-    let o = this.size;
-    bytes.set(header, o);
-    o += header.length;
-    new DataView(bytes.buffer, bytes.byteOffset).setUint32(o, header.length, true);
-    bytes.set(PACK_MAGIC, o + 4);
-    const built = { id: toHex(blake3(header)), bytes, blobs: this.blobs };
+    const built = { ...sealPack(this.buf, this.size, this.blobs, this.storedHashes), blobs: this.blobs };
     this.buf = new Uint8Array(0);
     this.blobs = [];
     this.storedHashes = [];
@@ -85,6 +77,26 @@ export class PackBuilder {
     grown.set(this.buf.subarray(0, this.size));
     this.buf = grown;
   }
+}
+
+/**
+ * Ends a pack whose blobs lie in buf[0, size): header and trailer are written after them, in
+ * `buf` when they fit (the pack is then a view of it), else into a copy of the right size.
+ * Returns the pack's name (the BLAKE3 of its header) and its whole bytes.
+ */
+export function sealPack(buf: Uint8Array, size: number, blobs: BlobEntry[], storedHashes: Uint8Array[]): { id: string; bytes: Uint8Array } {
+  const header = encodePackHeader(blobs, blake3(...storedHashes));
+  const total = size + header.length + TRAILER;
+  let bytes: Uint8Array;
+  if (total <= buf.length) bytes = buf.subarray(0, total);
+  else {
+    bytes = new Uint8Array(total);
+    bytes.set(buf.subarray(0, size));
+  }
+  bytes.set(header, size);
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(size + header.length, header.length, true);
+  bytes.set(PACK_MAGIC, size + header.length + 4);
+  return { id: toHex(blake3(header)), bytes };
 }
 
 export function encodePackHeader(blobs: BlobEntry[], dataHash?: Uint8Array): Uint8Array {

@@ -1,15 +1,21 @@
 /**
- * RepoWriter: the write side of a backup session. It decides which chunks are new, gathers them
- * into packs of about `config.packSize`, stores each pack whole (bounded uploads in flight),
- * and writes an index object for stored packs every INDEX_EVERY packs and at flush.
+ * RepoWriter: the write side of a backup session. It decides which chunks are new and lends out
+ * pack buffers (shared memory) that the worker pool fills with stored chunks; a full pack
+ * (about `config.packSize`) gets its header and trailer in place and is stored whole (bounded
+ * uploads in flight), and an index object for stored packs is written every INDEX_EVERY packs
+ * and at flush. Buffers are reused once their upload ends, so a session holds at most
+ * (lanes + maxUploads) of them, whatever the size of the backup.
  * Order of visibility (spec/repository.md §8): pack, then the index naming it, then manifests.
  */
 import type { Repository } from './repository.js';
-import { PackBuilder } from './pack.js';
+import { sealPack, type BlobEntry } from './pack.js';
 import type { PackRecord } from './index-file.js';
 import { packKey } from './keys.js';
 
 const INDEX_EVERY = 32;
+/** Room past a pack's last chunk for its header and trailer (else they go to a copy). */
+const HEADER_ROOM = 64 * 1024;
+const NO_BUFFER = new SharedArrayBuffer(0);
 
 export interface WriterStats {
   newChunks: number;
@@ -18,19 +24,47 @@ export interface WriterStats {
   packs: number;
 }
 
+/** One pack being filled: its buffer, the blobs recorded in it so far, and who fills it. */
+export interface PackSlot {
+  buf: SharedArrayBuffer;
+  size: number;
+  blobs: BlobEntry[];
+  storedHashes: Uint8Array[];
+  stream: number;
+  busy: boolean;
+}
+
+/** What a filler reports having written into a slot (the worker's DataMessage). */
+export interface SlotWrites {
+  ids: Uint8Array; // k × 32
+  offsets: number[];
+  lengths: number[];
+  storedHashes: Uint8Array; // k × 32
+  codecs: number[];
+  rawLengths: number[];
+}
+
 export class RepoWriter {
   readonly stats: WriterStats = { newChunks: 0, newBytes: 0, storedBytes: 0, packs: 0 };
+  /** Where a pack is cut (as soon as its blobs reach it) and how big a buffer is. */
+  readonly cutAt: number;
+  private readonly capacity: number;
   private readonly claimed = new Set<string>();
-  /** One pack being filled per stream (an ingesting lane), so each file's chunks lie together. */
-  private readonly builders = new Map<number, PackBuilder>();
+  private readonly slots: PackSlot[] = [];
+  private readonly free: SharedArrayBuffer[] = [];
   private readonly uploads = new Set<Promise<void>>();
   private stored: PackRecord[] = [];
   private failure: unknown;
+  /** Pack buffers made so far (each reused once its upload ends). */
+  buffersMade = 0;
 
   constructor(
     private readonly repo: Repository,
     private readonly maxUploads = 2,
-  ) {}
+  ) {
+    this.cutAt = repo.config.packSize;
+    this.capacity = repo.config.packSize + repo.config.chunker.max + HEADER_ROOM;
+  }
 
   /** True when the chunk is neither in the repository nor already claimed by this session. */
   claim(hex: string): boolean {
@@ -39,35 +73,77 @@ export class RepoWriter {
     return true;
   }
 
-  /** Adds a claimed chunk's stored bytes; may wait while too many packs are being uploaded. */
-  async add(id: Uint8Array, stored: Uint8Array, rawLength: number, codec: number, storedHash?: Uint8Array, stream = 0): Promise<void> {
+  /**
+   * A slot to fill, for one filler at a time: the stream's own when it is free (so a lane's
+   * chunks lie together in its packs), else any free one, else a new one.
+   */
+  lease(stream = 0): PackSlot {
     this.throwIfFailed();
-    let b = this.builders.get(stream);
-    if (!b) this.builders.set(stream, (b = new PackBuilder(this.repo.config.packSize + this.repo.config.chunker.max)));
-    b.add(id, stored, rawLength, codec, storedHash);
-    this.stats.newChunks++;
-    this.stats.newBytes += rawLength;
-    if (b.length >= this.repo.config.packSize) await this.cut(b);
+    let s = this.slots.find((x) => !x.busy && x.stream === stream) ?? this.slots.find((x) => !x.busy);
+    if (!s) this.slots.push((s = { buf: this.buffer(), size: 0, blobs: [], storedHashes: [], stream, busy: false }));
+    s.busy = true;
+    s.stream = stream;
+    return s;
   }
 
-  private async cut(builder: PackBuilder): Promise<void> {
-    if (builder.count === 0) return;
-    const pack = builder.build();
+  release(slot: PackSlot): void {
+    slot.busy = false;
+  }
+
+  /** Records chunks a filler wrote into the slot, back to back from its end. */
+  record(slot: PackSlot, w: SlotWrites): void {
+    for (let i = 0; i < w.offsets.length; i++) {
+      if (w.offsets[i] !== slot.size) throw new Error(`pack buffer: a chunk at ${w.offsets[i]}, expected ${slot.size}`);
+      const id = w.ids.slice(i * 32, i * 32 + 32);
+      slot.blobs.push({ id, offset: slot.size, length: w.lengths[i], rawLength: w.rawLengths[i], codec: w.codecs[i] });
+      slot.storedHashes.push(w.storedHashes.slice(i * 32, i * 32 + 32));
+      slot.size += w.lengths[i];
+      this.stats.newChunks++;
+      this.stats.newBytes += w.rawLengths[i];
+    }
+  }
+
+  /**
+   * Stores the slot's pack (waiting while too many uploads run) and gives the slot an empty
+   * buffer, which it returns (the filler goes on with it).
+   */
+  async cut(slot: PackSlot, refill = true): Promise<SharedArrayBuffer> {
+    this.throwIfFailed();
+    if (slot.blobs.length === 0) return slot.buf;
     while (this.uploads.size >= this.maxUploads) await Promise.race(this.uploads);
     this.throwIfFailed();
+    const buf = slot.buf;
+    const blobs = slot.blobs;
+    const pack = sealPack(new Uint8Array(buf), slot.size, blobs, slot.storedHashes);
+    slot.buf = refill ? this.buffer() : NO_BUFFER;
+    slot.size = 0;
+    slot.blobs = [];
+    slot.storedHashes = [];
     const p: Promise<void> = this.repo.store
       .put(packKey(pack.id), pack.bytes)
       .then(async () => {
         this.stats.packs++;
         this.stats.storedBytes += pack.bytes.length;
-        this.stored.push({ id: pack.id, blobs: pack.blobs });
+        this.stored.push({ id: pack.id, blobs });
         if (this.stored.length >= INDEX_EVERY) await this.writeIndex();
       })
       .catch((e) => {
         this.failure ??= e;
       })
-      .finally(() => this.uploads.delete(p));
+      .finally(() => {
+        this.uploads.delete(p);
+        this.free.push(buf); // a store keeps no reference to what it was given once put settles
+      });
     this.uploads.add(p);
+    return slot.buf;
+  }
+
+  /** A reused buffer when one is free, else a new one. */
+  private buffer(): SharedArrayBuffer {
+    const b = this.free.pop();
+    if (b) return b;
+    this.buffersMade++;
+    return new SharedArrayBuffer(this.capacity);
   }
 
   private async writeIndex(): Promise<void> {
@@ -76,10 +152,11 @@ export class RepoWriter {
     if (packs.length > 0) await this.repo.writeIndex(packs);
   }
 
-  /** Stores the last pack, waits for every upload, writes the final index object. */
+  /** Stores the last packs, waits for every upload, writes the final index object. */
   async flush(): Promise<void> {
-    for (const b of this.builders.values()) await this.cut(b);
-    this.builders.clear();
+    for (const s of this.slots) await this.cut(s, false);
+    this.slots.length = 0;
+    this.free.length = 0;
     while (this.uploads.size > 0) await Promise.race(this.uploads);
     this.throwIfFailed();
     await this.writeIndex();
@@ -88,7 +165,7 @@ export class RepoWriter {
   /**
    * Waits for uploads without writing more packs (after a failure elsewhere). With `index`, the
    * packs already stored are indexed (index after packs, as always), so the next backup reuses
-   * them instead of storing them again; the pack being filled is dropped.
+   * them instead of storing them again; the packs being filled are dropped.
    */
   async abandon(o: { index?: boolean } = {}): Promise<void> {
     while (this.uploads.size > 0) await Promise.race(this.uploads);

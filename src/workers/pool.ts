@@ -11,7 +11,7 @@ import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
 import { transferList } from './transfer.js';
-import type { DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, IdsMessage, SmallFileProblem, SmallFilesTask } from './tasks.js';
+import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, IdsMessage, PackTarget, SmallFileProblem, SmallFilesTask, WantMessage } from './tasks.js';
 
 /** Worker file: the compiled .js next to this module (under vitest, src/*.ts maps to dist/src/*.js). */
 function workerFile(): string {
@@ -43,8 +43,9 @@ export class WorkerPool {
   /**
    * Chunks, hashes and compresses files, in order, in one worker task (protocol in tasks.ts):
    * many small files share a task and its messages. `onIds` decides per chunk id, in order,
-   * whether the repository needs it; `onData` receives the encoded new chunks and is awaited
-   * before the worker may run further ahead.
+   * whether the repository needs it; the worker writes the wanted chunks into `pack` and
+   * `onData` is told where (awaited in order); after a `full` message it returns the next
+   * buffer. After a failure in either, the worker is told to stop.
    */
   async chunkFiles(
     paths: string[],
@@ -52,7 +53,8 @@ export class WorkerPool {
     chunker: ChunkerParams,
     policy: CompressionPolicy,
     onIds: (m: IdsMessage) => boolean[],
-    onData: (m: DataMessage) => Promise<void>,
+    onData: (m: DataMessage) => Promise<SharedArrayBuffer | undefined>,
+    pack?: PackTarget,
   ): Promise<FilesResult> {
     const { port1, port2 } = new MessageChannel();
     let chain: Promise<void> = Promise.resolve();
@@ -66,22 +68,25 @@ export class WorkerPool {
           failed ??= e;
           want = m.sizes.map(() => false);
         }
-        port1.postMessage({ t: 'want', want });
+        const answer: WantMessage = { t: 'want', want, stop: failed !== undefined };
+        port1.postMessage(answer);
         return;
       }
       chain = chain.then(async () => {
+        let next: SharedArrayBuffer | undefined;
         if (failed === undefined) {
           try {
-            await onData(m);
+            next = await onData(m);
           } catch (e) {
             failed = e;
           }
         }
-        port1.postMessage('ack');
+        const ack: AckMessage = { t: 'ack', pack: next, stop: failed !== undefined };
+        port1.postMessage(ack);
       });
     });
     try {
-      const task: FilesTask = { kind: 'files', paths, sizes, chunker, policy, port: port2 };
+      const task: FilesTask = { kind: 'files', paths, sizes, chunker, policy, port: port2, pack };
       const result: FilesResult = await this.pool.run(task, { transferList: [port2] as never });
       await chain;
       if (failed !== undefined) throw failed;

@@ -5,15 +5,19 @@ import type { MessagePort } from 'node:worker_threads';
 
 /**
  * Read files one after the other, chunk them, hash every chunk (BLAKE3) and each whole file
- * (SHA-256), and compress the chunks the repository lacks. Chunks of many small files travel
- * together, so a task of a thousand small files costs a handful of messages. Protocol on `port`,
- * per batch of chunks (in file order, across file boundaries):
+ * (SHA-256), and compress the chunks the repository lacks, writing their stored bytes straight
+ * into the caller's pack buffer (shared memory): chunk bytes never travel between threads, and
+ * the main thread copies nothing. Chunks of many small files travel together, so a task of a
+ * thousand small files costs a handful of messages. Protocol on `port`, per batch of chunks (in
+ * file order, across file boundaries):
  *   worker -> main  IdsMessage   (the batch's chunk ids, in order)
  *   main -> worker  WantMessage  (which of them are new to the repository)
- *   worker -> main  DataMessage  (the new chunks, encoded; buffers transferred)
- *   main -> worker  'ack'        (once stored; the worker keeps at most 2 DataMessages unacked)
- * The result gives each file's size, SHA-256 and number of chunks, so the main thread splits the
- * ids it saw into files.
+ *   worker -> main  DataMessage  (where in the pack buffer the new chunks now lie)
+ *   main -> worker  AckMessage   (recorded; after a DataMessage with `full`, the pack was cut and
+ *                                 the ack brings the empty buffer to go on with)
+ * The worker keeps at most 2 DataMessages unacked and writes nothing after a `full` until its
+ * ack. The result gives each file's size, SHA-256 and number of chunks, so the main thread
+ * splits the ids it saw into files.
  */
 export interface FilesTask {
   kind: 'files';
@@ -23,6 +27,17 @@ export interface FilesTask {
   chunker: ChunkerParams;
   policy: CompressionPolicy;
   port: MessagePort;
+  /** Where new chunks go; absent when the caller wants none. */
+  pack?: PackTarget;
+}
+/**
+ * A pack being filled: stored chunks go back to back from `used`; once `used` reaches `cutAt`
+ * the pack is full. `buf` holds cutAt plus a largest chunk, so a chunk always fits.
+ */
+export interface PackTarget {
+  buf: SharedArrayBuffer;
+  used: number;
+  cutAt: number;
 }
 export interface IdsMessage {
   t: 'ids';
@@ -32,15 +47,28 @@ export interface IdsMessage {
 export interface WantMessage {
   t: 'want';
   want: boolean[];
+  /** The main thread failed or was stopped: read no further. */
+  stop?: boolean;
 }
 export interface DataMessage {
   t: 'data';
   ids: Uint8Array; // k × 32
-  stored: Uint8Array[];
+  /** Where each stored chunk lies in the pack buffer (back to back) and its stored length. */
+  offsets: number[];
+  lengths: number[];
   /** BLAKE3 of each stored form (the id itself when stored as is), for the pack header's `h`; k × 32. */
   storedHashes: Uint8Array;
   codecs: number[];
   rawLengths: number[];
+  /** The pack reached cutAt: the worker waits for an AckMessage with a new buffer. */
+  full: boolean;
+}
+export interface AckMessage {
+  t: 'ack';
+  /** After a `full` DataMessage: the buffer to fill next (from byte 0). */
+  pack?: SharedArrayBuffer;
+  /** The main thread failed: stop. */
+  stop?: boolean;
 }
 export interface FileResult {
   size: number;

@@ -1,0 +1,221 @@
+/**
+ * The worker side of FilesTask (protocol in tasks.ts): files read in order, chunked and hashed;
+ * the chunks the main thread wants are compressed and written into the shared pack buffer.
+ * Reads are synchronous (this thread is the worker's own): a thousand small files do not queue
+ * three round trips each on the process's 4-thread I/O pool. The worker does not wait for the
+ * main thread's answer to a batch's ids before reading and hashing the next block: up to
+ * MAX_PENDING batches await their WantMessage, and each is stored when it comes.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { blake3 } from '../hash/blake3.js';
+import { FastCDC } from '../chunk/fastcdc.js';
+import { encodeChunk } from '../chunk/codec.js';
+import { fsPath } from '../util/names.js';
+import type { AckMessage, DataMessage, FileResult, FilesResult, FilesTask, IdsMessage, WantMessage } from './tasks.js';
+
+const READ_BLOCK = 2 * 1024 * 1024;
+/** A batch of chunks goes to the main thread once it holds this many bytes or chunks. */
+const BATCH_BYTES = READ_BLOCK;
+const BATCH_CHUNKS = 1024;
+/** Read size once a file's expected size is reached (to see the end, or growth). */
+const PROBE = 64 * 1024;
+const MAX_PENDING = 3;
+const MAX_UNACKED = 2;
+
+/** Concatenates 32-byte ids into one compact buffer (one clone per message, not one per id). */
+function packIds(ids: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(ids.length * 32);
+  ids.forEach((id, i) => out.set(id, i * 32));
+  return out;
+}
+
+interface Batch {
+  chunks: Uint8Array[];
+  ids: Uint8Array[];
+  want?: boolean[];
+}
+
+/** The main thread stopped the task (it failed, or was told to stop): the result is ignored. */
+class Stopped extends Error {}
+
+class FilesJob {
+  /** Batches sent, oldest first; the first `answered` have their WantMessage. */
+  private readonly pending: Batch[] = [];
+  private answered = 0;
+  private unacked = 0;
+  private failure: unknown;
+  private wake: (() => void) | undefined;
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  /** The pack buffer being filled; undefined while a full one is being cut. */
+  private pack: Uint8Array | undefined;
+  private used: number;
+  private readonly probe = new Uint8Array(PROBE);
+
+  constructor(private readonly t: FilesTask) {
+    this.pack = t.pack && new Uint8Array(t.pack.buf);
+    this.used = t.pack?.used ?? 0;
+    t.port.on('message', (m: WantMessage | AckMessage) => {
+      if (m.stop) this.failure ??= new Stopped('stopped by the main thread');
+      if (m.t === 'want') this.pending[this.answered++].want = m.want;
+      else {
+        this.unacked--;
+        if (m.pack) {
+          this.pack = new Uint8Array(m.pack);
+          this.used = 0;
+        }
+      }
+      const w = this.wake;
+      this.wake = undefined;
+      w?.();
+    });
+  }
+
+  async run(): Promise<FilesResult> {
+    const out: FilesResult = { files: [] };
+    let i = 0;
+    try {
+      for (; i < this.t.paths.length; i++) out.files.push(await this.readFile(this.t.paths[i], this.t.sizes[i] ?? 0));
+      this.send();
+      await this.pump(() => this.pending.length === 0 && this.unacked === 0);
+      return out;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      out.error = { index: i, code: err.code, message: err.message };
+      return out;
+    } finally {
+      this.t.port.close();
+    }
+  }
+
+  private async readFile(path: string, expected: number): Promise<FileResult> {
+    const sha = createHash('sha256');
+    const cdc = new FastCDC(this.t.chunker);
+    let chunks = 0;
+    let size = 0;
+    const fd = openSync(fsPath(path), 'r');
+    try {
+      for (;;) {
+        await this.pump(() => this.pending.length < MAX_PENDING);
+        const block = this.read(fd, expected - size);
+        if (!block) break;
+        size += block.length;
+        sha.update(block);
+        const cs = cdc.push(block);
+        chunks += cs.length;
+        this.add(cs);
+      }
+      const last = cdc.finish();
+      chunks += last.length;
+      this.add(last);
+    } finally {
+      closeSync(fd);
+    }
+    return { size, sha256: new Uint8Array(sha.digest()), chunks };
+  }
+
+  /** The next block (a fresh buffer, which the chunker keeps), or undefined at the end. */
+  private read(fd: number, want: number): Uint8Array | undefined {
+    if (want > 0) {
+      const buf = new Uint8Array(Math.min(READ_BLOCK, want));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      return n === 0 ? undefined : buf.subarray(0, n);
+    }
+    // past the expected size: one reused probe buffer sees the end (or, rarely, growth)
+    const n = readSync(fd, this.probe, 0, PROBE, null);
+    return n === 0 ? undefined : this.probe.slice(0, n);
+  }
+
+  private add(chunks: Uint8Array[]): void {
+    for (const c of chunks) {
+      this.batch.push(c);
+      this.batchBytes += c.length;
+    }
+    if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_CHUNKS) this.send();
+  }
+
+  private send(): void {
+    if (this.batch.length === 0) return;
+    const ids = this.batch.map((c) => blake3(c));
+    this.pending.push({ chunks: this.batch, ids });
+    const m: IdsMessage = { t: 'ids', ids: packIds(ids), sizes: this.batch.map((c) => c.length) };
+    this.t.port.postMessage(m);
+    this.batch = [];
+    this.batchBytes = 0;
+  }
+
+  /** Stores answered batches, in order, until `ready()` holds. */
+  private async pump(ready: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      if (this.answered > 0) {
+        const b = this.pending.shift()!;
+        this.answered--;
+        await this.store(b);
+        continue;
+      }
+      if (ready()) return;
+      await this.sleep();
+    }
+  }
+
+  private async waitFor(ready: () => boolean): Promise<void> {
+    while (!ready()) {
+      if (this.failure !== undefined) throw this.failure;
+      await this.sleep();
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise<void>((r) => (this.wake = r));
+  }
+
+  /** Encodes the wanted chunks of a batch into the pack buffer; tells the main thread where. */
+  private async store(b: Batch): Promise<void> {
+    let m = emptyData();
+    const ids: Uint8Array[] = [];
+    const hashes: Uint8Array[] = [];
+    const post = async (full: boolean) => {
+      if (m.offsets.length === 0) return;
+      await this.waitFor(() => this.unacked < MAX_UNACKED);
+      m.ids = packIds(ids.splice(0));
+      m.storedHashes = packIds(hashes.splice(0));
+      m.full = full;
+      this.unacked++;
+      this.t.port.postMessage(m);
+      m = emptyData();
+    };
+    for (let i = 0; i < b.chunks.length; i++) {
+      if (!b.want![i]) continue;
+      const c = b.chunks[i];
+      if (!this.t.pack) throw new Error('chunks wanted but no pack buffer given');
+      const e = encodeChunk(c, this.t.policy);
+      await this.waitFor(() => this.pack !== undefined);
+      const pack = this.pack!;
+      if (this.used + e.stored.length > pack.length) throw new Error(`chunk of ${e.stored.length} bytes does not fit the pack buffer`);
+      pack.set(e.stored, this.used);
+      m.offsets.push(this.used);
+      m.lengths.push(e.stored.length);
+      m.codecs.push(e.codec);
+      m.rawLengths.push(c.length);
+      ids.push(b.ids[i]);
+      hashes.push(e.stored === c ? b.ids[i] : blake3(e.stored));
+      this.used += e.stored.length;
+      if (this.used >= this.t.pack.cutAt) {
+        this.pack = undefined; // until the ack brings the next buffer
+        await post(true);
+      }
+    }
+    await post(false);
+  }
+}
+
+function emptyData(): DataMessage {
+  return { t: 'data', ids: new Uint8Array(0), offsets: [], lengths: [], storedHashes: new Uint8Array(0), codecs: [], rawLengths: [], full: false };
+}
+
+export function filesTask(t: FilesTask): Promise<FilesResult> {
+  return new FilesJob(t).run();
+}
