@@ -1,7 +1,7 @@
 /**
  * The machine's ceilings, measured in the same run as the backups: sequential disk write and
  * read (dd), BLAKE3 (native, as mobr uses it, and the WASM fallback), SHA-256 (node:crypto),
- * FastCDC (WASM scan, and the JavaScript fallback), zstd-3 and CRC-32C framing (MatrixOne's LocalFS blocks) per core,
+ * FastCDC (WASM scan, and the JavaScript fallback), zstd-3 (native, and the WASM fallback) and CRC-32C framing (MatrixOne's LocalFS blocks) per core,
  * and chunk+hash throughput of the worker pool against a single worker thread over real files.
  */
 import { promises as fsp } from 'node:fs';
@@ -9,6 +9,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import * as path from 'node:path';
 import { createBlake3 } from '../src/hash/blake3.js';
 import { codecReady, encodeChunk } from '../src/chunk/codec.js';
+import { createZstd } from '../src/chunk/zstd.js';
 import { frame } from '../src/mo/framing.js';
 import { FastCDC, DEFAULT_CHUNKER } from '../src/chunk/fastcdc.js';
 import { createScanner } from '../src/chunk/scanner.js';
@@ -63,8 +64,12 @@ export interface CpuCeilings {
   blake3MBs: number;
   /** The WASM fallback (hash-wasm). */
   blake3WasmMBs: number;
-  /** zstd level 3 on half-compressible data (codec.ts, policy zstd). */
+  /** zstd level 3 on half-compressible data, native (@toondepauw/node-zstd), what mobr uses. */
   zstdMBs: number;
+  /** The same with the WASM fallback (@bokuweb/zstd-wasm). */
+  zstdWasmMBs: number;
+  /** Policy 'auto' over incompressible chunks: only the 64 KiB level-1 sample is compressed. */
+  autoSkipMBs: number;
   /** CRC-32C LocalFS framing (mo/framing.ts) of 2 KiB blocks. */
   crc32cFramingMBs: number;
   sha256MBs: number;
@@ -102,8 +107,16 @@ export async function cpuCeilings(cores: number, bytes = 256 * MiB): Promise<Cpu
   await codecReady();
   const half = new Uint8Array(64 * MiB);
   for (let o = 0; o < half.length; o += 8192) half.set(buf.subarray(o, o + 4096), o); // 4 KiB random, 4 KiB zeros
-  const zstdMBs = rate(half.length, () => {
-    for (let o = 0; o < half.length; o += MiB) encodeChunk(half.subarray(o, o + MiB), 'zstd');
+  const zstdRate = async (prefer: 'native' | 'wasm') => {
+    const z = await createZstd({ prefer });
+    return rate(half.length, () => {
+      for (let o = 0; o < half.length; o += MiB) z.compress(half.subarray(o, o + MiB), 3);
+    });
+  };
+  const zstdMBs = await zstdRate('native');
+  const zstdWasmMBs = await zstdRate('wasm');
+  const autoSkipMBs = rate(64 * MiB, () => {
+    for (let o = 0; o < 64 * MiB; o += MiB) encodeChunk(buf.subarray(o, o + MiB), 'auto');
   });
   const crc32cFramingMBs = rate(64 * MiB, () => {
     for (let o = 0; o < 64 * MiB; o += 4 * MiB) frame(buf.subarray(o, o + 4 * MiB));
@@ -125,7 +138,7 @@ export async function cpuCeilings(cores: number, bytes = 256 * MiB): Promise<Cpu
   const fastcdcJsMBs = cdcRate('js');
   const hashLimitMBs = cores / (1 / blake3MBs + 1 / sha256MBs);
   const pipelineLimitMBs = cores / (1 / blake3MBs + 1 / sha256MBs + 1 / fastcdcMBs);
-  return { blake3MBs, blake3WasmMBs, zstdMBs, crc32cFramingMBs, sha256MBs, fastcdcMBs, fastcdcJsMBs, hashLimitMBs, pipelineLimitMBs };
+  return { blake3MBs, blake3WasmMBs, zstdMBs, zstdWasmMBs, autoSkipMBs, crc32cFramingMBs, sha256MBs, fastcdcMBs, fastcdcJsMBs, hashLimitMBs, pipelineLimitMBs };
 }
 
 export interface PoolThroughput {

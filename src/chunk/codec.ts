@@ -4,9 +4,9 @@
  * Policy 'auto' (the default) compresses with zstd unless a 64 KiB sample of the chunk does
  * not shrink by at least 3%: MatrixOne object files are mostly LZ4-compressed already, and
  * zstd on incompressible bytes costs ~200 MB/s for nothing.
- * zstd comes from @bokuweb/zstd-wasm (WASM shipped inside the npm package, no install script).
+ * zstd comes from zstd.ts: a native binding, or WASM where none loads; frames are plain either way.
  */
-import { init as zstdInit, createCCtx, compressUsingDict, decompress as zstdDecompress } from '@bokuweb/zstd-wasm';
+import { zstdCompress, zstdDecompress, zstdReady } from './zstd.js';
 import { MobrError } from '../errors.js';
 
 export const CODEC_NONE = 0;
@@ -17,23 +17,8 @@ export type CompressionPolicy = 'none' | 'zstd' | 'auto';
 const SAMPLE = 64 * 1024;
 const LEVEL = 3;
 
-let ready: Promise<void> | undefined;
 export function codecReady(): Promise<void> {
-  ready ??= zstdInit();
-  return ready;
-}
-
-/**
- * One compression context per thread, reused: ZSTD_compress builds and clears a fresh context on
- * every call, which for a 64 KiB 'auto' sample costs about as much as compressing it. With no
- * dictionary (size 0), ZSTD_compress_usingDict is what ZSTD_compress runs (zstd_compress.c:
- * ZSTD_compressCCtx), so the frames are byte-identical.
- */
-let cctx: number | undefined;
-const NO_DICT = new Uint8Array(0);
-function zstdCompress(data: Uint8Array, level: number): Uint8Array {
-  cctx ??= createCCtx();
-  return compressUsingDict(cctx, data, NO_DICT, level);
+  return zstdReady();
 }
 
 export function parsePolicy(s: string | undefined): CompressionPolicy {
@@ -59,7 +44,7 @@ export function decodeChunk(stored: Uint8Array, codec: number, rawLength: number
   if (codec === CODEC_ZSTD) {
     let out: Uint8Array;
     try {
-      out = zstdDecompress(stored);
+      out = zstdDecompress(stored, rawLength);
     } catch {
       throw new MobrError('CORRUPT', 'zstd frame does not decode');
     }
