@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { CODEC_NONE, CODEC_ZSTD, codecReady, decodeChunk, encodeChunk } from '../src/chunk/codec.js';
 import { createZstd, loadNativeZstd, withContentSize, zstdBackend, type ZstdEncoder } from '../src/chunk/zstd.js';
 import { WorkerPool } from '../src/workers/pool.js';
+import type { DataMessage } from '../src/workers/tasks.js';
 import { pseudoRandom } from './helpers/tree.js';
 
 await codecReady();
@@ -128,7 +129,12 @@ describe('zstd codec', () => {
       try {
         const out = { stored: [] as Uint8Array[], sizes: [] as number[] };
         const p = { min: 65536, avg: 262144, max: 1 << 20 };
-        await pool.chunkFiles([file], [0], p, 'zstd', (m) => (out.sizes.push(...m.sizes), m.sizes.map(() => true)), async (d) => void out.stored.push(...d.stored));
+        const buf = new SharedArrayBuffer(16 << 20); // the whole file fits: the pack never fills
+        const onData = async (d: DataMessage) => {
+          d.offsets.forEach((o, i) => out.stored.push(new Uint8Array(buf, o, d.lengths[i]).slice()));
+          return undefined;
+        };
+        await pool.chunkFiles([file], [0], p, 'zstd', (m) => (out.sizes.push(...m.sizes), m.sizes.map(() => true)), onData, { buf, used: 0, cutAt: 16 << 20 });
         return out;
       } finally {
         await pool.close();
