@@ -9,12 +9,13 @@ import { MobrError, isMobrError, withContext } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import type { Store } from '../store/store.js';
 import { decodeConfig } from './config.js';
-import { decodeIndex, type PackRecord } from './index-file.js';
-import { CONFIG_KEY, manifestKey, packIdFromKey, packKey } from './keys.js';
+import type { PackRecord } from './index-file.js';
+import { CONFIG_KEY, manifestKey, packKey } from './keys.js';
 import { chunkCount, chunkId, type Manifest } from './manifest.js';
 import { checkPack, PackBuilder, type BlobEntry } from './pack.js';
 import { withSharedLock, type LockOptions } from './lock.js';
 import { Repository } from './repository.js';
+import { manifestsToCopy, planTransfer, type TransferPlan } from './sync-plan.js';
 import { mapLimit } from '../util/concurrency.js';
 
 export interface SyncProgress {
@@ -93,124 +94,121 @@ async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
 }
 
 async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: SyncOptions, fence: () => Promise<void>): Promise<SyncReport> {
-  const r: SyncReport = { copied: [], present: [], packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
-  const ids = o.ids ?? (await src.listBackupIds());
-  const manifests: Manifest[] = [];
-  for (const id of ids) {
-    if (await dst.hasBackup(id)) r.present.push(id);
-    else manifests.push(await src.loadManifest(id));
-  }
-  manifests.sort((a, b) => a.completedAt - b.completedAt || (a.id < b.id ? -1 : 1));
+  const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
+  const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
+  const plan = await planTransfer(src, dst, manifests);
+  const t = new Transfer(dst, r, { packsDone: 0, packsTotal: plan.whole.length + plan.partial.size, bytesSent: 0, manifestsDone: 0, manifestsTotal: manifests.length }, o);
+  await sendWholePacks(src, t, plan, pool);
+  await sendNeededChunks(src, t, plan, pool);
+  await t.flushIndex();
+  await sendManifests(src, t, manifests, fence);
+  return r;
+}
 
-  // What the destination lacks, and which source pack holds each such chunk.
-  const missing = new Set<string>();
-  for (const m of manifests) {
-    for (const f of m.files) {
-      for (let i = 0; i < chunkCount(f); i++) {
-        const h = toHex(chunkId(f, i));
-        if (dst.index.has(h) || missing.has(h)) continue;
-        if (!src.index.has(h)) throw new MobrError('NOT_FOUND', `sync: backup ${m.id} names chunk ${h.slice(0, 16)} the source lacks (run check on the source)`);
-        missing.add(h);
-      }
-    }
-  }
-  const records = await packRecords(src.store);
-  const dstFiles = new Set<string>();
-  for await (const e of dst.store.list('data')) {
-    const id = packIdFromKey(e.key);
-    if (id) dstFiles.add(id);
-  }
-  const whole: PackRecord[] = [];
-  const covered = new Set<string>();
-  for (const p of [...records.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    if (p.blobs.length > 0 && p.blobs.every((b) => missing.has(toHex(b.id)))) {
-      whole.push(p);
-      p.blobs.forEach((b) => covered.add(toHex(b.id)));
-    }
-  }
-  const partial = new Map<string, BlobEntry[]>(); // source pack -> blobs to take from it
-  for (const h of missing) {
-    if (covered.has(h)) continue;
-    const loc = src.index.get(h)!;
-    const blob = records.get(loc.pack)?.blobs.find((b) => b.offset === loc.offset) ?? { id: Buffer.from(h, 'hex'), offset: loc.offset, length: loc.length, rawLength: loc.rawLength, codec: loc.codec };
-    partial.set(loc.pack, [...(partial.get(loc.pack) ?? []), blob]);
+/**
+ * Writing to the destination: counts what is sent, reports progress, and writes an index object
+ * for every INDEX_EVERY packs stored (so a resumed run finds them indexed).
+ */
+class Transfer {
+  private pending: PackRecord[] = [];
+
+  constructor(
+    readonly dst: Repository,
+    readonly r: SyncReport,
+    private readonly progress: SyncProgress,
+    private readonly o: SyncOptions,
+  ) {}
+
+  async stored(p: PackRecord): Promise<void> {
+    this.pending.push(p);
+    if (this.pending.length >= INDEX_EVERY) await this.flushIndex();
   }
 
-  const progress: SyncProgress = { packsDone: 0, packsTotal: whole.length + partial.size, bytesSent: 0, manifestsDone: 0, manifestsTotal: manifests.length };
-  let pending: PackRecord[] = [];
-  const stored = async (p: PackRecord) => {
-    pending.push(p);
-    if (pending.length >= INDEX_EVERY) await flushIndex();
-  };
-  const flushIndex = async () => {
-    const packs = pending;
-    pending = [];
+  async flushIndex(): Promise<void> {
+    const packs = this.pending;
+    this.pending = [];
     if (packs.length === 0) return;
-    await dst.writeIndex(packs);
-    r.indexObjects++;
-  };
-  const put = async (key: string, data: Uint8Array, ifNoneMatch = false) => {
-    await dst.store.put(key, data, { ifNoneMatch });
-    r.bytesSent += data.length;
-    progress.bytesSent = r.bytesSent;
-  };
-  const tick = () => {
-    progress.packsDone++;
-    o.onProgress?.(progress);
-  };
-  const checkAbort = () => {
-    if (o.signal?.aborted) throw new MobrError('INTERRUPTED', `sync to ${dst.store.location} interrupted; run it again to resume`);
-  };
+    await this.dst.writeIndex(packs);
+    this.r.indexObjects++;
+  }
 
-  // Whole packs, under their own names (a few at once).
-  await mapLimit(whole, 3, async (p) => {
-    checkAbort();
-    if (dstFiles.has(p.id)) {
-      await stored(await dst.readPackHeader(p.id));
-      r.packsSkipped++;
+  async put(key: string, data: Uint8Array, ifNoneMatch = false): Promise<void> {
+    await this.dst.store.put(key, data, { ifNoneMatch });
+    this.r.bytesSent += data.length;
+    this.progress.bytesSent = this.r.bytesSent;
+  }
+
+  packDone(): void {
+    this.progress.packsDone++;
+    this.o.onProgress?.(this.progress);
+  }
+
+  manifestDone(): void {
+    this.progress.manifestsDone++;
+    this.o.onProgress?.(this.progress);
+  }
+
+  checkAbort(): void {
+    if (this.o.signal?.aborted) throw new MobrError('INTERRUPTED', `sync to ${this.dst.store.location} interrupted; run it again to resume`);
+  }
+}
+
+/** Whole packs, under their own names (a few at once), each checked before it is written. */
+async function sendWholePacks(src: Repository, t: Transfer, plan: TransferPlan, pool: BlobDecoder): Promise<void> {
+  await mapLimit(plan.whole, 3, async (p) => {
+    t.checkAbort();
+    if (plan.dstFiles.has(p.id)) {
+      await t.stored(await t.dst.readPackHeader(p.id));
+      t.r.packsSkipped++;
     } else {
       const bytes = await src.store.get(packKey(p.id)).catch((e) => Promise.reject(withContext(`sync: read pack ${p.id.slice(0, 16)}`, e)));
       const blobs = checkPackBytes(bytes, p.id);
       await verifyBlobs(pool, bytes, blobs, `source pack ${p.id.slice(0, 16)}`);
-      await put(packKey(p.id), bytes);
-      await stored({ id: p.id, blobs });
-      r.packsCopied++;
-      r.chunksSent += blobs.length;
+      await t.put(packKey(p.id), bytes);
+      await t.stored({ id: p.id, blobs });
+      t.r.packsCopied++;
+      t.r.chunksSent += blobs.length;
     }
-    tick();
+    t.packDone();
   }); // a failure lets the other puts end first: an interrupted sync leaves no temp file behind
+}
 
-  // Needed chunks of other packs, into new packs; deterministic order, so a resumed run builds
-  // the same packs and finds them already there.
+/**
+ * Needed chunks of the other packs, into new packs. The order is deterministic, so a resumed run
+ * builds the same packs and finds them already there.
+ */
+async function sendNeededChunks(src: Repository, t: Transfer, plan: TransferPlan, pool: BlobDecoder): Promise<void> {
   const builder = new PackBuilder(src.config.packSize + src.config.chunker.max);
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
-    if (dstFiles.has(built.id)) r.packsSkipped++;
+    if (plan.dstFiles.has(built.id)) t.r.packsSkipped++;
     else {
-      await put(packKey(built.id), built.bytes);
-      r.packsBuilt++;
-      r.chunksSent += built.blobs.length;
+      await t.put(packKey(built.id), built.bytes);
+      t.r.packsBuilt++;
+      t.r.chunksSent += built.blobs.length;
     }
-    await stored({ id: built.id, blobs: built.blobs });
+    await t.stored({ id: built.id, blobs: built.blobs });
   };
-  for (const packId of [...partial.keys()].sort()) {
-    checkAbort();
-    const blobs = partial.get(packId)!.sort((a, b) => a.offset - b.offset);
+  for (const packId of [...plan.partial.keys()].sort()) {
+    t.checkAbort();
+    const blobs = plan.partial.get(packId)!.sort((a, b) => a.offset - b.offset);
     const bytes = await src.store.get(packKey(packId)).catch((e) => Promise.reject(withContext(`sync: read pack ${packId.slice(0, 16)}`, e)));
     await verifyBlobs(pool, bytes, blobs, `source pack ${packId.slice(0, 16)}`);
     for (const b of blobs) {
       builder.add(b.id, copyOf(bytes, b.offset, b.offset + b.length), b.rawLength, b.codec);
       if (builder.length >= src.config.packSize) await cut();
     }
-    tick();
+    t.packDone();
   }
   await cut();
-  await flushIndex();
+}
 
-  // Manifests last, each only once every chunk it names is indexed at the destination.
+/** Manifests last, each only once every chunk it names is indexed at the destination. */
+async function sendManifests(src: Repository, t: Transfer, manifests: Manifest[], fence: () => Promise<void>): Promise<void> {
+  const { dst, r } = t;
   for (const m of manifests) {
-    checkAbort();
+    t.checkAbort();
     for (const f of m.files) {
       for (let i = 0; i < chunkCount(f); i++) {
         if (!dst.index.has(toHex(chunkId(f, i)))) throw new MobrError('NOT_FOUND', `sync: chunk ${toHex(chunkId(f, i)).slice(0, 16)} of backup ${m.id} did not reach ${dst.store.location}`);
@@ -218,32 +216,14 @@ async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: Sync
     }
     await fence();
     try {
-      await put(manifestKey(m.id), await src.store.get(manifestKey(m.id)), true);
+      await t.put(manifestKey(m.id), await src.store.get(manifestKey(m.id)), true);
       r.copied.push(m.id);
     } catch (e) {
       if (!isMobrError(e, 'REPO_EXISTS')) throw e;
       r.present.push(m.id);
     }
-    progress.manifestsDone++;
-    o.onProgress?.(progress);
+    t.manifestDone();
   }
-  return r;
-}
-
-/** Every pack record named by the store's index objects (first one wins). */
-async function packRecords(store: Store): Promise<Map<string, PackRecord>> {
-  const out = new Map<string, PackRecord>();
-  for await (const e of store.list('index')) {
-    let data: Uint8Array;
-    try {
-      data = await store.get(e.key);
-    } catch (err) {
-      if (isMobrError(err, 'NOT_FOUND')) continue;
-      throw err;
-    }
-    for (const p of decodeIndex(data, e.key)) if (!out.has(p.id)) out.set(p.id, p);
-  }
-  return out;
 }
 
 /** A whole pack, checked: its header against its name, its blob bytes against the header. */
