@@ -20,7 +20,7 @@ import { connect, type ConnectOptions } from '../../mo/client.js';
 import type { Repository } from '../../repo/repository.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { backupIdBlock } from '../format.js';
-import { describeLocation, sameLocation, type Location } from '../../store/location.js';
+import { describeLocation, sameLocation, type Location, type S3Credentials } from '../../store/location.js';
 import { locationFromFlags } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
@@ -55,6 +55,42 @@ export interface BackupFlags {
 }
 
 export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<void> {
+  const req = await backupRequest(flags);
+  const records = await checkBeforeWriting(req, ctx);
+  if (flags.dry_run) {
+    const { source, baseId, location } = req;
+    const src = source.kind === 'server' ? { kind: 'server' as const, host: source.conn.host, port: source.conn.port } : source;
+    const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestColdParent(r, records, location, source.dataDir) : Promise.resolve(undefined));
+    return runBackupDryRun({ location, creds: req.creds, type: req.type, source: src, parent }, ctx);
+  }
+  const stored = await storeBackup(req, records, ctx);
+  const record = await recordBackup(req, stored, ctx);
+  printResult(stored, record, ctx);
+}
+
+/** What the flags ask for, checked before anything is read or written. */
+interface BackupRequest {
+  location: Location;
+  creds: S3Credentials;
+  parallelism?: number;
+  type: 'full' | 'incremental';
+  baseId?: string;
+  source: Source;
+}
+
+/** A backup stored in the repository (manifest written), not yet recorded in the meta file. */
+interface StoredBackup {
+  id: string;
+  manifest: Manifest;
+  /** The repository, closed: what it noticed (unsound packs) and its S3 request counts. */
+  repo: Repository;
+  atTime: number;
+  durationNs: number;
+  walked?: WalkReport;
+  counts?: FileCounts;
+}
+
+async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   const location = locationFromFlags(
     {
       dir: flags.backup_dir,
@@ -78,31 +114,31 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   } else if (flags.base_id) {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
-
   const source = await backupSource(flags);
+  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source };
+}
 
-  // Fail on a damaged catalog or an unknown base before writing anything.
+/**
+ * Fails on a damaged catalog, an unknown base or a server that refuses the login before anything
+ * is written (no new, empty repository is left behind); returns the catalog's records.
+ */
+async function checkBeforeWriting(req: BackupRequest, ctx: CliContext): Promise<BackupRecord[]> {
   const records = await ctx.catalog.read();
-  let base: BackupRecord | undefined;
-  if (baseId) {
-    base = records.find((r) => r.id === baseId);
-    if (!base) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${baseId} in ${ctx.catalog.file} (--base_id)`);
-    if (!sameLocation(base.location, location)) {
-      throw new MobrError('BAD_INPUT', `base backup ${baseId} is in ${describeLocation(base.location)}; an incremental backup goes to the same place`);
+  if (req.baseId) {
+    const base = records.find((r) => r.id === req.baseId);
+    if (!base) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${req.baseId} in ${ctx.catalog.file} (--base_id)`);
+    if (!sameLocation(base.location, req.location)) {
+      throw new MobrError('BAD_INPUT', `base backup ${req.baseId} is in ${describeLocation(base.location)}; an incremental backup goes to the same place`);
     }
   }
-  if (source.kind === 'server') {
-    // A wrong password or an unreachable server must not leave a new, empty repository behind.
-    await (await connect(source.conn)).close();
-  }
+  if (req.source.kind === 'server') await (await connect(req.source.conn)).close();
+  return records;
+}
 
-  const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
-  if (flags.dry_run) {
-    const src = source.kind === 'server' ? { kind: 'server' as const, host: source.conn.host, port: source.conn.port } : source;
-    const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestColdParent(r, records, location, source.dataDir) : Promise.resolve(undefined));
-    return runBackupDryRun({ location, creds, type, source: src, parent }, ctx);
-  }
-  const repo = await openOrCreateRepository(location, creds, parallelism);
+/** Opens (or creates) the repository and stores the backup there, manifest last. */
+async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: CliContext): Promise<StoredBackup> {
+  const { location, type, baseId, parallelism, source } = req;
+  const repo = await openOrCreateRepository(location, req.creds, parallelism);
   const progress = new Progress('backup', { json: ctx.json });
   let manifest: Manifest;
   let walked: WalkReport | undefined;
@@ -118,7 +154,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
         conn: source.conn,
         repo,
         target: location,
-        credentials: creds,
+        credentials: req.creds,
         id,
         type,
         baseId,
@@ -149,28 +185,38 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     progress.done();
     await repo.close();
   }
-  const durationNs = Number(process.hrtime.bigint() - t0);
+  return { id, manifest, repo, atTime, durationNs: Number(process.hrtime.bigint() - t0), walked, counts };
+}
+
+/** Adds the stored backup's record to the meta file (under its lock). */
+async function recordBackup(req: BackupRequest, b: StoredBackup, ctx: CliContext): Promise<BackupRecord> {
   const record: BackupRecord = {
-    id,
-    size: manifest.logicalSize,
-    location,
-    atTime,
-    durationNs,
-    completeTime: atTime + Math.round(durationNs / 1e6),
-    backupTs: manifest.backupTs ?? `${BigInt(atTime) * 1_000_000n}-0`,
-    backupType: type,
-    source: sourceText(source),
+    id: b.id,
+    size: b.manifest.logicalSize,
+    location: req.location,
+    atTime: b.atTime,
+    durationNs: b.durationNs,
+    completeTime: b.atTime + Math.round(b.durationNs / 1e6),
+    backupTs: b.manifest.backupTs ?? `${BigInt(b.atTime) * 1_000_000n}-0`,
+    backupType: req.type,
+    source: sourceText(req.source),
   };
-  if (baseId) record.baseId = baseId;
-  if (repo.unsoundPacks.length > 0) {
-    const u = repo.unsoundPacks;
-    ctx.stderr.write(`mo_br: warning: ${u.length} pack(s) the index names are missing or damaged (${u.slice(0, 2).map((x) => `${x.pack.slice(0, 16)} ${x.problem}`).join(', ')}); this backup stored their data again. Run mo_br check --repair on ${describeLocation(location)}\n`);
+  if (req.baseId) record.baseId = req.baseId;
+  const u = b.repo.unsoundPacks;
+  if (u.length > 0) {
+    ctx.stderr.write(`mo_br: warning: ${u.length} pack(s) the index names are missing or damaged (${u.slice(0, 2).map((x) => `${x.pack.slice(0, 16)} ${x.problem}`).join(', ')}); this backup stored their data again. Run mo_br check --repair on ${describeLocation(req.location)}\n`);
   }
   try {
     await ctx.catalog.add(record);
   } catch (e) {
-    throw withContext(`backup ${id} is stored in ${describeLocation(location)} but was not recorded in the meta file`, e);
+    throw withContext(`backup ${b.id} is stored in ${describeLocation(req.location)} but was not recorded in the meta file`, e);
   }
+  return record;
+}
+
+/** mo_br's `Backup ID` block (or the JSON document), then the summary. */
+function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): void {
+  const { id, manifest, walked, counts } = b;
   ctx.log?.info('backup stored', { files: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
   if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
   else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
@@ -183,8 +229,8 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
       { label: 'added', value: counts?.changedBytes ?? manifest.logicalSize },
       { label: 'stored', value: manifest.addedBytes },
     ],
-    durationNs,
-    s3: s3Counts(repo.store),
+    durationNs: b.durationNs,
+    s3: s3Counts(b.repo.store),
   });
 }
 
