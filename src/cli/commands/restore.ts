@@ -66,105 +66,129 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024) ??
     (typeof flags.checksum === 'string' ? intFlag(flags.checksum, '--checksum', 1, 1024) : undefined);
   const target = await restoreTarget(flags);
+  const src = await restoreSource(id, flags, ctx, parallelism);
+  const progress = new Progress('restore', { json: ctx.json });
+  try {
+    const manifest = selectFiles(src.manifest, flags);
+    const to = target.location;
+    if (flags.dry_run) {
+      if (!src.repo) throw new MobrError('BAD_INPUT', `--dry_run plans reads from a mobr repository; ${describeLocation(src.from)} is a MatrixOne backup folder (run check on it instead)`);
+      return printRestoreDryRun(ctx, src.repo, manifest, src.from, to, to.backupDir === 's3' ? describeLocation(to) : path.join(to.path, MO_DATA));
+    }
+    await src.repo?.dropUnsoundPacks(); // read a chunk held twice from the copy that is still there
+    const t0 = process.hrtime.bigint();
+    const { done, tae } = await writeRestore(src, manifest, target, flags, parallelism, progress, ctx);
+    progress.done();
+    printResult(ctx, src, manifest, to, done, tae, Number(process.hrtime.bigint() - t0));
+  } finally {
+    progress.done();
+    await src.repo?.close();
+    await src.closeNative?.();
+  }
+}
 
-  // With an ID: the catalog, or the repository the --backup_* flags name (resolve.ts).
-  // Without one: the newest backup of that repository, named before anything is written.
-  let from: Location;
-  let repo: Repository | undefined;
-  let manifest: Manifest;
-  let read: ((f: FileEntry) => AsyncIterable<Uint8Array>) | undefined;
-  let closeNative: (() => Promise<void>) | undefined;
-  // A folder in MatrixOne's own layout (BACKUP, mo_br, export) is checked whole before anything is written.
+/** The backup a restore reads: its manifest, where it is, and how its files are read. */
+interface RestoreSource {
+  from: Location;
+  manifest: Manifest;
+  /** The mobr repository it is in; absent for a folder in MatrixOne's own layout. */
+  repo?: Repository;
+  /** Reads a file of a folder in MatrixOne's own layout. */
+  read?: (f: FileEntry) => AsyncIterable<Uint8Array>;
+  closeNative?: () => Promise<void>;
+}
+
+type Done = { files: number; taeFiles: number; bytes: number; taePath: string; dataDir?: string };
+
+/**
+ * The backup to restore: a folder in MatrixOne's own layout (BACKUP, mo_br, export), checked whole
+ * before anything is written; with an ID, the backup found through the catalog or in the
+ * repository the --backup_* flags name (resolve.ts); without one, the newest backup of that
+ * repository, named before anything is written.
+ */
+async function restoreSource(id: string | undefined, flags: RestoreFlags, ctx: CliContext, parallelism: number | undefined): Promise<RestoreSource> {
   const given = flagLocation(flags);
   const native = given ? await openNativeAt(given, credentialsOf(flags), parallelism) : undefined;
   if (native) {
-    from = given!;
-    closeNative = native.close;
-    ({ manifest, read } = await nativeSource(native, from, id).catch(async (e: unknown) => {
+    const { manifest, read } = await nativeSource(native, given!, id).catch(async (e: unknown) => {
       await native.close();
       throw e;
-    }));
-  } else if (id !== undefined) {
+    });
+    return { from: given!, manifest, read, closeNative: native.close };
+  }
+  if (id !== undefined) {
     const found = await openBackup(id, flags, ctx, parallelism);
-    ({ location: from, repo } = found);
-    manifest = await found.manifest().catch(async (e: unknown) => {
+    const manifest = await found.manifest().catch(async (e: unknown) => {
       await found.repo.close();
       throw e;
     });
-  } else {
-    if (given === undefined) throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backup is');
-    from = given;
-    const opened = await openRepository(from, credentialsOf(flags), parallelism);
-    repo = opened;
-    manifest = await newestBackup(opened, from).catch(async (e: unknown) => {
-      await opened.close();
-      throw e;
-    });
-    if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(from)}\nBackup ID\n    ${manifest.id}\n`);
+    return { from: found.location, repo: found.repo, manifest };
   }
+  if (given === undefined) throw new MobrError('BAD_INPUT', 'give a backup ID, or --backup_dir (s3 or filesystem) with where the backup is');
+  const repo = await openRepository(given, credentialsOf(flags), parallelism);
+  const manifest = await newestBackup(repo, given).catch(async (e: unknown) => {
+    await repo.close();
+    throw e;
+  });
+  if (!ctx.json) ctx.stdout.write(`no backup ID given: restoring the newest backup in ${describeLocation(given)}\nBackup ID\n    ${manifest.id}\n`);
+  return { from: given, repo, manifest };
+}
 
-  const progress = new Progress('restore', { json: ctx.json });
-  try {
-    const whole = manifest;
-    manifest = selectManifest(whole, { include: flags.include ?? [], exclude: flags.exclude ?? [] });
-    if (!manifest.files.some((f) => f.kind === 'file') && whole.files.some((f) => f.kind === 'file')) {
-      throw new MobrError('NOT_FOUND', `no file of backup ${whole.id} matches --include/--exclude`);
-    }
-    if (flags.dry_run) {
-      if (!repo) throw new MobrError('BAD_INPUT', `--dry_run plans reads from a mobr repository; ${describeLocation(from)} is a MatrixOne backup folder (run check on it instead)`);
-      const to = target.location;
-      return printRestoreDryRun(ctx, repo, manifest, from, to, to.backupDir === 's3' ? describeLocation(to) : path.join(to.path, MO_DATA));
-    }
-    await repo?.dropUnsoundPacks(); // read a chunk held twice from the copy that is still there
-    const par = parallelism ?? 1;
-    const to = target.location;
-    const tae: string[] = [];
-    const t0 = process.hrtime.bigint();
-    const onLayout = (l: { taePath: string }) => {
-      if (ctx.json) return;
-      ctx.stdout.write(restoreHeader(from, to, l.taePath));
-      ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
-    };
-    const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
-      if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
-    };
-    const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => {
-      checkAborted(ctx.signal);
-      progress.update(p);
-    };
-    let done: { files: number; taeFiles: number; bytes: number; taePath: string; dataDir?: string };
-    if ('credentials' in target) {
-      done = await restoreMatrixOneToS3(repo, manifest, target.location, { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress });
-    } else {
-      const fsTarget = target.location.path;
-      const dataDir = await makeDest(fsTarget);
-      done = await lockTarget(fsTarget, async () => {
-        await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
-        const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal });
-        return { ...r, taePath: r.layout.taePath, dataDir };
-      });
-    }
-    progress.done();
-    const cost = process.hrtime.bigint() - t0;
-    if (ctx.json) {
-      printJson(ctx, 'restore', { id: manifest.id, from, to, dataDir: done.dataDir, taePath: done.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs: Number(cost) });
-    } else {
-      ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(cost)}\n`);
-      if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
-    }
-    printSummary(ctx, {
-      command: 'restore',
-      subject: manifest.id,
-      filesText: `${done.files} restored (${done.taeFiles} tae)`,
-      bytes: [{ label: 'written', value: done.bytes }],
-      durationNs: Number(cost),
-      s3: s3Counts(repo?.store),
-    });
-  } finally {
-    progress.done();
-    await repo?.close();
-    await closeNative?.();
+/** The files --include/--exclude choose (all without them); NOT_FOUND when they leave no file. */
+function selectFiles(whole: Manifest, flags: RestoreFlags): Manifest {
+  const manifest = selectManifest(whole, { include: flags.include ?? [], exclude: flags.exclude ?? [] });
+  if (!manifest.files.some((f) => f.kind === 'file') && whole.files.some((f) => f.kind === 'file')) {
+    throw new MobrError('NOT_FOUND', `no file of backup ${whole.id} matches --include/--exclude`);
   }
+  return manifest;
+}
+
+/** Writes the files where the target's cluster reads them; returns the counts and mo_br's tae lines. */
+async function writeRestore(src: RestoreSource, manifest: Manifest, target: Target, flags: RestoreFlags, parallelism: number | undefined, progress: Progress, ctx: CliContext): Promise<{ done: Done; tae: string[] }> {
+  const { repo, read } = src;
+  const par = parallelism ?? 1;
+  const tae: string[] = [];
+  const onLayout = (l: { taePath: string }) => {
+    if (ctx.json) return;
+    ctx.stdout.write(restoreHeader(src.from, target.location, l.taePath));
+    ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
+  };
+  const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
+    if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
+  };
+  const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => {
+    checkAborted(ctx.signal);
+    progress.update(p);
+  };
+  if ('credentials' in target) {
+    return { done: await restoreMatrixOneToS3(repo, manifest, target.location, { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress }), tae };
+  }
+  const fsTarget = target.location.path;
+  const dataDir = await makeDest(fsTarget);
+  const done = await lockTarget(fsTarget, async () => {
+    await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
+    const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal });
+    return { ...r, taePath: r.layout.taePath, dataDir };
+  });
+  return { done, tae };
+}
+
+/** mo_br's closing lines (or the JSON document), then the summary. */
+function printResult(ctx: CliContext, src: RestoreSource, manifest: Manifest, to: Location, done: Done, tae: string[], durationNs: number): void {
+  if (ctx.json) {
+    printJson(ctx, 'restore', { id: manifest.id, from: src.from, to, dataDir: done.dataDir, taePath: done.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs });
+  } else {
+    ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(durationNs)}\n`);
+    if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
+  }
+  printSummary(ctx, {
+    command: 'restore',
+    subject: manifest.id,
+    filesText: `${done.files} restored (${done.taeFiles} tae)`,
+    bytes: [{ label: 'written', value: done.bytes }],
+    durationNs,
+    s3: s3Counts(src.repo?.store),
+  });
 }
 
 /** --restore_dir / --restore_path, checked before anything is read. */
