@@ -6,7 +6,9 @@ import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { gc } from '../src/repo/gc.js';
 import { deleteBackup, deleteBackups } from '../src/repo/delete.js';
-import { acquireLock } from '../src/repo/lock.js';
+import { acquireLock, lockNotices } from '../src/repo/lock.js';
+import { MobrError } from '../src/errors.js';
+import { onCleanupFailure } from '../src/util/best-effort.js';
 import { repairIndex } from '../src/repo/repair.js';
 import { Repository } from '../src/repo/repository.js';
 import { MemStore } from '../src/store/mem.js';
@@ -276,3 +278,58 @@ describe('gc stopped by an AbortSignal', () => {
     expect((await repairIndex(await Repository.open(store))).packsReindexed).toBeGreaterThan(0); // and it had something to write
   });
 });
+
+describe('failures that are not thrown are still told', () => {
+  /** A MemStore whose deletes of lock objects fail (a disk gone read-only, a bucket policy). */
+  class NoLockDelete extends MemStore {
+    failLockDeletes = false;
+    override async delete(key: string): Promise<void> {
+      if (this.failLockDeletes && key.startsWith('locks/')) throw new MobrError('ACCESS_DENIED', `delete ${key}: access denied`);
+      return super.delete(key);
+    }
+  }
+
+  it('a gc whose lock cannot be released still returns its report, and the user is warned', async () => {
+    const store = new NoLockDelete();
+    const repo = await Repository.init(store, OPTS);
+    await backup(repo, 'a', tree(40));
+    await repo.deleteManifest('a');
+    store.failLockDeletes = true;
+    const notices: string[] = [];
+    lockNotices((m) => notices.push(m));
+    try {
+      const r = await gc(repo, { safetyWindowMs: 0 });
+      expect(r.packsDeleted).toBeGreaterThan(0);
+    } finally {
+      lockNotices(() => undefined);
+    }
+    const left = [...store.objects.keys()].filter((k) => k.startsWith('locks/'));
+    expect(left).toHaveLength(1);
+    expect(notices).toEqual([expect.stringMatching(new RegExp(`^could not remove the exclusive lock ${left[0]} from memory \\(delete ${left[0]}: access denied\\); it blocks backups and gc until it is stale`))]);
+  });
+
+  it('a failed lock refresh is reported, and kept as the cause when the lock is then found lost', async () => {
+    const store = new (class extends MemStore {
+      failPuts = false;
+      override async put(key: string, data: Uint8Array): Promise<void> {
+        if (this.failPuts && key.startsWith('locks/')) throw new MobrError('UNREACHABLE', 'put: connection refused');
+        return super.put(key, data);
+      }
+    })();
+    const lock = await acquireLock(store, 'shared', { staleMs: 40, refreshMs: 1_000_000 });
+    const reported: string[] = [];
+    const prev = onCleanupFailure((what, e) => reported.push(`${what}: ${(e as Error).message}`));
+    try {
+      store.failPuts = true;
+      await new Promise((r) => setTimeout(r, 25)); // past staleMs/2 on the monotonic clock: fencing must refresh, and cannot
+      const err = await lock.assertHeld().then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('not refreshed in time') });
+      expect((err as Error).cause).toMatchObject({ code: 'UNREACHABLE' });
+      expect(reported).toEqual([`refresh lock ${lock.key} on memory: put: connection refused`]);
+    } finally {
+      onCleanupFailure(prev);
+      await lock.release();
+    }
+  });
+});
+

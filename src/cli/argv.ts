@@ -84,9 +84,9 @@ export function readConfig(file: string | undefined, cwd = process.cwd()): { fil
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (!explicit && code === 'ENOENT') return undefined;
-    if (code === 'ENOENT') throw new MobrError('NOT_FOUND', `config file ${p} does not exist`);
-    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read config file ${p}: permission denied`);
-    if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `config file ${p} is a folder`);
+    if (code === 'ENOENT') throw new MobrError('NOT_FOUND', `config file ${p} does not exist`, { cause: e });
+    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read config file ${p}: permission denied`, { cause: e });
+    if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `config file ${p} is a folder`, { cause: e });
     throw new MobrError('IO', `cannot read config file ${p}: ${(e as Error).message}`, { cause: e });
   }
   try {

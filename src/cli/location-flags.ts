@@ -44,8 +44,8 @@ function checkEndpoint(endpoint: string, other: string): void {
   let url: URL;
   try {
     url = new URL(endpoint);
-  } catch {
-    throw new MobrError('BAD_INPUT', `bad ${other}endpoint ${JSON.stringify(endpoint)}: not a URL (like http://127.0.0.1:9000)`);
+  } catch (e) {
+    throw new MobrError('BAD_INPUT', `bad ${other}endpoint ${JSON.stringify(endpoint)}: not a URL (like http://127.0.0.1:9000)`, { cause: e });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new MobrError('BAD_INPUT', `bad ${other}endpoint ${JSON.stringify(endpoint)}: use http:// or https://`);

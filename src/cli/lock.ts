@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
 import { processGone } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { bestEffort, ignoreMissing, isMissing, reportUnthrown } from '../util/best-effort.js';
 
 const STALE_MS = 120_000;
 /** An unparsable lock younger than this may be an older mobr's O_EXCL create still being written. */
@@ -28,12 +29,15 @@ interface LockInfo {
 }
 
 
+/** The lock's contents; undefined when it is missing or does not parse (damaged, or an older mobr still writing it). */
 async function readLock(file: string): Promise<LockInfo | undefined> {
+  const text = await ignoreMissing(fsp.readFile(file, 'utf8')).catch((e) => Promise.reject(lockError(file, e)));
+  if (text === undefined) return undefined;
   try {
-    const o = JSON.parse(await fsp.readFile(file, 'utf8')) as LockInfo;
+    const o = JSON.parse(text) as LockInfo;
     return typeof o.pid === 'number' && typeof o.nonce === 'string' ? o : undefined;
   } catch {
-    return undefined; // missing, or being written right now
+    return undefined; // not JSON: judged by its age (UNPARSABLE_GRACE_MS)
   }
 }
 
@@ -55,7 +59,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
   let delay = 5;
   for (;;) {
     if (await create(file, mine)) break;
-    const st = await fsp.stat(file).catch(() => undefined);
+    const st = await ignoreMissing(fsp.stat(file)).catch((e) => Promise.reject(lockError(file, e)));
     if (!st) continue; // released meanwhile
     const info = await readLock(file);
     if (isStale(info, st.mtimeMs, staleMs, clock.now())) {
@@ -100,7 +104,7 @@ async function create(file: string, mine: LockInfo): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw lockError(file, e);
   } finally {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    await bestEffort(fsp.rm(tmp, { force: true }), `remove ${tmp}`);
   }
 }
 
@@ -109,12 +113,14 @@ async function breakStale(file: string, seen: LockInfo | undefined): Promise<voi
   const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await fsp.rename(file, aside);
-  } catch {
-    return; // someone else moved or released it
+  } catch (e) {
+    if (isMissing(e)) return; // someone else moved or released it
+    throw lockError(file, e);
   }
   const moved = await readLock(aside);
   if (moved !== undefined && moved.nonce !== seen?.nonce) {
-    await fsp.link(aside, file).catch(() => undefined); // not the stale one: give it back
+    // not the stale one: give it back (EEXIST: its owner or another process made a new one meanwhile)
+    await fsp.link(aside, file).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : reportUnthrown(`put back ${file}`, e)));
   }
   await fsp.rm(aside, { force: true });
 }

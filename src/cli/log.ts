@@ -50,9 +50,9 @@ export class Logger {
         this.fd = openSync(p, 'a', 0o600);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new MobrError('ACCESS_DENIED', `cannot write log file ${p}: permission denied`);
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw new MobrError('BAD_INPUT', `cannot write log file ${p}: its folder does not exist`);
-        if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `log file ${p} is a folder`);
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new MobrError('ACCESS_DENIED', `cannot write log file ${p}: permission denied`, { cause: e });
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new MobrError('BAD_INPUT', `cannot write log file ${p}: its folder does not exist`, { cause: e });
+        if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `log file ${p} is a folder`, { cause: e });
         throw new MobrError('IO', `cannot open log file ${p}: ${(e as Error).message}`, { cause: e });
       }
     }

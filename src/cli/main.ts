@@ -5,6 +5,7 @@
  * failure ends in exit.ts: one stderr line `mo_br: <message>` and an exit code.
  */
 import { Command, CommanderError } from 'commander';
+import { onCleanupFailure } from '../util/best-effort.js';
 import { MobrError } from '../errors.js';
 import { lockNotices } from '../repo/lock.js';
 import { applyConfig, commandOf, extractGlobals, readConfig, type GlobalFlags } from './argv.js';
@@ -80,6 +81,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   let jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   let failure: unknown;
   lockNotices((m) => io.stderr.write(`mo_br: warning: ${m}\n`));
+  onCleanupFailure((what, e) => log?.warn(`${what} failed`, { error: messageFor(e, secrets) }));
   let globals: GlobalFlags = {};
   let log: Logger | undefined;
   // A command that printed its result document and then failed (check finding damage) prints

@@ -22,8 +22,8 @@ function checksum(recordsJson: string): string {
   return createHash('sha256').update(recordsJson).digest('hex');
 }
 
-function corrupt(file: string, why: string): MobrError {
-  return new MobrError('CORRUPT_META', `meta file ${file} is damaged (${why}); it was left unchanged`);
+function corrupt(file: string, why: string, cause?: unknown): MobrError {
+  return new MobrError('CORRUPT_META', `meta file ${file} is damaged (${why}); it was left unchanged`, { cause });
 }
 
 function toRecord(v: unknown): BackupRecord | undefined {
@@ -53,8 +53,8 @@ export function parseLegacyMeta(text: string, file: string): BackupRecord[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch {
-    throw corrupt(file, text.length === 0 ? 'empty' : 'not valid JSON');
+  } catch (e) {
+    throw corrupt(file, text.length === 0 ? 'empty' : 'not valid JSON', e);
   }
   const d = doc as Record<string, unknown>;
   if (typeof d !== 'object' || d === null || d.format !== FORMAT) throw corrupt(file, 'not a mobr meta file');

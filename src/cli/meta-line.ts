@@ -48,8 +48,8 @@ function pct(s: string): string {
 function unpct(s: string, where: string): string {
   try {
     return decodeURIComponent(s);
-  } catch {
-    throw new MobrError('CORRUPT_META', `${where}: bad percent-encoding`);
+  } catch (e) {
+    throw new MobrError('CORRUPT_META', `${where}: bad percent-encoding`, { cause: e });
   }
 }
 

@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../errors.js';
+import { isMissing } from '../util/best-effort.js';
 
 export async function checkMetaPath(file: string): Promise<void> {
   const abs = path.resolve(file);
@@ -15,6 +16,6 @@ export async function checkMetaPath(file: string): Promise<void> {
     if (!st.isFile()) throw new MobrError('BAD_INPUT', `meta path ${abs} is not a regular file (a fifo, socket or device); give a file`);
     return;
   }
-  const dir = await fsp.stat(path.dirname(abs)).catch(() => undefined);
+  const dir = await fsp.stat(path.dirname(abs)).catch((e) => (isMissing(e) ? undefined : Promise.reject(withContext(`meta path ${abs}`, e))));
   if (!dir?.isDirectory()) throw new MobrError('BAD_INPUT', `meta path ${abs}: the folder ${path.dirname(abs)} does not exist`);
 }

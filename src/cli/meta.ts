@@ -20,6 +20,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
+import { bestEffort } from '../util/best-effort.js';
 import { withLock } from './lock.js';
 import { cleanRecord, formatMetaLines, parseMetaLines, type BackupRecord } from './meta-line.js';
 import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
@@ -65,8 +66,8 @@ async function readOptional(file: string): Promise<string | undefined> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read ${file}: permission denied`);
-    if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `meta path ${file} is a folder; give a file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read ${file}: permission denied`, { cause: e });
+    if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `meta path ${file} is a folder; give a file`, { cause: e });
     throw withContext(`read ${file}`, e);
   }
 }
@@ -81,9 +82,10 @@ async function writeSynced(file: string, text: string): Promise<void> {
   }
 }
 
+/** Makes a rename in dir durable; some filesystems cannot sync a folder, so it is best effort. */
 async function syncDir(dir: string): Promise<void> {
-  const dh = await fsp.open(dir, 'r').catch(() => undefined);
-  if (dh) await dh.sync().catch(() => undefined).finally(() => dh.close());
+  const dh = await bestEffort(fsp.open(dir, 'r'), `open ${dir} to sync it`);
+  if (dh) await bestEffort(dh.sync(), `sync ${dir}`).finally(() => dh.close());
 }
 
 export class Catalog {

@@ -4,6 +4,7 @@
  * without an ID, the flags' repository or every repository the catalog records.
  */
 import { MobrError, isMobrError } from '../errors.js';
+import { bestEffort } from '../util/best-effort.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { checkBackupId, type CliContext } from './context.js';
@@ -28,14 +29,14 @@ export async function openBackups(ids: string[], flags: RepoFlags, ctx: CliConte
       }
       manifests.push(
         await first.repo.loadManifest(id).catch((e: unknown) => {
-          if (isMobrError(e, 'ENOENT_BACKUP')) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${id} in ${describeLocation(first.location)}`);
+          if (isMobrError(e, 'ENOENT_BACKUP')) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${id} in ${describeLocation(first.location)}`, { cause: e });
           throw e;
         }),
       );
     }
     return { location: first.location, repo: first.repo, manifests };
   } catch (e) {
-    await first.close().catch(() => undefined);
+    await bestEffort(first.close(), `close ${describeLocation(first.location)}`);
     throw e;
   }
 }

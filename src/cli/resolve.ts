@@ -9,6 +9,7 @@
  * `list`, `check`, `restore`… print the same table either way.
  */
 import { MobrError, isMobrError } from '../errors.js';
+import { bestEffort } from '../util/best-effort.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { checkBackupId, type CliContext } from './context.js';
@@ -140,13 +141,13 @@ export async function openBackup(rawId: string, flags: RepoFlags, ctx: CliContex
     try {
       manifest = await repo.loadManifest(id);
     } catch (e) {
-      if (isMobrError(e, 'ENOENT_BACKUP')) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${id} in ${describeLocation(given)}`);
+      if (isMobrError(e, 'ENOENT_BACKUP')) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${id} in ${describeLocation(given)}`, { cause: e });
       throw e;
     }
     const record = recordFromManifest(manifest, given);
     return { record, location: given, repo, fromCatalog: false, manifest: cachedManifest(repo, id, manifest), close: () => repo.close() };
   } catch (e) {
-    await repo.close().catch(() => undefined);
+    await bestEffort(repo.close(), `close ${describeLocation(given)}`);
     throw e;
   }
 }

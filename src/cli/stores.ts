@@ -4,6 +4,7 @@
  */
 import type { S3Credentials, Location } from '../store/location.js';
 import { openStore } from '../store/open.js';
+import { bestEffort } from '../util/best-effort.js';
 import type { Store } from '../store/store.js';
 import { Repository } from '../repo/repository.js';
 
@@ -23,7 +24,7 @@ async function openWith(loc: Location, credentials: S3Credentials | undefined, p
   try {
     return await open(store);
   } catch (e) {
-    await store.close?.().catch(() => undefined);
+    await bestEffort(async () => store.close?.(), `close ${store.location}`);
     throw e;
   }
 }

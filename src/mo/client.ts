@@ -164,7 +164,7 @@ export async function connect(opts: ConnectOptions): Promise<MoClient> {
   } catch (e) {
     await client.close();
     if (e instanceof MobrError && e.code === 'SERVER_ERROR') {
-      throw new MobrError('NOT_MATRIXONE', `the server at ${where} is not MatrixOne (select version() failed)`);
+      throw new MobrError('NOT_MATRIXONE', `the server at ${where} is not MatrixOne (select version() failed)`, { cause: e });
     }
     throw e;
   }

@@ -113,7 +113,7 @@ export async function unframeFile(src: string, dst: string, what: string): Promi
       try {
         raw = unframe(buf.subarray(0, got), what);
       } catch (e) {
-        throw new MobrError('CORRUPT', (e as Error).message.replace(/block (\d+)/, (_m, b) => `block ${Number(b) + pos / FRAME_BLOCK}`));
+        throw new MobrError('CORRUPT', (e as Error).message.replace(/block (\d+)/, (_m, b) => `block ${Number(b) + pos / FRAME_BLOCK}`), { cause: e });
       }
       await out.write(raw);
       pos += got;

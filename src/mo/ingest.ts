@@ -22,6 +22,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MobrError, isMobrError, withContext } from '../errors.js';
+import { bestEffort } from '../util/best-effort.js';
 import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
 import { toHex } from '../hash/hex.js';
@@ -91,7 +92,7 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
     // is committed, so no gc runs meanwhile; taken after connecting: a failed login writes nothing
     return await withSharedLock(repo, (lock) => backupLocked(o, { client, serverVersion, staging, base, previous, lock }), { purpose: `backup ${id} from MatrixOne` });
   } finally {
-    await client.close().catch(() => undefined);
+    await bestEffort(client.close(), `close the connection to ${o.conn.host}:${o.conn.port}`);
   }
 }
 
@@ -143,8 +144,8 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     await staging.remove();
     return manifest;
   } catch (e) {
-    await ingestor?.abandon().catch(() => undefined);
-    await staging.remove().catch(() => undefined);
+    await bestEffort(async () => ingestor?.abandon(), 'drop the unfinished pack');
+    await bestEffort(staging.remove(), `remove ${staging.description}`);
     throw e;
   } finally {
     if (ownPool) await pool?.close();

@@ -15,7 +15,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { MobrError } from '../errors.js';
+import { MobrError, withContext } from '../errors.js';
+import { ignoreMissing } from '../util/best-effort.js';
 import { restoreBackup, type RestoreProgress } from '../backup/restore.js';
 import { readFileChunks } from '../backup/reader.js';
 import { assertSafeRelPath } from '../backup/paths.js';
@@ -141,7 +142,7 @@ async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, 
     } else if (f.path.startsWith('config/')) {
       if (configDir === null) continue;
       const abs = path.join(root, ...configDir.split('/'), f.path.slice(7).replace(UUID_SUFFIX, ''));
-      if (await fsp.stat(abs).catch(() => undefined)) {
+      if (await exists(abs)) {
         onSkip?.(f, `${path.relative(root, abs)} exists; left as it is`);
         continue;
       }
@@ -153,12 +154,17 @@ async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, 
   return plan;
 }
 
+/** Whether something is at p (a link counts, followed or not); a failure other than "not there" is thrown. */
+async function exists(p: string): Promise<boolean> {
+  return (await ignoreMissing(fsp.lstat(p)).catch((e) => Promise.reject(withContext(`restore: ${p}`, e)))) !== undefined;
+}
+
 /** A destination outside `<restore_path>/mo-data` (a config's absolute data-dir) is never overwritten. */
 async function assertFreeOutside(plan: Planned[], moData: string): Promise<void> {
   for (const p of plan) {
     const r = path.relative(moData, p.abs);
     if ((!r.startsWith('..') && !path.isAbsolute(r)) || !(p.tae || p.from === 'hakeeper/hk_data')) continue;
-    if (await fsp.lstat(p.abs).catch(() => undefined)) {
+    if (await exists(p.abs)) {
       throw new MobrError('BAD_INPUT', `${p.abs} already exists; stop MatrixOne and remove it first (restore never overwrites cluster data)`);
     }
   }

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../errors.js';
 import type { Location, S3Credentials } from '../store/location.js';
+import { bestEffort, reportUnthrown } from '../util/best-effort.js';
 import type { Store, StoreEntry } from '../store/store.js';
 import type { BackupRequest } from './client.js';
 
@@ -63,7 +64,8 @@ export function stagingFor(target: Location, store: Store, id: string, o: { cred
       },
       async remove() {
         await fsp.rm(localDir, { recursive: true, force: true }).catch((e) => Promise.reject(withContext(`remove staging ${localDir}`, e)));
-        await fsp.rmdir(path.dirname(localDir)).catch(() => undefined); // only when empty
+        // the parent goes only when empty (other backups' staging folders may be in it)
+        await fsp.rmdir(path.dirname(localDir)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOTEMPTY' || e.code === 'EEXIST' ? undefined : reportUnthrown(`remove ${path.dirname(localDir)}`, e)));
       },
     };
   }
@@ -107,7 +109,8 @@ export function stagingFor(target: Location, store: Store, id: string, o: { cred
       for await (const e of store.list(prefix)) {
         await store.delete(e.key).catch((err) => (first ??= err));
       }
-      if (tmpDir) await fsp.rm(await tmpDir, { recursive: true, force: true }).catch(() => undefined);
+      const local = tmpDir;
+      if (local) await bestEffort(async () => fsp.rm(await local, { recursive: true, force: true }), 'remove the local copy of staged files');
       if (first) throw withContext(`remove staging ${prefix}`, first);
     },
   };

@@ -14,6 +14,7 @@ import { lockKey } from './keys.js';
 import type { Repository } from './repository.js';
 import { processGone } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { bestEffort, reportUnthrown } from '../util/best-effort.js';
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -95,6 +96,8 @@ export class RepoLock {
   private lastRefresh = performance.now();
   private lost = false;
   private released = false;
+  /** Why the last refresh failed (kept as the cause of a later LOCKED). */
+  private refreshError: unknown;
   /** The store's clock when the lock was taken (mtime of our own lock object). */
   storeNow = 0;
   /**
@@ -113,7 +116,8 @@ export class RepoLock {
   ) {}
 
   startHeartbeat(): void {
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
+    // a failed refresh is retried at the next tick; fencing (assertHeld) fails if none succeeds in time
+    this.timer = setInterval(() => void this.tryRefresh(), this.refreshMs);
     this.timer.unref();
   }
 
@@ -128,12 +132,23 @@ export class RepoLock {
     this.lastRefresh = performance.now();
   }
 
+  private async tryRefresh(): Promise<void> {
+    try {
+      await this.refresh();
+      this.refreshError = undefined;
+    } catch (e) {
+      this.refreshError = e;
+      reportUnthrown(`refresh lock ${this.key} on ${this.store.location}`, e);
+    }
+  }
+
   /** Fencing check before an irreversible write: LOCKED unless the lock is surely still ours. */
   async assertHeld(): Promise<void> {
-    if (!this.lost && performance.now() - this.lastRefresh > this.staleMs / 4) await this.refresh().catch(() => undefined);
+    if (!this.lost && performance.now() - this.lastRefresh > this.staleMs / 4) await this.tryRefresh();
     if (!this.lost && !(await this.store.stat(this.key))) this.lost = true;
     if (this.lost || performance.now() - this.lastRefresh > this.staleMs / 2) {
-      throw new MobrError('LOCKED', `lost the repository lock on ${this.store.location} (not refreshed in time); nothing was committed, run it again`);
+      const why = this.lost ? 'removed as stale by another process' : 'not refreshed in time';
+      throw new MobrError('LOCKED', `lost the repository lock on ${this.store.location} (${why}); nothing was committed, run it again`, { cause: this.refreshError });
     }
   }
 
@@ -194,7 +209,7 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
         throw new MobrError('LOCKED', `${store.location} is locked by ${b.purpose} (${b.kind}, host ${b.host || '?'} pid ${b.pid || '?'}); try again later`);
       }
     } catch (e) {
-      await store.delete(key).catch(() => undefined);
+      await bestEffort(store.delete(key), `remove lock ${key} from ${store.location} after a failure`);
       throw e;
     }
     await sleep(Math.min(2000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()), o.signal);
@@ -207,7 +222,7 @@ export async function withSharedLock<T>(repo: Repository, fn: (lock: RepoLock) =
   try {
     return await fn(lock);
   } finally {
-    await lock.release().catch(() => undefined);
+    await releaseOrWarn(lock);
   }
 }
 
@@ -217,6 +232,19 @@ export async function withExclusiveLock<T>(store: Store, fn: (lock: RepoLock) =>
   try {
     return await fn(lock);
   } finally {
-    await lock.release().catch(() => undefined);
+    await releaseOrWarn(lock);
+  }
+}
+
+/**
+ * Releases a lock once its work is done (or failed). A release that fails does not undo the work
+ * nor hide its error: the user is told (lock notices) that the object stays until it is stale.
+ */
+async function releaseOrWarn(lock: RepoLock): Promise<void> {
+  try {
+    await lock.release();
+  } catch (e) {
+    const blocks = lock.kind === 'exclusive' ? 'backups and gc' : 'gc';
+    notify(`could not remove the ${lock.kind} lock ${lock.key} from ${lock.store.location} (${e instanceof Error ? e.message : String(e)}); it blocks ${blocks} until it is stale: at once for processes on this host once this one has ended, after ${Math.round(lock.staleMs / 60_000)} min for others (or remove it by hand)`);
   }
 }

@@ -122,8 +122,8 @@ export function decodePackHeaderFull(header: Uint8Array, packId: string, dataLen
   let body: unknown;
   try {
     body = decode(header);
-  } catch {
-    throw new MobrError('CORRUPT_PACK', `${what}: header does not decode`);
+  } catch (e) {
+    throw new MobrError('CORRUPT_PACK', `${what}: header does not decode`, { cause: e });
   }
   const blobs = (body as { blobs?: unknown })?.blobs;
   const h = (body as { h?: unknown })?.h;

@@ -162,7 +162,7 @@ async function dropUnsound(repo: Repository, unsound: Map<string, string>, repor
       try {
         plain = decodeChunk(stored, b.codec, b.rawLength);
       } catch {
-        continue;
+        continue; // damaged: not salvaged (backups naming it stay damaged, and check names them)
       }
       if (!equalBytes(blake3(plain), b.id)) continue;
       held.add(h);

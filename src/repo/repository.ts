@@ -45,7 +45,7 @@ export class Repository {
     try {
       data = await store.get(CONFIG_KEY);
     } catch (e) {
-      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NO_REPO', `no mobr repository at ${store.location}`);
+      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NO_REPO', `no mobr repository at ${store.location}`, { cause: e });
       throw e;
     }
     const repo = new Repository(store, decodeConfig(data, `config of ${store.location}`));
@@ -146,7 +146,7 @@ export class Repository {
     try {
       data = await this.store.get(manifestKey(id));
     } catch (e) {
-      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('ENOENT_BACKUP', `no backup ${id} in ${this.store.location}`);
+      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('ENOENT_BACKUP', `no backup ${id} in ${this.store.location}`, { cause: e });
       throw e;
     }
     const m = decodeManifest(data, `manifest of backup ${id}`);
@@ -203,7 +203,7 @@ export class Repository {
     try {
       bytes = await this.store.get(packKey(packId));
     } catch (e) {
-      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NOT_FOUND', `${what} is missing`);
+      if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NOT_FOUND', `${what} is missing`, { cause: e });
       throw e;
     }
     return { id: packId, ...checkPack(bytes, packId, what) };

@@ -43,8 +43,8 @@ export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, w
   if (version > maxVersion) throw new MobrError('REPO_VERSION', `${what}: written by a newer mobr (format ${version})`);
   try {
     return { version, body: decode(data.subarray(HEAD, end)) };
-  } catch {
-    throw new MobrError(code, `${what}: body does not decode`);
+  } catch (e) {
+    throw new MobrError(code, `${what}: body does not decode`, { cause: e });
   }
 }
 

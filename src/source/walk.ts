@@ -139,6 +139,7 @@ export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkR
 
 /** A link to a folder that is neither inside the tree nor holds it: its real path; else undefined. */
 async function folderOutside(abs: string, rootReal: string): Promise<{ real: string } | undefined> {
+  // a link that cannot be followed (dangling, a loop, no permission) is not a folder: stored as a link
   const st = await fsp.stat(fsPath(abs)).catch(() => undefined);
   if (!st?.isDirectory()) return undefined;
   const real = await fsp.realpath(fsPath(abs), { encoding: 'buffer' }).then(decodeName).catch(() => undefined);

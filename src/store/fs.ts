@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
 import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
+import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 
 const TMP_MARK = '.tmp-';
 
@@ -93,7 +94,7 @@ export class FsStore implements Store {
       }
       await syncDir(dir);
     } catch (e) {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      await bestEffort(fsp.rm(tmp, { force: true }), `remove ${tmp}`);
       throw this.fail('write', key, e);
     }
   }
@@ -134,7 +135,7 @@ export class FsStore implements Store {
       if (ent.isDirectory()) {
         yield* this.walk(full, key);
       } else if (ent.isFile() && !ent.name.includes(TMP_MARK)) {
-        const st = await fsp.stat(full).catch(() => undefined);
+        const st = await ignoreMissing(fsp.stat(full)).catch((e) => Promise.reject(this.fail('list', key, e))); // gone since readdir: not listed
         if (st) yield { key, size: st.size, mtimeMs: st.mtimeMs };
       }
     }
@@ -143,12 +144,12 @@ export class FsStore implements Store {
   async sweepTemp(beforeMs: number): Promise<number> {
     let removed = 0;
     const visit = async (dir: string): Promise<void> => {
-      const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+      const entries = (await ignoreMissing(fsp.readdir(dir, { withFileTypes: true })).catch((e) => Promise.reject(this.fail('list', path.relative(this.root, dir) || '/', e)))) ?? [];
       for (const ent of entries) {
         const full = path.join(dir, ent.name);
         if (ent.isDirectory()) await visit(full);
         else if (ent.isFile() && ent.name.includes(TMP_MARK)) {
-          const st = await fsp.stat(full).catch(() => undefined);
+          const st = await ignoreMissing(fsp.stat(full)).catch((e) => Promise.reject(this.fail('sweep', ent.name, e))); // renamed into place or removed meanwhile
           if (st && st.mtimeMs < beforeMs) {
             await fsp.rm(full, { force: true });
             removed++;

@@ -16,6 +16,7 @@ import { MobrError } from '../errors.js';
 import { DEFAULT_RETRY, Semaphore, withRetry, type RetryPolicy } from './retry.js';
 import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
+import { bestEffort } from '../util/best-effort.js';
 
 export { displayEndpoint, validateS3Options, type S3StoreOptions };
 
@@ -236,8 +237,7 @@ export class S3Store implements Store {
       })));
     } catch (e) {
       // Best effort: an upload we cannot abort is invisible to readers and lists anyway.
-      await this.request('delete', () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })))
-        .catch(() => undefined);
+      await bestEffort(() => this.request('delete', () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId }))), `abort upload of ${k}`);
       throw e;
     }
   }
@@ -339,7 +339,7 @@ export class S3Store implements Store {
     } catch (e) {
       throw await this.fail('probe', 'conditional writes', e);
     } finally {
-      await this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }))).catch(() => undefined);
+      await bestEffort(() => this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }))), `remove probe object ${k}`);
     }
   }
 

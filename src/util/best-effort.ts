@@ -20,7 +20,12 @@ export function onCleanupFailure(s: CleanupFailureSink): CleanupFailureSink {
 /** The error says the thing is not there (a file, an object): nothing to clean up. */
 export function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || isMobrError(e, 'NOT_FOUND');
+  return code === 'ENOENT' || code === 'ENOTDIR' || isMobrError(e, 'NOT_FOUND');
+}
+
+/** Reports a failure that is not thrown (unless it only says the thing is already gone). */
+export function reportUnthrown(what: string, e: unknown): void {
+  if (!isMissing(e)) sink(what, e);
 }
 
 /** Runs a cleanup; a failure other than "already gone" is reported as `what`, never thrown. */
@@ -28,7 +33,7 @@ export async function bestEffort<T>(work: Promise<T> | (() => Promise<T>), what:
   try {
     return await (typeof work === 'function' ? work() : work);
   } catch (e) {
-    if (!isMissing(e)) sink(what, e);
+    reportUnthrown(what, e);
     return undefined;
   }
 }

@@ -8,6 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { withContext } from '../../errors.js';
+import { bestEffort } from '../../util/best-effort.js';
 import { growthSeries, type Growth } from '../../repo/growth.js';
 import { repoStats, type RepoStats } from '../../repo/stats.js';
 import { describeLocation, type Location } from '../../store/location.js';
@@ -90,7 +91,7 @@ async function writeHtml(file: string, out: RepoOut[]): Promise<void> {
     await fsp.writeFile(tmp, renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth })), Date.now()));
     await fsp.rename(tmp, abs);
   } catch (e) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    await bestEffort(fsp.rm(tmp, { force: true }), `remove ${tmp}`);
     throw withContext(`--html ${abs}`, e);
   }
 }
