@@ -1,9 +1,10 @@
 /**
  * Ending well when the user stops us or stops reading:
  * - SIGINT (Ctrl-C) and SIGTERM abort an AbortSignal every long command watches (backup,
- *   restore, check, sync): it stops between files and chunks, cleans up (temp files, partial
- *   files, staging, locks) through its normal failure path, and mo_br exits 128+signal number
- *   (130, 143) with one line. A second signal exits at once.
+ *   restore, check, sync, delete, prune): it stops at its next safe point (between files and
+ *   chunks; gc's steps, spec/gc.md), cleans up (temp files, partial files, staging, locks)
+ *   through its normal failure path, and mo_br exits 128+signal number (130, 143) with one line.
+ *   A second signal exits at once.
  * - A closed stdout (`mo_br list | head`) is EPIPE on write: the rest of the output is dropped
  *   quietly and the command ends as it would have.
  */

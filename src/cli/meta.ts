@@ -122,7 +122,10 @@ export class Catalog {
     return { records: parseMeta(text, this.file, sidecar, next), legacy: isLegacyMeta(text) };
   }
 
-  /** All records, oldest first; a missing file is an empty catalog. A JSON catalog is converted. */
+  /**
+   * All records in the file's order (a backup's record is appended when it is stored); a missing
+   * file is an empty catalog. A JSON catalog is converted.
+   */
   async read(): Promise<BackupRecord[]> {
     const { records, legacy } = await this.load();
     if (!legacy) return records;

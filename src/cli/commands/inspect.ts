@@ -23,9 +23,6 @@ import { openRepository } from '../stores.js';
 import { credentialsOf, flagLocation, openBackup, repositoryRecords, type RepoFlags } from '../resolve.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
 
-// Kept here too: other commands import the flag family from this module.
-export { backupSideLocation, type BackupSideFlags } from '../resolve.js';
-
 export interface ListFlags extends RepoFlags {
   not_check_data?: boolean;
 }
