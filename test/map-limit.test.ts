@@ -44,4 +44,21 @@ describe('mapLimit', () => {
     expect(started.length).toBeLessThanOrEqual(4);
     expect(finished.sort()).toEqual(started.filter((i) => i !== 1 && i !== 2).sort());
   });
+
+  it('names each item\'s lane: below limit, one item at a time per lane', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 30 }), fc.integer({ min: 1, max: 5 }), async (delays, limit) => {
+        const busy = new Set<number>();
+        await mapLimit(delays, limit, async (d, _i, lane) => {
+          expect(lane).toBeGreaterThanOrEqual(0);
+          expect(lane).toBeLessThan(limit);
+          expect(busy.has(lane)).toBe(false);
+          busy.add(lane);
+          await sleep(d);
+          busy.delete(lane);
+        });
+      }),
+      { numRuns: 30 },
+    );
+  });
 });

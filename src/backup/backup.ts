@@ -13,6 +13,8 @@ import { WorkerPool } from '../workers/pool.js';
 import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
 import { batchFiles } from './batch.js';
+import { mapLimit } from '../util/concurrency.js';
+import { bestEffort } from '../util/best-effort.js';
 
 export interface BackupProgress extends IngestProgress {
   totalBytes: number;
@@ -65,6 +67,41 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   const { entries, report } = await walkTree(root, o.walk);
   checkAborted(o.signal);
   o.onWalk?.(report);
+  const plan = planEntries(repo, entries, o);
+  const ownPool = o.pool === undefined;
+  const pool = o.pool ?? new WorkerPool(o.parallelism);
+  const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
+    checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
+    plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;
+    o.onProgress?.(plan.progress);
+  });
+  try {
+    await ingestFiles(ingestor, pool.threads, entries, plan, o);
+    await ingestor.finish();
+  } catch (e) {
+    // stopped on request with the lock still ours: index what is stored, for the next backup
+    const keep = isMobrError(e, 'INTERRUPTED') && (await lock.assertHeld().then(() => true, () => false));
+    await bestEffort(ingestor.abandon({ index: keep }), `backup ${o.id}: finish the uploads of a failed backup`);
+    throw e;
+  } finally {
+    if (ownPool) await pool.close();
+  }
+  const seen = new Set(plan.out.map((f) => f.path));
+  const files = [...plan.out, ...(o.carried ?? []).filter((f) => !seen.has(f.path))];
+  return commitManifest(repo, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes }, lock);
+}
+
+/** What the walk found, as manifest entries; files to read are left out and listed in `work`. */
+interface Plan {
+  out: FileEntry[];
+  work: number[];
+  metaFor: (e: WalkEntry) => Record<string, string> | undefined;
+  progress: BackupProgress;
+  reusedBytes: number;
+}
+
+/** Entries for folders, links and files whose chunks can be reused; the rest are to be read. */
+function planEntries(repo: Repository, entries: WalkEntry[], o: BackupOptions): Plan {
   const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
   // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
   const identity = o.reuse ? undefined : (e: WalkEntry) => ({ ctime: String(Math.trunc(e.stat.ctimeMs)), ino: String(e.stat.ino) });
@@ -81,68 +118,54 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
         ? p
         : undefined;
     });
-  const ownPool = o.pool === undefined;
-  const pool = o.pool ?? new WorkerPool(o.parallelism);
-  const files = entries.filter((e) => e.kind === 'file');
-  const progress: BackupProgress = { bytesRead: 0, filesDone: 0, totalBytes: files.reduce((s, e) => s + e.stat.size, 0), totalFiles: files.length };
-  let reusedBytes = 0;
-  const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
-    checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
-    progress.bytesRead = reusedBytes + p.bytesRead;
-    o.onProgress?.(progress);
-  });
-  const out: FileEntry[] = new Array(entries.length);
-  try {
-    const work: number[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: metaFor(e) };
-      if (e.kind === 'dir') out[i] = base;
-      else if (e.kind === 'symlink') out[i] = { ...base, target: e.target };
-      else {
-        const r = reuse(e);
-        if (r && r.kind === 'file') {
-          out[i] = { ...base, size: r.size, sha256: r.sha256, chunks: r.chunks, meta: base.meta ?? r.meta };
-          reusedBytes += r.size;
-          progress.bytesRead += r.size;
-          progress.filesDone++;
-        } else work.push(i);
-      }
+  let totalBytes = 0;
+  let totalFiles = 0;
+  const plan: Plan = { out: new Array(entries.length), work: [], metaFor, progress: { bytesRead: 0, filesDone: 0, totalBytes: 0, totalFiles: 0 }, reusedBytes: 0 };
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: metaFor(e) };
+    if (e.kind === 'dir') plan.out[i] = base;
+    else if (e.kind === 'symlink') plan.out[i] = { ...base, target: e.target };
+    else {
+      totalFiles++;
+      totalBytes += e.stat.size;
+      const r = reuse(e);
+      if (r && r.kind === 'file') {
+        plan.out[i] = { ...base, size: r.size, sha256: r.sha256, chunks: r.chunks, meta: base.meta ?? r.meta };
+        plan.reusedBytes += r.size;
+        plan.progress.bytesRead += r.size;
+        plan.progress.filesDone++;
+      } else plan.work.push(i);
     }
-    const batches = batchFiles(work, (i) => entries[i].stat.size);
-    let next = 0;
-    let failure: unknown;
-    const lane = async (stream: number) => {
-      while (next < batches.length && failure === undefined) {
-        checkAborted(o.signal);
-        const batch = batches[next++];
-        const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), stream);
-        got.forEach((f, k) => {
-          const i = batch[k];
-          const e = entries[i];
-          out[i] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: metaFor(e) };
-          progress.filesDone++;
-        });
-        o.onProgress?.(progress);
-      }
-    };
-    // Every lane ends (or fails) before we abandon: no upload may start after that.
-    await Promise.allSettled(Array.from({ length: pool.threads }, (_, k) => lane(k).catch((e) => {
-      failure ??= e;
-    })));
-    if (failure !== undefined) throw failure;
-    await ingestor.finish();
-  } catch (e) {
-    // stopped on request with the lock still ours: index what is stored, for the next backup
-    const keep = isMobrError(e, 'INTERRUPTED') && (await lock.assertHeld().then(() => true, () => false));
-    await ingestor.abandon({ index: keep }).catch(() => undefined);
-    throw e;
-  } finally {
-    if (ownPool) await pool.close();
   }
-  const seen = new Set(out.map((f) => f.path));
-  const files2 = [...out, ...(o.carried ?? []).filter((f) => !seen.has(f.path))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const f of files2) {
+  plan.progress.totalBytes = totalBytes;
+  plan.progress.totalFiles = totalFiles;
+  return plan;
+}
+
+/**
+ * Reads the files to read, in units (batchFiles), one lane per worker thread: each lane fills
+ * its own packs, so a file's chunks lie together. After a failure no unit starts and the running
+ * ones end (no upload starts after the caller abandons); the first failure is thrown.
+ */
+async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry[], plan: Plan, o: BackupOptions): Promise<void> {
+  const batches = batchFiles(plan.work, (i) => entries[i].stat.size);
+  await mapLimit(batches, lanes, async (batch, _, lane) => {
+    checkAborted(o.signal);
+    const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), lane);
+    got.forEach((f, k) => {
+      const e = entries[batch[k]];
+      plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };
+      plan.progress.filesDone++;
+    });
+    o.onProgress?.(plan.progress);
+  });
+}
+
+/** Checks every file's chunks are indexed and writes the manifest, last, under the lock. */
+async function commitManifest(repo: Repository, o: BackupOptions, entries: FileEntry[], t: { startedAt: number; addedBytes: number }, lock: RepoLock): Promise<Manifest> {
+  const files = entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const f of files) {
     if (f.kind === 'file' && !allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `backup ${o.id}: ${f.path} refers to chunks the repository lacks`);
   }
   const manifest: Manifest = {
@@ -151,12 +174,12 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
     type: o.type ?? 'full',
     baseId: o.baseId,
     backupTs: o.backupTs,
-    startedAt,
+    startedAt: t.startedAt,
     completedAt: Date.now(),
     source: o.source ?? {},
-    files: files2,
-    logicalSize: files2.reduce((s, f) => s + (f.kind === 'file' ? f.size : 0), 0),
-    addedBytes: ingestor.writer.stats.storedBytes,
+    files,
+    logicalSize: files.reduce((s, f) => s + (f.kind === 'file' ? f.size : 0), 0),
+    addedBytes: t.addedBytes,
     extra: o.extra,
   };
   await lock.assertHeld(); // fencing: never commit after losing the lock
