@@ -18,8 +18,8 @@ import { equalBytes } from '../repo/sealed.js';
 import { fsPath, showName } from '../util/names.js';
 import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
 import { readFileChunks } from './reader.js';
-import { BIG_FILE, batchFiles } from './batch.js';
-import { smallFilesVerdicts } from './small.js';
+import { restoreByPack } from './restore-packs.js';
+import { mapLimit } from '../util/concurrency.js';
 import { utimeSeconds } from '../workers/small-files.js';
 
 export interface RestoreProgress {
@@ -89,9 +89,6 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
         failures.push({ rel: x.rel, error: e });
       }
     }
-    // Small files without a reader or an encoding of the caller's are restored many to a task.
-    const batched = !read && !o.encode;
-    const units = batched ? batchFiles(files, (x) => x.f.size) : files.map((x) => [x]);
     const onBytes = (n: number) => {
       progress.bytes += n;
       o.onProgress?.(progress);
@@ -100,38 +97,36 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
       if (isFatal(e)) throw e;
       failures.push({ rel: x.rel, error: e });
     };
-    let next = 0;
-    let fatal: unknown;
-    const lane = async () => {
-      while (next < units.length && fatal === undefined) {
-        checkAborted(o.signal);
-        const unit = units[next++];
-        if (batched && !(unit.length === 1 && unit[0].f.size >= BIG_FILE)) {
-          await restoreUnit(repo!, pool!, unit, safe, o, failed, (x) => {
-            progress.files++;
-            onBytes(x.f.size);
-          });
-          continue;
-        }
-        const x = unit[0];
-        try {
-          const target = await safe.parentFor(x.rel);
-          o.onFile?.(x.f, target);
-          await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, o.signal, onBytes);
-          progress.files++;
-          o.onProgress?.(progress);
-        } catch (e) {
-          failed(x, e);
-        }
+    // Files stored as their plain bytes from this repository are restored by pack; the others
+    // (a caller's reader or encoding) stream one by one.
+    const byPack = read ? [] : files.filter((x) => o.encode?.(x.f) === undefined);
+    const streamed = read ? files : files.filter((x) => o.encode?.(x.f) !== undefined);
+    if (byPack.length > 0) {
+      await restoreByPack(repo!, pool!, byPack, {
+        safe,
+        signal: o.signal,
+        onFile: o.onFile,
+        failed,
+        progress: (bytes, n) => {
+          progress.files += n;
+          onBytes(bytes);
+        },
+      });
+    }
+    // On a fatal failure the files being restored finish (or clean up) before we return, so no
+    // `.mobr-partial-` file outlives the command.
+    await mapLimit(streamed, Math.max(3, pool?.threads ?? o.parallelism ?? 1), async (x) => {
+      checkAborted(o.signal);
+      try {
+        const target = await safe.parentFor(x.rel);
+        o.onFile?.(x.f, target);
+        await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, o.signal, onBytes);
+        progress.files++;
+        o.onProgress?.(progress);
+      } catch (e) {
+        failed(x, e);
       }
-    };
-    // On a fatal failure the other lanes finish (or clean up) the file they are on before we
-    // return, so no `.mobr-partial-` file outlives the command.
-    const lanes = await Promise.allSettled(Array.from({ length: Math.max(3, pool?.threads ?? o.parallelism ?? 1) }, () => lane().catch((e) => {
-      fatal ??= e;
-      throw e;
-    })));
-    if (fatal !== undefined || lanes.some((l) => l.status === 'rejected')) throw fatal;
+    });
     for (const x of items) {
       if (x.f.kind !== 'symlink') continue;
       try {
@@ -152,43 +147,6 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     if (ownPool) await pool!.close();
   }
   return progress;
-}
-
-/**
- * Small files restored together (small.ts): their folders made here, the reading, checking and
- * writing done in one worker task. A file that fails goes to `failed`, as in the lane above.
- */
-async function restoreUnit(
-  repo: Repository,
-  pool: WorkerPool,
-  unit: { f: FileEntry; rel: string }[],
-  safe: SafeRoot,
-  o: RestoreOptions,
-  failed: (x: { rel: string }, e: unknown) => void,
-  done: (x: { f: FileEntry }) => void,
-): Promise<void> {
-  const ready: { f: FileEntry; rel: string; target: string }[] = [];
-  for (const x of unit) {
-    try {
-      ready.push({ ...x, target: await safe.parentFor(x.rel) });
-    } catch (e) {
-      failed(x, e);
-    }
-  }
-  for (const x of ready) o.onFile?.(x.f, x.target);
-  let verdicts: (Error | undefined)[];
-  try {
-    verdicts = await smallFilesVerdicts(repo, pool, ready.map((x) => x.f), ready.map((x) => x.target));
-  } catch (e) {
-    for (const x of ready) failed(x, withContext(`restore ${showName(x.f.path)}`, e));
-    return;
-  }
-  ready.forEach((x, k) => {
-    const e = verdicts[k];
-    if (!e) return done(x);
-    if (e instanceof MobrError) failed(x, new MobrError(e.code, `restore ${showName(x.f.path)}: ${e.message}`, { cause: e }));
-    else failed(x, withContext(`restore ${showName(x.f.path)}`, e));
-  });
 }
 
 /** One error naming every failed entry, in path order (the first one's code; at most 20 named). */

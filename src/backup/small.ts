@@ -5,7 +5,7 @@
  * writes the files. Nothing comes back but a verdict per file: no per-file message, read or
  * copy on the main thread.
  */
-import { MobrError, isMobrError, withContext } from '../errors.js';
+import { MobrError, isMobrError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { toHex } from '../hash/hex.js';
@@ -87,7 +87,8 @@ export async function smallFilesVerdicts(
       first,
       count: n,
       size: f.size,
-      sha256: f.sha256,
+      // a copy: the entry's digest is a view into the whole decoded manifest, which would be cloned with it
+      sha256: f.sha256 && new Uint8Array(f.sha256),
       // the temporary name is short and in the target's folder, as restore.ts makes it
       write: t === undefined ? undefined : { tmp: path.join(path.dirname(t), `.mobr-partial-${randomBytes(4).toString('hex')}`), target: t, mode: f.mode, mtimeMs: f.mtimeMs },
     });
@@ -105,14 +106,4 @@ export async function smallFilesVerdicts(
     else out[k] = Object.assign(new Error(p.message), { code: p.code });
   });
   return out;
-}
-
-/** Restores small files to their targets; throws for the first that fails, as a restore of one would. */
-export async function restoreSmallFiles(repo: Repository, pool: WorkerPool, files: FileEntry[], targets: string[]): Promise<void> {
-  const verdicts = await smallFilesVerdicts(repo, pool, files, targets);
-  const bad = verdicts.findIndex((v) => v !== undefined);
-  if (bad < 0) return;
-  const e = verdicts[bad]!;
-  if (e instanceof MobrError) throw new MobrError(e.code, `restore ${files[bad].path}: ${e.message}`, { cause: e });
-  throw withContext(`restore ${files[bad].path}`, e);
 }

@@ -6,6 +6,7 @@ import { blake3, blake3Backend, blake3Ready } from '../hash/blake3.js';
 import { codecReady, decodeChunk } from '../chunk/codec.js';
 import { moved } from './transfer.js';
 import { smallFiles } from './small-files.js';
+import { finishFiles, packWrites } from './pack-writes.js';
 import { filesTask } from './files-task.js';
 import type { DecodeResult, DecodeTask, Task } from './tasks.js';
 
@@ -41,6 +42,11 @@ export default async function run(t: Task): Promise<unknown> {
     case 'small':
       await Promise.all([codecReady(), blake3Ready()]);
       return smallFiles(t);
+    case 'packWrites':
+      await Promise.all([codecReady(), blake3Ready()]);
+      return packWrites(t);
+    case 'finishFiles':
+      return finishFiles(t);
     case 'backend':
       await blake3Ready();
       return blake3Backend();

@@ -132,9 +132,52 @@ export type SmallFileProblem =
   | { kind: 'io'; code?: string; message: string } // writing failed
   | null;
 
+/**
+ * Restore by pack (src/backup/restore-packs.ts): the chunks of one ranged read (`data`, the task's
+ * own), decoded and checked against their ids once each, written wherever the files use them.
+ * A file with `whole` has every chunk here: it is checked against its size and SHA-256 before
+ * anything is written, written to its temporary name, given its mode and mtime and renamed. The
+ * other files' chunks are written at their offsets into the temporary file the main thread
+ * created; FinishFilesTask checks and renames those once every chunk is written. A chunk that
+ * fails its check is never written.
+ */
+export interface PackWritesTask {
+  kind: 'packWrites';
+  data: Uint8Array;
+  offsets: number[];
+  lengths: number[];
+  codecs: number[];
+  rawLengths: number[];
+  ids: Uint8Array; // n × 32
+  files: PackFile[];
+  /** Whole files' SHA-256s, 32 bytes each, in one buffer (`whole.sha` indexes it). */
+  sha256s: Uint8Array;
+}
+export interface PackFile {
+  tmp: string;
+  /** Its chunks in this task, in file order: chunk index and byte offset in the file. */
+  blobs: number[];
+  ats: number[];
+  whole?: FinishFile;
+}
+export interface FinishFile {
+  target: string;
+  size: number;
+  /** Index of its SHA-256 in the task's sha256s (none: checked by size only). */
+  sha?: number;
+  mode: number;
+  mtimeMs: number;
+}
+/** Files whose chunks are all written to `tmp`: read back, check, set mode and mtime, rename. */
+export interface FinishFilesTask {
+  kind: 'finishFiles';
+  files: (FinishFile & { tmp: string })[];
+  sha256s: Uint8Array;
+}
+
 /** Which BLAKE3 implementation the worker hashes with (src/hash/blake3.ts). */
 export interface BackendTask {
   kind: 'backend';
 }
 
-export type Task = FilesTask | DecodeTask | SmallFilesTask | BackendTask;
+export type Task = FilesTask | DecodeTask | SmallFilesTask | PackWritesTask | FinishFilesTask | BackendTask;

@@ -1,0 +1,260 @@
+/**
+ * Restoring files by pack, not by file (as restic's restorer does): every chunk the files need is
+ * read once, in as few ranged reads as the plan allows (src/repo/read-plan.ts), decoded and
+ * checked against its id in a worker, and written into every file (and place) that uses it.
+ * Chunks of files backed up side by side interleave in packs, so reading file by file would read
+ * many packs in pieces; this reads each pack about once (one GET per pack on S3).
+ * A file whose chunks all come in one task is checked against its size and SHA-256 before it is
+ * written; one spread over several tasks is written at offsets into a temporary file created
+ * here, then read back and checked whole before it is renamed into place. Either way no byte
+ * that failed a check is written, and nothing is renamed into place unchecked.
+ */
+import { promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { MobrError, checkAborted, isMobrError, withContext } from '../errors.js';
+import { toHex } from '../hash/hex.js';
+import type { FileEntry } from '../repo/manifest.js';
+import type { Repository } from '../repo/repository.js';
+import { planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
+import { mapLimit } from '../util/concurrency.js';
+import { fsPath, showName } from '../util/names.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { FinishFile, PackFile, SmallFileProblem } from '../workers/tasks.js';
+import type { SafeRoot } from './paths.js';
+import { owned, storeSource, type RangeSource } from './reader.js';
+
+const MiB = 1024 * 1024;
+/** Gaps of up to this many bytes between needed chunks of a pack are read rather than cut around. */
+export const READ_GAP = MiB;
+/** The longest ranged read: a whole 16 MiB pack plus its last chunk fits. */
+export const MAX_READ = 32 * MiB;
+/** Files a worker task covers at most (a pack of tiny files is split over several tasks). */
+export const TASK_FILES = 256;
+
+export interface PackRestoreItem {
+  f: FileEntry;
+  rel: string;
+}
+
+export interface PackRestoreHooks {
+  safe: SafeRoot;
+  signal?: AbortSignal;
+  onFile?: (f: FileEntry, target: string) => void;
+  /** A file failed; throws (and so stops the restore) when nothing else can succeed either. */
+  failed: (x: PackRestoreItem, e: unknown) => void;
+  /** Plain bytes written and files completed since the last call. */
+  progress: (bytes: number, files: number) => void;
+  /** Where the ranges come from (default: the repository's store). */
+  source?: RangeSource;
+}
+
+interface FileState {
+  x: PackRestoreItem;
+  target: string;
+  tmp: string;
+  tasksLeft: number;
+  failed: boolean;
+  started: boolean;
+  /** Files written in parts: their temporary file, created before the first task writes to it. */
+  created?: Promise<void>;
+}
+
+const tmpName = (target: string, hex: string) => path.join(path.dirname(target), `.mobr-partial-${hex}`);
+
+export async function restoreByPack(repo: Repository, pool: WorkerPool, items: PackRestoreItem[], h: PackRestoreHooks): Promise<void> {
+  const states: FileState[] = [];
+  for (const x of items) {
+    try {
+      states.push({ x, target: await h.safe.parentFor(x.rel), tmp: '', tasksLeft: 0, failed: false, started: false });
+    } catch (e) {
+      h.failed(x, e);
+    }
+  }
+  const names = randomBytes(4 * states.length).toString('hex');
+  states.forEach((s, k) => (s.tmp = tmpName(s.target, names.slice(8 * k, 8 * k + 8))));
+  await new PackRestore(repo, pool, states, h).run();
+}
+
+/** One restore by pack: the plan, the state of each file, the reads and the worker tasks. */
+class PackRestore {
+  private readonly source: RangeSource;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly pool: WorkerPool,
+    private readonly states: FileState[],
+    private readonly h: PackRestoreHooks,
+  ) {
+    this.source = h.source ?? storeSource(repo);
+  }
+
+  async run(): Promise<void> {
+    const { states } = this;
+    const plan = planPackReads(states.map((s) => s.x.f), (id) => this.repo.location(id), { gap: READ_GAP, maxRead: MAX_READ, maxFiles: TASK_FILES });
+    try {
+      plan.missing.forEach((id, k) => this.fail(k, new MobrError('NOT_FOUND', `chunk ${toHex(id).slice(0, 16)} is missing from the repository`)));
+      states.forEach((s, k) => (s.tasksLeft = plan.tasksOf[k]));
+      // files without chunks: created empty and finished like files written in parts
+      const empty = states.flatMap((s, k) => (s.tasksLeft === 0 && !plan.missing.has(k) ? [k] : []));
+      for (const k of empty) {
+        this.start(k);
+        await this.create(k).catch((e) => this.fail(k, e));
+      }
+      if (empty.length > 0) await this.finish(empty.filter((k) => !states[k].failed));
+      await mapLimit(plan.reads, this.pool.threads + 2, (read) => this.runRead(read));
+    } finally {
+      // whatever did not finish (failed, or stopped by a fatal error) leaves no temporary file
+      await Promise.all(states.map(async (s) => {
+        if (s.created === undefined || s.tasksLeft === -1) return;
+        await s.created.catch(() => undefined);
+        await fsp.rm(fsPath(s.tmp), { force: true });
+      }));
+    }
+  }
+
+  /** One ranged read and its tasks; then the files it completed are checked and renamed. */
+  private async runRead(read: PackRead): Promise<void> {
+    checkAborted(this.h.signal);
+    const live = (b: PlannedBlob) => b.uses.some((u) => !this.states[u.file].failed);
+    if (!read.tasks.some((t) => t.some(live))) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.source(read.pack, read.offset, read.length);
+    } catch (e) {
+      for (const t of read.tasks) for (const b of t) for (const u of b.uses) this.fail(u.file, e);
+      return;
+    }
+    const ready: number[] = [];
+    // every task of the read ends before a failure goes on (none may write after we return)
+    const ran = await Promise.allSettled(read.tasks.map((t) => this.runTask(read, t, bytes, read.tasks.length === 1, ready)));
+    for (const r of ran) if (r.status === 'rejected') throw r.reason;
+    if (ready.length > 0) await this.finish(ready);
+  }
+
+  /** One worker task: the chunks of `blobs` (consecutive in the read) written where they are used. */
+  private async runTask(read: PackRead, blobs: PlannedBlob[], bytes: Uint8Array, only: boolean, ready: number[]): Promise<void> {
+    const base = blobs[0].loc.offset;
+    const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
+    // the read's own buffer when this is its only task; else a copy of this task's slice
+    const data = only ? owned(bytes) : new Uint8Array(bytes.subarray(base - read.offset, end - read.offset));
+    const shift = only ? read.offset : base;
+    const { ks, files, shas } = await this.taskFiles(blobs);
+    if (files.length === 0) return;
+    const ids = new Uint8Array(blobs.length * 32);
+    blobs.forEach((b, j) => ids.set(b.id, j * 32));
+    const problems = await this.pool.packWrites({
+      data,
+      offsets: blobs.map((b) => b.loc.offset - shift),
+      lengths: blobs.map((b) => b.loc.length),
+      codecs: blobs.map((b) => b.loc.codec),
+      rawLengths: blobs.map((b) => b.loc.rawLength),
+      ids,
+      files,
+      sha256s: packed(shas),
+    });
+    let written = 0;
+    problems.forEach((p, i) => {
+      const k = ks[i];
+      const s = this.states[k];
+      if (p) return this.fail(k, problemError(p, (j) => `chunk ${toHex(blobs[j].id).slice(0, 16)} in pack ${read.pack.slice(0, 16)}`));
+      if (s.failed) return;
+      for (const j of files[i].blobs) written += blobs[j].loc.rawLength;
+      if (files[i].whole) {
+        s.tasksLeft = -1;
+        this.h.progress(0, 1);
+      } else if (--s.tasksLeft === 0) ready.push(k);
+    });
+    this.h.progress(written, 0);
+  }
+
+  /**
+   * The files a task writes (those not failed) and their chunks in file order. A file all in this
+   * task is written whole; for the others the temporary file is created first.
+   */
+  private async taskFiles(blobs: PlannedBlob[]): Promise<{ ks: number[]; files: PackFile[]; shas: Uint8Array[] }> {
+    const uses = new Map<number, { blobs: number[]; ats: number[] }>();
+    blobs.forEach((b, j) => {
+      for (const u of b.uses) {
+        if (this.states[u.file].failed) continue;
+        let e = uses.get(u.file);
+        if (!e) uses.set(u.file, (e = { blobs: [], ats: [] }));
+        e.blobs.push(j);
+        e.ats.push(u.at);
+      }
+    });
+    const ks: number[] = [];
+    const files: PackFile[] = [];
+    const shas: Uint8Array[] = [];
+    for (const [k, e] of uses) {
+      const s = this.states[k];
+      const f = s.x.f;
+      const order = e.ats.map((_, i) => i).sort((a, b) => e.ats[a] - e.ats[b]);
+      this.start(k);
+      const file: PackFile = { tmp: s.tmp, blobs: order.map((i) => e.blobs[i]), ats: order.map((i) => e.ats[i]) };
+      if (s.tasksLeft === 1 && s.created === undefined) {
+        file.whole = { target: s.target, size: f.size, mode: f.mode, mtimeMs: f.mtimeMs, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined };
+      } else {
+        await this.create(k).catch((err) => this.fail(k, err));
+        if (s.failed) continue;
+      }
+      ks.push(k);
+      files.push(file);
+    }
+    return { ks, files, shas };
+  }
+
+  /** Files written in parts, all chunks in: read back, checked, renamed into place. */
+  private async finish(ks: number[]): Promise<void> {
+    const files: (FinishFile & { tmp: string })[] = [];
+    const shas: Uint8Array[] = [];
+    for (const k of ks) {
+      const f = this.states[k].x.f;
+      files.push({ tmp: this.states[k].tmp, target: this.states[k].target, size: f.size, mode: f.mode, mtimeMs: f.mtimeMs, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined });
+    }
+    const problems = await this.pool.finishFiles({ files, sha256s: packed(shas) });
+    problems.forEach((p, i) => {
+      if (p) this.fail(ks[i], problemError(p, () => ''));
+      else {
+        this.states[ks[i]].tasksLeft = -1; // done: nothing to sweep
+        this.h.progress(0, 1);
+      }
+    });
+  }
+
+  private fail(k: number, e: unknown): void {
+    const s = this.states[k];
+    if (s.failed) return;
+    s.failed = true;
+    const f = s.x.f;
+    this.h.failed(s.x, isMobrError(e) ? new MobrError(e.code, `restore ${showName(f.path)}: ${e.message}`, { cause: e }) : withContext(`restore ${showName(f.path)}`, e));
+  }
+
+  /** Tells the caller a file is about to be written (once). */
+  private start(k: number): void {
+    const s = this.states[k];
+    if (s.started) return;
+    s.started = true;
+    this.h.onFile?.(s.x.f, s.target);
+  }
+
+  /** Creates the temporary file a file written in parts gets its chunks in (once). */
+  private create(k: number): Promise<void> {
+    const s = this.states[k];
+    s.created ??= fsp.open(fsPath(s.tmp), 'wx', 0o600).then((fh) => fh.close());
+    return s.created;
+  }
+}
+
+/** Whole SHA-256s side by side in one buffer of their own (views into a manifest are never sent). */
+function packed(shas: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(shas.length * 32);
+  shas.forEach((x, i) => out.set(x, i * 32));
+  return out;
+}
+
+function problemError(p: NonNullable<SmallFileProblem>, chunkName: (j: number) => string): Error {
+  if (p.kind === 'chunk') return new MobrError('CORRUPT_PACK', `${chunkName(p.chunk)}: ${p.message} (damaged)`);
+  if (p.kind === 'content') return new MobrError('CORRUPT', p.message);
+  return Object.assign(new Error(p.message), { code: p.code });
+}

@@ -1,0 +1,148 @@
+/**
+ * The worker side of restore by pack (PackWritesTask, FinishFilesTask in tasks.ts): chunks decoded
+ * and checked once each, written where the files use them, files checked whole and renamed into
+ * place. Synchronous file calls: this is the worker's own thread, and a thousand small files
+ * must not queue a round trip each on the process's 4-thread I/O pool.
+ */
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readSync, renameSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { blake3 } from '../hash/blake3.js';
+import { decodeChunk } from '../chunk/codec.js';
+import { equalBytes } from '../repo/sealed.js';
+import { fsPath } from '../util/names.js';
+import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, SmallFileProblem } from './tasks.js';
+import { utimeSeconds } from './small-files.js';
+
+const READ_BACK = 1024 * 1024;
+
+/** Per file of the task: null when its chunks here are written (and, if whole, it is in place). */
+export function packWrites(t: PackWritesTask): SmallFileProblem[] {
+  const ids = Buffer.from(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength);
+  // each chunk is decoded once, when first used, and dropped after its last use
+  const left = new Array<number>(t.offsets.length).fill(0);
+  for (const f of t.files) for (const j of f.blobs) left[j]++;
+  const plain: (Uint8Array | string | undefined)[] = new Array(t.offsets.length);
+  const chunk = (j: number): Uint8Array | string => {
+    let p = plain[j];
+    if (p === undefined) {
+      try {
+        const d = decodeChunk(t.data.subarray(t.offsets[j], t.offsets[j] + t.lengths[j]), t.codecs[j], t.rawLengths[j]);
+        p = ids.compare(blake3(d), 0, 32, j * 32, j * 32 + 32) === 0 ? d : 'hash mismatch';
+      } catch (e) {
+        p = (e as Error).message;
+      }
+      plain[j] = p;
+    }
+    if (--left[j] === 0 && typeof p !== 'string') plain[j] = undefined;
+    return p;
+  };
+  const sha = (i: number | undefined) => (i === undefined ? undefined : t.sha256s.subarray(i * 32, i * 32 + 32));
+  return t.files.map((f) => {
+    // take every chunk of the file (so each one's use count goes down) before anything fails it
+    const chunks = f.blobs.map(chunk);
+    const bad = chunks.findIndex((c) => typeof c === 'string');
+    if (bad >= 0) return { kind: 'chunk', chunk: f.blobs[bad], message: chunks[bad] as string };
+    return f.whole ? writeWhole(f, f.whole, chunks as Uint8Array[], sha(f.whole.sha)) : writeParts(f, chunks as Uint8Array[]);
+  });
+}
+
+/** A file all here: checked, written to its temporary name, finished and renamed. */
+function writeWhole(f: PackFile, w: FinishFile, chunks: Uint8Array[], sha256: Uint8Array | undefined): SmallFileProblem {
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
+  if (sha256) {
+    const h = createHash('sha256');
+    for (const c of chunks) h.update(c);
+    if (!equalBytes(new Uint8Array(h.digest()), sha256)) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
+  }
+  return withFile(f.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, true, (fd) => {
+    let done = 0;
+    while (done < size) {
+      // writev may write less than asked: go on from where it stopped
+      let skip = done;
+      const rest: Uint8Array[] = [];
+      for (const c of chunks) {
+        if (skip >= c.length) skip -= c.length;
+        else {
+          rest.push(skip > 0 ? c.subarray(skip) : c);
+          skip = 0;
+        }
+      }
+      done += writevSync(fd, rest);
+    }
+    setMeta(fd, w);
+  }, () => renameSync(fsPath(f.tmp), fsPath(w.target)));
+}
+
+/** Chunks of a file spread over several tasks, each written at its offset. */
+function writeParts(f: PackFile, chunks: Uint8Array[]): SmallFileProblem {
+  return withFile(f.tmp, constants.O_WRONLY, false, (fd) => {
+    chunks.forEach((c, i) => {
+      for (let done = 0; done < c.length; ) done += writeSync(fd, c, done, c.length - done, f.ats[i] + done);
+    });
+  });
+}
+
+/** Gives the open file its recorded mode and mtime (before it is closed and renamed). */
+function setMeta(fd: number, w: FinishFile): void {
+  fchmodSync(fd, w.mode);
+  futimesSync(fd, utimeSeconds(w.mtimeMs), utimeSeconds(w.mtimeMs));
+}
+
+/**
+ * Opens the file with `flags`, runs `fn`, closes it, then runs `after`. Any failure closes it,
+ * removes it when `owned` (this call created it) and becomes an io problem.
+ */
+function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) => void, after?: () => void): SmallFileProblem {
+  let fd: number | undefined;
+  try {
+    fd = openSync(fsPath(tmp), flags, 0o600);
+    fn(fd);
+    const open = fd;
+    fd = undefined;
+    closeSync(open);
+    after?.();
+    return null;
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing
+      }
+    }
+    if (owned) rmSync(fsPath(tmp), { force: true });
+    const err = e as NodeJS.ErrnoException;
+    return { kind: 'io', code: err.code, message: err.message };
+  }
+}
+
+/** Files written in parts: read back and checked against size and SHA-256, then renamed. */
+export function finishFiles(t: FinishFilesTask): SmallFileProblem[] {
+  const buf = Buffer.allocUnsafe(READ_BACK);
+  return t.files.map((w) => {
+    let fd: number | undefined;
+    try {
+      fd = openSync(fsPath(w.tmp), constants.O_RDWR);
+      const size = fstatSync(fd).size;
+      if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
+      if (w.sha !== undefined) {
+        const h = createHash('sha256');
+        for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+        if (!equalBytes(new Uint8Array(h.digest()), t.sha256s.subarray(w.sha * 32, w.sha * 32 + 32))) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
+      }
+      setMeta(fd, w);
+      const open = fd;
+      fd = undefined;
+      closeSync(open);
+      renameSync(fsPath(w.tmp), fsPath(w.target));
+      return null;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return { kind: 'io', code: err.code, message: err.message };
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  });
+}

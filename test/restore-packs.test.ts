@@ -1,0 +1,207 @@
+/**
+ * Restore by pack (src/backup/restore-packs.ts, planPackReads in src/repo/read-plan.ts): each
+ * pack is read about once however its chunks interleave between files; a chunk used by several
+ * files (or twice in one) is read once and written everywhere; files spread over several tasks
+ * are checked whole before they are renamed; damage is never written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { FsStore } from '../src/store/fs.js';
+import { Repository } from '../src/repo/repository.js';
+import { backupTree } from '../src/backup/backup.js';
+import { restoreBackup } from '../src/backup/restore.js';
+import { planPackReads } from '../src/repo/read-plan.js';
+import type { ChunkLocation } from '../src/repo/index-file.js';
+import { chunkCount, chunkId, type FileEntry } from '../src/repo/manifest.js';
+import { WorkerPool } from '../src/workers/pool.js';
+import { CountingStore } from './helpers/counting-store.js';
+import { pseudoRandom, tempDir, writeTree } from './helpers/tree.js';
+
+class RangeCountingStore extends CountingStore<FsStore> {
+  ranges: { key: string; offset: number; length: number }[] = [];
+  override getRange(k: string, o: number, l: number): Promise<Uint8Array> {
+    if (k.startsWith('data/')) this.ranges.push({ key: k, offset: o, length: l });
+    return super.getRange(k, o, l);
+  }
+}
+
+describe('planPackReads', () => {
+  // files made of chunks 0..n-1 (ids by number) lying in packs at arbitrary places
+  const arb = fc
+    .record({
+      chunks: fc.array(fc.record({ pack: fc.integer({ min: 0, max: 3 }), length: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 30 }),
+      files: fc.array(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 12 }), { minLength: 1, maxLength: 12 }),
+      gap: fc.integer({ min: 0, max: 60 }),
+      maxRead: fc.integer({ min: 1, max: 400 }),
+      maxFiles: fc.integer({ min: 1, max: 5 }),
+    })
+    .map((x) => {
+      const next = [0, 0, 0, 0];
+      const locs = x.chunks.map((c, i) => {
+        const loc: ChunkLocation = { pack: `p${c.pack}`, offset: next[c.pack], length: c.length, rawLength: c.length * 3 + (i % 2), codec: 0 };
+        next[c.pack] += c.length + (i % 3) * 7; // some gaps between chunks
+        return loc;
+      });
+      const id = (n: number) => new Uint8Array(32).fill(n + 1);
+      const files: FileEntry[] = x.files.map((cs, k) => {
+        const chunks = new Uint8Array(cs.length * 32);
+        cs.forEach((c, i) => chunks.set(id(c), i * 32));
+        return { path: `f${k}`, kind: 'file', size: 0, mode: 0o644, mtimeMs: 0, chunks };
+      });
+      return { ...x, locs, files, lookup: (i: Uint8Array) => locs[i[0] - 1] };
+    });
+
+  it('every use of every chunk is planned exactly once, in reads that keep to the limits', () => {
+    fc.assert(
+      fc.property(arb, (x) => {
+        const plan = planPackReads(x.files, x.lookup, { gap: x.gap, maxRead: x.maxRead, maxFiles: x.maxFiles });
+        const got = new Map<string, string>();
+        const tasksOf = new Array(x.files.length).fill(0);
+        for (const r of plan.reads) {
+          for (const t of r.tasks) {
+            expect(t.length).toBeGreaterThan(0);
+            const filesHere = new Set(t.flatMap((b) => b.uses.map((u) => u.file)));
+            expect(filesHere.size <= x.maxFiles || t.length === 1).toBe(true);
+            for (const k of filesHere) tasksOf[k]++;
+          }
+          const blobs = r.tasks.flat();
+          expect(blobs[0].loc.offset).toBe(r.offset);
+          const last = blobs[blobs.length - 1].loc;
+          expect(last.offset + last.length).toBe(r.offset + r.length);
+          expect(r.length <= x.maxRead || blobs.length === 1).toBe(true);
+          blobs.forEach((b, i) => {
+            expect(b.loc.pack).toBe(r.pack);
+            if (i > 0) expect(b.loc.offset - (blobs[i - 1].loc.offset + blobs[i - 1].loc.length)).toBeLessThanOrEqual(x.gap);
+            for (const u of b.uses) {
+              const key = `${u.file}@${u.at}`;
+              expect(got.has(key), key).toBe(false);
+              got.set(key, String(b.id[0]));
+            }
+          });
+        }
+        // what each file should get: every chunk at its offset, unless a chunk is missing
+        const want = new Map<string, string>();
+        x.files.forEach((f, k) => {
+          if (plan.missing.has(k)) return;
+          let at = 0;
+          for (let i = 0; i < chunkCount(f); i++) {
+            const loc = x.lookup(chunkId(f, i))!;
+            want.set(`${k}@${at}`, String(chunkId(f, i)[0]));
+            at += loc.rawLength;
+          }
+        });
+        expect(got).toEqual(want);
+        expect(plan.tasksOf).toEqual(tasksOf);
+        x.files.forEach((f, k) => {
+          const lacks = Array.from({ length: chunkCount(f) }, (_, i) => chunkId(f, i)).find((id) => !x.lookup(id));
+          expect(plan.missing.get(k)).toEqual(lacks);
+        });
+        // a chunk is read once per plan
+        const blobsSeen = plan.reads.flatMap((r) => r.tasks.flat().map((b) => `${b.loc.pack}:${b.loc.offset}`));
+        expect(new Set(blobsSeen).size).toBe(blobsSeen.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('restore by pack', () => {
+  let pool: WorkerPool;
+  let work: string;
+  // files backed up side by side (two lanes) interleave in packs; some share chunks; one repeats a chunk
+  const block = pseudoRandom(77, 200 * 1024);
+  const repeated = new Uint8Array(block.length * 3);
+  for (let i = 0; i < 3; i++) repeated.set(block, i * block.length);
+  const files = [
+    ...Array.from({ length: 12 }, (_, i) => ({ path: `big/f${i}`, data: pseudoRandom(i + 1, 700 * 1024 + i * 4099, i % 3 === 0), mode: 0o640 })),
+    ...Array.from({ length: 300 }, (_, i) => ({ path: `small/s${i}`, data: pseudoRandom(500 + i, 1 + ((i * 37) % 900)), mode: 0o600 })),
+    { path: 'copy/f1', data: pseudoRandom(2, 700 * 1024 + 4099), mode: 0o644 },
+    { path: 'rep/r', data: repeated, mode: 0o644 },
+    { path: 'empty/e', data: new Uint8Array(0), mode: 0o604 },
+  ];
+  const SMALL = { chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, packSize: 512 * 1024 };
+
+  beforeAll(async () => {
+    pool = new WorkerPool(2);
+    work = await tempDir();
+    await writeTree(path.join(work, 'src'), files);
+    const repo = await Repository.init(new FsStore(path.join(work, 'repo')), SMALL);
+    await backupTree(repo, path.join(work, 'src'), { id: 'b1', pool });
+  });
+  afterAll(async () => {
+    await pool.close();
+    await fsp.rm(work, { recursive: true, force: true });
+  });
+
+  it('reads each pack in one ranged read, writes every file byte-identical with its mode, and leaves no temporary file', async () => {
+    const store = new RangeCountingStore(new FsStore(path.join(work, 'repo')));
+    const repo = await Repository.open(store);
+    const m = await repo.loadManifest('b1');
+    const packs = new Set(m.files.flatMap((f) => Array.from({ length: chunkCount(f) }, (_, i) => repo.location(chunkId(f, i))!.pack)));
+    const perFile = m.files.reduce((s, f) => s + new Set(Array.from({ length: chunkCount(f) }, (_, i) => repo.location(chunkId(f, i))!.pack)).size, 0);
+    const out = path.join(work, 'out');
+    const seen: string[] = [];
+    const p = await restoreBackup(repo, m, out, { pool, onFile: (f) => seen.push(f.path) });
+    expect(p.files).toBe(files.length);
+    expect(p.bytes).toBe(files.reduce((s, f) => s + f.data.length, 0));
+    expect(seen.sort()).toEqual(files.map((f) => f.path).sort());
+    expect(store.ranges.length).toBe(packs.size);
+    expect(new Set(store.ranges.map((r) => r.key)).size).toBe(packs.size);
+    expect(perFile, 'files interleave in packs (reading file by file would read packs more often)').toBeGreaterThan(packs.size);
+    for (const f of files) {
+      const at = path.join(out, f.path);
+      expect(Buffer.compare(await fsp.readFile(at), f.data), f.path).toBe(0);
+      expect((await fsp.stat(at)).mode & 0o777, f.path).toBe(f.mode);
+    }
+    const all = (await fsp.readdir(out, { recursive: true })).map(String);
+    expect(all.filter((n) => n.includes('.mobr-partial-'))).toEqual([]);
+  }, 120_000);
+
+  it('a partial restore reads only the packs its files need, across small gaps', async () => {
+    const store = new RangeCountingStore(new FsStore(path.join(work, 'repo')));
+    const repo = await Repository.open(store);
+    const m = await repo.loadManifest('b1');
+    const pick = (f: FileEntry) => (f.path.startsWith('big/f1') || f.path === 'small/s7' ? f.path : undefined);
+    const chosen = m.files.filter((f) => pick(f) !== undefined);
+    const out = path.join(work, 'out-part');
+    const p = await restoreBackup(repo, m, out, { pool, mapPath: pick });
+    expect(p.files).toBe(chosen.length);
+    const packs = new Set(chosen.flatMap((f) => Array.from({ length: chunkCount(f) }, (_, i) => repo.location(chunkId(f, i))!.pack)));
+    expect(new Set(store.ranges.map((r) => r.key))).toEqual(new Set([...packs].map((k) => expect.stringContaining(k))));
+    const stored = chosen.reduce((s, f) => s + Array.from({ length: chunkCount(f) }, (_, i) => repo.location(chunkId(f, i))!.length).reduce((a, b) => a + b, 0), 0);
+    // ranges cover the chosen chunks and at most 1 MiB of gap each
+    const read = store.ranges.reduce((s, r) => s + r.length, 0);
+    expect(read).toBeGreaterThanOrEqual(stored);
+    expect(read).toBeLessThanOrEqual(stored + store.ranges.length * 1024 * 1024);
+    for (const f of chosen) expect(Buffer.compare(await fsp.readFile(path.join(out, f.path)), files.find((x) => x.path === f.path)!.data)).toBe(0);
+  }, 120_000);
+
+  it('a damaged chunk shared by two files is written to neither; files spread over several packs that use it fail whole; the rest is restored', async () => {
+    const dir = path.join(work, 'repo-bad');
+    await fsp.cp(path.join(work, 'repo'), dir, { recursive: true });
+    const repo = await Repository.open(new FsStore(dir));
+    const m = await repo.loadManifest('b1');
+    // a chunk of big/f1, which copy/f1 shares (same bytes); damage it in its pack
+    const f1 = m.files.find((f) => f.path === 'big/f1')!;
+    const k = Math.floor(chunkCount(f1) / 2);
+    const loc = repo.location(chunkId(f1, k))!;
+    const packFile = (await fsp.readdir(path.join(dir, 'data'), { recursive: true })).map(String).find((n) => n.endsWith(loc.pack))!;
+    const bytes = await fsp.readFile(path.join(dir, 'data', packFile));
+    bytes[loc.offset + 10] ^= 1;
+    await fsp.chmod(path.join(dir, 'data', packFile), 0o644);
+    await fsp.writeFile(path.join(dir, 'data', packFile), bytes);
+    const out = path.join(work, 'out-bad');
+    const e = await restoreBackup(await Repository.open(new FsStore(dir)), m, out, { pool }).then(() => undefined, (x: Error) => x);
+    expect(e?.message).toMatch(/^restore: 2 of \d+ entries failed, the others were restored: big\/f1 \(chunk [0-9a-f]{16} in pack [0-9a-f]{16}: .*\(damaged\)\); copy\/f1 \(chunk [0-9a-f]{16} in pack [0-9a-f]{16}: .*\(damaged\)\)$/);
+    const all = (await fsp.readdir(out, { recursive: true })).map(String);
+    expect(all.filter((n) => n.includes('.mobr-partial-'))).toEqual([]);
+    expect(all).not.toContain('big/f1');
+    expect(all).not.toContain('copy/f1');
+    for (const f of files) {
+      if (f.path === 'big/f1' || f.path === 'copy/f1') continue;
+      expect(Buffer.compare(await fsp.readFile(path.join(out, f.path)), f.data), f.path).toBe(0);
+    }
+  }, 120_000);
+});
