@@ -5,8 +5,9 @@
  * - `--host/--port/--user/--password`: a backup from a running MatrixOne through its own BACKUP
  *   statement (src/mo/ingest.ts); the login is checked before anything is written.
  * A full backup reuses the chunk lists of files unchanged since the newest backup of the same
- * source (server: name + size + MatrixOne's checksum; cold: path + size + mtime), so it costs
- * about what an incremental does while staying a complete, self-contained backup.
+ * source (server: name, size and MatrixOne's checksum; cold: path, size, mtime, ctime and inode,
+ * src/backup/backup.ts), so it costs about what an incremental does while staying a complete,
+ * self-contained backup.
  * Order: the catalog is read first (a damaged catalog stops us before anything is written),
  * then the backup is stored (manifest last), then the record is added under the catalog lock.
  */

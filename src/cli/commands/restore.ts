@@ -11,7 +11,8 @@
  * `--restore_dir s3` writes into the bucket and --restore_filepath a cluster's S3 fileservices
  * read (src/mo/restore-s3.ts: `<filepath>/data/<object>`, `<filepath>/hk_data`).
  * --checksum is accepted: every restored file's SHA-256 is always checked.
- * Nothing is created at P until the backup has been found and opened.
+ * P/mo-data is not created until the backup has been found and opened (an existing P is only
+ * checked empty, under the restore lock).
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
