@@ -18,14 +18,10 @@
  * Sidecars are not stored as files: `meta.sidecar` says which algorithm MatrixOne used and
  * restore.ts re-emits them (the SHA-256 is FileEntry.sha256; an MD5 is kept in `meta.md5`).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MobrError, isMobrError, withContext } from '../errors.js';
+import { MobrError, isMobrError } from '../errors.js';
 import { bestEffort } from '../util/best-effort.js';
 import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
-import { toHex } from '../hash/hex.js';
 import { assertBackupId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
@@ -34,13 +30,16 @@ import { WorkerPool } from '../workers/pool.js';
 import { backupDialect, connect, type ConnectOptions, type MoClient } from './client.js';
 import { formatTS, parseBackupTime } from './layout.js';
 import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
-import { unframeFile } from './framing.js';
+import { readStagedFile } from './read-staged.js';
 import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
 import { mapLimit } from '../util/concurrency.js';
+import { removePlanAndParts } from '../repo/parts.js';
+import { coordinateShares, type SharesPlanned } from './shared.js';
 
 export interface MoBackupProgress {
-  phase: 'server' | 'ingest';
+  /** 'shares': the own share is read, waiting for the other ingesters' parts */
+  phase: 'server' | 'ingest' | 'shares';
   bytesRead: number;
   totalBytes: number;
   filesDone: number;
@@ -62,6 +61,13 @@ export interface MoBackupOptions {
   /** Reuse chunk lists of unchanged TAE files of the previous backup (default true). */
   reuse?: boolean;
   onProgress?: (p: MoBackupProgress) => void;
+  /**
+   * Ingest in this many shares (spec/scale.md): this process reads share 0 and waits for the
+   * parts of the others, run by `joinShare` anywhere; default 1 (no plan, no parts).
+   */
+  shares?: number;
+  /** Called once the plan is stored, so the other shares can be started. */
+  onPlanned?: (p: SharesPlanned) => void;
   /** Test hook: runs after the server wrote the staging folder, before mobr reads it. */
   afterServerBackup?: (staging: Staging) => Promise<void>;
 }
@@ -120,7 +126,8 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     await o.afterServerBackup?.(staging);
     pool = o.pool ?? new WorkerPool(o.parallelism);
     ingestor = new Ingestor(repo, pool, repo.config.compression);
-    const r = await ingestStaging(repo, staging, ingestor, pool.threads, { base, previous, id, onProgress: o.onProgress });
+    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, lock, onPlanned: o.onPlanned } : undefined;
+    const r = await ingestStaging(repo, staging, ingestor, pool.threads, { base, previous, id, onProgress: o.onProgress, shared });
     await ingestor.finish();
     for (const f of r.files) {
       if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `backup ${id}: ${f.path} refers to chunks the repository lacks`);
@@ -136,15 +143,17 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
       source: { kind: 'matrixone', host: o.conn.host, port: o.conn.port, user: o.conn.user, serverVersion },
       files: r.files,
       logicalSize: r.files.reduce((s, f) => s + f.size, 0),
-      addedBytes: ingestor.writer.stats.storedBytes,
+      addedBytes: ingestor.writer.stats.storedBytes + r.addedElsewhere,
       extra: r.extra,
     };
     await lock.assertHeld(); // fencing: never commit after losing the lock
     await repo.saveManifest(manifest);
+    if (shared) await removePlanAndParts(repo.store, id);
     await staging.remove();
     return manifest;
   } catch (e) {
     await bestEffort(async () => ingestor?.abandon(), 'drop the unfinished pack');
+    if ((o.shares ?? 1) > 1) await bestEffort(removePlanAndParts(repo.store, id), `remove the plan and parts of backup ${id}`);
     await bestEffort(staging.remove(), `remove ${staging.description}`);
     throw e;
   } finally {
@@ -167,12 +176,16 @@ interface IngestStagedOptions {
   base?: Manifest;
   previous?: Manifest;
   onProgress?: (p: MoBackupProgress) => void;
+  /** read in shares: this process reads share 0, other ingesters the rest (shared.ts) */
+  shared?: { shares: number; lock: RepoLock; onPlanned?: (p: SharesPlanned) => void };
 }
 
 interface Ingested {
   files: FileEntry[];
   backupTs?: string;
   extra: Record<string, unknown>;
+  /** bytes the other ingesters of a backup in shares stored */
+  addedElsewhere: number;
 }
 
 /**
@@ -191,31 +204,25 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
     totalFiles: plan.reusedFiles + plan.toRead.length,
   };
   c.onProgress?.(progress);
-  await mapLimit(plan.toRead, lanes, async (x) => {
-    files.push(await readOne(staging, ingestor, x));
-    progress.bytesRead += x.size;
-    progress.filesDone++;
-    c.onProgress?.(progress);
-  });
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files, backupTs: layout.sum.backupTS && formatTS(layout.sum.backupTS), extra: ingestFacts(layout, plan, files) };
-}
-
-/** Reads one staged file (unframed first when framed) into the repository and checks its SHA-256. */
-async function readOne(staging: Staging, ingestor: Ingestor, x: ToRead): Promise<FileEntry> {
-  const staged = await staging.localFile(x.rel, x.stagedSize);
-  const local = x.framed ? await unframed(staged, x.rel) : staged;
-  try {
-    const f = await ingestor.ingest(local.path).catch((e) => Promise.reject(withContext(`ingest ${x.rel}`, e)));
-    const got = toHex(f.sha256);
-    if (f.size !== x.size || (x.sha256 !== undefined && got !== x.sha256)) {
-      throw new MobrError('CORRUPT', `${x.rel}: sha256 ${got} (${f.size} bytes) does not match ${x.against} (${x.sha256 ?? 'no checksum'}, ${x.size} bytes)`);
-    }
-    return { path: x.rel, kind: 'file', size: f.size, mode: 0o644, mtimeMs: x.mtimeMs, sha256: f.sha256, chunks: f.chunks, meta: x.meta };
-  } finally {
-    await local.release();
-    if (local !== staged) await staged.release();
+  let addedElsewhere = 0;
+  if (c.shared) {
+    const kept = { bytes: progress.bytesRead, files: progress.filesDone };
+    const r = await coordinateShares(plan.toRead, {
+      repo, staging, ingestor, lanes, id: c.id, ...c.shared,
+      onProgress: (p) => c.onProgress?.({ ...progress, phase: p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest', bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone }),
+    });
+    files.push(...r.files);
+    addedElsewhere = r.addedBytes;
+  } else {
+    await mapLimit(plan.toRead, lanes, async (x) => {
+      files.push(await readStagedFile(staging, ingestor, x));
+      progress.bytesRead += x.size;
+      progress.filesDone++;
+      c.onProgress?.(progress);
+    });
   }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, backupTs: layout.sum.backupTS && formatTS(layout.sum.backupTS), extra: ingestFacts(layout, plan, files), addedElsewhere };
 }
 
 function ingestFacts(layout: StagedLayout, plan: IngestPlan, files: FileEntry[]): Record<string, unknown> {
@@ -237,18 +244,4 @@ function ingestFacts(layout: StagedLayout, plan: IngestPlan, files: FileEntry[])
     carriedFiles: plan.carriedFiles,
     ...(ignored.length ? { ignored: ignored.slice(0, 100) } : {}),
   };
-}
-
-/** A raw temp copy of a LocalFS-framed staged file. */
-async function unframed(staged: { path: string }, rel: string): Promise<{ path: string; release(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'mobr-unframe-'));
-  const file = join(dir, 'raw');
-  const release = () => rm(dir, { recursive: true, force: true });
-  try {
-    await unframeFile(staged.path, file, `${rel} (LocalFS-framed)`);
-  } catch (e) {
-    await release();
-    throw e;
-  }
-  return { path: file, release };
 }

@@ -37,6 +37,8 @@ export interface Staging {
   localFile(rel: string, size: number): Promise<{ path: string; release(): Promise<void> }>;
   /** Removes everything staged (best effort per object; errors are thrown after trying all). */
   remove(): Promise<void>;
+  /** Removes this process's local temp copies only (an ingester of one share: the staged folder is not its to remove). */
+  release(): Promise<void>;
 }
 
 export function stagingFor(target: Location, store: Store, id: string, o: { credentials?: S3Credentials; parallelism?: number } = {}): Staging {
@@ -62,6 +64,7 @@ export function stagingFor(target: Location, store: Store, id: string, o: { cred
       async localFile(rel) {
         return { path: path.join(localDir, ...rel.split('/')), release: async () => undefined };
       },
+      async release() {},
       async remove() {
         await fsp.rm(localDir, { recursive: true, force: true }).catch((e) => Promise.reject(withContext(`remove staging ${localDir}`, e)));
         // the parent goes only when empty (other backups' staging folders may be in it)
@@ -103,6 +106,9 @@ export function stagingFor(target: Location, store: Store, id: string, o: { cred
         throw e;
       }
       return { path: file, release: () => fsp.rm(file, { force: true }) };
+    },
+    async release() {
+      if (tmpDir) await fsp.rm(await tmpDir, { recursive: true, force: true }).catch(() => undefined);
     },
     async remove() {
       let first: unknown;

@@ -10,6 +10,7 @@ import { toHex } from '../hash/hex.js';
 import { codecReady, decodeChunk } from '../chunk/codec.js';
 import { encodeIndex, type PackRecord } from './index-file.js';
 import { indexKey, packKey } from './keys.js';
+import { PARTS_FOLDER, PLANS_FOLDER } from './parts.js';
 import { PackBuilder } from './pack.js';
 import { equalBytes } from './sealed.js';
 import { withExclusiveLock, type LockOptions } from './lock.js';
@@ -101,8 +102,8 @@ export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport>
 const LEFTOVER_MIN_AGE_MS = 10 * 60_000;
 
 /**
- * Leftovers of killed processes (spec/gc.md §3, step 11): a server backup's `staging/` copy and a folder's
- * unfinished temp files. Under the exclusive lock no backup runs, so every staging object is a
+ * Leftovers of killed processes (spec/gc.md §3, step 11): a server backup's `staging/` copy, the
+ * plan and parts of a backup in shares, and a folder's unfinished temp files. Under the exclusive lock no backup runs, so every staging object is a
  * leftover; the safety window still spares anything recent, as for packs.
  */
 async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: GcReport): Promise<void> {
@@ -114,6 +115,17 @@ async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: Gc
     checkAborted(o.signal);
     r.leftoversDeleted++;
     if (!o.dryRun) await repo.store.delete(e.key);
+  }
+  // plans and parts of a backup in shares (spec/repository.md §10): only mobr writes them, each
+  // under a shared lock, so none is a live process's while we hold ours: the window alone applies
+  const planCutoff = now - (o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS);
+  for (const prefix of [PLANS_FOLDER, PARTS_FOLDER]) {
+    for await (const e of repo.store.list(prefix)) {
+      if (e.mtimeMs === undefined || e.mtimeMs >= planCutoff) continue;
+      checkAborted(o.signal);
+      r.leftoversDeleted++;
+      if (!o.dryRun) await repo.store.delete(e.key);
+    }
   }
   if (!o.dryRun && repo.store.sweepTemp) r.leftoversDeleted += await repo.store.sweepTemp(cutoff);
 }

@@ -11,6 +11,7 @@ import { blake3 } from '../hash/blake3.js';
 import type { Store } from '../store/store.js';
 import { assertBackupId, decodeEntry, encodeEntry, type FileEntry } from './manifest.js';
 import { seal, unseal } from './sealed.js';
+import { DEFAULT_STALE_MS, isStale, listLocks } from './lock.js';
 
 export const PLANS_FOLDER = 'plans';
 export const PARTS_FOLDER = 'parts';
@@ -145,4 +146,23 @@ function stringMap(x: unknown): x is Record<string, string> {
 /** A relative `/`-separated path with no empty, `.` or `..` segment and no NUL. */
 function safeRel(p: string): boolean {
   return p !== '' && !p.includes('\0') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/**
+ * Plans whose coordinator is gone (its lock object missing, or stale by this machine's clock: a
+ * report for `check`, which takes no lock) and parts without a live plan: leftovers gc removes.
+ */
+export async function leftoverShareObjects(store: Store): Promise<string[]> {
+  const locks = new Map((await listLocks(store)).map((l) => [l.key, l]));
+  const live = new Set<string>();
+  const out: string[] = [];
+  for await (const e of store.list(PLANS_FOLDER)) {
+    const id = e.key.slice(PLANS_FOLDER.length + 1);
+    const lockKey = await store.get(e.key).then((b) => decodePlan(b, e.key).lock, () => undefined);
+    const l = lockKey === undefined ? undefined : locks.get(lockKey);
+    if (l && !isStale(l, Date.now(), DEFAULT_STALE_MS)) live.add(id);
+    else out.push(e.key);
+  }
+  for await (const e of store.list(PARTS_FOLDER)) if (!live.has(e.key.split('/')[1]!)) out.push(e.key);
+  return out.sort();
 }

@@ -31,6 +31,7 @@ import type { WalkReport } from '../../source/walk.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { runBackupDryRun } from './backup-dry-run.js';
+import { runJoin, sharesAnnouncement, sharesFlag } from './backup-shares.js';
 
 export interface BackupFlags {
   host?: string;
@@ -53,9 +54,15 @@ export interface BackupFlags {
   base_id?: string;
   data_dir?: string;
   dry_run?: boolean;
+  /** a server backup read in this many shares (this process: share 0 and the manifest) */
+  shares?: string;
+  /** ingest one share of this backup (with --share) */
+  join?: string;
+  share?: string;
 }
 
 export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<void> {
+  if (flags.join !== undefined) return runJoin(flags, backupLocation(flags), ctx);
   const req = await backupRequest(flags);
   const records = await checkBeforeWriting(req, ctx);
   if (flags.dry_run) {
@@ -77,6 +84,8 @@ interface BackupRequest {
   type: 'full' | 'incremental';
   baseId?: string;
   source: Source;
+  /** a server backup read in this many shares (spec/scale.md) */
+  shares?: number;
 }
 
 /** A backup stored in the repository (manifest written), not yet recorded in the meta file. */
@@ -91,8 +100,8 @@ interface StoredBackup {
   counts?: FileCounts;
 }
 
-async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
-  const location = locationFromFlags(
+function backupLocation(flags: BackupFlags): Location {
+  return locationFromFlags(
     {
       dir: flags.backup_dir,
       path: flags.path,
@@ -106,6 +115,12 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
     },
     { dir: '--backup_dir', other: '--' },
   );
+}
+
+async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
+  const location = backupLocation(flags);
+  if (flags.share !== undefined) throw new MobrError('BAD_INPUT', '--share goes with --join <ID> (an ingester of a backup in shares)');
+  const shares = sharesFlag(flags);
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);
   const type = backupType(flags.backup_type);
   let baseId: string | undefined;
@@ -116,7 +131,7 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
   const source = await backupSource(flags);
-  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source };
+  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source, shares };
 }
 
 /**
@@ -160,9 +175,12 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         type,
         baseId,
         parallelism,
+        shares: req.shares,
+        onPlanned: (p) => (ctx.json ? ctx.stderr : ctx.stdout).write(sharesAnnouncement(p, location, !!req.creds.accessKeyId)),
         onProgress: (p) => {
           checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
-          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current: p.phase === 'server' ? 'server writing its backup' : undefined });
+          const current = p.phase === 'server' ? 'server writing its backup' : p.phase === 'shares' ? 'waiting for the other shares' : undefined;
+          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current });
         },
       });
     } else {

@@ -10,6 +10,7 @@
  * command ends with CHECK_FAILED (exit 1) naming the files.
  */
 import { MobrError, checkAborted, isMobrError } from '../../errors.js';
+import { leftoverShareObjects } from '../../repo/parts.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
@@ -126,6 +127,7 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
         results.push({ id: bid, files: 1, damaged: [{ path: `manifest of backup ${bid}`, problem: e.message }] });
       }
     }
+    if (!ctx.json) for (const k of await leftoverShareObjects(repo.store)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
   } finally {
     await repo.close();
   }

@@ -1,0 +1,221 @@
+/**
+ * One server backup ingested by several processes (spec/scale.md §2, spec/repository.md §10).
+ *
+ * - The coordinator (`mo_br backup --host … --shares k`, src/mo/ingest.ts) has MatrixOne write
+ *   the staging folder as for any backup, then `coordinateShares`: cuts the files to read into k
+ *   shares (shares.ts), writes the plan, reads share 0 itself, waits for a part of every other
+ *   share, checks them against the plan and the reloaded index, and hands every entry back for
+ *   the one manifest. It holds its shared lock throughout, so no gc runs meanwhile.
+ * - An ingester (`mo_br backup --join <id> --share i`, `joinShare`) takes its own shared lock,
+ *   reads its share straight from the staging folder in the repository's location, writes packs
+ *   and index objects as any backup does, and then its part, whole or not at all. A crashed
+ *   ingester leaves no part: its share is simply run again.
+ */
+import { MobrError, isMobrError } from '../errors.js';
+import { allIndexed } from '../backup/backup.js';
+import { Ingestor } from '../backup/ingest.js';
+import { toHex } from '../hash/hex.js';
+import { DEFAULT_STALE_MS, isStale, listLocks, withSharedLock, type RepoLock } from '../repo/lock.js';
+import { assertBackupId, type FileEntry } from '../repo/manifest.js';
+import { decodePart, encodePart, encodePlan, listPartKeys, loadPlan, partKey, planHash, planKey, type BackupPart, type BackupPlan, type ShareFile } from '../repo/parts.js';
+import type { Repository } from '../repo/repository.js';
+import type { Location, S3Credentials } from '../store/location.js';
+import type { Store } from '../store/store.js';
+import { mapLimit } from '../util/concurrency.js';
+import { WorkerPool } from '../workers/pool.js';
+import { equalBytes } from '../repo/sealed.js';
+import { readStagedFile } from './read-staged.js';
+import { cutShares, shareBytes } from './shares.js';
+import { stagingFor, type Staging } from './staging.js';
+
+/** What the coordinator announces once its plan is stored: the other shares to run elsewhere. */
+export interface SharesPlanned {
+  id: string;
+  shares: number;
+  /** bytes and files of each share (index = share number) */
+  bytes: number[];
+  files: number[];
+}
+
+/** Progress of the files read so far (own share and parts that arrived). */
+export interface ShareProgress {
+  bytesRead: number;
+  filesDone: number;
+  /** parts of other shares still missing */
+  waitingFor: number;
+  /** the own share is read: waiting for the others' parts */
+  waiting: boolean;
+}
+
+export interface CoordinateOptions {
+  repo: Repository;
+  staging: Staging;
+  ingestor: Ingestor;
+  lanes: number;
+  lock: RepoLock;
+  id: string;
+  shares: number;
+  onPlanned?: (p: SharesPlanned) => void;
+  /** called as files are read and while waiting (it may throw to stop the backup) */
+  onProgress?: (p: ShareProgress) => void;
+  /** how often the parts are listed while waiting (default 250 ms growing to 2 s) */
+  pollMs?: number;
+}
+
+/**
+ * The coordinator's part of a backup in shares: plan, own share, wait, check. Returns every
+ * entry of the files read (own share and parts) and the bytes the other ingesters stored. The
+ * caller writes the manifest, then removes the plan and the parts (removePlanAndParts).
+ */
+export async function coordinateShares(toRead: ShareFile[], o: CoordinateOptions): Promise<{ files: FileEntry[]; addedBytes: number }> {
+  const { repo, id } = o;
+  const shares = cutShares(toRead, o.shares);
+  const plan: BackupPlan = { id, repo: repo.config.id, lock: o.lock.key, createdAt: Date.now(), shares };
+  const bytes = encodePlan(plan);
+  await repo.store.put(planKey(id), bytes, { ifNoneMatch: true });
+  o.onPlanned?.({ id, shares: shares.length, bytes: shares.map(shareBytes), files: shares.map((s) => s.length) });
+  const progress: ShareProgress = { bytesRead: 0, filesDone: 0, waitingFor: shares.length - 1, waiting: false };
+  const own = await readShare(o.staging, o.ingestor, shares[0]!, o.lanes, progress, o.onProgress);
+  await o.ingestor.finish(); // our packs and index objects are stored before we wait
+  const parts = await waitForParts(repo.store, plan, planHash(bytes), progress, o);
+  await repo.loadIndex(); // the index objects the ingesters wrote
+  return { files: [...own, ...parts.flatMap((p) => p.files)], addedBytes: parts.reduce((s, p) => s + p.addedBytes, 0) };
+}
+
+async function readShare(staging: Staging, ingestor: Ingestor, share: ShareFile[], lanes: number, progress: ShareProgress, onProgress?: (p: ShareProgress) => void): Promise<FileEntry[]> {
+  const files: FileEntry[] = [];
+  await mapLimit(share, lanes, async (x) => {
+    files.push(await readStagedFile(staging, ingestor, x));
+    progress.bytesRead += x.size;
+    progress.filesDone++;
+    onProgress?.(progress);
+  });
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until every share but 0 has its part; each is checked against the plan as it arrives. */
+async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, progress: ShareProgress, o: CoordinateOptions): Promise<BackupPart[]> {
+  const got = new Map<number, BackupPart>();
+  progress.waiting = true;
+  let pause = o.pollMs ?? 250;
+  while (got.size < plan.shares.length - 1) {
+    o.onProgress?.(progress);
+    for (const [share, key] of await listPartKeys(store, plan.id)) {
+      if (share === 0 || share >= plan.shares.length || got.has(share)) continue;
+      const part = checkPart(decodePart(await store.get(key), key), plan, share, hash);
+      got.set(share, part);
+      progress.bytesRead += shareBytes(plan.shares[share]!);
+      progress.filesDone += part.files.length;
+      progress.waitingFor = plan.shares.length - 1 - got.size;
+      o.onProgress?.(progress);
+    }
+    if (got.size < plan.shares.length - 1) await sleep(pause);
+    pause = o.pollMs ?? Math.min(2000, pause * 1.5);
+  }
+  return [...got.values()];
+}
+
+/** A part must follow this plan and hold exactly its share's files, with the sizes and checksums planned. */
+function checkPart(part: BackupPart, plan: BackupPlan, share: number, hash: Uint8Array): BackupPart {
+  const key = partKey(plan.id, share);
+  if (part.id !== plan.id || part.share !== share || part.shares !== plan.shares.length || !equalBytes(part.plan, hash)) {
+    throw new MobrError('CORRUPT', `${key}: written for another plan of backup ${part.id} (share ${part.share} of ${part.shares})`);
+  }
+  const want = plan.shares[share]!;
+  const bad = part.files.length !== want.length || part.files.some((f, i) => f.path !== want[i]!.rel || f.kind !== 'file' || f.size !== want[i]!.size || (want[i]!.sha256 !== undefined && toHex(f.sha256!) !== want[i]!.sha256));
+  if (bad) throw new MobrError('CORRUPT', `${key}: its files are not the ${want.length} files of share ${share} in the plan`);
+  return part;
+}
+
+export interface JoinOptions {
+  repo: Repository;
+  /** Where the repository lives; the staging folder is `staging/<id>` inside it. */
+  target: Location;
+  /** Keys for an S3 target */
+  credentials?: S3Credentials;
+  id: string;
+  share: number;
+  parallelism?: number;
+  pool?: WorkerPool;
+  onProgress?: (p: { bytesRead: number; totalBytes: number; filesDone: number; totalFiles: number }) => void;
+}
+
+export interface JoinResult {
+  id: string;
+  share: number;
+  shares: number;
+  files: number;
+  readBytes: number;
+  addedBytes: number;
+  /** when this ingester began its share (plan checked) and when its part was written, ms since the epoch */
+  startedAt: number;
+  completedAt: number;
+}
+
+/** An ingester: reads share `share` of backup `id` into the repository and writes its part. */
+export async function joinShare(o: JoinOptions): Promise<JoinResult> {
+  const { repo, id, share } = o;
+  assertBackupId(id);
+  return withSharedLock(repo, async (lock) => {
+    const { plan, bytes } = await planToJoin(repo, id, share, lock);
+    const files = plan.shares[share]!;
+    const startedAt = Date.now();
+    await repo.refreshIndex(); // a gc before our lock may have removed chunks we loaded
+    await repo.dropUnsoundPacks();
+    const pool = o.pool ?? new WorkerPool(o.parallelism);
+    const ingestor = new Ingestor(repo, pool, repo.config.compression);
+    const staging = stagingFor(o.target, repo.store, id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
+    const total = { bytesRead: 0, totalBytes: shareBytes(files), filesDone: 0, totalFiles: files.length };
+    try {
+      const entries = await readShare(staging, ingestor, files, pool.threads, { bytesRead: 0, filesDone: 0, waitingFor: 0, waiting: false }, (p) => o.onProgress?.({ ...total, bytesRead: p.bytesRead, filesDone: p.filesDone }));
+      await ingestor.finish();
+      for (const f of entries) {
+        if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `share ${share} of backup ${id}: ${f.path} refers to chunks the repository lacks`);
+      }
+      const part: BackupPart = { id, share, shares: plan.shares.length, plan: planHash(bytes), files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: Date.now() };
+      await lock.assertHeld(); // fencing, as before a manifest
+      await assertCoordinatorAlive(repo.store, plan, lock.storeNow);
+      await repo.store.put(partKey(id, share), encodePart(part), { ifNoneMatch: true }).catch((e) => Promise.reject(isMobrError(e, 'REPO_EXISTS') ? alreadyStored(id, share) : e));
+      return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: Date.now() };
+    } catch (e) {
+      await ingestor.abandon().catch(() => undefined);
+      throw e;
+    } finally {
+      await staging.release();
+      if (o.pool === undefined) await pool.close();
+    }
+  }, { purpose: `share ${share} of backup ${id} from MatrixOne` });
+}
+
+/** The plan of the backup to join, refusing what cannot be joined; before anything is read. */
+async function planToJoin(repo: Repository, id: string, share: number, lock: RepoLock): Promise<{ plan: BackupPlan; bytes: Uint8Array }> {
+  const done = () => new MobrError('BAD_INPUT', `backup ${id} is already complete in ${repo.store.location}`);
+  const loaded = await loadPlan(repo.store, id);
+  if (!loaded) {
+    if (await repo.hasBackup(id)) throw done();
+    throw new MobrError('NOT_FOUND', `no backup ${id} is waiting for shares in ${repo.store.location} (wrong ID or repository, or its coordinator ended)`);
+  }
+  const { plan } = loaded;
+  if (plan.repo !== repo.config.id) throw new MobrError('CORRUPT', `${planKey(id)}: made for another repository (${plan.repo})`);
+  const k = plan.shares.length;
+  if (!Number.isSafeInteger(share) || share < 1 || share >= k) {
+    throw new MobrError('BAD_INPUT', `--share ${share}: backup ${id} has shares 1 to ${k - 1} (share 0 is its coordinator's)`);
+  }
+  if (await repo.store.has(partKey(id, share))) throw alreadyStored(id, share);
+  // the manifest is written before the parts are removed: a part gone since is a finished backup
+  if (await repo.hasBackup(id)) throw done();
+  await assertCoordinatorAlive(repo.store, plan, lock.storeNow);
+  return loaded;
+}
+
+const alreadyStored = (id: string, share: number) => new MobrError('BAD_INPUT', `share ${share} of backup ${id} is already stored`);
+
+/** The coordinator's lock object must still be there and live: else nobody will read our part. */
+async function assertCoordinatorAlive(store: Store, plan: BackupPlan, storeNow: number): Promise<void> {
+  const l = (await listLocks(store)).find((x) => x.key === plan.lock);
+  if (!l || isStale(l, storeNow, DEFAULT_STALE_MS)) {
+    throw new MobrError('NOT_FOUND', `the coordinator of backup ${plan.id} is gone (its lock ${plan.lock} is ${l ? 'stale' : 'gone'}); nothing to join, run the whole backup again`);
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * `mo_br backup --shares k` and `mo_br backup --join <ID> --share <i>` through ./mo_br, as
+ * separate processes at once, against the MatrixOne EMULATOR (spec/scale.md §2):
+ * - folder repository: coordinator + two ingesters overlap; the backup checks, restores
+ *   byte-exact and the emulator restarts on it with its rows;
+ * - an ingester killed mid-share (after it stored packs, before its part) and run again;
+ * - a coordinator killed while waiting: no manifest, the late ingester refused, the repository
+ *   checks (naming the leftover plan), gc removes the plan and parts;
+ * - an S3 repository (s3rver): coordinator + two ingesters, restore, restart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, promises as fsp, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import mysql from 'mysql2/promise';
+import { ensureBuilt, mobr, ROOT, type Run } from './helpers/cli.js';
+import { startEmulator, type Emulator } from './emulator/index.js';
+import { startS3Server, type S3Server } from './helpers/s3server.js';
+import { Repository } from '../src/repo/repository.js';
+import { FsStore } from '../src/store/fs.js';
+import { gc } from '../src/repo/gc.js';
+
+let work: string;
+let emu: Emulator;
+let conn: string[];
+
+async function sql(e: Emulator, s: string): Promise<Record<string, unknown>[]> {
+  const c = await mysql.createConnection({ host: e.host, port: e.port, user: 'dump', password: '111' });
+  try {
+    const [rows] = await c.query(s);
+    return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  work = await fsp.mkdtemp(path.join(tmpdir(), 'mobr-shares-cli-'));
+  emu = await startEmulator({ home: path.join(work, 'mo'), objectSize: { min: 600_000, max: 1_200_000 } });
+  await sql(emu, 'create database shared_db');
+  await sql(emu, 'create table shared_db.t (a int)');
+  await sql(emu, 'insert into shared_db.t values (1), (2), (3)');
+  await emu.simulateDay({ newObjects: 24 });
+  conn = ['--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', '111'];
+}, 60_000);
+afterAll(async () => {
+  await emu?.close();
+  await fsp.rm(work, { recursive: true, force: true });
+});
+
+interface Coordinator {
+  done: Promise<Run>;
+  child: ChildProcess;
+  id: string;
+  /** the printed `mo_br backup --join …` commands, as argument lists without `mo_br` */
+  joins: string[][];
+  /** what it printed up to its plan */
+  out: string;
+}
+
+/** Starts a coordinator and returns once it printed its plan (the commands for the other shares). */
+async function startCoordinator(args: string[], shares: number): Promise<Coordinator> {
+  let child!: ChildProcess;
+  let out = '';
+  const done = mobr(args, ROOT, { killAfterMs: 25_000, onSpawn: (p) => (child = p) });
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d)); // with --json the commands go to stderr
+  const t0 = Date.now();
+  const planned = () => out.includes('Run each command once') && (out.match(/ --join .*\n/g) ?? []).length === shares - 1;
+  while (!planned()) {
+    const ended = await Promise.race([done.then((r) => r), new Promise<undefined>((r) => setTimeout(() => r(undefined), 20))]);
+    if (ended) throw new Error(`coordinator ended before planning: ${ended.code} ${ended.stderr}`);
+    if (Date.now() - t0 > 20_000) throw new Error(`no plan printed: ${out}`);
+  }
+  const joins = [...out.matchAll(/^ {4}mo_br (backup --join .*?)\s+# .*$/gm)].map((m) => m[1]!.split(/\s+/));
+  const id = /backup --join (\S+)/.exec(out)![1]!;
+  return { done, child, id, joins, out };
+}
+
+const countIn = (dir: string): number => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.includes('.tmp-')).length : 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, f: () => boolean, ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Every restored TAE object that the running server still has is the same bytes. */
+function sameObjects(restoredHome: string): number {
+  const live = path.join(work, 'mo', 'mo-data', 'shared');
+  const got = path.join(restoredHome, 'mo-data', 'shared');
+  let same = 0;
+  for (const e of readdirSync(got, { withFileTypes: true })) {
+    if (!e.isFile() || !existsSync(path.join(live, e.name))) continue;
+    expect(readFileSync(path.join(got, e.name)).equals(readFileSync(path.join(live, e.name))), e.name).toBe(true);
+    same++;
+  }
+  return same;
+}
+
+async function restartAndCount(home: string): Promise<number> {
+  const again = await startEmulator({ home });
+  try {
+    return Number(Object.values((await sql(again, 'select count(*) from shared_db.t'))[0]!)[0]);
+  } finally {
+    await again.close();
+  }
+}
+
+describe('a server backup in shares, separate processes', () => {
+  it('folder: coordinator + two ingesters at once; the backup checks, restores byte-exact, the server restarts on it', async () => {
+    const repo = path.join(work, 'repo-fs');
+    const meta = ['--meta_path', path.join(work, 'fs.meta')];
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '3', ...meta], 3);
+    expect(c.joins.map((j) => j.slice(0, 6))).toEqual([1, 2].map((i) => ['backup', '--join', c.id, '--share', String(i), '--backup_dir']));
+    expect(c.joins[0]!.slice(6)).toEqual(['filesystem', '--path', repo]);
+    const ingesters = await Promise.all(c.joins.map((j) => mobr([...j, '--json', '--parallelism', '1'], ROOT, { killAfterMs: 25_000 })));
+    const coord = await c.done;
+    for (const r of [...ingesters, coord]) expect(r.code, r.stderr).toBe(0);
+    expect(coord.stdout).toMatch(new RegExp(`Backup ID\\n {4}${c.id}\\n`));
+    // they really overlapped: each ingester wrote its part after the other had started its share
+    const [a, b] = ingesters.map((r) => JSON.parse(r.stdout) as { schema: string; share: number; files: number; startedAt: string; completedAt: string });
+    expect([a!.schema, a!.share, b!.share]).toEqual(['mobr.share.v1', 1, 2]);
+    expect(a!.files).toBeGreaterThan(0);
+    console.log(`shares overlap (folder): share 1 ${a!.startedAt}..${a!.completedAt}, share 2 ${b!.startedAt}..${b!.completedAt}; coordinator ${coord.ms} ms`);
+    expect(Date.parse(a!.completedAt)).toBeGreaterThan(Date.parse(b!.startedAt));
+    expect(Date.parse(b!.completedAt)).toBeGreaterThan(Date.parse(a!.startedAt));
+    for (const d of ['plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
+
+    const check = await mobr(['check', c.id, ...meta], ROOT);
+    expect(check.code, check.stderr).toBe(0);
+    const home = path.join(work, 'restored-fs');
+    const restore = await mobr(['restore', c.id, '--restore_dir', 'filesystem', '--restore_path', home, ...meta], ROOT);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(sameObjects(home)).toBeGreaterThanOrEqual(24);
+    expect(await restartAndCount(home)).toBe(3);
+  }, 60_000);
+
+  it('an ingester killed mid-share leaves no part; run again, the backup completes and checks', async () => {
+    const repo = path.join(work, 'repo-kill');
+    const r = await Repository.init(new FsStore(repo), { packSize: 256 << 10 }); // small packs: many stored mid-share
+    await r.close();
+    const meta = ['--meta_path', path.join(work, 'kill.meta')];
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', ...meta], 2);
+    const index = path.join(repo, 'index');
+    await until('the coordinator to store its own share', () => countIn(index) > 0);
+    await sleep(200);
+    const packsBefore = countIn(path.join(repo, 'data'));
+    let packsAtKill = 0;
+    const killed = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
+      killAfterMs: 25_000,
+      onSpawn: (p) => void until('the ingester to store packs', () => countIn(path.join(repo, 'data')) >= packsBefore + 3).then(() => {
+        packsAtKill = countIn(path.join(repo, 'data'));
+        p.kill('SIGKILL');
+      }),
+    });
+    expect(killed.signal, killed.stdout + killed.stderr).toBe('SIGKILL');
+    expect(packsAtKill).toBeGreaterThanOrEqual(packsBefore + 3);
+    expect(countIn(path.join(repo, 'parts')), 'a killed ingester wrote no part').toBe(0);
+    expect(countIn(path.join(repo, 'backups'))).toBe(0);
+
+    const rerun = await mobr(c.joins[0]!, ROOT, { killAfterMs: 25_000 });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(new RegExp(`^Share\\n {4}1 of 2 of backup ${c.id}: \\d+ files`));
+    const coord = await c.done;
+    expect(coord.code, coord.stderr).toBe(0);
+    const check = await mobr(['check', c.id, ...meta], ROOT);
+    expect(check.code, check.stderr).toBe(0);
+    expect(countIn(path.join(repo, 'plans')) + countIn(path.join(repo, 'parts'))).toBe(0);
+  }, 60_000);
+
+  it('a coordinator killed while waiting leaves no manifest; a late ingester is refused; check names the plan; gc removes it', async () => {
+    const repo = path.join(work, 'repo-kill'); // holds the backup of the previous test
+    const meta = ['--meta_path', path.join(work, 'kill.meta')];
+    const before = readdirSync(path.join(repo, 'backups'));
+    expect(before).toHaveLength(1);
+    const indexBefore = countIn(path.join(repo, 'index'));
+    let stdout = '';
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--json', ...meta], 2);
+    c.child.stdout!.on('data', (d) => (stdout += d));
+    await until('the coordinator to store its own share', () => countIn(path.join(repo, 'index')) > indexBefore);
+    await sleep(300); // now it only waits for share 1
+    c.child.kill('SIGKILL');
+    const coord = await c.done;
+    expect(coord.signal).toBe('SIGKILL');
+    expect(stdout, 'with --json, stdout is only the JSON document (the commands went to stderr)').toBe('');
+    expect(coord.stderr).toContain(`mo_br backup --join ${c.id} --share 1 --backup_dir filesystem --path ${repo}`);
+    expect(readdirSync(path.join(repo, 'backups'))).toEqual(before);
+    expect(countIn(path.join(repo, 'plans'))).toBe(1);
+
+    const late = await mobr(c.joins[0]!, ROOT, { killAfterMs: 25_000 });
+    expect(late.code).toBe(3);
+    expect(late.stderr).toMatch(new RegExp(`^mo_br: the coordinator of backup ${c.id} is gone .*; nothing to join, run the whole backup again\\n$`));
+    const check = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...meta], ROOT);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain(`check: plans/${c.id}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
+
+    const store = new FsStore(repo);
+    const r = await Repository.open(store);
+    try {
+      const report = await gc(r);
+      expect(report.leftoversDeleted).toBeGreaterThanOrEqual(1);
+    } finally {
+      await r.close();
+    }
+    expect(countIn(path.join(repo, 'plans')) + countIn(path.join(repo, 'parts'))).toBe(0);
+    const again = await mobr(['check', before[0]!, ...meta], ROOT);
+    expect(again.code, again.stderr).toBe(0);
+  }, 60_000);
+});
+
+describe('Ctrl-C', () => {
+  it('a coordinator stopped by SIGINT while waiting: exit 130, one line, no manifest, no plan, part, staging or lock left', async () => {
+    const repo = path.join(work, 'repo-int');
+    const meta = ['--meta_path', path.join(work, 'int.meta')];
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', ...meta], 2);
+    await until('the coordinator to store its own share', () => countIn(path.join(repo, 'index')) > 0);
+    c.child.kill('SIGINT');
+    const r = await c.done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    for (const d of ['backups', 'plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
+    const late = await mobr(c.joins[0]!, ROOT);
+    expect(late.code).toBe(3);
+    expect(late.stderr).toMatch(/no backup \S+ is waiting for shares/);
+  }, 30_000);
+});
+
+describe('bad input', () => {
+  it('is one line and exit 2 (3 for a backup nobody waits for), before anything is written', async () => {
+    const repo = path.join(work, 'repo-bad');
+    const r0 = await Repository.init(new FsStore(repo));
+    await r0.close();
+    const at = ['--backup_dir', 'filesystem', '--path', repo];
+    const U = '25536ff0-126f-11ef-9902-26dd28356ef3';
+    const cases: [string[], number, RegExp][] = [
+      [['backup', '--data_dir', work, ...at, '--shares', '2'], 2, /--shares is for a backup of a running MatrixOne/],
+      [['backup', ...conn, ...at, '--shares', '0'], 2, /bad --shares "0"/],
+      [['backup', ...conn, ...at, '--shares', '2', '--dry_run'], 2, /--shares cannot be combined with --dry_run/],
+      [['backup', ...at, '--share', '1'], 2, /--share goes with --join/],
+      [['backup', ...at, '--join', 'b/1', '--share', '1'], 2, /bad backup ID/],
+      [['backup', ...at, '--join', U], 2, /missing --share/],
+      [['backup', ...at, '--join', U, '--share', '1', '--host', '127.0.0.1'], 2, /--join takes no --host/],
+      [['backup', ...at, '--join', U, '--share', '0'], 2, /bad --share "0"/],
+      [['backup', ...at, '--join', U, '--share', '1'], 3, /^mo_br: no backup 25536ff0-126f-11ef-9902-26dd28356ef3 is waiting for shares in filesystem /],
+    ];
+    for (const [args, code, msg] of cases) {
+      const r = await mobr(args, ROOT);
+      expect([r.code, r.stderr.split('\n').length], `${args.join(' ')}: ${r.stderr}`).toEqual([code, 2]);
+      expect(r.stderr).toMatch(msg);
+    }
+    expect(readdirSync(repo).sort()).toEqual(['config', 'locks']);
+    expect(countIn(path.join(repo, 'locks'))).toBe(0);
+  }, 30_000);
+});
+
+describe('a server backup in shares into S3 (s3rver)', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('coordinator + two ingesters; restore byte-exact; the server restarts on it', async () => {
+    const keys = ['--access_key_id', s3.accessKeyId, '--secret_access_key', s3.secretAccessKey];
+    const meta = ['--meta_path', path.join(work, 's3.meta')];
+    const where = ['--backup_dir', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--filepath', 'cluster1'];
+    const c = await startCoordinator(['backup', ...conn, ...where, ...keys, '--shares', '3', ...meta], 3);
+    expect(c.joins[0]!.slice(5)).toEqual(where);
+    expect(c.out).toContain('(each with the same S3 keys as this backup: --access_key_id and --secret_access_key)');
+    const ingesters = await Promise.all(c.joins.map((j) => mobr([...j, ...keys, '--json'], ROOT, { killAfterMs: 25_000 })));
+    const coord = await c.done;
+    for (const r of [...ingesters, coord]) expect(r.code, r.stderr).toBe(0);
+    for (const r of [...ingesters, coord]) expect(r.stdout + r.stderr).not.toContain(s3.secretAccessKey);
+    const [a, b] = ingesters.map((r) => JSON.parse(r.stdout) as { startedAt: string; completedAt: string });
+    console.log(`shares overlap (s3): share 1 ${a!.startedAt}..${a!.completedAt}, share 2 ${b!.startedAt}..${b!.completedAt}; coordinator ${coord.ms} ms`);
+    expect(Date.parse(a!.completedAt)).toBeGreaterThan(Date.parse(b!.startedAt));
+    expect(Date.parse(b!.completedAt)).toBeGreaterThan(Date.parse(a!.startedAt));
+    const left = readdirSync(path.join(s3.directory), { recursive: true }).map(String).filter((k) => /cluster1\/(plans|parts|staging)\//.test(k) && k.endsWith('._S3rver_object'));
+    expect(left).toEqual([]);
+
+    const home = path.join(work, 'restored-s3');
+    const restore = await mobr(['restore', c.id, '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey, '--restore_dir', 'filesystem', '--restore_path', home, ...meta], ROOT);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(sameObjects(home)).toBeGreaterThanOrEqual(24);
+    expect(await restartAndCount(home)).toBe(3);
+  }, 60_000);
+});
