@@ -148,7 +148,8 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     };
     await lock.assertHeld(); // fencing: never commit after losing the lock
     await repo.saveManifest(manifest);
-    if (shared) await removePlanAndParts(repo.store, id);
+    // the backup is committed: a plan or part left now is garbage gc removes, not a failure
+    if (shared) await bestEffort(removePlanAndParts(repo.store, id), `remove the plan and parts of backup ${id}`);
     await staging.remove();
     return manifest;
   } catch (e) {

@@ -22,6 +22,7 @@ import type { Repository } from '../repo/repository.js';
 import type { Location, S3Credentials } from '../store/location.js';
 import type { Store } from '../store/store.js';
 import { mapLimit } from '../util/concurrency.js';
+import { bestEffort } from '../util/best-effort.js';
 import { WorkerPool } from '../workers/pool.js';
 import { equalBytes } from '../repo/sealed.js';
 import { readStagedFile } from './read-staged.js';
@@ -180,7 +181,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
       await repo.store.put(partKey(id, share), encodePart(part), { ifNoneMatch: true }).catch((e) => Promise.reject(isMobrError(e, 'REPO_EXISTS') ? alreadyStored(id, share) : e));
       return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: Date.now() };
     } catch (e) {
-      await ingestor.abandon().catch(() => undefined);
+      await bestEffort(ingestor.abandon(), 'drop the unfinished pack');
       throw e;
     } finally {
       await staging.release();

@@ -108,7 +108,7 @@ export function stagingFor(target: Location, store: Store, id: string, o: { cred
       return { path: file, release: () => fsp.rm(file, { force: true }) };
     },
     async release() {
-      if (tmpDir) await fsp.rm(await tmpDir, { recursive: true, force: true }).catch(() => undefined);
+      if (tmpDir) await bestEffort(fsp.rm(await tmpDir, { recursive: true, force: true }), 'remove the local copies of staged files');
     },
     async remove() {
       let first: unknown;
