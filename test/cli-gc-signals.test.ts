@@ -3,7 +3,8 @@
  * is paused at a named step by the test hook (MOBR_TEST_GC_PAUSE), so the SIGINT provably lands
  * mid-gc, holding its lock. Before gc's commit: exit 130, nothing deleted (not even the new packs
  * it had written). After it: exit 130, the backups gone and their records with them. Either way:
- * no lock, no temp file, and `check` passes on every backup left.
+ * no lock, no temp file, and `check` passes on every backup left. And a gc lock that cannot be
+ * removed: the delete stands, with one `mo_br: warning:` line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
@@ -87,7 +88,7 @@ async function expectSound(repo: string, meta: string, ids: string[]): Promise<v
   }
 }
 
-describe('SIGINT during gc', () => {
+describe('delete and prune stopped or hindered mid-gc', () => {
   it('delete, before gc commits: exit 130, nothing deleted, the packs gc had written removed', async () => {
     const { repo, meta, ids } = await setup('before');
     const before = await files(repo);
@@ -126,4 +127,23 @@ describe('SIGINT during gc', () => {
     expect(await recordedIds(meta)).toEqual([ids[2]]);
     await expectSound(repo, meta, [ids[2]]);
   }, 120_000);
+
+  it('a lock gc cannot remove: the delete still succeeds, and one warning line says so', async () => {
+    const { repo, meta, ids } = await setup('release');
+    const marker = path.join(work, 'paused-release');
+    const run = mobr(['delete', ids[0], '--meta_path', meta], work, { env: { MOBR_TEST_GC_PAUSE: `indexed:${marker}` } });
+    await until(() => exists(marker), 60_000, 'gc at indexed');
+    const [lock] = await allPaths(path.join(repo, 'locks'));
+    const file = path.join(repo, 'locks', lock);
+    await fsp.rm(file);
+    await fsp.mkdir(file); // a non-empty folder where gc's lock object was: removing it fails
+    await fsp.writeFile(path.join(file, 'x'), '');
+    await fsp.rm(marker); // gc goes on
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`delete: backup ${ids[0]} deleted`);
+    expect(r.stderr).toMatch(new RegExp(`^mo_br: warning: could not remove the exclusive lock locks/${lock} from filesystem \\S+ \\([^\\n]+\\); it blocks backups and gc until it is stale[^\\n]*\\n$`));
+    expect(await recordedIds(meta)).toEqual(ids.slice(1).sort());
+  }, 120_000);
 });
+

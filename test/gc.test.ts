@@ -10,6 +10,7 @@ import { acquireLock, lockNotices } from '../src/repo/lock.js';
 import { MobrError } from '../src/errors.js';
 import { onCleanupFailure } from '../src/util/best-effort.js';
 import { repairIndex } from '../src/repo/repair.js';
+import { syncRepository } from '../src/repo/sync.js';
 import { Repository } from '../src/repo/repository.js';
 import { MemStore } from '../src/store/mem.js';
 import { WorkerPool } from '../src/workers/pool.js';
@@ -258,6 +259,18 @@ describe('gc stopped by an AbortSignal', () => {
     await expect(gc(repo, { safetyWindowMs: 0, signal: ac.signal, lock: { waitMs: 60_000 } })).rejects.toMatchObject({ code: 'INTERRUPTED' });
     expect(performance.now() - t0).toBeLessThan(5_000);
     await other.release();
+  });
+
+  it('a sync waiting for gc to end stops waiting when its signal fires', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const gcLock = await acquireLock(store, 'exclusive');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort('SIGINT'), 50);
+    const t0 = performance.now();
+    await expect(syncRepository(repo, new MemStore(), { pool, signal: ac.signal })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(performance.now() - t0).toBeLessThan(5_000); // not the 10 min a backup or sync waits for gc
+    await gcLock.release();
   });
 
   it('check --repair stops while it reads: no index object written, no lock left', async () => {

@@ -4,8 +4,10 @@
  * test hook that pauses gc at a named step.
  */
 import { promises as fsp } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { MobrError } from '../errors.js';
 import type { GcOptions, GcReport } from '../repo/gc.js';
+import { ignoreMissing } from '../util/best-effort.js';
 import { formatBytes } from './units.js';
 
 /** `--safety full` (default: the window only when another process held the repository) or `none`. */
@@ -33,8 +35,9 @@ export function spaceLines(prefix: string, gc: GcReport | 'deferred' | undefined
 
 /**
  * Test hook (spec/gc.md §3, "Interrupted"): `MOBR_TEST_GC_PAUSE=<step>:<file>` makes gc create
- * <file> when it reaches <step> ('repacked' or 'indexed') and wait there, up to 60 s, for a
- * signal; so a test interrupts gc at a known step instead of guessing when it gets there.
+ * <file> when it reaches <step> ('repacked' or 'indexed') and wait there until a signal comes or
+ * <file> is removed (at most 60 s); so a test acts at a known step instead of guessing when gc
+ * gets there.
  */
 export function gcPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env): GcOptions['onStep'] {
   const v = env.MOBR_TEST_GC_PAUSE;
@@ -44,9 +47,7 @@ export function gcPauseHook(signal: AbortSignal | undefined, env: NodeJS.Process
   return async (s) => {
     if (s !== step) return;
     await fsp.writeFile(file, s);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 60_000);
-      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
+    const end = performance.now() + 60_000;
+    while (!signal?.aborted && performance.now() < end && (await ignoreMissing(fsp.stat(file)))) await new Promise((r) => setTimeout(r, 20));
   };
 }

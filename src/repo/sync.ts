@@ -65,8 +65,8 @@ export async function syncRepository(src: Repository, dst: Store, o: SyncOptions
       await dstRepo.refreshIndex();
       await dstRepo.dropUnsoundPacks(); // chunks of packs gone at the destination are sent again
       return copy(src, dstRepo, o.pool, o, () => dstLock.assertHeld());
-    }, { purpose: 'sync (destination)', ...o.lock }),
-  { purpose: 'sync (source)', ...o.lock });
+    }, { purpose: 'sync (destination)', signal: o.signal, ...o.lock }),
+  { purpose: 'sync (source)', signal: o.signal, ...o.lock });
 }
 
 async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
