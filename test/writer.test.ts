@@ -58,4 +58,21 @@ describe('RepoWriter with pack buffers filled by workers', () => {
     expect(r.ok).toBe(true);
     expect(r.files).toBe(files.length);
   }, 60_000);
+
+  it('small files read ahead: a file grown since the walk is read whole, a missing one fails the unit naming it', async () => {
+    const repo = await Repository.init(new FsStore(path.join(work, 'repo2')), SMALL);
+    const ingestor = new Ingestor(repo, pool);
+    const dir = path.join(work, 'ahead');
+    await fsp.mkdir(dir, { recursive: true });
+    const names = Array.from({ length: 40 }, (_, i) => path.join(dir, `s${i}`));
+    await Promise.all(names.map((n, i) => fsp.writeFile(n, pseudoRandom(100 + i, 10 + i * 50))));
+    const sizes = names.map((_, i) => 10 + i * 50);
+    sizes[5] = 3; // grew since the walk saw it: read past the expected size
+    sizes[6] = 0;
+    const got = await ingestor.ingestMany(names, sizes);
+    expect(got.map((f) => f.size)).toEqual(names.map((_, i) => 10 + i * 50));
+    await fsp.rm(names[20]);
+    await expect(ingestor.ingestMany(names, sizes)).rejects.toThrow(`read ${names[20]}`);
+    await ingestor.finish();
+  }, 60_000);
 });

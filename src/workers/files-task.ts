@@ -6,7 +6,7 @@
  * main thread's answer to a batch's ids before reading and hashing the next block: up to
  * MAX_PENDING batches await their WantMessage, and each is stored when it comes.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { close, closeSync, open, openSync, read, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { blake3 } from '../hash/blake3.js';
 import { FastCDC } from '../chunk/fastcdc.js';
@@ -22,6 +22,9 @@ const BATCH_CHUNKS = 1024;
 const PROBE = 64 * 1024;
 const MAX_PENDING = 3;
 const MAX_UNACKED = 2;
+/** Files up to this size are opened and read ahead, up to READ_AHEAD files past the current one. */
+const SMALL_FILE = 64 * 1024;
+const READ_AHEAD = 16;
 
 /** Concatenates 32-byte ids into one compact buffer (one clone per message, not one per id). */
 function packIds(ids: Uint8Array[]): Uint8Array {
@@ -52,8 +55,10 @@ class FilesJob {
   private pack: Uint8Array | undefined;
   private used: number;
   private readonly probe = new Uint8Array(PROBE);
+  private readonly ahead: ReadAhead;
 
   constructor(private readonly t: FilesTask) {
+    this.ahead = new ReadAhead(t.paths, t.sizes);
     this.pack = t.pack && new Uint8Array(t.pack.buf);
     this.used = t.pack?.used ?? 0;
     t.port.on('message', (m: WantMessage | AckMessage) => {
@@ -76,7 +81,7 @@ class FilesJob {
     const out: FilesResult = { files: [] };
     let i = 0;
     try {
-      for (; i < this.t.paths.length; i++) out.files.push(await this.readFile(this.t.paths[i], this.t.sizes[i] ?? 0));
+      for (; i < this.t.paths.length; i++) out.files.push(await this.readFile(i));
       this.send();
       await this.pump(() => this.pending.length === 0 && this.unacked === 0);
       return out;
@@ -86,20 +91,24 @@ class FilesJob {
       return out;
     } finally {
       this.t.port.close();
+      await this.ahead.closeAll();
     }
   }
 
-  private async readFile(path: string, expected: number): Promise<FileResult> {
+  private async readFile(i: number): Promise<FileResult> {
+    const expected = this.t.sizes[i] ?? 0;
     const sha = createHash('sha256');
     const cdc = new FastCDC(this.t.chunker);
     let chunks = 0;
     let size = 0;
-    const fd = openSync(fsPath(path), 'r');
+    const ahead = this.ahead.take(i);
+    this.ahead.fill(i + 1);
+    const opened = ahead ? await ahead : { fd: openSync(fsPath(this.t.paths[i]), 'r'), head: undefined };
     try {
-      for (;;) {
+      for (let block = opened.head; ; block = undefined) {
         await this.pump(() => this.pending.length < MAX_PENDING);
-        const block = this.read(fd, expected - size);
-        if (!block) break;
+        block ??= this.read(opened.fd, expected - size, size);
+        if (!block || block.length === 0) break;
         size += block.length;
         sha.update(block);
         const cs = cdc.push(block);
@@ -110,20 +119,20 @@ class FilesJob {
       chunks += last.length;
       this.add(last);
     } finally {
-      closeSync(fd);
+      closeSync(opened.fd);
     }
     return { size, sha256: new Uint8Array(sha.digest()), chunks };
   }
 
-  /** The next block (a fresh buffer, which the chunker keeps), or undefined at the end. */
-  private read(fd: number, want: number): Uint8Array | undefined {
+  /** The block at `pos` (a fresh buffer, which the chunker keeps), or undefined at the end. */
+  private read(fd: number, want: number, pos: number): Uint8Array | undefined {
     if (want > 0) {
       const buf = new Uint8Array(Math.min(READ_BLOCK, want));
-      const n = readSync(fd, buf, 0, buf.length, null);
+      const n = readSync(fd, buf, 0, buf.length, pos);
       return n === 0 ? undefined : buf.subarray(0, n);
     }
     // past the expected size: one reused probe buffer sees the end (or, rarely, growth)
-    const n = readSync(fd, this.probe, 0, PROBE, null);
+    const n = readSync(fd, this.probe, 0, PROBE, pos);
     return n === 0 ? undefined : this.probe.slice(0, n);
   }
 
@@ -210,6 +219,69 @@ class FilesJob {
     }
     await post(false);
   }
+}
+
+interface Opened {
+  fd: number;
+  /** The file's first bytes, read ahead (empty for an empty file). */
+  head?: Uint8Array;
+}
+
+/**
+ * Small files opened and read on the process's I/O pool while earlier files are hashed: on a
+ * cold cache each costs a disk round trip or two, and a worker reading one at a time would wait
+ * on every one. What a file holds past its expected size is read as usual, after its turn.
+ */
+class ReadAhead {
+  private readonly started = new Map<number, Promise<Opened>>();
+  private next = 0;
+
+  constructor(
+    private readonly paths: string[],
+    private readonly sizes: number[],
+  ) {}
+
+  /** Starts reads of the small files among the READ_AHEAD after (and from) `from`. */
+  fill(from: number): void {
+    this.next = Math.max(this.next, from);
+    while (this.next < Math.min(this.paths.length, from + READ_AHEAD)) {
+      const k = this.next++;
+      if ((this.sizes[k] ?? 0) > SMALL_FILE) continue;
+      const p = openAndRead(this.paths[k], this.sizes[k] ?? 0);
+      p.catch(() => undefined); // observed at its turn (take), or closed by closeAll
+      this.started.set(k, p);
+    }
+  }
+
+  take(i: number): Promise<Opened> | undefined {
+    const p = this.started.get(i);
+    this.started.delete(i);
+    return p;
+  }
+
+  /** Closes what was opened ahead and never taken (the task stopped early). */
+  async closeAll(): Promise<void> {
+    const left = [...this.started.values()];
+    this.started.clear();
+    for (const p of left) {
+      const o = await p.catch(() => undefined);
+      if (o) closeSync(o.fd);
+    }
+  }
+}
+
+function openAndRead(path: string, size: number): Promise<Opened> {
+  return new Promise((resolve, reject) => {
+    open(fsPath(path), 'r', (e, fd) => {
+      if (e) return reject(e);
+      if (size === 0) return resolve({ fd, head: undefined });
+      const buf = new Uint8Array(size);
+      read(fd, buf, 0, size, 0, (e2, n) => {
+        if (e2) return close(fd, () => reject(e2));
+        resolve({ fd, head: buf.subarray(0, n) });
+      });
+    });
+  });
 }
 
 function emptyData(): DataMessage {
