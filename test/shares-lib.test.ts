@@ -44,50 +44,60 @@ const comparable = (m: Manifest) => ({
 });
 
 describe('a server backup in shares (library)', () => {
-  it('coordinator + two ingesters write the manifest a single process writes from the same staged bytes', async () => {
+  it('coordinator + two ingesters write the manifest a single process writes from the same staged bytes, full and incremental', async () => {
     const emu = await startEmulator({ home: await tmp(), objectSize: { min: 40_000, max: 80_000 } });
     cleanups.push(() => emu.close());
     await emu.simulateDay({ newObjects: 12 });
     const conn = { host: emu.host, port: emu.port, user: 'dump', password: '111' };
     const pool = new WorkerPool(2);
     cleanups.push(() => pool.close());
-    const saved = await tmp();
-
     const dirB = await tmp();
     const repoB = await repoAt(dirB);
-    const joins: Promise<unknown>[] = [];
-    let planned: SharesPlanned | undefined;
-    const sharedM = await backupFromMatrixOne({
-      conn, repo: repoB, target: { backupDir: 'filesystem', path: dirB }, id: 'shared1', type: 'full', pool, shares: 3,
-      afterServerBackup: async (s) => cp(s.localDir!, saved, { recursive: true, preserveTimestamps: true }),
-      onPlanned: (p) => {
-        planned = p;
-        // each ingester as a separate process would be: its own Repository (index, writer) and lock
-        for (const share of [1, 2]) joins.push(repoAt(dirB).then((r) => joinShare({ repo: r, target: { backupDir: 'filesystem', path: dirB }, id: p.id, share, pool })));
-      },
-    });
-    const joined = (await Promise.all(joins)) as { files: number; share: number }[];
-    expect(planned?.shares).toBe(3);
-    expect(joined.map((j) => j.share)).toEqual([1, 2]);
-    expect(joined.every((j, i) => j.files === planned!.files[i + 1])).toBe(true);
-    expect(planned!.files.every((n) => n > 0), `every share has files: ${planned!.files}`).toBe(true);
-    const left = (await readdir(dirB, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dirB.length + 1));
-    expect(left.filter((k) => !/^(backups|config|data|index)\b/.test(k)), 'no plan, part, staging or lock is left').toEqual([]);
-
-    // the same staged bytes through one process: the server writes, then its folder is swapped for the saved one
     const dirA = await tmp();
     const repoA = await repoAt(dirA);
-    const singleM = await backupFromMatrixOne({
-      conn, repo: repoA, target: { backupDir: 'filesystem', path: dirA }, id: 'single1', type: 'full', pool,
-      afterServerBackup: async (s) => {
-        await rm(s.localDir!, { recursive: true });
-        await cp(saved, s.localDir!, { recursive: true, preserveTimestamps: true });
-      },
-    });
-    expect(comparable(sharedM)).toEqual(comparable(singleM));
-    sharedM.files.forEach((f, i) => expect(Math.abs(f.mtimeMs - singleM.files[i]!.mtimeMs)).toBeLessThanOrEqual(1));
-    expect(sharedM.files.length).toBeGreaterThan(12);
-    expect(sharedM.addedBytes).toBeGreaterThan(0);
+
+    /** One server backup in 3 shares into B, then the same staged bytes through one process into A. */
+    const twoWays = async (ids: [string, string], inc?: [string, string]) => {
+      const saved = await tmp();
+      const joins: Promise<unknown>[] = [];
+      let planned: SharesPlanned | undefined;
+      const type = inc ? ('incremental' as const) : ('full' as const);
+      const sharedM = await backupFromMatrixOne({
+        conn, repo: repoB, target: { backupDir: 'filesystem', path: dirB }, id: ids[0], type, baseId: inc?.[0], pool, shares: 3,
+        afterServerBackup: async (s) => cp(s.localDir!, saved, { recursive: true, preserveTimestamps: true }),
+        onPlanned: (p) => {
+          planned = p;
+          // each ingester as a separate process would be: its own Repository (index, writer) and lock
+          for (const share of [1, 2]) joins.push(repoAt(dirB).then((r) => joinShare({ repo: r, target: { backupDir: 'filesystem', path: dirB }, id: p.id, share, pool })));
+        },
+      });
+      const joined = (await Promise.all(joins)) as { files: number; share: number }[];
+      expect(planned?.shares).toBe(3);
+      expect(joined.map((j) => j.share)).toEqual([1, 2]);
+      expect(joined.every((j, i) => j.files === planned!.files[i + 1])).toBe(true);
+      expect(planned!.files.every((n) => n > 0), `every share has files: ${planned!.files}`).toBe(true);
+      const left = (await readdir(dirB, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dirB.length + 1));
+      expect(left.filter((k) => !/^(backups|config|data|index)\b/.test(k)), 'no plan, part, staging or lock is left').toEqual([]);
+
+      // the same staged bytes through one process: the server writes, then its folder is swapped for the saved one
+      const singleM = await backupFromMatrixOne({
+        conn, repo: repoA, target: { backupDir: 'filesystem', path: dirA }, id: ids[1], type, baseId: inc?.[1], pool,
+        afterServerBackup: async (s) => {
+          await rm(s.localDir!, { recursive: true });
+          await cp(saved, s.localDir!, { recursive: true, preserveTimestamps: true });
+        },
+      });
+      expect(comparable(sharedM)).toEqual(comparable(singleM));
+      sharedM.files.forEach((f, i) => expect(Math.abs(f.mtimeMs - singleM.files[i]!.mtimeMs)).toBeLessThanOrEqual(1));
+      expect(sharedM.addedBytes).toBeGreaterThan(0);
+      return sharedM;
+    };
+    const full = await twoWays(['shared1', 'single1']);
+    expect(full.files.length).toBeGreaterThan(12);
+    await emu.simulateDay({ newObjects: 6 });
+    const inc = await twoWays(['shared2', 'single2'], ['shared1', 'single1']);
+    expect(inc.type).toBe('incremental');
+    expect(inc.extra?.carriedFiles, 'the incremental carried files the server did not copy').toBeGreaterThan(0);
   }, 60_000);
 
   it('a join is refused before anything is read: no plan, share 0 or out of range, a share already stored, a finished backup', async () => {
