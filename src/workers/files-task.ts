@@ -104,12 +104,17 @@ class FilesJob {
     const ahead = this.ahead.take(i);
     this.ahead.fill(i + 1);
     const opened = ahead ? await ahead : { fd: openSync(fsPath(this.t.paths[i]), 'r'), head: undefined };
+    // a big file's next block is read on the I/O pool while this one is hashed and chunked
+    let next: Promise<Uint8Array | undefined> | undefined;
     try {
       for (let block = opened.head; ; block = undefined) {
         await this.pump(() => this.pending.length < MAX_PENDING);
-        block ??= this.read(opened.fd, expected - size, size);
+        if (next) block = await next;
+        else block ??= this.read(opened.fd, expected - size, size);
+        next = undefined;
         if (!block || block.length === 0) break;
         size += block.length;
+        if (expected - size > 0) next = readAsync(opened.fd, Math.min(READ_BLOCK, expected - size), size);
         sha.update(block);
         const cs = cdc.push(block);
         chunks += cs.length;
@@ -119,6 +124,7 @@ class FilesJob {
       chunks += last.length;
       this.add(last);
     } finally {
+      await next?.catch(() => undefined); // never close the file under a read in flight
       closeSync(opened.fd);
     }
     return { size, sha256: new Uint8Array(sha.digest()), chunks };
@@ -268,6 +274,13 @@ class ReadAhead {
       if (o) closeSync(o.fd);
     }
   }
+}
+
+function readAsync(fd: number, length: number, pos: number): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const buf = new Uint8Array(length);
+    read(fd, buf, 0, length, pos, (e, n) => (e ? reject(e) : resolve(n === 0 ? undefined : buf.subarray(0, n))));
+  });
 }
 
 function openAndRead(path: string, size: number): Promise<Opened> {
