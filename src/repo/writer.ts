@@ -46,7 +46,7 @@ export interface SlotWrites {
 
 export class RepoWriter {
   readonly stats: WriterStats = { newChunks: 0, newBytes: 0, storedBytes: 0, packs: 0 };
-  /** Where a pack is cut (as soon as its blobs reach it) and how big a buffer is. */
+  /** A pack's blobs never run past this (unless one chunk does): the filler cuts before. */
   readonly cutAt: number;
   private readonly capacity: number;
   private readonly claimed = new Set<string>();
@@ -63,7 +63,7 @@ export class RepoWriter {
     private readonly maxUploads = 2,
   ) {
     this.cutAt = repo.config.packSize;
-    this.capacity = repo.config.packSize + repo.config.chunker.max + HEADER_ROOM;
+    this.capacity = Math.max(repo.config.packSize, repo.config.chunker.max) + HEADER_ROOM;
   }
 
   /** True when the chunk is neither in the repository nor already claimed by this session. */

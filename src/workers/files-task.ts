@@ -193,7 +193,7 @@ class FilesJob {
     const ids: Uint8Array[] = [];
     const hashes: Uint8Array[] = [];
     const post = async (full: boolean) => {
-      if (m.offsets.length === 0) return;
+      if (m.offsets.length === 0 && !full) return;
       await this.waitFor(() => this.unacked < MAX_UNACKED);
       m.ids = packIds(ids.splice(0));
       m.storedHashes = packIds(hashes.splice(0));
@@ -202,12 +202,20 @@ class FilesJob {
       this.t.port.postMessage(m);
       m = emptyData();
     };
+    const cut = async () => {
+      this.pack = undefined; // until the ack brings the next buffer
+      await post(true);
+      await this.waitFor(() => this.pack !== undefined);
+    };
     for (let i = 0; i < b.chunks.length; i++) {
       if (!b.want![i]) continue;
       const c = b.chunks[i];
-      if (!this.t.pack) throw new Error('chunks wanted but no pack buffer given');
+      const target = this.t.pack;
+      if (!target) throw new Error('chunks wanted but no pack buffer given');
       const e = encodeChunk(c, this.t.policy);
       await this.waitFor(() => this.pack !== undefined);
+      // a pack never runs past cutAt, unless a single chunk does
+      if (this.used > 0 && this.used + e.stored.length > target.cutAt) await cut();
       const pack = this.pack!;
       if (this.used + e.stored.length > pack.length) throw new Error(`chunk of ${e.stored.length} bytes does not fit the pack buffer`);
       pack.set(e.stored, this.used);
@@ -218,13 +226,16 @@ class FilesJob {
       ids.push(b.ids[i]);
       hashes.push(e.stored === c ? b.ids[i] : blake3(e.stored));
       this.used += e.stored.length;
-      if (this.used >= this.t.pack.cutAt) {
-        this.pack = undefined; // until the ack brings the next buffer
-        await post(true);
-      }
     }
-    await post(false);
+    if (this.used >= (this.t.pack?.cutAt ?? Infinity)) {
+      this.pack = undefined;
+      await post(true);
+    } else await post(false);
   }
+}
+
+function emptyData(): DataMessage {
+  return { t: 'data', ids: new Uint8Array(0), offsets: [], lengths: [], storedHashes: new Uint8Array(0), codecs: [], rawLengths: [], full: false };
 }
 
 interface Opened {
@@ -295,10 +306,6 @@ function openAndRead(path: string, size: number): Promise<Opened> {
       });
     });
   });
-}
-
-function emptyData(): DataMessage {
-  return { t: 'data', ids: new Uint8Array(0), offsets: [], lengths: [], storedHashes: new Uint8Array(0), codecs: [], rawLengths: [], full: false };
 }
 
 export function filesTask(t: FilesTask): Promise<FilesResult> {

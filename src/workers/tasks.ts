@@ -31,8 +31,9 @@ export interface FilesTask {
   pack?: PackTarget;
 }
 /**
- * A pack being filled: stored chunks go back to back from `used`; once `used` reaches `cutAt`
- * the pack is full. `buf` holds cutAt plus a largest chunk, so a chunk always fits.
+ * A pack being filled: stored chunks go back to back from `used`. A chunk that would take the
+ * pack past `cutAt` goes to the next pack (unless the pack is empty); a pack that reaches
+ * `cutAt` exactly is full. `buf` holds max(cutAt, largest chunk) plus room for the header.
  */
 export interface PackTarget {
   buf: SharedArrayBuffer;
@@ -60,7 +61,7 @@ export interface DataMessage {
   storedHashes: Uint8Array;
   codecs: number[];
   rawLengths: number[];
-  /** The pack reached cutAt: the worker waits for an AckMessage with a new buffer. */
+  /** The pack is full (maybe with no new chunk in this message): the worker waits for an AckMessage with a new buffer. */
   full: boolean;
 }
 export interface AckMessage {
