@@ -18,6 +18,7 @@ import type { FileEntry } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import { mapLimit } from '../util/concurrency.js';
+import { bestEffort } from '../util/best-effort.js';
 import { fsPath, showName } from '../util/names.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { FinishFile, PackFile, SmallFileProblem } from '../workers/tasks.js';
@@ -56,8 +57,8 @@ interface FileState {
   tasksLeft: number;
   failed: boolean;
   started: boolean;
-  /** Files written in parts: their temporary file, created before the first task writes to it. */
-  created?: Promise<void>;
+  /** Files written in parts: their temporary file, created before the first task writes to it (to undefined, or why not). */
+  created?: Promise<unknown>;
 }
 
 const tmpName = (target: string, hex: string) => path.join(path.dirname(target), `.mobr-partial-${hex}`);
@@ -99,7 +100,7 @@ class PackRestore {
       const empty = states.flatMap((s, k) => (s.tasksLeft === 0 && !plan.missing.has(k) ? [k] : []));
       for (const k of empty) {
         this.start(k);
-        await this.create(k).catch((e) => this.fail(k, e));
+        await this.create(k);
       }
       if (empty.length > 0) await this.finish(empty.filter((k) => !states[k].failed));
       await mapLimit(plan.reads, this.pool.threads + 2, (read) => this.runRead(read));
@@ -107,8 +108,8 @@ class PackRestore {
       // whatever did not finish (failed, or stopped by a fatal error) leaves no temporary file
       await Promise.all(states.map(async (s) => {
         if (s.created === undefined || s.tasksLeft === -1) return;
-        await s.created.catch(() => undefined);
-        await fsp.rm(fsPath(s.tmp), { force: true });
+        await s.created; // settles, never rejects; a failed open leaves nothing, rm is then a no-op
+        await bestEffort(fsp.rm(fsPath(s.tmp), { force: true }), `remove ${showName(s.tmp)}`);
       }));
     }
   }
@@ -195,8 +196,7 @@ class PackRestore {
       if (s.tasksLeft === 1 && s.created === undefined) {
         file.whole = { target: s.target, size: f.size, mode: f.mode, mtimeMs: f.mtimeMs, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined };
       } else {
-        await this.create(k).catch((err) => this.fail(k, err));
-        if (s.failed) continue;
+        if (!(await this.create(k)) || s.failed) continue;
       }
       ks.push(k);
       files.push(file);
@@ -238,11 +238,16 @@ class PackRestore {
     this.h.onFile?.(s.x.f, s.target);
   }
 
-  /** Creates the temporary file a file written in parts gets its chunks in (once). */
-  private create(k: number): Promise<void> {
+  /** Creates the temporary file a file written in parts gets its chunks in (once); false (the file failed) if it cannot. */
+  private async create(k: number): Promise<boolean> {
     const s = this.states[k];
-    s.created ??= fsp.open(fsPath(s.tmp), 'wx', 0o600).then((fh) => fh.close());
-    return s.created;
+    s.created ??= fsp.open(fsPath(s.tmp), 'wx', 0o600).then(
+      (fh) => fh.close().then(() => undefined, (e: unknown) => e ?? new Error('close failed')),
+      (e: unknown) => e ?? new Error('create failed'),
+    );
+    const why = await s.created;
+    if (why !== undefined) this.fail(k, why);
+    return why === undefined;
   }
 }
 

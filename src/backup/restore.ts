@@ -20,6 +20,7 @@ import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
 import { readFileChunks } from './reader.js';
 import { restoreByPack } from './restore-packs.js';
 import { mapLimit } from '../util/concurrency.js';
+import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 import { utimeSeconds } from '../workers/small-files.js';
 
 export interface RestoreProgress {
@@ -165,7 +166,7 @@ async function restoreLink(safe: SafeRoot, rel: string, f: FileEntry): Promise<v
   const target = await safe.parentFor(rel);
   const at = fsPath(target);
   // A folder already there (the manifest also has entries below this path) is never replaced.
-  if ((await fsp.lstat(at).catch(() => undefined))?.isDirectory()) {
+  if ((await ignoreMissing(fsp.lstat(at)))?.isDirectory()) {
     throw new MobrError('UNSAFE_PATH', `restore ${showName(rel)}: the backup has both a symbolic link and a folder at this path; refusing`);
   }
   try {
@@ -210,8 +211,8 @@ async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: ((p: AsyncI
     await fsp.utimes(tmp, secs(f.mtimeMs), secs(f.mtimeMs));
     await fsp.rename(tmp, fsPath(target));
   } catch (e) {
-    await fh?.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    if (fh) await bestEffort(fh.close(), `close ${showName(String(tmp))}`);
+    await bestEffort(fsp.rm(tmp, { force: true }), `remove ${showName(String(tmp))}`);
     if (e instanceof MobrError && e.code === 'INTERRUPTED') throw e;
     if (e instanceof MobrError) throw new MobrError(e.code, `restore ${showName(f.path)}: ${e.message}`, { cause: e });
     throw withContext(`restore ${showName(f.path)}`, e);

@@ -18,6 +18,7 @@ import { checkPack as checkPackBytes } from '../repo/pack.js';
 import { readFileChunks, type RangeSource } from './reader.js';
 import { smallFilesVerdicts } from './small.js';
 import { BIG_FILE, batchFiles } from './batch.js';
+import { mapLimit } from '../util/concurrency.js';
 
 /** Bytes of whole packs kept while files are checked. */
 const CACHE_BYTES = 96 * 1024 * 1024;
@@ -65,16 +66,12 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
       }
     };
     const units = batchFiles(files.map((f, i) => i), (i) => files[i].size);
-    let next = 0;
-    const lane = async () => {
-      while (next < units.length) {
-        const unit = units[next++];
-        const found = await checkUnit(repo, unit.map((i) => files[i]), packs, o.readData ? pool : undefined, (n) => (bytes += n));
-        unit.forEach((i, k) => (problems[i] = found[k] ?? ''));
-        flush();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(2, pool?.threads ?? 4) }, lane));
+    // at most one unit a lane; after a failure no unit starts and the running ones finish
+    await mapLimit(units, Math.max(2, pool?.threads ?? 4), async (unit) => {
+      const found = await checkUnit(repo, unit.map((i) => files[i]), packs, o.readData ? pool : undefined, (n) => (bytes += n));
+      unit.forEach((i, k) => (problems[i] = found[k] ?? ''));
+      flush();
+    });
     flush();
   } finally {
     if (ownPool) await pool!.close();
