@@ -96,6 +96,11 @@ async function until(what: string, f: () => boolean, ms = 20_000): Promise<void>
   }
 }
 
+/** Returns once the coordinator logged that it read its own share and now only waits (--log_file). */
+async function ownShareStored(log: string): Promise<void> {
+  await until('the coordinator to wait for the other shares', () => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'));
+}
+
 /** Every restored TAE object that the running server still has is the same bytes. */
 function sameObjects(restoredHome: string, liveHome = path.join(work, 'mo')): number {
   const live = path.join(liveHome, 'mo-data', 'shared');
@@ -152,10 +157,9 @@ describe('a server backup in shares, separate processes', () => {
     const r = await Repository.init(new FsStore(repo), { packSize: 256 << 10 }); // small packs: many stored mid-share
     await r.close();
     const meta = ['--meta_path', path.join(work, 'kill.meta')];
-    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', ...meta], 2);
-    const index = path.join(repo, 'index');
-    await until('the coordinator to store its own share', () => countIn(index) > 0);
-    await sleep(200);
+    const log = path.join(work, 'kill-ingester.log');
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], 2);
+    await ownShareStored(log);
     const packsBefore = countIn(path.join(repo, 'data'));
     let packsAtKill = 0;
     const killed = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
@@ -170,8 +174,10 @@ describe('a server backup in shares, separate processes', () => {
     expect(countIn(path.join(repo, 'parts')), 'a killed ingester wrote no part').toBe(0);
     expect(countIn(path.join(repo, 'backups'))).toBe(0);
 
-    const rerun = await mobr(c.joins[0]!, ROOT, { killAfterMs: 25_000 });
+    const rerunLog = path.join(work, 'rerun.log');
+    const rerun = await mobr([...c.joins[0]!, '--log_file', rerunLog, '--log_level', 'info'], ROOT, { killAfterMs: 25_000 });
     expect(rerun.code, rerun.stderr).toBe(0);
+    expect(readFileSync(rerunLog, 'utf8')).toMatch(new RegExp(`level=info command=backup msg="share stored" backup=${c.id} share=1 files=\\d+ bytes=\\d+ added_bytes=\\d+ started=\\S+ completed=\\S+`));
     expect(rerun.stdout).toMatch(new RegExp(`^Share\\n {4}1 of 2 of backup ${c.id}: \\d+ files`));
     const coord = await c.done;
     expect(coord.code, coord.stderr).toBe(0);
@@ -185,12 +191,11 @@ describe('a server backup in shares, separate processes', () => {
     const meta = ['--meta_path', path.join(work, 'kill.meta')];
     const before = readdirSync(path.join(repo, 'backups'));
     expect(before).toHaveLength(1);
-    const indexBefore = countIn(path.join(repo, 'index'));
     let stdout = '';
-    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--json', ...meta], 2);
+    const log = path.join(work, 'kill-coordinator.log');
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--json', '--log_file', log, '--log_level', 'info', ...meta], 2);
     c.child.stdout!.on('data', (d) => (stdout += d));
-    await until('the coordinator to store its own share', () => countIn(path.join(repo, 'index')) > indexBefore);
-    await sleep(300); // now it only waits for share 1
+    await ownShareStored(log); // now it only waits for share 1
     c.child.kill('SIGKILL');
     const coord = await c.done;
     expect(coord.signal).toBe('SIGKILL');
@@ -224,8 +229,9 @@ describe('Ctrl-C', () => {
   it('a coordinator stopped by SIGINT while waiting: exit 130, one line, no manifest, no plan, part, staging or lock left', async () => {
     const repo = path.join(work, 'repo-int');
     const meta = ['--meta_path', path.join(work, 'int.meta')];
-    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', ...meta], 2);
-    await until('the coordinator to store its own share', () => countIn(path.join(repo, 'index')) > 0);
+    const log = path.join(work, 'int.log');
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], 2);
+    await ownShareStored(log);
     c.child.kill('SIGINT');
     const r = await c.done;
     expect(r.code, r.stderr).toBe(130);

@@ -164,6 +164,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
   ctx.log?.info('backup started', { to: describeLocation(location), type });
   const atTime = Date.now();
   const t0 = process.hrtime.bigint();
+  let waiting = false; // a coordinator has read its own share (--shares)
   try {
     if (source.kind === 'server') {
       manifest = await backupFromMatrixOne({
@@ -179,6 +180,8 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         onPlanned: (p) => (ctx.json ? ctx.stderr : ctx.stdout).write(sharesAnnouncement(p, location, !!req.creds.accessKeyId)),
         onProgress: (p) => {
           checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
+          if (p.phase === 'shares' && !waiting) ctx.log?.info('waiting for shares', { files: p.filesDone, bytes: p.bytesRead });
+          waiting ||= p.phase === 'shares';
           const current = p.phase === 'server' ? 'server writing its backup' : p.phase === 'shares' ? 'waiting for the other shares' : undefined;
           progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current });
         },
