@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { backupFromMatrixOne } from '../src/mo/ingest.js';
 import { joinShare, type SharesPlanned } from '../src/mo/shared.js';
 import { Repository } from '../src/repo/repository.js';
+import { encodePart, partKey, planHash, planKey, type BackupPart } from '../src/repo/parts.js';
 import { FsStore } from '../src/store/fs.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { isMobrError } from '../src/errors.js';
@@ -134,5 +135,31 @@ describe('a server backup in shares (library)', () => {
     expect(m.files.length).toBeGreaterThan(4);
     const done = await errOf(joinShare({ repo, target, id: 'b2', share: 1 }));
     expect(isMobrError(done, 'BAD_INPUT') && /already complete/.test(done.message), String(done)).toBe(true);
+  }, 60_000);
+
+  it('a part that does not follow the plan (another plan, other files) fails the backup: CORRUPT, no manifest, nothing left', async () => {
+    const emu = await startEmulator({ home: await tmp(), objectSize: { min: 20_000, max: 40_000 } });
+    cleanups.push(() => emu.close());
+    await emu.simulateDay({ newObjects: 4 });
+    const conn = { host: emu.host, port: emu.port, user: 'dump', password: '111' };
+    for (const forge of ['plan', 'files'] as const) {
+      const dir = await tmp();
+      const repo = await repoAt(dir);
+      const err = await errOf(backupFromMatrixOne({
+        conn, repo, target: { backupDir: 'filesystem', path: dir }, id: `bad-${forge}`, type: 'full', shares: 2, parallelism: 1,
+        onPlanned: (p) => {
+          const part: BackupPart = { id: p.id, share: 1, shares: 2, plan: new Uint8Array(32), files: [], addedBytes: 0, startedAt: 0, completedAt: 0 };
+          void (async () => {
+            const bytes = await repo.store.get(planKey(p.id));
+            if (forge === 'files') part.plan = planHash(bytes); // the right plan, but no files
+            await repo.store.put(partKey(p.id, 1), encodePart(part));
+          })();
+        },
+      }));
+      expect(isMobrError(err, 'CORRUPT'), String(err)).toBe(true);
+      expect(String(err)).toMatch(forge === 'plan' ? /parts\/bad-plan\/1: written for another plan/ : /parts\/bad-files\/1: its files are not the \d+ files of share 1/);
+      const left = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
+      expect(left.filter((k) => !/^(config|data|index)\b/.test(k)), 'no manifest, plan, part, staging or lock').toEqual([]);
+    }
   }, 60_000);
 });
