@@ -12,6 +12,7 @@ import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
 import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
+import { verifyBackup } from '../src/backup/verify.js';
 import { planPackReads } from '../src/repo/read-plan.js';
 import type { ChunkLocation } from '../src/repo/index-file.js';
 import { chunkCount, chunkId, type FileEntry } from '../src/repo/manifest.js';
@@ -157,6 +158,13 @@ describe('restore by pack', () => {
     }
     const all = (await fsp.readdir(out, { recursive: true })).map(String);
     expect(all.filter((n) => n.includes('.mobr-partial-'))).toEqual([]);
+    // check by pack: each pack read whole once, every file sound, reported in manifest order
+    const order: string[] = [];
+    const r = await verifyBackup(repo, m, { readData: true, pool, onFile: (f) => order.push(f.path) });
+    expect(r.ok).toBe(true);
+    expect(r.packReads).toBe(packs.size);
+    expect(r.bytes).toBe(p.bytes);
+    expect(order).toEqual(m.files.filter((f) => f.kind === 'file').map((f) => f.path));
   }, 120_000);
 
   it('a partial restore reads only the packs its files need, across small gaps', async () => {
@@ -192,6 +200,10 @@ describe('restore by pack', () => {
     bytes[loc.offset + 10] ^= 1;
     await fsp.chmod(path.join(dir, 'data', packFile), 0o644);
     await fsp.writeFile(path.join(dir, 'data', packFile), bytes);
+    // check names both files (spread over packs: hashed in order as their packs come) and nothing else
+    const r = await verifyBackup(await Repository.open(new FsStore(dir)), m, { readData: true, pool });
+    expect(r.damaged.map((d) => d.path)).toEqual(['big/f1', 'copy/f1']);
+    expect(r.damaged[0].problem).toMatch(/^chunk [0-9a-f]{16} in pack [0-9a-f]{16}: .*\(damaged\)$/);
     const out = path.join(work, 'out-bad');
     const e = await restoreBackup(await Repository.open(new FsStore(dir)), m, out, { pool }).then(() => undefined, (x: Error) => x);
     expect(e?.message).toMatch(/^restore: 2 of \d+ entries failed, the others were restored: big\/f1 \(chunk [0-9a-f]{16} in pack [0-9a-f]{16}: .*\(damaged\)\); copy\/f1 \(chunk [0-9a-f]{16} in pack [0-9a-f]{16}: .*\(damaged\)\)$/);

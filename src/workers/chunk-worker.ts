@@ -7,6 +7,7 @@ import { codecReady, decodeChunk } from '../chunk/codec.js';
 import { moved } from './transfer.js';
 import { smallFiles } from './small-files.js';
 import { finishFiles, packWrites } from './pack-writes.js';
+import { packCheck } from './pack-check.js';
 import { filesTask } from './files-task.js';
 import type { DecodeResult, DecodeTask, Task } from './tasks.js';
 
@@ -47,6 +48,9 @@ export default async function run(t: Task): Promise<unknown> {
       return packWrites(t);
     case 'finishFiles':
       return finishFiles(t);
+    case 'packCheck':
+      await Promise.all([codecReady(), blake3Ready()]);
+      return packCheck(t);
     case 'backend':
       await blake3Ready();
       return blake3Backend();

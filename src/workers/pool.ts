@@ -11,7 +11,7 @@ import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
 import { transferList } from './transfer.js';
-import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackTarget, PackWritesTask, SmallFileProblem, SmallFilesTask, WantMessage } from './tasks.js';
+import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, SmallFileProblem, SmallFilesTask, WantMessage } from './tasks.js';
 
 /** Worker file: the compiled .js next to this module (under vitest, src/*.ts maps to dist/src/*.js). */
 function workerFile(): string {
@@ -126,6 +126,11 @@ export class WorkerPool {
   /** Restore by pack: checks files written in parts and renames them into place. */
   finishFiles(task: Omit<FinishFilesTask, 'kind'>): Promise<SmallFileProblem[]> {
     return this.pool.run({ kind: 'finishFiles', ...task });
+  }
+
+  /** Check by pack: a pack's (or a slice's) chunks checked, whole files checked, the others' chunks returned. */
+  packCheck(task: Omit<PackCheckTask, 'kind'>): Promise<PackCheckResult> {
+    return this.pool.run({ kind: 'packCheck', ...task }, { transferList: transferList([task.data, task.ids, task.sha256s], 0) as never });
   }
 
   /** The same for separate buffers (copied once into one buffer; the caller keeps its own). */

@@ -176,9 +176,36 @@ export interface FinishFilesTask {
   sha256s: Uint8Array;
 }
 
+/**
+ * Check by pack (src/backup/verify-packs.ts): the chunks of one pack (`data`; the whole pack when
+ * `pack` is set, whose header and hash are then checked too) decoded and checked against their
+ * ids once each. A file with `whole` is checked here against its size and SHA-256; for the
+ * others the plain chunks go back (transferred) for the main thread to hash in file order.
+ */
+export interface PackCheckTask {
+  kind: 'packCheck';
+  data: Uint8Array;
+  /** Check `data` as this whole pack (header against the name, blob bytes against `h`). */
+  pack?: string;
+  offsets: number[];
+  lengths: number[];
+  codecs: number[];
+  rawLengths: number[];
+  ids: Uint8Array; // n × 32
+  files: { blobs: number[]; whole?: { size: number; sha?: number } }[];
+  sha256s: Uint8Array;
+}
+export interface PackCheckResult {
+  /** With `pack`: undefined if sound, else why (the header); `dataOk` false if `h` differs. */
+  packProblem?: string;
+  dataOk: boolean;
+  /** Per file: a problem (string; `chunk` names the bad chunk), or its plain chunks (not whole), or null. */
+  files: ({ problem: string; chunk?: number } | { plain: Uint8Array[] } | null)[];
+}
+
 /** Which BLAKE3 implementation the worker hashes with (src/hash/blake3.ts). */
 export interface BackendTask {
   kind: 'backend';
 }
 
-export type Task = FilesTask | DecodeTask | SmallFilesTask | PackWritesTask | FinishFilesTask | BackendTask;
+export type Task = FilesTask | DecodeTask | SmallFilesTask | PackWritesTask | FinishFilesTask | PackCheckTask | BackendTask;

@@ -1,0 +1,188 @@
+/**
+ * Checking files by pack (check with data, spec/repository.md §5.1.1): each pack the files need
+ * is read whole once; a worker checks its header against its name and its blob bytes against
+ * the header's hash, decodes every chunk the files need and checks it against its id, and checks
+ * each file whose chunks all lie in that task against its size and SHA-256. The plain chunks of
+ * files spread over several packs come back (transferred, not copied) and are hashed here in
+ * file order as they arrive.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { isMobrError } from '../errors.js';
+import { toHex } from '../hash/hex.js';
+import { packKey } from '../repo/keys.js';
+import type { FileEntry } from '../repo/manifest.js';
+import { checkPack } from '../repo/pack.js';
+import { planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
+import type { Repository } from '../repo/repository.js';
+import { equalBytes } from '../repo/sealed.js';
+import { mapLimit } from '../util/concurrency.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { PackCheckResult } from '../workers/tasks.js';
+import { owned } from './reader.js';
+import { TASK_FILES } from './restore-packs.js';
+
+export interface PackCheckReport {
+  damagedPacks: { pack: string; problem: string }[];
+  packReads: number;
+}
+
+/** A file spread over several packs: its chunks hashed in order, those that came early kept. */
+interface Ordered {
+  sha: Hash;
+  next: number;
+  early: Map<number, Uint8Array>;
+}
+
+export class PackChecker {
+  readonly report: PackCheckReport = { damagedPacks: [], packReads: 0 };
+  private readonly left: number[];
+  private readonly done: boolean[];
+  private readonly ordered = new Map<number, Ordered>();
+
+  /** `verdict(k, problem)` is called once per file (problem undefined: sound). */
+  constructor(
+    private readonly repo: Repository,
+    private readonly pool: WorkerPool,
+    private readonly files: FileEntry[],
+    private readonly verdict: (k: number, problem: string | undefined) => void,
+  ) {
+    this.left = new Array<number>(files.length).fill(0);
+    this.done = new Array<boolean>(files.length).fill(false);
+  }
+
+  async run(): Promise<PackCheckReport> {
+    const plan = planPackReads(this.files, (id) => this.repo.location(id), { gap: Infinity, maxRead: Infinity, maxFiles: TASK_FILES });
+    plan.missing.forEach((id, k) => this.fail(k, `chunk ${toHex(id).slice(0, 16)} is missing from the repository`));
+    this.files.forEach((_, k) => {
+      this.left[k] = plan.tasksOf[k];
+      if (this.left[k] === 0 && !this.done[k]) this.finish(k); // no chunks: empty, or wrongly so
+    });
+    await mapLimit(plan.reads, this.pool.threads + 1, (read) => this.checkRead(read));
+    return this.report;
+  }
+
+  private async checkRead(read: PackRead): Promise<void> {
+    if (!read.tasks.some((t) => t.some((b) => b.uses.some((u) => !this.done[u.file])))) return;
+    const what = `pack ${read.pack.slice(0, 16)}`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.repo.store.get(packKey(read.pack));
+    } catch (e) {
+      if (!isMobrError(e)) throw e;
+      return this.failRead(read, e.code === 'NOT_FOUND' ? `${what} is missing` : e.message);
+    }
+    this.report.packReads++;
+    const whole = read.tasks.length === 1;
+    if (!whole) {
+      // a pack of many small files goes out in slices: its own check is done here
+      try {
+        if (!checkPack(bytes, read.pack, what).dataOk) this.damaged(read.pack, what);
+      } catch (e) {
+        if (!isMobrError(e)) throw e;
+        return this.failRead(read, e.message);
+      }
+    }
+    const ran = await Promise.allSettled(read.tasks.map((t) => this.checkTask(read, t, bytes, whole)));
+    for (const r of ran) if (r.status === 'rejected') throw r.reason;
+  }
+
+  private async checkTask(read: PackRead, blobs: PlannedBlob[], bytes: Uint8Array, whole: boolean): Promise<void> {
+    const uses = new Map<number, { blobs: number[]; ats: number[] }>();
+    blobs.forEach((b, j) => {
+      for (const u of b.uses) {
+        if (this.done[u.file]) continue;
+        let e = uses.get(u.file);
+        if (!e) uses.set(u.file, (e = { blobs: [], ats: [] }));
+        e.blobs.push(j);
+        e.ats.push(u.at);
+      }
+    });
+    if (uses.size === 0 && !whole) return;
+    const ks = [...uses.keys()];
+    const shas: Uint8Array[] = [];
+    const files = ks.map((k) => {
+      const e = uses.get(k)!;
+      const order = e.ats.map((_, i) => i).sort((a, b) => e.ats[a] - e.ats[b]);
+      e.blobs = order.map((i) => e.blobs[i]);
+      e.ats = order.map((i) => e.ats[i]);
+      const f = this.files[k];
+      return { blobs: e.blobs, whole: this.left[k] === 1 && !this.ordered.has(k) ? { size: f.size, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined } : undefined };
+    });
+    const base = whole ? 0 : blobs[0].loc.offset;
+    const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
+    const ids = new Uint8Array(blobs.length * 32);
+    blobs.forEach((b, j) => ids.set(b.id, j * 32));
+    const r: PackCheckResult = await this.pool.packCheck({
+      data: whole ? owned(bytes) : new Uint8Array(bytes.subarray(base, end)),
+      pack: whole ? read.pack : undefined,
+      offsets: blobs.map((b) => b.loc.offset - base),
+      lengths: blobs.map((b) => b.loc.length),
+      codecs: blobs.map((b) => b.loc.codec),
+      rawLengths: blobs.map((b) => b.loc.rawLength),
+      ids,
+      files,
+      sha256s: packed(shas),
+    });
+    if (r.packProblem !== undefined) return this.failRead(read, r.packProblem);
+    if (!r.dataOk) this.damaged(read.pack, `pack ${read.pack.slice(0, 16)}`);
+    r.files.forEach((v, i) => {
+      const k = ks[i];
+      if (this.done[k]) return;
+      if (v === null) return this.ok(k);
+      if ('problem' in v) {
+        return this.fail(k, v.chunk === undefined ? v.problem : `chunk ${toHex(blobs[v.chunk].id).slice(0, 16)} in pack ${read.pack.slice(0, 16)}: ${v.problem} (damaged)`);
+      }
+      this.feed(k, uses.get(k)!.ats, v.plain);
+      if (--this.left[k] === 0) this.finish(k);
+    });
+  }
+
+  /** Hashes a file's chunks in order: those at the next offset now, the others once it is there. */
+  private feed(k: number, ats: number[], plain: Uint8Array[]): void {
+    let o = this.ordered.get(k);
+    if (!o) this.ordered.set(k, (o = { sha: createHash('sha256'), next: 0, early: new Map() }));
+    ats.forEach((at, i) => o.early.set(at, plain[i]));
+    for (let c = o.early.get(o.next); c !== undefined; c = o.early.get(o.next)) {
+      o.early.delete(o.next);
+      o.sha.update(c);
+      o.next += c.length;
+    }
+  }
+
+  /** A file spread over packs (or with no chunks), all of it seen: size and SHA-256. */
+  private finish(k: number): void {
+    const f = this.files[k];
+    const o = this.ordered.get(k) ?? { sha: createHash('sha256'), next: 0, early: new Map() };
+    this.ordered.delete(k);
+    const size = o.next + [...o.early.values()].reduce((s, c) => s + c.length, 0);
+    if (size !== f.size || o.early.size > 0) return this.fail(k, `size ${size} differs from the recorded ${f.size}`);
+    if (f.sha256 && !equalBytes(new Uint8Array(o.sha.digest()), f.sha256)) return this.fail(k, 'sha256 mismatch');
+    this.ok(k);
+  }
+
+  private failRead(read: PackRead, problem: string): void {
+    for (const t of read.tasks) for (const b of t) for (const u of b.uses) this.fail(u.file, problem);
+  }
+
+  private damaged(pack: string, what: string): void {
+    if (!this.report.damagedPacks.some((d) => d.pack === pack)) this.report.damagedPacks.push({ pack, problem: `${what}: blob bytes do not match the header's hash (damaged)` });
+  }
+
+  private ok(k: number): void {
+    this.done[k] = true;
+    this.verdict(k, undefined);
+  }
+
+  private fail(k: number, problem: string): void {
+    if (this.done[k]) return;
+    this.done[k] = true;
+    this.ordered.delete(k);
+    this.verdict(k, problem);
+  }
+}
+
+function packed(shas: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(shas.length * 32);
+  shas.forEach((x, i) => out.set(x, i * 32));
+  return out;
+}

@@ -1,0 +1,66 @@
+/**
+ * The worker side of check by pack (PackCheckTask in tasks.ts): a pack's header and hash, its
+ * chunks against their ids, whole files against their size and SHA-256; the plain chunks of files
+ * spread over several packs go back to be hashed in order.
+ */
+import { createHash } from 'node:crypto';
+import { blake3 } from '../hash/blake3.js';
+import { decodeChunk } from '../chunk/codec.js';
+import { checkPack } from '../repo/pack.js';
+import { equalBytes } from '../repo/sealed.js';
+import type { PackCheckResult, PackCheckTask } from './tasks.js';
+import { moved } from './transfer.js';
+
+export function packCheck(t: PackCheckTask): unknown {
+  const out: PackCheckResult = { dataOk: true, files: [] };
+  if (t.pack !== undefined) {
+    try {
+      out.dataOk = checkPack(t.data, t.pack, `pack ${t.pack.slice(0, 16)}`).dataOk;
+    } catch (e) {
+      out.packProblem = (e as Error).message;
+      return out;
+    }
+  }
+  const ids = Buffer.from(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength);
+  const plain: (Uint8Array | string | undefined)[] = new Array(t.offsets.length);
+  const chunk = (j: number): Uint8Array | string => {
+    let p = plain[j];
+    if (p === undefined) {
+      try {
+        const d = decodeChunk(t.data.subarray(t.offsets[j], t.offsets[j] + t.lengths[j]), t.codecs[j], t.rawLengths[j]);
+        p = ids.compare(blake3(d), 0, 32, j * 32, j * 32 + 32) === 0 ? d : 'hash mismatch';
+      } catch (e) {
+        p = (e as Error).message;
+      }
+      plain[j] = p;
+    }
+    return p;
+  };
+  const sent: Uint8Array[] = [];
+  for (const f of t.files) {
+    const chunks = f.blobs.map(chunk);
+    const bad = chunks.findIndex((c) => typeof c === 'string');
+    if (bad >= 0) {
+      out.files.push({ problem: chunks[bad] as string, chunk: f.blobs[bad] });
+      continue;
+    }
+    const cs = chunks as Uint8Array[];
+    if (!f.whole) {
+      // decoded chunks own their buffers; chunks stored as is are views of the task's own data:
+      // all are handed over (each buffer once), none copied
+      sent.push(...cs);
+      out.files.push({ plain: cs });
+      continue;
+    }
+    let size = 0;
+    const h = createHash('sha256');
+    for (const c of cs) {
+      size += c.length;
+      h.update(c);
+    }
+    if (size !== f.whole.size) out.files.push({ problem: `size ${size} differs from the recorded ${f.whole.size}` });
+    else if (f.whole.sha !== undefined && !equalBytes(new Uint8Array(h.digest()), t.sha256s.subarray(f.whole.sha * 32, f.whole.sha * 32 + 32))) out.files.push({ problem: 'sha256 mismatch' });
+    else out.files.push(null);
+  }
+  return moved(out, sent, 0);
+}
