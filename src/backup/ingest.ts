@@ -46,7 +46,7 @@ export class Ingestor {
    * (callers running at once on one stream get a pack buffer each).
    */
   async ingestMany(absPaths: string[], expectedSizes: number[], stream = 0): Promise<IngestedFile[]> {
-    const ids: Uint8Array[] = [];
+    const idBufs: Uint8Array[] = []; // the messages' ids (n × 32 each), in order
     const slot = this.writer.lease(stream);
     let r;
     try {
@@ -58,11 +58,8 @@ export class Ingestor {
         (m) => {
           for (const s of m.sizes) this.progress.bytesRead += s;
           this.onProgress?.(this.progress);
-          return m.sizes.map((_, i) => {
-            const id = m.ids.subarray(i * 32, i * 32 + 32);
-            ids.push(id);
-            return this.writer.claim(toHex(id));
-          });
+          idBufs.push(m.ids);
+          return m.sizes.map((_, i) => this.writer.claim(toHex(m.ids.subarray(i * 32, i * 32 + 32))));
         },
         async (m) => {
           this.writer.record(slot, m);
@@ -77,10 +74,11 @@ export class Ingestor {
       const err = Object.assign(new Error(r.error.message), { code: r.error.code });
       throw withContext(`read ${absPaths[r.error.index]}`, err);
     }
+    const ids = concat(idBufs); // a plain Uint8Array: its slice is a copy (a Buffer's would be a view)
     let k = 0;
     return r.files.map((f) => {
-      const chunks = new Uint8Array(f.chunks * 32);
-      for (let j = 0; j < f.chunks; j++) chunks.set(ids[k++], j * 32);
+      const chunks = ids.slice(k * 32, (k + f.chunks) * 32); // each file's ids in a buffer of its own
+      k += f.chunks;
       this.progress.filesDone++;
       return { size: f.size, sha256: f.sha256, chunks };
     });
@@ -94,4 +92,15 @@ export class Ingestor {
   async abandon(o: { index?: boolean } = {}): Promise<void> {
     await this.writer.abandon(o);
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

@@ -16,11 +16,22 @@ import * as path from 'node:path';
 import { withContext } from '../errors.js';
 import { decodeName, fsPath } from '../util/names.js';
 
+/** What a backup keeps of an entry's lstat (a Node Stats object costs ~850 bytes of heap; this ~150). */
+export interface EntryStat {
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+const entryStat = (st: Stats): EntryStat => ({ mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+
 export interface WalkEntry {
   path: string; // relative, '/'-separated
   abs: string;
   kind: 'file' | 'dir' | 'symlink';
-  stat: Stats;
+  stat: EntryStat;
   /** Symlinks: the target text. */
   target?: string;
 }
@@ -117,17 +128,17 @@ export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkR
         if (followedTo) {
           report.followed.push({ path: r, target });
           const dst = await fsp.stat(fsPath(abs));
-          entries.push({ path: r, abs, kind: 'dir', stat: dst });
+          entries.push({ path: r, abs, kind: 'dir', stat: entryStat(dst) });
           await visit(abs, followedTo.real, r);
           continue;
         }
         if (leaves(r, target)) report.linksOut.push({ path: r, target });
-        entries.push({ path: r, abs, kind: 'symlink', stat: st, target });
+        entries.push({ path: r, abs, kind: 'symlink', stat: entryStat(st), target });
       } else if (st.isDirectory()) {
-        entries.push({ path: r, abs, kind: 'dir', stat: st });
+        entries.push({ path: r, abs, kind: 'dir', stat: entryStat(st) });
         await visit(abs, real, r);
       } else if (st.isFile()) {
-        entries.push({ path: r, abs, kind: 'file', stat: st });
+        entries.push({ path: r, abs, kind: 'file', stat: entryStat(st) });
       } else {
         report.special.push(r);
       }
