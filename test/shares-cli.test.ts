@@ -9,7 +9,7 @@
  * - an S3 repository (s3rver): coordinator + two ingesters, restore, restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, promises as fsp, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -96,6 +96,22 @@ async function until(what: string, f: () => boolean, ms = 20_000): Promise<void>
   }
 }
 
+/**
+ * Runs the printed ingester commands at once and proves they overlapped: each stops after storing
+ * its share, before writing its part (MOBR_TEST_SHARE_PAUSE), and only once every one of them has
+ * reached that point are they let go; so every ingester was mid-backup while the others were.
+ */
+async function runIngestersTogether(joins: string[][], extra: string[], tag: string): Promise<Run[]> {
+  const pauses = joins.map((_, i) => path.join(work, `pause-${tag}-${i}`));
+  const runs = joins.map((j, i) => mobr([...j, ...extra], ROOT, { killAfterMs: 25_000, env: { MOBR_TEST_SHARE_PAUSE: pauses[i] } }));
+  const ended = { n: 0 };
+  for (const r of runs) void r.then(() => ended.n++);
+  await until('every ingester to store its share', () => ended.n > 0 || pauses.every((f) => existsSync(f)));
+  expect(ended.n, 'an ingester ended before every share was stored').toBe(0);
+  for (const f of pauses) rmSync(f);
+  return Promise.all(runs);
+}
+
 /** Returns once the coordinator logged that it read its own share and now only waits (--log_file). */
 async function ownShareStored(log: string): Promise<void> {
   await until('the coordinator to wait for the other shares', () => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'));
@@ -130,11 +146,11 @@ describe('a server backup in shares, separate processes', () => {
     const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '3', ...meta], 3);
     expect(c.joins.map((j) => j.slice(0, 6))).toEqual([1, 2].map((i) => ['backup', '--join', c.id, '--share', String(i), '--backup_dir']));
     expect(c.joins[0]!.slice(6)).toEqual(['filesystem', '--path', repo]);
-    const ingesters = await Promise.all(c.joins.map((j) => mobr([...j, '--json', '--parallelism', '1'], ROOT, { killAfterMs: 25_000 })));
+    const ingesters = await runIngestersTogether(c.joins, ['--json', '--parallelism', '1'], 'fs');
     const coord = await c.done;
     for (const r of [...ingesters, coord]) expect(r.code, r.stderr).toBe(0);
     expect(coord.stdout).toMatch(new RegExp(`Backup ID\\n {4}${c.id}\\n`));
-    // they really overlapped: each ingester wrote its part after the other had started its share
+    // they overlapped (runIngestersTogether): each wrote its part after the other had started its share
     const [a, b] = ingesters.map((r) => JSON.parse(r.stdout) as { schema: string; share: number; files: number; startedAt: string; completedAt: string });
     expect([a!.schema, a!.share, b!.share]).toEqual(['mobr.share.v1', 1, 2]);
     expect(a!.files).toBeGreaterThan(0);
@@ -291,7 +307,7 @@ describe('a server backup in shares into S3 (s3rver)', () => {
     const c = await startCoordinator(['backup', ...connTo(small), ...where, ...keys, '--shares', '3', ...meta], 3);
     expect(c.joins[0]!.slice(5)).toEqual(where);
     expect(c.out).toContain('(each with the same S3 keys as this backup: --access_key_id and --secret_access_key)');
-    const ingesters = await Promise.all(c.joins.map((j) => mobr([...j, ...keys, '--json'], ROOT, { killAfterMs: 25_000 })));
+    const ingesters = await runIngestersTogether(c.joins, [...keys, '--json'], 's3');
     const coord = await c.done;
     for (const r of [...ingesters, coord]) expect(r.code, r.stderr).toBe(0);
     for (const r of [...ingesters, coord]) expect(r.stdout + r.stderr).not.toContain(s3.secretAccessKey);

@@ -3,12 +3,10 @@
  * back and until when, or why it did not run. Also the `--safety` flag (kopia's word), and the
  * test hook that pauses gc at a named step.
  */
-import { promises as fsp } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { MobrError } from '../errors.js';
 import type { GcOptions, GcReport } from '../repo/gc.js';
-import { ignoreMissing } from '../util/best-effort.js';
 import { formatBytes } from './units.js';
+import { pauseAt } from './test-pause.js';
 
 /** `--safety full` (default: the window only when another process held the repository) or `none`. */
 export function safetyFlag(v: string | undefined): 'auto' | 'none' {
@@ -34,10 +32,9 @@ export function spaceLines(prefix: string, gc: GcReport | 'deferred' | undefined
 }
 
 /**
- * Test hook (spec/gc.md §3, "Interrupted"): `MOBR_TEST_GC_PAUSE=<step>:<file>` makes gc create
- * <file> when it reaches <step> ('repacked' or 'indexed') and wait there until a signal comes or
- * <file> is removed (at most 60 s); so a test acts at a known step instead of guessing when gc
- * gets there.
+ * Test hook (spec/gc.md §3, "Interrupted"; test-pause.ts): `MOBR_TEST_GC_PAUSE=<step>:<file>` makes
+ * gc create <file> when it reaches <step> ('repacked' or 'indexed') and wait there until a signal
+ * comes or <file> is removed (at most 60 s).
  */
 export function gcPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env): GcOptions['onStep'] {
   const v = env.MOBR_TEST_GC_PAUSE;
@@ -45,9 +42,6 @@ export function gcPauseHook(signal: AbortSignal | undefined, env: NodeJS.Process
   if (!v || at < 0) return undefined;
   const [step, file] = [v.slice(0, at), v.slice(at + 1)];
   return async (s) => {
-    if (s !== step) return;
-    await fsp.writeFile(file, s);
-    const end = performance.now() + 60_000;
-    while (!signal?.aborted && performance.now() < end && (await ignoreMissing(fsp.stat(file)))) await new Promise((r) => setTimeout(r, 20));
+    if (s === step) await pauseAt(file, s, signal);
   };
 }

@@ -141,6 +141,8 @@ export interface JoinOptions {
   parallelism?: number;
   pool?: WorkerPool;
   onProgress?: (p: { bytesRead: number; totalBytes: number; filesDone: number; totalFiles: number }) => void;
+  /** Runs once the share's chunks are stored and indexed, before the part is written. */
+  beforePart?: () => Promise<void>;
 }
 
 export interface JoinResult {
@@ -175,6 +177,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
       for (const f of entries) {
         if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `share ${share} of backup ${id}: ${f.path} refers to chunks the repository lacks`);
       }
+      await o.beforePart?.();
       const part: BackupPart = { id, share, shares: plan.shares.length, plan: planHash(bytes), files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: Date.now() };
       await lock.assertHeld(); // fencing, as before a manifest
       await assertCoordinatorAlive(repo.store, plan, lock.storeNow);

@@ -15,6 +15,7 @@ import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { formatBytes } from '../units.js';
+import { sharePauseHook } from '../test-pause.js';
 
 /** The flags of `backup` these parts read (backup.ts's ShareFlags has them all). */
 export interface ShareFlags {
@@ -84,6 +85,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
       id,
       share,
       parallelism,
+      beforePart: sharePauseHook(ctx.signal),
       onProgress: (p) => {
         checkAborted(ctx.signal);
         progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
