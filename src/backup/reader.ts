@@ -1,7 +1,7 @@
 /**
  * Reading files' bytes back from a repository: consecutive chunks that lie back to back in one
  * pack are fetched with one ranged read (few requests on S3), decoded and checked against their
- * ids in the worker pool, a few runs ahead of the consumer. (Many small files: small.ts.)
+ * ids in the worker pool, a few runs ahead of the consumer. (Many files at once: restore-packs.ts.)
  */
 import { MobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';

@@ -21,7 +21,7 @@ import { mapLimit } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
 import { fsPath, showName } from '../util/names.js';
 import type { WorkerPool } from '../workers/pool.js';
-import type { FinishFile, PackFile, SmallFileProblem } from '../workers/tasks.js';
+import type { FinishFile, PackFile, FileProblem } from '../workers/tasks.js';
 import type { SafeRoot } from './paths.js';
 import { owned, storeSource, type RangeSource } from './reader.js';
 
@@ -258,7 +258,7 @@ function packed(shas: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function problemError(p: NonNullable<SmallFileProblem>, chunkName: (j: number) => string): Error {
+function problemError(p: NonNullable<FileProblem>, chunkName: (j: number) => string): Error {
   if (p.kind === 'chunk') return new MobrError('CORRUPT_PACK', `${chunkName(p.chunk)}: ${p.message} (damaged)`);
   if (p.kind === 'content') return new MobrError('CORRUPT', p.message);
   return Object.assign(new Error(p.message), { code: p.code });

@@ -21,7 +21,7 @@ import { readFileChunks } from './reader.js';
 import { restoreByPack } from './restore-packs.js';
 import { mapLimit } from '../util/concurrency.js';
 import { bestEffort, ignoreMissing } from '../util/best-effort.js';
-import { utimeSeconds } from '../workers/small-files.js';
+import { utimeSeconds } from '../workers/pack-writes.js';
 
 export interface RestoreProgress {
   bytes: number;

@@ -5,7 +5,6 @@
 import { blake3, blake3Backend, blake3Ready } from '../hash/blake3.js';
 import { codecReady, decodeChunk } from '../chunk/codec.js';
 import { moved } from './transfer.js';
-import { smallFiles } from './small-files.js';
 import { finishFiles, packWrites } from './pack-writes.js';
 import { packCheck } from './pack-check.js';
 import { filesTask } from './files-task.js';
@@ -40,9 +39,6 @@ export default async function run(t: Task): Promise<unknown> {
       return filesTask(t);
     case 'decode':
       return decodeTask(t);
-    case 'small':
-      await Promise.all([codecReady(), blake3Ready()]);
-      return smallFiles(t);
     case 'packWrites':
       await Promise.all([codecReady(), blake3Ready()]);
       return packWrites(t);

@@ -10,13 +10,15 @@ import { blake3 } from '../hash/blake3.js';
 import { decodeChunk } from '../chunk/codec.js';
 import { equalBytes } from '../repo/sealed.js';
 import { fsPath } from '../util/names.js';
-import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, SmallFileProblem } from './tasks.js';
-import { utimeSeconds } from './small-files.js';
+import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, FileProblem } from './tasks.js';
 
 const READ_BACK = 1024 * 1024;
 
+/** ms -> seconds for utimes, rounded so the whole millisecond survives the float (not ….999). */
+export const utimeSeconds = (ms: number): number => (ms + 0.5) / 1000;
+
 /** Per file of the task: null when its chunks here are written (and, if whole, it is in place). */
-export function packWrites(t: PackWritesTask): SmallFileProblem[] {
+export function packWrites(t: PackWritesTask): FileProblem[] {
   const ids = Buffer.from(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength);
   // each chunk is decoded once, when first used, and dropped after its last use
   const left = new Array<number>(t.offsets.length).fill(0);
@@ -47,7 +49,7 @@ export function packWrites(t: PackWritesTask): SmallFileProblem[] {
 }
 
 /** A file all here: checked, written to its temporary name, finished and renamed. */
-function writeWhole(f: PackFile, w: FinishFile, chunks: Uint8Array[], sha256: Uint8Array | undefined): SmallFileProblem {
+function writeWhole(f: PackFile, w: FinishFile, chunks: Uint8Array[], sha256: Uint8Array | undefined): FileProblem {
   let size = 0;
   for (const c of chunks) size += c.length;
   if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
@@ -76,7 +78,7 @@ function writeWhole(f: PackFile, w: FinishFile, chunks: Uint8Array[], sha256: Ui
 }
 
 /** Chunks of a file spread over several tasks, each written at its offset. */
-function writeParts(f: PackFile, chunks: Uint8Array[]): SmallFileProblem {
+function writeParts(f: PackFile, chunks: Uint8Array[]): FileProblem {
   return withFile(f.tmp, constants.O_WRONLY, false, (fd) => {
     chunks.forEach((c, i) => {
       for (let done = 0; done < c.length; ) done += writeSync(fd, c, done, c.length - done, f.ats[i] + done);
@@ -94,7 +96,7 @@ function setMeta(fd: number, w: FinishFile): void {
  * Opens the file with `flags`, runs `fn`, closes it, then runs `after`. Any failure closes it,
  * removes it when `owned` (this call created it) and becomes an io problem.
  */
-function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) => void, after?: () => void): SmallFileProblem {
+function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) => void, after?: () => void): FileProblem {
   let fd: number | undefined;
   try {
     fd = openSync(fsPath(tmp), flags, 0o600);
@@ -119,7 +121,7 @@ function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) =
 }
 
 /** Files written in parts: read back and checked against size and SHA-256, then renamed. */
-export function finishFiles(t: FinishFilesTask): SmallFileProblem[] {
+export function finishFiles(t: FinishFilesTask): FileProblem[] {
   const buf = Buffer.allocUnsafe(READ_BACK);
   return t.files.map((w) => {
     let fd: number | undefined;

@@ -11,7 +11,7 @@ import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
 import { transferList } from './transfer.js';
-import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, SmallFileProblem, SmallFilesTask, WantMessage } from './tasks.js';
+import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
 
 /** Worker file: the compiled .js next to this module (under vitest, src/*.ts maps to dist/src/*.js). */
 function workerFile(): string {
@@ -113,18 +113,13 @@ export class WorkerPool {
     return this.pool.run(task, { transferList: transferList([data], 0) as never });
   }
 
-  /** Checks (and for a restore writes) small files read whole; `bufs` are transferred. */
-  smallFiles(task: Omit<SmallFilesTask, 'kind'>): Promise<SmallFileProblem[]> {
-    return this.pool.run({ kind: 'small', ...task }, { transferList: transferList(task.bufs, 0) as never });
-  }
-
   /** Restore by pack: decodes, checks and writes one read's chunks (`data` is transferred). */
-  packWrites(task: Omit<PackWritesTask, 'kind'>): Promise<SmallFileProblem[]> {
+  packWrites(task: Omit<PackWritesTask, 'kind'>): Promise<FileProblem[]> {
     return this.pool.run({ kind: 'packWrites', ...task }, { transferList: transferList([task.data, task.ids, task.sha256s], 0) as never });
   }
 
   /** Restore by pack: checks files written in parts and renames them into place. */
-  finishFiles(task: Omit<FinishFilesTask, 'kind'>): Promise<SmallFileProblem[]> {
+  finishFiles(task: Omit<FinishFilesTask, 'kind'>): Promise<FileProblem[]> {
     return this.pool.run({ kind: 'finishFiles', ...task });
   }
 

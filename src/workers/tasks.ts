@@ -101,33 +101,8 @@ export interface DecodeResult {
   problems: (string | null)[];
 }
 
-/**
- * Small files read whole from a few runs of pack bytes: decode and check every chunk against
- * its id, each file against its size and SHA-256, and (restore) write each to its temporary
- * name and rename it into place. Chunk j lies in bufs[chunkBuf[j]] at chunkOffset[j]; file k is
- * chunks first..first+count-1. Only a verdict per file comes back, never the bytes.
- */
-export interface SmallFilesTask {
-  kind: 'small';
-  bufs: Uint8Array[];
-  chunkBuf: number[];
-  chunkOffset: number[];
-  chunkLength: number[];
-  codecs: number[];
-  rawLengths: number[];
-  ids: Uint8Array; // n × 32
-  files: SmallFile[];
-}
-export interface SmallFile {
-  first: number;
-  count: number;
-  size: number;
-  sha256?: Uint8Array;
-  /** Restore: where to write (tmp, then renamed to target), with mode and mtime. */
-  write?: { tmp: string; target: string; mode: number; mtimeMs: number };
-}
 /** Per file: null when sound (and written), else what is wrong. */
-export type SmallFileProblem =
+export type FileProblem =
   | { kind: 'chunk'; chunk: number; message: string } // a chunk does not decode or match its id
   | { kind: 'content'; message: string } // size or SHA-256 of the whole file
   | { kind: 'io'; code?: string; message: string } // writing failed
@@ -208,4 +183,4 @@ export interface BackendTask {
   kind: 'backend';
 }
 
-export type Task = FilesTask | DecodeTask | SmallFilesTask | PackWritesTask | FinishFilesTask | PackCheckTask | BackendTask;
+export type Task = FilesTask | DecodeTask | PackWritesTask | FinishFilesTask | PackCheckTask | BackendTask;
