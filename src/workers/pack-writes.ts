@@ -4,7 +4,7 @@
  * place. Synchronous file calls: this is the worker's own thread, and a thousand small files
  * must not queue a round trip each on the process's 4-thread I/O pool.
  */
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readSync, renameSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { blake3 } from '../hash/blake3.js';
 import { decodeChunk } from '../chunk/codec.js';
@@ -40,49 +40,48 @@ export function packWrites(t: PackWritesTask): FileProblem[] {
   };
   const sha = (i: number | undefined) => (i === undefined ? undefined : t.sha256s.subarray(i * 32, i * 32 + 32));
   return t.files.map((f) => {
-    // take every chunk of the file (so each one's use count goes down) before anything fails it
-    const chunks = f.blobs.map(chunk);
-    const bad = chunks.findIndex((c) => typeof c === 'string');
-    if (bad >= 0) return { kind: 'chunk', chunk: f.blobs[bad], message: chunks[bad] as string };
-    return f.whole ? writeWhole(f, f.whole, chunks as Uint8Array[], sha(f.whole.sha)) : writeParts(f, chunks as Uint8Array[]);
+    if (!f.whole) return writeParts(f, chunk);
+    if (f.blobs.length > 1) return writeWhole(f, f.whole, chunk, sha(f.whole.sha));
+    // one chunk: checked (and the file with it) before the file is even created
+    const c = chunk(f.blobs[0]);
+    if (typeof c === 'string') return { kind: 'chunk', chunk: f.blobs[0], message: c };
+    return writeWhole(f, f.whole, () => c, sha(f.whole.sha));
   });
 }
 
-/** A file all here: checked, written to its temporary name, finished and renamed. */
-function writeWhole(f: PackFile, w: FinishFile, chunks: Uint8Array[], sha256: Uint8Array | undefined): FileProblem {
+type Chunk = (j: number) => Uint8Array | string;
+
+/**
+ * A file all here, chunk by chunk: each checked before it is written to the temporary name; the
+ * whole checked against size and SHA-256 before the rename. A failure removes the file.
+ */
+function writeWhole(f: PackFile, w: FinishFile, chunk: Chunk, sha256: Uint8Array | undefined): FileProblem {
+  const h = sha256 ? createHash('sha256') : undefined;
   let size = 0;
-  for (const c of chunks) size += c.length;
-  if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
-  if (sha256) {
-    const h = createHash('sha256');
-    for (const c of chunks) h.update(c);
-    if (!equalBytes(new Uint8Array(h.digest()), sha256)) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
-  }
   return withFile(f.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, true, (fd) => {
-    let done = 0;
-    while (done < size) {
-      // writev may write less than asked: go on from where it stopped
-      let skip = done;
-      const rest: Uint8Array[] = [];
-      for (const c of chunks) {
-        if (skip >= c.length) skip -= c.length;
-        else {
-          rest.push(skip > 0 ? c.subarray(skip) : c);
-          skip = 0;
-        }
-      }
-      done += writevSync(fd, rest);
+    for (const j of f.blobs) {
+      const c = chunk(j);
+      if (typeof c === 'string') return { kind: 'chunk', chunk: j, message: c };
+      h?.update(c);
+      size += c.length;
+      for (let done = 0; done < c.length; ) done += writeSync(fd, c, done, c.length - done);
     }
+    if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
+    if (h && !equalBytes(new Uint8Array(h.digest()), sha256!)) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
     setMeta(fd, w);
+    return null;
   }, () => renameSync(fsPath(f.tmp), fsPath(w.target)));
 }
 
-/** Chunks of a file spread over several tasks, each written at its offset. */
-function writeParts(f: PackFile, chunks: Uint8Array[]): FileProblem {
+/** Chunks of a file spread over several tasks, each checked, then written at its offset. */
+function writeParts(f: PackFile, chunk: Chunk): FileProblem {
   return withFile(f.tmp, constants.O_WRONLY, false, (fd) => {
-    chunks.forEach((c, i) => {
+    for (let i = 0; i < f.blobs.length; i++) {
+      const c = chunk(f.blobs[i]);
+      if (typeof c === 'string') return { kind: 'chunk', chunk: f.blobs[i], message: c };
       for (let done = 0; done < c.length; ) done += writeSync(fd, c, done, c.length - done, f.ats[i] + done);
-    });
+    }
+    return null;
   });
 }
 
@@ -93,14 +92,21 @@ function setMeta(fd: number, w: FinishFile): void {
 }
 
 /**
- * Opens the file with `flags`, runs `fn`, closes it, then runs `after`. Any failure closes it,
- * removes it when `owned` (this call created it) and becomes an io problem.
+ * Opens the file with `flags`, runs `fn`, closes it, then (if `fn` found no problem) runs
+ * `after`. A problem or failure closes it and removes it when `owned` (this call created it); a
+ * failure becomes an io problem.
  */
-function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) => void, after?: () => void): FileProblem {
+function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) => FileProblem, after?: () => void): FileProblem {
   let fd: number | undefined;
   try {
     fd = openSync(fsPath(tmp), flags, 0o600);
-    fn(fd);
+    const problem = fn(fd);
+    if (problem) {
+      closeSync(fd);
+      fd = undefined;
+      if (owned) rmSync(fsPath(tmp), { force: true });
+      return problem;
+    }
     const open = fd;
     fd = undefined;
     closeSync(open);
