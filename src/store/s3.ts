@@ -418,10 +418,27 @@ export class S3Store implements Store {
   }
 }
 
-async function readBody(body: unknown, expected: number | undefined): Promise<Uint8Array> {
-  const bytes = body ? await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray() : new Uint8Array(0);
-  if (expected !== undefined && bytes.length !== expected) {
-    throw Object.assign(new Error(`response body ended after ${bytes.length} of ${expected} bytes`), { name: 'ShortBody' });
+/**
+ * The response body, in one buffer of its own. With a Content-Length the bytes go straight into
+ * a buffer of that size as they arrive (a 16 MiB pack range is never held twice, as collecting
+ * the pieces and joining them would); a body that ends early or runs long is a ShortBody
+ * (retried).
+ */
+export async function readBody(body: unknown, expected: number | undefined): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const wrong = (n: number) => Object.assign(new Error(`response body ended after ${n} of ${expected} bytes`), { name: 'ShortBody' });
+  if (expected === undefined || typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function') {
+    const bytes = await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    if (expected !== undefined && bytes.length !== expected) throw wrong(bytes.length);
+    return bytes;
   }
-  return bytes;
+  const out = new Uint8Array(expected);
+  let n = 0;
+  for await (const piece of body as AsyncIterable<Uint8Array>) {
+    if (n + piece.length > expected) throw wrong(n + piece.length);
+    out.set(piece, n);
+    n += piece.length;
+  }
+  if (n !== expected) throw wrong(n);
+  return out;
 }
