@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError } from '../errors.js';
 import { fsPath, showName } from '../util/names.js';
+import { ignoreMissing } from '../util/best-effort.js';
 
 export function assertSafeRelPath(p: string): void {
   const parts = p.split('/');
@@ -47,7 +48,7 @@ export class SafeRoot {
     for (const part of parts.slice(0, -1)) {
       dir = path.join(dir, part);
       if (this.checked.has(dir)) continue;
-      const st = await fsp.lstat(fsPath(dir)).catch(() => undefined);
+      const st = await ignoreMissing(fsp.lstat(fsPath(dir)));
       if (!st) await fsp.mkdir(fsPath(dir)).catch((e) => { if (e.code !== 'EEXIST') throw e; });
       else if (!st.isDirectory()) throw new MobrError('UNSAFE_PATH', `restore: ${showName(path.relative(this.root, dir))} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to write through it`);
       this.checked.add(dir);
