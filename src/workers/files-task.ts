@@ -87,7 +87,8 @@ class FilesJob {
       return out;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      out.error = { index: i, code: err.code, message: err.message };
+      // a failure after the last file was read (storing its chunks) is told against that file
+      out.error = { index: Math.min(i, this.t.paths.length - 1), code: err.code, message: err.message };
       return out;
     } finally {
       this.t.port.close();
