@@ -273,6 +273,22 @@ describe('gc stopped by an AbortSignal', () => {
     await gcLock.release();
   });
 
+  it('a backup waiting for gc to end stops waiting when its signal fires', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const src = await tempDir('mobr-wait-');
+    await writeTree(src, tree(3));
+    const gcLock = await acquireLock(store, 'exclusive');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort('SIGINT'), 50);
+    const t0 = performance.now();
+    await expect(backupTree(repo, src, { id: 'w', pool, signal: ac.signal })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(performance.now() - t0).toBeLessThan(5_000); // not the 10 min a backup waits for gc
+    expect(await repo.listBackupIds()).toEqual([]);
+    await gcLock.release();
+    await fsp.rm(src, { recursive: true, force: true });
+  });
+
   it('check --repair stops while it reads: no index object written, no lock left', async () => {
     const ac = new AbortController();
     const store = new (class extends MemStore {

@@ -58,7 +58,7 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
     await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
     await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
     return backupTreeLocked(repo, root, o, lock);
-  }, { purpose: `backup ${o.id}` });
+  }, { purpose: `backup ${o.id}`, signal: o.signal });
 }
 
 async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, lock: RepoLock): Promise<Manifest> {
