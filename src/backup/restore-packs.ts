@@ -16,7 +16,7 @@ import { MobrError, checkAborted, isMobrError, withContext } from '../errors.js'
 import { toHex } from '../hash/hex.js';
 import type { FileEntry } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
+import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import { mapLimit } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
 import { fsPath, showName } from '../util/names.js';
@@ -142,15 +142,9 @@ class PackRestore {
     const shift = only ? read.offset : base;
     const { ks, files, shas } = await this.taskFiles(blobs);
     if (files.length === 0) return;
-    const ids = new Uint8Array(blobs.length * 32);
-    blobs.forEach((b, j) => ids.set(b.id, j * 32));
     const problems = await this.pool.packWrites({
       data,
-      offsets: blobs.map((b) => b.loc.offset - shift),
-      lengths: blobs.map((b) => b.loc.length),
-      codecs: blobs.map((b) => b.loc.codec),
-      rawLengths: blobs.map((b) => b.loc.rawLength),
-      ids,
+      ...blobFields(blobs, shift),
       files,
       sha256s: packed(shas),
     });

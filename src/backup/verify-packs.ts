@@ -12,7 +12,7 @@ import { toHex } from '../hash/hex.js';
 import { packKey } from '../repo/keys.js';
 import type { FileEntry } from '../repo/manifest.js';
 import { checkPack } from '../repo/pack.js';
-import { planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
+import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import type { Repository } from '../repo/repository.js';
 import { equalBytes } from '../repo/sealed.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -110,16 +110,10 @@ export class PackChecker {
     });
     const base = whole ? 0 : blobs[0].loc.offset;
     const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
-    const ids = new Uint8Array(blobs.length * 32);
-    blobs.forEach((b, j) => ids.set(b.id, j * 32));
     const r: PackCheckResult = await this.pool.packCheck({
       data: whole ? owned(bytes) : new Uint8Array(bytes.subarray(base, end)),
       pack: whole ? read.pack : undefined,
-      offsets: blobs.map((b) => b.loc.offset - base),
-      lengths: blobs.map((b) => b.loc.length),
-      codecs: blobs.map((b) => b.loc.codec),
-      rawLengths: blobs.map((b) => b.loc.rawLength),
-      ids,
+      ...blobFields(blobs, base),
       files,
       sha256s: packed(shas),
     });

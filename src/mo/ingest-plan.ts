@@ -12,6 +12,7 @@
  *   backup reuses that entry's chunks unread.
  * - Everything else is read; a row without a checksum is hashed by mobr (`sha256From: mobr`).
  */
+import type { ShareFile } from '../repo/parts.js';
 import { isMobrError, MobrError } from '../errors.js';
 import { allIndexed } from '../backup/backup.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
@@ -23,19 +24,8 @@ import { isBackupFsPath, type StagedLayout } from './staged.js';
 /** Where FileEntry.sha256 came from (manifest `x.sha256From`). */
 export type Sha256From = 'tae_list' | 'sidecar' | 'mobr';
 
-export interface ToRead {
-  rel: string;
-  /** logical size (after unframing) */
-  size: number;
-  stagedSize: number;
-  framed: boolean;
-  mtimeMs: number;
-  meta: Record<string, string>;
-  /** the server's SHA-256 to check against; undefined when it gave none */
-  sha256?: string;
-  /** what the expected SHA-256 was checked against, for messages */
-  against: string;
-}
+/** One staged file to read: the plan object (spec/repository.md §10) stores these as they are. */
+export type ToRead = ShareFile;
 
 export interface IngestPlan {
   /** entries taken from earlier backups (reused or carried) */

@@ -150,3 +150,16 @@ export function planPackReads(files: readonly FileEntry[], lookup: (id: Uint8Arr
   }
   return { reads, tasksOf, missing };
 }
+
+/** The per-chunk fields of a worker task over `blobs`, offsets relative to `shift` in its buffer. */
+export function blobFields(blobs: PlannedBlob[], shift: number): { offsets: number[]; lengths: number[]; codecs: number[]; rawLengths: number[]; ids: Uint8Array } {
+  const ids = new Uint8Array(blobs.length * 32);
+  blobs.forEach((b, j) => ids.set(b.id, j * 32));
+  return {
+    offsets: blobs.map((b) => b.loc.offset - shift),
+    lengths: blobs.map((b) => b.loc.length),
+    codecs: blobs.map((b) => b.loc.codec),
+    rawLengths: blobs.map((b) => b.loc.rawLength),
+    ids,
+  };
+}

@@ -4,10 +4,9 @@
  * spread over several packs go back to be hashed in order.
  */
 import { createHash } from 'node:crypto';
-import { blake3 } from '../hash/blake3.js';
-import { decodeChunk } from '../chunk/codec.js';
 import { checkPack } from '../repo/pack.js';
 import { equalBytes } from '../repo/sealed.js';
+import { idsOf, verifiedBlob } from './blob-slices.js';
 import type { PackCheckResult, PackCheckTask } from './tasks.js';
 import { moved } from './transfer.js';
 
@@ -21,19 +20,11 @@ export function packCheck(t: PackCheckTask): unknown {
       return out;
     }
   }
-  const ids = Buffer.from(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength);
+  const ids = idsOf(t);
   const plain: (Uint8Array | string | undefined)[] = new Array(t.offsets.length);
   const chunk = (j: number): Uint8Array | string => {
     let p = plain[j];
-    if (p === undefined) {
-      try {
-        const d = decodeChunk(t.data.subarray(t.offsets[j], t.offsets[j] + t.lengths[j]), t.codecs[j], t.rawLengths[j]);
-        p = ids.compare(blake3(d), 0, 32, j * 32, j * 32 + 32) === 0 ? d : 'hash mismatch';
-      } catch (e) {
-        p = (e as Error).message;
-      }
-      plain[j] = p;
-    }
+    if (p === undefined) plain[j] = p = verifiedBlob(t, ids, j);
     return p;
   };
   const sent: Uint8Array[] = [];

@@ -6,10 +6,9 @@
  */
 import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { blake3 } from '../hash/blake3.js';
-import { decodeChunk } from '../chunk/codec.js';
 import { equalBytes } from '../repo/sealed.js';
 import { fsPath } from '../util/names.js';
+import { idsOf, verifiedBlob } from './blob-slices.js';
 import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, FileProblem } from './tasks.js';
 
 const READ_BACK = 1024 * 1024;
@@ -19,22 +18,14 @@ export const utimeSeconds = (ms: number): number => (ms + 0.5) / 1000;
 
 /** Per file of the task: null when its chunks here are written (and, if whole, it is in place). */
 export function packWrites(t: PackWritesTask): FileProblem[] {
-  const ids = Buffer.from(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength);
+  const ids = idsOf(t);
   // each chunk is decoded once, when first used, and dropped after its last use
   const left = new Array<number>(t.offsets.length).fill(0);
   for (const f of t.files) for (const j of f.blobs) left[j]++;
   const plain: (Uint8Array | string | undefined)[] = new Array(t.offsets.length);
   const chunk = (j: number): Uint8Array | string => {
     let p = plain[j];
-    if (p === undefined) {
-      try {
-        const d = decodeChunk(t.data.subarray(t.offsets[j], t.offsets[j] + t.lengths[j]), t.codecs[j], t.rawLengths[j]);
-        p = ids.compare(blake3(d), 0, 32, j * 32, j * 32 + 32) === 0 ? d : 'hash mismatch';
-      } catch (e) {
-        p = (e as Error).message;
-      }
-      plain[j] = p;
-    }
+    if (p === undefined) plain[j] = p = verifiedBlob(t, ids, j);
     if (--left[j] === 0 && typeof p !== 'string') plain[j] = undefined;
     return p;
   };

@@ -117,14 +117,17 @@ export type FileProblem =
  * created; FinishFilesTask checks and renames those once every chunk is written. A chunk that
  * fails its check is never written.
  */
-export interface PackWritesTask {
-  kind: 'packWrites';
+/** Stored chunks in one buffer: chunk j is data[offsets[j], +lengths[j]), its id ids[32j, +32). */
+export interface BlobSlices {
   data: Uint8Array;
   offsets: number[];
   lengths: number[];
   codecs: number[];
   rawLengths: number[];
   ids: Uint8Array; // n × 32
+}
+export interface PackWritesTask extends BlobSlices {
+  kind: 'packWrites';
   files: PackFile[];
   /** Whole files' SHA-256s, 32 bytes each, in one buffer (`whole.sha` indexes it). */
   sha256s: Uint8Array;
@@ -157,16 +160,10 @@ export interface FinishFilesTask {
  * ids once each. A file with `whole` is checked here against its size and SHA-256; for the
  * others the plain chunks go back (transferred) for the main thread to hash in file order.
  */
-export interface PackCheckTask {
+export interface PackCheckTask extends BlobSlices {
   kind: 'packCheck';
-  data: Uint8Array;
   /** Check `data` as this whole pack (header against the name, blob bytes against `h`). */
   pack?: string;
-  offsets: number[];
-  lengths: number[];
-  codecs: number[];
-  rawLengths: number[];
-  ids: Uint8Array; // n × 32
   files: { blobs: number[]; whole?: { size: number; sha?: number } }[];
   sha256s: Uint8Array;
 }
