@@ -17,6 +17,7 @@ import { DEFAULT_RETRY, Semaphore, withRetry, type RetryPolicy } from './retry.j
 import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { bestEffort } from '../util/best-effort.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export { displayEndpoint, validateS3Options, type S3StoreOptions };
 
@@ -31,6 +32,8 @@ export interface S3RequestStats {
 }
 
 const MiB = 1024 * 1024;
+/** Parts of one multipart upload sent at once (the store's request semaphore bounds all requests). */
+const MULTIPART_LANES = 4;
 const RETRY_NAMES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'InternalError',
   'ServiceUnavailable', 'RequestLimitExceeded', 'TooManyRequestsException', 'ConditionalRequestConflict', 'TimeoutError',
   'ShortBody']);
@@ -222,15 +225,16 @@ export class S3Store implements Store {
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' })));
     const uploadId = created.UploadId!;
     try {
-      const count = Math.ceil(data.length / this.partSize);
-      const parts = await Promise.all(Array.from({ length: count }, async (_, i) => {
+      const parts: { PartNumber: number; ETag?: string }[] = [];
+      const numbers = Array.from({ length: Math.ceil(data.length / this.partSize) }, (_, i) => i);
+      await mapLimit(numbers, MULTIPART_LANES, async (i) => {
         const body = data.subarray(i * this.partSize, Math.min(data.length, (i + 1) * this.partSize));
         const md5 = createHash('md5').update(body).digest('base64');
         const r = await this.request('put', () => this.client.send(new UploadPartCommand({
           Bucket: this.bucket, Key: k, UploadId: uploadId, PartNumber: i + 1, Body: body, ContentLength: body.length, ContentMD5: md5,
         })));
-        return { PartNumber: i + 1, ETag: r.ETag };
-      }));
+        parts[i] = { PartNumber: i + 1, ETag: r.ETag };
+      });
       await this.request('put', () => this.client.send(new CompleteMultipartUploadCommand({
         Bucket: this.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts },
         IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
