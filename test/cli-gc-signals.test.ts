@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { pseudoRandom, tempDir } from './helpers/tree.js';
 import { ensureBuilt, mobr } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo } from './reliability/cli.js';
+import { until } from './helpers/until.js';
 
 let work: string;
 beforeAll(async () => {
@@ -23,13 +24,6 @@ afterAll(async () => {
   await fsp.rm(work, { recursive: true, force: true });
 });
 
-async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
 const exists = (p: string) => fsp.stat(p).then(() => true, () => false);
 const leftovers = async (dir: string) => (await allPaths(dir)).filter((p) => /\.tmp-|\.new-|\.stale-|\.lock$/.test(p));
 /** Files (not the folders a store creates on the way, which may stay empty). */

@@ -16,6 +16,7 @@ import { MO_BR, ensureBuilt, mobr } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo, makeMoData, treeHashes } from './reliability/cli.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
+import { until } from './helpers/until.js';
 
 let work: string;
 let data: string;
@@ -29,14 +30,6 @@ afterAll(async () => {
   await fsp.rm(work, { recursive: true, force: true });
 });
 
-/** Resolves once cond() holds (polled), or fails after ms. */
-async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
 
 const files = async (dir: string) => (await allPaths(dir)).filter((p) => !p.endsWith('/') && !/^(data|index|backups|locks|staging)(\/[0-9a-f]{2})?$/.test(p));
 const leftovers = async (dir: string) => (await allPaths(dir)).filter((p) => /\.tmp-|mobr-partial|\.lock$/.test(p));

@@ -20,6 +20,7 @@ import { startS3Server, type S3Server } from './helpers/s3server.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
 import { gc } from '../src/repo/gc.js';
+import { until } from './helpers/until.js';
 
 let work: string;
 let emu: Emulator;
@@ -87,14 +88,6 @@ async function startCoordinator(args: string[], shares: number): Promise<Coordin
 }
 
 const countIn = (dir: string): number => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.includes('.tmp-')).length : 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, f: () => boolean, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /**
  * Runs the printed ingester commands at once and proves they overlapped: each stops after storing
@@ -106,7 +99,7 @@ async function runIngestersTogether(joins: string[][], extra: string[], tag: str
   const runs = joins.map((j, i) => mobr([...j, ...extra], ROOT, { killAfterMs: 25_000, env: { MOBR_TEST_SHARE_PAUSE: pauses[i] } }));
   const ended = { n: 0 };
   for (const r of runs) void r.then(() => ended.n++);
-  await until('every ingester to store its share', () => ended.n > 0 || pauses.every((f) => existsSync(f)));
+  await until(() => ended.n > 0 || pauses.every((f) => existsSync(f)), 20_000, 'every ingester to store its share');
   expect(ended.n, 'an ingester ended before every share was stored').toBe(0);
   for (const f of pauses) rmSync(f);
   return Promise.all(runs);
@@ -114,7 +107,7 @@ async function runIngestersTogether(joins: string[][], extra: string[], tag: str
 
 /** Returns once the coordinator logged that it read its own share and now only waits (--log_file). */
 async function ownShareStored(log: string): Promise<void> {
-  await until('the coordinator to wait for the other shares', () => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'));
+  await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'), 20_000, 'the coordinator to wait for the other shares');
 }
 
 /** Every restored TAE object that the running server still has is the same bytes. */
@@ -180,7 +173,7 @@ describe('a server backup in shares, separate processes', () => {
     let packsAtKill = 0;
     const killed = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
       killAfterMs: 25_000,
-      onSpawn: (p) => void until('the ingester to store packs', () => countIn(path.join(repo, 'data')) >= packsBefore + 3).then(() => {
+      onSpawn: (p) => void until(() => countIn(path.join(repo, 'data')) >= packsBefore + 3, 20_000, 'the ingester to store packs').then(() => {
         packsAtKill = countIn(path.join(repo, 'data'));
         p.kill('SIGKILL');
       }),
