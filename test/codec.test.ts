@@ -71,6 +71,15 @@ describe('zstd codec', () => {
     }
   });
 
+  it("compressedSize is the length compress returns, for both encoders (the 'auto' sample uses it)", () => {
+    fc.assert(
+      fc.property(chunkArb.map((d) => d.subarray(0, 64 * 1024)), fc.constantFrom(1, 3), (d, level) => {
+        for (const z of [native, wasm]) expect(z.compressedSize(d, level)).toBe(z.compress(d, level).length);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('withContentSize adds the size to a frame without one, and leaves sized frames alone', () => {
     const plain = pseudoRandom(4, 3 << 20, true);
     const sized = wasm.compress(plain, 3);

@@ -6,7 +6,7 @@
  * zstd on incompressible bytes costs ~200 MB/s for nothing.
  * zstd comes from zstd.ts: a native binding, or WASM where none loads; frames are plain either way.
  */
-import { zstdCompress, zstdDecompress, zstdReady } from './zstd.js';
+import { zstdCompress, zstdCompressedSize, zstdDecompress, zstdReady } from './zstd.js';
 import { MobrError } from '../errors.js';
 
 export const CODEC_NONE = 0;
@@ -31,8 +31,7 @@ export function parsePolicy(s: string | undefined): CompressionPolicy {
 export function encodeChunk(plain: Uint8Array, policy: CompressionPolicy): { stored: Uint8Array; codec: Codec } {
   if (policy === 'none' || plain.length < 512) return { stored: plain, codec: CODEC_NONE };
   if (policy === 'auto' && plain.length > SAMPLE * 2) {
-    const sample = zstdCompress(plain.subarray(0, SAMPLE), 1);
-    if (sample.length > SAMPLE * 0.97) return { stored: plain, codec: CODEC_NONE };
+    if (zstdCompressedSize(plain.subarray(0, SAMPLE), 1) > SAMPLE * 0.97) return { stored: plain, codec: CODEC_NONE };
   }
   const z = zstdCompress(plain, LEVEL);
   if (z.length >= plain.length) return { stored: plain, codec: CODEC_NONE };

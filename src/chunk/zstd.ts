@@ -16,6 +16,8 @@ export interface ZstdEncoder {
   readonly backend: ZstdBackend;
   /** One zstd frame of `data` at `level`, with the content size in its header. */
   compress(data: Uint8Array, level: number): Uint8Array;
+  /** The length `compress` would return, without building that frame (the 'auto' sample). */
+  compressedSize(data: Uint8Array, level: number): number;
 }
 
 interface NativeZstd {
@@ -44,6 +46,17 @@ export function loadNativeZstd(name = '@toondepauw/node-zstd'): NativeZstd | und
 
 const MAGIC = 0xfd2fb528;
 
+/** Where the 4-byte content size goes in `frame`, or -1 when it is not to be added. */
+function contentSizeAt(frame: Uint8Array, size: number): number {
+  if (frame.length < 6 || size > 0xffffffff) return -1;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const fhd = frame[4];
+  // FCS flag 0, Single_Segment 0 (so a window byte follows), reserved bit 0
+  if (view.getUint32(0, true) !== MAGIC || (fhd & 0xe8) !== 0) return -1;
+  const at = 6 + [0, 1, 2, 4][fhd & 3];
+  return frame.length < at ? -1 : at;
+}
+
 /**
  * The binding streams, so its frames leave the content size out; this adds it (RFC 8878
  * §3.1.1.1: Frame_Content_Size_flag 2, a 4-byte field after the window and dictionary fields),
@@ -51,16 +64,11 @@ const MAGIC = 0xfd2fb528;
  * already declares its size, or that is not a plain frame header, is returned as it is.
  */
 export function withContentSize(frame: Uint8Array, size: number): Uint8Array {
-  if (frame.length < 6 || size > 0xffffffff) return frame;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const fhd = frame[4];
-  // FCS flag 0, Single_Segment 0 (so a window byte follows), reserved bit 0
-  if (view.getUint32(0, true) !== MAGIC || (fhd & 0xe8) !== 0) return frame;
-  const at = 6 + [0, 1, 2, 4][fhd & 3];
-  if (frame.length < at) return frame;
+  const at = contentSizeAt(frame, size);
+  if (at < 0) return frame;
   const out = new Uint8Array(frame.length + 4);
   out.set(frame.subarray(0, at));
-  out[4] = fhd | 0x80;
+  out[4] = frame[4] | 0x80;
   new DataView(out.buffer).setUint32(at, size, true);
   out.set(frame.subarray(at), at + 4);
   return out;
@@ -68,12 +76,19 @@ export function withContentSize(frame: Uint8Array, size: number): Uint8Array {
 
 function nativeEncoder(n: NativeZstd): ZstdEncoder {
   const encoders = new Map<number, InstanceType<NativeZstd['Encoder']>>();
+  const encode = (data: Uint8Array, level: number): Uint8Array => {
+    let e = encoders.get(level);
+    if (!e) encoders.set(level, (e = new n.Encoder(level)));
+    return e.encodeSync(data);
+  };
   return {
     backend: 'native',
     compress(data, level) {
-      let e = encoders.get(level);
-      if (!e) encoders.set(level, (e = new n.Encoder(level)));
-      return withContentSize(e.encodeSync(data), data.length);
+      return withContentSize(encode(data, level), data.length);
+    },
+    compressedSize(data, level) {
+      const frame = encode(data, level);
+      return frame.length + (contentSizeAt(frame, data.length) < 0 ? 0 : 4);
     },
   };
 }
@@ -92,6 +107,9 @@ function wasmEncoder(): ZstdEncoder {
     compress(data, level) {
       cctx ??= createCCtx();
       return compressUsingDict(cctx, data, noDict, level);
+    },
+    compressedSize(data, level) {
+      return this.compress(data, level).length;
     },
   };
 }
@@ -153,6 +171,10 @@ export function zstdBackend(): ZstdBackend {
 
 export function zstdCompress(data: Uint8Array, level: number): Uint8Array {
   return encoder().compress(data, level);
+}
+
+export function zstdCompressedSize(data: Uint8Array, level: number): number {
+  return encoder().compressedSize(data, level);
 }
 
 /**
