@@ -141,9 +141,10 @@ export function decodePackHeaderFull(header: Uint8Array, packId: string, dataLen
 /**
  * Checks a whole pack's bytes: trailer and header against the name (throws CORRUPT_PACK), and
  * the blob bytes against the header's `h` (`dataOk`: false when some byte differs; which blobs
- * are hit is for their ids to tell).
+ * are hit is for their ids to tell). `blobHashes[i]` is the BLAKE3 of blob i's stored bytes, for
+ * callers that would hash them again (a blob stored as is: that is its chunk id).
  */
-export function checkPack(bytes: Uint8Array, packId: string, what: string): { blobs: BlobEntry[]; dataOk: boolean } {
+export function checkPack(bytes: Uint8Array, packId: string, what: string): { blobs: BlobEntry[]; dataOk: boolean; blobHashes: Uint8Array[] } {
   if (bytes.length < TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: truncated`);
   const hlen = parseTrailer(bytes.subarray(bytes.length - TRAILER), what);
   if (hlen > bytes.length - TRAILER) throw new MobrError('CORRUPT_PACK', `${what}: bad header length`);
@@ -155,8 +156,9 @@ export function checkPack(bytes: Uint8Array, packId: string, what: string): { bl
     end += b.length;
   }
   if (end !== start) throw new MobrError('CORRUPT_PACK', `${what}: bytes outside every blob`);
-  const dataOk = !dataHash || toHex(blake3(...blobs.map((b) => blake3(bytes.subarray(b.offset, b.offset + b.length))))) === toHex(dataHash);
-  return { blobs, dataOk };
+  const blobHashes = blobs.map((b) => blake3(bytes.subarray(b.offset, b.offset + b.length)));
+  const dataOk = !dataHash || toHex(blake3(...blobHashes)) === toHex(dataHash);
+  return { blobs, dataOk, blobHashes };
 }
 
 export function toBlobEntry(row: unknown): BlobEntry | undefined {
