@@ -1,8 +1,9 @@
 /**
  * The worker side of FilesTask (protocol in tasks.ts): files read in order, chunked and hashed;
  * the chunks the main thread wants are compressed and written into the shared pack buffer.
- * Reads are synchronous (this thread is the worker's own): a thousand small files do not queue
- * three round trips each on the process's 4-thread I/O pool. The worker does not wait for the
+ * Files up to 64 KiB are opened and read ahead on the process's I/O pool (ReadAhead), and a big
+ * file's next block is read there while the current one is chunked; what is not read ahead is
+ * read synchronously (this thread is the worker's own). The worker does not wait for the
  * main thread's answer to a batch's ids before reading and hashing the next block: up to
  * MAX_PENDING batches await their WantMessage, and each is stored when it comes.
  */
