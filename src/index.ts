@@ -4,6 +4,7 @@
  * folder or an S3 bucket, back up a folder, restore or check a backup. Every failure is a
  * `MobrError` with a stable `code` (src/errors.ts). Formats: spec/repository.md.
  */
+import { checkOutputFolder } from './util/output-path.js';
 import { backupTree, type BackupOptions } from './backup/backup.js';
 import { restoreBackup, type RestoreOptions, type RestoreProgress } from './backup/restore.js';
 import { verifyBackup, type VerifyOptions, type VerifyReport } from './backup/verify.js';
@@ -49,6 +50,7 @@ export function backup(repo: Repository, dir: string, o: BackupOptions): Promise
 
 /** Restores backup `id` into `dest`, byte-identical, with modes and mtimes. */
 export async function restore(repo: Repository, id: string, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
+  checkOutputFolder(dest, 'restore target'); // never inside a repository (the output rule)
   return restoreBackup(repo, await repo.loadManifest(id), dest, o);
 }
 

@@ -9,8 +9,8 @@
  * passed in. Default sink: stderr (the console); `--log_file` appends to a file, written
  * synchronously so a crash keeps every line logged before it.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import * as path from 'node:path';
+import { closeSync, writeSync } from 'node:fs';
+import { openOutputAppend } from '../util/output-path.js';
 import { MobrError } from '../errors.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -42,20 +42,11 @@ export class Logger {
     private readonly console: { write(s: string): unknown },
     readonly file: string | undefined,
     private readonly secrets: readonly string[] = [],
+    forbidden: readonly string[] = [],
   ) {
     this.min = LOG_LEVELS.indexOf(level);
-    if (file !== undefined) {
-      const p = path.resolve(file);
-      try {
-        this.fd = openSync(p, 'a', 0o600);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new MobrError('ACCESS_DENIED', `cannot write log file ${p}: permission denied`, { cause: e });
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw new MobrError('BAD_INPUT', `cannot write log file ${p}: its folder does not exist`, { cause: e });
-        if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `log file ${p} is a folder`, { cause: e });
-        throw new MobrError('IO', `cannot open log file ${p}: ${(e as Error).message}`, { cause: e });
-      }
-    }
+    // an existing regular file is appended to (its documented purpose); never a repository's or the catalog's
+    if (file !== undefined) this.fd = openOutputAppend(file, { what: '--log_file', replace: true, forbidden });
   }
 
   /** True when lines go to the console (stderr), not to a file. */

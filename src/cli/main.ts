@@ -14,7 +14,7 @@ import { EXIT_OK, messageFor, reportError } from './exit.js';
 import type { Runner } from './flag-groups.js';
 import { quietOnEpipe, watchInterrupts } from './interrupt.js';
 import { Logger, parseLogLevel } from './log.js';
-import { Catalog, defaultMetaPath } from './meta.js';
+import { Catalog, catalogFiles, defaultMetaPath } from './meta.js';
 import { checkMetaPath } from './meta-path.js';
 import { buildProgram } from './program.js';
 import { Progress } from './progress.js';
@@ -111,7 +111,8 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     jsonOut = globals.json ? io.stdout : undefined;
     Progress.quiet = globals.quiet === true;
     const level = parseLogLevel(globals.log_level);
-    log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets);
+    const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
+    log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets, catalogFiles(metaFile));
     log.debug('start', { flags: rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]).join(','), config: config?.file });
     if (rest.length === 0) throw new MobrError('BAD_INPUT', missingCommand(program));
     await program.parseAsync(rest, { from: 'user' });

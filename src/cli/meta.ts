@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
 import { bestEffort } from '../util/best-effort.js';
+import { checkOutputFile, realish } from '../util/output-path.js';
 import { withLock } from './lock.js';
 import { cleanRecord, formatMetaLines, parseMetaLines, type BackupRecord } from './meta-line.js';
 import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
@@ -88,6 +89,11 @@ async function syncDir(dir: string): Promise<void> {
   if (dh) await bestEffort(dh.sync(), `sync ${dir}`).finally(() => dh.close());
 }
 
+/** The files a catalog at `file` consists of: no other output may be one of them. */
+export function catalogFiles(file: string): string[] {
+  return ['', '.sha256', '.next', '.sha256.next', '.lock'].map((x) => `${path.resolve(file)}${x}`);
+}
+
 export class Catalog {
   readonly file: string;
   constructor(file: string) {
@@ -115,10 +121,11 @@ export class Catalog {
   }
 
   private async loadUnlocked(): Promise<{ records: BackupRecord[]; legacy: boolean }> {
-    const text = await readOptional(this.file);
+    const file = realish(this.file); // a link is followed: its sidecar lies beside the file it names
+    const text = await readOptional(file);
     if (text === undefined) return { records: [], legacy: false };
-    const sidecar = await readOptional(`${this.file}.sha256`);
-    const next = sidecar === undefined ? undefined : await readOptional(`${this.file}.sha256.next`);
+    const sidecar = await readOptional(`${file}.sha256`);
+    const next = sidecar === undefined ? undefined : await readOptional(`${file}.sha256.next`);
     return { records: parseMeta(text, this.file, sidecar, next), legacy: isLegacyMeta(text) };
   }
 
@@ -181,14 +188,16 @@ export class Catalog {
 
   /** The two-file write described in the file comment. */
   private async writePair(text: string): Promise<void> {
-    const next = `${this.file}.next`;
-    const sumNext = `${this.file}.sha256.next`;
+    // the output rule: a regular file (a link's target), never a device, never in a repository
+    const file = checkOutputFile(this.file, { what: 'meta file', replace: true, regularOnly: true }).path;
+    const next = `${file}.next`;
+    const sumNext = `${file}.sha256.next`;
     try {
       await writeSynced(next, text);
       await writeSynced(sumNext, metaChecksum(text));
-      await fsp.rename(next, this.file);
-      await fsp.rename(sumNext, `${this.file}.sha256`);
-      await syncDir(path.dirname(this.file));
+      await fsp.rename(next, file);
+      await fsp.rename(sumNext, `${file}.sha256`);
+      await syncDir(path.dirname(file));
     } catch (e) {
       throw writeError(this.file, e);
     }

@@ -100,6 +100,10 @@ function table(points: GrowthPoint[]): string {
   return `<table><thead><tr><th>completed (UTC)</th><th>backup ID</th><th>type</th><th>logical</th><th>stored</th><th>dedup</th><th>added</th><th>unique</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`;
 }
 
+/** In every page's head: `stats --html` replaces only a file that carries it (a page it wrote). */
+export const GENERATOR_MARK = '<meta name="generator" content="mobr stats --html">';
+export const isStatsPage = (head: Buffer): boolean => head.includes(GENERATOR_MARK);
+
 export function renderStatsHtml(repos: HtmlRepository[], generatedAt: number): string {
   const sections = repos
     .map(({ where, stats, growth }) => `<section>
@@ -114,7 +118,7 @@ ${table(growth.points)}
 </section>`)
     .join('\n');
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>mobr repository statistics</title>
+<html lang="en"><head><meta charset="utf-8">${GENERATOR_MARK}<title>mobr repository statistics</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;font-family:monospace;background:#f3f3f3;padding:4px 8px}h3{font-size:15px;margin-bottom:4px}

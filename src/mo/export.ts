@@ -21,6 +21,7 @@ import type { Repository } from '../repo/repository.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { frame, frameStream } from './framing.js';
 import { formatCsv, parseMoMeta } from './layout.js';
+import { checkOutputFolder } from '../util/output-path.js';
 
 export const BACKUP_META = 'backup_meta';
 
@@ -43,6 +44,7 @@ export function writeBackupMeta(id: string, version: string, buildinfo: string):
 export async function exportBackupLayout(repo: Repository, m: Manifest, dir: string, o: ExportOptions = {}): Promise<RestoreProgress> {
   if (m.source.kind !== 'matrixone') throw new MobrError('BAD_INPUT', `backup ${m.id} is not a backup of a MatrixOne server (a cold backup is a plain mo-data folder: restore it)`);
   const root = path.resolve(dir);
+  checkOutputFolder(root, '--path'); // never inside a repository (spec/reliability.md, the output rule)
   const present = await fsp.readdir(root).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return [];
     throw withContext(`--path ${root}`, e);

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
 import { exportBackupLayout } from '../../mo/export.js';
+import { checkOutputFolder } from '../../util/output-path.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { Progress } from '../progress.js';
 import { openBackup, type RepoFlags } from '../resolve.js';
@@ -21,6 +22,7 @@ export interface ExportFlags extends RepoFlags {
 export async function runExport(id: string, flags: ExportFlags, ctx: CliContext): Promise<void> {
   if (!flags.path) throw new MobrError('BAD_INPUT', 'missing --path (the new folder that gets the backup in MatrixOne\'s layout)');
   const dir = path.resolve(flags.path);
+  checkOutputFolder(dir, '--path'); // before any work; exportBackupLayout checks again for the library
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);
   const found = await openBackup(id, flags, ctx, parallelism);
   const progress = new Progress('export', { json: ctx.json });

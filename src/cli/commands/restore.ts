@@ -14,6 +14,7 @@
  * P/mo-data is not created until the backup has been found and opened (an existing P is only
  * checked empty, under the restore lock).
  */
+import { checkOutputFolder } from '../../util/output-path.js';
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError, checkAborted, withContext } from '../../errors.js';
@@ -206,6 +207,7 @@ async function restoreTarget(flags: RestoreFlags): Promise<Target> {
   if (flags.restore_dir !== 'filesystem') throw new MobrError('BAD_INPUT', `bad --restore_dir ${JSON.stringify(flags.restore_dir.slice(0, 40))}: use filesystem or s3`);
   if (!flags.restore_path) throw new MobrError('BAD_INPUT', 'missing --restore_path (the MatrixOne folder that gets mo-data)');
   const target = path.resolve(flags.restore_path);
+  checkOutputFolder(target, '--restore_path'); // never inside a repository (the output rule)
   const st = await fsp.stat(target).catch(() => undefined);
   if (st && !st.isDirectory()) throw new MobrError('BAD_INPUT', `--restore_path ${target} is not a folder`);
   // A restore running there holds the lock: say so, rather than "not empty" (or, worse, nothing).

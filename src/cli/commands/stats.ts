@@ -5,10 +5,8 @@
  * --backup_*: every backup there; else every repository in the catalog. --html <file> also
  * writes the page of src/cli/stats-html.ts (spec/browse.md §7).
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { withContext } from '../../errors.js';
-import { bestEffort } from '../../util/best-effort.js';
+import { checkOutputFile, writeOutputFile, type OutputRule } from '../../util/output-path.js';
 import { growthSeries, type Growth } from '../../repo/growth.js';
 import { repoStats, type RepoStats } from '../../repo/stats.js';
 import { describeLocation, type Location } from '../../store/location.js';
@@ -17,7 +15,8 @@ import { formatBytes } from '../units.js';
 import { printJson, type CliContext } from '../context.js';
 import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
 import { credentialsOf, flagLocation, openBackup, type RepoFlags } from '../resolve.js';
-import { renderStatsHtml } from '../stats-html.js';
+import { isStatsPage, renderStatsHtml } from '../stats-html.js';
+import { catalogFiles } from '../meta.js';
 
 export interface StatsFlags extends RepoFlags {
   html?: string;
@@ -30,6 +29,7 @@ interface RepoOut {
 }
 
 export async function runStats(id: string | undefined, flags: StatsFlags, ctx: CliContext): Promise<void> {
+  if (flags.html !== undefined) checkOutputFile(flags.html, htmlRule(ctx.catalog.file)); // refused before any work
   const targets: { location: Location; ids?: string[] }[] = [];
   if (id !== undefined) {
     const found = await openBackup(id, flags, ctx);
@@ -51,7 +51,7 @@ export async function runStats(id: string | undefined, flags: StatsFlags, ctx: C
       await repo.close();
     }
   }
-  if (flags.html !== undefined) await writeHtml(flags.html, out);
+  if (flags.html !== undefined) writeHtml(flags.html, out, ctx.catalog.file);
   if (ctx.json) return printJson(ctx, 'stats', statsJson(out));
   for (const { location, stats, growth } of out) {
     ctx.stdout.write(`${describeLocation(location)}\n`);
@@ -83,15 +83,14 @@ function statsJson(out: RepoOut[]): Record<string, unknown> {
   };
 }
 
-/** Writes the page atomically (temp file, rename): a failed run leaves no half page. */
-async function writeHtml(file: string, out: RepoOut[]): Promise<void> {
-  const abs = path.resolve(file);
-  const tmp = `${abs}.tmp-${process.pid}`;
-  try {
-    await fsp.writeFile(tmp, renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth })), Date.now()));
-    await fsp.rename(tmp, abs);
-  } catch (e) {
-    await bestEffort(fsp.rm(tmp, { force: true }), `remove ${tmp}`);
-    throw withContext(`--html ${abs}`, e);
-  }
+/**
+ * Writes the page under the output rule (src/util/output-path.ts): a new file, or a page mobr
+ * wrote before (its generator mark) replaced whole (temp file, rename); a device or fifo written
+ * through; never a link, another file, the catalog or anything in a repository replaced.
+ */
+const htmlRule = (catalog: string): OutputRule => ({ what: '--html', replace: isStatsPage, forbidden: catalogFiles(catalog) });
+
+function writeHtml(file: string, out: RepoOut[], catalog: string): void {
+  const page = renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth })), Date.now());
+  writeOutputFile(file, page, htmlRule(catalog));
 }
