@@ -12,32 +12,25 @@ import { printJson, type CliContext } from '../context.js';
 import { describeLocation, type Location } from '../../store/location.js';
 import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
 import { credentialsOf, type RepoFlags } from '../resolve.js';
-import { openRepository } from '../stores.js';
+import { eachRepository, failIfSkipped, skippedJson } from '../each-repo.js';
 
 export async function runFind(pattern: string, flags: RepoFlags, ctx: CliContext): Promise<void> {
   const glob = compileGlob(pattern, 'exact');
-  const hits: { manifest: Manifest; location: Location; where: string; entries: FileEntry[] }[] = [];
-  let searched = 0;
-  for (const location of await repositoriesToSearch(flags, ctx)) {
-    const repo = await openRepository(location, credentialsOf(flags));
-    try {
-      for (const m of await loadAllManifests(repo)) {
-        searched++;
-        const entries = matchEntries(m.files, glob);
-        if (entries.length > 0) hits.push({ manifest: m, location, where: describeLocation(location), entries });
-      }
-    } finally {
-      await repo.close();
-    }
-  }
+  const locations = await repositoriesToSearch(flags, ctx);
+  const { results, skipped, errors } = await eachRepository(locations, credentialsOf(flags), async (repo, location) => {
+    const manifests = await loadAllManifests(repo);
+    return manifests.map((manifest) => ({ manifest, location, where: describeLocation(location), entries: matchEntries(manifest.files, glob) }));
+  });
+  const searched = results.reduce((n, r) => n + r.length, 0);
+  const hits = results.flat().filter((h) => h.entries.length > 0);
   hits.sort((a, b) => b.manifest.completedAt - a.manifest.completedAt || (a.manifest.id < b.manifest.id ? 1 : -1));
   if (ctx.json) {
     printJson(ctx, 'find', {
       pattern,
       searched,
       backups: hits.map((h) => ({ ...backupJson(h.manifest), location: h.location, entries: h.entries.map(entryJson) })),
+      skipped: skippedJson(skipped),
     });
-    return;
-  }
-  ctx.stdout.write(renderFind(hits, pattern, searched));
+  } else ctx.stdout.write(renderFind(hits, pattern, searched));
+  failIfSkipped(skipped, errors, locations.length);
 }

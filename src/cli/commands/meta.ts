@@ -7,7 +7,7 @@
  * backup is no longer in the repository is removed. Records end sorted by completion time, so
  * the last line is the newest backup (what mo_ctl reads). Prints the repository's table.
  */
-import { MobrError } from '../../errors.js';
+import { MobrError, isMobrError } from '../../errors.js';
 import { renderBackupTable } from '../format.js';
 import { describeLocation, sameLocation } from '../../store/location.js';
 import { recordJson, type BackupRecord } from '../meta.js';
@@ -18,13 +18,19 @@ import { printJson, type CliContext } from '../context.js';
 export async function runMetaRebuild(flags: RepoFlags, ctx: CliContext): Promise<void> {
   const location = flagLocation(flags);
   if (location === undefined) throw new MobrError('BAD_INPUT', 'missing --backup_dir: meta rebuild reads the repository at --backup_dir filesystem --backup_path <folder> (or --backup_dir s3 with --backup_bucket …)');
-  await ctx.catalog.read(); // a damaged catalog is refused before the repository is read
-  const repo = await openRepository(location, credentialsOf(flags));
+  const before = await ctx.catalog.read(); // a damaged catalog is refused before the repository is read
   let found: Awaited<ReturnType<typeof repositoryRecords>>;
   try {
-    found = await repositoryRecords(repo, location);
-  } finally {
-    await repo.close();
+    const repo = await openRepository(location, credentialsOf(flags));
+    try {
+      found = await repositoryRecords(repo, location);
+    } finally {
+      await repo.close();
+    }
+  } catch (e) {
+    // no repository there any more: its records are forgotten (none recorded: the place is wrong)
+    if (!isMobrError(e, 'NO_REPO') || !before.some((r) => sameLocation(r.location, location))) throw e;
+    found = { records: [], unreadable: [] };
   }
   let added = 0;
   let removed = 0;

@@ -12,7 +12,8 @@ import { planRetention, prune, type PrunePlan, type RetentionPolicy } from '../.
 import type { GcReport } from '../../repo/gc.js';
 import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
 import { describeLocation, sameLocation, type Location } from '../../store/location.js';
-import { openRepository } from '../stores.js';
+import type { Repository } from '../../repo/repository.js';
+import { eachRepository, failIfSkipped, skippedJson } from '../each-repo.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, type BackupSideFlags } from '../resolve.js';
 
@@ -26,6 +27,15 @@ export interface PruneFlags extends BackupSideFlags {
   unrecorded?: boolean;
   access_key_id?: string;
   secret_access_key?: string;
+}
+
+interface PruneOut {
+  location: Location;
+  plan: PrunePlan;
+  untouched: string[];
+  reconciled: string[];
+  gc?: GcReport | 'deferred';
+  deferredBecause?: string;
 }
 
 export function policyFromFlags(f: PruneFlags): RetentionPolicy {
@@ -49,43 +59,44 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
   else for (const r of records) if (!locations.some((l) => sameLocation(l, r.location))) locations.push(r.location);
   if (locations.length === 0) throw new MobrError('ENOENT_BACKUP', `no backups in ${ctx.catalog.file}; give --backup_dir to prune a repository directly`);
   const creds = { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key };
-  const out: { location: Location; plan: PrunePlan; untouched: string[]; reconciled: string[]; gc?: GcReport | 'deferred'; deferredBecause?: string }[] = [];
+  const pruned: Location[] = [];
+  let each: Awaited<ReturnType<typeof eachRepository<PruneOut>>>;
   try {
-    for (const location of locations) out.push(await pruneOne(location));
+    each = await eachRepository(locations, creds, async (repo, location) => {
+      const o = await pruneOne(repo, location);
+      pruned.push(location);
+      return o;
+    });
   } catch (e) {
-    if (!isMobrError(e, 'INTERRUPTED') || out.length === 0) throw e;
-    throw new MobrError('INTERRUPTED', `${e.message} (pruned already: ${out.map((o) => describeLocation(o.location)).join(', ')})`, { cause: e });
+    if (!isMobrError(e, 'INTERRUPTED') || pruned.length === 0) throw e;
+    throw new MobrError('INTERRUPTED', `${e.message} (pruned already: ${pruned.map((l) => describeLocation(l)).join(', ')})`, { cause: e });
   }
-  async function pruneOne(location: Location) {
+  const { results: out, skipped, errors } = each;
+  async function pruneOne(repo: Repository, location: Location): Promise<PruneOut> {
     checkAborted(ctx.signal); // between repositories: each one's prune is whole or not begun
-    const repo = await openRepository(location, creds);
-    try {
-      const here = records.filter((r) => sameLocation(r.location, location));
-      const present = new Set(await repo.listBackupIds());
-      const stale = here.filter((r) => !present.has(r.id)).map((r) => r.id); // records a killed prune or delete left behind
-      const dropRecords = async (ids: string[]) => {
-        const gone = new Set([...ids, ...stale]);
-        if (gone.size === 0) return;
-        await ctx.catalog.update((rs) => rs.filter((x) => !(gone.has(x.id) && sameLocation(x.location, location))));
-      };
-      const r = await prune(repo, policy, {
-        dryRun,
-        safety,
-        signal: ctx.signal,
-        onStep: gcPauseHook(ctx.signal),
-        only: flags.unrecorded ? undefined : new Set(here.map((x) => x.id)),
-        afterDelete: (ids) =>
-          dropRecords(ids).catch((e) => Promise.reject(withContext(`the backups prune removed from ${describeLocation(location)} are gone, but their records in ${ctx.catalog.file} could not be removed (the next prune removes them)`, e))),
-      });
-      return { location, plan: { keep: r.keep, remove: r.remove }, untouched: r.untouched, reconciled: stale, gc: r.gc, deferredBecause: r.deferredBecause };
-    } finally {
-      await repo.close();
-    }
+    const here = records.filter((r) => sameLocation(r.location, location));
+    const present = new Set(await repo.listBackupIds());
+    const stale = here.filter((r) => !present.has(r.id)).map((r) => r.id); // records a killed prune or delete left behind
+    const dropRecords = async (ids: string[]) => {
+      const gone = new Set([...ids, ...stale]);
+      if (gone.size === 0) return;
+      await ctx.catalog.update((rs) => rs.filter((x) => !(gone.has(x.id) && sameLocation(x.location, location))));
+    };
+    const r = await prune(repo, policy, {
+      dryRun,
+      safety,
+      signal: ctx.signal,
+      onStep: gcPauseHook(ctx.signal),
+      only: flags.unrecorded ? undefined : new Set(here.map((x) => x.id)),
+      afterDelete: (ids) =>
+        dropRecords(ids).catch((e) => Promise.reject(withContext(`the backups prune removed from ${describeLocation(location)} are gone, but their records in ${ctx.catalog.file} could not be removed (the next prune removes them)`, e))),
+    });
+    return { location, plan: { keep: r.keep, remove: r.remove }, untouched: r.untouched, reconciled: stale, gc: r.gc, deferredBecause: r.deferredBecause };
   }
   if (ctx.json) {
     const iso = <T extends { completedAt: number }>(d: T) => ({ ...d, completedAt: new Date(d.completedAt).toISOString() });
-    printJson(ctx, 'prune', { dryRun, repositories: out.map((o) => ({ ...o, plan: { keep: o.plan.keep.map(iso), remove: o.plan.remove.map(iso) } })) });
-    return;
+    printJson(ctx, 'prune', { dryRun, repositories: out.map((o) => ({ ...o, plan: { keep: o.plan.keep.map(iso), remove: o.plan.remove.map(iso) } })), skipped: skippedJson(skipped) });
+    return failIfSkipped(skipped, errors, locations.length);
   }
   for (const o of out) {
     ctx.stdout.write(`${describeLocation(o.location)}\n`);
@@ -99,4 +110,5 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
     if (o.reconciled.length > 0) ctx.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${o.reconciled.length} record(s) whose backup no longer exists: ${o.reconciled.join(', ')}\n`);
     ctx.stdout.write(spaceLines('prune', o.gc, o.deferredBecause));
   }
+  failIfSkipped(skipped, errors, locations.length);
 }

@@ -10,7 +10,7 @@ import { checkOutputFile, writeOutputFile, type OutputRule } from '../../util/ou
 import { growthSeries, type Growth } from '../../repo/growth.js';
 import { repoStats, type RepoStats } from '../../repo/stats.js';
 import { describeLocation, type Location } from '../../store/location.js';
-import { openRepository } from '../stores.js';
+import { eachRepository, failIfSkipped, skippedJson } from '../each-repo.js';
 import { formatBytes } from '../units.js';
 import { printJson, type CliContext } from '../context.js';
 import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
@@ -38,21 +38,19 @@ export async function runStats(id: string | undefined, flags: StatsFlags, ctx: C
   }
   else if (flagLocation(flags)) targets.push({ location: flagLocation(flags)! });
   else for (const location of await repositoriesToSearch(flags, ctx)) targets.push({ location });
-  const out: RepoOut[] = [];
-  for (const t of targets) {
-    const repo = await openRepository(t.location, credentialsOf(flags));
-    try {
-      const manifests = await loadAllManifests(repo);
-      if (t.ids) for (const bid of t.ids) if (!manifests.some((m) => m.id === bid)) await repo.loadManifest(bid); // ENOENT_BACKUP naming it
-      const growth = growthSeries(manifests, (h) => repo.location(h));
-      if (t.ids) growth.points = growth.points.filter((p) => t.ids!.includes(p.id));
-      out.push({ location: t.location, stats: await repoStats(repo, t.ids, manifests), growth });
-    } finally {
-      await repo.close();
-    }
-  }
+  const { results: out, skipped, errors } = await eachRepository(targets.map((t) => t.location), credentialsOf(flags), async (repo, location): Promise<RepoOut> => {
+    const ids = targets.find((t) => t.location === location)!.ids;
+    const manifests = await loadAllManifests(repo);
+    if (ids) for (const bid of ids) if (!manifests.some((m) => m.id === bid)) await repo.loadManifest(bid); // ENOENT_BACKUP naming it
+    const growth = growthSeries(manifests, (h) => repo.location(h));
+    if (ids) growth.points = growth.points.filter((p) => ids.includes(p.id));
+    return { location, stats: await repoStats(repo, ids, manifests), growth };
+  });
   if (flags.html !== undefined) writeHtml(flags.html, out, ctx.catalog.file);
-  if (ctx.json) return printJson(ctx, 'stats', statsJson(out));
+  if (ctx.json) {
+    printJson(ctx, 'stats', { ...statsJson(out), skipped: skippedJson(skipped) });
+    return failIfSkipped(skipped, errors, targets.length);
+  }
   for (const { location, stats, growth } of out) {
     ctx.stdout.write(`${describeLocation(location)}\n`);
     ctx.stdout.write(`${'COMPLETED (UTC)'.padEnd(22)}${'ID'.padEnd(38)}${'LOGICAL'.padStart(10)}${'STORED'.padStart(10)}${'DEDUP'.padStart(8)}${'ADDED'.padStart(10)}${'UNIQUE'.padStart(10)}\n`);
@@ -63,6 +61,7 @@ export async function runStats(id: string | undefined, flags: StatsFlags, ctx: C
     ctx.stdout.write(`total: ${formatBytes(stats.logicalSize)} logical in ${formatBytes(stats.packBytes)} of ${stats.packs} packs (${formatBytes(stats.liveBytes)} live, dedup ${stats.dedupRatio.toFixed(2)}x)\n`);
   }
   if (flags.html !== undefined) ctx.stdout.write(`wrote ${path.resolve(flags.html)}\n`);
+  failIfSkipped(skipped, errors, targets.length);
 }
 
 /** The JSON document (spec/browse.md §7): sizes in bytes, times ISO-8601. */
