@@ -146,7 +146,7 @@ describe('version and completion', () => {
       execFileSync('bash', ['-c', `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _mo_br; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).trim().split('\n').sort();
     expect(complete(['mo_br', 're'])).toEqual(['restore']);
     expect(complete(['mo_br', 'backup', '--ba'])).toEqual(['--backup_dir', '--backup_type', '--base_id']);
-    expect(complete(['mo_br', 'list', '--me'])).toEqual(['--meta_path']);
+    expect(complete(['mo_br', 'list', '--me'])).toEqual(['--meta_path', '--metrics_file']);
     expect(complete(['mo_br', 'meta', ''])).toEqual(['rebuild']);
     expect(complete(['mo_br', 'completion', 'b'])).toEqual(['']);
     const z = await mobr(['completion', 'zsh'], work);

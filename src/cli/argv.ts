@@ -1,7 +1,7 @@
 /**
  * The command line before commander sees it, as mo_br (Go's cobra/pflag) takes it:
  * - global flags (`--meta_path`, `--config`, `--log_file`, `--log_level`, `--json`, `--verbose`,
- *   `--quiet`) anywhere, before or after the subcommand;
+ *   `--quiet`, and the nightly ones: `--metrics_file`, `--on_success`, `--on_failure`, `--webhook`) anywhere, before or after the subcommand;
  * - empty arguments (mo_ctl passes `"" ""` for options it leaves out) dropped, unless one is the
  *   value of the flag before it (`--password ""`);
  * - a TOML config (`--config <file>`, default `./mo_br.toml` when it exists) whose keys are long
@@ -21,9 +21,13 @@ export interface GlobalFlags {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+  metrics_file?: string;
+  on_success?: string;
+  on_failure?: string;
+  webhook?: string;
 }
 
-const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level'] as const;
+const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level', 'metrics_file', 'on_success', 'on_failure', 'webhook'] as const;
 const GLOBAL_BOOL = ['json', 'verbose', 'quiet'] as const;
 export const GLOBAL_FLAGS: readonly string[] = [...GLOBAL_VALUE, ...GLOBAL_BOOL];
 export const DEFAULT_CONFIG = 'mo_br.toml';

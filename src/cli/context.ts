@@ -2,6 +2,7 @@
 import { MobrError } from '../errors.js';
 import { Catalog } from './meta.js';
 import type { Logger } from './log.js';
+import type { Summary } from './summary.js';
 
 export interface Output {
   write(s: string): unknown;
@@ -19,6 +20,8 @@ export interface CliContext {
   quiet?: boolean;
   /** SIGINT/SIGTERM: long commands stop between files and clean up (interrupt.ts). */
   signal?: AbortSignal;
+  /** Every summary a command makes (shown or not): --metrics_file and the hooks read them. */
+  onSummary?: (s: Summary) => void;
 }
 
 /** The schema name of a command's JSON document (spec/json.md): `mobr.<command>.v1`. */

@@ -17,6 +17,8 @@ import { Logger, parseLogLevel } from './log.js';
 import { Catalog, catalogFiles, defaultMetaPath } from './meta.js';
 import { checkMetaPath } from './meta-path.js';
 import { buildProgram } from './program.js';
+import { AfterRun } from './after-run.js';
+import type { Summary } from './summary.js';
 import { Progress } from './progress.js';
 import { optionTable } from './tree.js';
 
@@ -88,11 +90,14 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   // that document only (spec/json.md): stdout stays one JSON document.
   let printed = false;
   const stdout = { write: (s: string) => ((printed = true), io.stdout.write(s)) };
-  const runCommand: Runner = async (fn) => {
+  let after: AfterRun | undefined;
+  const runCommand: Runner = async (fn, opts) => {
     const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
     try {
+      await after?.before(opts);
       await checkMetaPath(metaFile);
-      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true, signal: io.signal });
+      const onSummary = (s: Summary) => void after?.summaries.push(s);
+      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true, signal: io.signal, onSummary });
     } catch (e) {
       failure = e;
     }
@@ -115,6 +120,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets, catalogFiles(metaFile));
     log.debug('start', { flags: rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]).join(','), config: config?.file });
     if (rest.length === 0) throw new MobrError('BAD_INPUT', missingCommand(program));
+    after = new AfterRun(globals, command, t0);
     await program.parseAsync(rest, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -122,8 +128,12 @@ export async function run(args: string[], io: RunIo): Promise<number> {
       failure = new MobrError('BAD_INPUT', commanderMessage(e, program));
     } else failure = e;
   }
-  if (failure === undefined) return finish(log, EXIT_OK, t0);
+  if (failure === undefined) {
+    await after?.after(EXIT_OK, undefined, secrets, io.stderr);
+    return finish(log, EXIT_OK, t0);
+  }
   const code = reportError(failure, io.stderr, secrets, printed ? undefined : jsonOut);
+  await after?.after(code, failure, secrets, io.stderr);
   // On the console the `mo_br: …` line already said it; a log file gets it as a structured line.
   if (log && !log.toConsole) log.error(messageFor(failure, secrets), { exit: code });
   return finish(log, code, t0);

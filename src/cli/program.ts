@@ -88,7 +88,11 @@ function rootCommand(stdout: Output): Command {
     .option('--log_level <level>', 'debug, info, warn or error (default: error)')
     .option('--json', 'print the result as JSON (and no progress); errors too')
     .option('--verbose', 'print the summary (backup, restore, check, sync) on stderr even when it is not a terminal')
-    .option('--quiet', 'no progress, no summary: only the result and errors');
+    .option('--quiet', 'no progress, no summary: only the result and errors')
+    .option('--metrics_file <file>', 'after the command, write Prometheus metrics here (textfile collector: temp file + rename): last success, duration, bytes, files, dedup ratio, check result')
+    .option('--on_success <command>', 'run this shell command after a success, with MOBR_* variables (MOBR_SUMMARY: JSON); never a secret')
+    .option('--on_failure <command>', 'run this shell command after a failure (MOBR_STATUS, MOBR_EXIT_CODE, MOBR_ERROR, MOBR_SUMMARY, ...)')
+    .option('--webhook <url>', 'POST the outcome as JSON to this URL after the command (mobr.hook.v1)');
   program.addHelpText('after', HELP_AFTER);
   return program;
 }

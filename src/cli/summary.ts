@@ -39,6 +39,11 @@ export interface Summary {
   bytes: { label: string; value: number }[];
   durationNs: number;
   s3?: S3Counts;
+  /** For --metrics_file and the hooks (metrics.ts): where, of what, how many files, how many damaged. */
+  repository?: string;
+  source?: string;
+  fileCount?: number;
+  damaged?: number;
 }
 
 /** New, changed and unchanged regular files of `cur` against `prev` (by path and SHA-256). */
@@ -99,7 +104,8 @@ export function showSummary(ctx: CliContext): boolean {
   return ctx.verbose === true || (ctx.stderr as NodeJS.WriteStream).isTTY === true;
 }
 
-/** Writes the summary to stderr when it is to be shown. */
+/** Writes the summary to stderr when it is to be shown; hands it to --metrics_file and the hooks. */
 export function printSummary(ctx: CliContext, s: Summary): void {
+  ctx.onSummary?.(s);
   if (showSummary(ctx)) ctx.stderr.write(renderSummary(s));
 }

@@ -25,6 +25,7 @@ import { describeLocation, sameLocation, type Location, type S3Credentials } fro
 import { locationFromFlags } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
+import { repositoryLabel } from '../metrics.js';
 import { compareFiles, printSummary, s3Counts, showSummary, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
@@ -253,6 +254,9 @@ function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): vo
     ],
     durationNs: b.durationNs,
     s3: s3Counts(b.repo.store),
+    repository: repositoryLabel(record.location),
+    source: record.source,
+    fileCount: manifest.files.filter((f) => f.kind === 'file').length,
   });
 }
 

@@ -19,6 +19,7 @@ import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
 import { describeLocation } from '../../store/location.js';
 import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
+import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
 import { credentialsOf, flagLocation, openBackup, repositoryRecords, type RepoFlags } from '../resolve.js';
@@ -95,7 +96,7 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
       await found.close();
     }
     if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null });
-    checkSummary(ctx, found.record.id, [result], t0, found.repo);
+    checkSummary(ctx, found.record.id, [result], t0, found.repo, { repository: repositoryLabel(found.record.location), source: found.record.source ?? '' });
     failIfDamaged([result]);
     return;
   }
@@ -132,11 +133,11 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
     await repo.close();
   }
   if (ctx.json) printJson(ctx, 'check', { checks: results, repair: repaired ?? null });
-  checkSummary(ctx, `${results.length} backup(s) in ${describeLocation(location)}`, results, t0, repo);
+  checkSummary(ctx, `${results.length} backup(s) in ${describeLocation(location)}`, results, t0, repo, { repository: repositoryLabel(location), source: '' });
   failIfDamaged(results);
 }
 
-function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], t0: bigint, repo: Repository): void {
+function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], t0: bigint, repo: Repository, where: { repository: string; source: string }): void {
   const files = results.reduce((n, r) => n + r.files, 0);
   const damaged = results.reduce((n, r) => n + r.damaged.length, 0);
   const packs = results.reduce((n, r) => n + (r.damagedPacks?.length ?? 0), 0);
@@ -147,6 +148,9 @@ function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], 
     bytes: [],
     durationNs: Number(process.hrtime.bigint() - t0),
     s3: s3Counts(repo.store),
+    ...where,
+    fileCount: files,
+    damaged: damaged + packs,
   });
 }
 

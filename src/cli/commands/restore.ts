@@ -25,8 +25,10 @@ import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
 import { describeLocation, type FsLocation, type Location, type S3Credentials, type S3Location } from '../../store/location.js';
 import { locationFromFlags } from '../location-flags.js';
+import { sourceKey } from '../../repo/prune.js';
 import { nativeSource, openNativeAt } from '../native.js';
 import { Progress } from '../progress.js';
+import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
 import { withLock } from '../lock.js';
@@ -190,6 +192,9 @@ function printResult(ctx: CliContext, src: RestoreSource, manifest: Manifest, to
     bytes: [{ label: 'written', value: done.bytes }],
     durationNs,
     s3: s3Counts(src.repo?.store),
+    repository: repositoryLabel(src.from),
+    source: sourceKey(manifest.source),
+    fileCount: done.files,
   });
 }
 

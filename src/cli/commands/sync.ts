@@ -13,6 +13,7 @@ import { WorkerPool } from '../../workers/pool.js';
 import { describeLocation, sameLocation, type Location } from '../../store/location.js';
 import { locationFromFlags } from '../location-flags.js';
 import { Progress } from '../progress.js';
+import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
 import { openStore } from '../../store/open.js';
 import { openRepository } from '../stores.js';
@@ -79,6 +80,9 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
       bytes: [{ label: 'sent', value: r.bytesSent }],
       durationNs: Number(process.hrtime.bigint() - t0),
       s3: s3Counts(src.store, dst),
+      repository: repositoryLabel(source),
+      source: `to ${repositoryLabel(target)}`,
+      fileCount: r.packsCopied + r.packsBuilt,
     });
   } finally {
     progress.done();
