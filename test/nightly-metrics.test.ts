@@ -128,7 +128,14 @@ describe('--metrics_file and the hooks', () => {
   it('a metrics file in a folder that does not exist is bad input before anything runs', async () => {
     const r = await mobr(['--meta_path', path.join(root, 'other.meta'), '--metrics_file', path.join(root, 'nope', 'm.prom'), 'backup', '--data_dir', 'data', '--backup_dir', 'filesystem', '--path', 'repo2'], root, { env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`mo_br: bad --metrics_file ${path.join(root, 'nope', 'm.prom')}: its folder ${path.join(root, 'nope')} does not exist\n`);
+    expect(r.stderr).toBe(`mo_br: --metrics_file ${path.join(root, 'nope', 'm.prom')}: the folder ${path.join(root, 'nope')} does not exist\n`);
     await expect(fsp.stat(path.join(root, 'repo2'))).rejects.toThrow();
+    // the output-path rule: a file mobr did not write is not replaced, nor is one inside a repository
+    await fsp.writeFile(path.join(root, 'notes.txt'), 'mine');
+    const other = await mobr(['--meta_path', path.join(root, 'other.meta'), '--metrics_file', 'notes.txt', 'list'], root, { env });
+    expect([other.code, other.stderr]).toEqual([2, `mo_br: --metrics_file ${path.join(root, 'notes.txt')} already exists and is not a file mobr wrote; remove it or give a new name\n`]);
+    const inside = await mobr(['--meta_path', path.join(root, 'other.meta'), '--metrics_file', 'repo/m.prom', 'list'], root, { env });
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toMatch(/^mo_br: --metrics_file .* is inside the mobr repository/);
   });
 });

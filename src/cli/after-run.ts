@@ -14,6 +14,7 @@ export class AfterRun {
   private opts: Record<string, unknown> = {};
   private metricsFile?: string;
   private ran = false;
+  private metaFile = '';
 
   constructor(
     private readonly globals: GlobalFlags,
@@ -27,10 +28,11 @@ export class AfterRun {
   }
 
   /** Before the command: its flags (for labels) and the checks of the targets (bad input fails here). */
-  async before(opts: unknown): Promise<void> {
+  async before(opts: unknown, metaFile: string): Promise<void> {
     this.ran = true;
     this.opts = typeof opts === 'object' && opts !== null ? (opts as Record<string, unknown>) : {};
-    if (this.globals.metrics_file !== undefined) this.metricsFile = await checkMetricsPath(this.globals.metrics_file);
+    if (this.globals.metrics_file !== undefined) this.metricsFile = checkMetricsPath(this.globals.metrics_file, metaFile);
+    this.metaFile = metaFile;
     checkWebhook(this.globals.webhook);
   }
 
@@ -48,7 +50,7 @@ export class AfterRun {
       ...flagLabels(this.opts),
     };
     if (this.metricsFile) {
-      await writeMetrics(this.metricsFile, outcome).catch((e: unknown) => stderr.write(`mo_br: warning: --metrics_file ${this.metricsFile} not written: ${messageFor(e, secrets)}\n`));
+      await writeMetrics(this.metricsFile, outcome, this.metaFile).catch((e: unknown) => stderr.write(`mo_br: warning: --metrics_file ${this.metricsFile} not written: ${messageFor(e, secrets)}\n`));
     }
     await runHooks({ onSuccess: this.globals.on_success, onFailure: this.globals.on_failure, webhook: this.globals.webhook }, outcome, secrets, stderr);
   }

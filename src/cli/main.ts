@@ -94,7 +94,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   const runCommand: Runner = async (fn, opts) => {
     const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
     try {
-      await after?.before(opts);
+      await after?.before(opts, metaFile);
       await checkMetaPath(metaFile);
       const onSummary = (s: Summary) => void after?.summaries.push(s);
       await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile), log, verbose: globals.verbose === true, quiet: globals.quiet === true, signal: io.signal, onSummary });

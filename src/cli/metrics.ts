@@ -1,8 +1,9 @@
 /**
  * `--metrics_file <path>`: after every command, Prometheus' text exposition format (version
  * 0.0.4) for node exporter's textfile collector (spec/cli.md "Nightly operations"). The file is
- * written as the collector wants it: a temporary file in the same folder, then a rename, so a
- * scrape never reads half a file.
+ * written as the collector wants it, by the one output-path rule (src/util/output-path.ts): a
+ * temporary file in the same folder, then a rename, so a scrape never reads half a file; an
+ * existing file is replaced only if mobr wrote it.
  *
  * Series are keyed by {command, repository, source}; a run replaces the series it has values for
  * and keeps the others (a `check` after a `backup` keeps the backup's; a failed backup keeps the
@@ -12,7 +13,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { MobrError } from '../errors.js';
+import { checkOutputFile, writeOutputFile, type OutputRule } from '../util/output-path.js';
 import type { Location } from '../store/location.js';
 import { locationFromFlags } from './location-flags.js';
 import type { Summary } from './summary.js';
@@ -123,32 +124,22 @@ export function renderSeries(series: Map<string, Map<string, string>>): string {
   return text;
 }
 
-/** Fails before the command runs when the metrics file cannot be written where it is asked. */
-export async function checkMetricsPath(file: string): Promise<string> {
-  const abs = path.resolve(file);
-  const dir = path.dirname(abs);
-  const st = await fsp.stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new MobrError('BAD_INPUT', `bad --metrics_file ${abs}: its folder ${dir} does not exist`);
-  const own = await fsp.lstat(abs).catch(() => undefined);
-  if (own && !own.isFile()) throw new MobrError('BAD_INPUT', `bad --metrics_file ${abs}: not a regular file`);
-  await fsp.access(dir, 2 /* W_OK */).catch(() => {
-    throw new MobrError('ACCESS_DENIED', `cannot write --metrics_file ${abs}: its folder ${dir} is not writable`);
-  });
-  return abs;
+/** The output-path rule (src/util/output-path.ts) for the metrics file: replaced only if mobr wrote it. */
+function metricsRule(metaFile: string): OutputRule {
+  return { what: '--metrics_file', replace: (head) => head.length === 0 || head.toString('utf8').startsWith('# HELP mobr_'), forbidden: [metaFile, `${metaFile}.sha256`] };
 }
 
-/** Writes the metrics of a run into `file` (temporary file + rename). */
-export async function writeMetrics(file: string, o: RunOutcome): Promise<void> {
-  const before = parseOwn(await fsp.readFile(file, 'utf8').catch(() => ''));
-  const text = renderSeries(mergeSeries(before, outcomeSeries(o)));
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    await fsp.writeFile(tmp, text, { mode: 0o644 });
-    await fsp.rename(tmp, file);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
+/** Fails before the command runs when the metrics file cannot be written where it is asked. */
+export function checkMetricsPath(file: string, metaFile: string): string {
+  checkOutputFile(file, metricsRule(metaFile));
+  return path.resolve(file);
+}
+
+/** Writes the metrics of a run into `file` (temporary file + rename, by the output-path rule). */
+export async function writeMetrics(file: string, o: RunOutcome, metaFile: string): Promise<void> {
+  const t = checkOutputFile(file, metricsRule(metaFile));
+  const before = parseOwn(t.kind === 'replace' ? await fsp.readFile(t.path, 'utf8') : '');
+  writeOutputFile(file, renderSeries(mergeSeries(before, outcomeSeries(o))), metricsRule(metaFile));
 }
 
 /** The `repository` label of a location: its folder, or s3://bucket/filepath. */
