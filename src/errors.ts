@@ -62,4 +62,5 @@ const ERRNO_TEXT: Record<string, string> = {
   EROFS: 'read-only file system (EROFS)',
   ENOSPC: 'no space left on device (ENOSPC)',
   EDQUOT: 'disk quota exceeded (EDQUOT)',
+  ELOOP: 'a link where a file was walked, or too many links (ELOOP)',
 }

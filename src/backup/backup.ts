@@ -152,7 +152,7 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry
   const batches = batchFiles(plan.work, (i) => entries[i].stat.size);
   await mapLimit(batches, lanes, async (batch, _, lane) => {
     checkAborted(o.signal);
-    const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), lane);
+    const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), lane, batch.flatMap((i) => [entries[i].stat.dev, entries[i].stat.ino]));
     got.forEach((f, k) => {
       const e = entries[batch[k]];
       plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };

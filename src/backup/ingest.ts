@@ -43,9 +43,10 @@ export class Ingestor {
   /**
    * Reads files, in order, in one worker task (many small files cost one task). `stream` names
    * the caller's lane: each lane fills its own packs, so a file's chunks lie together in packs
-   * (callers running at once on one stream get a pack buffer each).
+   * (callers running at once on one stream get a pack buffer each). `identities` ([dev, ino] per
+   * file, as walked): a file that is not the one walked is not read, and the call fails naming it.
    */
-  async ingestMany(absPaths: string[], expectedSizes: number[], stream = 0): Promise<IngestedFile[]> {
+  async ingestMany(absPaths: string[], expectedSizes: number[], stream = 0, identities?: number[]): Promise<IngestedFile[]> {
     const idBufs: Uint8Array[] = []; // the messages' ids (n × 32 each), in order
     const slot = this.writer.lease(stream);
     let r;
@@ -66,6 +67,7 @@ export class Ingestor {
           return m.full ? this.writer.cut(slot) : undefined;
         },
         { buf: slot.buf, used: slot.size, cutAt: this.writer.cutAt },
+        identities,
       );
     } finally {
       this.writer.release(slot);

@@ -23,9 +23,11 @@ export interface EntryStat {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** With ino, the file's identity: a backup reads only the file the walk saw (src/workers/files-task.ts). */
+  dev: number;
 }
 
-const entryStat = (st: Stats): EntryStat => ({ mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+const entryStat = (st: Stats): EntryStat => ({ mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev });
 
 export interface WalkEntry {
   path: string; // relative, '/'-separated

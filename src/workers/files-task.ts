@@ -7,7 +7,7 @@
  * main thread's answer to a batch's ids before reading and hashing the next block: up to
  * MAX_PENDING batches await their WantMessage, and each is stored when it comes.
  */
-import { close, closeSync, open, openSync, read, readSync } from 'node:fs';
+import { close, closeSync, constants as fsc, fstatSync, open, openSync, read, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { blake3 } from '../hash/blake3.js';
 import { FastCDC } from '../chunk/fastcdc.js';
@@ -26,6 +26,8 @@ const MAX_UNACKED = 2;
 /** Files up to this size are opened and read ahead, up to READ_AHEAD files past the current one. */
 const SMALL_FILE = 64 * 1024;
 const READ_AHEAD = 16;
+/** A link where the walk saw a file is not followed (ELOOP); the identity check covers the folders above. */
+const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW;
 
 /** Concatenates 32-byte ids into one compact buffer (one clone per message, not one per id). */
 function packIds(ids: Uint8Array[]): Uint8Array {
@@ -105,10 +107,11 @@ class FilesJob {
     let size = 0;
     const ahead = this.ahead.take(i);
     this.ahead.fill(i + 1);
-    const opened = ahead ? await ahead : { fd: openSync(fsPath(this.t.paths[i]), 'r'), head: undefined };
+    const opened = ahead ? await ahead : { fd: openSync(fsPath(this.t.paths[i]), READ_FLAGS), head: undefined };
     // a big file's next block is read on the I/O pool while this one is hashed and chunked
     let next: Promise<Uint8Array | undefined> | undefined;
     try {
+      this.assertWalked(opened.fd, i);
       for (let block = opened.head; ; block = undefined) {
         await this.pump(() => this.pending.length < MAX_PENDING);
         if (next) block = await next;
@@ -130,6 +133,18 @@ class FilesJob {
       closeSync(opened.fd);
     }
     return { size, sha256: new Uint8Array(sha.digest()), chunks };
+  }
+
+  /**
+   * The opened file is the one the walk saw (same device and inode): a folder on its path (or
+   * the file) swapped for a link since the walk would make the path name a file outside the
+   * tree. One fstat of an open file, on every OS, and every component of the path covered.
+   */
+  private assertWalked(fd: number, i: number): void {
+    const id = this.t.identities;
+    if (!id) return;
+    const st = fstatSync(fd);
+    if (st.dev !== id[2 * i] || st.ino !== id[2 * i + 1]) throw new Error('is another file than the walk saw (it, or a folder on its path, was replaced, e.g. by a link): not read');
   }
 
   /** The block at `pos` (a fresh buffer, which the chunker keeps), or undefined at the end. */
@@ -298,7 +313,7 @@ function readAsync(fd: number, length: number, pos: number): Promise<Uint8Array 
 
 function openAndRead(path: string, size: number): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    open(fsPath(path), 'r', (e, fd) => {
+    open(fsPath(path), READ_FLAGS, (e, fd) => {
       if (e) return reject(e);
       if (size === 0) return resolve({ fd, head: undefined });
       const buf = new Uint8Array(size);

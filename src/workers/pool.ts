@@ -55,6 +55,7 @@ export class WorkerPool {
     onIds: (m: IdsMessage) => boolean[],
     onData: (m: DataMessage) => Promise<SharedArrayBuffer | undefined>,
     pack?: PackTarget,
+    identities?: number[],
   ): Promise<FilesResult> {
     const { port1, port2 } = new MessageChannel();
     let chain: Promise<void> = Promise.resolve();
@@ -86,7 +87,7 @@ export class WorkerPool {
       });
     });
     try {
-      const task: FilesTask = { kind: 'files', paths, sizes, chunker, policy, port: port2, pack };
+      const task: FilesTask = { kind: 'files', paths, sizes, identities, chunker, policy, port: port2, pack };
       const result: FilesResult = await this.pool.run(task, { transferList: [port2] as never });
       await chain;
       if (failed !== undefined) throw failed;

@@ -24,6 +24,12 @@ export interface FilesTask {
   paths: string[];
   /** Expected sizes (from the walk), to size read buffers; files may have changed since. */
   sizes: number[];
+  /**
+   * Each file's device and inode as the walk saw them ([dev, ino] per file): a file opened under
+   * its path that is another file (a folder on its path, or the file, replaced by a link since
+   * the walk) is not read, and the task fails naming it. Absent: not checked.
+   */
+  identities?: number[];
   chunker: ChunkerParams;
   policy: CompressionPolicy;
   port: MessagePort;
