@@ -8,6 +8,7 @@ import { checkPack, decodePackHeader, PackBuilder, parseTrailer, TRAILER } from 
 import { blake3 } from '../src/hash/blake3.js';
 import { decodeConfig, encodeConfig, newConfig } from '../src/repo/config.js';
 import { isMobrError } from '../src/errors.js';
+import { listedSizeMeta, listedSizeOf, sizeAsListed } from '../src/mo/listed-size.js';
 
 beforeAll(() => blake3Ready());
 
@@ -65,6 +66,27 @@ describe('formats', () => {
         expect({ ...back, files: [] }).toEqual(Object.fromEntries(Object.entries({ ...m, files: [] }).filter(([, v]) => v !== undefined)));
       }),
     );
+  });
+
+  it('x.listedSize (a tae_list row\'s size that is not the file\'s) survives a manifest round trip; anything else reads as absent', () => {
+    const size = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+    fc.assert(
+      fc.property(size, size, dict, (own, listed, other) => {
+        const meta = { ...other, ...listedSizeMeta(listed) };
+        const m: Manifest = { version: 1, id: 'p', type: 'full', startedAt: 0, completedAt: 0, source: {}, files: [{ path: 'tae/o', kind: 'file', size: own, mode: 0o644, mtimeMs: 0, sha256: new Uint8Array(32), chunks: new Uint8Array(0), meta }], logicalSize: own, addedBytes: 0 };
+        const f = decodeManifest(encodeManifest(m), 'm').files[0]!;
+        expect(listedSizeOf(f)).toBe(listed);
+        expect(sizeAsListed(f, listed) && sizeAsListed(f, own)).toBe(true);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), (v) => {
+        const n = listedSizeOf({ meta: { listedSize: v } });
+        expect(n === undefined || String(n) === v).toBe(true);
+      }),
+    );
+    expect(listedSizeOf({ meta: { checksum: '' } })).toBeUndefined(); // every older manifest
+    for (const v of ['', '-1', '01', '1e3', ' 5', '99999999999999999']) expect(listedSizeOf({ meta: { listedSize: v } }), v).toBeUndefined();
   });
 
   it('index encode -> decode is identity', () => {

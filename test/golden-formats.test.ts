@@ -14,6 +14,7 @@ import { decodeConfig, encodeConfig, type RepoConfig } from '../src/repo/config.
 import { PackBuilder, checkPack } from '../src/repo/pack.js';
 import { decodeIndex, encodeIndex } from '../src/repo/index-file.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../src/repo/manifest.js';
+import { listedSizeOf } from '../src/mo/listed-size.js';
 import { xorshiftBytes as prng } from './helpers/xorshift.js';
 
 
@@ -159,5 +160,28 @@ describe('golden vectors, repository format v1', () => {
     const back = decodeManifest(unhex(MANIFEST_BYTES), 'golden manifest');
     const plain = (m: Manifest) => ({ ...m, files: m.files.map((f) => ({ ...f, sha256: f.sha256 && hex(f.sha256), chunks: f.chunks && hex(f.chunks) })) });
     expect(plain(back)).toEqual(plain(MANIFEST));
+  });
+
+  // spec/repository.md §7 `x.listedSize`: a MatrixOne object whose tae_list row listed another
+  // size (a GC window object of v2.0.1-v4.1.x); the manifest version stays 1
+  const SHA_ABC = createHash('sha256').update('abc').digest();
+  const MANIFEST_LISTED: Manifest = {
+    version: 1, id: 'golden-gc', type: 'full', backupTs: '1764475200000000000-1', startedAt: 1764475200000, completedAt: 1764475201000,
+    source: { kind: 'matrixone', host: '127.0.0.1', port: 6001 },
+    files: [{
+      path: 'tae/0193a0b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b_00000', kind: 'file', size: 3, mode: 0o644, mtimeMs: 1764475100001, sha256: SHA_ABC, chunks: new Uint8Array(32).fill(7),
+      meta: { checksum: SHA_ABC.toString('hex'), needCopy: 'true', ts: '1764475200000000000-1', listedSize: '1234', sha256From: 'tae_list' },
+    }],
+    logicalSize: 3, addedBytes: 0, extra: { moType: '' },
+  };
+  const MANIFEST_LISTED_BYTES =
+    '4d4f42524d018ba776657273696f6e01a26964a9676f6c64656e2d6763a474797065a466756c6ca86261636b75705473b5313736343437353230303030303030303030302d31a9737461727465644174cf0000019ad2eae200ab636f6d706c657465644174cf0000019ad2eae5e8a6736f7572636583a46b696e64a96d61747269786f6e65a4686f7374a93132372e302e302e31a4706f7274cd1771a566696c65739188a170d92e7461652f30313933613062322d376333642d376534662d386139622d3063316432653366346135625f3030303030a16ba466696c65a17303a16dcd01a4a174cf0000019ad2e95b61a168c420ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ada163c4200707070707070707070707070707070707070707070707070707070707070707a17885a8636865636b73756dd94062613738313662663866303163666561343134313430646535646165323232336230303336316133393631373761396362343130666636316632303031356164a86e656564436f7079a474727565a27473b5313736343437353230303030303030303030302d31aa6c697374656453697a65a431323334aa73686132353646726f6da87461655f6c697374ab6c6f676963616c53697a6503aa6164646564427974657300a5657874726181a66d6f54797065a03aafde069ffe4b65e85a354827460c560ef258f939fd1b0b391b849ceda1db34';
+
+  it('§7 manifest with x.listedSize: exact bytes, both ways', () => {
+    expect(hex(encodeManifest(MANIFEST_LISTED))).toBe(MANIFEST_LISTED_BYTES);
+    const back = decodeManifest(unhex(MANIFEST_LISTED_BYTES), 'golden manifest');
+    expect(back.version).toBe(1);
+    expect(listedSizeOf(back.files[0]!)).toBe(1234);
+    expect(back.files[0]!.size).toBe(3);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Ingest against the emulator (written from MatrixOne's source, independent of src/) over the
- * matrix backend (DISK, DISK-V2) × server version (before v1.2, v1.2+) × target (filesystem, S3):
+ * matrix backend (DISK, DISK-V2) × server version (before v1.2, v1.2+) × target (filesystem, S3),
+ * and v2.1, v3.0.x, v4.1.x (GC window rows with the GC meta's size) and v4.2.0 on a filesystem:
  * a full backup (and, from v1.2 on a filesystem target, an incremental after churn) is stored, `check` passes, and every
  * file comes back byte-exact: the bytes the server staged, unframed by the test's own reader.
  */
@@ -66,6 +67,10 @@ async function assertExact(repo: Repository, m: Manifest, logical: Map<string, B
 
 const cases: [Backend, string, 'filesystem' | 's3'][] = [];
 for (const backend of ['DISK', 'DISK-V2'] as Backend[]) for (const version of ['1.1.3', '1.2.0']) for (const where of ['filesystem', 's3'] as const) cases.push([backend, version, where]);
+// v2.0.1-v4.1.x list GC window objects with the GC meta's size; v4.2.0 with their own
+for (const version of ['2.1.0', '3.0.18', '4.1.4']) cases.push(['DISK', version, 'filesystem']);
+cases.push(['DISK-V2', '4.2.0', 'filesystem']);
+const gcRowsMisSized = (v: string) => ['2.1.0', '3.0.18', '4.1.4'].includes(v);
 
 describe('ingest matrix against the emulator', () => {
   for (const [backend, version, where] of cases) {
@@ -88,7 +93,7 @@ describe('ingest matrix against the emulator', () => {
       cleanups.push(() => pool.close());
       const conn = { host: emu.host, port: emu.port, user: 'dump', password: '111' };
       await sql(emu, 'create database db1', 'create table db1.t (a int)', 'insert into db1.t values (1), (2)');
-      await emu.simulateDay({ newObjects: 2 });
+      await emu.simulateDay({ newObjects: 2, mergeCount: 2, gc: true });
 
       const full = new Map<string, Buffer>();
       const m1 = await backupFromMatrixOne({ conn, repo, target, credentials, id: 'full', type: 'full', pool, afterServerBackup: (s) => capture(s, full) });
@@ -97,6 +102,9 @@ describe('ingest matrix against the emulator', () => {
       if (where === 's3') expect(m1.extra!.moFraming).toBe('raw');
       expect(m1.backupTs === undefined).toBe(version === '1.1.3');
       await assertExact(repo, m1, full, pool);
+      const misSized = m1.files.filter((f) => f.meta?.listedSize !== undefined);
+      expect(misSized.length > 0, 'GC window objects listed with the GC meta\'s size').toBe(gcRowsMisSized(version));
+      for (const f of misSized) expect(Number(f.meta!.listedSize)).not.toBe(f.size);
       // before v1.2 there is no incremental; on S3 (s3rver is slow) the incremental is left to the filesystem cases
       if (version === '1.1.3' || where === 's3') return;
 

@@ -142,6 +142,30 @@ describe('rows without a checksum and framed sidecars (DISK target)', () => {
     expect(m.files.filter((f) => f.path === `tae/${OBJ.a}`)).toHaveLength(1);
     await assertExact(repo, m, logical);
   });
+
+  it('v2.0.1-v4.1.x: an object listed twice, once with its GC meta\'s size, same SHA-256, is one file at its own size', async () => {
+    const s = await replay('8.0.30-MatrixOne-v4.1.4');
+    const { repo, target } = await fsRepo();
+    const files = typicalFiles();
+    const dup: FixtureFile = { ...files[0]!, ts: '1715745404915410000-1', listedSize: 777 };
+    const { layout, logical } = buildLayout({ framing: 'crc', files: [...files, dup] });
+    s.next(layout);
+    const m = await backupFromMatrixOne({ conn: conn(s), repo, target, id: 'dupgc', type: 'full' });
+    const one = m.files.filter((f) => f.path === `tae/${OBJ.a}`);
+    expect(one).toHaveLength(1);
+    expect(one[0]!.size).toBe(files[0]!.data.length);
+    await assertExact(repo, m, logical);
+  });
+
+  it('a row without a checksum whose size is not the file\'s is refused (nothing vouches for the bytes)', async () => {
+    const s = await replay('8.0.30-MatrixOne-v4.1.4');
+    const { repo, target } = await fsRepo();
+    const files = typicalFiles();
+    const i = files.findIndex((f) => f.checksum === '' && f.staged !== false);
+    files[i] = { ...files[i]!, listedSize: files[i]!.data.length + 1 };
+    s.next(buildLayout({ framing: 'crc', files }).layout);
+    await expect(backupFromMatrixOne({ conn: conn(s), repo, target, id: 'nosum', type: 'full' })).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/bytes staged, tae\/tae_list says \d+ \(\d+ LocalFS-framed\)$/) });
+  });
 });
 
 describe('S3 targets', () => {

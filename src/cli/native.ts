@@ -49,7 +49,7 @@ export async function runNativeCheck(native: OpenedNative, ctx: CliContext, id?:
   }
   const where = native.folder.store.location;
   if (ctx.json) {
-    printJson(ctx, 'check', { native: { location: where, framing: native.folder.framing, id: result.id ?? null }, files: result.files.length + result.damaged.length, damaged: result.damaged, notCopied: result.notCopied });
+    printJson(ctx, 'check', { native: { location: where, framing: native.folder.framing, id: result.id ?? null }, files: result.files.length + result.damaged.length, damaged: result.damaged, notCopied: result.notCopied, listedSize: result.listedSize });
   }
   if (result.damaged.length > 0) {
     const shown = result.damaged.slice(0, 5).map((d) => `${d.path} (${d.problem})`).join(', ');

@@ -44,6 +44,8 @@ export interface Summary {
   source?: string;
   fileCount?: number;
   damaged?: number;
+  /** One-line facts the user should know about this run, each shown once. */
+  notes?: string[];
 }
 
 /** New, changed and unchanged regular files of `cur` against `prev` (by path and SHA-256). */
@@ -95,6 +97,7 @@ export function renderSummary(s: Summary): string {
     const kinds = Object.entries(s.s3.byKind).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
     out += row('s3', `${s.s3.requests} requests${kinds ? ` (${kinds})` : ''}, ${s.s3.retries} retries`);
   }
+  for (const n of s.notes ?? []) out += row('note', n);
   return out;
 }
 

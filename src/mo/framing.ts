@@ -86,6 +86,12 @@ export function framedSize(n: number): number {
   return n + 4 * Math.ceil(n / FRAME_PAYLOAD);
 }
 
+/** Content bytes of a LocalFS-framed file of `onDisk` bytes; undefined when no content frames to that size. */
+export function unframedSize(onDisk: number): number | undefined {
+  const n = onDisk - 4 * Math.ceil(onDisk / FRAME_BLOCK);
+  return n >= 0 && framedSize(n) === onDisk ? n : undefined;
+}
+
 /** True when data starts with a LocalFS block whose CRC32C matches (2^-32 false positives). */
 export function looksFramed(data: Uint8Array): boolean {
   if (data.length < 4) return false;

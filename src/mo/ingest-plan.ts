@@ -11,13 +11,16 @@
  * - A row with the server's SHA-256 whose path, size and checksum equal an entry of the previous
  *   backup reuses that entry's chunks unread.
  * - Everything else is read; a row without a checksum is hashed by mobr (`sha256From: mobr`).
+ * - A row with a checksum whose size is not the staged file's is read at the file's size and
+ *   must match the checksum; the entry keeps the listed size (`x.listedSize`, listed-size.ts).
  */
 import type { ShareFile } from '../repo/parts.js';
 import { isMobrError, MobrError } from '../errors.js';
 import { allIndexed } from '../backup/backup.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { framedSize } from './framing.js';
+import { framedSize, unframedSize } from './framing.js';
+import { listedSizeMeta, sizeAsListed } from './listed-size.js';
 import { formatTS, type TaeFileEntry } from './layout.js';
 import { isBackupFsPath, type StagedLayout } from './staged.js';
 
@@ -69,19 +72,33 @@ export async function planIngest(layout: StagedLayout, c: PlanContext): Promise<
     }
     if (!e) throw new MobrError('CORRUPT', `${rel}: listed in tae/tae_list but missing from the backup MatrixOne wrote`);
     const framed = layout.framing === 'crc';
-    const want = framed ? framedSize(row.size) : row.size;
-    if (e.size !== want) throw new MobrError('CORRUPT', `${rel}: ${e.size} bytes staged, tae/tae_list says ${row.size}${framed ? ` (${want} LocalFS-framed)` : ''}`);
+    const size = ownSize(rel, row, e.size, framed);
+    if (size !== row.size) Object.assign(meta, listedSizeMeta(row.size));
     const prev = prevByPath.get(rel);
-    if (row.checksum !== '' && prev && prev.kind === 'file' && prev.size === row.size && prev.meta?.checksum === row.checksum && allIndexed(c.repo, prev)) {
+    if (row.checksum !== '' && prev && prev.kind === 'file' && prev.size === size && prev.meta?.checksum === row.checksum && allIndexed(c.repo, prev)) {
       plan.kept.push({ ...prev, mtimeMs: mtime(e.mtimeMs), meta: { ...meta, sha256From: 'tae_list' } });
       plan.reusedFiles++;
-      plan.reusedBytes += row.size;
+      plan.reusedBytes += size;
       continue;
     }
     const sha256 = row.checksum === '' ? undefined : row.checksum;
-    plan.toRead.push({ rel, size: row.size, stagedSize: e.size, framed, mtimeMs: mtime(e.mtimeMs), meta: { ...meta, sha256From: sha256 ? 'tae_list' : 'mobr' }, sha256, against: 'tae/tae_list' });
+    plan.toRead.push({ rel, size, stagedSize: e.size, framed, mtimeMs: mtime(e.mtimeMs), meta: { ...meta, sha256From: sha256 ? 'tae_list' : 'mobr' }, sha256, against: 'tae/tae_list' });
   }
   return plan;
+}
+
+/**
+ * The size of a listed file: the row's, when the staged bytes have it. A row with the server's
+ * SHA-256 whose size is not the staged file's (a GC window object of v2.0.1-v4.1.x, listed with
+ * the GC meta's size) is taken at the file's own size: its SHA-256, checked as it is read,
+ * decides. Without a checksum nothing vouches for the bytes: CORRUPT.
+ */
+function ownSize(rel: string, row: TaeFileEntry, staged: number, framed: boolean): number {
+  const want = framed ? framedSize(row.size) : row.size;
+  if (staged === want) return row.size;
+  const own = row.checksum === '' ? undefined : framed ? unframedSize(staged) : staged;
+  if (own === undefined) throw new MobrError('CORRUPT', `${rel}: ${staged} bytes staged, tae/tae_list says ${row.size}${framed ? ` (${want} LocalFS-framed)` : ''}`);
+  return own;
 }
 
 /** Finds an earlier backup's entry for a file the server did not copy: base, previous, then every other server backup. */
@@ -90,7 +107,7 @@ function carrier(c: PlanContext): (rel: string, row: TaeFileEntry) => Promise<Fi
   const first = [c.base, c.previous].filter((m): m is Manifest => m !== undefined).map(byPath);
   let others: Promise<Map<string, FileEntry>[]> | undefined;
   const fits = (f: FileEntry | undefined, row: TaeFileEntry): f is FileEntry =>
-    !!f && f.kind === 'file' && f.size === row.size && !(row.checksum !== '' && f.meta?.checksum && f.meta.checksum !== row.checksum) && allIndexed(c.repo, f);
+    !!f && f.kind === 'file' && sizeAsListed(f, row.size) && !(row.checksum !== '' && f.meta?.checksum && f.meta.checksum !== row.checksum) && allIndexed(c.repo, f);
   return async (rel, row) => {
     for (const m of first) {
       const f = m.get(rel);

@@ -88,6 +88,8 @@ export interface NativeCheck {
   damaged: { path: string; problem: string }[];
   /** tae_list rows (needCopy=false) whose file an earlier backup holds. */
   notCopied: string[];
+  /** objects whose tae_list row lists another size but their SHA-256 (GC window rows of v2.0.1-v4.1.x) */
+  listedSize: string[];
   id?: string;
 }
 
@@ -96,7 +98,7 @@ const FIRST = ['backup_meta', 'mo_meta', 'hakeeper/hk_data', 'tae/tae_list', 'ta
 
 /** Checks every file; `onFile` gets mo_br's name (`/mo_meta`, `tae/x`) and the problem, if any. */
 export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: string, problem?: string) => void): Promise<NativeCheck> {
-  const out: NativeCheck = { files: [], damaged: [], notCopied: [] };
+  const out: NativeCheck = { files: [], damaged: [], notCopied: [], listedSize: [] };
   const anySidecar = [...folder.entries.keys()].some(isSidecar);
   let rows: TaeFileEntry[] = [];
   let configs: string[] = [];
@@ -149,9 +151,12 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
         sha.update(c);
         size += c.length;
       }
-      if (size !== row.size) throw new MobrError('CORRUPT', `${size} bytes, tae/tae_list says ${row.size}`);
       const hex = sha.digest('hex');
-      if (row.checksum !== '' && row.checksum !== hex) throw new MobrError('CORRUPT', 'SHA-256 does not match tae/tae_list');
+      const sumOk = row.checksum !== '' && row.checksum === hex;
+      // v2.0.1-v4.1.x list a GC window object with its GC meta's size: its SHA-256 decides (listed-size.ts)
+      if (size !== row.size && !sumOk) throw new MobrError('CORRUPT', `${size} bytes, tae/tae_list says ${row.size}${row.checksum !== '' ? ', and its SHA-256 does not match either' : ''}`);
+      if (row.checksum !== '' && !sumOk) throw new MobrError('CORRUPT', 'SHA-256 does not match tae/tae_list');
+      if (size !== row.size) out.listedSize.push(rel);
       return { path: rel, size, sha256: row.checksum || undefined, mtimeMs: e.mtimeMs };
     });
   }

@@ -13,6 +13,7 @@ import { toHex } from '../hash/hex.js';
 import type { FileEntry } from '../repo/manifest.js';
 import type { ShareFile } from '../repo/parts.js';
 import { unframeFile } from './framing.js';
+import { listedSizeOf } from './listed-size.js';
 import type { Staging } from './staging.js';
 
 /** Reads one staged file into the repository and checks its size and SHA-256; returns its manifest entry. */
@@ -23,6 +24,8 @@ export async function readStagedFile(staging: Staging, ingestor: Ingestor, x: Sh
     const f = await ingestor.ingest(local.path).catch((e) => Promise.reject(withContext(`ingest ${x.rel}`, e)));
     const got = toHex(f.sha256);
     if (f.size !== x.size || (x.sha256 !== undefined && got !== x.sha256)) {
+      const listed = listedSizeOf(x);
+      if (listed !== undefined) throw new MobrError('CORRUPT', `${x.rel}: ${f.size} bytes staged, ${x.against} says ${listed}, and the SHA-256 ${got} does not match its ${x.sha256 ?? 'checksum'} either`);
       throw new MobrError('CORRUPT', `${x.rel}: sha256 ${got} (${f.size} bytes) does not match ${x.against} (${x.sha256 ?? 'no checksum'}, ${x.size} bytes)`);
     }
     return { path: x.rel, kind: 'file', size: f.size, mode: 0o644, mtimeMs: x.mtimeMs, sha256: f.sha256, chunks: f.chunks, meta: x.meta };

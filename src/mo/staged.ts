@@ -102,7 +102,9 @@ async function detectFraming(staging: Staging, staged: Map<string, StoreEntry>):
 /**
  * One row per path. A path may be listed twice (an object named by a GC meta is copied again by
  * CopyGCDir, pkg/backup/tae.go): rows that agree on size and on their non-empty checksums are
- * merged (needCopy if either says so); rows that disagree describe no single file: CORRUPT.
+ * merged (needCopy if either says so), as are rows with one SHA-256 and different sizes (v2.0.1-
+ * v4.1.x list a GC window object with its GC meta's size); other rows that disagree describe no
+ * single file: CORRUPT.
  */
 function mergeRows(list: TaeFileEntry[], written: Map<string, WrittenFile>): TaeFileEntry[] {
   const byPath = new Map<string, TaeFileEntry>();
@@ -114,7 +116,8 @@ function mergeRows(list: TaeFileEntry[], written: Map<string, WrittenFile>): Tae
       byPath.set(row.path, row);
       continue;
     }
-    if (seen.size !== row.size || (seen.checksum !== '' && row.checksum !== '' && seen.checksum !== row.checksum)) {
+    const sameSum = seen.checksum !== '' && seen.checksum === row.checksum; // the bytes decide the size (ingest-plan.ts ownSize)
+    if ((seen.size !== row.size && !sameSum) || (seen.checksum !== '' && row.checksum !== '' && seen.checksum !== row.checksum)) {
       throw new MobrError('CORRUPT', `tae/tae_list: ${row.path} is listed twice with different sizes or checksums`);
     }
     byPath.set(row.path, { ...seen, checksum: seen.checksum || row.checksum, needCopy: seen.needCopy || row.needCopy });

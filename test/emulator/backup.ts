@@ -13,6 +13,10 @@
  *    appendable objects dropped inside the special checkpoint are rewritten as
  *    `<segment>_<1000+num>`, a new checkpoint data object and the merged meta
  *    `ckp/meta_<start>_<end>.ckp` are written: all needCopy=true WITHOUT checksum.
+ *  - tae.go CopyGCDir: `.snap`/`.acct` metas are copied as they are; for each GC meta
+ *    (`.ckp`, `.fgc`, by end TS) from v2.0.1 the objects its window names are copied first
+ *    (checksum = their SHA-256) and listed with the META's size up to v4.1.x, their own from
+ *    v4.2.0; then the metas. Before v2.0.1 only the metas are copied.
  *  - v3.0.0+: objects in `tae/file_list` at the target are not copied (and marked needCopy=true
  *    at the end); v3.0.6+: objects in the newest `file_index_<ts>.idx` at the root are
  *    needCopy=false.
@@ -25,7 +29,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { LAUNCH_TYPES } from './cluster.js';
 import { readCsv } from './csv.js';
 import { dateTimeUTC, moMeta, taeList, taeSum, type TaeRow } from './layout.js';
-import { decodeCkpData, encodeCkpData, encodeCkpMeta, encodeObject, objectName, rangeName, splitObjectName, type ObjEntry } from './objects.js';
+import { decodeCkpData, encodeCkpData, encodeCkpMeta, encodeObject, objectName, parseRangeName, rangeName, splitObjectName, type ObjEntry } from './objects.js';
 import type { Sink } from './sink.js';
 import type { MoTree } from './tree.js';
 import { cmpTs, isZero, nextTs, parseTs, ZERO, type TS } from './ts.js';
@@ -142,7 +146,7 @@ async function backupTae(tree: MoTree, sink: Sink, base: TS, v: ServerVersion, c
     else rows.push({ path: o.name, size: o.size, needCopy: false, ts: o.ts });
   }
   for (const m of await tree.ckpMetas()) if (cmpTs(m.end, start) <= 0 && cmpTs(m.start, start) < 0) await copy(`ckp/${m.name}`, `ckp/${m.name}`, start);
-  for (const g of await tree.sharedFs.list('gc')) await copy(`gc/${g}`, `gc/${g}`, start);
+  await copyGcDir(tree, start, v, copy, rows);
 
   // rewrite: trimmed appendable objects, the checkpoint at `start`, the merged checkpoint meta
   const written = async (rel: string, data: Buffer) => {
@@ -171,6 +175,29 @@ async function backupTae(tree: MoTree, sink: Sink, base: TS, v: ServerVersion, c
   await written(`ckp/${rangeName('meta', start, end)}`, encodeCkpMeta(ckpData));
   for (const r of rows) if (have.has(r.path)) r.needCopy = true;
   return { rows, start, backupTime };
+}
+
+type Copy = (src: string, dst: string, ts: TS) => Promise<void>;
+
+/** pkg/backup/tae.go CopyGCDir (copyFileAndGetMetaFiles with decoder DecodeGCMetadataName). */
+async function copyGcDir(tree: MoTree, start: TS, v: ServerVersion, copy: Copy, rows: TaeRow[]): Promise<void> {
+  const metas: { name: string; end: TS }[] = [];
+  for (const g of await tree.sharedFs.list('gc')) {
+    const r = parseRangeName(g);
+    if (r && cmpTs(r.start, start) >= 0) continue; // a meta starting at or after the backup TS is skipped
+    if (/\.(snap|acct)$/.test(g) || !r) await copy(`gc/${g}`, `gc/${g}`, start);
+    else if (/\.(ckp|fgc)$/.test(g)) metas.push({ name: g, end: r.end });
+  }
+  metas.sort((a, b) => cmpTs(a.end, b.end));
+  for (const m of metas) {
+    if (!v.gcWindowCopy) continue;
+    const metaSize = (await tree.sharedFs.size(`gc/${m.name}`))!;
+    for (const f of await tree.gcWindowFiles(m.name)) {
+      await copy(f, f, start);
+      if (!v.gcRowSizeFixed) rows[rows.length - 1]!.size = metaSize; // files[metaFile.GetIdx()].Size
+    }
+  }
+  for (const m of metas) await copy(`gc/${m.name}`, `gc/${m.name}`, start);
 }
 
 /** The newest `file_index_<physical>-<logical>.idx` at the target root; first CSV column = file name. */

@@ -6,7 +6,11 @@
  *  - checkpoint data object (also `<uuid>_00000` in the shared root): the object entries of one
  *    checkpoint (every listed object with create/drop TS, size, appendable);
  *  - checkpoint meta `ckp/meta_<start>_<end>.ckp`: names its checkpoint data object;
- *  - GC meta `gc/gc_<start>_<end>.ckp`: the objects that GC removed.
+ *  - GC window file (`<uuid>_00000` in the shared root, written by the GC's sinker,
+ *    pkg/vm/engine/tae/db/gc/v3/window.go ScanCheckpoints / ExecuteGlobalCheckpointBasedGC):
+ *    the object table the GC scanned (every object it keeps, with create/drop TS);
+ *  - GC meta `gc/gc_<start>_<end>.ckp` (window.go writeMetaForRemainings): the ObjectStats of
+ *    the window's files, here their names.
  */
 import { randomBytes } from 'node:crypto';
 import { parseTs, tsString, type TS } from './ts.js';
@@ -30,6 +34,7 @@ const OBJ = 'MOEMUOB1';
 const CKP_DATA = 'MOEMUCD1';
 const CKP_META = 'MOEMUCM1';
 const GC_META = 'MOEMUGC1';
+const GC_WINDOW = 'MOEMUGW1';
 
 export function encodeObject(ops: Op[], size: number): Buffer {
   const header = Buffer.from(JSON.stringify({ ops }));
@@ -67,7 +72,9 @@ export function decodeCkpData(b: Buffer, name: string): ObjEntry[] {
 
 export const encodeCkpMeta = (location: string): Buffer => json(CKP_META, { location, version: 1 });
 export const decodeCkpMeta = (b: Buffer, name: string): string => (unjson(b, CKP_META, name) as { location: string }).location;
-export const encodeGcMeta = (deleted: string[]): Buffer => json(GC_META, { deleted });
+export const encodeGcMeta = (files: string[]): Buffer => json(GC_META, { files });
+export const decodeGcMeta = (b: Buffer, name: string): string[] => (unjson(b, GC_META, name) as { files?: string[] }).files ?? [];
+export const encodeGcWindow = (entries: ObjEntry[]): Buffer => Buffer.concat([Buffer.from(GC_WINDOW), encodeCkpData(entries)]);
 
 function json(magic: string, v: unknown): Buffer {
   return Buffer.concat([Buffer.from(magic), Buffer.from(JSON.stringify(v))]);

@@ -5,7 +5,9 @@
  *  - TAE objects `<uuidv7>_<5 digits>` are immutable. SQL writes add appendable objects; a merge
  *    drops objects (soft delete: they stay listed, with their drop TS, until GC) and writes
  *    non-appendable objects of one new segment (`_00000`, `_00001`…); GC removes the dropped
- *    ones and old checkpoints and leaves a global checkpoint (start 0-0) and a GC meta.
+ *    ones and old checkpoints and leaves a global checkpoint (start 0-0), a GC window file (the
+ *    object table it scanned, `<uuid>_00000` in the shared root) and a GC meta naming it; the
+ *    previous window's meta and file go.
  *  - Each checkpoint writes a checkpoint data object in the shared root and a meta
  *    `ckp/meta_<start>_<end>.ckp` naming it (pkg/objectio/ioutil/codec.go). Here every
  *    checkpoint lists the whole object table (real incremental checkpoints list only changes).
@@ -20,7 +22,7 @@ import { localBackend, readCluster, type ClusterConf } from './cluster.js';
 import { LocalFS } from './localfs.js';
 import { bootLogService, type HakeeperState } from './logstore.js';
 import {
-  decodeCkpData, decodeCkpMeta, decodeObject, encodeCkpData, encodeCkpMeta, encodeGcMeta, encodeObject,
+  decodeCkpData, decodeCkpMeta, decodeGcMeta, decodeObject, encodeCkpData, encodeCkpMeta, encodeGcMeta, encodeGcWindow, encodeObject,
   objectName, parseRangeName, rangeName, type ObjEntry, type Op,
 } from './objects.js';
 import { cmpTs, ZERO, type TS } from './ts.js';
@@ -218,7 +220,11 @@ export class MoTree {
     this.entries.splice(at, 0, obj);
   }
 
-  /** GC: removes dropped objects and old checkpoints, writes a global checkpoint and a GC meta. */
+  /**
+   * GC: removes dropped objects and old checkpoints, writes a global checkpoint, then the new GC
+   * window: its object-table file in the shared root and `gc/gc_<start>_<end>.ckp` naming it
+   * (window.go writeMetaForRemainings); the previous window's meta and file are removed.
+   */
   async gc(): Promise<string[]> {
     const deleted = this.entries.filter((e) => e.dropTS).map((e) => e.name);
     for (const n of deleted) {
@@ -229,9 +235,19 @@ export class MoTree {
     const end = await this.checkpoint(true);
     const old = (await this.sharedFs.list('gc')).map((n) => ({ n, r: parseRangeName(n) })).filter((x) => x.r);
     const start = old.map((x) => x.r!.end).sort(cmpTs).pop() ?? ZERO;
-    await this.sharedFs.write(`gc/${rangeName('gc', start, end)}`, encodeGcMeta(deleted));
-    for (const x of old) await this.sharedFs.remove(`gc/${x.n}`);
+    const window = objectName(uuidv7(), 0);
+    await this.sharedFs.write(window, encodeGcWindow(this.entries));
+    await this.sharedFs.write(`gc/${rangeName('gc', start, end)}`, encodeGcMeta([window]));
+    for (const x of old) {
+      for (const f of decodeGcMeta(await this.sharedFs.read(`gc/${x.n}`), x.n)) await this.sharedFs.remove(f);
+      await this.sharedFs.remove(`gc/${x.n}`);
+    }
     return deleted;
+  }
+
+  /** The GC window files a GC meta names. */
+  async gcWindowFiles(meta: string): Promise<string[]> {
+    return decodeGcMeta(await this.sharedFs.read(`gc/${meta}`), meta);
   }
 
   /** HAKeeper's backup data (GetBackupData): its ID watermarks, protobuf-encoded. */

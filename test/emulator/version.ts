@@ -8,6 +8,11 @@
  *    `time,size`; from v1.2.0 `path,size,checksum,needCopy,ts` and `time,size,backupTS,type`.
  *  - v3.0.0: a `tae/file_list` already at the target names objects not to copy again; v3.0.6:
  *    the newest `file_index_<ts>.idx` at the target root does too (pkg/backup/tae.go, file_index.go).
+ *  - v2.0.1: CopyGCDir also copies the objects each GC meta's window names (the GC's own
+ *    object-table files at the SHARED root) and lists them with the GC META's size
+ *    (`files[metaFile.GetIndex()].Size`, pkg/backup/tae.go:522 at v2.0.1-v2.0.5; `GetIdx()` :553
+ *    at v2.1.0-v3.0.4, :595 at v3.0.5, :602 at v3.0.6-v4.1.4); v4.2.0 lists the copied object's own size
+ *    (`dstFs.StatFile`, commit e398bf01fe, pkg/backup/tae.go:635-641).
  *  - `select version()`: `8.0.30-MatrixOne-v<version>` (pkg/config/configuration.go).
  */
 export interface ServerVersion {
@@ -18,6 +23,10 @@ export interface ServerVersion {
   incremental: boolean;
   fileList: boolean;
   fileIndex: boolean;
+  /** CopyGCDir copies the objects a GC meta's window names (v2.0.1+) */
+  gcWindowCopy: boolean;
+  /** ...and lists them with their own size, not the GC meta's (v4.2.0+) */
+  gcRowSizeFixed: boolean;
 }
 
 function cmp(a: number[], b: number[]): number {
@@ -35,6 +44,8 @@ export function serverVersion(text: string): ServerVersion {
     incremental: cmp(v, [1, 2, 0]) >= 0,
     fileList: cmp(v, [3, 0, 0]) >= 0,
     fileIndex: cmp(v, [3, 0, 6]) >= 0,
+    gcWindowCopy: cmp(v, [2, 0, 1]) >= 0,
+    gcRowSizeFixed: cmp(v, [4, 2, 0]) >= 0,
   };
 }
 

@@ -4,7 +4,8 @@
  * backup (incremental where the server has it; v1.1.2 has none, so a second full), the database
  * dropped, MatrixOne stopped and mo-data removed, a restore of the last backup, a restart on the
  * restored tree that reads every file through its backend (and HAKeeper IDs from hk_data), and
- * the rows read back by SQL. Small objects keep a cell to a few seconds.
+ * the rows read back by SQL. A GC has run before the first backup, as it has on a real cluster
+ * (every 30 minutes). Small objects keep a cell to a few seconds.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -18,8 +19,16 @@ const id = (out: string) => /Backup ID\n {4}(\S+)/.exec(out)![1]!;
 
 export type Cell = [Backend, string, 'filesystem' | 's3'];
 
-export const cells = (kind: 'filesystem' | 's3'): Cell[] =>
-  (['DISK', 'DISK-V2'] as const).flatMap((b) => ['1.1.2', '1.2.0'].map((v): Cell => [b, v, kind]));
+/**
+ * Every release family on a filesystem target: before v1.1.2 and v1.2 on both backends; v2.1,
+ * v3.0.x and v4.1.x (GC window rows listed with the GC meta's size) on DISK, their only backend
+ * (DISK-V2 is v4.2+); v4.2 on DISK-V2. S3 (s3rver is slow) adds v4.1.x only.
+ */
+export const cells = (kind: 'filesystem' | 's3'): Cell[] => [
+  ...(['DISK', 'DISK-V2'] as const).flatMap((b) => ['1.1.2', '1.2.0'].map((v): Cell => [b, v, kind])),
+  ...(kind === 's3' ? ['4.1.4'] : ['2.1.0', '3.0.18', '4.1.4']).map((v): Cell => ['DISK', v, kind]),
+  ...(kind === 's3' ? [] : [['DISK-V2', '4.2.0', kind] as Cell]),
+];
 
 export async function runCell(work: string, s3: S3Server | undefined, [backend, version, kind]: Cell): Promise<void> {
   const name = `${backend}-${version}-${kind}`;
@@ -35,6 +44,7 @@ export async function runCell(work: string, s3: S3Server | undefined, [backend, 
   try {
     const conn = ['--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', '111'];
     await sql(emu, 'create database db1', 'create table db1.t (a int)', 'insert into db1.t values (1), (2)');
+    await emu.simulateDay({ newObjects: 1, mergeCount: 2, gc: true }); // GC runs every 30 minutes: a GC window in every backup
     const full = await mobr(['backup', ...conn, ...repo, ...meta], ROOT);
     expect(full.stderr, name).toBe('');
     expect(full.code).toBe(0);

@@ -76,6 +76,8 @@ export interface FixtureFile {
   ts: string;
   /** false: listed but not written (needCopy=false, or already at the target) */
   staged?: boolean;
+  /** the size tae_list gives, when not the file's (a GC window row of v2.0.1-v4.1.x gives its GC meta's) */
+  listedSize?: number;
 }
 
 export interface FixtureOptions {
@@ -123,9 +125,10 @@ export function buildLayout(o: FixtureOptions): { layout: Record<string, Buffer>
   };
   const lines = files.map((f) => {
     const sum = f.checksum === 'sha' ? sha256hex(f.data) : '';
-    return fields === 5 ? `${f.path},${f.data.length},${sum},${f.needCopy},${f.ts}` : `${f.path},${f.data.length},${sum}`;
+    const size = f.listedSize ?? f.data.length;
+    return fields === 5 ? `${f.path},${size},${sum},${f.needCopy},${f.ts}` : `${f.path},${size},${sum}`;
   });
-  const size = files.reduce((s, f) => s + f.data.length, 0);
+  const size = files.reduce((s, f) => s + (f.listedSize ?? f.data.length), 0);
   const time = o.backupTime ?? '2024-05-15 03:56:44';
   const sumLine = fields === 5 ? `${time},${size},${o.backupTs ?? '1715745404915410000-1'},${o.type ?? ''}` : `${time},${size}`;
   put('mo_meta', Buffer.from(MO_META), true);

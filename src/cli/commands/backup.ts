@@ -26,6 +26,7 @@ import { locationFromFlags } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
+import { listedSizeNote } from '../../mo/listed-size.js';
 import { compareFiles, printSummary, s3Counts, showSummary, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
@@ -257,6 +258,7 @@ function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): vo
     repository: repositoryLabel(record.location),
     source: record.source,
     fileCount: manifest.files.filter((f) => f.kind === 'file').length,
+    notes: [listedSizeNote(manifest.files)].filter((n): n is string => n !== undefined),
   });
 }
 
