@@ -111,6 +111,14 @@ describe('global flags', () => {
     expect(lvl.stderr).toBe('mo_br: bad --log_level "loud": use debug, info, warn or error\n');
   });
 
+  it('--log_file console (mo_br\'s documented default) logs to the console: no file named console', async () => {
+    const dir = mkdtempSync(path.join(work, 'console-'));
+    const r = await mobr(['list', '--meta_path', path.join(work, 'm2.meta'), '--log_file', 'console', '--log_level', 'info'], dir);
+    expect(r.code).toBe(0);
+    expect(existsSync(path.join(dir, 'console'))).toBe(false);
+    expect(r.stderr).toMatch(/^time=\S+ level=info command=list .*msg=done exit=0/m);
+  });
+
   it('--json: usage errors and failures are JSON documents with the exit code', async () => {
     const r = await mobr(['list', '--bogus', '--json'], work);
     expect(r.code).toBe(2);

@@ -6,12 +6,16 @@
  * `time` is ISO-8601 UTC, `level` one of debug < info < warn < error (default error: only
  * failures), `command` the subcommand, `backup_id` when one is known. Values with spaces, quotes
  * or `=` are JSON-quoted. Known secrets are masked (`***`) and no secret-bearing flag value is ever
- * passed in. Default sink: stderr (the console); `--log_file` appends to a file, written
- * synchronously so a crash keeps every line logged before it.
+ * passed in. Default sink: stderr (the console); `--log_file console` (mo_br's documented default
+ * value) is the console too; any other `--log_file` appends to a file, written synchronously so a
+ * crash keeps every line logged before it.
  */
 import { closeSync, writeSync } from 'node:fs';
 import { openOutputAppend } from '../util/output-path.js';
 import { MobrError } from '../errors.js';
+
+/** mo_br's `--log_file` value meaning the console (its documented default), never a file of that name. */
+export const CONSOLE = 'console';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,7 +50,8 @@ export class Logger {
   ) {
     this.min = LOG_LEVELS.indexOf(level);
     // an existing regular file is appended to (its documented purpose); never a repository's or the catalog's
-    if (file !== undefined) this.fd = openOutputAppend(file, { what: '--log_file', replace: true, forbidden });
+    if (file === CONSOLE) this.file = undefined;
+    else if (file !== undefined) this.fd = openOutputAppend(file, { what: '--log_file', replace: true, forbidden });
   }
 
   /** True when lines go to the console (stderr), not to a file. */

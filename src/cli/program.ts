@@ -84,7 +84,7 @@ function rootCommand(stdout: Output): Command {
     .configureHelp({ showGlobalOptions: true })
     .option('--meta_path <file>', 'the meta file (default: mo_br.meta beside mo_br)')
     .option('--config <file>', 'a TOML file of flags: any long flag name as a key (default: ./mo_br.toml if it exists)')
-    .option('--log_file <file>', 'append log lines to this file (default: the console, stderr)')
+    .option('--log_file <file>', 'append log lines to this file (default, or "console": the console, stderr)')
     .option('--log_level <level>', 'debug, info, warn or error (default: error)')
     .option('--json', 'print the result as JSON (and no progress); errors too')
     .option('--verbose', 'print the summary (backup, restore, check, sync) on stderr even when it is not a terminal')
