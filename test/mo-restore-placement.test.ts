@@ -188,14 +188,22 @@ describe('restore placement', () => {
     await expect(stat(join(dest, 'mo-data', 'local', 'hk_data'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('the config already at <restore_path>/etc/launch wins over the backup\'s copy (the cluster starts with it); --dn_config_path wins over both', async () => {
+  it('the backup\'s copy wins over a config already at <restore_path>/etc/launch (named in a note); --dn_config_path wins over both', async () => {
     const { repo, m, files } = await serverBackup({ dn: HEAD_TN, log: HEAD_LOG });
     const dest = await tmp();
     await mkdir(join(dest, 'etc', 'launch'), { recursive: true });
     await writeFile(join(dest, 'etc', 'launch', 'tn.toml'), 'service-type = "TN"\n');
     const r = await restoreMatrixOne(repo, m, dest);
-    expect(r.layout).toMatchObject({ taePath: './mo-data/shared', cluster: { tnSource: 'etc/launch/tn.toml' } });
-    expect((await readFile(join(dest, 'mo-data', 'shared', OBJ))).equals(frameRef(files.get(`tae/${OBJ}`)!))).toBe(true);
+    expect(r.layout).toMatchObject({ taePath: './mo-data/shared2', cluster: { tnSource: expect.stringMatching(/^the backup's config\/tn\.toml_/) } });
+    expect(r.layout.cluster!.notes).toEqual([expect.stringMatching(/^etc\/launch\/tn\.toml in the restore path puts SHARED at \.\/mo-data\/shared \(DISK\), the backup's /)]);
+    expect((await readFile(join(dest, 'mo-data', 'shared2', OBJ))).equals(files.get(`tae/${OBJ}`)!)).toBe(true);
+    // a backup that carries no TN config: the folder's config decides
+    const bare = await serverBackup({ log: HEAD_LOG });
+    const dest1 = await tmp();
+    await mkdir(join(dest1, 'etc', 'launch'), { recursive: true });
+    await writeFile(join(dest1, 'etc', 'launch', 'tn.toml'), HEAD_TN);
+    const r1 = await restoreMatrixOne(bare.repo, bare.m, dest1);
+    expect(r1.layout).toMatchObject({ taePath: './mo-data/shared2', cluster: { tnSource: 'etc/launch/tn.toml', notes: [] } });
 
     const dest2 = await tmp();
     await writeFile(join(dest2, 'dn.toml'), '[[fileservice]]\nname = "SHARED"\nbackend = "DISK-V2"\ndata-dir = "./elsewhere"\n');

@@ -3,12 +3,13 @@
  * "Restore side"; MatrixOne must be stopped and its mo-data removed first):
  *  - server backups (`source.kind === 'matrixone'`): TAE files `tae/<x>` (objects, `ckp/`, `gc/`)
  *    go to the TN's SHARED fileservice folder, `hakeeper/hk_data` to where the log service reads
- *    it (placement.ts; the configs come from `--dn_config_path`, else the launch configs at the
- *    restore path or carried by the backup, else MatrixOne's defaults: DISK at `mo-data/shared`
+ *    it (placement.ts; the configs come from `--dn_config_path`, else the launch configs
+ *    carried by the backup or at the restore path (cluster.ts), else MatrixOne's defaults: DISK at `mo-data/shared`
  *    and `mo-data/local`). Files of a DISK fileservice are written LocalFS-framed as they stream
- *    (never raw first). The launch configs `config/<file>_<uuid>` go back to
- *    `<restore_path>/etc/launch/<file>` unless a file of that name is already there (never
- *    overwritten). tae_list, tae_sum, mo_meta and backup_meta describe the backup, not the data.
+ *    (never raw first). The launch configs `config/<file>_<uuid>` go back to the places the
+ *    carried launch config names (cluster.ts), else `<restore_path>/etc/launch/<file>`, unless a
+ *    file is already there (never overwritten). tae_list, tae_sum, mo_meta and backup_meta
+ *    describe the backup, not the data.
  *  - cold backups (`source.kind === 'cold'`, a stopped MatrixOne's mo-data): every file back
  *    under `<restore_path>/mo-data/` as it was.
  * The bytes come from a repository, or from `read` (a native backup folder, native.ts).
@@ -141,7 +142,8 @@ async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, 
       else plan.push({ f, abs: cluster.hk.file, framed: cluster.hk.framing === 'crc', tae: false, from: f.path });
     } else if (f.path.startsWith('config/')) {
       if (configDir === null) continue;
-      const abs = path.join(root, ...configDir.split('/'), f.path.slice(7).replace(UUID_SUFFIX, ''));
+      const rel = cluster.configs.get(f.path) ?? path.posix.join(configDir, f.path.slice(7).replace(UUID_SUFFIX, ''));
+      const abs = path.join(root, ...rel.split('/'));
       if (await exists(abs)) {
         onSkip?.(f, `${path.relative(root, abs)} exists; left as it is`);
         continue;

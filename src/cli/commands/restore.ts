@@ -6,8 +6,9 @@
  * one, the newest backup of that repository is restored and named first.
  * The files go where the stopped cluster reads them (src/mo/restore.ts): object files into the
  * SHARED folder and hk_data where the log service reads it, as the cluster's configs say
- * (--dn_config_path, the launch configs, else DISK at mo-data/shared and mo-data/local), launch
- * configs under P/etc/launch; a cold backup recreates P/mo-data.
+ * (--dn_config_path, the launch configs the backup carries, else DISK at mo-data/shared and
+ * mo-data/local; a config in P that disagrees is named in one warning line), launch configs back
+ * at the places the backup's launch.toml names (else P/etc/launch); a cold backup recreates P/mo-data.
  * `--restore_dir s3` writes into the bucket and --restore_filepath a cluster's S3 fileservices
  * read (src/mo/restore-s3.ts: `<filepath>/data/<object>`, `<filepath>/hk_data`).
  * --checksum is accepted: every restored file's SHA-256 is always checked.
@@ -152,7 +153,8 @@ async function writeRestore(src: RestoreSource, manifest: Manifest, target: Targ
   const { repo, read } = src;
   const par = parallelism ?? 1;
   const tae: string[] = [];
-  const onLayout = (l: { taePath: string }) => {
+  const onLayout = (l: { taePath: string; cluster?: { notes: string[] } }) => {
+    for (const n of l.cluster?.notes ?? []) ctx.stderr.write(`mo_br: warning: ${n}\n`);
     if (ctx.json) return;
     ctx.stdout.write(restoreHeader(src.from, target.location, l.taePath));
     ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
