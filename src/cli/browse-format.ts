@@ -16,11 +16,14 @@ export function modeString(f: Pick<FileEntry, 'kind' | 'mode'>): string {
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
-/** The tae_list columns of a MatrixOne server backup's file, when the manifest kept them. */
+/**
+ * The tae_list columns of a MatrixOne server backup's file, when the manifest kept them. A row of
+ * the three-column tae_list (up to v1.1.x: `path,size,sha256`) has a checksum and no TS ('').
+ */
 export function taeColumns(f: FileEntry): { checksum: string; needCopy: boolean; ts: string } | undefined {
   const x = f.meta;
-  if (!x || x.needCopy === undefined || x.ts === undefined) return undefined;
-  return { checksum: x.checksum ?? '', needCopy: x.needCopy === 'true', ts: x.ts };
+  if (!x || x.needCopy === undefined) return undefined;
+  return { checksum: x.checksum ?? '', needCopy: x.needCopy === 'true', ts: x.ts ?? '' };
 }
 
 export const isServerBackup = (m: Manifest): boolean => m.source.kind === 'matrixone';
@@ -47,7 +50,7 @@ export function renderLs(entries: FileEntry[], o: { long: boolean; server: boole
     const r = [modeString(f), String(f.size), isoTime(f.mtimeMs)];
     if (o.server) {
       const t = taeColumns(f);
-      r.push(t ? t.checksum || '-' : '-', t ? String(t.needCopy) : '-', t ? t.ts : '-');
+      r.push(t ? t.checksum || '-' : '-', t ? String(t.needCopy) : '-', t?.ts || '-');
     }
     r.push(shownPath(f));
     return r;

@@ -256,3 +256,19 @@ function clip(s: string): string {
 function corrupt(where: string, what: string): MobrError {
   return new MobrError('CORRUPT', `${where}: ${what}`);
 }
+
+// ---------------------------------------------------------------- check order
+
+const CHECK_FIRST = ['backup_meta', 'mo_meta', 'hakeeper/hk_data', 'tae/tae_list', 'tae/tae_sum'];
+const checkRank = (p: string) => (CHECK_FIRST.includes(p) ? CHECK_FIRST.indexOf(p) : p.startsWith('config/') ? 10 : 20);
+
+/**
+ * mo_br's order of a backup's files in `check` and `list <ID>` (the seed's output): /backup_meta,
+ * /mo_meta, hakeeper/hk_data, tae/tae_list, tae/tae_sum, config/… by name, then the rest by path.
+ */
+export function compareCheckOrder(a: string, b: string): number {
+  return checkRank(a) - checkRank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** How mo_br shows a path in its check lines: `/backup_meta` and `/mo_meta` with a leading slash. */
+export const checkShown = (p: string): string => (p === 'backup_meta' || p === 'mo_meta' ? `/${p}` : p);

@@ -16,7 +16,7 @@ import { MobrError } from '../errors.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Store, StoreEntry } from '../store/store.js';
 import { framedSize, looksFramed, unframeStream } from './framing.js';
-import { parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, SIDECAR_ALGOS, type SidecarAlgo, type TaeFileEntry } from './layout.js';
+import { checkShown, compareCheckOrder, parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, SIDECAR_ALGOS, type SidecarAlgo, type TaeFileEntry } from './layout.js';
 
 export type Framing = 'crc' | 'raw';
 const PIECE = 8 << 20;
@@ -93,9 +93,6 @@ export interface NativeCheck {
   id?: string;
 }
 
-/** mo_br's check order: /backup_meta, /mo_meta, hk_data, tae_list, tae_sum, config/…, the rest. */
-const FIRST = ['backup_meta', 'mo_meta', 'hakeeper/hk_data', 'tae/tae_list', 'tae/tae_sum'];
-
 /** Checks every file; `onFile` gets mo_br's name (`/mo_meta`, `tae/x`) and the problem, if any. */
 export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: string, problem?: string) => void): Promise<NativeCheck> {
   const out: NativeCheck = { files: [], damaged: [], notCopied: [], listedSize: [] };
@@ -103,7 +100,7 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
   let rows: TaeFileEntry[] = [];
   let configs: string[] = [];
   const one = async (rel: string, check: () => Promise<NativeFile>) => {
-    const shown = rel === 'backup_meta' || rel === 'mo_meta' ? `/${rel}` : rel;
+    const shown = checkShown(rel);
     try {
       out.files.push(await check());
       onFile?.(shown);
@@ -136,7 +133,8 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
   // mo_meta's launch configs and any other file under config/, by name (the seed's order)
   const allConfigs = new Set([...configs, ...[...folder.entries.keys()].filter((k) => k.startsWith('config/') && !isSidecar(k))]);
   for (const rel of [...allConfigs].sort()) await one(rel, written(rel));
-  for (const row of rows) {
+  // the objects by path (compareCheckOrder), as a repository's backup is checked
+  for (const row of [...rows].sort((a, b) => compareCheckOrder(`tae/${a.path}`, `tae/${b.path}`))) {
     const rel = `tae/${row.path}`;
     if (!folder.entries.has(rel) && !row.needCopy) {
       out.notCopied.push(rel);
@@ -160,11 +158,10 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
       return { path: rel, size, sha256: row.checksum || undefined, mtimeMs: e.mtimeMs };
     });
   }
-  out.files.sort((a, b) => rank(a.path) - rank(b.path));
+  out.files.sort((a, b) => compareCheckOrder(a.path, b.path));
   return out;
 }
 
-const rank = (p: string) => (FIRST.includes(p) ? FIRST.indexOf(p) : p.startsWith('config/') ? 10 : 20);
 
 /** A manifest of the folder's files (for restore and export), from a clean check. */
 export function nativeManifest(folder: NativeFolder, check: NativeCheck, fallbackId: string): Manifest {

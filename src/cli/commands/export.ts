@@ -1,8 +1,9 @@
 /**
  * `mo_br export <ID> --path <folder> [--raw]`: writes a server backup back out as the folder
- * MatrixOne's BACKUP and mo_br write (src/mo/export.ts): sidecars, LocalFS framing under tae/ and
- * hakeeper/ as a DISK cluster's FILESYSTEM target has them (--raw: as a DISK-V2 cluster's), and
- * backup_meta. The folder checks and restores with `--backup_dir filesystem --backup_path`, by
+ * MatrixOne's BACKUP and mo_br write (src/mo/export.ts): sidecars, backup_meta, and the framing
+ * the server wrote (the manifest's `moFraming`): LocalFS framing under tae/ and hakeeper/ as a DISK
+ * cluster's FILESYSTEM target has them, raw as a DISK-V2 cluster or an S3 target wrote them;
+ * --raw writes raw files whatever the server wrote. The folder checks and restores with `--backup_dir filesystem --backup_path`, by
  * mobr or by MatrixOne's own tools: no backup is locked into mobr's repository format.
  */
 import * as path from 'node:path';
@@ -28,10 +29,12 @@ export async function runExport(id: string, flags: ExportFlags, ctx: CliContext)
   const progress = new Progress('export', { json: ctx.json });
   try {
     const m = await found.manifest();
-    const done = await exportBackupLayout(found.repo, m, dir, { raw: flags.raw === true, parallelism, onProgress: (p) => progress.update(p) });
+    // the framing the server wrote (recorded at ingest), unless --raw asks for raw files
+    const raw = flags.raw === true || m.extra?.moFraming === 'raw';
+    const done = await exportBackupLayout(found.repo, m, dir, { raw, parallelism, onProgress: (p) => progress.update(p) });
     progress.done();
-    if (ctx.json) printJson(ctx, 'export', { id: m.id, path: dir, framing: flags.raw ? 'raw' : 'crc', files: done.files, bytes: done.bytes });
-    else ctx.stdout.write(`Export ID\n    ${m.id}\nPath\n    ${dir}\nexport file num: ${done.files}, framing: ${flags.raw ? 'raw (DISK-V2)' : 'LocalFS CRC (DISK)'}\n`);
+    if (ctx.json) printJson(ctx, 'export', { id: m.id, path: dir, framing: raw ? 'raw' : 'crc', files: done.files, bytes: done.bytes });
+    else ctx.stdout.write(`Export ID\n    ${m.id}\nPath\n    ${dir}\nexport file num: ${done.files}, framing: ${raw ? 'raw (DISK-V2 or S3)' : 'LocalFS CRC (DISK)'}\n`);
   } finally {
     progress.done();
     await found.close();

@@ -16,6 +16,7 @@ import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
 import { openNativeAt, runNativeCheck } from '../native.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
+import { checkShown, compareCheckOrder } from '../../mo/layout.js';
 import { describeLocation } from '../../store/location.js';
 import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
@@ -162,7 +163,10 @@ async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> 
 }
 
 async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {
-  const manifest = await repo.loadManifest(id);
+  const stored = await repo.loadManifest(id);
+  // a MatrixOne server backup is checked and shown in mo_br's order and names, as a backup folder is
+  const server = stored.source.kind === 'matrixone';
+  const manifest = server ? { ...stored, files: [...stored.files].sort((a, b) => compareCheckOrder(a.path, b.path)) } : stored;
   if (!repo.packsListed) await repo.dropUnsoundPacks(); // a chunk held twice is checked where it still is
   const progress = new Progress(readData ? `check ${id}` : `list ${id}`, { json: ctx.json });
   let done = 0;
@@ -173,7 +177,7 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
         checkAborted(ctx.signal);
         done++;
         progress.update({ files: done, totalFiles: manifest.files.length });
-        if (!ctx.json) ctx.stdout.write(checkLine(f.path, problem));
+        if (!ctx.json) ctx.stdout.write(checkLine(server ? checkShown(f.path) : f.path, problem));
       },
     });
     if (!ctx.json) for (const d of report.damagedPacks) ctx.stdout.write(`check: pack ${d.pack} FAILED: ${d.problem}\n`);
