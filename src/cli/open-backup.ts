@@ -9,7 +9,7 @@ import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { checkBackupId, type CliContext } from './context.js';
 import { describeLocation, sameLocation, type Location } from '../store/location.js';
-import { catalogRecord, flagLocation, openBackup, type RepoFlags } from './resolve.js';
+import { catalogRecord, flagLocation, openBackup, resolveAlias, type RepoFlags } from './resolve.js';
 
 export interface OpenedBackups {
   location: Location;
@@ -23,7 +23,7 @@ export async function openBackups(ids: string[], flags: RepoFlags, ctx: CliConte
   try {
     const manifests = [await first.manifest()];
     for (const raw of ids.slice(1)) {
-      const id = checkBackupId(raw);
+      const id = checkBackupId(await resolveAlias(raw, flags, ctx));
       if (first.fromCatalog && !sameLocation((await catalogRecord(id, ctx)).location, first.location)) {
         throw new MobrError('BAD_INPUT', `backups ${first.record.id} and ${id} are in different repositories; compare backups of one repository`);
       }

@@ -43,6 +43,9 @@ Examples:
   mo_br version
   source <(mo_br completion bash)
 
+An ID can be latest: the newest backup (of the repository --backup_dir names, else of the meta file);
+backup --base_id latest: the newest backup of the same source in the same repository.
+
 Config: --config <file> (default ./mo_br.toml if it exists) is TOML; keys are long flag names
 (backup_dir = "filesystem"), [backup]/[restore]/... tables apply to one command; the command line wins.
 
@@ -159,9 +162,12 @@ function addPrune(program: Command, run: Runner): void {
     .command('prune')
     .description('remove the backups a retention policy does not keep, then free their data')
     .option('--keep_last <n>', 'keep the n newest backups')
+    .option('--keep_hourly <n>', 'keep the newest backup of each of the last n hours')
     .option('--keep_daily <n>', 'keep the newest backup of each of the last n days')
     .option('--keep_weekly <n>', 'keep the newest backup of each of the last n weeks')
     .option('--keep_monthly <n>', 'keep the newest backup of each of the last n months')
+    .option('--keep_yearly <n>', 'keep the newest backup of each of the last n years')
+    .option('--keep_within <duration>', 'keep every backup within this long before the newest one: 7d, 36h, 1y6m (y, m, d, h)')
     .option('--dry_run', 'list what would be removed; change nothing')
     .option('--safety <level>', SAFETY)
     .option('--unrecorded', 'also apply the policy to backups in the repository that the meta file in use does not record');

@@ -6,7 +6,8 @@
  *   the backup's manifest there, whether or not the catalog knows the ID;
  * - without it, takes the backup's location from the catalog (mo_br.meta).
  * A record built from a manifest carries the same fields as a catalog record (spec/meta.md), so
- * `list`, `check`, `restore`… print the same table either way.
+ * `list`, `check`, `restore`… print the same table either way. `latest` stands for the newest
+ * backup wherever an ID is taken (resolveAlias).
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { bestEffort } from '../util/best-effort.js';
@@ -122,12 +123,35 @@ export async function catalogRecord(id: string, ctx: CliContext): Promise<Backup
   return r;
 }
 
+/** The alias every command that takes a backup ID accepts: the newest backup (by completion time). */
+export const LATEST = 'latest';
+
+/**
+ * `latest`: the newest backup of the repository the flags name, else the newest the catalog
+ * records (ENOENT_BACKUP when there is none); any other ID is returned as given.
+ */
+export async function resolveAlias(raw: string, flags: RepoFlags, ctx: CliContext): Promise<string> {
+  if (raw !== LATEST) return raw;
+  const given = flagLocation(flags);
+  if (given !== undefined) {
+    const repo = await openRepository(given, credentialsOf(flags));
+    try {
+      return (await newestBackup(repo, given)).id;
+    } finally {
+      await repo.close();
+    }
+  }
+  const records = await ctx.catalog.read();
+  if (records.length === 0) throw new MobrError('ENOENT_BACKUP', `no backups in ${ctx.catalog.file}: "latest" names none`);
+  return records.reduce((a, b) => (b.completeTime > a.completeTime ? b : a)).id;
+}
+
 /**
  * Finds the backup `id` (see the file comment) and opens its repository. Not found anywhere:
  * ENOENT_BACKUP naming where it looked.
  */
 export async function openBackup(rawId: string, flags: RepoFlags, ctx: CliContext, parallelism?: number): Promise<OpenedBackup> {
-  const id = checkBackupId(rawId);
+  const id = checkBackupId(await resolveAlias(rawId, flags, ctx));
   const creds = credentialsOf(flags);
   const given = flagLocation(flags);
   if (given === undefined) {

@@ -1,8 +1,10 @@
 /**
  * Retention (spec/gc.md §4), restic's semantics, per source (cluster or data folder, as restic's
  * host + paths): backups newest first by completedAt; keep_last n
- * keeps the n newest; keep_daily / weekly / monthly n keep the newest backup of each of the n most
- * recent days / ISO weeks / months (local time) that have one. Kept by any rule = kept.
+ * keeps the n newest; keep_hourly / daily / weekly / monthly / yearly n keep the newest backup of
+ * each of the n most recent hours / days / ISO weeks / months / years (local time) that have one;
+ * keep_within <duration> (`1y2m3d4h`) keeps every backup completed within that long before the
+ * newest one. Kept by any rule = kept.
  */
 import { MobrError, checkAborted } from '../errors.js';
 import type { GcOptions, GcReport } from './gc.js';
@@ -11,9 +13,13 @@ import type { Repository } from './repository.js';
 
 export interface RetentionPolicy {
   keepLast?: number;
+  keepHourly?: number;
   keepDaily?: number;
   keepWeekly?: number;
   keepMonthly?: number;
+  keepYearly?: number;
+  /** restic's duration: years, months, days, hours (`1y6m`, `7d`, `36h`), before the newest backup. */
+  keepWithin?: string;
 }
 
 export interface BackupTime {
@@ -35,6 +41,23 @@ export interface PrunePlan {
 const pad = (n: number) => String(n).padStart(2, '0');
 const dayKey = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 const monthKey = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}`;
+const hourKey = (d: Date) => `${dayKey(d)} ${pad(d.getHours())}h`;
+const yearKey = (d: Date) => String(d.getFullYear());
+
+/** `1y2m3d4h` (each part optional, in that order) as [years, months, days, hours]; BAD_INPUT otherwise. */
+export function parseWithin(s: string): [number, number, number, number] {
+  const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(s.trim());
+  if (!m || s.trim() === '') throw new MobrError('BAD_INPUT', `bad --keep_within ${JSON.stringify(s.slice(0, 30))}: want a duration like 7d, 36h or 1y6m (y, m, d, h)`);
+  return [1, 2, 3, 4].map((i) => Number(m[i] ?? 0)) as [number, number, number, number];
+}
+
+/** The time `within` before `newest` (calendar arithmetic, local time, as restic's AddDate). */
+export function withinCutoff(newest: number, within: string): number {
+  const [y, mo, d, h] = parseWithin(within);
+  const t = new Date(newest);
+  t.setFullYear(t.getFullYear() - y, t.getMonth() - mo, t.getDate() - d);
+  return t.getTime() - h * 3_600_000;
+}
 
 /** ISO 8601 week ("2026-W20") of a local date. */
 export function weekKey(d: Date): string {
@@ -47,13 +70,19 @@ export function weekKey(d: Date): string {
 export function planRetention(backups: BackupTime[], p: RetentionPolicy): PrunePlan {
   const rules: [string, number | undefined, (d: Date, b: BackupTime) => string][] = [
     ['last', p.keepLast, (_d, b) => b.id],
+    ['hourly', p.keepHourly, hourKey],
     ['daily', p.keepDaily, dayKey],
     ['weekly', p.keepWeekly, weekKey],
     ['monthly', p.keepMonthly, monthKey],
+    ['yearly', p.keepYearly, yearKey],
   ];
   for (const [name, n] of rules) if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new MobrError('BAD_INPUT', `bad keep_${name} ${n}: want a whole number`);
-  if (!rules.some(([, n]) => (n ?? 0) > 0)) throw new MobrError('BAD_INPUT', 'no retention rule: give at least one of --keep_last, --keep_daily, --keep_weekly, --keep_monthly');
+  if (p.keepWithin !== undefined) parseWithin(p.keepWithin);
+  if (!rules.some(([, n]) => (n ?? 0) > 0) && p.keepWithin === undefined) {
+    throw new MobrError('BAD_INPUT', 'no retention rule: give at least one of --keep_last, --keep_hourly, --keep_daily, --keep_weekly, --keep_monthly, --keep_yearly, --keep_within');
+  }
   const sorted = [...backups].sort((a, b) => b.completedAt - a.completedAt || (a.id < b.id ? 1 : -1));
+  const cutoff = p.keepWithin !== undefined && sorted.length > 0 ? withinCutoff(sorted[0].completedAt, p.keepWithin) : undefined;
   const left = rules.map(([, n]) => n ?? 0);
   const last: (string | undefined)[] = rules.map(() => undefined);
   const keep: Decision[] = [];
@@ -69,6 +98,7 @@ export function planRetention(backups: BackupTime[], p: RetentionPolicy): PruneP
         reasons.push(name === 'last' ? 'last' : `${name} ${k}`);
       }
     });
+    if (cutoff !== undefined && b.completedAt > cutoff) reasons.push(`within ${p.keepWithin}`);
     (reasons.length > 0 ? keep : remove).push({ ...b, reasons });
   }
   return { keep, remove };

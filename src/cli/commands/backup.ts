@@ -34,6 +34,7 @@ import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.j
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { runBackupDryRun } from './backup-dry-run.js';
 import { runJoin, sharesAnnouncement, sharesFlag } from './backup-shares.js';
+import { LATEST } from '../resolve.js';
 
 export interface BackupFlags {
   host?: string;
@@ -128,7 +129,7 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   let baseId: string | undefined;
   if (type === 'incremental') {
     if (!flags.base_id) throw new MobrError('BAD_INPUT', 'missing --base_id (the ID of the backup this incremental backup builds on)');
-    baseId = checkBackupId(flags.base_id);
+    baseId = flags.base_id === LATEST ? LATEST : checkBackupId(flags.base_id); // latest: resolved against the catalog (checkBeforeWriting)
   } else if (flags.base_id) {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
@@ -142,6 +143,12 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
  */
 async function checkBeforeWriting(req: BackupRequest, ctx: CliContext): Promise<BackupRecord[]> {
   const records = await ctx.catalog.read();
+  if (req.baseId === LATEST) {
+    // the newest backup of the same source in the same repository
+    const same = records.filter((r) => r.source === sourceText(req.source) && sameLocation(r.location, req.location));
+    if (same.length === 0) throw new MobrError('ENOENT_BACKUP', `--base_id latest: ${ctx.catalog.file} records no backup of ${sourceText(req.source)} in ${describeLocation(req.location)}`);
+    req.baseId = same.reduce((a, b) => (b.completeTime > a.completeTime ? b : a)).id;
+  }
   if (req.baseId) {
     const base = records.find((r) => r.id === req.baseId);
     if (!base) throw new MobrError('ENOENT_BACKUP', `no backup with ID ${req.baseId} in ${ctx.catalog.file} (--base_id)`);

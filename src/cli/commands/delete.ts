@@ -15,7 +15,7 @@ import { MobrError, isMobrError, withContext } from '../../errors.js';
 import { deleteBackups, type DeleteResult } from '../../repo/delete.js';
 import { describeLocation, sameLocation } from '../../store/location.js';
 import type { BackupRecord } from '../meta.js';
-import { flagLocation, openBackup, type OpenedBackup, type RepoFlags } from '../resolve.js';
+import { flagLocation, openBackup, resolveAlias, type OpenedBackup, type RepoFlags } from '../resolve.js';
 import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
 
@@ -26,7 +26,7 @@ export interface DeleteFlags extends RepoFlags {
 
 export async function runDelete(rawId: string, flags: DeleteFlags, ctx: CliContext): Promise<void> {
   const safety = safetyFlag(flags.safety);
-  const id = checkBackupId(rawId);
+  const id = checkBackupId(await resolveAlias(rawId, flags, ctx));
   await ctx.catalog.read(); // a damaged catalog stops us before any data goes
   if (flags.not_delete_data) return forgetRecord(id, flags, ctx);
   let found: OpenedBackup;

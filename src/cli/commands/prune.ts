@@ -1,5 +1,6 @@
 /**
- * `mo_br prune --keep_last N --keep_daily N --keep_weekly N --keep_monthly N [--dry_run]`:
+ * `mo_br prune --keep_last N --keep_hourly N --keep_daily N --keep_weekly N --keep_monthly N
+ * --keep_yearly N --keep_within 1y2m3d4h [--dry_run]`:
  * applies a retention policy (restic's semantics, src/repo/prune.ts) to every repository the
  * catalog names (or the one given by --backup_dir + --backup_*), to each source (cluster or data
  * folder) separately and only to the backups the catalog in use records (--unrecorded: all),
@@ -19,9 +20,12 @@ import { backupSideLocation, type BackupSideFlags } from '../resolve.js';
 
 export interface PruneFlags extends BackupSideFlags {
   keep_last?: string;
+  keep_hourly?: string;
   keep_daily?: string;
   keep_weekly?: string;
   keep_monthly?: string;
+  keep_yearly?: string;
+  keep_within?: string;
   dry_run?: boolean;
   safety?: string;
   unrecorded?: boolean;
@@ -41,9 +45,12 @@ interface PruneOut {
 export function policyFromFlags(f: PruneFlags): RetentionPolicy {
   const p: RetentionPolicy = {
     keepLast: intFlag(f.keep_last, '--keep_last', 0),
+    keepHourly: intFlag(f.keep_hourly, '--keep_hourly', 0),
     keepDaily: intFlag(f.keep_daily, '--keep_daily', 0),
     keepWeekly: intFlag(f.keep_weekly, '--keep_weekly', 0),
     keepMonthly: intFlag(f.keep_monthly, '--keep_monthly', 0),
+    keepYearly: intFlag(f.keep_yearly, '--keep_yearly', 0),
+    keepWithin: f.keep_within,
   };
   planRetention([], p); // refuses an empty policy before anything is opened
   return p;

@@ -19,7 +19,7 @@ import { openStore } from '../../store/open.js';
 import { openRepository } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
-import { backupSideLocation, catalogRecord, type BackupSideFlags } from '../resolve.js';
+import { backupSideLocation, catalogRecord, resolveAlias, type BackupSideFlags } from '../resolve.js';
 
 export interface SyncFlags extends BackupSideFlags {
   access_key_id?: string;
@@ -43,7 +43,8 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     { dir: '--target_dir', other: '--target_' },
   );
   let source: Location;
-  const wanted = ids.map(checkBackupId);
+  const wanted: string[] = [];
+  for (const raw of ids) wanted.push(checkBackupId(await resolveAlias(raw, flags, ctx)));
   if (flags.backup_dir !== undefined) source = backupSideLocation(flags);
   else {
     if (wanted.length === 0) throw new MobrError('BAD_INPUT', 'give backup IDs, or --backup_dir (s3 or filesystem) with where the backups are');
