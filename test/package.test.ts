@@ -8,7 +8,7 @@
  * only ever satisfied by what an earlier install happened to leave behind.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,39 @@ const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'
 const npm = (args: string[], cwd = ROOT) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 const prefix = path.join(work, 'global');
+
+/**
+ * The lowest Node version an `engines.node` range admits, for the `>=` forms packages use
+ * (">=20.0.0", ">= 18", ">=20.x", ORed); any other form throws, so a new one is looked at.
+ */
+function lowestNode(range: string): [number, number] {
+  const alts = range.split('||').map((alt) => {
+    const m = /^>=\s*(\d+)(?:\.(\d+|x))?(?:\.(\d+|x))?$/.exec(alt.trim());
+    if (!m) throw new Error(`engines.node "${range}": a form this test does not read`);
+    return [Number(m[1]), m[2] === undefined || m[2] === 'x' ? 0 : Number(m[2])] as [number, number];
+  });
+  return alts.sort((a, b) => a[0] - b[0] || a[1] - b[1])[0]!;
+}
+
+/** Every package under a node_modules folder, as [name@version, engines.node]. */
+function enginesOf(modules: string): [string, string | undefined][] {
+  const out: [string, string | undefined][] = [];
+  for (const e of readdirSync(modules, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    if (e.name.startsWith('@')) {
+      out.push(...enginesOf(path.join(modules, e.name)));
+      continue;
+    }
+    const pj = JSON.parse(readFileSync(path.join(modules, e.name, 'package.json'), 'utf8')) as { name: string; version: string; engines?: { node?: string } };
+    out.push([`${pj.name}@${pj.version}`, pj.engines?.node]);
+    try {
+      out.push(...enginesOf(path.join(modules, e.name, 'node_modules')));
+    } catch {
+      // no nested node_modules
+    }
+  }
+  return out;
+}
 let tarball = '';
 
 describe('the installable package', () => {
@@ -40,6 +73,18 @@ describe('the installable package', () => {
     npm(['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], work);
     expect(execFileSync(path.join(prefix, 'bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
   }, 240_000);
+
+  it("pulls no dependency (the AWS SDK included) that refuses the lowest Node mobr's engines admit", () => {
+    const ours = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const [major, minor] = lowestNode(ours);
+    const installed = enginesOf(path.join(prefix, 'lib', 'node_modules', 'mobr', 'node_modules'));
+    expect(installed.map(([n]) => n)).toContainEqual(expect.stringMatching(/^@aws-sdk\/client-s3@/));
+    const refuses = (r: string) => (([a, b]) => a > major || (a === major && b > minor))(lowestNode(r));
+    const refusing = installed.filter(([, r]) => r !== undefined && refuses(r)).map(([n, r]) => `${n} needs node ${r}`);
+    expect(refusing).toEqual([]);
+    expect(() => lowestNode('^20 || >=22')).toThrow(/does not read/);
+    expect(lowestNode('>=22.5.0 || >= 24')).toEqual([22, 5]);
+  });
 
   it("works as a library: `import … from 'mobr'` type-checks, backs up, checks and restores", () => {
 

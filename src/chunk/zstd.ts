@@ -7,7 +7,7 @@
  * buffer of the known size and measured faster here than the binding, which grows its output.
  * Call `zstdReady()` once before the synchronous functions.
  */
-import { createRequire } from 'node:module';
+import { loadBinding } from '../util/native.js';
 import { init as wasmInit, createCCtx, compressUsingDict, decompress as wasmDecompress } from '@bokuweb/zstd-wasm';
 
 export type ZstdBackend = 'native' | 'wasm';
@@ -28,20 +28,7 @@ export type NativeZstdLoader = () => NativeZstd | undefined;
 
 /** Loads the native binding, or returns undefined when it cannot load on this platform. */
 export function loadNativeZstd(name = '@toondepauw/node-zstd'): NativeZstd | undefined {
-  const require = createRequire(import.meta.url);
-  // Skip the package's libc probe (it reads /usr/bin/ldd, in every worker) where glibc is usual.
-  if (name === '@toondepauw/node-zstd' && process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
-    try {
-      return require(`@toondepauw/node-zstd-linux-${process.arch}-gnu`) as NativeZstd;
-    } catch {
-      // musl, or no such package: the package's loader decides
-    }
-  }
-  try {
-    return require(name) as NativeZstd;
-  } catch {
-    return undefined;
-  }
+  return loadBinding<NativeZstd>(name, '@toondepauw/node-zstd');
 }
 
 const MAGIC = 0xfd2fb528;

@@ -8,7 +8,7 @@
  * MOBR_BLAKE3=wasm forces the fallback (for tests and for comparing the two).
  * Call `blake3Ready()` once before using the synchronous `blake3()`.
  */
-import { createRequire } from 'node:module';
+import { loadBinding } from '../util/native.js';
 
 export type Blake3Backend = 'native' | 'wasm';
 
@@ -27,21 +27,7 @@ interface NativeBlake {
 export type NativeLoader = () => NativeBlake | undefined;
 
 export function loadNative(name = '@napi-rs/blake-hash'): NativeBlake | undefined {
-  const require = createRequire(import.meta.url);
-  // The package's own loader asks process.report whether libc is musl (~0.1 s, in every worker);
-  // on glibc Linux the platform package loads directly, and anything else goes through it.
-  if (name === '@napi-rs/blake-hash' && process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
-    try {
-      return require(`@napi-rs/blake-hash-linux-${process.arch}-gnu`) as NativeBlake;
-    } catch {
-      // musl, or no such package: the package's loader decides
-    }
-  }
-  try {
-    return require(name) as NativeBlake;
-  } catch {
-    return undefined;
-  }
+  return loadBinding<NativeBlake>(name, '@napi-rs/blake-hash');
 }
 
 /** A plain Uint8Array over the binding's Buffer (no copy), so callers see one type. */

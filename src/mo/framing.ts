@@ -5,16 +5,47 @@
  * last block may be short. The DISK backend frames every file of `mo-data/shared`, `mo-data/local`
  * and of a FILESYSTEM backup target (tae/, hakeeper/); DISK-V2 keeps raw files.
  *
- * CRC-32C comes from `@node-rs/crc32` (a prebuilt N-API binding, ~10x a table loop in JS).
+ * CRC-32C comes from `@node-rs/crc32` (a prebuilt N-API binding, ~10x a table loop in JS), or,
+ * where no binary loads for the platform (or MOBR_CRC32C=wasm), from hash-wasm's CRC-32 with the
+ * Castagnoli polynomial.
  */
 import { promises as fsp } from 'node:fs';
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { MobrError } from '../errors.js';
+import { loadBinding } from '../util/native.js';
+
+export type Crc32cBackend = 'native' | 'wasm';
+type Crc32c = (data: Uint8Array) => number;
+interface NativeCrc32 {
+  crc32c(input: Uint8Array): number;
+}
+
+/** crc32c("123456789"), the check value of CRC-32C. */
+const CHECK = 0xe3069283;
+const CASTAGNOLI = 0x82f63b78;
+
+/**
+ * The CRC-32C function: the binding unless `prefer` is 'wasm' (default: MOBR_CRC32C) or `load`
+ * finds none, or the one it finds fails the check value.
+ */
+export async function createCrc32c(o: { prefer?: Crc32cBackend; load?: () => NativeCrc32 | undefined } = {}): Promise<{ backend: Crc32cBackend; crc32c: Crc32c }> {
+  const prefer = o.prefer ?? (process.env.MOBR_CRC32C === 'wasm' ? 'wasm' : 'native');
+  const n = prefer === 'native' ? (o.load ?? (() => loadBinding<NativeCrc32>('@node-rs/crc32', '@node-rs/crc32')))() : undefined;
+  if (n) {
+    const native: Crc32c = (data) => n.crc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) >>> 0;
+    if (native(Buffer.from('123456789')) === CHECK) return { backend: 'native', crc32c: native };
+  }
+  const { createCRC32 } = await import('hash-wasm'); // loaded only where the fallback is used
+  const h = await createCRC32(CASTAGNOLI);
+  const wasm: Crc32c = (data) => Buffer.from(h.init().update(data).digest('binary')).readUInt32BE(0);
+  return { backend: 'wasm', crc32c: wasm };
+}
+
+const chosen = await createCrc32c();
+/** Which CRC-32C this process uses. */
+export const crc32cBackend: Crc32cBackend = chosen.backend;
 
 /** CRC-32C (Castagnoli) of data; crc32c("123456789") = 0xe3069283. */
-export function crc32c(data: Uint8Array): number {
-  return nativeCrc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) >>> 0;
-}
+export const crc32c: Crc32c = chosen.crc32c;
 
 /** LocalFS blocks (pkg/fileservice/file_with_checksum.go): crc32c LE (4) + up to 2044 bytes. */
 export const FRAME_BLOCK = 2048;
