@@ -139,12 +139,13 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     }
     for (const x of [...items].reverse()) {
       if (x.f.kind !== 'dir' || !dirs.has(x.rel)) continue;
-      const d = fsPath(path.join(root, ...x.rel.split('/')));
+      const d = fsPath(await safe.folder(x.rel)); // the held folder, never what its name is now
       await fsp.chmod(d, x.f.mode);
       await fsp.utimes(d, secs(x.f.mtimeMs), secs(x.f.mtimeMs));
     }
     if (failures.length > 0) throw failuresError(failures, items.length);
   } finally {
+    safe.close(); // every write through its folders has ended (mapLimit and restoreByPack wait for theirs)
     if (ownPool) await pool!.close();
   }
   return progress;

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { backup, openRepository } from '../../src/index.js';
+import { backup, openRepository, restore } from '../../src/index.js';
 
 let work: string;
 beforeEach(() => {
@@ -58,5 +58,34 @@ describe('a cold backup reads only the files its walk saw', () => {
     expect(lstatSync(path.join(data, 'f1')).isSymbolicLink()).toBe(true);
     expect(await repo.listBackupIds()).toEqual([]);
     expect(readdirSync(data)).toHaveLength(3);
+  });
+});
+
+describe('a restore writes only inside its target', () => {
+  it('a checked folder swapped for a link mid-restore sends no write outside the target', async () => {
+    const data = path.join(work, 'data');
+    fill(path.join(data, 'sub'), 300, 'restored');
+    const repo = await openRepository(path.join(work, 'repo'), { create: true, packSize: 4096 });
+    const id = 'a1b2c3d4-0000-4000-8000-000000000003';
+    await backup(repo, data, { id });
+    const target = path.join(work, 'target');
+    const outside = path.join(work, 'outside');
+    mkdirSync(outside);
+    let swappedAt = -1;
+    await restore(repo, id, target, {
+      parallelism: 1,
+      onProgress: (p) => {
+        if (swappedAt >= 0 || p.files < 1) return;
+        renameSync(path.join(target, 'sub'), path.join(work, 'sub-away'));
+        symlinkSync(outside, path.join(target, 'sub'));
+        swappedAt = p.files;
+      },
+    }).catch(() => undefined); // whether it reports the swap or not, nothing may land outside
+    expect(swappedAt).toBeGreaterThan(0);
+    expect(swappedAt).toBeLessThan(300); // the swap came while files were still to be written
+    expect(lstatSync(path.join(target, 'sub')).isSymbolicLink()).toBe(true);
+    expect(readdirSync(outside)).toEqual([]);
+    // what was written after the swap went into the folder restore had checked (moved away)
+    expect(readdirSync(path.join(work, 'sub-away')).filter((n) => n.startsWith('f')).length).toBe(300);
   });
 });
