@@ -154,7 +154,8 @@ function addCheck(program: Command, run: Runner): void {
   const check = program.command('check').description('check the backup').argument('[ID]', 'the backup to check');
   backupSide(check)
     .option('--repair', 'first rebuild the index from pack headers (lost or damaged index objects), then check')
-    .action((id: string | undefined, opts: RepoFlags & { repair?: boolean } & GlobalOpts) => run(async (ctx) => (await import('./commands/inspect.js')).runCheck(id, opts, ctx), opts));
+    .option('--read_data_subset <n/m|x%>', "read back only this subset of the packs (restic's: n/m by pack id, the same packs each time; x% at random); the rest is checked for presence")
+    .action((id: string | undefined, opts: RepoFlags & { repair?: boolean; read_data_subset?: string } & GlobalOpts) => run(async (ctx) => (await import('./commands/inspect.js')).runCheck(id, opts, ctx), opts));
 }
 
 function addPrune(program: Command, run: Runner): void {

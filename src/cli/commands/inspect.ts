@@ -12,6 +12,9 @@
 import { MobrError, checkAborted, isMobrError } from '../../errors.js';
 import { leftoverShareObjects } from '../../repo/parts.js';
 import { verifyBackup } from '../../backup/verify.js';
+import { parseSubset, type SubsetReport } from '../../backup/verify-subset.js';
+import type { Manifest } from '../../repo/manifest.js';
+import { checkSubset } from './inspect-subset.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
 import { openNativeAt, runNativeCheck } from '../native.js';
@@ -80,11 +83,16 @@ async function listAll(flags: ListFlags, ctx: CliContext): Promise<void> {
   }
 }
 
-export async function runCheck(id: string | undefined, flags: RepoFlags & { repair?: boolean }, ctx: CliContext): Promise<void> {
+export async function runCheck(id: string | undefined, flags: RepoFlags & { repair?: boolean; read_data_subset?: string }, ctx: CliContext): Promise<void> {
   const t0 = process.hrtime.bigint();
+  const subset = flags.read_data_subset === undefined ? undefined : { text: flags.read_data_subset.trim(), subset: parseSubset(flags.read_data_subset) };
   if (id !== undefined) {
     const given = flags.repair ? undefined : flagLocation(flags);
     const native = given ? await openNativeAt(given, credentialsOf(flags)) : undefined;
+    if (native && subset) {
+      await native.close();
+      throw new MobrError('BAD_INPUT', '--read_data_subset is for mobr repositories; a MatrixOne backup folder is checked whole');
+    }
     if (native) return runNativeCheck(native, ctx, checkBackupId(id));
     const found = await openBackup(id, flags, ctx);
     let result: CheckResult;
@@ -92,7 +100,8 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
     try {
       if (flags.repair) repaired = await repair(found.repo, ctx);
       if (!ctx.json) ctx.stdout.write(renderBackupTable([found.record]) + checkingBanner('checksum'));
-      result = await verifyOne(found.repo, found.record.id, true, ctx);
+      result = await verifyOne(found.repo, found.record.id, !subset, ctx);
+      if (subset) addSubset([result], await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx));
     } finally {
       await found.close();
     }
@@ -119,9 +128,11 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
   let repaired: RepairReport | undefined;
   try {
     if (flags.repair) repaired = await repair(repo, ctx);
+    const manifests: Manifest[] = [];
     for (const bid of await repo.listBackupIds()) {
       try {
-        results.push(await verifyOne(repo, bid, true, ctx));
+        results.push(await verifyOne(repo, bid, !subset, ctx));
+        if (subset) manifests.push(await repo.loadManifest(bid));
       } catch (e) {
         // A damaged manifest is one damaged backup: report it and check the others.
         if (!isMobrError(e, 'CORRUPT_MANIFEST') && !isMobrError(e, 'ENOENT_BACKUP')) throw e;
@@ -129,6 +140,7 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
         results.push({ id: bid, files: 1, damaged: [{ path: `manifest of backup ${bid}`, problem: e.message }] });
       }
     }
+    if (subset) addSubset(results, await checkSubset(repo, manifests, subset.subset, subset.text, ctx));
     if (!ctx.json) for (const k of await leftoverShareObjects(repo.store)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
   } finally {
     await repo.close();
@@ -186,6 +198,14 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
     return result;
   } finally {
     progress.done();
+  }
+}
+
+/** The subset's findings added to the structure check's results. */
+function addSubset(results: CheckResult[], r: SubsetReport): void {
+  for (const res of results) {
+    for (const d of r.damaged) if (d.id === res.id && !res.damaged.some((x) => x.path === d.path)) res.damaged.push({ path: d.path, problem: d.problem });
+    if (r.damagedPacks.length > 0) res.damagedPacks = [...(res.damagedPacks ?? []), ...r.damagedPacks];
   }
 }
 
