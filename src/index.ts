@@ -13,9 +13,12 @@ import type { Manifest } from './repo/manifest.js';
 import { Repository } from './repo/repository.js';
 import type { Location, S3Credentials } from './store/location.js';
 import { openStore } from './store/open.js';
+import { v1 as uuidv1 } from 'uuid';
+import { checkBackupId } from './repo/manifest.js';
 
 export { MobrError, isMobrError, type ErrorCode } from './errors.js';
 export { Repository } from './repo/repository.js';
+export { checkBackupId, isBackupId } from './repo/manifest.js';
 export type { Manifest, FileEntry, BackupType, EntryKind } from './repo/manifest.js';
 export type { RepoOptions, RepoConfig } from './repo/config.js';
 export type { Location, FsLocation, S3Location, S3Credentials } from './store/location.js';
@@ -43,9 +46,13 @@ export async function openRepository(location: string | Location, o: OpenOptions
   return create ? Repository.openOrInit(store, repoOptions) : Repository.open(store);
 }
 
-/** Backs up the folder `dir` as backup `o.id`; returns its manifest (written last). */
-export function backup(repo: Repository, dir: string, o: BackupOptions): Promise<Manifest> {
-  return backupTree(repo, dir, o);
+/**
+ * Backs up the folder `dir` as backup `o.id` (default: a new time-based UUID, as mo_br's IDs);
+ * returns its manifest (written last). The ID follows the one rule of `checkBackupId`, so every
+ * `mo_br` command takes it.
+ */
+export async function backup(repo: Repository, dir: string, o: Omit<BackupOptions, 'id'> & { id?: string } = {}): Promise<Manifest> {
+  return backupTree(repo, dir, { ...o, id: o.id === undefined ? uuidv1() : checkBackupId(o.id) });
 }
 
 /** Restores backup `id` into `dest`, byte-identical, with modes and mtimes. */

@@ -124,7 +124,7 @@ describe('ls', () => {
 
   it('errors: one line, documented exit codes', async () => {
     const cases: [string[], number, RegExp][] = [
-      [['ls', 'nope', ...M()], 2, /bad backup ID/],
+      [['ls', 'no/pe', ...M()], 2, /bad backup ID/],
       [['ls', '25536ff0-126f-11ef-9902-26dd28356ef3', ...M()], 3, /no backup with ID/],
       [['ls', '25536ff0-126f-11ef-9902-26dd28356ef3', ...AT()], 3, /no backup with ID 25536ff0.* in BackupDir: filesystem/],
       [['ls', id1, 'no/such', ...M()], 3, /has no path no\/such/],

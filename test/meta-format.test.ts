@@ -108,7 +108,7 @@ describe('mo_br.meta lines', () => {
       backupType: 'full',
     });
     expect(() => parseMeta('{"format":"mobr.meta"\n', 'm')).toThrow(/damaged/);
-    expect(() => parseMeta('not-an-id,1,2\n', 'm')).toThrow(/^meta file m line 1: the first field is not a backup ID$/);
+    expect(() => parseMeta('not an id,1,2\n', 'm')).toThrow(/^meta file m line 1: the first field is not a backup ID$/);
   });
 });
 

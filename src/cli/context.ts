@@ -47,10 +47,5 @@ export function intFlag(value: string | undefined, flag: string, min = 1, max = 
   return Number(s);
 }
 
-/** Backup IDs are UUIDs; anything else cannot name a backup (and must not reach a store key). */
-export function checkBackupId(id: string): string {
-  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id)) {
-    throw new MobrError('BAD_INPUT', `bad backup ID ${JSON.stringify(id.slice(0, 60))}: want a UUID like 25536ff0-126f-11ef-9902-26dd28356ef3`);
-  }
-  return id.toLowerCase();
-}
+/** A backup ID given on the command line: the library's one rule (repo/manifest.ts). */
+export { checkBackupId } from '../repo/manifest.js';

@@ -14,6 +14,7 @@
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { formatCsv, parseCsvLines } from '../util/csv.js';
+import { isBackupId } from '../repo/manifest.js';
 import { describeLocation, locationToJSON, type Location, type S3Location } from '../store/location.js';
 import { formatBytes, formatDuration, formatTime } from './units.js';
 
@@ -103,12 +104,10 @@ export function recordFields(r: BackupRecord): string[] {
   ];
 }
 
-/** The whole file: one line per record, in the order given. */
-export function formatMetaLines(records: readonly BackupRecord[]): string {
-  return formatCsv(records.map(recordFields));
+/** The whole file: lines mobr could not use first (as they were), then one line per record, in the order given. */
+export function formatMetaLines(records: readonly BackupRecord[], kept: readonly SkippedLine[] = []): string {
+  return formatCsv([...kept.map((k) => k.fields), ...records.map(recordFields)]);
 }
-
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function wholeNumber(s: string, where: string, what: string): number {
   if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw new MobrError('CORRUPT_META', `${where}: bad ${what} ${JSON.stringify(s.slice(0, 30))}`);
@@ -125,13 +124,13 @@ function backupType(s: string, where: string): 'full' | 'incremental' {
 /** A record from the fields of one line (`where` names the file and line). */
 export function fieldsToRecord(f: string[], where: string): BackupRecord {
   const id = f[0].trim();
-  if (!UUID_RE.test(id)) throw new MobrError('CORRUPT_META', `${where}: the first field is not a backup ID`);
+  if (!isBackupId(id)) throw new MobrError('CORRUPT_META', `${where}: the first field is not a backup ID`);
   const mobr = f.indexOf(MOBR_MARKER, SHOWN_COLUMNS.length);
   if (mobr !== SHOWN_COLUMNS.length) return foreignRecord(id, f, where);
   if (f.length < mobr + 8) throw new MobrError('CORRUPT_META', `${where}: ${f.length} fields, want ${mobr + 8}`);
   const [size, at, dur, complete, loc, baseId, source] = f.slice(mobr + 1, mobr + 8);
   const r: BackupRecord = {
-    id: id.toLowerCase(),
+    id,
     size: wholeNumber(size, where, 'size'),
     location: decodeLocation(loc, where),
     atTime: wholeNumber(at, where, 'start time'),
@@ -141,15 +140,26 @@ export function fieldsToRecord(f: string[], where: string): BackupRecord {
     backupType: backupType(f[7], where),
   };
   if (baseId !== '') {
-    if (!UUID_RE.test(baseId)) throw new MobrError('CORRUPT_META', `${where}: bad base ID`);
-    r.baseId = baseId.toLowerCase();
+    if (!isBackupId(baseId)) throw new MobrError('CORRUPT_META', `${where}: bad base ID`);
+    r.baseId = baseId;
   }
   if (source !== '') r.source = unpct(source, where);
   return r;
 }
 
-/** Parses the whole file text (any number of lines, blank lines skipped). */
-export function parseMetaLines(text: string, file: string): BackupRecord[] {
+/** A line of the file mobr cannot use: kept as it is (its fields), named, and skipped. */
+export interface SkippedLine {
+  line: number;
+  fields: string[];
+  problem: string;
+}
+
+/**
+ * Parses the whole file text (any number of lines, blank lines skipped). With `skipped`, a line
+ * mobr cannot use (a bad ID, a field it cannot read) goes there and the others are read; without
+ * it, such a line is CORRUPT_META. A file that is not CSV at all is CORRUPT_META either way.
+ */
+export function parseMetaLines(text: string, file: string, skipped?: SkippedLine[]): BackupRecord[] {
   let recs;
   try {
     recs = parseCsvLines(text, file);
@@ -157,7 +167,16 @@ export function parseMetaLines(text: string, file: string): BackupRecord[] {
     if (isMobrError(e, 'CORRUPT')) throw new MobrError('CORRUPT_META', `meta file ${e.message}`, { cause: e });
     throw e;
   }
-  return recs.map((r) => fieldsToRecord(r.fields, `meta file ${file} line ${r.line}`));
+  const out: BackupRecord[] = [];
+  for (const r of recs) {
+    try {
+      out.push(fieldsToRecord(r.fields, `meta file ${file} line ${r.line}`));
+    } catch (e) {
+      if (!skipped || !isMobrError(e, 'CORRUPT_META')) throw e;
+      skipped.push({ line: r.line, fields: r.fields, problem: e.message });
+    }
+  }
+  return out;
 }
 
 // ------------------------------------------------------------- lines written by another tool
@@ -213,7 +232,7 @@ function foreignRecord(id: string, f: string[], where: string): BackupRecord {
   const atTime = parseTime(f[3]);
   const durationNs = parseDuration(f[4]);
   return {
-    id: id.toLowerCase(),
+    id,
     size: parseSize(f[1]),
     location: parsePathCell(f[2], where),
     atTime,

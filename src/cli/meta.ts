@@ -23,7 +23,7 @@ import { MobrError, withContext } from '../errors.js';
 import { bestEffort } from '../util/best-effort.js';
 import { checkOutputFile, realish } from '../util/output-path.js';
 import { withLock } from './lock.js';
-import { cleanRecord, formatMetaLines, parseMetaLines, type BackupRecord } from './meta-line.js';
+import { cleanRecord, formatMetaLines, parseMetaLines, type BackupRecord, type SkippedLine } from './meta-line.js';
 import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
 
 export type { BackupRecord } from './meta-line.js';
@@ -41,15 +41,15 @@ export function metaChecksum(text: string | Buffer): string {
 }
 
 /** The file's text for records (lines in the order given; no credentials). */
-export function serializeMeta(records: readonly BackupRecord[]): string {
-  return formatMetaLines(records);
+export function serializeMeta(records: readonly BackupRecord[], kept: readonly SkippedLine[] = []): string {
+  return formatMetaLines(records, kept);
 }
 
 /**
  * Parses a meta file's text. `sidecar` is the sidecar's content (undefined: none); `next` the
  * content of `<file>.sha256.next` if any. CORRUPT_META (one line naming the file) on a mismatch.
  */
-export function parseMeta(text: string, file: string, sidecar?: string, next?: string): BackupRecord[] {
+export function parseMeta(text: string, file: string, sidecar?: string, next?: string, skipped?: SkippedLine[]): BackupRecord[] {
   if (isLegacyMeta(text)) return parseLegacyMeta(text, file);
   if (sidecar !== undefined) {
     const sum = metaChecksum(text);
@@ -58,7 +58,7 @@ export function parseMeta(text: string, file: string, sidecar?: string, next?: s
       throw new MobrError('CORRUPT_META', `meta file ${file} does not match its checksum file ${file}.sha256 (damaged or edited); it was left unchanged`);
     }
   }
-  return parseMetaLines(text, file);
+  return parseMetaLines(text, file, skipped);
 }
 
 async function readOptional(file: string): Promise<string | undefined> {
@@ -94,10 +94,26 @@ export function catalogFiles(file: string): string[] {
   return ['', '.sha256', '.next', '.sha256.next', '.lock'].map((x) => `${path.resolve(file)}${x}`);
 }
 
+type Loaded = { records: BackupRecord[]; legacy: boolean; skipped: SkippedLine[] };
+
 export class Catalog {
   readonly file: string;
-  constructor(file: string) {
+  private readonly warned = new Set<string>();
+  /**
+   * `warn` is told once per process of each line mobr cannot use: such a line is skipped (the
+   * other records are read), never fatal, and kept as it is when the file is rewritten.
+   */
+  constructor(file: string, private readonly warn?: (message: string) => void) {
     this.file = path.resolve(file);
+  }
+
+  private tell(skipped: SkippedLine[]): void {
+    for (const k of skipped) {
+      const m = `${k.problem}: line skipped (kept in the file as it is; edit or remove it)`;
+      if (this.warned.has(m)) continue;
+      this.warned.add(m);
+      this.warn?.(m);
+    }
   }
 
   /**
@@ -106,7 +122,7 @@ export class Catalog {
    * a mismatch is read once more holding the lock writers hold, and only a mismatch that stays
    * is damage.
    */
-  private async load(): Promise<{ records: BackupRecord[]; legacy: boolean }> {
+  private async load(): Promise<Loaded> {
     try {
       return await this.loadUnlocked();
     } catch (e) {
@@ -120,13 +136,16 @@ export class Catalog {
     }
   }
 
-  private async loadUnlocked(): Promise<{ records: BackupRecord[]; legacy: boolean }> {
+  private async loadUnlocked(): Promise<Loaded> {
     const file = realish(this.file); // a link is followed: its sidecar lies beside the file it names
     const text = await readOptional(file);
-    if (text === undefined) return { records: [], legacy: false };
+    if (text === undefined) return { records: [], legacy: false, skipped: [] };
     const sidecar = await readOptional(`${file}.sha256`);
     const next = sidecar === undefined ? undefined : await readOptional(`${file}.sha256.next`);
-    return { records: parseMeta(text, this.file, sidecar, next), legacy: isLegacyMeta(text) };
+    const skipped: SkippedLine[] = [];
+    const records = parseMeta(text, this.file, sidecar, next, skipped);
+    this.tell(skipped);
+    return { records, legacy: isLegacyMeta(text), skipped };
   }
 
   /**
@@ -156,10 +175,10 @@ export class Catalog {
   /** Read-modify-write under the lock; fn's result replaces the records atomically. */
   async update(fn: (records: BackupRecord[]) => BackupRecord[]): Promise<void> {
     await withLock(`${this.file}.lock`, async () => {
-      const { records, legacy } = await this.loadUnlocked();
+      const { records, legacy, skipped } = await this.loadUnlocked();
       const next = fn(records).map(cleanRecord);
       if (legacy) await this.keepLegacyCopy();
-      await this.writePair(serializeMeta(next));
+      await this.writePair(serializeMeta(next, skipped));
     });
   }
 

@@ -30,7 +30,7 @@ import { UUID_SUFFIX, clusterPlacement, type ClusterPlacement } from './cluster.
 export interface MoRestoreLayout {
   /** mo_br's `TaePath` line: `./mo-data/shared` (relative to the restore path when inside it). */
   taePath: string;
-  kind: 'matrixone' | 'cold';
+  kind: 'matrixone' | 'cold' | 'tree';
   /** Where SHARED and hk_data are, and which configs said so (server backups). */
   cluster?: ClusterPlacement;
 }
@@ -72,8 +72,8 @@ interface Planned {
 
 export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest, restorePath: string, o: MoRestoreOptions = {}): Promise<MoRestoreResult> {
   const root = path.resolve(restorePath);
-  const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : undefined;
-  if (!kind) throw new MobrError('BAD_INPUT', `backup ${m.id} is neither a MatrixOne server backup nor a cold backup of mo-data`);
+  // any other backup (the library's backup of a folder) restores as it is into the restore path
+  const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : 'tree';
   for (const f of m.files) assertSafeRelPath(f.path); // before any path.join, which would resolve `..`
   const ownPool = !o.read && !o.pool;
   const pool = o.read ? undefined : o.pool ?? new WorkerPool(o.parallelism);
@@ -85,7 +85,7 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
     const cluster = kind === 'matrixone' ? await clusterPlacement(root, m, read, { dnConfigPath: o.dnConfigPath, configDir }) : undefined;
     const sharedDir = cluster?.shared.dir ?? path.join(root, 'mo-data', 'shared');
     const layout: MoRestoreLayout = { taePath: inside(sharedDir) ? `./${rel(sharedDir)}` : sharedDir, kind, cluster };
-    const plan = kind === 'cold' ? coldPlan(m, root) : await serverPlan(m, root, cluster!, configDir, o.onSkip);
+    const plan = kind === 'matrixone' ? await serverPlan(m, root, cluster!, configDir, o.onSkip) : coldPlan(m, kind === 'cold' ? path.join(root, 'mo-data') : root);
     await assertFreeOutside(plan, path.join(root, 'mo-data'));
     o.onLayout?.(layout);
     const total: MoRestoreResult = { bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, layout, taeFiles: 0 };
@@ -125,9 +125,9 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
   }
 }
 
-function coldPlan(m: Manifest, root: string): Planned[] {
+function coldPlan(m: Manifest, dir: string): Planned[] {
   // every entry: a cold backup also gives back folders (empty ones too) and links
-  return m.files.map((f) => ({ f, abs: path.join(root, 'mo-data', ...f.path.split('/')), framed: false, tae: false, from: f.path }));
+  return m.files.map((f) => ({ f, abs: path.join(dir, ...f.path.split('/')), framed: false, tae: false, from: f.path }));
 }
 
 async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, configDir: string | null, onSkip: MoRestoreOptions['onSkip']): Promise<Planned[]> {

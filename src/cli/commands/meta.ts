@@ -11,6 +11,7 @@ import { MobrError, isMobrError } from '../../errors.js';
 import { renderBackupTable } from '../format.js';
 import { describeLocation, sameLocation } from '../../store/location.js';
 import { recordJson, type BackupRecord } from '../meta.js';
+import { fieldsToRecord, recordFields } from '../meta-line.js';
 import { credentialsOf, flagLocation, repositoryRecords, type RepoFlags } from '../resolve.js';
 import { openRepository } from '../stores.js';
 import { printJson, type CliContext } from '../context.js';
@@ -32,6 +33,7 @@ export async function runMetaRebuild(flags: RepoFlags, ctx: CliContext): Promise
     if (!isMobrError(e, 'NO_REPO') || !before.some((r) => sameLocation(r.location, location))) throw e;
     found = { records: [], unreadable: [] };
   }
+  found = usable(found);
   let added = 0;
   let removed = 0;
   let kept = 0;
@@ -58,4 +60,20 @@ export async function runMetaRebuild(flags: RepoFlags, ctx: CliContext): Promise
     const u = found.unreadable;
     throw new MobrError('CORRUPT_MANIFEST', `${u.length} backup(s) could not be read and were not recorded: ${u.slice(0, 3).map((x) => `${x.id} (${x.problem})`).join(', ')}`);
   }
+}
+
+/** Only records the catalog reads back as they are: any other goes to `unreadable`, never into the file. */
+function usable(found: Awaited<ReturnType<typeof repositoryRecords>>): Awaited<ReturnType<typeof repositoryRecords>> {
+  const records: BackupRecord[] = [];
+  const unreadable = [...found.unreadable];
+  for (const r of found.records) {
+    try {
+      fieldsToRecord(recordFields(r), `backup ${r.id}`);
+      records.push(r);
+    } catch (e) {
+      if (!isMobrError(e, 'CORRUPT_META')) throw e;
+      unreadable.push({ id: r.id, problem: e.message });
+    }
+  }
+  return { records, unreadable };
 }
