@@ -10,6 +10,8 @@ import { MobrError, checkAborted } from '../../errors.js';
 import { joinShare } from '../../mo/shared.js';
 import type { SharesPlanned } from '../../mo/shared.js';
 import { MAX_SHARES } from '../../mo/shares.js';
+import { PLANS_FOLDER } from '../../repo/parts.js';
+import type { Repository } from '../../repo/repository.js';
 import { describeLocation, type Location } from '../../store/location.js';
 import { Progress } from '../progress.js';
 import { openRepository } from '../stores.js';
@@ -64,9 +66,29 @@ function locationArgs(l: Location): string[] {
 
 const shellWord = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** `mo_br backup --join <ID> --share <i> …`: ingests one share and writes its part. */
+/** `--join pending`: the one backup in shares waiting in the repository (an Indexed Job's pods know no ID). */
+export const PENDING = 'pending';
+
+/**
+ * The ID of the one plan in the repository, waiting for the coordinator to write it for up to
+ * MO_BR_JOIN_WAIT_MS (default 10 min); several plans need the ID.
+ */
+async function pendingPlan(repo: Repository, location: Location, signal?: AbortSignal): Promise<string> {
+  const deadline = Date.now() + (Number(process.env.MO_BR_JOIN_WAIT_MS) || 600_000);
+  for (;;) {
+    const ids: string[] = [];
+    for await (const e of repo.store.list(`${PLANS_FOLDER}/`)) ids.push(e.key.slice(PLANS_FOLDER.length + 1));
+    if (ids.length === 1) return checkBackupId(ids[0]);
+    if (ids.length > 1) throw new MobrError('BAD_INPUT', `--join pending: ${ids.length} backups in shares wait in ${describeLocation(location)} (${ids.join(', ')}); give the ID`);
+    if (Date.now() > deadline) throw new MobrError('ENOENT_BACKUP', `--join pending: no backup in shares began in ${describeLocation(location)} (MO_BR_JOIN_WAIT_MS passed)`);
+    checkAborted(signal);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** `mo_br backup --join <ID>|pending --share <i> …`: ingests one share and writes its part. */
 export async function runJoin(flags: ShareFlags, location: Location, ctx: CliContext): Promise<void> {
-  const id = checkBackupId(flags.join!);
+  if (flags.join !== PENDING) checkBackupId(flags.join!);
   if (flags.share === undefined) throw new MobrError('BAD_INPUT', 'missing --share (the share number of this ingester, as the coordinator printed it)');
   const share = intFlag(flags.share, '--share', 1, MAX_SHARES - 1)!;
   for (const [flag, given] of [['--host', flags.host], ['--data_dir', flags.data_dir], ['--shares', flags.shares], ['--backup_type', flags.backup_type], ['--base_id', flags.base_id], ['--dry_run', flags.dry_run]] as const) {
@@ -78,6 +100,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
   const progress = new Progress(`share ${share}`, { json: ctx.json });
   let r;
   try {
+    const id = flags.join === PENDING ? await pendingPlan(repo, location, ctx.signal) : checkBackupId(flags.join!);
     r = await joinShare({
       repo,
       target: location,
@@ -95,7 +118,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
     progress.done();
     await repo.close();
   }
-  ctx.log?.info('share stored', { backup: id, share, files: r.files, bytes: r.readBytes, added_bytes: r.addedBytes, started: new Date(r.startedAt).toISOString(), completed: new Date(r.completedAt).toISOString() });
+  ctx.log?.info('share stored', { backup: r.id, share, files: r.files, bytes: r.readBytes, added_bytes: r.addedBytes, started: new Date(r.startedAt).toISOString(), completed: new Date(r.completedAt).toISOString() });
   if (ctx.json) printJson(ctx, 'share', { ...r, startedAt: new Date(r.startedAt).toISOString(), completedAt: new Date(r.completedAt).toISOString() });
   else ctx.stdout.write(`Share\n    ${r.share} of ${r.shares} of backup ${r.id}: ${r.files} files, ${formatBytes(r.readBytes)} read, ${formatBytes(r.addedBytes)} stored\n`);
 }
