@@ -40,8 +40,12 @@ export function isMobrError(e: unknown, code?: ErrorCode): e is MobrError {
   return e instanceof MobrError && (code === undefined || e.code === code);
 }
 
-/** Throws INTERRUPTED when the signal has fired (its reason, e.g. 'SIGINT', in the message). */
+/**
+ * Throws INTERRUPTED when the signal has fired (its reason, e.g. 'SIGINT', in the message), or the
+ * reason itself when it is a MobrError (a session's signal fired by the loss of its lock).
+ */
 export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted && signal.reason instanceof MobrError) throw signal.reason;
   if (signal?.aborted) throw new MobrError('INTERRUPTED', `interrupted${typeof signal.reason === 'string' ? ` (${signal.reason})` : ''}`);
 }
 

@@ -125,8 +125,8 @@ describe('delete and prune stopped or hindered mid-gc', () => {
   it('a lock gc cannot remove: the delete still succeeds, and one warning line says so', async () => {
     const { repo, meta, ids } = await setup('release');
     const marker = path.join(work, 'paused-release');
-    const run = mobr(['delete', ids[0], '--meta_path', meta], work, { env: { MOBR_TEST_GC_PAUSE: `indexed:${marker}` } });
-    await until(() => exists(marker), 60_000, 'gc at indexed');
+    const run = mobr(['delete', ids[0], '--meta_path', meta], work, { env: { MOBR_TEST_GC_PAUSE: `done:${marker}` } });
+    await until(() => exists(marker), 60_000, 'gc done'); // past its last fence: replacing its lock now only makes the release fail
     const [lock] = await allPaths(path.join(repo, 'locks'));
     const file = path.join(repo, 'locks', lock);
     await fsp.rm(file);

@@ -345,14 +345,17 @@ describe('failures that are not thrown are still told', () => {
         return super.put(key, data);
       }
     })();
-    const lock = await acquireLock(store, 'shared', { staleMs: 40, refreshMs: 1_000_000 });
+    const clock = new ManualClock();
+    const lock = await acquireLock(store, 'shared', { staleMs: 40 * 60_000, refreshMs: 1_000_000, clock, purpose: 'backup x' });
     const reported: string[] = [];
     const prev = onCleanupFailure((what, e) => reported.push(`${what}: ${(e as Error).message}`));
     try {
       store.failPuts = true;
-      await new Promise((r) => setTimeout(r, 25)); // past staleMs/2 on the monotonic clock: fencing must refresh, and cannot
+      clock.advance(11 * 60_000); // past staleMs/4 on the wall clock: fencing must refresh, and cannot; still held (< staleMs/2)
+      await lock.assertHeld();
+      clock.advance(10 * 60_000); // past staleMs/2 without a successful refresh: lost
       const err = await lock.assertHeld().then(() => undefined, (e: unknown) => e);
-      expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('not refreshed in time') });
+      expect(err).toMatchObject({ code: 'LOCKED', message: 'backup x lost the repository lock on memory (not refreshed for 21 min); nothing was committed, run it again' });
       expect((err as Error).cause).toMatchObject({ code: 'UNREACHABLE' });
       expect(reported).toEqual([`refresh lock ${lock.key} on memory: put: connection refused`]);
     } finally {

@@ -15,6 +15,7 @@ import { Ingestor, type IngestProgress } from './ingest.js';
 import { batchFiles } from './batch.js';
 import { mapLimit } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
+import type { Clock } from '../util/clock.js';
 
 export interface BackupProgress extends IngestProgress {
   totalBytes: number;
@@ -47,6 +48,8 @@ export interface BackupOptions {
   walk?: WalkOptions;
   /** Stops the backup between files and chunks (INTERRUPTED); nothing is committed. */
   signal?: AbortSignal;
+  /** Our wall clock, on which the lock's refreshes are timed (spec/gc.md §2.1). Default: the system's. */
+  clock?: Clock;
   /** Told what the walk did not store as is (links out, special files, exclusions). */
   onWalk?: (r: WalkReport) => void;
 }
@@ -57,8 +60,10 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
   return withSharedLock(repo, async (lock) => {
     await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
     await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
-    return backupTreeLocked(repo, root, o, lock);
-  }, { purpose: `backup ${o.id}`, signal: o.signal });
+    // one signal: Ctrl-C or the loss of the lock stops the backup
+    const signal = o.signal ? AbortSignal.any([o.signal, lock.signal]) : lock.signal;
+    return backupTreeLocked(repo, root, { ...o, signal }, lock);
+  }, { purpose: `backup ${o.id}`, signal: o.signal, clock: o.clock });
 }
 
 async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, lock: RepoLock): Promise<Manifest> {

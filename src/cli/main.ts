@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { onCleanupFailure } from '../util/best-effort.js';
 import { MobrError } from '../errors.js';
 import { lockNotices } from '../repo/lock.js';
+import { lockTimeHooks } from './test-pause.js';
 import { applyConfig, commandOf, extractGlobals, readConfig, type GlobalFlags } from './argv.js';
 import type { Output } from './context.js';
 import { EXIT_OK, messageFor, reportError } from './exit.js';
@@ -83,6 +84,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   let jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   let failure: unknown;
   lockNotices((m) => io.stderr.write(`mo_br: warning: ${m}\n`));
+  lockTimeHooks();
   onCleanupFailure((what, e) => log?.warn(`${what} failed`, { error: messageFor(e, secrets) }));
   let globals: GlobalFlags = {};
   let log: Logger | undefined;

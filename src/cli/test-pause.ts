@@ -2,12 +2,17 @@
  * Test hooks that stop a command at a named point (spec/cli.md, "Test hooks"): the command creates
  * a file and waits there until the file is removed, a signal comes, or 60 s pass. A test then
  * acts at a known point instead of guessing from timing.
- *   MOBR_TEST_GC_PAUSE=<step>:<file>   gc (delete, prune, check --repair) at <step> ('repacked' or 'indexed')
+ *   MOBR_TEST_GC_PAUSE=<step>:<file>   gc (delete, prune, check --repair) at <step> ('repacked', 'indexed' or 'done')
  *   MOBR_TEST_SHARE_PAUSE=<file>       `backup --join`: after its share is stored, before its part is written
+ * and one that makes time pass faster for repository locks:
+ *   MOBR_TEST_LOCK_STALE_MS=<ms>       locks are stale after <ms> (default 30 min), refreshed every <ms>/6
+ *   MOBR_TEST_CLOCK_SKEW_FILE=<file>   our wall clock is off by the number of ms <file> holds (read at each look)
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { skewSystemClock } from '../util/clock.js';
 import { performance } from 'node:perf_hooks';
 import { ignoreMissing } from '../util/best-effort.js';
+import { defaultStaleMs } from '../repo/lock.js';
 
 const LIMIT_MS = 60_000;
 
@@ -22,4 +27,23 @@ export async function pauseAt(file: string, what: string, signal: AbortSignal | 
 export function sharePauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env): (() => Promise<void>) | undefined {
   const file = env.MOBR_TEST_SHARE_PAUSE;
   return file ? () => pauseAt(file, 'share stored', signal) : undefined;
+}
+
+/**
+ * The `MOBR_TEST_LOCK_STALE_MS` hook (repository locks go stale after that many ms: tests pause a
+ * process past it) and `MOBR_TEST_CLOCK_SKEW_FILE` (tests set our wall clock forward or back).
+ */
+export function lockTimeHooks(env: NodeJS.ProcessEnv = process.env): void {
+  const v = env.MOBR_TEST_LOCK_STALE_MS;
+  if (v && /^[1-9]\d{2,8}$/.test(v)) defaultStaleMs(Number(v));
+  const skewFile = env.MOBR_TEST_CLOCK_SKEW_FILE;
+  if (skewFile) skewSystemClock(() => Number(ignoreErrors(() => readFileSync(skewFile, 'utf8'))) || 0);
+}
+
+function ignoreErrors<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
 }

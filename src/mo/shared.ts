@@ -15,7 +15,7 @@ import { MobrError, isMobrError } from '../errors.js';
 import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
 import { toHex } from '../hash/hex.js';
-import { DEFAULT_STALE_MS, isStale, listLocks, withSharedLock, type RepoLock } from '../repo/lock.js';
+import { defaultStaleMs, isStale, listLocks, withSharedLock, type RepoLock } from '../repo/lock.js';
 import { assertBackupId, type FileEntry } from '../repo/manifest.js';
 import { decodePart, encodePart, encodePlan, listPartKeys, loadPlan, partKey, planHash, planKey, type BackupPart, type BackupPlan, type ShareFile } from '../repo/parts.js';
 import type { Repository } from '../repo/repository.js';
@@ -219,7 +219,7 @@ const alreadyStored = (id: string, share: number) => new MobrError('BAD_INPUT', 
 /** The coordinator's lock object must still be there and live: else nobody will read our part. */
 async function assertCoordinatorAlive(store: Store, plan: BackupPlan, storeNow: number): Promise<void> {
   const l = (await listLocks(store)).find((x) => x.key === plan.lock);
-  if (!l || isStale(l, storeNow, DEFAULT_STALE_MS)) {
+  if (!l || isStale(l, storeNow, defaultStaleMs())) {
     throw new MobrError('NOT_FOUND', `the coordinator of backup ${plan.id} is gone (its lock ${plan.lock} is ${l ? 'stale' : 'gone'}); nothing to join, run the whole backup again`);
   }
 }

@@ -8,6 +8,7 @@
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { gc, type GcOptions, type GcReport } from './gc.js';
+import { isLockLost } from './lock.js';
 import type { Repository } from './repository.js';
 
 export interface DeleteHooks {
@@ -43,11 +44,11 @@ export async function deleteBackups(repo: Repository, ids: string[], o: GcOption
   try {
     return { ids: present, gc: await gc(repo, { ...o, dryRun: false, exclude: new Set(present), commit }) };
   } catch (e) {
-    if (committed && isMobrError(e, 'INTERRUPTED')) {
-      throw new MobrError('INTERRUPTED', `${e.message}: backup(s) ${present.join(', ')} deleted; the space they held is freed by the next delete or prune`, { cause: e });
+    if (committed && isMobrError(e) && (e.code === 'INTERRUPTED' || isLockLost(e))) {
+      throw new MobrError(e.code, `${e.message}: backup(s) ${present.join(', ')} deleted; the space they held is freed by the next delete or prune`, { cause: e });
     }
     if (committed) throw e;
-    if (isMobrError(e, 'LOCKED')) {
+    if (isMobrError(e, 'LOCKED') && !isLockLost(e)) {
       await commit(); // a manifest can go without a lock; its data waits for a later gc
       return { ids: present, gc: 'deferred', deferredBecause: e.message };
     }

@@ -13,7 +13,7 @@ import { indexKey, packKey } from './keys.js';
 import { PARTS_FOLDER, PLANS_FOLDER } from './parts.js';
 import { PackBuilder } from './pack.js';
 import { equalBytes } from './sealed.js';
-import { withExclusiveLock, type LockOptions } from './lock.js';
+import { isLockLost, withExclusiveLock, type LockOptions, type RepoLock } from './lock.js';
 import { planGc, type GcPlan, type IndexObject, type StoredPack } from './gc-plan.js';
 import type { Repository } from './repository.js';
 import type { Clock } from '../util/clock.js';
@@ -50,8 +50,8 @@ export interface GcOptions {
   onStep?: (step: GcStep) => Promise<void> | void;
 }
 
-/** 'repacked': new packs written, before the commit; 'indexed': new index object written, before any deletion. */
-export type GcStep = 'repacked' | 'indexed';
+/** 'repacked': new packs written, before the commit; 'indexed': new index object written, before any deletion; 'done': all done, before the lock's release. */
+export type GcStep = 'repacked' | 'indexed' | 'done';
 
 export interface GcReport {
   dryRun: boolean;
@@ -92,9 +92,10 @@ export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport>
     // Alone (no other lock object, stale or live, as we took ours): no backup is between loading
     // the index and writing its manifest, so nothing young can be needed by one (spec/gc.md §2.3).
     const window = o.safetyWindowMs ?? (o.safety === 'none' || lock.othersSeen === 0 ? 0 : DEFAULT_SAFETY_WINDOW_MS);
-    const report = await collect(repo, lock.storeNow, { ...o, safetyWindowMs: window });
-    await sweepLeftovers(repo, lock.storeNow, { ...o, safetyWindowMs: window }, report);
+    const report = await collect(repo, lock, { ...o, safetyWindowMs: window });
+    await sweepLeftovers(repo, lock, { ...o, safetyWindowMs: window }, report);
     await repo.refreshIndex();
+    if (!o.dryRun) await o.onStep?.('done');
     return report;
   }, { purpose: 'gc', clock: o.clock, signal: o.signal, ...o.lock });
 }
@@ -107,14 +108,16 @@ const LEFTOVER_MIN_AGE_MS = 10 * 60_000;
  * leftover; the safety window still spares anything recent, as for packs. Not stopped by a
  * signal: it is short, and gc's own work is done by now (spec/gc.md §3, "Interrupted").
  */
-async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: GcReport): Promise<void> {
+async function sweepLeftovers(repo: Repository, lock: RepoLock, o: GcOptions, r: GcReport): Promise<void> {
+  const now = lock.storeNow;
+  const remove = fencedDelete(repo, lock);
   // Never younger than LEFTOVER_MIN_AGE_MS, whatever the window: a temp file that young may be a
   // put in progress in another process (lock objects are written beside a running gc).
   const cutoff = now - Math.max(o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS, LEFTOVER_MIN_AGE_MS);
   for await (const e of repo.store.list('staging')) {
     if (e.mtimeMs === undefined || e.mtimeMs >= cutoff) continue;
     r.leftoversDeleted++;
-    if (!o.dryRun) await repo.store.delete(e.key);
+    if (!o.dryRun) await remove(e.key);
   }
   // plans and parts of a backup in shares (spec/repository.md §10): only mobr writes them, each
   // under a shared lock, so none is a live process's while we hold ours: the window alone applies
@@ -123,14 +126,28 @@ async function sweepLeftovers(repo: Repository, now: number, o: GcOptions, r: Gc
     for await (const e of repo.store.list(prefix)) {
       if (e.mtimeMs === undefined || e.mtimeMs >= planCutoff) continue;
       r.leftoversDeleted++;
-      if (!o.dryRun) await repo.store.delete(e.key);
+      if (!o.dryRun) await remove(e.key);
     }
   }
-  if (!o.dryRun && repo.store.sweepTemp) r.leftoversDeleted += await repo.store.sweepTemp(cutoff);
+  if (o.dryRun || !repo.store.sweepTemp) return;
+  await lock.assertHeld();
+  r.leftoversDeleted += await repo.store.sweepTemp(cutoff);
+}
+
+/** Deletions in batches (spec/gc.md §2.1, "Fencing"): the lock is checked before each, and proven held at each batch's start. */
+const FENCE_BATCH = 100;
+function fencedDelete(repo: Repository, lock: RepoLock): (key: string) => Promise<void> {
+  let n = 0;
+  return async (key) => {
+    if (n++ % FENCE_BATCH === 0) await lock.assertHeld();
+    else lock.check();
+    await repo.store.delete(key);
+  };
 }
 
 /** Steps 2–10: plans (gc-plan.ts), then writes new packs and the new index object before any deletion. */
-async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcReport> {
+async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<GcReport> {
+  const now = lock.storeNow;
   const window = o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
   const r = emptyReport(o.dryRun === true, window);
   const plan = await planGc(repo, { now, windowMs: window, repackThreshold: o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD, exclude: o.exclude ?? new Set(), signal: o.signal }, r);
@@ -138,7 +155,7 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
   r.bytesDeleted = dropped.reduce((s, id) => s + (plan.files.get(id)?.size ?? 0), 0);
   const changed = dropped.length > 0 || plan.adopted.length > 0 || plan.missing.size > 0 || plan.oldObjects.length > 1;
   if (o.dryRun || !changed) {
-    if (!o.dryRun) await commitOnce(o);
+    if (!o.dryRun) await commitOnce(o, lock);
     r.bytesFreed = r.bytesDeleted;
     return r;
   }
@@ -148,18 +165,20 @@ async function collect(repo: Repository, now: number, o: GcOptions): Promise<GcR
     await o.onStep?.('repacked');
     // Every check that can stop gc is behind us: the caller's irreversible step (deleting
     // manifests) happens only now.
-    await commitOnce(o);
+    await commitOnce(o, lock);
   } catch (e) {
-    // nothing names the new packs yet: removing them leaves the repository as it was
-    await removeUnnamed(repo, written, plan.files);
+    // nothing names the new packs yet: removing them leaves the repository as it was (but a gc
+    // that lost its lock deletes nothing more: they are orphans for the next gc)
+    if (!isLockLost(e)) await removeUnnamed(repo, written, plan.files);
     throw e;
   }
-  await replaceIndex(repo, [...written, ...plan.keep.values(), ...plan.adopted], plan.oldObjects, r, o);
+  const remove = fencedDelete(repo, lock);
+  await replaceIndex(repo, [...written, ...plan.keep.values(), ...plan.adopted], plan.oldObjects, r, o, lock, remove);
   const rewritten = new Set(written.map((p) => p.id)); // a repack can rebuild a pack byte for byte: same name
   for (const id of dropped) {
     if (rewritten.has(id)) continue;
     checkAborted(o.signal);
-    await repo.store.delete(packKey(id));
+    await remove(packKey(id));
   }
   r.bytesFreed = r.bytesDeleted - r.bytesWritten;
   return r;
@@ -173,9 +192,10 @@ function emptyReport(dryRun: boolean, window: number): GcReport {
   };
 }
 
-/** The caller's commit, once the signal is checked: an interrupt stops gc before it, never inside it. */
-async function commitOnce(o: GcOptions): Promise<void> {
+/** The caller's commit, once the signal and the lock are checked: an interrupt stops gc before it, never inside it. */
+async function commitOnce(o: GcOptions, lock: RepoLock): Promise<void> {
   checkAborted(o.signal);
+  await lock.assertHeld();
   await o.commit?.();
 }
 
@@ -216,9 +236,10 @@ async function removeUnnamed(repo: Repository, written: PackRecord[], before: Ma
 }
 
 /** Steps 8–9: the compacted index object is written before any old one is deleted. */
-async function replaceIndex(repo: Repository, packs: PackRecord[], oldObjects: IndexObject[], r: GcReport, o: GcOptions): Promise<void> {
+async function replaceIndex(repo: Repository, packs: PackRecord[], oldObjects: IndexObject[], r: GcReport, o: GcOptions, lock: RepoLock, remove: (key: string) => Promise<void>): Promise<void> {
   let newKey: string | undefined;
   if (packs.length > 0) {
+    await lock.assertHeld();
     const data = encodeIndex(packs);
     newKey = indexKey(toHex(blake3(data)));
     await repo.store.put(newKey, data);
@@ -229,7 +250,7 @@ async function replaceIndex(repo: Repository, packs: PackRecord[], oldObjects: I
   for (const x of oldObjects) {
     if (x.key === newKey) continue;
     checkAborted(o.signal);
-    await repo.store.delete(x.key);
+    await remove(x.key);
     r.indexObjectsRemoved++;
     r.bytesDeleted += x.size;
   }

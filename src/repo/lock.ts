@@ -3,16 +3,16 @@
  * exclusive for gc. No atomic create is needed: each party writes its lock, then lists `locks/`;
  * of two conflicting parties at least one sees the other and backs off. Holders refresh their
  * object every `refreshMs`; a lock whose store mtime is older than `staleMs` on the store's own
- * clock (or whose process on this host is gone) is stale.
+ * clock (or whose holder is provably gone) is stale. Nobody walks past an exclusive lock unless its
+ * holder is provably gone; a holder whose refresh is overdue (wall clock) has lost its lock.
  */
 import { randomBytes } from 'node:crypto';
-import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MobrError, checkAborted, isMobrError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { lockKey } from './keys.js';
 import type { Repository } from './repository.js';
-import { processGone } from '../util/process.js';
+import { processIdentity, provablyGone, type ProcessIdentity } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { bestEffort, reportUnthrown } from '../util/best-effort.js';
 
@@ -33,11 +33,9 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-export interface LockInfo {
+export interface LockInfo extends ProcessIdentity {
   key: string;
   kind: LockKind;
-  host: string;
-  pid: number;
   purpose: string;
   createdAt: number;
   mtimeMs?: number;
@@ -61,8 +59,14 @@ export function lockNotices(sink: (message: string) => void): void {
 }
 export const DEFAULT_REFRESH_MS = 5 * 60_000;
 
-const encoder = new TextEncoder();
+let staleDefault = DEFAULT_STALE_MS;
+/** The staleMs used when a caller gives none (the CLI's test hook MOBR_TEST_LOCK_STALE_MS sets it; spec/cli.md "Test hooks"). */
+export function defaultStaleMs(ms?: number): number {
+  if (ms !== undefined) staleDefault = ms;
+  return staleDefault;
+}
 
+const encoder = new TextEncoder();
 
 /** Every lock object with its store mtime; unreadable ones count as exclusive (safe side). */
 export async function listLocks(store: Store): Promise<LockInfo[]> {
@@ -70,7 +74,8 @@ export async function listLocks(store: Store): Promise<LockInfo[]> {
   for await (const e of store.list('locks')) {
     try {
       const o = JSON.parse(new TextDecoder().decode(await store.get(e.key))) as Partial<LockInfo>;
-      out.push({ key: e.key, kind: o.kind === 'shared' ? 'shared' : 'exclusive', host: String(o.host ?? ''), pid: Number(o.pid ?? 0), purpose: String(o.purpose ?? ''), createdAt: Number(o.createdAt ?? 0), mtimeMs: e.mtimeMs });
+      const opt = (v: unknown) => (v === undefined || v === null ? undefined : v);
+      out.push({ key: e.key, kind: o.kind === 'shared' ? 'shared' : 'exclusive', host: String(o.host ?? ''), pid: Number(o.pid ?? 0), boot: opt(o.boot) as string | undefined, pidns: opt(o.pidns) as number | undefined, start: opt(o.start) as string | undefined, purpose: String(o.purpose ?? ''), createdAt: Number(o.createdAt ?? 0), mtimeMs: e.mtimeMs });
     } catch (err) {
       if (isMobrError(err, 'NOT_FOUND')) continue; // released meanwhile
       out.push({ key: e.key, kind: 'exclusive', host: '', pid: 0, purpose: 'unreadable lock', createdAt: 0, mtimeMs: e.mtimeMs, unreadable: true });
@@ -79,30 +84,60 @@ export async function listLocks(store: Store): Promise<LockInfo[]> {
   return out;
 }
 
-/** The lock names a process on this host that no longer exists. */
-function goneHere(l: LockInfo): boolean {
-  return l.host === os.hostname() && l.pid > 0 && l.pid !== process.pid && processGone(l.pid);
+/** The lock's holder is provably gone (src/util/process.ts): it writes nothing more. */
+export function holderGone(l: LockInfo): boolean {
+  return !l.unreadable && provablyGone(l);
 }
 
-/** Stale: not refreshed for staleMs by the store's clock, or its process on this host is gone. */
+/** Not refreshed for staleMs by the store's clock (or unreadable for a minute), or its holder is provably gone. */
 export function isStale(l: LockInfo, storeNow: number, staleMs: number): boolean {
   if (l.unreadable) return l.mtimeMs === undefined || storeNow - l.mtimeMs > Math.min(staleMs, UNREADABLE_STALE_MS);
-  if (goneHere(l)) return true;
+  if (holderGone(l)) return true;
   return l.mtimeMs !== undefined && storeNow - l.mtimeMs > staleMs;
 }
 
+/**
+ * May a process taking a `kind` lock go ahead beside `l` (spec/gc.md §2.1)? Two shared locks never
+ * conflict. Nobody walks past an exclusive lock, however old, unless its holder is provably gone:
+ * a gc frozen past staleMs still holds its plan, and resumes to act on it. An exclusive lock
+ * walks past a shared one that is stale (its holder's fencing stops it before it commits).
+ */
+export function mayPass(kind: LockKind, l: LockInfo, storeNow: number, staleMs: number): boolean {
+  if (l.unreadable) return isStale(l, storeNow, staleMs);
+  if (l.kind === 'exclusive') return holderGone(l);
+  return kind === 'shared' || isStale(l, storeNow, staleMs);
+}
+
+/** The lock was lost (removed, or not refreshed in time): nothing irreversible may follow. */
+export class LockLostError extends MobrError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCKED', message, options);
+  }
+}
+
+/** e, or an error it was wrapped in, says the lock was lost. */
+export function isLockLost(e: unknown): boolean {
+  for (let x = e, n = 0; x instanceof Error && n < 10; x = x.cause, n++) if (x instanceof LockLostError) return true;
+  return false;
+}
+
+const minutes = (ms: number) => (ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+
 export class RepoLock {
   private timer: NodeJS.Timeout | undefined;
-  private lastRefresh = performance.now();
-  private lost = false;
+  /** When the last successful refresh (or the first write) began: wall clock and monotonic. */
+  private lastWall: number;
+  private lastMono = performance.now();
+  private lostBecause: string | undefined;
   private released = false;
+  private readonly controller = new AbortController();
   /** Why the last refresh failed (kept as the cause of a later LOCKED). */
   private refreshError: unknown;
   /** The store's clock when the lock was taken (mtime of our own lock object). */
   storeNow = 0;
   /**
-   * Other lock objects seen when it was taken, stale ones included, except those of processes on
-   * this host that are gone: 0 means no process that could still write held the repository.
+   * Other lock objects seen when it was taken, stale ones included, except those whose holder is
+   * provably gone: 0 means no process that could still write held the repository.
    */
   othersSeen = 0;
 
@@ -113,23 +148,68 @@ export class RepoLock {
     private readonly body: Uint8Array,
     readonly staleMs: number,
     private readonly refreshMs: number,
-  ) {}
+    private readonly clock: Clock = systemClock,
+    readonly purpose: string = kind,
+  ) {
+    this.lastWall = clock.now();
+  }
+
+  /** Fires (with a LockLostError as reason) when the lock is lost: work under it must stop. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /**
+   * Time since the last successful refresh began: the larger of the wall clock's and the
+   * monotonic clock's count, so neither a suspended host (monotonic stops) nor a wall clock set
+   * back hides it.
+   */
+  sinceRefresh(): number {
+    return Math.max(this.clock.now() - this.lastWall, performance.now() - this.lastMono);
+  }
+
+  /** Held only while refreshed within staleMs − margin (margin: staleMs / 2; spec/gc.md §2.1). */
+  get fenceMs(): number {
+    return this.staleMs / 2;
+  }
+
+  /** Marks the lock lost (once) and fires its signal. */
+  private lose(why: string): void {
+    if (this.lostBecause !== undefined || this.released) return;
+    this.lostBecause = why;
+    if (this.timer) clearInterval(this.timer);
+    this.controller.abort(this.lostError());
+  }
+
+  private lostError(): LockLostError {
+    return new LockLostError(`${this.purpose} lost the repository lock on ${this.store.location} (${this.lostBecause})${this.kind === 'shared' ? '; nothing was committed, run it again' : ''}`, { cause: this.refreshError });
+  }
+
+  private checkOverdue(): void {
+    const since = this.sinceRefresh();
+    if (since > this.fenceMs) this.lose(`not refreshed for ${minutes(since)}`);
+  }
 
   startHeartbeat(): void {
-    // a failed refresh is retried at the next tick; fencing (assertHeld) fails if none succeeds in time
+    // a failed refresh is retried at the next tick; fencing (check) fails if none succeeds in time
     this.timer = setInterval(() => void this.tryRefresh(), this.refreshMs);
     this.timer.unref();
   }
 
-  /** Re-writes the lock object (renewing its mtime) unless someone removed it as stale. */
+  /**
+   * Re-writes the lock object (renewing its mtime), unless it is overdue (it may have been judged
+   * stale: a lock once overdue is lost for good) or someone removed it.
+   */
   async refresh(): Promise<void> {
-    if (this.released || this.lost) return;
-    if (!(await this.store.stat(this.key))) {
-      this.lost = true;
-      return;
-    }
+    if (this.released) return;
+    this.checkOverdue();
+    if (this.lostBecause !== undefined) return;
+    const [wall, mono] = [this.clock.now(), performance.now()];
+    if (!(await this.store.stat(this.key))) return this.lose('removed by another process');
     await this.store.put(this.key, this.body);
-    this.lastRefresh = performance.now();
+    this.checkOverdue(); // the refresh itself took too long: its mtime may be after a removal
+    if (this.lostBecause !== undefined) return;
+    [this.lastWall, this.lastMono] = [wall, mono];
   }
 
   private async tryRefresh(): Promise<void> {
@@ -139,17 +219,23 @@ export class RepoLock {
     } catch (e) {
       this.refreshError = e;
       reportUnthrown(`refresh lock ${this.key} on ${this.store.location}`, e);
+      this.checkOverdue();
     }
+  }
+
+  /** Synchronous fence (before each deletion of a batch): LOCKED once lost or overdue. */
+  check(): void {
+    if (this.released) return;
+    this.checkOverdue();
+    if (this.lostBecause !== undefined) throw this.lostError();
   }
 
   /** Fencing check before an irreversible write: LOCKED unless the lock is surely still ours. */
   async assertHeld(): Promise<void> {
-    if (!this.lost && performance.now() - this.lastRefresh > this.staleMs / 4) await this.tryRefresh();
-    if (!this.lost && !(await this.store.stat(this.key))) this.lost = true;
-    if (this.lost || performance.now() - this.lastRefresh > this.staleMs / 2) {
-      const why = this.lost ? 'removed as stale by another process' : 'not refreshed in time';
-      throw new MobrError('LOCKED', `lost the repository lock on ${this.store.location} (${why}); nothing was committed, run it again`, { cause: this.refreshError });
-    }
+    this.check();
+    if (this.sinceRefresh() > this.staleMs / 4) await this.tryRefresh();
+    else if (!(await this.store.stat(this.key))) this.lose('removed by another process');
+    this.check();
   }
 
   async release(): Promise<void> {
@@ -174,18 +260,19 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Takes a lock (write, then list); waits up to waitMs for conflicting live locks to go. */
 export async function acquireLock(store: Store, kind: LockKind, o: LockOptions = {}): Promise<RepoLock> {
-  const staleMs = o.staleMs ?? DEFAULT_STALE_MS;
+  const staleMs = o.staleMs ?? staleDefault;
   const refreshMs = o.refreshMs ?? Math.min(DEFAULT_REFRESH_MS, Math.max(1, Math.floor(staleMs / 6)));
   const deadline = performance.now() + (o.waitMs ?? 0);
   const id = randomBytes(16).toString('hex');
   const key = lockKey(id);
   const noticed = new Set<string>();
   const clock = o.clock ?? systemClock;
-  const body = encoder.encode(JSON.stringify({ v: 1, kind, host: os.hostname(), pid: process.pid, nonce: id, createdAt: clock.now(), purpose: o.purpose ?? kind }));
+  const { host, pid, boot, pidns, start } = processIdentity();
+  const body = encoder.encode(JSON.stringify({ v: 1, kind, host, pid, boot, pidns, start, nonce: id, createdAt: clock.now(), purpose: o.purpose ?? kind }));
   for (let attempt = 0; ; attempt++) {
     checkAborted(o.signal);
+    const lock = new RepoLock(store, key, kind, body, staleMs, refreshMs, clock, o.purpose ?? kind); // its clocks start before the write
     await store.put(key, body);
-    const lock = new RepoLock(store, key, kind, body, staleMs, refreshMs);
     try {
       lock.storeNow = (await store.stat(key))?.mtimeMs ?? clock.now();
       const others = (await listLocks(store)).filter((l) => l.key !== key);
@@ -196,17 +283,16 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
         const age = l.mtimeMs === undefined ? '' : ` (${Math.round((lock.storeNow - l.mtimeMs) / 1000)} s old)`;
         notify(`${store.location}: ${l.key} is not a readable lock${age}; ${stale ? (kind === 'exclusive' ? 'removing it' : 'ignoring it (gc removes it)') : `it counts as a lock until it is ${UNREADABLE_STALE_MS / 1000} s old`}`);
       }
-      const blocking = others.filter((l) => (kind === 'exclusive' || l.kind === 'exclusive') && !isStale(l, lock.storeNow, staleMs));
+      const blocking = others.filter((l) => !mayPass(kind, l, lock.storeNow, staleMs));
       if (blocking.length === 0) {
-        lock.othersSeen = others.filter((l) => !goneHere(l)).length; // a dead process on this host writes nothing more
-        if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale
+        lock.othersSeen = others.filter((l) => !holderGone(l)).length; // a provably gone process writes nothing more
+        if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale, or provably gone
         lock.startHeartbeat();
         return lock;
       }
       await store.delete(key);
       if (performance.now() >= deadline) {
-        const b = blocking[0];
-        throw new MobrError('LOCKED', `${store.location} is locked by ${b.purpose} (${b.kind}, host ${b.host || '?'} pid ${b.pid || '?'}); try again later`);
+        throw new MobrError('LOCKED', blockedBy(store, blocking[0], lock.storeNow, staleMs));
       }
     } catch (e) {
       await bestEffort(store.delete(key), `remove lock ${key} from ${store.location} after a failure`);
@@ -214,6 +300,16 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
     }
     await sleep(Math.min(2000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()), o.signal);
   }
+}
+
+/** Who holds the repository, for LOCKED; an exclusive lock past staleMs is named as such (only unlock removes it). */
+function blockedBy(store: Store, b: LockInfo, storeNow: number, staleMs: number): string {
+  const who = `${store.location} is locked by ${b.purpose} (${b.kind}, host ${b.host || '?'} pid ${b.pid || '?'})`;
+  const age = b.mtimeMs === undefined ? 0 : storeNow - b.mtimeMs;
+  if (b.kind === 'exclusive' && !b.unreadable && age > staleMs) {
+    return `${who}, not refreshed for ${minutes(age)}: a paused process may still hold it; if it is gone for good, remove ${b.key} from the repository by hand`;
+  }
+  return `${who}; try again later`;
 }
 
 /** Runs fn holding a shared lock on repo (backups, syncs); waits up to 10 min for a gc to end. */

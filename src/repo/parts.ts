@@ -11,7 +11,7 @@ import { blake3 } from '../hash/blake3.js';
 import type { Store } from '../store/store.js';
 import { assertBackupId, decodeEntry, encodeEntry, type FileEntry } from './manifest.js';
 import { seal, unseal } from './sealed.js';
-import { DEFAULT_STALE_MS, isStale, listLocks } from './lock.js';
+import { defaultStaleMs, isStale, listLocks } from './lock.js';
 
 export const PLANS_FOLDER = 'plans';
 export const PARTS_FOLDER = 'parts';
@@ -160,7 +160,7 @@ export async function leftoverShareObjects(store: Store): Promise<string[]> {
     const id = e.key.slice(PLANS_FOLDER.length + 1);
     const lockKey = await store.get(e.key).then((b) => decodePlan(b, e.key).lock, () => undefined);
     const l = lockKey === undefined ? undefined : locks.get(lockKey);
-    if (l && !isStale(l, Date.now(), DEFAULT_STALE_MS)) live.add(id);
+    if (l && !isStale(l, Date.now(), defaultStaleMs())) live.add(id);
     else out.push(e.key);
   }
   for await (const e of store.list(PARTS_FOLDER)) if (!live.has(e.key.split('/')[1]!)) out.push(e.key);

@@ -7,4 +7,11 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+let skew: () => number = () => 0;
+
+export const systemClock: Clock = { now: () => Date.now() + skew() };
+
+/** Sets the system clock forward or back by `f()` ms (the CLI's test hook MOBR_TEST_CLOCK_SKEW_FILE; spec/cli.md "Test hooks"). */
+export function skewSystemClock(f: () => number): void {
+  skew = f;
+}
