@@ -143,6 +143,28 @@ describe('lock loss fences gc and backups (spec/gc.md §2.1)', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
+  it('a release waits for a refresh in flight: the lock object does not come back after it', async () => {
+    const clock = new ManualClock();
+    let open: () => void = () => undefined;
+    const store = new (class extends MemStore {
+      hold = false;
+      override async put(key: string, data: Uint8Array): Promise<void> {
+        if (this.hold && key.startsWith('locks/')) await new Promise<void>((r) => (open = r));
+        return super.put(key, data);
+      }
+    })(clock);
+    const lock = await acquireLock(store, 'exclusive', { clock, refreshMs: 1_000_000 });
+    store.hold = true;
+    clock.advance(8 * MIN); // past staleMs / 4: the fence refreshes, and its PUT hangs
+    const fence = lock.assertHeld();
+    await settle(20);
+    const release = lock.release();
+    await settle(20);
+    open();
+    await Promise.all([fence, release]);
+    expect([...store.objects.keys()].filter((k) => k.startsWith('locks/'))).toEqual([]);
+  });
+
   it('nobody walks past an exclusive lock, however old, unless its holder is provably gone', async () => {
     const clock = new ManualClock();
     const store = new MemStore(clock);

@@ -212,7 +212,15 @@ export class RepoLock {
     [this.lastWall, this.lastMono] = [wall, mono];
   }
 
-  private async tryRefresh(): Promise<void> {
+  /** A refresh in flight: release waits for it, or its PUT could bring the object back. */
+  private inflight: Promise<void> | undefined;
+
+  private tryRefresh(): Promise<void> {
+    this.inflight ??= this.refreshOnce().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async refreshOnce(): Promise<void> {
     try {
       await this.refresh();
       this.refreshError = undefined;
@@ -242,6 +250,7 @@ export class RepoLock {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
+    await this.inflight;
     await this.store.delete(this.key);
   }
 }
