@@ -35,7 +35,7 @@ export interface RunIo {
 /** Boolean flags; `--flag=true|false` is rewritten for them as Go's pflag accepts it. */
 const BOOLEAN_FLAGS = ['raw', 'repair', 'unrecorded', 'is_minio', 'backup_is_minio', 'restore_is_minio', 'target_is_minio', 'not_check_data', 'not_delete_data', 'dry_run', 'json', 'long', 'verbose', 'quiet'];
 /** Flags whose values are masked in any message. */
-const SECRET_FLAGS = ['password', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
+const SECRET_FLAGS = ['password', 'new_admin_password', 'newaccountpwd', 'secret_access_key', 'backup_secret_access_key', 'restore_secret_access_key', 'target_secret_access_key', 'access_key_id', 'backup_access_key_id', 'restore_access_key_id', 'target_access_key_id'];
 
 /** Go-style `--flag=true` for boolean flags; commander wants `--flag` alone. */
 export function normaliseArgs(args: string[]): string[] {

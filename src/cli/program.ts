@@ -20,6 +20,7 @@ import type { RepoFlags } from './resolve.js';
 import type { Output } from './context.js';
 import { printJson } from './context.js';
 import { addBrowseCommands } from './browse-commands.js';
+import { addSnapshotCommands } from './snapshot-commands.js';
 import { completionScript } from './completion.js';
 import { backupSide, collect, s3Flags, sourceKeys, type GlobalOpts, type Runner } from './flag-groups.js';
 import { completionCommands, globalFlags } from './tree.js';
@@ -68,6 +69,7 @@ export function buildProgram(stdout: Output, run: Runner): Command {
   addExport(program, run);
   addMeta(program, run);
   addBrowseCommands(program, run);
+  addSnapshotCommands(program, run);
   addVersionAndCompletion(program, run);
   return program;
 }

@@ -111,8 +111,8 @@ export interface MoClient {
   version(): Promise<string>;
   /** Runs BACKUP; resolves when the server has written the whole backup. */
   backup(req: BackupRequest): Promise<void>;
-  /** Plain query for tests and tools; rows as objects. */
-  query(sql: string): Promise<Record<string, unknown>[]>;
+  /** Plain query; rows as objects. `what` names it in an error (default 'query'); `secrets` never appear in one. */
+  query(sql: string, what?: string, secrets?: string[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -151,8 +151,9 @@ export async function connect(opts: ConnectOptions): Promise<MoClient> {
       const s = req.target.kind === 's3' ? [req.target.secretAccessKey, req.target.accessKeyId] : [];
       await run(buildBackupStatement(req), 'backup', s.filter((x) => x !== ''));
     },
-    async query(sql) {
-      return (await run(sql, 'query')) as Record<string, unknown>[];
+    async query(sql, what = 'query', extra = []) {
+      const rows = await run(sql, what, extra.filter((x) => x !== ''));
+      return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
     },
     async close() {
       await conn.end().catch(() => conn.destroy());

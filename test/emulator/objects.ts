@@ -20,7 +20,10 @@ export type Op =
   | { op: 'dropdb'; db: string }
   | { op: 'createtable'; db: string; table: string; cols: string[] }
   | { op: 'droptable'; db: string; table: string }
-  | { op: 'insert'; db: string; table: string; rows: unknown[][] };
+  | { op: 'insert'; db: string; table: string; rows: unknown[][] }
+  /** rows whose column `col` equals `value`: removed, or with the columns of `set` changed */
+  | { op: 'delete'; db: string; table: string; col: number; value: unknown }
+  | { op: 'update'; db: string; table: string; col: number; value: unknown; set: [number, unknown][] };
 
 export interface ObjEntry {
   name: string;

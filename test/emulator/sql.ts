@@ -6,6 +6,7 @@
  * mysql_lexer.go Error, scanner.go PositionedErr).
  */
 import { backupStmt } from './statement.js';
+import { isSnapshotStmt, snapshotStmt } from './snapshot.js';
 import type { MoTree, Op } from './tree.js';
 import type { ServerVersion } from './version.js';
 import type { Sink } from './sink.js';
@@ -217,6 +218,7 @@ export async function runSql(sql: string, ctx: Ctx): Promise<Result> {
     return { cols: ['count(*)'], rows: [[needTable(db, table).rows.length]] };
   }
   if (kw(0) === 'backup') return backupStmt(t, sql, ctx);
+  if (isSnapshotStmt(words)) return snapshotStmt(t, sql, ctx);
   throw parseError(sql);
 }
 

@@ -278,5 +278,13 @@ export function applyOp(cat: Map<string, Map<string, Table>>, op: Op): void {
     case 'insert':
       cat.get(op.db)?.get(op.table)?.rows.push(...op.rows);
       break;
+    case 'delete': {
+      const t = cat.get(op.db)?.get(op.table);
+      if (t) t.rows = t.rows.filter((r) => r[op.col] !== op.value);
+      break;
+    }
+    case 'update':
+      for (const r of cat.get(op.db)?.get(op.table)?.rows ?? []) if (r[op.col] === op.value) for (const [i, v] of op.set) r[i] = v;
+      break;
   }
 }

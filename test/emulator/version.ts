@@ -27,6 +27,12 @@ export interface ServerVersion {
   gcWindowCopy: boolean;
   /** ...and lists them with their own size, not the GC meta's (v4.2.0+) */
   gcRowSizeFixed: boolean;
+  /** CREATE/SHOW/DROP SNAPSHOT, RESTORE … FROM SNAPSHOT (v1.2.0+) */
+  snapshots: boolean;
+  /** RESTORE … {SNAPSHOT = <n>} instead of FROM SNAPSHOT (v4.0.0+) */
+  braceRestore: boolean;
+  /** CREATE/SHOW/ALTER/DROP PITR, RESTORE … FROM PITR (v2.0.0+) */
+  pitr: boolean;
 }
 
 function cmp(a: number[], b: number[]): number {
@@ -46,6 +52,9 @@ export function serverVersion(text: string): ServerVersion {
     fileIndex: cmp(v, [3, 0, 6]) >= 0,
     gcWindowCopy: cmp(v, [2, 0, 1]) >= 0,
     gcRowSizeFixed: cmp(v, [4, 2, 0]) >= 0,
+    snapshots: cmp(v, [1, 2, 0]) >= 0,
+    braceRestore: cmp(v, [4, 0, 0]) >= 0,
+    pitr: cmp(v, [2, 0, 0]) >= 0,
   };
 }
 
