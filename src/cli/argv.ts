@@ -25,9 +25,11 @@ export interface GlobalFlags {
   on_success?: string;
   on_failure?: string;
   webhook?: string;
+  limit_upload?: string;
+  limit_download?: string;
 }
 
-const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level', 'metrics_file', 'on_success', 'on_failure', 'webhook'] as const;
+const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level', 'metrics_file', 'on_success', 'on_failure', 'webhook', 'limit_upload', 'limit_download'] as const;
 const GLOBAL_BOOL = ['json', 'verbose', 'quiet'] as const;
 export const GLOBAL_FLAGS: readonly string[] = [...GLOBAL_VALUE, ...GLOBAL_BOOL];
 export const DEFAULT_CONFIG = 'mo_br.toml';

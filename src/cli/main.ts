@@ -18,6 +18,8 @@ import { Logger, parseLogLevel } from './log.js';
 import { Catalog, catalogFiles, defaultMetaPath } from './meta.js';
 import { checkMetaPath } from './meta-path.js';
 import { buildProgram } from './program.js';
+import { intFlag } from './context.js';
+import { setDefaultRateLimits } from '../store/open.js';
 import { AfterRun } from './after-run.js';
 import type { Summary } from './summary.js';
 import { Progress } from './progress.js';
@@ -117,6 +119,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     secrets.push(...secretsIn(rest));
     jsonOut = globals.json ? io.stdout : undefined;
     Progress.quiet = globals.quiet === true;
+    setDefaultRateLimits({ uploadKiBs: intFlag(globals.limit_upload, '--limit_upload'), downloadKiBs: intFlag(globals.limit_download, '--limit_download') });
     const level = parseLogLevel(globals.log_level);
     const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);
     log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets, catalogFiles(metaFile));

@@ -97,7 +97,9 @@ function rootCommand(stdout: Output): Command {
     .option('--metrics_file <file>', 'after the command, write Prometheus metrics here (textfile collector: temp file + rename): last success, duration, bytes, files, dedup ratio, check result')
     .option('--on_success <command>', 'run this shell command after a success, with MOBR_* variables (MOBR_SUMMARY: JSON); never a secret')
     .option('--on_failure <command>', 'run this shell command after a failure (MOBR_STATUS, MOBR_EXIT_CODE, MOBR_ERROR, MOBR_SUMMARY, ...)')
-    .option('--webhook <url>', 'POST the outcome as JSON to this URL after the command (mobr.hook.v1)');
+    .option('--webhook <url>', 'POST the outcome as JSON to this URL after the command (mobr.hook.v1)')
+    .option('--limit_upload <KiB/s>', 'limit the bytes written to repositories (S3 or a folder; sync: the target) to this many KiB/s')
+    .option('--limit_download <KiB/s>', 'limit the bytes read from repositories to this many KiB/s');
   program.addHelpText('after', HELP_AFTER);
   return program;
 }

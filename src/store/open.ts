@@ -8,12 +8,21 @@ import type { Location, S3Credentials, S3Location } from './location.js';
 import { validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { LazyS3Store } from './s3-lazy.js';
 import type { Store } from './store.js';
+import { RateLimitedStore, type RateLimits } from './rate-limit.js';
+
+/** The limits every store opened here gets unless its options say otherwise (mo_br's --limit_upload / --limit_download). */
+let defaultLimits: RateLimits = {};
+export function setDefaultRateLimits(l: RateLimits): void {
+  defaultLimits = l;
+}
 
 export interface OpenStoreOptions {
   /** Keys for an S3 location (both or neither); without them the AWS SDK's default chain. */
   credentials?: S3Credentials;
   /** S3 requests in flight at once. */
   parallelism?: number;
+  /** Bandwidth limits (default: setDefaultRateLimits). */
+  limits?: RateLimits;
 }
 
 function s3Options(loc: S3Location, o: OpenStoreOptions): S3StoreOptions {
@@ -46,6 +55,7 @@ export function validateLocation(loc: Location, o: OpenStoreOptions = {}): void 
 /** Opens the store at a location. */
 export function openStore(loc: Location, o: OpenStoreOptions = {}): Store {
   validateLocation(loc, o);
-  if (loc.backupDir === 'filesystem') return new FsStore(loc.path);
-  return new LazyS3Store(s3Options(loc, o));
+  const store = loc.backupDir === 'filesystem' ? new FsStore(loc.path) : new LazyS3Store(s3Options(loc, o));
+  const limits = o.limits ?? defaultLimits;
+  return limits.uploadKiBs || limits.downloadKiBs ? new RateLimitedStore(store, limits) : store;
 }
