@@ -125,6 +125,10 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     log = new Logger(level, command ?? '', io.stderr, globals.log_file, secrets, catalogFiles(metaFile));
     log.debug('start', { flags: rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]).join(','), config: config?.file });
     if (rest.length === 0) throw new MobrError('BAD_INPUT', missingCommand(program));
+    // `mo_br nosuch --help` is an unknown command, not the top-level help with exit 0
+    if (command === undefined && rest[0] !== undefined && !rest[0].startsWith('-') && rest[0] !== 'help' && rest.some((x) => x === '--help' || x === '-h')) {
+      throw new MobrError('BAD_INPUT', `unknown command '${rest[0]}' (see mo_br --help)`);
+    }
     after = new AfterRun(globals, command, t0);
     await program.parseAsync(rest, { from: 'user' });
   } catch (e) {

@@ -17,6 +17,7 @@ import type { Manifest } from '../../repo/manifest.js';
 import { checkSubset } from './inspect-subset.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
+import { packIdFromKey } from '../../repo/keys.js';
 import { openNativeAt, runNativeCheck } from '../native.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
 import { checkShown, compareCheckOrder } from '../../mo/layout.js';
@@ -39,6 +40,8 @@ interface CheckResult {
   damaged: { path: string; problem: string }[];
   /** Packs whose bytes differ from their header's hash (with or without a damaged file). */
   damagedPacks?: { pack: string; problem: string }[];
+  /** Chunks missing from the index while packs it does not know are there: what --repair fixes. */
+  repairHint?: string;
 }
 
 export async function runList(id: string | undefined, flags: ListFlags, ctx: CliContext): Promise<void> {
@@ -195,6 +198,10 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
     if (!ctx.json) for (const d of report.damagedPacks) ctx.stdout.write(`check: pack ${d.pack} FAILED: ${d.problem}\n`);
     const result: CheckResult = { id, files: report.files, damaged: report.damaged.map((d) => ({ path: d.path, problem: d.problem })) };
     if (report.damagedPacks.length > 0) result.damagedPacks = report.damagedPacks;
+    if (report.damaged.some((d) => MISSING_CHUNK.test(d.problem))) {
+      const hint = await repairHint(repo);
+      if (hint) result.repairHint = hint;
+    }
     return result;
   } finally {
     progress.done();
@@ -209,6 +216,25 @@ function addSubset(results: CheckResult[], r: SubsetReport): void {
   }
 }
 
+const MISSING_CHUNK = /^chunk [0-9a-f]+ is missing from the repository/;
+
+/**
+ * Why chunks may be missing only from the index: index objects that did not load, or packs in
+ * the repository that no index object names. Then `check --repair` (which rebuilds the index from
+ * the packs' headers) would find them; undefined when it would not help.
+ */
+async function repairHint(repo: Repository): Promise<string | undefined> {
+  let unindexed = 0;
+  for await (const e of repo.store.list('data')) {
+    const id = packIdFromKey(e.key);
+    if (id && !repo.index.packSizes.has(id)) unindexed++;
+  }
+  const damaged = repo.damagedIndexes.size;
+  if (unindexed === 0 && damaged === 0) return undefined;
+  const why = [unindexed > 0 ? `${unindexed} pack(s) in the repository are in no index object` : '', damaged > 0 ? `${damaged} index object(s) could not be read` : ''].filter(Boolean).join(' and ');
+  return `${why}: \`mo_br check <ID> --repair\` rebuilds the index from the packs' own headers and should find them`;
+}
+
 function failIfDamaged(results: CheckResult[]): void {
   const bad = results.flatMap((r) => r.damaged.map((d) => ({ ...d, id: r.id })));
   const packs = [...new Map(results.flatMap((r) => r.damagedPacks ?? []).map((d) => [d.pack, d])).values()];
@@ -220,7 +246,8 @@ function failIfDamaged(results: CheckResult[]): void {
   const shown = bad.slice(0, 5).map((d) => `${d.path} (${d.problem})`).join(', ');
   const more = bad.length > 5 ? ` and ${bad.length - 5} more (see the check lines above)` : '';
   const which = results.length === 1 ? `backup ${results[0].id}` : `${new Set(bad.map((d) => d.id)).size} backup(s)`;
-  throw new MobrError('CHECK_FAILED', `check failed: ${bad.length} of ${total} files of ${which} missing or damaged: ${shown}${more}`);
+  const hint = results.find((r) => r.repairHint)?.repairHint?.replace('<ID>', results.length === 1 ? results[0].id : '<ID>');
+  throw new MobrError('CHECK_FAILED', `check failed: ${bad.length} of ${total} files of ${which} missing or damaged: ${shown}${more}${hint ? ` (${hint})` : ''}`);
 }
 
 /** `repair:` lines: what --repair did, before the check lines. */
