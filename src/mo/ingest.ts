@@ -31,6 +31,7 @@ import { backupDialect, connect, type ConnectOptions, type MoClient } from './cl
 import { formatTS, parseBackupTime } from './layout.js';
 import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
 import { readStagedFile } from './read-staged.js';
+import { seedFileIndex } from './file-index.js';
 import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -121,7 +122,9 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
     await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
     o.onProgress?.({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
+    const index = await seedFileIndex(repo, staging, { serverVersion, previous, base }); // v3.0.6+ copies only what it does not name
     await client.backup({ target: staging.target, incrementalFrom: base?.backupTs, serverVersion });
+    await index?.remove();
     await client.close();
     await o.afterServerBackup?.(staging);
     pool = o.pool ?? new WorkerPool(o.parallelism);

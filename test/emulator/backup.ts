@@ -106,7 +106,7 @@ interface BackupObject {
 }
 
 async function backupTae(tree: MoTree, sink: Sink, base: TS, v: ServerVersion, checksumless: boolean) {
-  const index = v.fileIndex ? await loadFileIndex(sink) : new Set<string>();
+  const index = v.fileIndex ? await loadFileIndex(sink, v) : new Set<string>();
   // mo_ctl('dn','Backup',''): forced checkpoint, then the special checkpoint (start, end]
   const backupTime = dateTimeUTC(new Date());
   const start = nextTs(await tree.checkpoint(false));
@@ -200,16 +200,31 @@ async function copyGcDir(tree: MoTree, start: TS, v: ServerVersion, copy: Copy, 
   for (const m of metas) await copy(`gc/${m.name}`, `gc/${m.name}`, start);
 }
 
-/** The newest `file_index_<physical>-<logical>.idx` at the target root; first CSV column = file name. */
-async function loadFileIndex(sink: Sink): Promise<Set<string>> {
-  let best: { name: string; ts: TS } | undefined;
+/**
+ * pkg/backup/file_index.go LoadGlobalFileIndex, reading the target root through the backup file
+ * service: names `file_index_<ts>.idx`; the newest by STRING comparison of `<ts>` up to v4.1.x,
+ * from v4.2.0 by TS, skipping a `<ts>` that is not `<int64>-<uint32>` with physical >= 0
+ * (parseFileIndexTimestamp). Unreadable (raw bytes on DISK: checksum not match) or not CSV
+ * (Go's reader: same field count in every record): no index, the backup goes on.
+ */
+async function loadFileIndex(sink: Sink, v: ServerVersion): Promise<Set<string>> {
+  let best: { name: string; key: string; ts?: TS } | undefined;
   for (const name of await sink.list('')) {
-    const m = /^file_index_(\d+-\d+)\.idx$/.exec(name);
-    if (!m) continue;
-    const ts = parseTs(m[1]!);
-    if (!best || cmpTs(best.ts, ts) < 0) best = { name, ts };
+    if (!name.startsWith('file_index_') || !name.endsWith('.idx')) continue;
+    const key = name.slice('file_index_'.length, name.length - '.idx'.length);
+    if (!v.fileIndexTsOrder) {
+      if (key > (best?.key ?? '')) best = { name, key };
+      continue;
+    }
+    const m = /^\+?(\d+)-(\d+)$/.exec(key);
+    if (!m || BigInt(m[1]!) >= 1n << 63n || BigInt(m[2]!) >= 1n << 32n) continue;
+    const ts = parseTs(`${BigInt(m[1]!)}-${BigInt(m[2]!)}`);
+    if (!best || cmpTs(best.ts!, ts) < 0) best = { name, key, ts };
   }
   if (!best) return new Set();
   const data = await sink.readTae(best.name).catch(() => undefined);
-  return new Set(data ? readCsv(data.toString()).map((r) => r[0]!) : []);
+  if (!data) return new Set();
+  const rows = readCsv(data.toString());
+  if (rows.some((r) => r.length !== rows[0]!.length)) return new Set();
+  return new Set(rows.map((r) => r[0]!));
 }

@@ -7,7 +7,8 @@
  *  - rows (pkg/backup/types.go): before v1.2.0 tae_list is `path,size,checksum` and tae_sum
  *    `time,size`; from v1.2.0 `path,size,checksum,needCopy,ts` and `time,size,backupTS,type`.
  *  - v3.0.0: a `tae/file_list` already at the target names objects not to copy again; v3.0.6:
- *    the newest `file_index_<ts>.idx` at the target root does too (pkg/backup/tae.go, file_index.go).
+ *    the newest `file_index_<ts>.idx` at the target root does too (pkg/backup/tae.go, file_index.go),
+ *    newest by string comparison of `<ts>`; v4.2.0 compares parsed TSs and skips other names.
  *  - v2.0.1: CopyGCDir also copies the objects each GC meta's window names (the GC's own
  *    object-table files at the SHARED root) and lists them with the GC META's size
  *    (`files[metaFile.GetIndex()].Size`, pkg/backup/tae.go:522 at v2.0.1-v2.0.5; `GetIdx()` :553
@@ -23,6 +24,8 @@ export interface ServerVersion {
   incremental: boolean;
   fileList: boolean;
   fileIndex: boolean;
+  /** the newest file_index is chosen by TS, not by string (v4.2.0+) */
+  fileIndexTsOrder: boolean;
   /** CopyGCDir copies the objects a GC meta's window names (v2.0.1+) */
   gcWindowCopy: boolean;
   /** ...and lists them with their own size, not the GC meta's (v4.2.0+) */
@@ -50,6 +53,7 @@ export function serverVersion(text: string): ServerVersion {
     incremental: cmp(v, [1, 2, 0]) >= 0,
     fileList: cmp(v, [3, 0, 0]) >= 0,
     fileIndex: cmp(v, [3, 0, 6]) >= 0,
+    fileIndexTsOrder: cmp(v, [4, 2, 0]) >= 0,
     gcWindowCopy: cmp(v, [2, 0, 1]) >= 0,
     gcRowSizeFixed: cmp(v, [4, 2, 0]) >= 0,
     snapshots: cmp(v, [1, 2, 0]) >= 0,
