@@ -119,9 +119,9 @@ describe('selection', () => {
     expect(selectEntries(files, { include: [], exclude: ['tae'] }).map((f) => f.path)).toEqual(['etc', 'etc/tn.toml', 'top']);
     expect(selectEntries(files, { include: ['tae'], exclude: ['obj*'] }).map((f) => f.path)).toEqual(['tae', 'tae/ckp', 'tae/ckp/m1']);
   });
-  it('selectManifest recomputes the logical size; ls [path] takes a file or a folder', () => {
+  it('selectManifest recomputes the logical size; ls [path] takes a file or a folder', async () => {
     const m = manifest('b1', 1, [file('a', 5), file('b/c', 7)]);
-    expect(selectManifest(m, { include: ['c'], exclude: [] }).logicalSize).toBe(7);
+    expect((await selectManifest(m, { include: ['c'], exclude: [] })).logicalSize).toBe(7);
     expect(entriesUnder(files, 'tae/ckp/').map((f) => f.path)).toEqual(['tae/ckp', 'tae/ckp/m1']);
     expect(entriesUnder(files, 'top').map((f) => f.path)).toEqual(['top']);
     expect(entriesUnder(files, 'ta')).toEqual([]);

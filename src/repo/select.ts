@@ -2,7 +2,7 @@
  * Choosing entries of a manifest by glob (spec/browse.md §1): what `restore --include/--exclude`
  * restores and what `ls [path]` lists. Pure functions over FileEntry lists.
  */
-import { compileGlob, type Glob } from './glob.js';
+import { compileGlob, filterYielding, type Glob } from './glob.js';
 import type { FileEntry, Manifest } from './manifest.js';
 
 export interface Selection {
@@ -17,9 +17,17 @@ export interface Selection {
  * so the folders it lands in get their recorded mode and mtime.
  */
 export function selectEntries(files: readonly FileEntry[], sel: Selection): FileEntry[] {
+  return selectFrom(files, chooser(sel));
+}
+
+/** Whether a path is chosen by the patterns themselves (not yet counting the folders above). */
+function chooser(sel: Selection): (p: string) => boolean {
   const inc = sel.include.map((p) => compileGlob(p, 'tree'));
   const exc = sel.exclude.map((p) => compileGlob(p, 'tree'));
-  const chosen = (p: string) => (inc.length === 0 || inc.some((g) => g.test(p))) && !exc.some((g) => g.test(p));
+  return (p) => (inc.length === 0 || inc.some((g) => g.test(p))) && !exc.some((g) => g.test(p));
+}
+
+function selectFrom(files: readonly FileEntry[], chosen: (p: string) => boolean): FileEntry[] {
   const keep = new Set<string>();
   for (const f of files) {
     if (!chosen(f.path)) continue;
@@ -29,10 +37,15 @@ export function selectEntries(files: readonly FileEntry[], sel: Selection): File
   return files.filter((f) => keep.has(f.path) && (f.kind === 'dir' || chosen(f.path)));
 }
 
-/** The manifest restricted to the selected entries (sizes recomputed), for restore. */
-export function selectManifest(m: Manifest, sel: Selection): Manifest {
+/**
+ * The manifest restricted to the selected entries (sizes recomputed), for restore. The globs
+ * run in slices with turns of the event loop between them (Ctrl-C, `signal`, stops them).
+ */
+export async function selectManifest(m: Manifest, sel: Selection, signal?: AbortSignal): Promise<Manifest> {
   if (sel.include.length === 0 && sel.exclude.length === 0) return m;
-  const files = selectEntries(m.files, sel);
+  const test = chooser(sel);
+  const chosen = new Set((await filterYielding(m.files, (f) => test(f.path), signal)).map((f) => f.path));
+  const files = selectFrom(m.files, (p) => chosen.has(p));
   return { ...m, files, logicalSize: files.reduce((s, f) => s + (f.kind === 'file' ? f.size : 0), 0) };
 }
 
@@ -43,7 +56,7 @@ export function entriesUnder(files: readonly FileEntry[], under: string | undefi
   return files.filter((f) => f.path === p || f.path.startsWith(`${p}/`));
 }
 
-/** Entries whose own path matches the glob (find). */
-export function matchEntries(files: readonly FileEntry[], glob: Glob): FileEntry[] {
-  return files.filter((f) => glob.test(f.path));
+/** Entries whose own path matches the glob (find), in interruptible slices. */
+export function matchEntries(files: readonly FileEntry[], glob: Glob, signal?: AbortSignal): Promise<FileEntry[]> {
+  return filterYielding(files, (f) => glob.test(f.path), signal);
 }

@@ -19,7 +19,9 @@ export async function runFind(pattern: string, flags: RepoFlags, ctx: CliContext
   const locations = await repositoriesToSearch(flags, ctx);
   const { results, skipped, errors } = await eachRepository(locations, credentialsOf(flags), async (repo, location) => {
     const manifests = await loadAllManifests(repo);
-    return manifests.map((manifest) => ({ manifest, location, where: describeLocation(location), entries: matchEntries(manifest.files, glob) }));
+    const out = [];
+    for (const manifest of manifests) out.push({ manifest, location, where: describeLocation(location), entries: await matchEntries(manifest.files, glob, ctx.signal) });
+    return out;
   });
   const searched = results.reduce((n, r) => n + r.length, 0);
   const hits = results.flat().filter((h) => h.entries.length > 0);

@@ -74,7 +74,7 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
   const src = await restoreSource(id, flags, ctx, parallelism);
   const progress = new Progress('restore', { json: ctx.json });
   try {
-    const manifest = selectFiles(src.manifest, flags);
+    const manifest = await selectFiles(src.manifest, flags, ctx.signal);
     const to = target.location;
     if (flags.dry_run) {
       if (!src.repo) throw new MobrError('BAD_INPUT', `--dry_run plans reads from a mobr repository; ${describeLocation(src.from)} is a MatrixOne backup folder (run check on it instead)`);
@@ -140,8 +140,8 @@ async function restoreSource(id: string | undefined, flags: RestoreFlags, ctx: C
 }
 
 /** The files --include/--exclude choose (all without them); NOT_FOUND when they leave no file. */
-function selectFiles(whole: Manifest, flags: RestoreFlags): Manifest {
-  const manifest = selectManifest(whole, { include: flags.include ?? [], exclude: flags.exclude ?? [] });
+async function selectFiles(whole: Manifest, flags: RestoreFlags, signal: AbortSignal | undefined): Promise<Manifest> {
+  const manifest = await selectManifest(whole, { include: flags.include ?? [], exclude: flags.exclude ?? [] }, signal);
   if (!manifest.files.some((f) => f.kind === 'file') && whole.files.some((f) => f.kind === 'file')) {
     throw new MobrError('NOT_FOUND', `no file of backup ${whole.id} matches --include/--exclude`);
   }
