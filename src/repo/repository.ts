@@ -53,9 +53,14 @@ export class Repository {
     return repo;
   }
 
-  /** Opens the repository at store, creating it when the location holds none. */
+  /**
+   * Opens the repository at store, creating it when the location holds none: only an empty
+   * folder or prefix is made a repository, never one that holds other files (they would be taken
+   * for damage, and gc and check --repair would remove them).
+   */
   static async openOrInit(store: Store, options: RepoOptions = {}): Promise<Repository> {
     if (!(await store.has(CONFIG_KEY))) {
+      await refuseForeign(store);
       try {
         return await Repository.init(store, options);
       } catch (e) {
@@ -220,3 +225,11 @@ function ready(): Promise<unknown> {
   return readyP;
 }
 
+
+/** Refuses a location that holds no repository config but holds something else (unless a config appeared meanwhile: another process creating it). */
+async function refuseForeign(store: Store): Promise<void> {
+  for await (const e of store.list('')) {
+    if (await store.has(CONFIG_KEY)) return;
+    throw new MobrError('BAD_INPUT', `${store.location} is not empty and holds no mobr repository (it has ${JSON.stringify(e.key.slice(0, 80))}); give an empty folder or prefix, or a repository`);
+  }
+}
