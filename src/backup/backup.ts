@@ -50,6 +50,8 @@ export interface BackupOptions {
   signal?: AbortSignal;
   /** Our wall clock, on which the lock's refreshes are timed (spec/gc.md §2.1). Default: the system's. */
   clock?: Clock;
+  /** Runs once every chunk is stored and indexed, before the manifest is written (a test hook pauses there). */
+  beforeCommit?: () => Promise<void>;
   /** Told what the walk did not store as is (links out, special files, exclusions). */
   onWalk?: (r: WalkReport) => void;
 }
@@ -91,6 +93,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   } finally {
     if (ownPool) await pool.close();
   }
+  await o.beforeCommit?.();
   const seen = new Set(plan.out.map((f) => f.path));
   const files = [...plan.out, ...(o.carried ?? []).filter((f) => !seen.has(f.path))];
   return commitManifest(repo, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes }, lock);

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { v1 as uuidv1 } from 'uuid';
 import { MobrError, checkAborted, withContext } from '../../errors.js';
 import { backupTree } from '../../backup/backup.js';
+import { backupPauseHook } from '../test-pause.js';
 import { backupFromMatrixOne } from '../../mo/ingest.js';
 import { connect, type ConnectOptions } from '../../mo/client.js';
 import type { Repository } from '../../repo/repository.js';
@@ -207,6 +208,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         // mo-data/shared on another disk is a link: follow it; never back up the repository or catalog
         walk: coldWalkOptions(location, ctx.catalog.file),
         signal: ctx.signal,
+        beforeCommit: backupPauseHook(ctx.signal),
         onWalk: (r) => (walked = r),
         onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
       });
