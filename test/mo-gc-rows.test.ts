@@ -44,7 +44,7 @@ const NOTE = /note +(\d+) file\(s\) listed in tae\/tae_list with another file's 
 
 describe('tae_list rows of GC window objects', () => {
   for (const [version, misSized] of [['4.1.4', true], ['4.2.0', false]] as const) {
-    it(`v${version}: ./mo_br backup, check, and the server's own folder`, { timeout: 30_000 }, async () => {
+    it(`v${version}: ./mo_br backup, check, and the server's own folder`, { timeout: 60_000 }, async () => {
       const { emu, base, windows } = await cluster(version);
       const meta = ['--meta_path', path.join(base, 'mo_br.meta')];
       const repoDir = path.join(base, 'repo');
@@ -84,7 +84,7 @@ describe('tae_list rows of GC window objects', () => {
     });
   }
 
-  it('v4.1.4: a window object matching neither its listed size nor its SHA-256 is refused, by backup and by check', { timeout: 30_000 }, async () => {
+  it('v4.1.4: a window object matching neither its listed size nor its SHA-256 is refused, by backup and by check', { timeout: 60_000 }, async () => {
     const { emu, base, windows } = await cluster('4.1.4');
     const folder = path.join(base, 'server-backup');
     const meta = ['--meta_path', path.join(base, 'mo_br.meta')];
