@@ -1,12 +1,13 @@
 /**
  * Issue #24's rough edges, through ./mo_br: an unknown command with --help is an unknown command
  * (#24.11); a check that finds chunks missing because the index lost them says that
- * `check --repair` would fix it (#24.9).
+ * `check --repair` would fix it (#24.9); MO_BR_META_PATH and an installed copy's catalog (#24.7).
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { ensureBuilt, mobr, MO_BR, ROOT } from './helpers/cli.js';
 import { tempDir } from './helpers/tree.js';
 
 let root: string;
@@ -45,5 +46,46 @@ describe('rough edges', () => {
     expect(c.stderr).toContain(`mo_br check ${id} --repair`);
     const repaired = await run(['check', id, '--repair']);
     expect(repaired.code, repaired.stderr).toBe(0);
+  });
+});
+
+describe('#24.7: where mo_br.meta lives', () => {
+  const data = async () => {
+    const d = path.join(root, 'm-data');
+    await fsp.mkdir(d, { recursive: true });
+    await fsp.writeFile(path.join(d, 'x'), 'x\n');
+    return d;
+  };
+  /** A launcher at `dir/mo_br` (a copy of ./mo_br) running this checkout's dist/. */
+  async function launcherAt(dir: string): Promise<string> {
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.copyFile(path.join(ROOT, 'mo_br'), path.join(dir, 'mo_br'));
+    await fsp.symlink(path.join(ROOT, 'dist'), path.join(dir, 'dist'));
+    return path.join(dir, 'mo_br');
+  }
+  const backupWith = async (launcher: string, env: NodeJS.ProcessEnv) => {
+    const r = spawnSync(process.execPath, [launcher, 'backup', '--data_dir', await data(), '--backup_dir', 'filesystem', '--path', path.join(root, 'm-repo')], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  };
+
+  it('MO_BR_META_PATH names it', async () => {
+    const file = path.join(root, 'env-meta', 'catalog.meta');
+    await fsp.mkdir(path.dirname(file));
+    await backupWith(MO_BR, { MO_BR_META_PATH: file });
+    expect(await fsp.readFile(file, 'utf8')).toMatch(/^[0-9a-f-]{36},/);
+  });
+
+  it('an npm-installed copy keeps it in ~/.local/state/mobr, a copied program beside itself', async () => {
+    const prefix = path.join(root, 'prefix');
+    const installed = await launcherAt(path.join(prefix, 'lib/node_modules/mobr'));
+    await fsp.mkdir(path.join(prefix, 'bin'));
+    await fsp.symlink(installed, path.join(prefix, 'bin/mo_br'));
+    const home = path.join(root, 'home');
+    await backupWith(path.join(prefix, 'bin/mo_br'), { HOME: home, XDG_STATE_HOME: '', MO_BR_META_PATH: '' });
+    expect(await fsp.readFile(path.join(home, '.local/state/mobr/mo_br.meta'), 'utf8')).toMatch(/^[0-9a-f-]{36},/);
+    await expect(fsp.access(path.join(prefix, 'bin/mo_br.meta'))).rejects.toThrow();
+    const copied = await launcherAt(path.join(root, 'copied'));
+    await backupWith(copied, { HOME: home, MO_BR_META_PATH: '' });
+    expect(await fsp.readFile(path.join(root, 'copied/mo_br.meta'), 'utf8')).toMatch(/^[0-9a-f-]{36},/);
   });
 });

@@ -16,7 +16,8 @@
  * lock, after copying it to `<file>.json.bak`.
  * Records hold locations without credentials (locationToJSON keeps known non-secret fields only).
  */
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp, realpathSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
@@ -29,9 +30,32 @@ import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
 export type { BackupRecord } from './meta-line.js';
 export const META_FILE_NAME = 'mo_br.meta';
 
-/** The meta file's default place: the folder holding the launcher (argv[1]). */
-export function defaultMetaPath(argv: string[]): string {
+/**
+ * The meta file's default place: `MO_BR_META_PATH` when set; else, for a copy installed by npm
+ * (the launcher resolves into a `node_modules` folder, e.g. `<prefix>/bin/mo_br` linking to
+ * `<prefix>/lib/node_modules/mobr/mo_br`), `$XDG_STATE_HOME/mobr/mo_br.meta` (default
+ * `~/.local/state/mobr/mo_br.meta`, the folder made on first use); else, as mo_br does, beside the
+ * launcher (a copied program keeps its catalog next to it).
+ */
+export function defaultMetaPath(argv: string[], env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MO_BR_META_PATH) return path.resolve(env.MO_BR_META_PATH);
   const exe = argv[1] ? path.resolve(argv[1]) : process.cwd();
+  let real = exe;
+  try {
+    real = realpathSync(exe);
+  } catch {
+    // a launcher that is not a file (tests, a bundler): beside it
+  }
+  if (real.split(path.sep).includes('node_modules')) {
+    const state = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
+    const dir = path.join(state, 'mobr');
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return path.join(dir, META_FILE_NAME);
+    } catch {
+      // no writable home: beside the launcher, as before
+    }
+  }
   return path.join(path.dirname(exe), META_FILE_NAME);
 }
 

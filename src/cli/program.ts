@@ -87,7 +87,7 @@ function rootCommand(stdout: Output): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => void stdout.write(s), writeErr: () => undefined, outputError: () => undefined })
     .configureHelp({ showGlobalOptions: true })
-    .option('--meta_path <file>', 'the meta file (default: mo_br.meta beside mo_br)')
+    .option('--meta_path <file>', 'the meta file (default: $MO_BR_META_PATH, else mo_br.meta beside mo_br; an npm-installed mo_br: ~/.local/state/mobr/mo_br.meta)')
     .option('--config <file>', 'a TOML file of flags: any long flag name as a key (default: ./mo_br.toml if it exists)')
     .option('--log_file <file>', 'append log lines to this file (default, or "console": the console, stderr)')
     .option('--log_level <level>', 'debug, info, warn or error (default: error)')
