@@ -11,6 +11,7 @@ import { chunkCount, chunkId } from './manifest.js';
 import type { GcReport } from './gc.js';
 import type { Repository } from './repository.js';
 import type { Store } from '../store/store.js';
+import { IdSet } from './id-set.js';
 
 export interface IndexObject {
   key: string;
@@ -72,8 +73,8 @@ class SafetyWindow {
   }
 }
 
-const addBlobs = (set: Set<string>, p: PackRecord) => p.blobs.forEach((b) => set.add(toHex(b.id)));
-const hasLive = (p: PackRecord, live: Set<string>) => p.blobs.some((b) => live.has(toHex(b.id)));
+const addBlobs = (set: IdSet, p: PackRecord) => p.blobs.forEach((b) => set.add(toHex(b.id)));
+const hasLive = (p: PackRecord, live: IdSet) => p.blobs.some((b) => live.has(toHex(b.id)));
 
 /** Steps 2–6: fills the report's counts and returns what to write and delete. */
 export async function planGc(repo: Repository, input: PlanInput, r: GcReport): Promise<GcPlan> {
@@ -115,8 +116,8 @@ async function listStored(store: Store, signal: AbortSignal | undefined): Promis
 }
 
 /** Step 3: every chunk a remaining manifest names (a manifest that does not decode stops gc). */
-async function markLive(repo: Repository, exclude: ReadonlySet<string>, r: GcReport, signal: AbortSignal | undefined): Promise<Set<string>> {
-  const live = new Set<string>();
+async function markLive(repo: Repository, exclude: ReadonlySet<string>, r: GcReport, signal: AbortSignal | undefined): Promise<IdSet> {
+  const live = new IdSet(); // compact: one typed-array table (id-set.ts)
   const ids = (await repo.listBackupIds()).filter((id) => !exclude.has(id));
   for (const id of ids) {
     checkAborted(signal);
@@ -129,7 +130,7 @@ async function markLive(repo: Repository, exclude: ReadonlySet<string>, r: GcRep
 }
 
 /** Steps 4–5: young index objects protect their packs; the old ones' packs are kept, dropped, repacked or missing. */
-function classify(objects: IndexObject[], files: Map<string, StoredPack>, live: Set<string>, win: SafetyWindow, threshold: number, r: GcReport) {
+function classify(objects: IndexObject[], files: Map<string, StoredPack>, live: IdSet, win: SafetyWindow, threshold: number, r: GcReport) {
   const oldObjects = objects.filter((x) => !win.young(x.mtimeMs));
   const youngObjects = objects.filter((x) => win.young(x.mtimeMs));
   r.youngSkipped += youngObjects.length;
@@ -165,14 +166,14 @@ function classify(objects: IndexObject[], files: Map<string, StoredPack>, live: 
     else keep.set(p.id, p);
   }
   holdDeadInYoung(youngObjects, files, live, win);
-  const held = new Set<string>(); // chunks the new index object (or a young one) keeps naming
+  const held = new IdSet(); // chunks the new index object (or a young one) keeps naming
   keep.forEach((p) => addBlobs(held, p));
   for (const id of protectedPacks) addBlobs(held, records.get(id)!);
   return { oldObjects, records, keep, drop, missing, repack, held };
 }
 
 /** Dead packs named by young index objects: held back until both are older than the window. */
-function holdDeadInYoung(youngObjects: IndexObject[], files: Map<string, StoredPack>, live: Set<string>, win: SafetyWindow): void {
+function holdDeadInYoung(youngObjects: IndexObject[], files: Map<string, StoredPack>, live: IdSet, win: SafetyWindow): void {
   const counted = new Set<string>();
   for (const x of youngObjects) {
     for (const p of x.packs) {
@@ -185,7 +186,7 @@ function holdDeadInYoung(youngObjects: IndexObject[], files: Map<string, StoredP
 }
 
 /** Step 6: packs no index object names are adopted (live chunks nothing else holds, every byte sound), left (young, damaged) or deleted. */
-async function sortOrphans(repo: Repository, files: Map<string, StoredPack>, records: Map<string, PackRecord>, live: Set<string>, held: Set<string>, win: SafetyWindow, r: GcReport, signal: AbortSignal | undefined) {
+async function sortOrphans(repo: Repository, files: Map<string, StoredPack>, records: Map<string, PackRecord>, live: IdSet, held: IdSet, win: SafetyWindow, r: GcReport, signal: AbortSignal | undefined) {
   const adopted: PackRecord[] = [];
   const orphans: string[] = [];
   for (const [id, f] of files) {
@@ -227,7 +228,7 @@ async function orphanHeader(repo: Repository, id: string, r: GcReport): Promise<
 }
 
 /** Step 7's plan: each live chunk held only by packs being repacked is copied once. */
-function planCopies(repack: Map<string, PackRecord>, live: Set<string>, held: Set<string>, r: GcReport): GcPlan['copies'] {
+function planCopies(repack: Map<string, PackRecord>, live: IdSet, held: IdSet, r: GcReport): GcPlan['copies'] {
   const copies: GcPlan['copies'] = [];
   const planned = new Set<string>();
   for (const p of repack.values()) {

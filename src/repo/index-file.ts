@@ -9,6 +9,7 @@ import { MobrError } from '../errors.js';
 import { fromHex, toHex } from '../hash/hex.js';
 import { toBlobEntry, type BlobEntry } from './pack.js';
 import { seal, unseal } from './sealed.js';
+import { ChunkTable, type PackTable } from './chunk-index.js';
 
 export interface ChunkLocation {
   pack: string; // hex pack id
@@ -69,64 +70,21 @@ export function expectedPackSize(p: PackRecord): { size: number; withoutHash: nu
   return { size: withoutHash + 36, withoutHash }; // "h": bin8 of 32 bytes
 }
 
-/** chunk id (hex) -> location; plus which packs each index object names. */
-export class ChunkIndex {
-  private readonly map = new Map<string, ChunkLocation>();
-  /** Further copies of chunks held by several packs (rare: after a repair or a concurrent backup). */
-  private readonly more = new Map<string, ChunkLocation[]>();
-  readonly packs = new Map<string, number>(); // pack id -> stored bytes of its blobs
-  /** pack id -> the file sizes its record allows (expectedPackSize). */
-  readonly packSizes = new Map<string, { size: number; withoutHash: number }>();
+function* packIds(t: PackTable): IterableIterator<string> {
+  for (const [id] of t.entries()) yield id;
+}
 
-  get size(): number {
-    return this.map.size;
-  }
+/** chunk id (hex) -> location (a compact table, chunk-index.ts); plus the packs it knows. */
+export class ChunkIndex extends ChunkTable {
+  /** The packs an index object names (and not dropped). */
+  readonly packs = {
+    has: (id: string): boolean => this.packTable.has(id),
+    keys: (): IterableIterator<string> => packIds(this.packTable),
+  };
+  /** pack id -> the file sizes its record allows (expectedPackSize). */
+  readonly packSizes: Iterable<[string, { size: number; withoutHash: number }]> = { [Symbol.iterator]: () => this.packTable.entries() };
 
   addPack(p: PackRecord): void {
-    let bytes = 0;
-    for (const b of p.blobs) {
-      const key = toHex(b.id);
-      const loc = { pack: p.id, offset: b.offset, length: b.length, rawLength: b.rawLength, codec: b.codec };
-      const first = this.map.get(key);
-      if (!first) this.map.set(key, loc);
-      else if (first.pack !== p.id) this.more.set(key, [...(this.more.get(key) ?? []), loc]);
-      bytes += b.length;
-    }
-    this.packs.set(p.id, bytes);
-    this.packSizes.set(p.id, expectedPackSize(p));
-  }
-
-  /**
-   * Forgets packs (missing or damaged): a chunk held by another pack is found there from now on;
-   * the others are no longer known, so a writer stores them again.
-   */
-  dropPacks(ids: ReadonlySet<string>): void {
-    for (const [k, loc] of this.map) {
-      if (!ids.has(loc.pack)) continue;
-      const other = this.more.get(k)?.find((l) => !ids.has(l.pack));
-      if (other) this.map.set(k, other);
-      else this.map.delete(k);
-    }
-    for (const [k, locs] of this.more) {
-      const rest = locs.filter((l) => !ids.has(l.pack));
-      if (rest.length === 0) this.more.delete(k);
-      else if (rest.length < locs.length) this.more.set(k, rest);
-    }
-    for (const id of ids) {
-      this.packs.delete(id);
-      this.packSizes.delete(id);
-    }
-  }
-
-  get(id: string): ChunkLocation | undefined {
-    return this.map.get(id);
-  }
-
-  has(id: string): boolean {
-    return this.map.has(id);
-  }
-
-  entries(): IterableIterator<[string, ChunkLocation]> {
-    return this.map.entries();
+    this.addBlobs(p.id, p.blobs, expectedPackSize(p).size);
   }
 }

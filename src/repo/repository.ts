@@ -87,8 +87,9 @@ export class Repository {
           this.damagedIndexes.set(key, e.message);
         }
       });
-      if (!vanished) return;
+      if (!vanished) break;
     }
+    this.index.compact();
   }
 
   /** Drops what it knew and loads the index afresh (after a gc may have removed objects). */
@@ -171,7 +172,7 @@ export class Repository {
   }
 
   location(id: Uint8Array | string): ChunkLocation | undefined {
-    return this.index.get(typeof id === 'string' ? id : toHex(id));
+    return typeof id === 'string' ? this.index.get(id) : this.index.getId(id);
   }
 
   /** Reads one chunk's plain bytes, verifying its hash. */
