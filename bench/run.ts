@@ -6,9 +6,13 @@
  *   --dir PATH      work folder (default: a new temp folder, removed at the end unless --keep)
  *   --tools mobr,restic,borg
  *   --out PATH      results file (default bench/results/latest.md)
- *   --small LIST    small-files workloads: counts of tiny files and/or usrlib (default 10000,100000,usrlib)
+ *   --small LIST    small-files workloads: ckp (12,000 checkpoint-like files of 16 B–12 KB in 120 folders),
+ *                   counts of tiny files, usrlib (~4,000 files of /usr/lib, ~130 MiB, + one 200 MB random file)
+ *                   (default ckp,10000,100000,usrlib)
+ *   --modes LIST    how each small-files workload runs: cold (page cache dropped), warm, load2 (warm, two
+ *                   busy loops beside it) (default cold,warm,load2)
  *   --s3 SIZE       tree size for the S3 steps on s3rver (default 512MiB; 0 skips them)
- *   --quick         for iteration: 256 MiB tree, 2 days, small workloads 10000,usrlib of 2000 files, S3 on 128 MiB
+ *   --quick         for iteration: 256 MiB tree, 2 days, small workloads ckp,usrlib (1,000 files + 50 MB), S3 on 128 MiB
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +24,7 @@ import { cpuCeilings, diskCeilings, poolThroughput } from './ceilings.js';
 import { borgTool, haveCommand, mobrTool, resticTool, type BackupTool } from './tools.js';
 import { dropCaches, sh } from './proc.js';
 import { renderReport, type ToolResult } from './report.js';
-import { makeTinyTree, makeUsrLibTree, runSmallWorkload, type SmallWorkload } from './small.js';
+import { MODES, makeCheckpointTree, makeTinyTree, makeUsrLibTree, runSmallWorkload, type Mode, type SmallWorkload } from './small.js';
 import { measureStartup } from './startup.js';
 import { s3Steps } from './s3.js';
 
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
       tools: { type: 'string', default: 'mobr,restic,borg' },
       out: { type: 'string' },
       small: { type: 'string' },
+      modes: { type: 'string', default: MODES.join(',') },
       quick: { type: 'boolean', default: false },
       s3: { type: 'string' },
     },
@@ -59,7 +64,9 @@ async function main(): Promise<void> {
     values.days = values.days === '30' ? '2' : values.days;
   }
   const s3Size = parseSize(values.s3 ?? (values.quick ? '128MiB' : '512MiB'));
-  const smallList = (values.small ?? (values.quick ? '10000,usrlib' : '10000,100000,usrlib')).split(',').filter(Boolean);
+  const smallList = (values.small ?? (values.quick ? 'ckp,usrlib' : 'ckp,10000,100000,usrlib')).split(',').filter(Boolean);
+  const modes = values.modes!.split(',').filter(Boolean) as Mode[];
+  for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m} (${MODES.join(', ')})`);
   const size = parseSize(values.size!);
   const days = Number(values.days);
   const churn = Number(values.churn);
@@ -196,9 +203,12 @@ async function main(): Promise<void> {
     const dir = path.join(work, `small-${w}`);
     const tree = path.join(dir, 'tree');
     log(`small files: creating ${w}`);
-    const shape = w === 'usrlib' ? await makeUsrLibTree(tree, values.quick ? 2000 : 8000) : await makeTinyTree(tree, Number(w));
-    const name = w === 'usrlib' ? '/usr/lib mix' : `${Number(w).toLocaleString('en')} tiny files`;
-    small.push(await runSmallWorkload(name, `small-${w}`, tree, shape, await makeTools(dir), log));
+    const shape =
+      w === 'usrlib' ? await makeUsrLibTree(tree, values.quick ? 1000 : 4000, 130 * MiB, values.quick ? 50e6 : 200e6)
+      : w === 'ckp' ? await makeCheckpointTree(tree)
+      : await makeTinyTree(tree, Number(w));
+    const name = w === 'usrlib' ? '/usr/lib mix + one big random file' : w === 'ckp' ? 'checkpoint-like' : `${Number(w).toLocaleString('en')} tiny files`;
+    small.push(await runSmallWorkload(name, `small-${w}`, tree, shape, (mode) => makeTools(path.join(dir, mode)), modes, log));
     await fsp.rm(dir, { recursive: true, force: true });
   }
 
