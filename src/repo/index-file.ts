@@ -82,7 +82,10 @@ export class ChunkIndex extends ChunkTable {
     keys: (): IterableIterator<string> => packIds(this.packTable),
   };
   /** pack id -> the file sizes its record allows (expectedPackSize). */
-  readonly packSizes: Iterable<[string, { size: number; withoutHash: number }]> = { [Symbol.iterator]: () => this.packTable.entries() };
+  readonly packSizes: Iterable<[string, { size: number; withoutHash: number }]> & { has(id: string): boolean } = {
+    has: (id: string): boolean => this.packTable.has(id),
+    [Symbol.iterator]: () => this.packTable.entries(),
+  };
 
   addPack(p: PackRecord): void {
     this.addBlobs(p.id, p.blobs, expectedPackSize(p).size);
