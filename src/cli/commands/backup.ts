@@ -36,6 +36,7 @@ import { checkBackupId, intFlag, printJson, type CliContext } from '../context.j
 import { runBackupDryRun } from './backup-dry-run.js';
 import { runJoin, sharesAnnouncement, sharesFlag } from './backup-shares.js';
 import { LATEST } from '../resolve.js';
+import { anchorOf, forgetRemovedFolders, recordAnchor, sharedRepositoryFor } from '../dated-path.js';
 
 export interface BackupFlags {
   host?: string;
@@ -75,8 +76,11 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestColdParent(r, records, location, source.dataDir) : Promise.resolve(undefined));
     return runBackupDryRun({ location, creds: req.creds, type: req.type, source: src, parent }, ctx);
   }
+  if (req.location.backupDir === 'filesystem') await forgetRemovedFolders(req.location, ctx);
   const stored = await storeBackup(req, records, ctx);
   const record = await recordBackup(req, stored, ctx);
+  const anchor = req.anchor ?? (req.baseId && req.location.backupDir === 'filesystem' ? await anchorOf(req.location.path, req.baseId) : undefined);
+  if (anchor && req.location.backupDir === 'filesystem') await recordAnchor(req.location.path, stored.id, anchor);
   printResult(stored, record, ctx);
 }
 
@@ -90,6 +94,8 @@ interface BackupRequest {
   source: Source;
   /** a server backup read in this many shares (spec/scale.md) */
   shares?: number;
+  /** the --path folder of a backup stored in a shared repository above it (dated-path.ts) */
+  anchor?: string;
 }
 
 /** A backup stored in the repository (manifest written), not yet recorded in the meta file. */
@@ -122,7 +128,10 @@ function backupLocation(flags: BackupFlags): Location {
 }
 
 async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
-  const location = backupLocation(flags);
+  let location = backupLocation(flags);
+  // mo_ctl's dated folders (and any folder below a .mobr repository) share one repository
+  const shared = location.backupDir === 'filesystem' && !flags.dry_run ? await sharedRepositoryFor(location.path) : undefined;
+  if (shared) location = { backupDir: 'filesystem', path: shared.repository };
   if (flags.share !== undefined) throw new MobrError('BAD_INPUT', '--share goes with --join <ID> (an ingester of a backup in shares)');
   const shares = sharesFlag(flags);
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);
@@ -135,7 +144,7 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
   const source = await backupSource(flags);
-  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source, shares };
+  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source, shares, anchor: shared?.anchor };
 }
 
 /**

@@ -1,0 +1,88 @@
+/**
+ * mo_ctl's default schedule through ./mo_br against the emulator (issue #20 item 5): each cron
+ * full backup gets its own `--path <root>/<yyyymm>/<yyyymmdd_hhmmss>` (mo_ctl bin/auto_backup.sh,
+ * BACKUP_DATA_PATH_AUTO_TS=yes); mo_ctl's incremental passes the base's PATH from `mo_br list`;
+ * its clean step `rm -rf`s old dated folders. With mobr these share one repository `<root>/.mobr`:
+ * the second full backup stores little, list/check work, and a removed folder's backups are
+ * deleted by the next backup.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import mysql from 'mysql2/promise';
+import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { startEmulator, type Emulator } from './emulator/index.js';
+
+let work: string;
+let emu: Emulator;
+beforeAll(async () => {
+  ensureBuilt();
+  work = mkdtempSync(path.join(tmpdir(), 'mobr-moctl-'));
+  emu = await startEmulator({ home: path.join(work, 'mo'), objectSize: { min: 20_000, max: 40_000 } });
+  const c = await mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: '111' });
+  await c.query('create database db1');
+  await c.query('create table db1.t (a int)');
+  await c.query('insert into db1.t values (1), (2)');
+  await c.end();
+}, 60_000);
+afterAll(async () => {
+  await emu?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("mo_ctl's dated --path folders", () => {
+  it('share one repository above them: dedup, list, incremental on the listed PATH, check; rm -rf of a dated folder deletes its backups at the next run', async () => {
+    const root = path.join(work, 'mo-backup');
+    const meta = ['--meta_path', path.join(work, 'mo_br.meta')];
+    /** What mo_ctl runs (mkdir -p, then mo_br backup … --path <dated>). */
+    const moCtlFull = async (ts: string) => {
+      const dated = path.join(root, ts.slice(0, 6), ts);
+      mkdirSync(dated, { recursive: true });
+      const r = await mobr(['backup', ...meta, '--parallelism', '2', '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', dated, '--json'], ROOT);
+      expect(r.code, r.stderr).toBe(0);
+      return { dated, ...(JSON.parse(r.stdout) as { id: string; addedBytes: number }), stderr: r.stderr };
+    };
+    const first = await moCtlFull('20261207_010000');
+    const second = await moCtlFull('20261207_020000');
+    const repo = path.join(root, '.mobr');
+    expect(existsSync(path.join(repo, 'config'))).toBe(true);
+    for (const d of [first.dated, second.dated]) {
+      expect(readdirSync(d)).toEqual(['mo_br.backup']);
+      expect(readFileSync(path.join(d, 'mo_br.backup'), 'utf8')).toContain(repo);
+    }
+    // the second full backup of an unchanged cluster stores a fraction of the first
+    expect(second.addedBytes).toBeLessThan(first.addedBytes / 4);
+
+    // mo_ctl's incremental: the base's PATH column from `mo_br list`, then --base_id
+    const list = await mobr(['list', ...meta], ROOT);
+    // the PATH cell's second line (mo_ctl reads it with grep -A <n> <id> | awk -F "|" '{print $4}')
+    const lines = list.stdout.split('\n');
+    const at = lines.findIndex((l) => l.includes(second.id));
+    const basePath = (lines[at + 1]!.split('|')[3] ?? '').trim().split(/\s+/)[0]!;
+    expect(list.stdout).toContain(first.id);
+    expect(basePath).toBe(repo);
+    const inc = await mobr(['backup', ...meta, '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', basePath, '--backup_type', 'incremental', '--base_id', second.id], ROOT);
+    expect(inc.code, inc.stderr).toBe(0);
+    const incId = /Backup ID\n {4}(\S+)/.exec(inc.stdout)![1]!;
+    expect((await mobr(['check', first.id, ...meta], ROOT)).code).toBe(0);
+
+    // mo_ctl's clean: rm -rf the old dated folder; the next backup deletes its backup
+    rmSync(first.dated, { recursive: true, force: true });
+    const third = await moCtlFull('20261208_010000');
+    expect(third.stderr).toContain(`removed 1 backup(s) whose folder is gone: ${first.id}`);
+    const after = await mobr(['list', ...meta], ROOT);
+    expect(after.stdout).not.toContain(first.id);
+    for (const id of [second.id, incId, third.id]) expect(after.stdout).toContain(id);
+    const inRepo = await mobr(['list', '--backup_dir', 'filesystem', '--backup_path', repo, '--json'], ROOT);
+    expect(JSON.parse(inRepo.stdout).backups.map((b: { id: string }) => b.id).sort()).toEqual([second.id, incId, third.id].sort());
+
+    // the incremental went with its base's folder, as mo_br keeps it there
+    rmSync(second.dated, { recursive: true, force: true });
+    const fourth = await moCtlFull('20261209_010000');
+    expect(fourth.stderr).toContain(`removed 2 backup(s) whose folder is gone:`);
+    const restoreTo = path.join(work, 'restored');
+    const r = await mobr(['restore', third.id, ...meta, '--restore_dir', 'filesystem', '--restore_path', restoreTo], ROOT);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+});
