@@ -185,14 +185,22 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
   if (!repo.packsListed) await repo.dropUnsoundPacks(); // a chunk held twice is checked where it still is
   const progress = new Progress(readData ? `check ${id}` : `list ${id}`, { json: ctx.json });
   let done = 0;
+  let bytes = 0;
+  // what the summary counts: files (not folders or links), and their bytes
+  const files = manifest.files.filter((f) => f.kind === 'file');
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
   try {
     const report = await verifyBackup(repo, manifest, {
       readData,
       onFile: (f, problem) => {
         checkAborted(ctx.signal);
         done++;
-        progress.update({ files: done, totalFiles: manifest.files.length });
-        if (!ctx.json) ctx.stdout.write(checkLine(server ? checkShown(f.path) : f.path, problem));
+        bytes += f.size;
+        if (!ctx.json) {
+          progress.clear(); // the progress line never runs into a line on stdout
+          ctx.stdout.write(checkLine(server ? checkShown(f.path) : f.path, problem));
+        }
+        progress.update({ files: done, totalFiles: files.length, bytes, totalBytes });
       },
     });
     if (!ctx.json) for (const d of report.damagedPacks) ctx.stdout.write(`check: pack ${d.pack} FAILED: ${d.problem}\n`);
