@@ -119,7 +119,9 @@ describe('frozen repository v1 (written by mobr 0.1.0)', () => {
     const r = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repoDir, '--meta_path', path.join(work, 'none.meta')], work);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('check: ')).sort();
-    const files = Object.values(expected).flatMap((want) => want.filter((e) => e.kind === 'file').map((e) => `check: ${e.path}`));
+    // a server backup's check lines show mo_br's names: `/mo_meta` and `/backup_meta` with a leading slash
+    const shown = (id: string, p: string) => (id.endsWith('-mo') && (p === 'mo_meta' || p === 'backup_meta') ? `/${p}` : p);
+    const files = Object.entries(expected).flatMap(([id, want]) => want.filter((e) => e.kind === 'file').map((e) => `check: ${shown(id, e.path)}`));
     expect(lines).toEqual(files.sort());
     expect(statSync(path.join(repoDir, 'config')).size).toBe(207);
   }, 60_000);
