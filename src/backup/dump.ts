@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { MobrError } from '../errors.js';
 import type { FileEntry } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { readFileChunks } from './reader.js';
 

@@ -6,7 +6,6 @@
 import { MobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import { chunkCount, chunkId, type FileEntry } from '../repo/manifest.js';
-import { packKey } from '../repo/keys.js';
 import type { Repository } from '../repo/repository.js';
 import type { ChunkLocation } from '../repo/index-file.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -54,7 +53,7 @@ export function planRuns(repo: Repository, f: FileEntry): Run[] {
   return planChunkRuns(repo, fileIds(f));
 }
 
-export const storeSource = (repo: Repository): RangeSource => (pack, offset, length) => repo.store.getRange(packKey(pack), offset, length);
+export const storeSource = (repo: Repository): RangeSource => (pack, offset, length) => repo.readPackRange(pack, offset, length);
 
 /** A buffer the caller may hand over: its own whole ArrayBuffer, else a copy (Buffer#slice is a view). */
 export function owned(b: Uint8Array): Uint8Array {

@@ -14,7 +14,7 @@ import { MobrError, checkAborted, withContext } from '../errors.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { WorkerPool } from '../workers/pool.js';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { fsPath, showName } from '../util/names.js';
 import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
 import { readFileChunks } from './reader.js';

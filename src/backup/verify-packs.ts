@@ -9,12 +9,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
-import { packKey } from '../repo/keys.js';
 import type { FileEntry } from '../repo/manifest.js';
 import { checkPack } from '../repo/pack.js';
 import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import type { Repository } from '../repo/repository.js';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { PackCheckResult } from '../workers/tasks.js';
@@ -66,7 +65,7 @@ export class PackChecker {
     const what = `pack ${read.pack.slice(0, 16)}`;
     let bytes: Uint8Array;
     try {
-      bytes = await this.repo.store.get(packKey(read.pack));
+      bytes = await this.repo.readPack(read.pack);
     } catch (e) {
       if (!isMobrError(e)) throw e;
       return this.failRead(read, e.code === 'NOT_FOUND' ? `${what} is missing` : e.message);

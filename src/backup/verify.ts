@@ -6,7 +6,6 @@
  */
 import { isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
-import { packKey } from '../repo/keys.js';
 import { chunkCount, chunkId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -65,7 +64,7 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
     const exists = new Map<string, Promise<string | undefined>>();
     const packProblem = (p: string) => {
       let r = exists.get(p);
-      if (!r) exists.set(p, (r = repo.store.has(packKey(p)).then((ok) => (ok ? undefined : `pack ${p.slice(0, 16)} is missing`), (e: unknown) => (isMobrError(e) ? e.message : Promise.reject(e)))));
+      if (!r) exists.set(p, (r = repo.hasPack(p).then((ok) => (ok ? undefined : `pack ${p.slice(0, 16)} is missing`), (e: unknown) => (isMobrError(e) ? e.message : Promise.reject(e)))));
       return r;
     };
     // at most a few files a time; after a failure no file starts and the running ones finish

@@ -156,10 +156,8 @@ function finish(log: Logger | undefined, code: number, t0: number): number {
 
 /** Entry point used by the ./mo_br launcher. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  // stderr carries one line per failure and nothing else: no runtime or SDK warnings
-  // (the AWS SDK warns about Node 20 in several lines).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  process.removeAllListeners('warning');
+  // What the process prints besides (runtime and SDK warnings) is the launcher's (./mo_br) to
+  // decide, not this module's: a library caller keeps its own 'warning' listeners.
   const stdoutOpen = quietOnEpipe(process.stdout);
   const interrupts = watchInterrupts();
   let code: number;

@@ -16,7 +16,7 @@
 import { MobrError } from '../errors.js';
 import { readFileChunks } from '../backup/reader.js';
 import type { RestoreProgress } from '../backup/restore.js';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import type { Repository } from '../repo/repository.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';

@@ -24,7 +24,7 @@ import type { Store } from '../store/store.js';
 import { mapLimit } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
 import { WorkerPool } from '../workers/pool.js';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { readStagedFile } from './read-staged.js';
 import { cutShares, shareBytes } from './shares.js';
 import { stagingFor, type Staging } from './staging.js';

@@ -5,7 +5,7 @@
 import { toHex } from '../hash/hex.js';
 import type { ChunkLocation } from './index-file.js';
 import { chunkCount, chunkId, type FileEntry, type Manifest } from './manifest.js';
-import { equalBytes } from './sealed.js';
+import { equalBytes } from '../util/bytes.js';
 
 export interface EntryChange {
   path: string;

@@ -12,7 +12,7 @@ import { encodeIndex, type PackRecord } from './index-file.js';
 import { indexKey, packKey } from './keys.js';
 import { PARTS_FOLDER, PLANS_FOLDER } from './parts.js';
 import { PackBuilder } from './pack.js';
-import { equalBytes } from './sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { isLockLost, withExclusiveLock, type LockOptions, type RepoLock } from './lock.js';
 import { planGc, type GcPlan, type IndexObject, type StoredPack } from './gc-plan.js';
 import type { Repository } from './repository.js';

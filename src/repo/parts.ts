@@ -12,6 +12,8 @@ import type { Store } from '../store/store.js';
 import { assertBackupId, decodeEntry, encodeEntry, type FileEntry } from './manifest.js';
 import { seal, unseal } from './sealed.js';
 import { defaultStaleMs, isStale, listLocks } from './lock.js';
+import type { Repository } from './repository.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export const PLANS_FOLDER = 'plans';
 export const PARTS_FOLDER = 'parts';
@@ -151,8 +153,10 @@ function safeRel(p: string): boolean {
 /**
  * Plans whose coordinator is gone (its lock object missing, or stale by this machine's clock: a
  * report for `check`, which takes no lock) and parts without a live plan: leftovers gc removes.
+ * `clock` is this machine's (the lock's age is measured against the store's mtimes).
  */
-export async function leftoverShareObjects(store: Store): Promise<string[]> {
+export async function leftoverShareObjects(repo: Repository, clock: Clock = systemClock): Promise<string[]> {
+  const store = repo.store;
   const locks = new Map((await listLocks(store)).map((l) => [l.key, l]));
   const live = new Set<string>();
   const out: string[] = [];
@@ -160,7 +164,7 @@ export async function leftoverShareObjects(store: Store): Promise<string[]> {
     const id = e.key.slice(PLANS_FOLDER.length + 1);
     const lockKey = await store.get(e.key).then((b) => decodePlan(b, e.key).lock, () => undefined);
     const l = lockKey === undefined ? undefined : locks.get(lockKey);
-    if (l && !isStale(l, Date.now(), defaultStaleMs())) live.add(id);
+    if (l && !isStale(l, clock.now(), defaultStaleMs())) live.add(id);
     else out.push(e.key);
   }
   for await (const e of store.list(PARTS_FOLDER)) if (!live.has(e.key.split('/')[1]!)) out.push(e.key);

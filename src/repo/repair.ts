@@ -25,7 +25,7 @@ import { codecReady, decodeChunk } from '../chunk/codec.js';
 import { packIdFromKey, packKey } from './keys.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { PackBuilder } from './pack.js';
-import { equalBytes } from './sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { withExclusiveLock, type LockOptions } from './lock.js';
 import type { Repository } from './repository.js';
 import { mapLimit } from '../util/concurrency.js';

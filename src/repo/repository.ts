@@ -13,11 +13,15 @@ import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackReco
 import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
-import { equalBytes } from './sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { mapLimit } from '../util/concurrency.js';
 
 export class Repository {
-  index = new ChunkIndex();
+  #index = new ChunkIndex();
+  /** Where each known chunk is, from the loaded index objects (refreshIndex starts it afresh). */
+  get index(): ChunkIndex {
+    return this.#index;
+  }
   /** Index objects loaded into `index`. */
   readonly loadedIndexes = new Set<string>();
   /** Index objects that failed to load: key -> reason. */
@@ -94,7 +98,7 @@ export class Repository {
 
   /** Drops what it knew and loads the index afresh (after a gc may have removed objects). */
   async refreshIndex(): Promise<void> {
-    this.index = new ChunkIndex();
+    this.#index = new ChunkIndex();
     this.loadedIndexes.clear();
     this.damagedIndexes.clear();
     this.packsListed = false;
@@ -175,12 +179,27 @@ export class Repository {
     return typeof id === 'string' ? this.index.get(id) : this.index.getId(id);
   }
 
+  /** Whether pack `packId` is in the store. */
+  hasPack(packId: string): Promise<boolean> {
+    return this.store.has(packKey(packId));
+  }
+
+  /** A whole pack's stored bytes (unchecked: see verifyPack and checkPack). */
+  readPack(packId: string): Promise<Uint8Array> {
+    return this.store.get(packKey(packId));
+  }
+
+  /** `length` stored bytes of pack `packId` from `offset`. */
+  readPackRange(packId: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.store.getRange(packKey(packId), offset, length);
+  }
+
   /** Reads one chunk's plain bytes, verifying its hash. */
   async readChunk(id: Uint8Array): Promise<Uint8Array> {
     const hex = toHex(id);
     const loc = this.index.get(hex);
     if (!loc) throw new MobrError('NOT_FOUND', `chunk ${hex.slice(0, 16)} is in no index`);
-    const stored = await this.store.getRange(packKey(loc.pack), loc.offset, loc.length);
+    const stored = await this.readPackRange(loc.pack, loc.offset, loc.length);
     await codecReady();
     const plain = decodeChunk(stored, loc.codec, loc.rawLength);
     if (!equalBytes(blake3(plain), id)) throw new MobrError('CORRUPT_PACK', `chunk ${hex.slice(0, 16)} in pack ${loc.pack.slice(0, 16)}: hash mismatch (damaged)`);
@@ -207,7 +226,7 @@ export class Repository {
     const what = `pack ${packId.slice(0, 16)}`;
     let bytes: Uint8Array;
     try {
-      bytes = await this.store.get(packKey(packId));
+      bytes = await this.readPack(packId);
     } catch (e) {
       if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NOT_FOUND', `${what} is missing`, { cause: e });
       throw e;

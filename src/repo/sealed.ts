@@ -7,6 +7,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { MobrError, type ErrorCode } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
+import { equalBytes } from '../util/bytes.js';
 
 const MAGIC = [0x4d, 0x4f, 0x42, 0x52]; // "MOBR"
 const HEAD = 6;
@@ -52,11 +53,6 @@ function kindName(k: SealedKind): string {
   return KIND_NAME[k];
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Schema helpers for decoded bodies: throw the given code with a one-line reason. */
 export function expect<T>(ok: boolean, code: ErrorCode, what: string, value: T): T {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { checkPack } from '../repo/pack.js';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { idsOf, verifiedBlob } from './blob-slices.js';
 import type { PackCheckResult, PackCheckTask } from './tasks.js';
 import { moved } from './transfer.js';

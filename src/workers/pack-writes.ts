@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { equalBytes } from '../repo/sealed.js';
+import { equalBytes } from '../util/bytes.js';
 import { fsPath } from '../util/names.js';
 import { idsOf, verifiedBlob } from './blob-slices.js';
 import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, FileProblem } from './tasks.js';

@@ -144,7 +144,7 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
       }
     }
     if (subset) addSubset(results, await checkSubset(repo, manifests, subset.subset, subset.text, ctx));
-    if (!ctx.json) for (const k of await leftoverShareObjects(repo.store)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
+    if (!ctx.json) for (const k of await leftoverShareObjects(repo)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
   } finally {
     await repo.close();
   }
