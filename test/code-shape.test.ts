@@ -7,6 +7,13 @@
  * ALLOWED lists the few still being split, each with its owner. The list can only shrink: an
  * entry whose function is no longer too long (or no longer exists) fails too, so whoever splits
  * it deletes the entry.
+ *
+ * Kopia's other limits (its golangci funlen and gocyclo), measured with the compiler too:
+ *  - statements per function: at most MAX_STATEMENTS (a nested function's statements are its own);
+ *  - cyclomatic complexity: 1 + each if, loop, case, catch, ?:, &&, || and ?? of the function's
+ *    own body, at most MAX_COMPLEXITY (COMPLEX_ALLOWED: the ones still to split; only shrinks);
+ *  - line width: at most MAX_LINE characters; LONG_LINES caps, per file, the lines already
+ *    longer when this rule came (a file may not gain one; a file not listed may have none).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +22,101 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src');
 const MAX_BODY_LINES = 100;
+const MAX_STATEMENTS = 60;
+const MAX_COMPLEXITY = 25;
+const MAX_LINE = 160;
+
+/** `src/<file>:<name>` over MAX_COMPLEXITY -> who splits it. */
+const COMPLEX_ALLOWED = new Map<string, string>([
+  ['src/backup/restore.ts:restoreBackup', 'fresh (issue #21)'],
+  ['src/cli/argv.ts:applyConfig', 'fresh (issue #21)'],
+  ['src/mo/ingest-plan.ts:planIngest', 'fresh (issue #21)'],
+  ['src/store/s3.ts:S3Store.fail', 'fresh (issue #21)'],
+  ['src/util/csv.ts:parseCsvLines', 'fresh (issue #21)'],
+  ['src/util/names.ts:seqLength', 'fresh (issue #21)'],
+]);
+
+/** src file -> how many of its lines were over MAX_LINE when the rule came (they may only go). */
+const LONG_LINES = new Map<string, number>([
+  ['src/backup/backup.ts', 6],
+  ['src/backup/dry-run.ts', 3],
+  ['src/backup/paths.ts', 1],
+  ['src/backup/restore-packs.ts', 2],
+  ['src/backup/restore.ts', 3],
+  ['src/backup/verify-packs.ts', 3],
+  ['src/backup/verify.ts', 2],
+  ['src/chunk/fastcdc.ts', 1],
+  ['src/cli/after-run.ts', 1],
+  ['src/cli/argv.ts', 3],
+  ['src/cli/browse-commands.ts', 5],
+  ['src/cli/browse-format.ts', 9],
+  ['src/cli/commands/backup-dry-run.ts', 7],
+  ['src/cli/commands/backup-shares.ts', 4],
+  ['src/cli/commands/backup.ts', 4],
+  ['src/cli/commands/delete.ts', 5],
+  ['src/cli/commands/diff.ts', 1],
+  ['src/cli/commands/export.ts', 1],
+  ['src/cli/commands/inspect.ts', 6],
+  ['src/cli/commands/meta.ts', 4],
+  ['src/cli/commands/prune.ts', 6],
+  ['src/cli/commands/restore-dry-run.ts', 1],
+  ['src/cli/commands/restore.ts', 10],
+  ['src/cli/commands/stats.ts', 5],
+  ['src/cli/commands/sync.ts', 6],
+  ['src/cli/completion.ts', 1],
+  ['src/cli/exit.ts', 1],
+  ['src/cli/flag-groups.ts', 1],
+  ['src/cli/hooks.ts', 3],
+  ['src/cli/main.ts', 4],
+  ['src/cli/meta-line.ts', 2],
+  ['src/cli/metrics.ts', 2],
+  ['src/cli/native.ts', 3],
+  ['src/cli/open-backup.ts', 2],
+  ['src/cli/program.ts', 13],
+  ['src/cli/resolve.ts', 2],
+  ['src/cli/space.ts', 4],
+  ['src/cli/stats-html.ts', 10],
+  ['src/cli/stores.ts', 1],
+  ['src/cli/tree.ts', 1],
+  ['src/cli/walk-summary.ts', 2],
+  ['src/mo/client.ts', 1],
+  ['src/mo/cluster.ts', 5],
+  ['src/mo/export.ts', 1],
+  ['src/mo/framing.ts', 2],
+  ['src/mo/ingest-plan.ts', 5],
+  ['src/mo/ingest.ts', 4],
+  ['src/mo/layout.ts', 1],
+  ['src/mo/listed-size.ts', 1],
+  ['src/mo/native.ts', 8],
+  ['src/mo/placement.ts', 1],
+  ['src/mo/read-staged.ts', 1],
+  ['src/mo/restore-s3.ts', 3],
+  ['src/mo/restore.ts', 2],
+  ['src/mo/shared.ts', 8],
+  ['src/mo/staged.ts', 2],
+  ['src/mo/staging.ts', 1],
+  ['src/repo/delete.ts', 1],
+  ['src/repo/gc-plan.ts', 1],
+  ['src/repo/gc.ts', 3],
+  ['src/repo/growth.ts', 1],
+  ['src/repo/lock.ts', 5],
+  ['src/repo/manifest.ts', 1],
+  ['src/repo/pack.ts', 1],
+  ['src/repo/parts.ts', 5],
+  ['src/repo/prune.ts', 3],
+  ['src/repo/read-plan.ts', 1],
+  ['src/repo/repository.ts', 1],
+  ['src/repo/stats.ts', 2],
+  ['src/repo/sync-plan.ts', 2],
+  ['src/repo/sync.ts', 6],
+  ['src/store/fs.ts', 2],
+  ['src/store/s3.ts', 7],
+  ['src/util/output-path.ts', 2],
+  ['src/workers/files-task.ts', 1],
+  ['src/workers/pack-check.ts', 1],
+  ['src/workers/pack-writes.ts', 1],
+  ['src/workers/pool.ts', 1],
+]);
 
 /** `src/<file>:<name>` -> who is splitting it. */
 const ALLOWED = new Map<string, string>([]);
@@ -67,6 +169,75 @@ function longFunctions(file: string, text: string, max = MAX_BODY_LINES): LongFu
   visit(sf);
   return out;
 }
+
+interface Measured {
+  key: string;
+  line: number;
+  statements: number;
+  complexity: number;
+}
+
+const BRANCHES = new Set([
+  ts.SyntaxKind.IfStatement, ts.SyntaxKind.ForStatement, ts.SyntaxKind.ForInStatement, ts.SyntaxKind.ForOfStatement, ts.SyntaxKind.WhileStatement,
+  ts.SyntaxKind.DoStatement, ts.SyntaxKind.CaseClause, ts.SyntaxKind.CatchClause, ts.SyntaxKind.ConditionalExpression,
+]);
+const SHORT_CIRCUITS = new Set([ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken]);
+
+/** Statements and cyclomatic complexity of every function-like node with a body. */
+function measure(file: string, text: string): Measured[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const out: Measured[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      let statements = 0;
+      let complexity = 1;
+      const own = (m: ts.Node): void => {
+        if (ts.isFunctionLike(m)) return; // a nested function is measured on its own
+        if (ts.isStatement(m) && !ts.isBlock(m)) statements++;
+        if (BRANCHES.has(m.kind) || (ts.isBinaryExpression(m) && SHORT_CIRCUITS.has(m.operatorToken.kind))) complexity++;
+        ts.forEachChild(m, own);
+      };
+      ts.forEachChild(node.body as ts.Node, own);
+      out.push({ key: `${file}:${nameOf(node as ts.FunctionLikeDeclaration, sf)}`, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, statements, complexity });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+const longLines = (text: string): number => text.split('\n').filter((l) => l.length > MAX_LINE).length;
+
+describe('code shape: statements, complexity and line width (kopia\'s limits)', () => {
+  const texts = sources().map((f) => [`src/${f}`, readFileSync(path.join(SRC, f), 'utf8')] as const);
+  const measured = texts.flatMap(([f, t]) => measure(f, t));
+
+  it('measures: catches a one-line function of many statements, a branchy one, and long lines', () => {
+    const many = `export const f = () => { ${Array.from({ length: 61 }, (_, i) => `g(${i});`).join(' ')} };`;
+    const branchy = `function b(x: number) {\n${Array.from({ length: 12 }, (_, i) => `  if (x === ${i} && y) return ${i};`).join('\n')}\n  return x > 0 ? 1 : x ?? 2;\n}`;
+    const got = measure('src/demo.ts', `${many}\n${branchy}`);
+    expect(got.map((m) => [m.key, m.statements, m.complexity])).toEqual([
+      ['src/demo.ts:f', 61, 1],
+      ['src/demo.ts:b', 12 * 2 + 1, 1 + 12 * 2 + 1 + 1],
+    ]);
+    expect(longLines(`${'x'.repeat(MAX_LINE)}\n${'y'.repeat(MAX_LINE + 1)}`)).toBe(1);
+  });
+
+  it(`no function has more than ${MAX_STATEMENTS} statements`, () => {
+    expect(measured.filter((m) => m.statements > MAX_STATEMENTS).map((m) => `${m.key} (line ${m.line}): ${m.statements} statements, over ${MAX_STATEMENTS}`)).toEqual([]);
+  });
+
+  it(`no function has a cyclomatic complexity over ${MAX_COMPLEXITY}, except the allowed ones being split`, () => {
+    expect(measured.filter((m) => m.complexity > MAX_COMPLEXITY && !COMPLEX_ALLOWED.has(m.key)).map((m) => `${m.key} (line ${m.line}): complexity ${m.complexity}, over ${MAX_COMPLEXITY}`)).toEqual([]);
+    const over = new Set(measured.filter((m) => m.complexity > MAX_COMPLEXITY).map((m) => m.key));
+    expect([...COMPLEX_ALLOWED.keys()].filter((k) => !over.has(k)).map((k) => `${k} is no longer over ${MAX_COMPLEXITY}: remove it from COMPLEX_ALLOWED`)).toEqual([]);
+  });
+
+  it(`no file gains a line over ${MAX_LINE} characters`, () => {
+    const grown = texts.map(([f, t]) => [f, longLines(t)] as const).filter(([f, n]) => n > (LONG_LINES.get(f) ?? 0));
+    expect(grown.map(([f, n]) => `${f}: ${n} lines over ${MAX_LINE} characters (at most ${LONG_LINES.get(f) ?? 0}); wrap the new ones`)).toEqual([]);
+  });
+});
 
 describe('code shape: no function body over 100 lines', () => {
   const files = sources();
