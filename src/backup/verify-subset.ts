@@ -10,7 +10,6 @@
  */
 import { MobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
-import { packKey } from '../repo/keys.js';
 import { chunkCount, chunkId, type Manifest } from '../repo/manifest.js';
 import type { ChunkLocation } from '../repo/index-file.js';
 import { blobFields } from '../repo/read-plan.js';
@@ -91,7 +90,7 @@ export async function verifySubset(repo: Repository, manifests: Manifest[], subs
     };
     let data: Uint8Array;
     try {
-      data = await repo.store.get(packKey(pack));
+      data = await repo.readPack(pack);
     } catch (e) {
       if (!(e instanceof MobrError)) throw e;
       return fail(e.code === 'NOT_FOUND' ? 'missing' : e.message);

@@ -150,6 +150,13 @@ function safeRel(p: string): boolean {
   return p !== '' && !p.includes('\0') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
+/** The backup IDs whose plans wait in the repository (backups in shares under way, or left). */
+export async function pendingPlanIds(repo: Repository): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const e of repo.store.list(`${PLANS_FOLDER}/`)) ids.push(e.key.slice(PLANS_FOLDER.length + 1));
+  return ids;
+}
+
 /**
  * Plans whose coordinator is gone (its lock object missing, or stale by this machine's clock: a
  * report for `check`, which takes no lock) and parts without a live plan: leftovers gc removes.

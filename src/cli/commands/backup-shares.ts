@@ -10,7 +10,7 @@ import { MobrError, checkAborted } from '../../errors.js';
 import { joinShare } from '../../mo/shared.js';
 import type { SharesPlanned } from '../../mo/shared.js';
 import { MAX_SHARES } from '../../mo/shares.js';
-import { PLANS_FOLDER } from '../../repo/parts.js';
+import { pendingPlanIds } from '../../repo/parts.js';
 import type { Repository } from '../../repo/repository.js';
 import { describeLocation, type Location } from '../../store/location.js';
 import { Progress } from '../progress.js';
@@ -76,8 +76,7 @@ export const PENDING = 'pending';
 async function pendingPlan(repo: Repository, location: Location, signal?: AbortSignal): Promise<string> {
   const deadline = Date.now() + (Number(process.env.MO_BR_JOIN_WAIT_MS) || 600_000);
   for (;;) {
-    const ids: string[] = [];
-    for await (const e of repo.store.list(`${PLANS_FOLDER}/`)) ids.push(e.key.slice(PLANS_FOLDER.length + 1));
+    const ids = await pendingPlanIds(repo);
     if (ids.length === 1) return checkBackupId(ids[0]);
     if (ids.length > 1) throw new MobrError('BAD_INPUT', `--join pending: ${ids.length} backups in shares wait in ${describeLocation(location)} (${ids.join(', ')}); give the ID`);
     if (Date.now() > deadline) throw new MobrError('ENOENT_BACKUP', `--join pending: no backup in shares began in ${describeLocation(location)} (MO_BR_JOIN_WAIT_MS passed)`);
