@@ -116,6 +116,7 @@ const INTERNALS_ALLOWED = new Map<string, string>([
   ['backup/backup.ts', 'issue #25 (helper lock): its hand-built write session is being replaced'],
   ['mo/ingest.ts', 'issue #25 (helper lock): its hand-built write session is being replaced'],
   ['mo/shared.ts', 'issue #25 (helper lock): its hand-built write session is being replaced'],
+  ['mo/file-index.ts', 'issue #20.2 (helper mo-gc): writes the file_index into staging in the repository store'],
 ]);
 
 /** Where a file outside src/repo/ reaches the repository's internals (see the header). */

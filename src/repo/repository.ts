@@ -179,6 +179,16 @@ export class Repository {
     return typeof id === 'string' ? this.index.get(id) : this.index.getId(id);
   }
 
+  /** How many packs in the store no loaded index object names (`check --repair` would find them). */
+  async countUnindexedPacks(): Promise<number> {
+    let n = 0;
+    for await (const e of this.store.list('data')) {
+      const id = packIdFromKey(e.key);
+      if (id && !this.index.packSizes.has(id)) n++;
+    }
+    return n;
+  }
+
   /** Whether pack `packId` is in the store. */
   hasPack(packId: string): Promise<boolean> {
     return this.store.has(packKey(packId));

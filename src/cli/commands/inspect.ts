@@ -17,7 +17,6 @@ import type { Manifest } from '../../repo/manifest.js';
 import { checkSubset } from './inspect-subset.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
-import { packIdFromKey } from '../../repo/keys.js';
 import { openNativeAt, runNativeCheck } from '../native.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
 import { checkShown, compareCheckOrder } from '../../mo/layout.js';
@@ -232,11 +231,7 @@ const MISSING_CHUNK = /^chunk [0-9a-f]+ is missing from the repository/;
  * the packs' headers) would find them; undefined when it would not help.
  */
 async function repairHint(repo: Repository): Promise<string | undefined> {
-  let unindexed = 0;
-  for await (const e of repo.store.list('data')) {
-    const id = packIdFromKey(e.key);
-    if (id && !repo.index.packSizes.has(id)) unindexed++;
-  }
+  const unindexed = await repo.countUnindexedPacks();
   const damaged = repo.damagedIndexes.size;
   if (unindexed === 0 && damaged === 0) return undefined;
   const why = [unindexed > 0 ? `${unindexed} pack(s) in the repository are in no index object` : '', damaged > 0 ? `${damaged} index object(s) could not be read` : ''].filter(Boolean).join(' and ');
