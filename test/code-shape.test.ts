@@ -103,6 +103,7 @@ const LONG_LINES = new Map<string, number>([
   ['src/mo/snapshot-sql.ts', 4],
   ['src/mo/staged.ts', 2],
   ['src/mo/staging.ts', 1],
+  ['src/repo/chunk-index.ts', 2],
   ['src/repo/delete.ts', 1],
   ['src/repo/gc-plan.ts', 1],
   ['src/repo/gc.ts', 4],
