@@ -31,10 +31,17 @@ export function walkSummaryJson(r: WalkReport): Record<string, unknown> {
   return { followed: show(r.followed), linksOut: show(r.linksOut), special: r.special.map(showName), excluded: r.excluded.map(showName) };
 }
 
+/**
+ * The links a cold backup follows: MatrixOne's `mo-data/shared` (object storage of a DISK
+ * cluster) and `mo-data/local` (the local cache and metadata), which operators move to another
+ * disk and link back. Any other link, at the top too, is stored as a link (spec/repository.md §7.2).
+ */
+export const FOLLOWED_TOP_LINKS = ['shared', 'local'] as const;
+
 /** How a cold backup walks mo-data: a linked shared/local is followed; the repository and catalog are left out. */
 export function coldWalkOptions(location: Location, catalogFile: string): WalkOptions {
   return {
-    followTopLinks: true,
+    followTopLinks: FOLLOWED_TOP_LINKS,
     exclude: [...(location.backupDir === 'filesystem' ? [{ path: location.path }] : []), { path: catalogFile, siblings: true }],
   };
 }

@@ -5,8 +5,9 @@
  *
  * What the tree holds is never skipped silently; the report says what was not stored as is:
  * - symbolic links are entries of their own (target text kept) and are not followed, except,
- *   with `followTopLinks`, a link directly under the root to a folder outside the tree (a
- *   MatrixOne `mo-data/shared` on another disk): that folder is walked as if it were there;
+ *   with `followTopLinks`, a link of one of those names directly under the root to a folder
+ *   outside the tree (a MatrixOne `mo-data/shared` on another disk): that folder is walked as
+ *   if it were there;
  * - a link whose target leaves the tree is kept as a link and listed in `linksOut`;
  * - fifos, sockets and devices are not stored and are listed in `special`;
  * - `exclude`d paths (a repository or catalog inside the tree) are not stored and are listed.
@@ -50,7 +51,12 @@ export interface WalkReport {
 }
 
 export interface WalkOptions {
-  followTopLinks?: boolean;
+  /**
+   * Names of links directly under the root that are followed when they lead to a folder outside
+   * the tree (a cold backup: MatrixOne's `shared` and `local`, which operators put on another
+   * disk); every other link is stored as a link.
+   */
+  followTopLinks?: readonly string[];
   /** Paths to leave out; `siblings` also leaves out `<path>.*` (a catalog's lock and temp files). */
   exclude?: { path: string; siblings?: boolean }[];
 }
@@ -126,7 +132,7 @@ export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkR
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
           throw withContext(`read ${abs}`, e);
         }
-        const followedTo = rel === '' && o.followTopLinks ? await folderOutside(abs, rootReal) : undefined;
+        const followedTo = rel === '' && o.followTopLinks?.includes(name) ? await folderOutside(abs, rootReal) : undefined;
         if (followedTo) {
           report.followed.push({ path: r, target });
           const dst = await fsp.stat(fsPath(abs));
