@@ -79,17 +79,19 @@ export interface SnapshotFilter extends Scope {
   endTs?: string;
 }
 
-/** `SHOW SNAPSHOTS [WHERE …]`: the filters over the statement's own columns. */
-export function showSnapshots(f: SnapshotFilter): string {
+/** `SHOW <what> [WHERE …]`: the level, scope and name filters over the statement's own columns. */
+function showWhere(what: string, f: SnapshotFilter, o: { level: string; name: [string, string | undefined, string]; db: string }, extra: string[] = []): string {
   const w: string[] = [];
-  if (f.cluster !== undefined && f.cluster !== '') w.push(`SNAPSHOT_LEVEL = 'cluster'`);
-  if (f.account) w.push(`ACCOUNT_NAME = ${sqlString(bare(f.account, '--account'))}`);
-  if (f.database) w.push(`DATABASE_NAME = ${sqlString(bare(f.database, '--db'))}`);
-  if (f.table) w.push(`TABLE_NAME = ${sqlString(bare(f.table, '--table'))}`);
-  if (f.sname) w.push(`SNAPSHOT_NAME = ${sqlString(bare(f.sname, '--sname'))}`);
-  if (f.beginTs) w.push(`TIMESTAMP >= ${tsLiteral(f.beginTs, '--beginTs')}`);
-  if (f.endTs) w.push(`TIMESTAMP <= ${tsLiteral(f.endTs, '--endTs')}`);
-  return `SHOW SNAPSHOTS${w.length ? ` WHERE ${w.join(' AND ')}` : ''}`;
+  if (f.cluster !== undefined && f.cluster !== '') w.push(`${o.level} = 'cluster'`);
+  const eq: [string, string | undefined, string][] = [['ACCOUNT_NAME', f.account, '--account'], ['DATABASE_NAME', f.database, o.db], ['TABLE_NAME', f.table, '--table'], o.name];
+  for (const [col, v, flag] of eq) if (v) w.push(`${col} = ${sqlString(bare(v, flag))}`);
+  w.push(...extra);
+  return `SHOW ${what}${w.length ? ` WHERE ${w.join(' AND ')}` : ''}`;
+}
+
+export function showSnapshots(f: SnapshotFilter): string {
+  const ts = [...(f.beginTs ? [`TIMESTAMP >= ${tsLiteral(f.beginTs, '--beginTs')}`] : []), ...(f.endTs ? [`TIMESTAMP <= ${tsLiteral(f.endTs, '--endTs')}`] : [])];
+  return showWhere('SNAPSHOTS', f, { level: 'SNAPSHOT_LEVEL', name: ['SNAPSHOT_NAME', f.sname, '--sname'], db: '--db' }, ts);
 }
 
 /** A name compared as a value: checked like an identifier, sent as a string literal. */
@@ -152,15 +154,7 @@ export function createPitr(name: string | undefined, lvl: string | undefined, s:
 export const alterPitr = (name: string | undefined, value: string | undefined, unit: string | undefined): string => `ALTER PITR ${ident(name, '--pname')} ${range(value, unit)}`;
 export const dropPitr = (name: string | undefined): string => `DROP PITR ${ident(name, '--pname')}`;
 
-export function showPitr(f: SnapshotFilter & { pname?: string }): string {
-  const w: string[] = [];
-  if (f.cluster !== undefined && f.cluster !== '') w.push(`PITR_LEVEL = 'cluster'`);
-  if (f.account) w.push(`ACCOUNT_NAME = ${sqlString(bare(f.account, '--account'))}`);
-  if (f.database) w.push(`DATABASE_NAME = ${sqlString(bare(f.database, '--database'))}`);
-  if (f.table) w.push(`TABLE_NAME = ${sqlString(bare(f.table, '--table'))}`);
-  if (f.pname) w.push(`PITR_NAME = ${sqlString(bare(f.pname, '--pname'))}`);
-  return `SHOW PITR${w.length ? ` WHERE ${w.join(' AND ')}` : ''}`;
-}
+export const showPitr = (f: SnapshotFilter & { pname?: string }): string => showWhere('PITR', f, { level: 'PITR_LEVEL', name: ['PITR_NAME', f.pname, '--pname'], db: '--database' });
 
 /** RESTORE … FROM PITR; `cluster` for --cluster, `source` the account a new account is restored from. */
 export function restorePitr(name: string | undefined, ts: string | undefined, s: Scope & { cluster?: boolean; source?: string }): string {
