@@ -22,6 +22,8 @@ export interface CliContext {
   signal?: AbortSignal;
   /** Every summary a command makes (shown or not): --metrics_file and the hooks read them. */
   onSummary?: (s: Summary) => void;
+  /** --metrics_file: stats --html reads the last check from it. */
+  metricsFile?: string;
 }
 
 /** The schema name of a command's JSON document (spec/json.md): `mobr.<command>.v1`. */

@@ -101,7 +101,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
       await after?.before(opts, metaFile);
       await checkMetaPath(metaFile);
       const onSummary = (s: Summary) => void after?.summaries.push(s);
-      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile, (m) => io.stderr.write(`mo_br: warning: ${m}\n`)), log, verbose: globals.verbose === true, quiet: globals.quiet === true, signal: io.signal, onSummary });
+      await fn({ stdout, stderr: io.stderr, json: globals.json === true, catalog: new Catalog(metaFile, (m) => io.stderr.write(`mo_br: warning: ${m}\n`)), log, verbose: globals.verbose === true, quiet: globals.quiet === true, signal: io.signal, onSummary, metricsFile: globals.metrics_file });
     } catch (e) {
       failure = e;
     }

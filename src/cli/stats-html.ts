@@ -8,11 +8,13 @@
 import type { Growth, GrowthPoint } from '../repo/growth.js';
 import type { RepoStats } from '../repo/stats.js';
 import { formatBytes } from './units.js';
+import type { Health } from './stats-health.js';
 
 export interface HtmlRepository {
   where: string;
   stats: RepoStats;
   growth: Growth;
+  health?: Health;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -62,12 +64,16 @@ export function growthSvg(points: GrowthPoint[], series: Series[], label: string
     const anchor = points.length === 1 ? 'middle' : p === points[0] ? 'start' : p === points[points.length - 1] ? 'end' : 'middle';
     xlabels += `<text x="${x(p.completedAt).toFixed(1)}" y="${H - PAD.b + 18}" text-anchor="${anchor}">${d}</text>`;
   }
+  // Series are drawn first to last, each narrower than the one before, so where values are
+  // equal every line still shows around the ones drawn over it (and the key says so).
   const lines = series
     .map((s, i) => {
+      const width = 2 + 2.5 * (series.length - 1 - i);
       const pts = points.map((p) => `${x(p.completedAt).toFixed(1)},${y(s.get(p)).toFixed(1)}`).join(' ');
-      const dots = points.map((p) => `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(s.get(p)).toFixed(1)}" r="3" class="${s.cls}"><title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(s.get(p))}</title></circle>`).join('');
-      const key = `<rect x="${PAD.l + 10}" y="${PAD.t + i * 16}" width="12" height="4" class="${s.cls}-key"/><text x="${PAD.l + 28}" y="${PAD.t + 5 + i * 16}">${esc(s.label)}</text>`;
-      return `<polyline points="${pts}" class="${s.cls}"/>${dots}${key}`;
+      const dots = points.map((p) => `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(s.get(p)).toFixed(1)}" r="${(width / 2 + 1.5).toFixed(1)}" class="${s.cls}" data-series="${s.cls}" data-id="${esc(p.id)}" data-value="${s.get(p)}"><title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(s.get(p))}</title></circle>`).join('');
+      const same = series.slice(0, i).filter((o) => points.every((p) => o.get(p) === s.get(p))).map((o) => o.label.split(' (')[0]);
+      const key = `<rect x="${PAD.l + 10}" y="${PAD.t + i * 16}" width="12" height="4" class="${s.cls}-key"/><text x="${PAD.l + 28}" y="${PAD.t + 5 + i * 16}">${esc(s.label)}${same.length > 0 ? esc(` (equal to ${same.join(', ')}: drawn over it)`) : ''}</text>`;
+      return `<polyline points="${pts}" class="${s.cls}" stroke-width="${width}" data-series="${s.cls}"/>${dots}${key}`;
     })
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(label)}">
@@ -100,15 +106,34 @@ function table(points: GrowthPoint[]): string {
   return `<table><thead><tr><th>completed (UTC)</th><th>backup ID</th><th>type</th><th>logical</th><th>stored</th><th>dedup</th><th>added</th><th>unique</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`;
 }
 
+/** Freshness per source, the last check, reclaimable space, dedup vs compression. */
+function healthHtml(h: Health, now: number): string {
+  const rows = h.sources
+    .map((s) => `<tr class="${s.daysWithout >= 2 ? 'stale' : 'fresh'}" data-source="${esc(s.source)}" data-days="${s.daysWithout}"><td>${esc(s.source)}</td><td class="n">${s.daysWithout}</td><td>${when(s.newest)}</td><td class="n">${s.backups}</td><td class="n">${s.full}</td><td class="n">${s.incremental}</td></tr>`)
+    .join('\n');
+  const check = h.check
+    ? `<p class="check ${h.check.ok ? 'ok' : 'failed'}" data-check="${h.check.ok ? 'ok' : 'failed'}">Last check ${when(h.check.at)} UTC (${Math.floor((now - h.check.at) / 86_400_000)} days ago): ${h.check.ok ? 'every file sound' : `${h.check.damaged} file(s) missing or damaged`}</p>`
+    : '<p class="check unknown" data-check="unknown">No check recorded (run <code>mo_br check --metrics_file &lt;file&gt;</code> and give the same file to <code>stats</code>).</p>';
+  const dedup = h.uniqueRawBytes > 0 ? h.uniqueRawBytes : 1;
+  return `<h3>Health</h3>
+<table class="sources"><thead><tr><th>source</th><th>days without a backup</th><th>newest (UTC)</th><th>backups</th><th>full</th><th>incremental</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+${check}
+<p class="space">Unique chunks: <b data-raw="${h.uniqueRawBytes}">${formatBytes(h.uniqueRawBytes)}</b> before compression, <b data-stored="${h.uniqueStoredBytes}">${formatBytes(h.uniqueStoredBytes)}</b> stored: compression <b>${(dedup / (h.uniqueStoredBytes || 1)).toFixed(2)}x</b>. Pack bytes no backup uses (what gc, run by <code>mo_br prune</code> / <code>delete</code>, can reclaim, plus pack headers): <b data-reclaimable="${h.reclaimableBytes}">${formatBytes(h.reclaimableBytes)}</b>.</p>`;
+}
+
 /** In every page's head: `stats --html` replaces only a file that carries it (a page it wrote). */
 export const GENERATOR_MARK = '<meta name="generator" content="mobr stats --html">';
 export const isStatsPage = (head: Buffer): boolean => head.includes(GENERATOR_MARK);
 
 export function renderStatsHtml(repos: HtmlRepository[], generatedAt: number): string {
   const sections = repos
-    .map(({ where, stats, growth }) => `<section>
+    .map(({ where, stats, growth, health }) => `<section>
 <h2>${esc(where)}</h2>
-<p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> logical in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): dedup ratio <b>${stats.dedupRatio.toFixed(2)}x</b></p>
+<p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> logical in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): overall <b>${stats.dedupRatio.toFixed(2)}x</b>${health && health.uniqueRawBytes > 0 ? `, of which dedup <b class="dedup">${(stats.logicalSize / health.uniqueRawBytes).toFixed(2)}x</b> and compression <b class="compression">${(health.uniqueRawBytes / (health.uniqueStoredBytes || 1)).toFixed(2)}x</b>` : ''}</p>
+${health ? healthHtml(health, generatedAt) : ''}
 <h3>Growth over time</h3>
 ${growthSvg(growth.points, [LOGICAL, STORED], 'repository growth: logical vs stored bytes by date')}
 <h3>Each backup: logical vs stored bytes</h3>
@@ -124,10 +149,10 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;font-family:monospace;background:#f3f3f3;padding:4px 8px}h3{font-size:15px;margin-bottom:4px}
 table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}td.n{text-align:right}td.id{font-family:monospace}
 svg text{font:11px sans-serif;fill:#444}.grid{stroke:#e6e6e6}.axis{stroke:#888}
-polyline{fill:none;stroke-width:2}polyline.logical{stroke:#e07b00}polyline.stored{stroke:#1f5fbf;stroke-dasharray:7 3}polyline.added{stroke:#2a9d4a;stroke-dasharray:2 3}
+polyline{fill:none}polyline.logical{stroke:#e07b00}polyline.stored{stroke:#1f5fbf;stroke-dasharray:7 3}polyline.added{stroke:#2a9d4a;stroke-dasharray:2 3}
 circle.logical{fill:#e07b00}circle.stored{fill:#1f5fbf}circle.added{fill:#2a9d4a}
 .logical-key{fill:#e07b00}.stored-key{fill:#1f5fbf}.added-key{fill:#2a9d4a}rect.added{fill:#2a9d4a}rect.unique{fill:#7a3fbf}
-dl dt{font-weight:bold}
+dl dt{font-weight:bold}tr.stale td{background:#fde2e1}p.check.failed{color:#b00020;font-weight:bold}p.check.ok{color:#1b7a34}
 </style></head>
 <body>
 <h1>mobr repository statistics</h1>

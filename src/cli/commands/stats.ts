@@ -17,6 +17,8 @@ import { loadAllManifests, repositoriesToSearch } from '../open-backup.js';
 import { credentialsOf, flagLocation, openBackup, type RepoFlags } from '../resolve.js';
 import { isStatsPage, renderStatsHtml } from '../stats-html.js';
 import { catalogFiles } from '../meta.js';
+import { healthOf, lastCheck, type Health } from '../stats-health.js';
+import { repositoryLabel } from '../metrics.js';
 
 export interface StatsFlags extends RepoFlags {
   html?: string;
@@ -26,6 +28,7 @@ interface RepoOut {
   location: Location;
   stats: RepoStats;
   growth: Growth;
+  health: Health;
 }
 
 export async function runStats(id: string | undefined, flags: StatsFlags, ctx: CliContext): Promise<void> {
@@ -44,7 +47,10 @@ export async function runStats(id: string | undefined, flags: StatsFlags, ctx: C
     if (ids) for (const bid of ids) if (!manifests.some((m) => m.id === bid)) await repo.loadManifest(bid); // ENOENT_BACKUP naming it
     const growth = growthSeries(manifests, (h) => repo.location(h));
     if (ids) growth.points = growth.points.filter((p) => ids.includes(p.id));
-    return { location, stats: await repoStats(repo, ids, manifests), growth };
+    const stats = await repoStats(repo, ids, manifests);
+    const health = healthOf(ids ? manifests.filter((m) => ids.includes(m.id)) : manifests, (h) => repo.location(h), stats.packBytes, Date.now());
+    health.check = await lastCheck(ctx.metricsFile, repositoryLabel(location));
+    return { location, stats, growth, health };
   });
   if (flags.html !== undefined) writeHtml(flags.html, out, ctx.catalog.file);
   if (ctx.json) {
@@ -90,6 +96,6 @@ function statsJson(out: RepoOut[]): Record<string, unknown> {
 const htmlRule = (catalog: string): OutputRule => ({ what: '--html', replace: isStatsPage, forbidden: catalogFiles(catalog) });
 
 function writeHtml(file: string, out: RepoOut[], catalog: string): void {
-  const page = renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth })), Date.now());
+  const page = renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth, health: o.health })), Date.now());
   writeOutputFile(file, page, htmlRule(catalog));
 }
