@@ -89,3 +89,22 @@ describe('#24.7: where mo_br.meta lives', () => {
     expect(await fsp.readFile(path.join(root, 'copied/mo_br.meta'), 'utf8')).toMatch(/^[0-9a-f-]{36},/);
   });
 });
+
+describe('#24.12: sync with only the catalog', () => {
+  it('syncs every recorded backup when they all live in one repository', async () => {
+    const d = path.join(root, 's-data');
+    await fsp.mkdir(d, { recursive: true });
+    await fsp.writeFile(path.join(d, 'y'), 'y\n');
+    const meta = path.join(root, 's.meta');
+    const ids: string[] = [];
+    for (let i = 0; i < 1; i++) {
+      const b = await mobr(['backup', '--data_dir', d, '--backup_dir', 'filesystem', '--path', 's-repo', '--json', '--meta_path', meta], root);
+      expect(b.code, b.stderr).toBe(0);
+      ids.push(JSON.parse(b.stdout).id);
+    }
+    const s = await mobr(['sync', '--target_dir', 'filesystem', '--target_path', 's-copy', '--meta_path', meta], root);
+    expect(s.code, s.stderr).toBe(0);
+    const list = await mobr(['list', '--backup_dir', 'filesystem', '--backup_path', 's-copy', '--json'], root);
+    expect(JSON.parse(list.stdout).backups.map((b: { id: string }) => b.id).sort()).toEqual([...ids].sort());
+  });
+});

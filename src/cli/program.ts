@@ -181,7 +181,7 @@ function addPrune(program: Command, run: Runner): void {
 }
 
 function addSync(program: Command, run: Runner): void {
-  const sync = program.command('sync').description('copy backups to another repository (offsite), sending only what it lacks').argument('[ID...]', 'backups to copy (default: all)');
+  const sync = program.command('sync').description('copy backups to another repository (offsite), sending only what it lacks').argument('[ID...]', 'backups to copy (default: all of --backup_dir, or every backup the meta file records when they are in one repository)');
   sourceKeys(backupSide(sync), ' of the source')
     .option('--target_dir <type>', 'where to copy: s3 or filesystem')
     .option('--target_path <dir>', 'target folder (filesystem)');

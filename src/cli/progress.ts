@@ -9,6 +9,8 @@ export interface ProgressUpdate {
   totalFiles?: number;
   bytes?: number;
   totalBytes?: number;
+  /** What `files` counts (default "files"; sync counts packs). */
+  unit?: string;
   /** The file being worked on. */
   current?: string;
 }
@@ -37,10 +39,12 @@ export class Progress {
     const parts = [this.label];
     if (u.totalBytes) parts.push(`${Math.floor(((u.bytes ?? 0) * 100) / u.totalBytes)}%`);
     if (u.bytes !== undefined) parts.push(u.totalBytes ? `${formatBytes(u.bytes)} / ${formatBytes(u.totalBytes)}` : formatBytes(u.bytes));
-    if (u.files !== undefined) parts.push(u.totalFiles ? `${u.files}/${u.totalFiles} files` : `${u.files} files`);
+    const unit = u.unit ?? 'files';
+    if (u.totalFiles && !u.totalBytes) parts.push(`${Math.floor((u.files ?? 0) * 100 / u.totalFiles)}%`);
+    if (u.files !== undefined) parts.push(u.totalFiles ? `${u.files}/${u.totalFiles} ${unit}` : `${u.files} ${unit}`);
     const secs = (now - this.started) / 1000;
     if (u.bytes && secs > 0.5) parts.push(`${formatBytes(u.bytes / secs)}/s`);
-    else if (u.files && !u.totalBytes && secs > 0.5) parts.push(`${Math.round(u.files / secs)} files/s`);
+    else if (u.files && !u.totalBytes && secs > 0.5) parts.push(`${Math.round(u.files / secs)} ${unit}/s`);
     const eta = etaSeconds(u, secs);
     if (eta !== undefined) parts.push(`ETA ${formatEta(eta)}`);
     if (u.current) parts.push(u.current);

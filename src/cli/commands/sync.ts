@@ -47,7 +47,16 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   for (const raw of ids) wanted.push(checkBackupId(await resolveAlias(raw, flags, ctx)));
   if (flags.backup_dir !== undefined) source = backupSideLocation(flags);
   else {
-    if (wanted.length === 0) throw new MobrError('BAD_INPUT', 'give backup IDs, or --backup_dir (s3 or filesystem) with where the backups are');
+    if (wanted.length === 0) {
+      // no IDs: every backup the catalog records, when they all live in one repository
+      const all = await ctx.catalog.read();
+      const places = all.map((r) => r.location).filter((l, i, ls) => ls.findIndex((x) => sameLocation(x, l)) === i);
+      if (places.length !== 1) {
+        const which = places.length === 0 ? `${ctx.catalog.file} records no backup` : `${ctx.catalog.file} records backups of ${places.length} repositories (${places.map(describeLocation).join('; ')})`;
+        throw new MobrError('BAD_INPUT', `${which}: give backup IDs, or --backup_dir (s3 or filesystem) with where the backups are`);
+      }
+      wanted.push(...all.map((r) => r.id));
+    }
     const records = await Promise.all(wanted.map((id) => catalogRecord(id, ctx)));
     source = records[0].location;
     if (records.some((r) => !sameLocation(r.location, source))) throw new MobrError('BAD_INPUT', 'these backups are in different repositories; sync one repository at a time');
@@ -66,7 +75,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
       pool,
       ids: wanted.length > 0 ? wanted : undefined,
       signal: ctx.signal,
-      onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent }),
+      onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' }),
     });
     progress.done();
     if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, durationNs: Number(process.hrtime.bigint() - t0) });
