@@ -13,12 +13,14 @@ import type { Blake3Backend } from '../hash/blake3.js';
 import { transferList } from './transfer.js';
 import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
 
-/** Worker file: the compiled .js next to this module (under vitest, src/*.ts maps to dist/src/*.js). */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return here.replace(/([\\/])src([\\/]workers[\\/])pool\.ts$/, '$1dist$1src$2chunk-worker.js');
-  return here.replace(/pool\.js$/, 'chunk-worker.js');
-}
+/**
+ * Worker file: the one next to this module. Run from source (tests, `node --import tsx`), that is
+ * src/workers/chunk-worker.ts, loaded through tsx's loader in the worker too, so a test exercises
+ * the source it tests, never a stale dist/.
+ */
+const HERE = fileURLToPath(import.meta.url);
+const FROM_SOURCE = HERE.endsWith('.ts');
+const workerFile = (): string => HERE.replace(/pool\.(ts|js)$/, 'chunk-worker.$1');
 
 /**
  * piscina loads the worker with `require()` first. On Node versions where require() of an ES
@@ -28,6 +30,7 @@ function workerFile(): string {
  */
 const WORKER_EXEC_ARGV = [
   ...process.execArgv,
+  ...(FROM_SOURCE && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : []),
   ...(process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : []),
 ];
 
