@@ -8,7 +8,7 @@
  *   flag names: top-level keys apply to every command that has the flag, a `[<command>]` table
  *   to that command only; the command line (and a flag's environment variable) wins.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { MobrError } from '../errors.js';
@@ -80,14 +80,35 @@ export function commandOf(rest: readonly string[], table: OptionTable): string |
 
 type TomlValue = string | number | boolean | Date | TomlValue[] | { [k: string]: TomlValue };
 
+const CONFIG_MAX_BYTES = 1 << 20;
+
+/**
+ * Reads a regular file of at most `max` bytes. A fifo, a device or a socket is refused before any
+ * read (a fifo nobody writes, or /dev/zero, would block or grow forever where Ctrl-C cannot
+ * reach: issue #25); the open itself does not block (O_NONBLOCK).
+ */
+function readRegularFile(p: string, what: string, max: number): string {
+  const fd = openSync(p, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new MobrError('BAD_INPUT', `${what} ${p} is a folder`);
+    if (!st.isFile()) throw new MobrError('BAD_INPUT', `${what} ${p} is not a regular file (a fifo, device or socket); give a file`);
+    if (st.size > max) throw new MobrError('BAD_INPUT', `${what} ${p} is ${st.size} bytes; at most ${max} are read`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads the config file: `file` given (must exist), else `./mo_br.toml` if present. */
 export function readConfig(file: string | undefined, cwd = process.cwd()): { file: string; data: Record<string, TomlValue> } | undefined {
   const explicit = file !== undefined && file !== '';
   const p = path.resolve(cwd, explicit ? file : DEFAULT_CONFIG);
   let text: string;
   try {
-    text = readFileSync(p, 'utf8');
+    text = readRegularFile(p, 'config file', CONFIG_MAX_BYTES);
   } catch (e) {
+    if (e instanceof MobrError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (!explicit && code === 'ENOENT') return undefined;
     if (code === 'ENOENT') throw new MobrError('NOT_FOUND', `config file ${p} does not exist`, { cause: e });

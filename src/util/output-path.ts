@@ -132,7 +132,16 @@ export function checkOutputFile(file: string, rule: OutputRule): OutputTarget {
 
 /** Opens a device or fifo for writing without creating or replacing anything; refuses a node that became a regular file. */
 function openThrough(t: OutputTarget, rule: OutputRule, append = false): number {
-  const fd = openSync(t.path, fsc.O_WRONLY | fsc.O_NOCTTY | (append ? fsc.O_APPEND : 0));
+  const flags = fsc.O_WRONLY | fsc.O_NOCTTY | (append ? fsc.O_APPEND : 0);
+  // A fifo nobody reads would block the open, uninterruptibly (issue #25): try without blocking
+  // first; once a reader is there, open it for ordinary (blocking) writes.
+  try {
+    closeSync(openSync(t.path, flags | fsc.O_NONBLOCK));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw bad(`${rule.what} ${t.path} is a fifo no process reads; give a file`);
+    throw e;
+  }
+  const fd = openSync(t.path, flags);
   const st = fstatSync(fd);
   if (st.isFile() || st.isDirectory()) {
     closeSync(fd);
