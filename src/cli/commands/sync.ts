@@ -5,7 +5,7 @@
  * --target_path, or --target_dir s3 with --target_endpoint, --target_bucket, --target_filepath…
  * Resumable and idempotent: run it again after an interruption.
  */
-import { promises as fsp } from 'node:fs';
+import { realish } from '../../util/output-path.js';
 import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
 import { syncRepository } from '../../repo/sync.js';
@@ -102,22 +102,11 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   }
 }
 
-/** A path with symlinks resolved as far as it exists (the rest of it appended as given). */
-async function realish(p: string): Promise<string> {
-  const abs = path.resolve(p);
-  try {
-    return await fsp.realpath(abs);
-  } catch {
-    const parent = path.dirname(abs);
-    return parent === abs ? abs : path.join(await realish(parent), path.basename(abs));
-  }
-}
-
 /** True when one repository lies inside the other (a folder below, or a key prefix below). */
 async function nested(a: Location, b: Location): Promise<boolean> {
   const within = (outer: string, inner: string, sep: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
   if (a.backupDir === 'filesystem' && b.backupDir === 'filesystem') {
-    const [x, y] = [await realish(a.path), await realish(b.path)];
+    const [x, y] = [realish(a.path), realish(b.path)];
     return within(x, y, path.sep) || within(y, x, path.sep);
   }
   if (a.backupDir === 's3' && b.backupDir === 's3') {
