@@ -70,9 +70,16 @@ export function growthSvg(points: GrowthPoint[], series: Series[], label: string
     .map((s, i) => {
       const width = 2 + 2.5 * (series.length - 1 - i);
       const pts = points.map((p) => `${x(p.completedAt).toFixed(1)},${y(s.get(p)).toFixed(1)}`).join(' ');
-      const dots = points.map((p) => `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(s.get(p)).toFixed(1)}" r="${(width / 2 + 1.5).toFixed(1)}" class="${s.cls}" data-series="${s.cls}" data-id="${esc(p.id)}" data-value="${s.get(p)}"><title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(s.get(p))}</title></circle>`).join('');
+      const dot = (p: GrowthPoint) =>
+        `<circle cx="${x(p.completedAt).toFixed(1)}" cy="${y(s.get(p)).toFixed(1)}" r="${(width / 2 + 1.5).toFixed(1)}" class="${s.cls}" ` +
+        `data-series="${s.cls}" data-id="${esc(p.id)}" data-value="${s.get(p)}">` +
+        `<title>${esc(p.id)} ${when(p.completedAt)}: ${formatBytes(s.get(p))}</title></circle>`;
+      const dots = points.map(dot).join('');
       const same = series.slice(0, i).filter((o) => points.every((p) => o.get(p) === s.get(p))).map((o) => o.label.split(' (')[0]);
-      const key = `<rect x="${PAD.l + 10}" y="${PAD.t + i * 16}" width="12" height="4" class="${s.cls}-key"/><text x="${PAD.l + 28}" y="${PAD.t + 5 + i * 16}">${esc(s.label)}${same.length > 0 ? esc(` (equal to ${same.join(', ')}: drawn over it)`) : ''}</text>`;
+      const note = same.length > 0 ? esc(` (equal to ${same.join(', ')}: drawn over it)`) : '';
+      const key =
+        `<rect x="${PAD.l + 10}" y="${PAD.t + i * 16}" width="12" height="4" class="${s.cls}-key"/>` +
+        `<text x="${PAD.l + 28}" y="${PAD.t + 5 + i * 16}">${esc(s.label)}${note}</text>`;
       return `<polyline points="${pts}" class="${s.cls}" stroke-width="${width}" data-series="${s.cls}"/>${dots}${key}`;
     })
     .join('\n');
@@ -109,11 +116,19 @@ function table(points: GrowthPoint[]): string {
 /** Freshness per source, the last check, reclaimable space, dedup vs compression. */
 function healthHtml(h: Health, now: number): string {
   const rows = h.sources
-    .map((s) => `<tr class="${s.daysWithout >= 2 ? 'stale' : 'fresh'}" data-source="${esc(s.source)}" data-days="${s.daysWithout}"><td>${esc(s.source)}</td><td class="n">${s.daysWithout}</td><td>${when(s.newest)}</td><td class="n">${s.backups}</td><td class="n">${s.full}</td><td class="n">${s.incremental}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr class="${s.daysWithout >= 2 ? 'stale' : 'fresh'}" data-source="${esc(s.source)}" data-days="${s.daysWithout}">` +
+        `<td>${esc(s.source)}</td><td class="n">${s.daysWithout}</td><td>${when(s.newest)}</td>` +
+        `<td class="n">${s.backups}</td><td class="n">${s.full}</td><td class="n">${s.incremental}</td></tr>`,
+    )
     .join('\n');
   const check = h.check
-    ? `<p class="check ${h.check.ok ? 'ok' : 'failed'}" data-check="${h.check.ok ? 'ok' : 'failed'}">Last check ${when(h.check.at)} UTC (${Math.floor((now - h.check.at) / 86_400_000)} days ago): ${h.check.ok ? 'every file sound' : `${h.check.damaged} file(s) missing or damaged`}</p>`
-    : '<p class="check unknown" data-check="unknown">No check recorded (run <code>mo_br check --metrics_file &lt;file&gt;</code> and give the same file to <code>stats</code>).</p>';
+    ? `<p class="check ${h.check.ok ? 'ok' : 'failed'}" data-check="${h.check.ok ? 'ok' : 'failed'}">` +
+      `Last check ${when(h.check.at)} UTC (${Math.floor((now - h.check.at) / 86_400_000)} days ago): ` +
+      `${h.check.ok ? 'every file sound' : `${h.check.damaged} file(s) missing or damaged`}</p>`
+    : '<p class="check unknown" data-check="unknown">No check recorded ' +
+      '(run <code>mo_br check --metrics_file &lt;file&gt;</code> and give the same file to <code>stats</code>).</p>';
   const dedup = h.uniqueRawBytes > 0 ? h.uniqueRawBytes : 1;
   return `<h3>Health</h3>
 <table class="sources"><thead><tr><th>source</th><th>days without a backup</th><th>newest (UTC)</th><th>backups</th><th>full</th><th>incremental</th></tr></thead>
