@@ -53,7 +53,9 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
       const places = all.map((r) => r.location).filter((l, i, ls) => ls.findIndex((x) => sameLocation(x, l)) === i);
       if (places.length !== 1) {
         const named = places.map(describeLocation).join('; ');
-        const which = places.length === 0 ? `${ctx.catalog.file} records no backup` : `${ctx.catalog.file} records backups of ${places.length} repositories (${named})`;
+        const which = places.length === 0
+          ? `${ctx.catalog.file} records no backup`
+          : `${ctx.catalog.file} records backups of ${places.length} repositories (${named})`;
         throw new MobrError('BAD_INPUT', `${which}: give backup IDs, or --backup_dir (s3 or filesystem) with where the backups are`);
       }
       wanted.push(...all.map((r) => r.id));
