@@ -80,17 +80,21 @@ export interface SnapshotFilter extends Scope {
 }
 
 /** `SHOW <what> [WHERE …]`: the level, scope and name filters over the statement's own columns. */
-function showWhere(what: string, f: SnapshotFilter, o: { level: string; name: [string, string | undefined, string]; db: string }, extra: string[] = []): string {
+type Eq = [string, string | undefined, string];
+function showWhere(what: string, f: SnapshotFilter, o: { level: string; name: Eq; db: string }, extra: string[] = []): string {
   const w: string[] = [];
   if (f.cluster !== undefined && f.cluster !== '') w.push(`${o.level} = 'cluster'`);
-  const eq: [string, string | undefined, string][] = [['ACCOUNT_NAME', f.account, '--account'], ['DATABASE_NAME', f.database, o.db], ['TABLE_NAME', f.table, '--table'], o.name];
+  const eq: Eq[] = [['ACCOUNT_NAME', f.account, '--account'], ['DATABASE_NAME', f.database, o.db], ['TABLE_NAME', f.table, '--table'], o.name];
   for (const [col, v, flag] of eq) if (v) w.push(`${col} = ${sqlString(bare(v, flag))}`);
   w.push(...extra);
   return `SHOW ${what}${w.length ? ` WHERE ${w.join(' AND ')}` : ''}`;
 }
 
 export function showSnapshots(f: SnapshotFilter): string {
-  const ts = [...(f.beginTs ? [`TIMESTAMP >= ${tsLiteral(f.beginTs, '--beginTs')}`] : []), ...(f.endTs ? [`TIMESTAMP <= ${tsLiteral(f.endTs, '--endTs')}`] : [])];
+  const ts = [
+    ...(f.beginTs ? [`TIMESTAMP >= ${tsLiteral(f.beginTs, '--beginTs')}`] : []),
+    ...(f.endTs ? [`TIMESTAMP <= ${tsLiteral(f.endTs, '--endTs')}`] : []),
+  ];
   return showWhere('SNAPSHOTS', f, { level: 'SNAPSHOT_LEVEL', name: ['SNAPSHOT_NAME', f.sname, '--sname'], db: '--db' }, ts);
 }
 
@@ -151,10 +155,12 @@ export function createPitr(name: string | undefined, lvl: string | undefined, s:
   return `CREATE PITR ${n} FOR ${target} ${range(value, unit)}`;
 }
 
-export const alterPitr = (name: string | undefined, value: string | undefined, unit: string | undefined): string => `ALTER PITR ${ident(name, '--pname')} ${range(value, unit)}`;
+export const alterPitr = (name: string | undefined, value: string | undefined, unit: string | undefined): string =>
+  `ALTER PITR ${ident(name, '--pname')} ${range(value, unit)}`;
 export const dropPitr = (name: string | undefined): string => `DROP PITR ${ident(name, '--pname')}`;
 
-export const showPitr = (f: SnapshotFilter & { pname?: string }): string => showWhere('PITR', f, { level: 'PITR_LEVEL', name: ['PITR_NAME', f.pname, '--pname'], db: '--database' });
+export const showPitr = (f: SnapshotFilter & { pname?: string }): string =>
+  showWhere('PITR', f, { level: 'PITR_LEVEL', name: ['PITR_NAME', f.pname, '--pname'], db: '--database' });
 
 /** RESTORE … FROM PITR; `cluster` for --cluster, `source` the account a new account is restored from. */
 export function restorePitr(name: string | undefined, ts: string | undefined, s: Scope & { cluster?: boolean; source?: string }): string {
