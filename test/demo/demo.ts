@@ -18,8 +18,14 @@ const home = path.join(work, 'matrixone');
 const backups = path.join(work, 'backups');
 const meta = path.join(work, 'mo_br.meta');
 
+/** Bold headings only on a terminal, and not when NO_COLOR is set (no-color.org): a pipe or a log gets plain text. */
+export function heading(s: string, tty = process.stdout.isTTY === true, env: NodeJS.ProcessEnv = process.env): string {
+  const color = tty && !env.NO_COLOR && env.TERM !== 'dumb';
+  return color ? `\n\x1b[1m== ${s}\x1b[0m\n` : `\n== ${s}\n`;
+}
+
 function say(s: string): void {
-  process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
+  process.stdout.write(heading(s));
 }
 
 /** Runs ./mo_br (asynchronously: the emulator answers from this same process). */
@@ -89,7 +95,10 @@ async function main(): Promise<void> {
   say(`done: everything is under ${path.relative(process.cwd(), work) || work}`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+// Run only as the program (`npm run demo`), not when a test imports heading().
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
