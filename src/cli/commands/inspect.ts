@@ -13,7 +13,7 @@ import { MobrError, checkAborted, isMobrError } from '../../errors.js';
 import { leftoverShareObjects } from '../../repo/parts.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { parseSubset, type SubsetReport } from '../../backup/verify-subset.js';
-import type { Manifest } from '../../repo/manifest.js';
+import { isBackupId, type Manifest } from '../../repo/manifest.js';
 import { checkSubset } from './inspect-subset.js';
 import { repairIndex, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
@@ -133,6 +133,8 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
     const manifests: Manifest[] = [];
     for (const bid of await repo.listBackupIds()) {
       try {
+        // A stray folder's files under backups/ (names no backup ID): named and skipped, as a stray file is.
+        if (!isBackupId(bid)) throw new MobrError('CORRUPT_MANIFEST', `manifest of backup ${bid}: not a backup ID (a stray object in backups/)`);
         results.push(await verifyOne(repo, bid, !subset, ctx));
         if (subset) manifests.push(await repo.loadManifest(bid));
       } catch (e) {

@@ -1,0 +1,46 @@
+/**
+ * Issue #26's low items, through ./mo_br (spec/reliability.md §9): what a stray object, a bad clock,
+ * a short secret or a control character in a path must not break or reveal.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { tempDir } from '../helpers/tree.js';
+import { ensureBuilt, mobr } from './cli.js';
+
+let work: string;
+beforeAll(async () => {
+  ensureBuilt();
+  work = await tempDir('mobr-hostile-low-');
+});
+afterAll(async () => {
+  await fsp.rm(work, { recursive: true, force: true });
+});
+
+async function backupOnce(name: string): Promise<{ repo: string; M: string[]; src: string }> {
+  const repo = path.join(work, name, 'repo');
+  const src = path.join(work, name, 'src');
+  const M = ['--meta_path', path.join(work, name, 'mo_br.meta')];
+  await fsp.mkdir(src, { recursive: true });
+  await fsp.writeFile(path.join(src, 'a'), 'hello\n');
+  const r = await mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', src, ...M], work);
+  expect(r.code, r.stderr).toBe(0);
+  return { repo, M, src };
+}
+
+describe('a stray folder in backups/ (#26.13)', () => {
+  it('check and check --repair name it and check the real backups (exit 1, damage), as for a stray file', async () => {
+    const { repo, M } = await backupOnce('stray');
+    await fsp.writeFile(path.join(repo, 'backups/strayfile'), 'x');
+    await fsp.mkdir(path.join(repo, 'backups/strayfolder'));
+    await fsp.writeFile(path.join(repo, 'backups/strayfolder/y'), 'y');
+    for (const extra of [[], ['--repair']]) {
+      const r = await mobr(['check', ...extra, '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toContain('check: a\n');
+      expect(r.stdout).toMatch(/manifest of backup strayfolder\/y FAILED: .*not a backup ID/);
+      expect(r.stdout).toMatch(/manifest of backup strayfile FAILED/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
