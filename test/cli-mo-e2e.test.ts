@@ -9,20 +9,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
-import mysql from 'mysql2/promise';
 import { startEmulator, type Emulator } from './emulator/index.js';
+import { sql } from './helpers/mo-target.js';
 
 const mo = (args: string[]) => mobr(args, ROOT);
 
-async function sql(emu: Emulator, s: string): Promise<Record<string, unknown>[]> {
-  const c = await mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: '111' });
-  try {
-    const [rows] = await c.query(s);
-    return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
-  } finally {
-    await c.end();
-  }
-}
 
 const databases = async (emu: Emulator) => (await sql(emu, 'show databases')).map((r) => Object.values(r)[0] as string);
 

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import mysql from 'mysql2/promise';
 import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
+import { sql } from './helpers/mo-target.js';
 
 let work: string;
 beforeAll(() => {
@@ -20,15 +20,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function sql(emu: Emulator, s: string): Promise<unknown[]> {
-  const c = await mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: '111' });
-  try {
-    const [rows] = await c.query(s);
-    return Array.isArray(rows) ? rows : [];
-  } finally {
-    await c.end();
-  }
-}
 const count = async (emu: Emulator, t: string) => Object.values((await sql(emu, `select count(*) from ${t}`))[0] as object)[0];
 
 /** ./mo_br against `emu`, the password only in MO_BR_PASSWORD. */

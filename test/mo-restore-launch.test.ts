@@ -13,22 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import mysql from 'mysql2/promise';
 import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { launchFiles } from './emulator/cluster.js';
+import { sql } from './helpers/mo-target.js';
 
 const mo = (args: string[]) => mobr(args, ROOT);
 
-async function sql(emu: Emulator, s: string): Promise<unknown[]> {
-  const c = await mysql.createConnection({ host: emu.host, port: emu.port, user: 'dump', password: '111' });
-  try {
-    const [rows] = await c.query(s);
-    return Array.isArray(rows) ? rows : [];
-  } finally {
-    await c.end();
-  }
-}
 
 const LAUNCH = 'logservices = ["./etc/launch/log.toml"]\ntnservices = ["./etc/other/tn.toml"]\ncnservices = ["./etc/launch/cn.toml", "./etc/cn2/cn.toml"]\n';
 const TN = 'service-type = "TN"\ndata-dir = "./mo-data"\n\n[tn]\nuuid = "dd4dccb4-4d3c-41f8-b482-5251dc7a41bf"\n';

@@ -13,7 +13,6 @@ import { existsSync, promises as fsp, readFileSync, readdirSync, rmSync } from '
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import mysql from 'mysql2/promise';
 import { ensureBuilt, mobr, ROOT, type Run } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
@@ -21,20 +20,12 @@ import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
 import { gc } from '../src/repo/gc.js';
 import { until } from './helpers/until.js';
+import { sql } from './helpers/mo-target.js';
 
 let work: string;
 let emu: Emulator;
 let conn: string[];
 
-async function sql(e: Emulator, s: string): Promise<Record<string, unknown>[]> {
-  const c = await mysql.createConnection({ host: e.host, port: e.port, user: 'dump', password: '111' });
-  try {
-    const [rows] = await c.query(s);
-    return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
-  } finally {
-    await c.end();
-  }
-}
 
 /** An emulator with 3 rows in shared_db.t and `objects` new objects of 600 KB to 1.2 MB. */
 async function seeded(home: string, objects: number): Promise<Emulator> {
