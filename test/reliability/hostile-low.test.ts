@@ -44,3 +44,22 @@ describe('a stray folder in backups/ (#26.13)', () => {
     }
   });
 });
+
+describe('a clock before 1970 (#26.9)', () => {
+  it('backup refuses up front with one line (exit 2): no repository, no catalog record', async () => {
+    const dir = path.join(work, 'clock');
+    await fsp.mkdir(path.join(dir, 'src'), { recursive: true });
+    await fsp.writeFile(path.join(dir, 'src/a'), 'hello\n');
+    await fsp.writeFile(path.join(dir, 'skew'), String(-(Date.now() + 86_400_000))); // a day before 1970
+    const repo = path.join(dir, 'repo');
+    const meta = path.join(dir, 'mo_br.meta');
+    const r = await mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', path.join(dir, 'src'), '--meta_path', meta], work, {
+      env: { MOBR_TEST_CLOCK_SKEW_FILE: path.join(dir, 'skew') },
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^mo_br: the system clock reads 1969-12-31T.*before 1970/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(fsp.access(meta)).rejects.toThrow();
+    await expect(fsp.access(repo)).rejects.toThrow();
+  });
+});

@@ -17,6 +17,7 @@ import { v1 as uuidv1 } from 'uuid';
 import { MobrError, checkAborted, withContext } from '../../errors.js';
 import { backupTree } from '../../backup/backup.js';
 import { backupPauseHook } from '../test-pause.js';
+import { systemClock } from '../../util/clock.js';
 import { backupFromMatrixOne } from '../../mo/ingest.js';
 import { connect, type ConnectOptions } from '../../mo/client.js';
 import type { Repository } from '../../repo/repository.js';
@@ -76,6 +77,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestColdParent(r, records, location, source.dataDir) : Promise.resolve(undefined));
     return runBackupDryRun({ location, creds: req.creds, type: req.type, source: src, parent }, ctx);
   }
+  backupStartTime(); // a clock before 1970: refused before anything is written
   if (req.location.backupDir === 'filesystem') await forgetRemovedFolders(req.location, ctx);
   const stored = await storeBackup(req, records, ctx);
   const record = await recordBackup(req, stored, ctx);
@@ -181,7 +183,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
   const id = uuidv1();
   if (ctx.log) ctx.log.backupId = id;
   ctx.log?.info('backup started', { to: describeLocation(location), type });
-  const atTime = Date.now();
+  const atTime = backupStartTime();
   const t0 = process.hrtime.bigint();
   let waiting = false; // a coordinator has read its own share (--shares)
   try {
@@ -228,6 +230,17 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
     await repo.close();
   }
   return { id, manifest, repo, atTime, durationNs: Number(process.hrtime.bigint() - t0), walked, counts };
+}
+
+/**
+ * Now, as the catalog's start time (ms since 1970). A clock before 1970 is refused (exit 2): the
+ * catalog's times are whole numbers that mo_br and mo_ctl read, and a negative one would be a
+ * record every later command refuses (issue #26.9).
+ */
+function backupStartTime(): number {
+  const now = systemClock.now();
+  if (now >= 0) return now;
+  throw new MobrError('BAD_INPUT', `the system clock reads ${new Date(now).toISOString()}, before 1970: set the clock, then back up (a backup's start time must be after 1970)`);
 }
 
 /** Adds the stored backup's record to the meta file (under its lock). */
