@@ -240,7 +240,8 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
 function backupStartTime(): number {
   const now = systemClock.now();
   if (now >= 0) return now;
-  throw new MobrError('BAD_INPUT', `the system clock reads ${new Date(now).toISOString()}, before 1970: set the clock, then back up (a backup's start time must be after 1970)`);
+  const when = new Date(now).toISOString();
+  throw new MobrError('BAD_INPUT', `the system clock reads ${when}, before 1970: set the clock, then back up (a backup's start time must be after 1970)`);
 }
 
 /** Adds the stored backup's record to the meta file (under its lock). */
