@@ -20,6 +20,8 @@ import type { Clock } from '../util/clock.js';
 export interface BackupProgress extends IngestProgress {
   totalBytes: number;
   totalFiles: number;
+  /** Bytes of the files reused unread (counted in bytesRead, which is progress, not reading). */
+  reusedBytes?: number;
 }
 
 export interface BackupOptions {
@@ -148,6 +150,7 @@ function planEntries(repo: Repository, entries: WalkEntry[], o: BackupOptions): 
   }
   plan.progress.totalBytes = totalBytes;
   plan.progress.totalFiles = totalFiles;
+  plan.progress.reusedBytes = plan.reusedBytes;
   return plan;
 }
 

@@ -39,12 +39,12 @@ const HELP: Record<string, [string, string]> = {
   mobr_last_exit_code: ['gauge', 'Exit code of the last run (0: success; see mo_br --help).'],
   mobr_duration_seconds: ['gauge', 'How long the last run took.'],
   mobr_files: ['gauge', 'Files the last run backed up, restored, checked or sent.'],
-  mobr_read_bytes: ['gauge', 'Logical bytes the last backup read.'],
-  mobr_added_bytes: ['gauge', 'Logical bytes of the new and changed files of the last backup.'],
-  mobr_stored_bytes: ['gauge', 'Bytes the last backup added to the repository (after dedup and compression).'],
+  mobr_total_bytes: ['gauge', 'Logical bytes of the files of the last backup.'],
+  mobr_read_bytes: ['gauge', 'Bytes the last backup actually read from its source (files reused unread count nothing).'],
+  mobr_added_bytes: ['gauge', 'Bytes the last backup newly stored in the repository, after dedup and compression (as in stats).'],
   mobr_written_bytes: ['gauge', 'Bytes the last restore wrote.'],
   mobr_sent_bytes: ['gauge', 'Bytes the last sync sent.'],
-  mobr_dedup_ratio: ['gauge', 'Bytes read over bytes stored by the last backup (+Inf: nothing new was stored).'],
+  mobr_dedup_ratio: ['gauge', 'Total bytes over bytes added by the last backup (+Inf: nothing new was stored).'],
   mobr_check_ok: ['gauge', '1 if the last check found every file sound, else 0.'],
   mobr_check_damaged_files: ['gauge', 'Files the last check found missing or damaged.'],
 };
@@ -79,9 +79,9 @@ export function outcomeSeries(o: RunOutcome): Map<string, Map<string, string>> {
     if (s.fileCount !== undefined) set('mobr_files', labels, s.fileCount);
     const bytes = new Map(s.bytes.map((b) => [b.label, b.value]));
     for (const [label, value] of bytes) if (HELP[`mobr_${label}_bytes`]) set(`mobr_${label}_bytes`, labels, value);
-    const read = bytes.get('read');
-    const stored = bytes.get('stored');
-    if (read !== undefined && stored !== undefined) set('mobr_dedup_ratio', labels, stored > 0 ? read / stored : read > 0 ? Infinity : 1);
+    const total = bytes.get('total');
+    const added = bytes.get('added');
+    if (total !== undefined && added !== undefined) set('mobr_dedup_ratio', labels, added > 0 ? total / added : total > 0 ? Infinity : 1);
     if (s.damaged !== undefined) {
       set('mobr_check_ok', labels, s.damaged === 0 && o.exitCode === 0 ? 1 : 0);
       set('mobr_check_damaged_files', labels, s.damaged);

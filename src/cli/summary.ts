@@ -3,8 +3,14 @@
  *
  *   summary: backup 1f0e…
  *     files      12 new, 3 changed, 980 unchanged (995)
- *     bytes      1.2 GB read, 35 MB added, 9.1 MB stored
+ *     bytes      1.2 GB total, 40 MB read, 9.1 MB added
  *     duration   4.2s
+ *
+ * One vocabulary (also `--json`, --metrics_file and the README): files are new, changed or
+ * unchanged against the previous backup; `total` is the logical size of the backup's files;
+ * `read` the bytes actually read from the source (files reused unread count nothing); `added`
+ * the bytes the backup newly stored in the repository after dedup and compression, as in `stats`.
+ * Durations are for people ("850ms", "5.9s", "2m03s", "1h04m"), not Go's "5.861506274s".
  *     s3         312 requests (120 put, 180 get, 12 list), 2 retries
  *
  * Shown when stderr is a terminal or with --verbose; never under --json or --quiet (stdout
@@ -13,14 +19,12 @@
 import type { Manifest } from '../repo/manifest.js';
 import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
-import { formatBytes, formatDuration } from './units.js';
+import { formatBytes, formatHumanDuration } from './units.js';
 
 export interface FileCounts {
   new: number;
   changed: number;
   unchanged: number;
-  /** Logical bytes of the new and changed files. */
-  changedBytes: number;
 }
 
 export interface S3Counts {
@@ -52,17 +56,13 @@ export interface Summary {
 export function compareFiles(prev: Manifest | undefined, cur: Manifest): FileCounts {
   const before = new Map<string, Uint8Array | undefined>();
   for (const f of prev?.files ?? []) if (f.kind === 'file') before.set(f.path, f.sha256);
-  const out: FileCounts = { new: 0, changed: 0, unchanged: 0, changedBytes: 0 };
+  const out: FileCounts = { new: 0, changed: 0, unchanged: 0 };
   for (const f of cur.files) {
     if (f.kind !== 'file') continue;
     const old = before.get(f.path);
-    if (!before.has(f.path)) {
-      out.new++;
-      out.changedBytes += f.size;
-    } else if (!old || !f.sha256 || Buffer.compare(Buffer.from(old), Buffer.from(f.sha256)) !== 0) {
-      out.changed++;
-      out.changedBytes += f.size;
-    } else out.unchanged++;
+    if (!before.has(f.path)) out.new++;
+    else if (!old || !f.sha256 || Buffer.compare(Buffer.from(old), Buffer.from(f.sha256)) !== 0) out.changed++;
+    else out.unchanged++;
   }
   return out;
 }
@@ -92,7 +92,7 @@ export function renderSummary(s: Summary): string {
   }
   if (s.filesText) out += row('files', s.filesText);
   if (s.bytes.length > 0) out += row('bytes', s.bytes.map((b) => `${formatBytes(b.value)} ${b.label}`).join(', '));
-  out += row('duration', formatDuration(s.durationNs));
+  out += row('duration', formatHumanDuration(s.durationNs));
   if (s.s3) {
     const kinds = Object.entries(s.s3.byKind).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
     out += row('s3', `${s.s3.requests} requests${kinds ? ` (${kinds})` : ''}, ${s.s3.retries} retries`);

@@ -63,6 +63,24 @@ export function formatDuration(nanoseconds: number | bigint): string {
   return neg ? `-${out}` : out;
 }
 
+/**
+ * A duration for people (summaries, not mo_br's Go output): "850ms", "5.9s", "2m03s", "1h04m".
+ * Under a second whole milliseconds; under a minute one decimal of a second; then minutes and
+ * zero-padded seconds; from an hour on, hours and zero-padded minutes.
+ */
+export function formatHumanDuration(nanoseconds: number): string {
+  const ns = Math.max(0, Math.round(nanoseconds));
+  if (ns < 1e6) return ns === 0 ? '0s' : '<1ms';
+  if (ns < 1e9 - 5e5) return `${Math.round(ns / 1e6)}ms`;
+  const tenths = Math.round(ns / 1e8);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
+  const secs = Math.round(ns / 1e9);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  if (secs < 3600) return `${Math.floor(secs / 60)}m${p2(secs % 60)}s`;
+  const mins = Math.round(secs / 60);
+  return `${Math.floor(mins / 60)}h${p2(mins % 60)}m`;
+}
+
 /** Go's fmtFrac: ".ddd" without trailing zeros (or "" when all zero), and the integer part. */
 function fraction(v: bigint, prec: number): [string, bigint] {
   const scale = 10n ** BigInt(prec);

@@ -45,6 +45,8 @@ export interface MoBackupProgress {
   totalBytes: number;
   filesDone: number;
   totalFiles: number;
+  /** Bytes of the files reused unread (counted in bytesRead, which is progress, not reading). */
+  reusedBytes?: number;
 }
 
 export interface MoBackupOptions {
@@ -203,6 +205,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
   const progress: MoBackupProgress = {
     phase: 'ingest',
     bytesRead: plan.reusedBytes,
+    reusedBytes: plan.reusedBytes,
     totalBytes: plan.reusedBytes + plan.toRead.reduce((s, x) => s + x.size, 0),
     filesDone: plan.reusedFiles,
     totalFiles: plan.reusedFiles + plan.toRead.length,

@@ -20,7 +20,8 @@ const NO_BUFFER = new SharedArrayBuffer(0);
 export interface WriterStats {
   newChunks: number;
   newBytes: number; // plain bytes of new chunks
-  storedBytes: number; // bytes of packs + index objects written
+  /** Stored (compressed, sealed) bytes of the new chunks, as the index records them: what `stats` calls added. */
+  storedBytes: number;
   packs: number;
 }
 
@@ -100,6 +101,7 @@ export class RepoWriter {
       slot.size += w.lengths[i];
       this.stats.newChunks++;
       this.stats.newBytes += w.rawLengths[i];
+      this.stats.storedBytes += w.lengths[i];
     }
   }
 
@@ -123,7 +125,6 @@ export class RepoWriter {
       .put(packKey(pack.id), pack.bytes)
       .then(async () => {
         this.stats.packs++;
-        this.stats.storedBytes += pack.bytes.length;
         this.stored.push({ id: pack.id, blobs });
         if (this.stored.length >= INDEX_EVERY) await this.writeIndex();
       })

@@ -119,5 +119,5 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
   }
   ctx.log?.info('share stored', { backup: r.id, share, files: r.files, bytes: r.readBytes, added_bytes: r.addedBytes, started: new Date(r.startedAt).toISOString(), completed: new Date(r.completedAt).toISOString() });
   if (ctx.json) printJson(ctx, 'share', { ...r, startedAt: new Date(r.startedAt).toISOString(), completedAt: new Date(r.completedAt).toISOString() });
-  else ctx.stdout.write(`Share\n    ${r.share} of ${r.shares} of backup ${r.id}: ${r.files} files, ${formatBytes(r.readBytes)} read, ${formatBytes(r.addedBytes)} stored\n`);
+  else ctx.stdout.write(`Share\n    ${r.share} of ${r.shares} of backup ${r.id}: ${r.files} files, ${formatBytes(r.readBytes)} read, ${formatBytes(r.addedBytes)} added\n`);
 }

@@ -29,7 +29,7 @@ import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
 import { listedSizeNote } from '../../mo/listed-size.js';
-import { compareFiles, printSummary, s3Counts, showSummary, type FileCounts } from '../summary.js';
+import { compareFiles, printSummary, s3Counts, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
@@ -109,7 +109,9 @@ interface StoredBackup {
   atTime: number;
   durationNs: number;
   walked?: WalkReport;
-  counts?: FileCounts;
+  counts: FileCounts;
+  /** Bytes actually read from the source (files reused unread from an earlier backup are not). */
+  readBytes: number;
 }
 
 function backupLocation(flags: BackupFlags): Location {
@@ -179,7 +181,9 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
   const progress = new Progress('backup', { json: ctx.json });
   let manifest: Manifest;
   let walked: WalkReport | undefined;
-  let counts: FileCounts | undefined;
+  let counts: FileCounts;
+  let readBytes = 0;
+  const noteRead = (p: { bytesRead: number; reusedBytes?: number }) => (readBytes = p.bytesRead - (p.reusedBytes ?? 0));
   const id = uuidv1();
   if (ctx.log) ctx.log.backupId = id;
   ctx.log?.info('backup started', { to: describeLocation(location), type });
@@ -203,6 +207,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
           checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
           if (p.phase === 'shares' && !waiting) ctx.log?.info('waiting for shares', { files: p.filesDone, bytes: p.bytesRead });
           waiting ||= p.phase === 'shares';
+          noteRead(p);
           const current = p.phase === 'server' ? 'server writing its backup' : p.phase === 'shares' ? 'waiting for the other shares' : undefined;
           progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current });
         },
@@ -221,15 +226,18 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         signal: ctx.signal,
         beforeCommit: backupPauseHook(ctx.signal),
         onWalk: (r) => (walked = r),
-        onProgress: (p) => progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
+        onProgress: (p) => {
+          noteRead(p);
+          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
+        },
       });
     }
-    if (showSummary(ctx)) counts = compareFiles(await previousBackup(repo, records, location, sourceText(source), baseId), manifest);
+    counts = compareFiles(await previousBackup(repo, records, location, sourceText(source), baseId), manifest);
   } finally {
     progress.done();
     await repo.close();
   }
-  return { id, manifest, repo, atTime, durationNs: Number(process.hrtime.bigint() - t0), walked, counts };
+  return { id, manifest, repo, atTime, durationNs: Number(process.hrtime.bigint() - t0), walked, counts, readBytes };
 }
 
 /**
@@ -272,18 +280,19 @@ async function recordBackup(req: BackupRequest, b: StoredBackup, ctx: CliContext
 
 /** mo_br's `Backup ID` block (or the JSON document), then the summary. */
 function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): void {
-  const { id, manifest, walked, counts } = b;
+  const { id, manifest, walked, counts, readBytes } = b;
   ctx.log?.info('backup stored', { files: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
-  if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
+  if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes,
+    readBytes, newFiles: counts.new, changedFiles: counts.changed, unchangedFiles: counts.unchanged, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
   else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
   printSummary(ctx, {
     command: 'backup',
     subject: id,
     files: counts,
     bytes: [
-      { label: 'read', value: manifest.logicalSize },
-      { label: 'added', value: counts?.changedBytes ?? manifest.logicalSize },
-      { label: 'stored', value: manifest.addedBytes },
+      { label: 'total', value: manifest.logicalSize },
+      { label: 'read', value: readBytes },
+      { label: 'added', value: manifest.addedBytes },
     ],
     durationNs: b.durationNs,
     s3: s3Counts(b.repo.store),
