@@ -24,6 +24,8 @@ export interface DeleteFlags extends RepoFlags {
   safety?: string;
 }
 
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['UNREACHABLE', 'AUTH_FAILED', 'ACCESS_DENIED', 'IO', 'NOT_FOUND']);
+
 export async function runDelete(rawId: string, flags: DeleteFlags, ctx: CliContext): Promise<void> {
   const safety = safetyFlag(flags.safety);
   const id = checkBackupId(await resolveAlias(rawId, flags, ctx));
@@ -36,7 +38,8 @@ export async function runDelete(rawId: string, flags: DeleteFlags, ctx: CliConte
     if (flagLocation(flags) !== undefined) throw e;
     // the record's repository is gone: forgetting the record needs nothing from it
     if (isMobrError(e, 'NO_REPO')) return forgetRecord(id, flags, ctx, e.message);
-    if (e instanceof MobrError && e.code !== 'ENOENT_BACKUP' && e.code !== 'BAD_INPUT' && e.code !== 'INTERRUPTED') {
+    // a repository out of reach: say how to forget the record; a damaged one is repaired, not forgotten
+    if (e instanceof MobrError && UNREACHABLE_CODES.has(e.code)) {
       throw new MobrError(e.code, `${e.message} (nothing was deleted; \`mo_br delete ${id} --not_delete_data\` forgets the record without its repository)`, { cause: e });
     }
     throw e;
