@@ -17,6 +17,7 @@
  *  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM (INTERRUPTED; src/cli/interrupt.ts)
  *   70  internal error: anything unexpected (a bug), including REPO_EXISTS surfacing here
  */
+import { maskSecrets } from '../util/mask.js';
 import type { ErrorCode } from '../errors.js';
 import { MobrError } from '../errors.js';
 
@@ -82,8 +83,7 @@ export function messageFor(e: unknown, secrets: readonly string[] = []): string 
     msg = errno && errno in ERRNO_EXIT ? e.message : `internal error: ${e.message}`;
   } else msg = `internal error: ${String(e)}`;
   msg = msg.replace(/\s*\r?\n\s*/g, ' ').trim() || 'unknown error';
-  for (const s of secrets) if (s.length >= 3) msg = msg.split(s).join('***');
-  return msg;
+  return maskSecrets(msg, secrets);
 }
 
 /** The public code of each exit code: what `--json` errors carry in `error.code` (spec/json.md). */

@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { MobrError } from '../errors.js';
 import type { RunOutcome } from './metrics.js';
+import { maskSecrets } from '../util/mask.js';
 
 const SECRET_ENV = ['X', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN'];
 
@@ -103,7 +104,7 @@ export function checkWebhook(url: string | undefined): void {
 
 /** Runs the hooks the outcome calls for; a hook's failure is a warning line. */
 export async function runHooks(h: Hooks, o: RunOutcome, secrets: readonly string[], stderr: { write(s: string): unknown }): Promise<void> {
-  const mask = (s: string) => secrets.reduce((t, x) => (x.length >= 3 ? t.split(x).join('***') : t), s);
+  const mask = (s: string) => maskSecrets(s, secrets);
   const cmd = o.exitCode === 0 ? h.onSuccess : h.onFailure;
   if (cmd) {
     const problem = await runShell(cmd, hookEnv(o, secrets), stderr);

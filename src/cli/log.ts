@@ -13,6 +13,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { openOutputAppend } from '../util/output-path.js';
 import { MobrError } from '../errors.js';
+import { maskSecrets } from '../util/mask.js';
 
 /** mo_br's `--log_file` value meaning the console (its documented default), never a file of that name. */
 export const CONSOLE = 'console';
@@ -84,7 +85,7 @@ export class Logger {
     parts.push(`msg=${fmtValue(msg)}`);
     for (const [k, v] of Object.entries(fields)) if (v !== undefined && k !== 'backup_id') parts.push(`${k}=${fmtValue(v)}`);
     let line = parts.join(' ').replace(/\r?\n/g, ' ');
-    for (const s of this.secrets) if (s.length >= 3) line = line.split(s).join('***');
+    line = maskSecrets(line, this.secrets);
     line += '\n';
     if (this.fd === undefined) this.console.write(line);
     else {

@@ -14,6 +14,7 @@
  */
 import mysql from 'mysql2/promise';
 import { MobrError } from '../errors.js';
+import { maskSecrets } from '../util/mask.js';
 
 export interface ConnectOptions {
   host: string;
@@ -192,10 +193,7 @@ const UNREACHABLE_CODES: Record<string, string> = {
 export function mapError(e: unknown, where: string, user: string, secrets: string[], what: string): MobrError {
   const err = e as { code?: string; errno?: number; message?: string; sqlMessage?: string };
   const scrub = (s: string) => {
-    let out = s.replace(/[\r\n]+/g, ' ');
-    // secrets of 1-2 characters would mangle every message and are not worth hiding from it
-    for (const sec of secrets) if (sec.length >= 3) out = out.split(sec).join('***');
-    return out.slice(0, 300);
+    return maskSecrets(s.replace(/[\r\n]+/g, ' '), secrets).slice(0, 300);
   };
   if (err?.code && UNREACHABLE_CODES[err.code]) {
     return new MobrError('UNREACHABLE', `cannot connect to MatrixOne at ${where}: ${UNREACHABLE_CODES[err.code]}`, { cause: e });

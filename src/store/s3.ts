@@ -18,6 +18,7 @@ import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './s
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { bestEffort } from '../util/best-effort.js';
 import { mapLimit } from '../util/concurrency.js';
+import { maskSecrets } from '../util/mask.js';
 
 export { displayEndpoint, validateS3Options, type S3StoreOptions };
 
@@ -393,9 +394,7 @@ export class S3Store implements Store {
   }
 
   private scrub(text: string): string {
-    let out = text.replace(/\s+/g, ' ').trim();
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return out;
+    return maskSecrets(text.replace(/\s+/g, ' ').trim(), this.secrets);
   }
 
   private assumeRoleProvider(roleArn: string, common: S3ClientConfig, base: S3ClientConfig['credentials']) {

@@ -63,3 +63,29 @@ describe('a clock before 1970 (#26.9)', () => {
     await expect(fsp.access(repo)).rejects.toThrow();
   });
 });
+
+describe('masking short secrets (#26.10)', () => {
+  it('masks a secret where it stands as a value, never inside a host:port or a bucket name', async () => {
+    const port = await closedPort();
+    const dir = path.join(work, 'mask');
+    await fsp.mkdir(dir, { recursive: true });
+    const M = ['--meta_path', path.join(dir, 'mo_br.meta')];
+    const srv = await mobr(['backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'dump', '--password', String(port).slice(-3), '--backup_dir', 'filesystem', '--path', path.join(dir, 'r'), ...M], work);
+    expect(srv.code, srv.stderr).toBe(5);
+    expect(srv.stderr).toContain(`127.0.0.1:${port}: connection refused`); // the password is the port's last 3 digits
+    const s3 = await mobr(['backup', '--data_dir', dir, '--backup_dir', 's3', '--endpoint', `http://127.0.0.1:${port}`, '--access_key_id', 'bucket1', '--secret_access_key', 'sec1234', '--bucket', 'bucket1', '--filepath', 'x', ...M], work);
+    expect(s3.code, s3.stderr).toBe(5);
+    expect(s3.stderr).toContain('bucket1/x');
+    expect(s3.stderr).not.toContain('***');
+  });
+});
+
+/** A TCP port nobody listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
