@@ -243,6 +243,29 @@ describe('Ctrl-C', () => {
   }, 30_000);
 });
 
+describe('--shares_timeout', () => {
+  it('nobody runs the other share: one line naming it, exit 5, cleaned up as on Ctrl-C; help and completion list the flag', async () => {
+    const repo = path.join(work, 'repo-timeout');
+    const meta = ['--meta_path', path.join(work, 'timeout.meta')];
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', '1s', ...meta], 2);
+    const r = await c.done;
+    expect(r.code, r.stderr).toBe(5);
+    // the ID is matched loosely: the password (111) is masked wherever it appears in a line, even inside an ID
+    expect(r.stderr).toMatch(/^mo_br: backup \S+: share 1 of 2 did not arrive within --shares_timeout 1s; nothing was written, run the whole backup again\n$/);
+    for (const d of ['backups', 'plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
+    const late = await mobr(c.joins[0]!, ROOT);
+    expect(late.code).toBe(3);
+    const bad = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', 'soon', ...meta], ROOT);
+    expect([bad.code, bad.stderr]).toEqual([2, 'mo_br: --shares_timeout wants a duration such as 6h, 90m or 45s, not "soon"\n']);
+    const alone = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares_timeout', '1s', ...meta], ROOT);
+    expect([alone.code, alone.stderr]).toEqual([2, 'mo_br: --shares_timeout goes with --shares <k>\n']);
+    const help = await mobr(['backup', '--help'], ROOT);
+    expect(help.stdout).toMatch(/--shares_timeout <duration>\s+with --shares: give up/);
+    const completion = await mobr(['completion', 'bash'], ROOT);
+    expect(completion.stdout).toContain('--shares_timeout');
+  }, 30_000);
+});
+
 describe('bad input', () => {
   it('is one line and exit 2 (3 for a backup nobody waits for), before anything is written', async () => {
     const repo = path.join(work, 'repo-bad');

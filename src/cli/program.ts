@@ -120,6 +120,7 @@ function addBackup(program: Command, run: Runner): void {
     .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)')
     .option('--dry_run', 'say what would be read and written; write nothing (no repository, no meta file record)')
     .option('--shares <k>', 'read the server backup in k shares: this process reads one and prints the command for each other (spec/scale.md)')
+    .option('--shares_timeout <duration>', 'with --shares: give up if the other shares have not all arrived in time (6h, 90m, 45s; default 6h)')
     .option('--join <id>', "ingest one share of backup <id> whose coordinator (--shares) is waiting; with --share and the repository flags; 'pending': the one such backup there (waits for it)")
     .option('--share <i>', 'the share to ingest with --join (1 to k-1)')
     .action((opts: BackupFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/backup.js')).runBackup(opts, ctx), opts));

@@ -36,7 +36,7 @@ import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
 import { mapLimit } from '../util/concurrency.js';
 import { removePlanAndParts } from '../repo/parts.js';
-import { coordinateShares, type SharesPlanned } from './shared.js';
+import { coordinateShares, type SharesDeadline, type SharesPlanned } from './shared.js';
 
 export interface MoBackupProgress {
   /** 'shares': the own share is read, waiting for the other ingesters' parts */
@@ -69,6 +69,8 @@ export interface MoBackupOptions {
    * parts of the others, run by `joinShare` anywhere; default 1 (no plan, no parts).
    */
   shares?: number;
+  /** With shares: give up waiting for the other shares after this long (default: wait). */
+  sharesDeadline?: SharesDeadline;
   /** Called once the plan is stored, so the other shares can be started. */
   onPlanned?: (p: SharesPlanned) => void;
   /** Test hook: runs after the server wrote the staging folder, before mobr reads it. */
@@ -131,7 +133,7 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     await o.afterServerBackup?.(staging);
     pool = o.pool ?? new WorkerPool(o.parallelism);
     ingestor = new Ingestor(repo, pool, repo.config.compression);
-    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, lock, onPlanned: o.onPlanned } : undefined;
+    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, lock, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
     const r = await ingestStaging(repo, staging, ingestor, pool.threads, { base, previous, id, onProgress: o.onProgress, shared });
     await ingestor.finish();
     for (const f of r.files) {
@@ -183,7 +185,7 @@ interface IngestStagedOptions {
   previous?: Manifest;
   onProgress?: (p: MoBackupProgress) => void;
   /** read in shares: this process reads share 0, other ingesters the rest (shared.ts) */
-  shared?: { shares: number; lock: RepoLock; onPlanned?: (p: SharesPlanned) => void };
+  shared?: { shares: number; lock: RepoLock; onPlanned?: (p: SharesPlanned) => void; deadline?: SharesDeadline };
 }
 
 interface Ingested {

@@ -61,6 +61,13 @@ export interface CoordinateOptions {
   onProgress?: (p: ShareProgress) => void;
   /** how often the parts are listed while waiting (default 250 ms growing to 2 s) */
   pollMs?: number;
+  /** give up waiting for the other shares after this long (--shares_timeout; text as the user gave it) */
+  deadline?: SharesDeadline;
+}
+
+export interface SharesDeadline {
+  ms: number;
+  text: string;
 }
 
 /**
@@ -101,7 +108,9 @@ async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, pr
   const got = new Map<number, BackupPart>();
   progress.waiting = true;
   let pause = o.pollMs ?? 250;
+  const giveUpAt = o.deadline ? Date.now() + o.deadline.ms : Infinity;
   while (got.size < plan.shares.length - 1) {
+    if (Date.now() >= giveUpAt) throw sharesMissing(plan, got, o.deadline!);
     o.onProgress?.(progress);
     for (const [share, key] of await listPartKeys(store, plan.id)) {
       if (share === 0 || share >= plan.shares.length || got.has(share)) continue;
@@ -112,10 +121,18 @@ async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, pr
       progress.waitingFor = plan.shares.length - 1 - got.size;
       o.onProgress?.(progress);
     }
-    if (got.size < plan.shares.length - 1) await sleep(pause);
+    if (got.size < plan.shares.length - 1) await sleep(Math.max(0, Math.min(pause, giveUpAt - Date.now())));
     pause = o.pollMs ?? Math.min(2000, pause * 1.5);
   }
   return [...got.values()];
+}
+
+/** The deadline passed: one line naming the shares whose parts never came (the caller cleans up as on Ctrl-C). */
+function sharesMissing(plan: BackupPlan, got: Map<number, BackupPart>, deadline: SharesDeadline): MobrError {
+  const missing = plan.shares.map((_, i) => i).filter((i) => i > 0 && !got.has(i));
+  const which = `share${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${plan.shares.length}`;
+  const why = `did not arrive within --shares_timeout ${deadline.text}; nothing was written, run the whole backup again`;
+  return new MobrError('UNREACHABLE', `backup ${plan.id}: ${which} ${why}`);
 }
 
 /** A part must follow this plan and hold exactly its share's files, with the sizes and checksums planned. */

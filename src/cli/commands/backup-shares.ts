@@ -8,7 +8,7 @@
  */
 import { MobrError, checkAborted } from '../../errors.js';
 import { joinShare } from '../../mo/shared.js';
-import type { SharesPlanned } from '../../mo/shared.js';
+import type { SharesDeadline, SharesPlanned } from '../../mo/shared.js';
 import { MAX_SHARES } from '../../mo/shares.js';
 import { pendingPlanIds } from '../../repo/parts.js';
 import type { Repository } from '../../repo/repository.js';
@@ -22,6 +22,7 @@ import { sharePauseHook } from '../test-pause.js';
 /** The flags of `backup` these parts read (backup.ts's ShareFlags has them all). */
 export interface ShareFlags {
   shares?: string;
+  shares_timeout?: string;
   join?: string;
   share?: string;
   host?: string;
@@ -41,6 +42,23 @@ export function sharesFlag(flags: ShareFlags): number | undefined {
   if (flags.data_dir !== undefined) throw new MobrError('BAD_INPUT', '--shares is for a backup of a running MatrixOne (--host), not a cold backup');
   if (flags.dry_run) throw new MobrError('BAD_INPUT', '--shares cannot be combined with --dry_run');
   return k;
+}
+
+/** --shares_timeout's default: a nightly job that nobody joined fails before the next night. */
+export const DEFAULT_SHARES_TIMEOUT = '6h';
+
+/** --shares_timeout <duration> ("6h", "90m", "1h30m", "45s", "500ms"): how long the coordinator waits for the other shares. */
+export function sharesTimeoutFlag(flags: ShareFlags, shares: number | undefined): SharesDeadline | undefined {
+  if (flags.shares_timeout !== undefined && shares === undefined) throw new MobrError('BAD_INPUT', '--shares_timeout goes with --shares <k>');
+  if (shares === undefined || shares < 2) return undefined;
+  const text = flags.shares_timeout ?? DEFAULT_SHARES_TIMEOUT;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  const parts = /^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$/.test(text) ? [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)] : [];
+  const ms = parts.reduce((t, m) => t + Number(m[1]) * unit[m[2]!]!, 0);
+  if (parts.length === 0 || !(ms > 0)) {
+    throw new MobrError('BAD_INPUT', `--shares_timeout wants a duration such as 6h, 90m or 45s, not ${JSON.stringify(text)}`);
+  }
+  return { ms, text };
 }
 
 /** The lines that tell the user how to run the other shares (no secret: keys are named, never shown). */
@@ -90,7 +108,8 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
   if (flags.join !== PENDING) checkBackupId(flags.join!);
   if (flags.share === undefined) throw new MobrError('BAD_INPUT', 'missing --share (the share number of this ingester, as the coordinator printed it)');
   const share = intFlag(flags.share, '--share', 1, MAX_SHARES - 1)!;
-  for (const [flag, given] of [['--host', flags.host], ['--data_dir', flags.data_dir], ['--shares', flags.shares], ['--backup_type', flags.backup_type], ['--base_id', flags.base_id], ['--dry_run', flags.dry_run]] as const) {
+  const planned = [['--shares', flags.shares], ['--shares_timeout', flags.shares_timeout], ['--backup_type', flags.backup_type], ['--base_id', flags.base_id], ['--dry_run', flags.dry_run]] as const;
+  for (const [flag, given] of [['--host', flags.host], ['--data_dir', flags.data_dir], ...planned] as const) {
     if (given !== undefined && given !== false) throw new MobrError('BAD_INPUT', `--join takes no ${flag}: the coordinator's plan says what to read`);
   }
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);

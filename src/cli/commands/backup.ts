@@ -32,10 +32,11 @@ import { listedSizeNote } from '../../mo/listed-size.js';
 import { compareFiles, printSummary, s3Counts, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
+import type { SharesDeadline } from '../../mo/shared.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { runBackupDryRun } from './backup-dry-run.js';
-import { runJoin, sharesAnnouncement, sharesFlag } from './backup-shares.js';
+import { runJoin, sharesAnnouncement, sharesFlag, sharesTimeoutFlag } from './backup-shares.js';
 import { LATEST } from '../resolve.js';
 import { anchorOf, forgetRemovedFolders, recordAnchor, sharedRepositoryFor } from '../dated-path.js';
 
@@ -62,6 +63,8 @@ export interface BackupFlags {
   dry_run?: boolean;
   /** a server backup read in this many shares (this process: share 0 and the manifest) */
   shares?: string;
+  /** with --shares: how long to wait for the other shares (default 6h) */
+  shares_timeout?: string;
   /** ingest one share of this backup (with --share) */
   join?: string;
   share?: string;
@@ -96,6 +99,8 @@ interface BackupRequest {
   source: Source;
   /** a server backup read in this many shares (spec/scale.md) */
   shares?: number;
+  /** how long the coordinator waits for the other shares (--shares_timeout) */
+  sharesDeadline?: SharesDeadline;
   /** the --path folder of a backup stored in a shared repository above it (dated-path.ts) */
   anchor?: string;
 }
@@ -138,6 +143,7 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   if (shared) location = { backupDir: 'filesystem', path: shared.repository };
   if (flags.share !== undefined) throw new MobrError('BAD_INPUT', '--share goes with --join <ID> (an ingester of a backup in shares)');
   const shares = sharesFlag(flags);
+  const sharesDeadline = sharesTimeoutFlag(flags, shares);
   const parallelism = intFlag(flags.parallelism, '--parallelism', 1, 1024);
   const type = backupType(flags.backup_type);
   let baseId: string | undefined;
@@ -148,7 +154,7 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
   const source = await backupSource(flags);
-  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source, shares, anchor: shared?.anchor };
+  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source, shares, sharesDeadline, anchor: shared?.anchor };
 }
 
 /**
@@ -202,6 +208,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         baseId,
         parallelism,
         shares: req.shares,
+        sharesDeadline: req.sharesDeadline,
         onPlanned: (p) => (ctx.json ? ctx.stderr : ctx.stdout).write(sharesAnnouncement(p, location, !!req.creds.accessKeyId)),
         onProgress: (p) => {
           checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
