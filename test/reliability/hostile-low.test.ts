@@ -89,3 +89,18 @@ async function closedPort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+
+describe('a control character in a repository path (#26.12)', () => {
+  it('backup refuses a --path with a newline (exit 2, one line): nothing written, no catalog line', async () => {
+    const dir = path.join(work, 'ctl');
+    await fsp.mkdir(path.join(dir, 'src'), { recursive: true });
+    await fsp.writeFile(path.join(dir, 'src/a'), 'hello\n');
+    const meta = path.join(dir, 'mo_br.meta');
+    const r = await mobr(['backup', '--backup_dir', 'filesystem', '--path', path.join(dir, 'r\nx'), '--data_dir', path.join(dir, 'src'), '--meta_path', meta], work);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^mo_br: bad --path ".*r\\nx": a control character/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(fsp.access(meta)).rejects.toThrow();
+    await expect(fsp.access(path.join(dir, 'r\nx'))).rejects.toThrow();
+  });
+});

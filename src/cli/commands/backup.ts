@@ -138,6 +138,7 @@ function backupLocation(flags: BackupFlags): Location {
 
 async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   let location = backupLocation(flags);
+  noControlCharacters(location);
   // mo_ctl's dated folders (and any folder below a .mobr repository) share one repository
   const shared = location.backupDir === 'filesystem' && !flags.dry_run ? await sharedRepositoryFor(location.path) : undefined;
   if (shared) location = { backupDir: 'filesystem', path: shared.repository };
@@ -257,6 +258,19 @@ function backupStartTime(): number {
   if (now >= 0) return now;
   const when = new Date(now).toISOString();
   throw new MobrError('BAD_INPUT', `the system clock reads ${when}, before 1970: set the clock, then back up (a backup's start time must be after 1970)`);
+}
+
+/**
+ * The location goes into the catalog, which mo_ctl reads line by line (`tail -n 1 | awk -F,`): a
+ * newline or other control character in it would make mo_ctl read the wrong ID (issue #26.12).
+ */
+function noControlCharacters(location: Location): void {
+  for (const [k, v] of Object.entries(location)) {
+    // eslint-disable-next-line no-control-regex
+    if (typeof v !== 'string' || !/[\x00-\x1f\x7f]/.test(v)) continue;
+    const flag = `--${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+    throw new MobrError('BAD_INPUT', `bad ${flag} ${JSON.stringify(v.slice(0, 60))}: a control character (newline, tab, …) in a location the catalog records`);
+  }
 }
 
 /** Adds the stored backup's record to the meta file (under its lock). */
