@@ -20,6 +20,24 @@ function rec(id: string, size: number, dir: string, start: string, durationNs: n
   return { id, size, location: { backupDir: 'filesystem', path: dir }, atTime: at(start), durationNs, completeTime: at(end), backupTs, backupType };
 }
 
+/**
+ * mo_br's table as the spec shows it: each record's PATH cell has three more lines in mobr (for
+ * mo_ctl's `grep -A 4`, format.ts pathCell). Drops them, after checking they hold the path.
+ */
+function seedRows(table: string): string {
+  const lines = table.split('\n');
+  const borders = lines.flatMap((l, i) => (l.startsWith('+') ? [i] : []));
+  const body = lines.slice(borders[1] + 1, borders[2]);
+  const kept: string[] = [];
+  for (let i = 0; i < body.length; i += 5) {
+    const path = body[i + 1].split('|')[3].trim();
+    expect(body[i + 3].split('|')[3].trim()).toMatch(/^Incremental --(file)?path:$/);
+    expect(body[i + 4].split('|')[3].trim()).toBe(path);
+    kept.push(body[i], body[i + 1]);
+  }
+  return [...lines.slice(0, borders[1] + 1), ...kept, ...lines.slice(borders[2])].join('\n');
+}
+
 describe('golden outputs from the spec examples', () => {
   const list6 = [
     rec('4d21b228-10dd-11ef-9497-26dd28356ef2', 586_000, '/Users/admin/soft/backup', '2024-05-13 12:00:12', 1_700_945_333, '2024-05-13 12:00:13'),
@@ -28,19 +46,19 @@ describe('golden outputs from the spec examples', () => {
   const checkFiles = ['/backup_meta', '/mo_meta', 'hakeeper/hk_data', 'tae/tae_list', 'tae/tae_sum'];
 
   it('list (six columns)', () => {
-    expect(renderBackupTable(list6, { offsetMinutes: CST, sixColumns: true })).toBe(golden('list-6col.txt'));
+    expect(seedRows(renderBackupTable(list6, { offsetMinutes: CST, sixColumns: true }))).toBe(golden('list-6col.txt'));
   });
 
   it('list ID: table, banner, check lines', () => {
     const files = [...checkFiles, 'config/log.toml_018f70d1-3100-7762-b28b-8f85ac4ed3cd', 'config/tn.toml_018f70d1-310e-78fc-ac96-aa5e06981bd7'];
-    const out = renderBackupTable([list6[0]], { offsetMinutes: CST, sixColumns: true }) + checkingBanner('exists') + files.map((f) => checkLine(f)).join('');
+    const out = seedRows(renderBackupTable([list6[0]], { offsetMinutes: CST, sixColumns: true })) + checkingBanner('exists') + files.map((f) => checkLine(f)).join('');
     expect(out).toBe(golden('list-id-6col.txt'));
   });
 
   it('check ID: a path longer than 30 columns widens the column', () => {
     const r = rec('1614f462-126c-11ef-9af3-26dd28356ef3', 126_000_000, '/Users/admin/soft/incbackup/back2', '2024-05-15 11:34:28', 22_455_633_916, '2024-05-15 11:34:50');
     const files = [...checkFiles, 'config/launch.toml_018f7a50-d300-7017-8580-150edf08733e'];
-    const out = renderBackupTable([r], { offsetMinutes: CST, sixColumns: true }) + checkingBanner('checksum') + files.map((f) => checkLine(f)).join('');
+    const out = seedRows(renderBackupTable([r], { offsetMinutes: CST, sixColumns: true })) + checkingBanner('checksum') + files.map((f) => checkLine(f)).join('');
     expect(out).toBe(golden('check-id-6col.txt'));
   });
 
@@ -50,7 +68,7 @@ describe('golden outputs from the spec examples', () => {
 
   it('list with BACKUPTS and BACKUPTYPE (example 1)', () => {
     const r = rec('25536ff0-126f-11ef-9902-26dd28356ef3', 65_000_000, '/Users/admin/soft/backuppath/syncback1', '2024-05-15 11:56:44', 8_648_091_083, '2024-05-15 11:56:53', '1715745404915410000-1');
-    expect(renderBackupTable([r], { offsetMinutes: CST })).toBe(golden('list-full.txt'));
+    expect(seedRows(renderBackupTable([r], { offsetMinutes: CST }))).toBe(golden('list-full.txt'));
   });
 
   it('list after a full and an incremental backup (example 2)', () => {
@@ -59,7 +77,7 @@ describe('golden outputs from the spec examples', () => {
       rec('2289638c-1284-11ef-85e4-26dd28356ef3', 70_000_000, dir, '2024-05-15 14:26:59', 9_927_034_917, '2024-05-15 14:27:09', '1715754419668571000-1'),
       rec('81531c5a-1284-11ef-9ba3-26dd28356ef3', 72_000_000, dir, '2024-05-15 14:29:38', 2_536_263_666, '2024-05-15 14:29:41', '1715754578690660000-1', 'incremental'),
     ];
-    expect(renderBackupTable(rs, { offsetMinutes: CST })).toBe(golden('list-incremental.txt'));
+    expect(seedRows(renderBackupTable(rs, { offsetMinutes: CST }))).toBe(golden('list-incremental.txt'));
   });
 
   it('restore header', () => {

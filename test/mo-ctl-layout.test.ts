@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
@@ -56,11 +57,10 @@ describe("mo_ctl's dated --path folders", () => {
 
     // mo_ctl's incremental: the base's PATH column from `mo_br list`, then --base_id
     const list = await mobr(['list', ...meta], ROOT);
-    // the PATH cell's second line (mo_ctl reads it with grep -A <n> <id> | awk -F "|" '{print $4}')
-    const lines = list.stdout.split('\n');
-    const at = lines.findIndex((l) => l.includes(second.id));
-    const basePath = (lines[at + 1]!.split('|')[3] ?? '').trim().split(/\s+/)[0]!;
     expect(list.stdout).toContain(first.id);
+    // exactly as mo_ctl reads it (bin/auto_backup.sh at e3dacf9; test/mo-ctl-list.test.ts)
+    const pipeline = `./mo_br list --meta_path "$META" | grep -A 4 "$ID" | tail -n 1 | awk -F "|" '{print $4}' | awk '{print $1}' | sed 's/ //g'`;
+    const basePath = execFileSync('sh', ['-c', pipeline], { cwd: ROOT, env: { ...process.env, META: meta[1], ID: second.id }, encoding: 'utf8' }).trim();
     expect(basePath).toBe(repo);
     const inc = await mobr(['backup', ...meta, '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', basePath, '--backup_type', 'incremental', '--base_id', second.id], ROOT);
     expect(inc.code, inc.stderr).toBe(0);

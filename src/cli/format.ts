@@ -4,7 +4,7 @@
  * Pure functions of their inputs; the commands decide where the text goes.
  */
 import type { BackupRecord } from './meta.js';
-import { describeFields, describeLocation } from '../store/location.js';
+import { describeFields, type Location } from '../store/location.js';
 import { renderTable } from './table.js';
 import { formatBytes, formatDuration, formatTime } from './units.js';
 
@@ -17,6 +17,20 @@ export interface TableOptions {
   sixColumns?: boolean;
 }
 
+/**
+ * The PATH cell, five lines: mo_br's two (`BackupDir: filesystem  Path:`, the path) and the path
+ * again on the fifth. mo_ctl reads the --path (or S3 --filepath) of an incremental's base with
+ * `mo_br list | grep -A 4 <ID> | tail -n 1 | awk -F "|" '{print $4}' | awk '{print $1}'`
+ * (bin/auto_backup.sh since 298fd94; `grep -A 1` before), so the row's fifth line must hold it
+ * (spec/mo_br.md, "list").
+ */
+export function pathCell(loc: Location): string[] {
+  if (loc.backupDir === 'filesystem') return ['BackupDir: filesystem  Path:', loc.path, '', 'Incremental --path:', loc.path];
+  const second = loc.endpoint ? `Endpoint: ${loc.endpoint}` : '';
+  const third = `Bucket: ${loc.bucket}${loc.region ? `  Region: ${loc.region}` : ''}`;
+  return ['BackupDir: s3', second, third, 'Incremental --filepath:', loc.filepath ?? ''];
+}
+
 /** The list/check table: columns ID | SIZE | PATH | AT TIME | DURATION | COMPLETE TIME | BACKUPTS | BACKUPTYPE. */
 export function renderBackupTable(records: BackupRecord[], opts: TableOptions = {}): string {
   const columns = opts.sixColumns ? 6 : 8;
@@ -24,7 +38,7 @@ export function renderBackupTable(records: BackupRecord[], opts: TableOptions = 
     [
       r.id,
       formatBytes(r.size),
-      describeLocation(r.location),
+      pathCell(r.location),
       formatTime(r.atTime, opts.offsetMinutes),
       formatDuration(r.durationNs),
       formatTime(r.completeTime, opts.offsetMinutes),

@@ -77,8 +77,19 @@ function centre(s: string, width: number): string {
   return ' '.repeat(left) + s + ' '.repeat(gap - left);
 }
 
-/** Renders a table; every line ends with '\n'. Headers are shown as given (already upper case). */
-export function renderTable(headers: string[], rows: string[][]): string {
+/**
+ * A cell given as its lines is shown line for line, unwrapped, as wide as tablewriter makes a
+ * wrapped cell of the same text: its longest line, and at least 30 columns when the text is longer.
+ */
+function givenLines(lines: string[]): { lines: string[]; width: number } {
+  return { lines, width: Math.max(Math.min(displayWidth(lines.join(' ')), MAX_CELL_WIDTH), ...lines.map(displayWidth)) };
+}
+
+/**
+ * Renders a table; every line ends with '\n'. Headers are shown as given (already upper case). A
+ * cell is a string (wrapped as tablewriter does) or its lines, shown as they are.
+ */
+export function renderTable(headers: string[], rows: (string | string[])[][]): string {
   const widths = headers.map(() => 0);
   const head = headers.map((h, c) => {
     const cell = cellLines(h);
@@ -87,7 +98,8 @@ export function renderTable(headers: string[], rows: string[][]): string {
   });
   const body = rows.map((row) =>
     headers.map((_, c) => {
-      const cell = cellLines(row[c] ?? '');
+      const given = row[c] ?? '';
+      const cell = typeof given === 'string' ? cellLines(given) : givenLines(given);
       widths[c] = Math.max(widths[c], cell.width);
       return cell.lines;
     }),
