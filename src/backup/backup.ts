@@ -15,7 +15,7 @@ import { Ingestor, type IngestProgress } from './ingest.js';
 import { batchFiles } from './batch.js';
 import { mapLimit } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
-import type { Clock } from '../util/clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface BackupProgress extends IngestProgress {
   totalBytes: number;
@@ -72,7 +72,7 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
 
 async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, lock: RepoLock): Promise<Manifest> {
   if (await repo.hasBackup(o.id)) throw new MobrError('REPO_EXISTS', `backup ${o.id} already exists in ${repo.store.location}`);
-  const startedAt = Date.now();
+  const startedAt = (o.clock ?? systemClock).now();
   const { entries, report } = await walkTree(root, o.walk);
   checkAborted(o.signal);
   o.onWalk?.(report);
@@ -186,7 +186,7 @@ async function commitManifest(repo: Repository, o: BackupOptions, entries: FileE
     baseId: o.baseId,
     backupTs: o.backupTs,
     startedAt: t.startedAt,
-    completedAt: Date.now(),
+    completedAt: (o.clock ?? systemClock).now(),
     source: o.source ?? {},
     files,
     logicalSize: files.reduce((s, f) => s + (f.kind === 'file' ? f.size : 0), 0),

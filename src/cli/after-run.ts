@@ -20,6 +20,8 @@ export class AfterRun {
     private readonly globals: GlobalFlags,
     private readonly command: string | undefined,
     private readonly startedMs: number,
+    /** performance.now() at the start: the duration is monotonic (a clock jump does not bend it). */
+    private readonly startedMono: number,
   ) {}
 
   private get wanted(): boolean {
@@ -45,7 +47,7 @@ export class AfterRun {
       exitCode: code,
       error: failure === undefined ? undefined : messageFor(failure, secrets),
       startedMs: this.startedMs,
-      durationSeconds: (Date.now() - this.startedMs) / 1000,
+      durationSeconds: (performance.now() - this.startedMono) / 1000,
       summaries: this.summaries,
       ...flagLabels(this.opts),
     };

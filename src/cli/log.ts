@@ -13,6 +13,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { openOutputAppend } from '../util/output-path.js';
 import { MobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import { maskSecrets } from '../util/mask.js';
 
 /** mo_br's `--log_file` value meaning the console (its documented default), never a file of that name. */
@@ -79,7 +80,7 @@ export class Logger {
 
   log(level: LogLevel, msg: string, fields: Fields = {}): void {
     if (!this.enabled(level)) return;
-    const parts = [`time=${new Date().toISOString()}`, `level=${level}`, `command=${fmtValue(this.command)}`];
+    const parts = [`time=${new Date(systemClock.now()).toISOString()}`, `level=${level}`, `command=${fmtValue(this.command)}`];
     const id = (fields.backup_id as string | undefined) ?? this.backupId;
     if (id) parts.push(`backup_id=${fmtValue(id)}`);
     parts.push(`msg=${fmtValue(msg)}`);

@@ -21,6 +21,7 @@ import { buildProgram } from './program.js';
 import { intFlag } from './context.js';
 import { setDefaultRateLimits } from '../store/open.js';
 import { AfterRun } from './after-run.js';
+import { systemClock } from '../util/clock.js';
 import type { Summary } from './summary.js';
 import { Progress } from './progress.js';
 import { optionTable } from './tree.js';
@@ -106,7 +107,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
       failure = e;
     }
   };
-  const t0 = Date.now();
+  const t0 = performance.now(); // monotonic: the run's duration, whatever the wall clock does
   const program = buildProgram(io.stdout, runCommand);
   try {
     const table = optionTable(program);
@@ -129,7 +130,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     if (command === undefined && rest[0] !== undefined && !rest[0].startsWith('-') && rest[0] !== 'help' && rest.some((x) => x === '--help' || x === '-h')) {
       throw new MobrError('BAD_INPUT', `unknown command '${rest[0]}' (see mo_br --help)`);
     }
-    after = new AfterRun(globals, command, t0);
+    after = new AfterRun(globals, command, systemClock.now(), t0);
     await program.parseAsync(rest, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -149,7 +150,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
 }
 
 function finish(log: Logger | undefined, code: number, t0: number): number {
-  log?.info('done', { exit: code, seconds: (Date.now() - t0) / 1000 });
+  log?.info('done', { exit: code, seconds: (performance.now() - t0) / 1000 });
   log?.close();
   return code;
 }

@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MobrError, withContext } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
 import { checkOutputFile, realish } from '../util/output-path.js';
 import { withLock } from './lock.js';
@@ -223,7 +224,7 @@ export class Catalog {
   /** Copies a JSON catalog to `<file>.json.bak` (never over an earlier copy) before converting it. */
   private async keepLegacyCopy(): Promise<void> {
     let bak = `${this.file}.json.bak`;
-    if (await readOptional(bak) !== undefined) bak = `${bak}-${Date.now()}`;
+    if (await readOptional(bak) !== undefined) bak = `${bak}-${systemClock.now()}`;
     await fsp.copyFile(this.file, bak).catch((e) => {
       throw writeError(bak, e);
     });

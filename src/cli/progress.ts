@@ -21,7 +21,7 @@ export class Progress {
   private readonly enabled: boolean;
   private last = 0;
   private drawn = false;
-  private readonly started = Date.now();
+  private readonly started = performance.now(); // monotonic: rates and the ETA survive a clock jump
 
   constructor(
     private readonly label: string,
@@ -33,7 +33,7 @@ export class Progress {
 
   update(u: ProgressUpdate): void {
     if (!this.enabled) return;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.last < 100) return;
     this.last = now;
     const parts = [this.label];

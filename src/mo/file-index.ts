@@ -15,6 +15,7 @@ import type { Repository } from '../repo/repository.js';
 import { parseServerVersion } from './client.js';
 import { frame } from './framing.js';
 import type { Staging } from './staging.js';
+import { systemClock } from '../util/clock.js';
 
 /** `<uuid>_<file number>`: an object the TN wrote (numbers from 1000 on are backup rewrites, never indexed). */
 const OBJECT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_(\d{5})$/;
@@ -74,7 +75,7 @@ export async function seedFileIndex(repo: Repository, staging: Staging, o: { ser
   const from = o.base && o.base !== o.previous ? [o.base, o.previous] : [o.previous];
   const names = indexedObjects(repo, from);
   if (names.length === 0) return undefined;
-  const name = `file_index_${BigInt(Date.now()) * 1_000_000n}-0.idx`;
+  const name = `file_index_${BigInt(systemClock.now()) * 1_000_000n}-0.idx`;
   const key = `${staging.prefix}/${name}`;
   await repo.store.put(key, fileIndexBytes(names, fileIndexFramed(o.serverVersion, staging, o.previous)));
   return { name, objects: names.length, remove: () => repo.store.delete(key) };

@@ -16,6 +16,7 @@
  */
 import type { ShareFile } from '../repo/parts.js';
 import { isMobrError, MobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import { allIndexed } from '../backup/backup.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
@@ -149,5 +150,5 @@ function rowMeta(row: TaeFileEntry): Record<string, string> {
 }
 
 function mtime(ms: number | undefined): number {
-  return Math.trunc(ms ?? Date.now());
+  return Math.trunc(ms ?? systemClock.now());
 }

@@ -19,6 +19,7 @@
  * restore.ts re-emits them (the SHA-256 is FileEntry.sha256; an MD5 is kept in `meta.md5`).
  */
 import { MobrError, isMobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
 import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
@@ -118,7 +119,7 @@ interface Locked {
 
 async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging, base, previous, lock }: Locked): Promise<Manifest> {
   const { repo, id } = o;
-  const startedAt = Date.now();
+  const startedAt = systemClock.now();
   const ownPool = o.pool === undefined;
   let pool: WorkerPool | undefined;
   let ingestor: Ingestor | undefined;
@@ -146,7 +147,7 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
       baseId: base?.id,
       backupTs: r.backupTs,
       startedAt,
-      completedAt: Date.now(),
+      completedAt: systemClock.now(),
       source: { kind: 'matrixone', host: o.conn.host, port: o.conn.port, user: o.conn.user, serverVersion },
       files: r.files,
       logicalSize: r.files.reduce((s, f) => s + f.size, 0),

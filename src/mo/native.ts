@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Store, StoreEntry } from '../store/store.js';
 import { framedSize, looksFramed, unframeStream } from './framing.js';
@@ -172,10 +173,10 @@ export function nativeManifest(folder: NativeFolder, check: NativeCheck, fallbac
   if (check.notCopied.length > 0) {
     throw new MobrError('NOT_AVAILABLE', `the backup folder ${folder.store.location} is incremental: ${check.notCopied.length} file(s) (first ${check.notCopied[0]}) lie in an earlier backup (needCopy=false); nothing restored`);
   }
+  const now = systemClock.now();
   const files: FileEntry[] = check.files.map((f) => ({
-    path: f.path, kind: 'file', size: f.size, mode: 0o644, mtimeMs: f.mtimeMs ?? Date.now(),
+    path: f.path, kind: 'file', size: f.size, mode: 0o644, mtimeMs: f.mtimeMs ?? now,
     sha256: f.sha256 ? new Uint8Array(Buffer.from(f.sha256, 'hex')) : undefined,
   }));
-  const now = Date.now();
   return { version: 1, id: check.id || fallbackId, type: 'full', startedAt: now, completedAt: now, source: { kind: 'matrixone', nativeFolder: folder.store.location }, files, logicalSize: files.reduce((s, f) => s + f.size, 0), addedBytes: 0 };
 }

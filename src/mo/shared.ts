@@ -12,6 +12,7 @@
  *   ingester leaves no part: its share is simply run again.
  */
 import { MobrError, isMobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
 import { toHex } from '../hash/hex.js';
@@ -78,7 +79,7 @@ export interface SharesDeadline {
 export async function coordinateShares(toRead: ShareFile[], o: CoordinateOptions): Promise<{ files: FileEntry[]; addedBytes: number }> {
   const { repo, id } = o;
   const shares = cutShares(toRead, o.shares);
-  const plan: BackupPlan = { id, repo: repo.config.id, lock: o.lock.key, createdAt: Date.now(), shares };
+  const plan: BackupPlan = { id, repo: repo.config.id, lock: o.lock.key, createdAt: systemClock.now(), shares };
   const bytes = encodePlan(plan);
   await repo.store.put(planKey(id), bytes, { ifNoneMatch: true });
   o.onPlanned?.({ id, shares: shares.length, bytes: shares.map(shareBytes), files: shares.map((s) => s.length) });
@@ -108,9 +109,9 @@ async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, pr
   const got = new Map<number, BackupPart>();
   progress.waiting = true;
   let pause = o.pollMs ?? 250;
-  const giveUpAt = o.deadline ? Date.now() + o.deadline.ms : Infinity;
+  const giveUpAt = o.deadline ? performance.now() + o.deadline.ms : Infinity; // monotonic: a clock jump neither ends nor stretches the wait
   while (got.size < plan.shares.length - 1) {
-    if (Date.now() >= giveUpAt) throw sharesMissing(plan, got, o.deadline!);
+    if (performance.now() >= giveUpAt) throw sharesMissing(plan, got, o.deadline!);
     o.onProgress?.(progress);
     for (const [share, key] of await listPartKeys(store, plan.id)) {
       if (share === 0 || share >= plan.shares.length || got.has(share)) continue;
@@ -121,7 +122,7 @@ async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, pr
       progress.waitingFor = plan.shares.length - 1 - got.size;
       o.onProgress?.(progress);
     }
-    if (got.size < plan.shares.length - 1) await sleep(Math.max(0, Math.min(pause, giveUpAt - Date.now())));
+    if (got.size < plan.shares.length - 1) await sleep(Math.max(0, Math.min(pause, giveUpAt - performance.now())));
     pause = o.pollMs ?? Math.min(2000, pause * 1.5);
   }
   return [...got.values()];
@@ -181,7 +182,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
   return withSharedLock(repo, async (lock) => {
     const { plan, bytes } = await planToJoin(repo, id, share, lock);
     const files = plan.shares[share]!;
-    const startedAt = Date.now();
+    const startedAt = systemClock.now();
     await repo.refreshIndex(); // a gc before our lock may have removed chunks we loaded
     await repo.dropUnsoundPacks();
     const pool = o.pool ?? new WorkerPool(o.parallelism);
@@ -195,11 +196,11 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
         if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `share ${share} of backup ${id}: ${f.path} refers to chunks the repository lacks`);
       }
       await o.beforePart?.();
-      const part: BackupPart = { id, share, shares: plan.shares.length, plan: planHash(bytes), files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: Date.now() };
+      const part: BackupPart = { id, share, shares: plan.shares.length, plan: planHash(bytes), files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: systemClock.now() };
       await lock.assertHeld(); // fencing, as before a manifest
       await assertCoordinatorAlive(repo.store, plan, lock.storeNow);
       await repo.store.put(partKey(id, share), encodePart(part), { ifNoneMatch: true }).catch((e) => Promise.reject(isMobrError(e, 'REPO_EXISTS') ? alreadyStored(id, share) : e));
-      return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: Date.now() };
+      return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: systemClock.now() };
     } catch (e) {
       await bestEffort(ingestor.abandon(), 'drop the unfinished pack');
       throw e;

@@ -1,6 +1,7 @@
 /** The repository config object `config` (spec/repository.md §3.1): written once, never changed. */
 import { randomBytes } from 'node:crypto';
 import { MobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import { DEFAULT_CHUNKER, validateChunker, type ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import { seal, unseal } from './sealed.js';
@@ -31,7 +32,7 @@ export function newConfig(o: RepoOptions = {}): RepoConfig {
   return {
     version: 1,
     id: randomBytes(16).toString('hex'),
-    createdAt: Date.now(),
+    createdAt: systemClock.now(),
     chunker: { algorithm: 'fastcdc-mobr-v1', min: chunker.min, avg: chunker.avg, max: chunker.max },
     hash: 'blake3-256',
     packSize,

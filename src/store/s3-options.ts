@@ -4,6 +4,7 @@
  */
 import { MobrError } from '../errors.js';
 import type { RetryPolicy } from './retry.js';
+import type { Clock } from '../util/clock.js';
 import { assertSafeKey } from './store.js';
 
 export interface S3StoreOptions {
@@ -34,6 +35,8 @@ export interface S3StoreOptions {
   requestTimeoutMs?: number;
   /** Connect timeout (default 10 s, or MO_BR_S3_CONNECT_TIMEOUT_MS). Retried once. */
   connectTimeoutMs?: number;
+  /** Our wall clock, against which the role's temporary keys expire (STS gives a wall-clock time). Default: the system's. */
+  clock?: Clock;
 }
 
 export function isLocalHost(endpoint: string): boolean {

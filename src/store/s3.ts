@@ -19,6 +19,7 @@ import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreO
 import { bestEffort } from '../util/best-effort.js';
 import { mapLimit } from '../util/concurrency.js';
 import { maskSecrets } from '../util/mask.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export { displayEndpoint, validateS3Options, type S3StoreOptions };
 
@@ -104,9 +105,11 @@ export class S3Store implements Store {
   private bucketChecked = false;
   private readonly connectMs: number;
   private readonly responseMs: number;
+  private readonly clock: Clock;
 
   constructor(options: S3StoreOptions) {
     const o = validateS3Options(options);
+    this.clock = o.clock ?? systemClock;
     this.connectMs = o.connectTimeoutMs ?? envMs('MO_BR_S3_CONNECT_TIMEOUT_MS') ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.responseMs = o.requestTimeoutMs ?? envMs('MO_BR_S3_RESPONSE_TIMEOUT_MS') ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     this.bucket = o.bucket;
@@ -330,7 +333,7 @@ export class S3Store implements Store {
    * prefix (skipping the HEAD check), then deletes it. 'emulated' means only HEAD-then-PUT guards.
    */
   async probeConditionalWrites(): Promise<'native' | 'emulated'> {
-    const k = `${this.base}.mobr-probe-${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+    const k = `${this.base}.mobr-probe-${this.clock.now().toString(36)}${Math.random().toString(36).slice(2)}`;
     const send = () => this.request('put', () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: new Uint8Array(0), IfNoneMatch: '*' })));
     try {
       await send();
@@ -401,7 +404,7 @@ export class S3Store implements Store {
     const sts = new STSClient({ region: common.region, endpoint: common.endpoint, maxAttempts: 3, credentials: base as never });
     let cached: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date } | undefined;
     return async () => {
-      if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 5 * 60_000)) return cached;
+      if (cached && (!cached.expiration || cached.expiration.getTime() - this.clock.now() > 5 * 60_000)) return cached;
       try {
         const r = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `mobr-${process.pid}` }));
         const c = r.Credentials;

@@ -89,15 +89,17 @@ export const PENDING = 'pending';
 
 /**
  * The ID of the one plan in the repository, waiting for the coordinator to write it for up to
- * MO_BR_JOIN_WAIT_MS (default 10 min); several plans need the ID.
+ * MO_BR_JOIN_WAIT_MS (default 10 min, on the monotonic clock: a clock jump neither ends nor stretches the wait); several plans need the ID.
  */
 async function pendingPlan(repo: Repository, location: Location, signal?: AbortSignal): Promise<string> {
-  const deadline = Date.now() + (Number(process.env.MO_BR_JOIN_WAIT_MS) || 600_000);
+  const deadline = performance.now() + (Number(process.env.MO_BR_JOIN_WAIT_MS) || 600_000);
   for (;;) {
     const ids = await pendingPlanIds(repo);
     if (ids.length === 1) return checkBackupId(ids[0]);
     if (ids.length > 1) throw new MobrError('BAD_INPUT', `--join pending: ${ids.length} backups in shares wait in ${describeLocation(location)} (${ids.join(', ')}); give the ID`);
-    if (Date.now() > deadline) throw new MobrError('ENOENT_BACKUP', `--join pending: no backup in shares began in ${describeLocation(location)} (MO_BR_JOIN_WAIT_MS passed)`);
+    if (performance.now() > deadline) {
+      throw new MobrError('ENOENT_BACKUP', `--join pending: no backup in shares began in ${describeLocation(location)} (MO_BR_JOIN_WAIT_MS passed)`);
+    }
     checkAborted(signal);
     await new Promise((r) => setTimeout(r, 1000));
   }

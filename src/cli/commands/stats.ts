@@ -5,6 +5,7 @@
  * --backup_*: every backup there; else every repository in the catalog. --html <file> also
  * writes the page of src/cli/stats-html.ts (spec/browse.md §7).
  */
+import { systemClock } from '../../util/clock.js';
 import * as path from 'node:path';
 import { checkOutputFile, writeOutputFile, type OutputRule } from '../../util/output-path.js';
 import { growthSeries, type Growth } from '../../repo/growth.js';
@@ -48,7 +49,7 @@ export async function runStats(id: string | undefined, flags: StatsFlags, ctx: C
     const growth = growthSeries(manifests, (h) => repo.location(h));
     if (ids) growth.points = growth.points.filter((p) => ids.includes(p.id));
     const stats = await repoStats(repo, ids, manifests);
-    const health = healthOf(ids ? manifests.filter((m) => ids.includes(m.id)) : manifests, (h) => repo.location(h), stats.packBytes, Date.now());
+    const health = healthOf(ids ? manifests.filter((m) => ids.includes(m.id)) : manifests, (h) => repo.location(h), stats.packBytes, systemClock.now());
     health.check = await lastCheck(ctx.metricsFile, repositoryLabel(location));
     return { location, stats, growth, health };
   });
@@ -96,6 +97,7 @@ function statsJson(out: RepoOut[]): Record<string, unknown> {
 const htmlRule = (catalog: string): OutputRule => ({ what: '--html', replace: isStatsPage, forbidden: catalogFiles(catalog) });
 
 function writeHtml(file: string, out: RepoOut[], catalog: string): void {
-  const page = renderStatsHtml(out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth, health: o.health })), Date.now());
+  const pages = out.map((o) => ({ where: describeLocation(o.location), stats: o.stats, growth: o.growth, health: o.health }));
+  const page = renderStatsHtml(pages, systemClock.now());
   writeOutputFile(file, page, htmlRule(catalog));
 }
