@@ -15,6 +15,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt } from 'node:crypto';
 import * as os from 'node:os';
 import { MobrError, isMobrError } from '../errors.js';
+import { systemClock } from '../util/clock.js';
 import type { MasterKey } from './master.js';
 import { newMasterKey } from './master.js';
 
@@ -120,7 +121,7 @@ export async function encodeKeyFile(master: MasterKey, password: Uint8Array, o: 
   const data = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
   const json: KeyFileJson = {
     v: VERSION,
-    created: (o.created ?? new Date()).toISOString(),
+    created: (o.created ?? new Date(systemClock.now())).toISOString(),
     host: o.host ?? os.hostname(),
     user: o.user ?? currentUser(),
     keySet: master.id,
