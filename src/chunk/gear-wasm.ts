@@ -7,8 +7,7 @@
  * Same contract as the JavaScript scan in scanner.ts, and the same cut points.
  */
 import { buildModule, I32, ins, type FuncDef } from './wasm-module.js';
-import { GEAR } from './gear.js';
-import type { GearScanner } from './scanner.js';
+import { GEAR, type GearScanner } from './gear.js';
 
 const STATE = 1024;
 const DATA = 65536;

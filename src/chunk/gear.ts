@@ -14,3 +14,16 @@ function makeGear(): Int32Array {
 }
 
 export const GEAR: Int32Array = makeGear();
+
+/** The two scans over the table (scanner.ts): WebAssembly (gear-wasm.ts) and plain JavaScript. */
+export type ChunkerBackend = 'wasm' | 'js';
+
+/**
+ * Rolls h = (h << 1) + GEAR[byte] over block[i..end); returns the index just past the first
+ * position where (h & mask) == 0, or -1, after which `state()` gives the final h.
+ */
+export interface GearScanner {
+  readonly backend: ChunkerBackend;
+  scan(block: Uint8Array, i: number, end: number, h: number, mask: number): number;
+  state(): number;
+}

@@ -4,20 +4,10 @@
  * fallback where WebAssembly cannot run. MOBR_CHUNKER=js forces the fallback (for tests and for
  * comparing the two).
  */
-import { GEAR } from './gear.js';
+import { GEAR, type ChunkerBackend, type GearScanner } from './gear.js';
 import { createWasmScanner } from './gear-wasm.js';
 
-export type ChunkerBackend = 'wasm' | 'js';
-
-/**
- * Rolls h = (h << 1) + GEAR[byte] over block[i..end); returns the index just past the first
- * position where (h & mask) == 0, or -1, after which `state()` gives the final h.
- */
-export interface GearScanner {
-  readonly backend: ChunkerBackend;
-  scan(block: Uint8Array, i: number, end: number, h: number, mask: number): number;
-  state(): number;
-}
+export type { ChunkerBackend, GearScanner } from './gear.js';
 
 let jsState = 0;
 

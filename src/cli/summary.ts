@@ -18,7 +18,6 @@
  */
 import type { Manifest } from '../repo/manifest.js';
 import type { Store } from '../store/store.js';
-import type { CliContext } from './context.js';
 import { formatBytes, formatHumanDuration } from './units.js';
 
 export interface FileCounts {
@@ -101,14 +100,23 @@ export function renderSummary(s: Summary): string {
   return out;
 }
 
+/** What of a command's context (a CliContext) the summary reads: context.ts imports this file, not the other way. */
+export interface SummaryContext {
+  json: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  onSummary?: (s: Summary) => void;
+}
+
 /** Whether the summary is shown: a terminal or --verbose, and neither --json nor --quiet. */
-export function showSummary(ctx: CliContext): boolean {
+export function showSummary(ctx: SummaryContext): boolean {
   if (ctx.json || ctx.quiet) return false;
-  return ctx.verbose === true || (ctx.stderr as NodeJS.WriteStream).isTTY === true;
+  return ctx.verbose === true || ctx.stderr.isTTY === true;
 }
 
 /** Writes the summary to stderr when it is to be shown; hands it to --metrics_file and the hooks. */
-export function printSummary(ctx: CliContext, s: Summary): void {
+export function printSummary(ctx: SummaryContext, s: Summary): void {
   ctx.onSummary?.(s);
   if (showSummary(ctx)) ctx.stderr.write(renderSummary(s));
 }

@@ -12,7 +12,15 @@
  * in other packs are remembered for dropPacks.
  */
 import { hexInto, toHex } from '../hash/hex.js';
-import type { ChunkLocation } from './index-file.js';
+
+/** Where a chunk lies: its pack (hex id), offset and stored length, its length before the codec, and the codec. */
+export interface ChunkLocation {
+  pack: string; // hex pack id
+  offset: number;
+  length: number;
+  rawLength: number;
+  codec: number;
+}
 
 const KEY = 32;
 const W = 3; // u32 words per location

@@ -8,7 +8,6 @@ import { toHex } from '../hash/hex.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { packIdFromKey } from './keys.js';
 import { chunkCount, chunkId } from './manifest.js';
-import type { GcReport } from './gc.js';
 import type { Repository } from './repository.js';
 import type { Store } from '../store/store.js';
 import { IdSet } from './id-set.js';
@@ -242,4 +241,38 @@ function planCopies(repack: Map<string, PackRecord>, live: IdSet, held: IdSet, r
   }
   for (const c of live) if (!held.has(c) && !planned.has(c)) r.missingChunks++;
   return copies;
+}
+
+/** What a gc did (with dryRun: would do); gc.ts fills it, the plan counts into it. */
+export interface GcReport {
+  dryRun: boolean;
+  backups: number;
+  liveChunks: number;
+  /** Live chunks no index names (damage found by the way; `check` reports the backups). */
+  missingChunks: number;
+  packsKept: number;
+  packsDeleted: number;
+  packsRepacked: number;
+  packsWritten: number;
+  orphansDeleted: number;
+  orphansAdopted: number;
+  /** Packs an index object named that are not in `data/`: their records are dropped (spec/gc.md §3). */
+  packsMissing: number;
+  /** Orphan packs whose bytes fail their checks: never adopted, never deleted (check/repair report them). */
+  damagedOrphans: string[];
+  /** Packs and index objects left alone because they are younger than the safety window. */
+  youngSkipped: number;
+  indexObjectsRemoved: number;
+  indexObjectsWritten: number;
+  bytesDeleted: number;
+  bytesWritten: number;
+  /** bytesDeleted - bytesWritten: what the repository shrank by (or would). */
+  bytesFreed: number;
+  /** Leftovers of killed processes removed: staging objects and unfinished temp files. */
+  leftoversDeleted: number;
+  /** The safety window used (ms): 0 when no other process held a lock on the repository. */
+  safetyWindowMs: number;
+  /** Unreferenced bytes kept because they are younger than the window, and when (store clock, ms) the last of them may go. */
+  bytesHeld: number;
+  heldUntil?: number;
 }

@@ -14,7 +14,9 @@ import { PARTS_FOLDER, PLANS_FOLDER } from './parts.js';
 import { PackBuilder } from './pack.js';
 import { equalBytes } from '../util/bytes.js';
 import { isLockLost, withExclusiveLock, type LockOptions, type RepoLock } from './lock.js';
-import { planGc, type GcPlan, type IndexObject, type StoredPack } from './gc-plan.js';
+import { planGc, type GcPlan, type GcReport, type IndexObject, type StoredPack } from './gc-plan.js';
+
+export type { GcReport } from './gc-plan.js';
 import type { Repository } from './repository.js';
 import type { Clock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
@@ -52,39 +54,6 @@ export interface GcOptions {
 
 /** 'repacked': new packs written, before the commit; 'indexed': new index object written, before any deletion; 'done': all done, before the lock's release. */
 export type GcStep = 'repacked' | 'indexed' | 'done';
-
-export interface GcReport {
-  dryRun: boolean;
-  backups: number;
-  liveChunks: number;
-  /** Live chunks no index names (damage found by the way; `check` reports the backups). */
-  missingChunks: number;
-  packsKept: number;
-  packsDeleted: number;
-  packsRepacked: number;
-  packsWritten: number;
-  orphansDeleted: number;
-  orphansAdopted: number;
-  /** Packs an index object named that are not in `data/`: their records are dropped (spec/gc.md §3). */
-  packsMissing: number;
-  /** Orphan packs whose bytes fail their checks: never adopted, never deleted (check/repair report them). */
-  damagedOrphans: string[];
-  /** Packs and index objects left alone because they are younger than the safety window. */
-  youngSkipped: number;
-  indexObjectsRemoved: number;
-  indexObjectsWritten: number;
-  bytesDeleted: number;
-  bytesWritten: number;
-  /** bytesDeleted - bytesWritten: what the repository shrank by (or would). */
-  bytesFreed: number;
-  /** Leftovers of killed processes removed: staging objects and unfinished temp files. */
-  leftoversDeleted: number;
-  /** The safety window used (ms): 0 when no other process held a lock on the repository. */
-  safetyWindowMs: number;
-  /** Unreferenced bytes kept because they are younger than the window, and when (store clock, ms) the last of them may go. */
-  bytesHeld: number;
-  heldUntil?: number;
-}
 
 /** Runs gc under the exclusive lock (spec/gc.md §3). */
 export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport> {

@@ -9,15 +9,9 @@ import { MobrError } from '../errors.js';
 import { fromHex, toHex } from '../hash/hex.js';
 import { toBlobEntry, type BlobEntry } from './pack.js';
 import { seal, unseal } from './sealed.js';
-import { ChunkTable, type PackTable } from './chunk-index.js';
+import { ChunkTable, type ChunkLocation, type PackTable } from './chunk-index.js';
 
-export interface ChunkLocation {
-  pack: string; // hex pack id
-  offset: number;
-  length: number;
-  rawLength: number;
-  codec: number;
-}
+export type { ChunkLocation } from './chunk-index.js';
 
 export interface PackRecord {
   id: string;
