@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { MobrError } from '../errors.js';
 import { locationToJSON, type Location } from '../store/location.js';
+import { isPlainName, showName } from '../util/names.js';
 
 /** Flag values of one family (`--path`… for backup, `--backup_path`… for restore/check). */
 export interface LocationFlags {
@@ -53,4 +54,24 @@ function checkEndpoint(endpoint: string, other: string): void {
   if (url.username || url.password) {
     throw new MobrError('BAD_INPUT', `bad ${other}endpoint: put keys in ${other}access_key_id / ${other}secret_access_key, not in the URL`);
   }
+}
+
+/**
+ * Refuses a location that would be recorded (the catalog, a new repository) when a field holds a
+ * control character or bytes that are not UTF-8, before anything is written: the catalog is read
+ * line by line by mo_ctl (`tail -n 1 | awk -F,`), where a newline makes it read the wrong ID
+ * (issue #26.12), and a repository's folder is opened by its UTF-8 name. `prefix` names the flag
+ * family for the message ("--", "--target_", "--backup_").
+ */
+export function recordableLocation(location: Location, prefix: string): Location {
+  for (const [k, v] of Object.entries(location)) {
+    if (typeof v !== 'string') continue;
+    const flag = `${prefix}${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+    const where = 'in a location the catalog records';
+    const shown = JSON.stringify(v.slice(0, 60));
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(v)) throw new MobrError('BAD_INPUT', `bad ${flag} ${shown}: a control character (newline, tab, …) ${where}`);
+    if (!isPlainName(v)) throw new MobrError('BAD_INPUT', `bad ${flag} ${showName(v)}: bytes that are not UTF-8 (shown as \\xNN) ${where}; give a UTF-8 path`);
+  }
+  return location;
 }

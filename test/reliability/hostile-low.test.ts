@@ -103,4 +103,22 @@ describe('a control character in a repository path (#26.12)', () => {
     await expect(fsp.access(meta)).rejects.toThrow();
     await expect(fsp.access(path.join(dir, 'r\nx'))).rejects.toThrow();
   });
+
+  it('sync refuses such a --target_path and meta rebuild such a --backup_path, the same way', async () => {
+    const { repo, M } = await backupOnce('ctl-more');
+    const dir = path.dirname(repo);
+    const catalog = await fsp.readFile(M[1], 'utf8');
+    const sync = await mobr(['sync', '--backup_dir', 'filesystem', '--backup_path', repo, '--target_dir', 'filesystem', '--target_path', path.join(dir, 'c\tx'), ...M], work);
+    expect(sync.code, sync.stderr).toBe(2);
+    expect(sync.stderr).toMatch(/^mo_br: bad --target_path ".*c\\tx": a control character/);
+    expect(sync.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(fsp.access(path.join(dir, 'c\tx'))).rejects.toThrow();
+    // a real repository reached through a path with a newline (a link): its records would carry it
+    await fsp.symlink(repo, path.join(dir, 'l\nx'));
+    const rebuild = await mobr(['meta', 'rebuild', '--backup_dir', 'filesystem', '--backup_path', path.join(dir, 'l\nx'), ...M], work);
+    expect(rebuild.code, rebuild.stderr).toBe(2);
+    expect(rebuild.stderr).toMatch(/^mo_br: bad --backup_path ".*l\\nx": a control character/);
+    expect(rebuild.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await fsp.readFile(M[1], 'utf8')).toBe(catalog);
+  });
 });

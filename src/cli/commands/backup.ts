@@ -24,7 +24,7 @@ import type { Repository } from '../../repo/repository.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { backupIdBlock } from '../format.js';
 import { describeLocation, sameLocation, type Location, type S3Credentials } from '../../store/location.js';
-import { locationFromFlags } from '../location-flags.js';
+import { locationFromFlags, recordableLocation } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
@@ -32,6 +32,7 @@ import { listedSizeNote } from '../../mo/listed-size.js';
 import { compareFiles, printSummary, s3Counts, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
+import { fsPath, showName } from '../../util/names.js';
 import type { SharesDeadline } from '../../mo/shared.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
@@ -138,7 +139,7 @@ function backupLocation(flags: BackupFlags): Location {
 
 async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   let location = backupLocation(flags);
-  noControlCharacters(location);
+  recordableLocation(location, '--');
   // mo_ctl's dated folders (and any folder below a .mobr repository) share one repository
   const shared = location.backupDir === 'filesystem' && !flags.dry_run ? await sharedRepositoryFor(location.path) : undefined;
   if (shared) location = { backupDir: 'filesystem', path: shared.repository };
@@ -260,19 +261,6 @@ function backupStartTime(): number {
   throw new MobrError('BAD_INPUT', `the system clock reads ${when}, before 1970: set the clock, then back up (a backup's start time must be after 1970)`);
 }
 
-/**
- * The location goes into the catalog, which mo_ctl reads line by line (`tail -n 1 | awk -F,`): a
- * newline or other control character in it would make mo_ctl read the wrong ID (issue #26.12).
- */
-function noControlCharacters(location: Location): void {
-  for (const [k, v] of Object.entries(location)) {
-    // eslint-disable-next-line no-control-regex
-    if (typeof v !== 'string' || !/[\x00-\x1f\x7f]/.test(v)) continue;
-    const flag = `--${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
-    throw new MobrError('BAD_INPUT', `bad ${flag} ${JSON.stringify(v.slice(0, 60))}: a control character (newline, tab, …) in a location the catalog records`);
-  }
-}
-
 /** Adds the stored backup's record to the meta file (under its lock). */
 async function recordBackup(req: BackupRequest, b: StoredBackup, ctx: CliContext): Promise<BackupRecord> {
   const record: BackupRecord = {
@@ -355,11 +343,11 @@ async function backupSource(flags: BackupFlags): Promise<Source> {
   }
   if (flags.host) throw new MobrError('BAD_INPUT', 'give --data_dir (cold backup) or --host (running MatrixOne), not both');
   const dir = path.resolve(flags.data_dir);
-  const st = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new MobrError('NOT_FOUND', `--data_dir ${dir} does not exist`);
-    throw withContext(`--data_dir ${dir}`, e);
+  const st = await fsp.stat(fsPath(dir)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new MobrError('NOT_FOUND', `--data_dir ${showName(dir)} does not exist`);
+    throw withContext(`--data_dir ${showName(dir)}`, e);
   });
-  if (!st.isDirectory()) throw new MobrError('BAD_INPUT', `--data_dir ${dir} is not a folder`);
+  if (!st.isDirectory()) throw new MobrError('BAD_INPUT', `--data_dir ${showName(dir)} is not a folder`);
   return { kind: 'cold', dataDir: dir };
 }
 

@@ -15,10 +15,12 @@ import { fieldsToRecord, recordFields } from '../meta-line.js';
 import { credentialsOf, flagLocation, repositoryRecords, type RepoFlags } from '../resolve.js';
 import { openRepository } from '../stores.js';
 import { printJson, type CliContext } from '../context.js';
+import { recordableLocation } from '../location-flags.js';
 
 export async function runMetaRebuild(flags: RepoFlags, ctx: CliContext): Promise<void> {
   const location = flagLocation(flags);
   if (location === undefined) throw new MobrError('BAD_INPUT', 'missing --backup_dir: meta rebuild reads the repository at --backup_dir filesystem --backup_path <folder> (or --backup_dir s3 with --backup_bucket …)');
+  recordableLocation(location, '--backup_');
   const before = await ctx.catalog.read(); // a damaged catalog is refused before the repository is read
   let found: Awaited<ReturnType<typeof repositoryRecords>>;
   try {

@@ -11,7 +11,7 @@ import { MobrError } from '../../errors.js';
 import { syncRepository } from '../../repo/sync.js';
 import { WorkerPool } from '../../workers/pool.js';
 import { describeLocation, sameLocation, type Location } from '../../store/location.js';
-import { locationFromFlags } from '../location-flags.js';
+import { locationFromFlags, recordableLocation } from '../location-flags.js';
 import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
@@ -38,9 +38,12 @@ export interface SyncFlags extends BackupSideFlags {
 }
 
 export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext): Promise<void> {
-  const target = locationFromFlags(
-    { dir: flags.target_dir, path: flags.target_path, endpoint: flags.target_endpoint, bucket: flags.target_bucket, filepath: flags.target_filepath, region: flags.target_region, compression: flags.target_compression, roleArn: flags.target_role_arn, isMinio: flags.target_is_minio },
-    { dir: '--target_dir', other: '--target_' },
+  const target = recordableLocation(
+    locationFromFlags(
+      { dir: flags.target_dir, path: flags.target_path, endpoint: flags.target_endpoint, bucket: flags.target_bucket, filepath: flags.target_filepath, region: flags.target_region, compression: flags.target_compression, roleArn: flags.target_role_arn, isMinio: flags.target_is_minio },
+      { dir: '--target_dir', other: '--target_' },
+    ),
+    '--target_',
   );
   let source: Location;
   const wanted: string[] = [];
