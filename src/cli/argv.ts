@@ -4,6 +4,7 @@
  *   `--quiet`, and the nightly ones: `--metrics_file`, `--on_success`, `--on_failure`, `--webhook`) anywhere, before or after the subcommand;
  * - empty arguments (mo_ctl passes `"" ""` for options it leaves out) dropped, unless one is the
  *   value of the flag before it (`--password ""`);
+ * - `--` ends the flags: every argument after it is a name (a file called `--json`), kept as given;
  * - a TOML config (`--config <file>`, default `./mo_br.toml` when it exists) whose keys are long
  *   flag names: top-level keys apply to every command that has the flag, a `[<command>]` table
  *   to that command only; the command line (and a flag's environment variable) wins.
@@ -12,6 +13,7 @@ import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from '
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { MobrError } from '../errors.js';
+import { decodeName } from '../util/names.js';
 
 export interface GlobalFlags {
   meta_path?: string;
@@ -54,6 +56,10 @@ export function extractGlobals(args: readonly string[], table: OptionTable): { g
       rest.push(a);
       continue;
     }
+    if (a === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
     if (a === '') continue;
     const m = /^--([a-z_]+)(?:=([\s\S]*))?$/.exec(a);
     if (m && (GLOBAL_VALUE as readonly string[]).includes(m[1])) {
@@ -71,9 +77,45 @@ export function extractGlobals(args: readonly string[], table: OptionTable): { g
   return { globals, rest };
 }
 
+/**
+ * argv with each argument's exact bytes. Node decodes argv as UTF-8 and replaces every byte that is
+ * not valid UTF-8 with U+FFFD, so a file or folder name that is not UTF-8 cannot be named through
+ * process.argv. On Linux the kernel keeps the bytes in /proc/self/cmdline (NUL-separated: node, its
+ * own options, the script, the arguments): the arguments are its last ones, each decoded as
+ * names are (src/util/names.ts: a stray byte becomes a lone surrogate, which fsPath turns back
+ * into the byte). Each must decode, with loss, to what Node gave; if any does not (no /proc,
+ * another OS, a rewritten process title), argv is returned as Node gave it.
+ */
+export function exactArgv(argv: readonly string[], cmdline = '/proc/self/cmdline'): string[] {
+  if (!argv.slice(2).some((a) => a.includes('\uFFFD'))) return [...argv];
+  let raw: Buffer;
+  try {
+    raw = readFileSync(cmdline);
+  } catch {
+    return [...argv];
+  }
+  const parts: Buffer[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const end = raw.indexOf(0, at);
+    parts.push(raw.subarray(at, end < 0 ? raw.length : end));
+    at = end < 0 ? raw.length : end + 1;
+  }
+  const n = argv.length - 2;
+  if (n < 0 || parts.length < n) return [...argv];
+  const tail = parts.slice(parts.length - n);
+  if (tail.some((b, i) => b.toString('utf8') !== argv[i + 2])) return [...argv];
+  return [...argv.slice(0, 2), ...tail.map((b) => decodeName(b))];
+}
+
+/** The arguments before `--` (the end of the flags; the same array when there is none). */
+export function flagPart(args: readonly string[]): readonly string[] {
+  const end = args.indexOf('--');
+  return end < 0 ? args : args.slice(0, end);
+}
+
 /** The command path named by args ("backup", "meta rebuild"), or undefined. */
 export function commandOf(rest: readonly string[], table: OptionTable): string | undefined {
-  const words = rest.filter((a) => !a.startsWith('-'));
+  const words = flagPart(rest).filter((a) => !a.startsWith('-'));
   if (words.length >= 2 && table.commands.has(`${words[0]} ${words[1]}`)) return `${words[0]} ${words[1]}`;
   return words.length >= 1 && table.commands.has(words[0]) ? words[0] : undefined;
 }
@@ -157,10 +199,11 @@ export function applyConfig(cfg: { file: string; data: Record<string, TomlValue>
   const g: GlobalFlags = { ...globals };
   for (const k of GLOBAL_VALUE) if (g[k] === undefined && typeof merged[k] === 'string') g[k] = merged[k] as string;
   for (const k of GLOBAL_BOOL) if (g[k] === undefined && merged[k] === true) g[k] = true;
-  const out = [...rest];
+  const flags = flagPart(rest);
+  const out = [...flags];
   const opts = command ? table.commands.get(command) : undefined;
   if (opts) {
-    const given = (k: string) => rest.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
+    const given = (k: string) => flags.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
     for (const [k, v] of Object.entries(merged)) {
       const o = opts.get(k);
       if (!o || GLOBAL_FLAGS.includes(k) || given(k) || (o.env && env[o.env])) continue;
@@ -169,5 +212,6 @@ export function applyConfig(cfg: { file: string; data: Record<string, TomlValue>
       } else out.push(`--${k}`, String(v));
     }
   }
-  return { globals: g, rest: out };
+  // the config's flags go before `--`: after it they would be names
+  return { globals: g, rest: [...out, ...rest.slice(flags.length)] };
 }

@@ -9,7 +9,7 @@ import { onCleanupFailure } from '../util/best-effort.js';
 import { MobrError } from '../errors.js';
 import { lockNotices } from '../repo/lock.js';
 import { lockTimeHooks } from './test-pause.js';
-import { applyConfig, commandOf, extractGlobals, readConfig, type GlobalFlags } from './argv.js';
+import { applyConfig, commandOf, exactArgv, extractGlobals, flagPart, readConfig, type GlobalFlags } from './argv.js';
 import type { Output } from './context.js';
 import { EXIT_OK, messageFor, reportError } from './exit.js';
 import type { Runner } from './flag-groups.js';
@@ -42,8 +42,9 @@ const SECRET_FLAGS = ['password', 'new_admin_password', 'newaccountpwd', 'secret
 
 /** Go-style `--flag=true` for boolean flags; commander wants `--flag` alone. */
 export function normaliseArgs(args: string[]): string[] {
+  const flags = flagPart(args);
   const out: string[] = [];
-  for (const a of args) {
+  for (const a of flags) {
     const m = /^--([a-z_]+)=(.*)$/.exec(a);
     if (m && BOOLEAN_FLAGS.includes(m[1])) {
       const v = m[2].toLowerCase();
@@ -53,7 +54,7 @@ export function normaliseArgs(args: string[]): string[] {
     }
     out.push(a);
   }
-  return out;
+  return [...out, ...args.slice(flags.length)]; // after `--`: names, as given
 }
 
 function secretsIn(args: string[]): string[] {
@@ -84,7 +85,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
   const secrets = secretsIn(args);
   if (process.env.MO_BR_PASSWORD) secrets.push(process.env.MO_BR_PASSWORD);
   // --json anywhere: every outcome, errors included, is a JSON document on stdout.
-  let jsonOut = args.some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
+  let jsonOut = flagPart(args).some((a) => a === '--json' || /^--json=(true|t|1)$/i.test(a)) ? io.stdout : undefined;
   let failure: unknown;
   lockNotices((m) => io.stderr.write(`mo_br: warning: ${m}\n`));
   lockTimeHooks();
@@ -163,7 +164,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const interrupts = watchInterrupts();
   let code: number;
   try {
-    code = await run(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, launcher: argv[1], signal: interrupts.signal });
+    code = await run(exactArgv(argv).slice(2), { stdout: process.stdout, stderr: process.stderr, launcher: argv[1], signal: interrupts.signal });
   } catch (e) {
     code = reportError(e, process.stderr);
   }

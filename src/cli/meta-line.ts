@@ -14,6 +14,7 @@
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { formatCsv, parseCsvLines } from '../util/csv.js';
+import { decodeName, encodeName, isPlainName } from '../util/names.js';
 import { isBackupId } from '../repo/manifest.js';
 import { describeLocation, locationToJSON, type Location, type S3Location } from '../store/location.js';
 import { formatBytes, formatDuration, formatTime } from './units.js';
@@ -41,16 +42,29 @@ export interface BackupRecord {
 export const SHOWN_COLUMNS = ['ID', 'SIZE', 'PATH', 'AT TIME', 'DURATION', 'COMPLETE TIME', 'BACKUPTS', 'BACKUPTYPE'] as const;
 export const MOBR_MARKER = 'mobr1';
 
-/** Percent-encoding without whitespace, commas, quotes or glob characters. */
+/**
+ * Percent-encoding of a value's bytes, without whitespace, commas, quotes or glob characters: only
+ * `A-Z a-z 0-9 - _ .` stay as they are. For UTF-8 text this is encodeURIComponent plus `*!'()~`; a
+ * path that is not UTF-8 (src/util/names.ts) is encoded byte for byte, so it reads back exactly.
+ */
 function pct(s: string): string {
-  return encodeURIComponent(s).replace(/[*!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  if (isPlainName(s)) return encodeURIComponent(s).replace(/[*!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  let out = '';
+  for (const b of encodeName(s)) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9._-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function unpct(s: string, where: string): string {
   try {
     return decodeURIComponent(s);
   } catch (e) {
-    throw new MobrError('CORRUPT_META', `${where}: bad percent-encoding`, { cause: e });
+    // bytes that are not UTF-8 (a path's own bytes), or a broken escape
+    if (/%(?![0-9A-Fa-f]{2})/.test(s)) throw new MobrError('CORRUPT_META', `${where}: bad percent-encoding`, { cause: e });
+    const parts = s.split(/(%[0-9A-Fa-f]{2})/);
+    return decodeName(Buffer.concat(parts.map((p) => (p.startsWith('%') ? Buffer.of(parseInt(p.slice(1), 16)) : Buffer.from(p, 'utf8')))));
   }
 }
 

@@ -77,11 +77,14 @@ const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 async function realish(p: string): Promise<string> {
   const abs = path.resolve(p);
   try {
-    return await fsp.realpath(abs);
+    return await realName(abs);
   } catch {
-    return path.join(await fsp.realpath(path.dirname(abs)).catch(() => path.dirname(abs)), path.basename(abs));
+    return path.join(await realName(path.dirname(abs)).catch(() => path.dirname(abs)), path.basename(abs));
   }
 }
+
+/** realpath for a name that may carry bytes that are not UTF-8 (src/util/names.ts), in and out. */
+const realName = async (p: string) => decodeName(await fsp.realpath(fsPath(p), { encoding: 'buffer' }));
 
 const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 
@@ -91,12 +94,12 @@ export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkR
   const rootAbs = path.resolve(root);
   let rootStat: Stats;
   try {
-    rootStat = await fsp.stat(rootAbs);
+    rootStat = await fsp.stat(fsPath(rootAbs));
   } catch (e) {
     throw withContext(`read ${rootAbs}`, e);
   }
   if (!rootStat.isDirectory()) throw withContext(`read ${rootAbs}`, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
-  const rootReal = await fsp.realpath(rootAbs);
+  const rootReal = await realName(rootAbs);
   const exclude = await Promise.all((o.exclude ?? []).map(async (x) => ({ real: await realish(x.path), siblings: x.siblings === true })));
   const excluded = (real: string) => exclude.some((x) => real === x.real || (x.siblings && real.startsWith(`${x.real}.`)));
 
@@ -161,7 +164,7 @@ async function folderOutside(abs: string, rootReal: string): Promise<{ real: str
   // a link that cannot be followed (dangling, a loop, no permission) is not a folder: stored as a link
   const st = await fsp.stat(fsPath(abs)).catch(() => undefined);
   if (!st?.isDirectory()) return undefined;
-  const real = await fsp.realpath(fsPath(abs), { encoding: 'buffer' }).then(decodeName).catch(() => undefined);
+  const real = await realName(abs).catch(() => undefined);
   if (!real || under(real, rootReal) || under(rootReal, real)) return undefined;
   return { real };
 }
