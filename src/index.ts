@@ -10,7 +10,7 @@ import { restoreBackup, type RestoreOptions, type RestoreProgress } from './back
 import { verifyBackup, type VerifyOptions, type VerifyReport } from './backup/verify.js';
 import type { RepoOptions } from './repo/config.js';
 import type { Manifest } from './repo/manifest.js';
-import { Repository } from './repo/repository.js';
+import { Repository, type RepoKeys } from './repo/repository.js';
 import type { Location, S3Credentials } from './store/location.js';
 import { openStore } from './store/open.js';
 import { v1 as uuidv1 } from 'uuid';
@@ -21,6 +21,8 @@ export { Repository } from './repo/repository.js';
 export { checkBackupId, isBackupId } from './repo/manifest.js';
 export type { Manifest, FileEntry, BackupType, EntryKind } from './repo/manifest.js';
 export type { RepoOptions, RepoConfig } from './repo/config.js';
+export type { RepoKeys } from './repo/repository.js';
+export type { MasterKey } from './crypto/master.js';
 export type { Location, FsLocation, S3Location, S3Credentials } from './store/location.js';
 export type { Store, StoreEntry } from './store/store.js';
 export type { BackupOptions, BackupProgress } from './backup/backup.js';
@@ -34,6 +36,8 @@ export interface OpenOptions extends RepoOptions {
   credentials?: S3Credentials;
   /** S3 requests in flight at once (default 4). */
   parallelism?: number;
+  /** An encrypted repository's master key (or a callback yielding it); with `create`, a new repository is encrypted under it (spec/encryption.md). */
+  masterKey?: RepoKeys['masterKey'];
 }
 
 /**
@@ -41,9 +45,9 @@ export interface OpenOptions extends RepoOptions {
  * isMinio }`). Call `repo.store.close?.()` when done with an S3 repository.
  */
 export async function openRepository(location: string | Location, o: OpenOptions = {}): Promise<Repository> {
-  const { create, credentials, parallelism, ...repoOptions } = o;
+  const { create, credentials, parallelism, masterKey, ...repoOptions } = o;
   const store = openStore(typeof location === 'string' ? { backupDir: 'filesystem', path: location } : location, { credentials, parallelism });
-  return create ? Repository.openOrInit(store, repoOptions) : Repository.open(store);
+  return create ? Repository.openOrInit(store, repoOptions, { masterKey }) : Repository.open(store, { masterKey });
 }
 
 /**

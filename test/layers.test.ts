@@ -4,9 +4,9 @@
  *
  *  -2  errors.ts                                 typed errors
  *  -1  util/                                     tiny helpers (CSV, names, processes, concurrency, clock)
- *  -0.5 crypto/                                  master keys, key files (password KDF), sealing primitives
  *   0  hash/, chunk/, source/                    hashing, chunking, compression, a tree walk
  *   1  store/; MatrixOne's own formats (mo/layout, mo/framing, mo/placement)
+ *  1.5 crypto/      encrypted repositories: master keys, key files (password KDF), sealing, keyed ids, secret gear
  *   2  repo/        the repository: packs, index, manifests, gc, prune, sync, stats
  *   3  workers/     the thread pool (chunk, hash, compress, decode)
  *   4  backup/      back up a tree, restore, verify
@@ -41,7 +41,9 @@ function layerOf(rel: string): number {
   if (rel === 'index.ts') return 6;
   if (MO_FORMATS.has(rel)) return 1;
   const top = rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : rel;
-  const ranks: Record<string, number> = { 'errors.ts': -2, util: -1, crypto: -0.5, hash: 0, chunk: 0, source: 0, store: 1, repo: 2, workers: 3, backup: 4, mo: 5, cli: 6 };
+  const ranks: Record<string, number> = {
+    'errors.ts': -2, util: -1, hash: 0, chunk: 0, source: 0, store: 1, crypto: 1.5, repo: 2, workers: 3, backup: 4, mo: 5, cli: 6,
+  };
   const r = ranks[top];
   if (r === undefined) throw new Error(`src/${rel}: a folder the layer rules do not know; add it to test/layers.test.ts and the README`);
   return r;

@@ -68,6 +68,7 @@ export class Ingestor {
         },
         { buf: slot.buf, used: slot.size, cutAt: this.writer.cutAt },
         identities,
+        this.repo.crypt?.master,
       );
     } finally {
       this.writer.release(slot);

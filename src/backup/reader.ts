@@ -9,6 +9,7 @@ import { chunkCount, chunkId, type FileEntry } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import type { ChunkLocation } from '../repo/index-file.js';
 import type { WorkerPool } from '../workers/pool.js';
+import type { MasterKey } from '../crypto/master.js';
 
 /** A ranged read covers up to a whole pack (16 MiB by default): on S3, fewer than 1 GET per 8 MiB. */
 const MAX_RUN = 16 * 1024 * 1024;
@@ -64,7 +65,12 @@ export function owned(b: Uint8Array): Uint8Array {
  * Reads and decodes one run. The run's bytes and its ids go to the worker as compact buffers of
  * their own (a view into a bigger buffer would be cloned whole, with that buffer).
  */
-export async function fetchRun(pool: WorkerPool, source: RangeSource, run: Run): Promise<{ plain: (Uint8Array | null)[]; problems: (string | null)[] }> {
+export async function fetchRun(
+  pool: WorkerPool,
+  source: RangeSource,
+  run: Run,
+  keys?: MasterKey,
+): Promise<{ plain: (Uint8Array | null)[]; problems: (string | null)[] }> {
   const bytes = owned(await source(run.pack, run.offset, run.length));
   const ids = new Uint8Array(run.items.length * 32);
   run.items.forEach((it, i) => ids.set(it.id, i * 32));
@@ -72,6 +78,7 @@ export async function fetchRun(pool: WorkerPool, source: RangeSource, run: Run):
     bytes,
     run.items.map((it) => ({ offset: it.loc.offset - run.offset, length: it.loc.length, codec: it.loc.codec, rawLength: it.loc.rawLength })),
     ids,
+    keys,
   );
 }
 
@@ -79,8 +86,8 @@ function damaged(run: Run, i: number, problem: string | null): MobrError {
   return new MobrError('CORRUPT_PACK', `chunk ${toHex(run.items[i].id).slice(0, 16)} in pack ${run.pack.slice(0, 16)}: ${problem} (damaged)`);
 }
 
-async function fetchRunOrThrow(pool: WorkerPool, source: RangeSource, run: Run): Promise<Uint8Array[]> {
-  const r = await fetchRun(pool, source, run);
+async function fetchRunOrThrow(pool: WorkerPool, source: RangeSource, run: Run, keys: MasterKey | undefined): Promise<Uint8Array[]> {
+  const r = await fetchRun(pool, source, run, keys);
   return r.plain.map((p, i) => {
     if (!p) throw damaged(run, i, r.problems[i]);
     return p;
@@ -94,7 +101,7 @@ export async function* readFileChunks(repo: Repository, pool: WorkerPool, f: Fil
   let next = 0;
   const fill = () => {
     while (pending.length < AHEAD && next < runs.length) {
-      const p = fetchRunOrThrow(pool, source, runs[next++]);
+      const p = fetchRunOrThrow(pool, source, runs[next++], repo.crypt?.master);
       p.catch(() => undefined); // observed below, in order
       pending.push(p);
     }

@@ -143,6 +143,7 @@ class PackRestore {
     const { ks, files, shas } = await this.taskFiles(blobs);
     if (files.length === 0) return;
     const problems = await this.pool.packWrites({
+      keys: this.repo.crypt?.master,
       data,
       ...blobFields(blobs, shift),
       files,

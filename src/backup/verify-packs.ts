@@ -75,7 +75,7 @@ export class PackChecker {
     if (!whole) {
       // a pack of many small files goes out in slices: its own check is done here
       try {
-        if (!checkPack(bytes, read.pack, what).dataOk) this.damaged(read.pack, what);
+        if (!checkPack(bytes, read.pack, what, this.repo.crypt).dataOk) this.damaged(read.pack, what);
       } catch (e) {
         if (!isMobrError(e)) throw e;
         return this.failRead(read, e.message);
@@ -110,6 +110,7 @@ export class PackChecker {
     const base = whole ? 0 : blobs[0].loc.offset;
     const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
     const r: PackCheckResult = await this.pool.packCheck({
+      keys: this.repo.crypt?.master,
       data: whole ? owned(bytes) : new Uint8Array(bytes.subarray(base, end)),
       pack: whole ? read.pack : undefined,
       ...blobFields(blobs, base),

@@ -97,7 +97,11 @@ export async function verifySubset(repo: Repository, manifests: Manifest[], subs
     }
     report.read++;
     report.bytesRead += data.length;
-    const r = await pool.packCheck({ data, pack, ...blobFields(blobs.map((b) => ({ ...b, uses: [] })), 0), files: blobs.map((_, j) => ({ blobs: [j] })), sha256s: new Uint8Array(0) });
+    const r = await pool.packCheck({
+      keys: repo.crypt?.master,
+      data,
+      pack,
+      ...blobFields(blobs.map((b) => ({ ...b, uses: [] })), 0), files: blobs.map((_, j) => ({ blobs: [j] })), sha256s: new Uint8Array(0) });
     if (r.packProblem !== undefined) return fail(r.packProblem);
     if (!r.dataOk) report.damagedPacks.push({ pack, problem: `${what}: blob bytes do not match the header's hash (damaged)` });
     r.files.forEach((v, j) => {

@@ -47,14 +47,14 @@ function scanFunc(): FuncDef {
   return { name: 'scan', params: [I32, I32, I32, I32], results: [I32], locals: [], body };
 }
 
-/** Compiles and instantiates the module (synchronously: it is a few hundred bytes). */
-export function createWasmScanner(): GearScanner {
+/** Compiles and instantiates the module (synchronously: it is a few hundred bytes) over a gear table (the default one unless given). */
+export function createWasmScanner(gear: Int32Array = GEAR): GearScanner {
   const module = new WebAssembly.Module(buildModule(2, [scanFunc()]));
   const instance = new WebAssembly.Instance(module, {});
   const memory = instance.exports.memory as WebAssembly.Memory;
   const run = instance.exports.scan as (p: number, end: number, h: number, mask: number) => number;
   const bytes = new Uint8Array(memory.buffer);
-  new Int32Array(memory.buffer, 0, 256).set(GEAR);
+  new Int32Array(memory.buffer, 0, 256).set(gear);
   const words = new Int32Array(memory.buffer, STATE, 1);
   let state = 0;
   return {

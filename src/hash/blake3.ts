@@ -22,6 +22,8 @@ interface NativeBlake {
   blake3(input: Uint8Array): Uint8Array;
   Blake3Hasher: new () => { update(input: Uint8Array): unknown; digestBuffer(): Uint8Array };
 }
+/** The binding's keyed mode (a hasher reset after each digest keeps its key). */
+type NativeKeyed = { newKeyed(key: Uint8Array): { update(input: Uint8Array): unknown; digestBuffer(): Uint8Array; reset(): void } };
 
 /** Loads the native binding, or returns undefined when it cannot load on this platform. */
 export type NativeLoader = () => NativeBlake | undefined;
@@ -93,6 +95,38 @@ export function blake3Backend(): Blake3Backend {
 export function blake3(...parts: Uint8Array[]): Uint8Array {
   if (!shared) throw new Error('blake3Ready() was not awaited');
   return shared.hash(...parts);
+}
+
+/**
+ * BLAKE3-256 in keyed mode (the chunk ids and key derivation of an encrypted repository,
+ * spec/encryption.md): the same implementation `blake3()` uses in this thread, keyed with a
+ * 32-byte secret. One hasher, reset after each digest: no native object is made per call.
+ */
+export async function keyedBlake3(key: Uint8Array, prefer?: Blake3Backend): Promise<Blake3> {
+  if (key.length !== 32) throw new Error('a BLAKE3 key is 32 bytes');
+  await blake3Ready();
+  const n = (prefer ?? shared!.backend) === 'native' ? loadNative() : undefined;
+  if (n) {
+    const h = (n.Blake3Hasher as unknown as NativeKeyed).newKeyed(Buffer.from(key));
+    return {
+      backend: 'native',
+      hash(...parts) {
+        h.reset();
+        for (const p of parts) h.update(p);
+        return plain(h.digestBuffer());
+      },
+    };
+  }
+  const { createBLAKE3 } = await import('hash-wasm');
+  const w = await createBLAKE3(256, key);
+  return {
+    backend: 'wasm',
+    hash(...parts) {
+      w.init();
+      for (const p of parts) w.update(p);
+      return w.digest('binary');
+    },
+  };
 }
 
 export async function blake3Async(data: Uint8Array): Promise<Uint8Array> {

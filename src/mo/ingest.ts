@@ -140,6 +140,8 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     for (const f of r.files) {
       if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `backup ${id}: ${f.path} refers to chunks the repository lacks`);
     }
+    // every staged byte is now in stored packs: the server's plaintext copy goes at once (spec/encryption.md §10)
+    await staging.remove();
     const manifest: Manifest = {
       version: 1,
       id,
@@ -158,7 +160,6 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     await repo.saveManifest(manifest);
     // the backup is committed: a plan or part left now is garbage gc removes, not a failure
     if (shared) await bestEffort(removePlanAndParts(repo.store, id), `remove the plan and parts of backup ${id}`);
-    await staging.remove();
     return manifest;
   } catch (e) {
     await bestEffort(async () => ingestor?.abandon(), 'drop the unfinished pack');

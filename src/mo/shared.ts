@@ -80,7 +80,7 @@ export async function coordinateShares(toRead: ShareFile[], o: CoordinateOptions
   const { repo, id } = o;
   const shares = cutShares(toRead, o.shares);
   const plan: BackupPlan = { id, repo: repo.config.id, lock: o.lock.key, createdAt: systemClock.now(), shares };
-  const bytes = encodePlan(plan);
+  const bytes = encodePlan(plan, repo.sealing(planKey(id)));
   await repo.store.put(planKey(id), bytes, { ifNoneMatch: true });
   o.onPlanned?.({ id, shares: shares.length, bytes: shares.map(shareBytes), files: shares.map((s) => s.length) });
   const progress: ShareProgress = { bytesRead: 0, filesDone: 0, waitingFor: shares.length - 1, waiting: false };
@@ -115,7 +115,7 @@ async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, pr
     o.onProgress?.(progress);
     for (const [share, key] of await listPartKeys(store, plan.id)) {
       if (share === 0 || share >= plan.shares.length || got.has(share)) continue;
-      const part = checkPart(decodePart(await store.get(key), key), plan, share, hash);
+      const part = checkPart(decodePart(await store.get(key), key, o.repo.sealing(key)), plan, share, hash);
       got.set(share, part);
       progress.bytesRead += shareBytes(plan.shares[share]!);
       progress.filesDone += part.files.length;
@@ -199,7 +199,8 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
       const part: BackupPart = { id, share, shares: plan.shares.length, plan: planHash(bytes), files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: systemClock.now() };
       await lock.assertHeld(); // fencing, as before a manifest
       await assertCoordinatorAlive(repo.store, plan, lock.storeNow);
-      await repo.store.put(partKey(id, share), encodePart(part), { ifNoneMatch: true }).catch((e) => Promise.reject(isMobrError(e, 'REPO_EXISTS') ? alreadyStored(id, share) : e));
+      const partBytes = encodePart(part, repo.sealing(partKey(id, share)));
+      await repo.store.put(partKey(id, share), partBytes, { ifNoneMatch: true }).catch((e) => Promise.reject(isMobrError(e, 'REPO_EXISTS') ? alreadyStored(id, share) : e));
       return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: systemClock.now() };
     } catch (e) {
       await bestEffort(ingestor.abandon(), 'drop the unfinished pack');
@@ -214,7 +215,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
 /** The plan of the backup to join, refusing what cannot be joined; before anything is read. */
 async function planToJoin(repo: Repository, id: string, share: number, lock: RepoLock): Promise<{ plan: BackupPlan; bytes: Uint8Array }> {
   const done = () => new MobrError('BAD_INPUT', `backup ${id} is already complete in ${repo.store.location}`);
-  const loaded = await loadPlan(repo.store, id);
+  const loaded = await loadPlan(repo, id);
   if (!loaded) {
     if (await repo.hasBackup(id)) throw done();
     throw new MobrError('NOT_FOUND', `no backup ${id} is waiting for shares in ${repo.store.location} (wrong ID or repository, or its coordinator ended)`);

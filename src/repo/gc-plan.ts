@@ -78,7 +78,7 @@ const hasLive = (p: PackRecord, live: IdSet) => p.blobs.some((b) => live.has(toH
 /** Steps 2–6: fills the report's counts and returns what to write and delete. */
 export async function planGc(repo: Repository, input: PlanInput, r: GcReport): Promise<GcPlan> {
   const win = new SafetyWindow(input.now, input.windowMs, r);
-  const { objects, files } = await listStored(repo.store, input.signal);
+  const { objects, files } = await listStored(repo, input.signal);
   const live = await markLive(repo, input.exclude, r, input.signal);
   const c = classify(objects, files, live, win, input.repackThreshold, r);
   const { adopted, orphans } = await sortOrphans(repo, files, c.records, live, c.held, win, r, input.signal);
@@ -93,12 +93,13 @@ export async function planGc(repo: Repository, input: PlanInput, r: GcReport): P
 }
 
 /** Step 2: every index object as it is on the store now (damage stops gc), then every pack. */
-async function listStored(store: Store, signal: AbortSignal | undefined): Promise<{ objects: IndexObject[]; files: Map<string, StoredPack> }> {
+async function listStored(repo: Repository, signal: AbortSignal | undefined): Promise<{ objects: IndexObject[]; files: Map<string, StoredPack> }> {
+  const store = repo.store;
   const objects: IndexObject[] = [];
   for await (const e of store.list('index')) {
     checkAborted(signal);
     try {
-      objects.push({ key: e.key, size: e.size, mtimeMs: e.mtimeMs, packs: decodeIndex(await store.get(e.key), e.key) });
+      objects.push({ key: e.key, size: e.size, mtimeMs: e.mtimeMs, packs: decodeIndex(await store.get(e.key), e.key, repo.crypt) });
     } catch (err) {
       if (isMobrError(err, 'NOT_FOUND')) continue;
       if (isMobrError(err)) throw new MobrError('CORRUPT_INDEX', `gc refused: ${err.message}; its packs would look unused (run check first)`, { cause: err });

@@ -4,15 +4,14 @@
  * object, then deletions — repacks sparse packs, drops dead ones and compacts index objects.
  * Nothing younger than the safety window (store clock) is deleted or rewritten.
  */
-import { MobrError, checkAborted, withContext } from '../errors.js';
+import { MobrError, checkAborted, isMobrError, withContext } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
-import { codecReady, decodeChunk } from '../chunk/codec.js';
+import { codecReady } from '../chunk/codec.js';
 import { encodeIndex, type PackRecord } from './index-file.js';
 import { indexKey, packKey } from './keys.js';
 import { PARTS_FOLDER, PLANS_FOLDER } from './parts.js';
-import { PackBuilder } from './pack.js';
-import { equalBytes } from '../util/bytes.js';
+import { PackBuilder, type BlobEntry } from './pack.js';
 import { isLockLost, withExclusiveLock, type LockOptions, type RepoLock } from './lock.js';
 import { planGc, type GcPlan, type GcReport, type IndexObject, type StoredPack } from './gc-plan.js';
 
@@ -170,7 +169,7 @@ async function commitOnce(o: GcOptions, lock: RepoLock): Promise<void> {
 
 /** Step 7: verified copies of the live chunks of sparse packs, into new packs. */
 async function repackLive(repo: Repository, copies: GcPlan['copies'], written: PackRecord[], r: GcReport, signal: AbortSignal | undefined): Promise<void> {
-  const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
+  const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max, repo.crypt);
   await codecReady();
   const cut = async () => {
     if (builder.count === 0) return;
@@ -185,7 +184,7 @@ async function repackLive(repo: Repository, copies: GcPlan['copies'], written: P
     const bytes = await repo.store.get(packKey(pack.id)).catch((err) => Promise.reject(withContext(`gc: read pack ${pack.id.slice(0, 16)}`, err)));
     for (const b of blobs) {
       const stored = bytes.subarray(b.offset, b.offset + b.length);
-      if (b.offset + b.length > bytes.length || !equalBytes(blake3(decodeChunk(stored, b.codec, b.rawLength)), b.id)) {
+      if (b.offset + b.length > bytes.length || !soundChunk(repo, b, stored)) {
         throw new MobrError('CORRUPT_PACK', `gc: chunk ${toHex(b.id).slice(0, 16)} in pack ${pack.id.slice(0, 16)} is damaged; nothing was deleted (run check)`);
       }
       builder.add(b.id, stored.slice(), b.rawLength, b.codec);
@@ -194,6 +193,17 @@ async function repackLive(repo: Repository, copies: GcPlan['copies'], written: P
   }
   await cut();
   r.packsWritten = written.length;
+}
+
+/** Whether a stored blob opens, decodes and matches its id. */
+function soundChunk(repo: Repository, b: BlobEntry, stored: Uint8Array): boolean {
+  try {
+    repo.openChunk(b.id, stored, b.codec, b.rawLength, 'gc');
+    return true;
+  } catch (e) {
+    if (isMobrError(e)) return false;
+    throw e;
+  }
 }
 
 /** Removes new packs that no index object names yet (a pack that existed before stays). */
@@ -209,7 +219,7 @@ async function replaceIndex(repo: Repository, packs: PackRecord[], oldObjects: I
   let newKey: string | undefined;
   if (packs.length > 0) {
     await lock.assertHeld();
-    const data = encodeIndex(packs);
+    const data = encodeIndex(packs, repo.crypt);
     newKey = indexKey(toHex(blake3(data)));
     await repo.store.put(newKey, data);
     r.indexObjectsWritten = 1;

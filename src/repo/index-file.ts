@@ -8,8 +8,9 @@
 import { MobrError } from '../errors.js';
 import { fromHex, toHex } from '../hash/hex.js';
 import { toBlobEntry, type BlobEntry } from './pack.js';
-import { seal, unseal } from './sealed.js';
-import { ChunkTable, type ChunkLocation, type PackTable } from './chunk-index.js';
+import { seal, unseal, type Sealing } from './sealed.js';
+import { BOX_OVERHEAD, type Crypt } from '../crypto/crypt.js';
+import { ChunkTable, type ChunkLocation, type ChunkTableOptions, type PackTable } from './chunk-index.js';
 
 export type { ChunkLocation } from './chunk-index.js';
 
@@ -20,14 +21,17 @@ export interface PackRecord {
 
 export const INDEX_VERSION = 1;
 
-export function encodeIndex(packs: PackRecord[]): Uint8Array {
+/** An index object's sealing in an encrypted repository (its name is its own hash: not bound). */
+const indexSealing = (crypt: Crypt | undefined): Sealing | undefined => (crypt ? { crypt, name: 'index/' } : undefined);
+
+export function encodeIndex(packs: PackRecord[], crypt?: Crypt): Uint8Array {
   return seal('I', INDEX_VERSION, {
     packs: packs.map((p) => ({ id: fromHex(p.id), blobs: p.blobs.map((b) => [b.id, b.offset, b.length, b.rawLength, b.codec]) })),
-  });
+  }, indexSealing(crypt));
 }
 
-export function decodeIndex(data: Uint8Array, what: string): PackRecord[] {
-  const { body } = unseal('I', INDEX_VERSION, data, what);
+export function decodeIndex(data: Uint8Array, what: string, crypt?: Crypt): PackRecord[] {
+  const { body } = unseal('I', INDEX_VERSION, data, what, indexSealing(crypt));
   const packs = (body as { packs?: unknown })?.packs;
   if (!Array.isArray(packs)) throw new MobrError('CORRUPT_INDEX', `${what}: malformed`);
   return packs.map((p) => {
@@ -51,9 +55,10 @@ const uintBytes = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3
 /**
  * The size a pack file holding exactly these blobs has (spec/repository.md §5), computed from its
  * index record without reading it: blobs back to back, the msgpack header, the trailer. `withoutHash`
- * is the size written by early writers whose headers carry no `h`.
+ * is the size written by early writers whose headers carry no `h`. An encrypted pack's header
+ * has no `h` and is a box (`sealed`).
  */
-export function expectedPackSize(p: PackRecord): { size: number; withoutHash: number } {
+export function expectedPackSize(p: PackRecord, sealed = false): { size: number; withoutHash: number } {
   let data = 0;
   let header = 1 + 3 + 6 + (p.blobs.length < 16 ? 1 : p.blobs.length < 0x10000 ? 3 : 5); // map, "v": 1, "blobs", array
   for (const b of p.blobs) {
@@ -61,6 +66,7 @@ export function expectedPackSize(p: PackRecord): { size: number; withoutHash: nu
     header += 1 + 34 + uintBytes(b.offset) + uintBytes(b.length) + uintBytes(b.rawLength) + uintBytes(b.codec);
   }
   const withoutHash = data + header + 12;
+  if (sealed) return { size: withoutHash + BOX_OVERHEAD, withoutHash: withoutHash + BOX_OVERHEAD };
   return { size: withoutHash + 36, withoutHash }; // "h": bin8 of 32 bytes
 }
 
@@ -81,7 +87,14 @@ export class ChunkIndex extends ChunkTable {
     [Symbol.iterator]: () => this.packTable.entries(),
   };
 
+  /** `sealed`: the packs are an encrypted repository's (their expected sizes differ). */
+  private readonly sealed: boolean;
+  constructor(o: ChunkTableOptions & { sealed?: boolean } = {}) {
+    super(o);
+    this.sealed = !!o.sealed;
+  }
+
   addPack(p: PackRecord): void {
-    this.addBlobs(p.id, p.blobs, expectedPackSize(p).size);
+    this.addBlobs(p.id, p.blobs, expectedPackSize(p, this.sealed).size);
   }
 }

@@ -5,7 +5,7 @@
  * incremental backup's manifest still lists every file, so each backup restores on its own.
  */
 import { MobrError } from '../errors.js';
-import { seal, unseal } from './sealed.js';
+import { seal, unseal, type Sealing } from './sealed.js';
 import { decodeName, encodeName, isPlainName, showName } from '../util/names.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
@@ -46,10 +46,10 @@ export const MANIFEST_VERSION = 2;
  * bytes (`pb`, `lb`), beside a readable `p`/`l` with each odd byte shown as \xNN, and makes
  * the manifest version 2, so an older mobr refuses it instead of restoring wrong names.
  */
-export function encodeManifest(m: Manifest): Uint8Array {
+export function encodeManifest(m: Manifest, sealing?: Sealing): Uint8Array {
   const files = m.files.map(encodeEntry);
   const version = files.some((e) => e.pb !== undefined || e.lb !== undefined) ? 2 : 1;
-  return seal('M', version, { ...m, version, files });
+  return seal('M', version, { ...m, version, files }, sealing);
 }
 
 /** One entry as a manifest row (§7): `pb`/`lb` beside a readable `p`/`l` when a name is not UTF-8. */
@@ -68,8 +68,8 @@ export function encodeEntry(f: FileEntry): Record<string, unknown> {
 
 const KINDS = new Set(['file', 'dir', 'symlink']);
 
-export function decodeManifest(data: Uint8Array, what: string): Manifest {
-  const { version, body } = unseal('M', MANIFEST_VERSION, data, what);
+export function decodeManifest(data: Uint8Array, what: string, sealing?: Sealing): Manifest {
+  const { version, body } = unseal('M', MANIFEST_VERSION, data, what, sealing);
   const b = body as Record<string, unknown>;
   const bad = (field: string) => new MobrError('CORRUPT_MANIFEST', `${what}: malformed (${field})`);
   if (!b || typeof b !== 'object') throw bad('body');

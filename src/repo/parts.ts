@@ -10,7 +10,7 @@ import { MobrError, isMobrError } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import type { Store } from '../store/store.js';
 import { assertBackupId, decodeEntry, encodeEntry, type FileEntry } from './manifest.js';
-import { seal, unseal } from './sealed.js';
+import { seal, unseal, type Sealing } from './sealed.js';
 import { defaultStaleMs, isStale, listLocks } from './lock.js';
 import type { Repository } from './repository.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -67,13 +67,13 @@ export interface BackupPart {
 
 const VERSION = 1;
 
-export function encodePlan(p: BackupPlan): Uint8Array {
+export function encodePlan(p: BackupPlan, sealing?: Sealing): Uint8Array {
   const shares = p.shares.map((s) => s.map((f) => ({ p: f.rel, s: f.size, z: f.stagedSize, f: f.framed, t: f.mtimeMs, x: f.meta, h: f.sha256 === undefined ? undefined : hexBytes(f.sha256), a: f.against })));
-  return seal('P', VERSION, { id: p.id, repo: p.repo, lock: p.lock, createdAt: p.createdAt, shares });
+  return seal('P', VERSION, { id: p.id, repo: p.repo, lock: p.lock, createdAt: p.createdAt, shares }, sealing);
 }
 
-export function decodePlan(data: Uint8Array, what: string): BackupPlan {
-  const b = unseal('P', VERSION, data, what).body as Record<string, unknown>;
+export function decodePlan(data: Uint8Array, what: string, sealing?: Sealing): BackupPlan {
+  const b = unseal('P', VERSION, data, what, sealing).body as Record<string, unknown>;
   const bad = (field: string) => new MobrError('CORRUPT', `${what}: malformed (${field})`);
   if (!b || typeof b !== 'object' || typeof b.id !== 'string' || typeof b.repo !== 'string' || typeof b.lock !== 'string' || !Array.isArray(b.shares) || b.shares.length === 0) throw bad('header');
   const shares = b.shares.map((s: unknown) => {
@@ -90,12 +90,13 @@ export function decodePlan(data: Uint8Array, what: string): BackupPlan {
   return { id: b.id, repo: b.repo, lock: b.lock, createdAt: Number(b.createdAt ?? 0), shares };
 }
 
-export function encodePart(p: BackupPart): Uint8Array {
-  return seal('S', VERSION, { id: p.id, share: p.share, shares: p.shares, plan: p.plan, files: p.files.map(encodeEntry), addedBytes: p.addedBytes, startedAt: p.startedAt, completedAt: p.completedAt });
+export function encodePart(p: BackupPart, sealing?: Sealing): Uint8Array {
+  const body = { id: p.id, share: p.share, shares: p.shares, plan: p.plan, files: p.files.map(encodeEntry), addedBytes: p.addedBytes, startedAt: p.startedAt, completedAt: p.completedAt };
+  return seal('S', VERSION, body, sealing);
 }
 
-export function decodePart(data: Uint8Array, what: string): BackupPart {
-  const b = unseal('S', VERSION, data, what).body as Record<string, unknown>;
+export function decodePart(data: Uint8Array, what: string, sealing?: Sealing): BackupPart {
+  const b = unseal('S', VERSION, data, what, sealing).body as Record<string, unknown>;
   const bad = (field: string) => new MobrError('CORRUPT', `${what}: malformed (${field})`);
   if (!b || typeof b !== 'object' || typeof b.id !== 'string' || !nat(b.share) || !nat(b.shares) || (b.share as number) >= (b.shares as number) || !(b.plan instanceof Uint8Array) || b.plan.length !== 32 || !Array.isArray(b.files)) throw bad('header');
   const files = b.files.map((r: Record<string, unknown>) => decodeEntry(r, bad));
@@ -106,11 +107,12 @@ export function decodePart(data: Uint8Array, what: string): BackupPart {
 export const planHash = (planBytes: Uint8Array): Uint8Array => blake3(planBytes);
 
 /** The plan of backup id and its bytes, or undefined when there is none. */
-export async function loadPlan(store: Store, id: string): Promise<{ plan: BackupPlan; bytes: Uint8Array } | undefined> {
+export async function loadPlan(repo: Repository, id: string): Promise<{ plan: BackupPlan; bytes: Uint8Array } | undefined> {
   assertBackupId(id);
+  const store = repo.store;
   const bytes = await store.get(planKey(id)).catch((e) => (isMobrError(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
   if (!bytes) return undefined;
-  const plan = decodePlan(bytes, planKey(id));
+  const plan = decodePlan(bytes, planKey(id), repo.sealing(planKey(id)));
   if (plan.id !== id) throw new MobrError('CORRUPT', `${planKey(id)}: names backup ${plan.id}`);
   return { plan, bytes };
 }
@@ -169,7 +171,7 @@ export async function leftoverShareObjects(repo: Repository, clock: Clock = syst
   const out: string[] = [];
   for await (const e of store.list(PLANS_FOLDER)) {
     const id = e.key.slice(PLANS_FOLDER.length + 1);
-    const lockKey = await store.get(e.key).then((b) => decodePlan(b, e.key).lock, () => undefined);
+    const lockKey = await store.get(e.key).then((b) => decodePlan(b, e.key, repo.sealing(e.key)).lock, () => undefined);
     const l = lockKey === undefined ? undefined : locks.get(lockKey);
     if (l && !isStale(l, clock.now(), defaultStaleMs())) live.add(id);
     else out.push(e.key);

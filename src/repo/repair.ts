@@ -19,13 +19,11 @@
  * Repair never deletes a pack or a manifest, and never drops a sound pack's record.
  */
 import { checkAborted, isMobrError } from '../errors.js';
-import { blake3 } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
-import { codecReady, decodeChunk } from '../chunk/codec.js';
+import { codecReady } from '../chunk/codec.js';
 import { packIdFromKey, packKey } from './keys.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { PackBuilder } from './pack.js';
-import { equalBytes } from '../util/bytes.js';
 import { withExclusiveLock, type LockOptions } from './lock.js';
 import type { Repository } from './repository.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -134,7 +132,7 @@ async function dropUnsound(repo: Repository, unsound: Map<string, string>, repor
   const store = repo.store;
   const affected: { key: string; packs: PackRecord[] }[] = [];
   for (const key of repo.loadedIndexes) {
-    const packs = decodeIndex(await store.get(key), key);
+    const packs = decodeIndex(await store.get(key), key, repo.crypt);
     if (packs.some((p) => unsound.has(p.id))) affected.push({ key, packs });
   }
   const kept = new Map<string, PackRecord>();
@@ -143,7 +141,7 @@ async function dropUnsound(repo: Repository, unsound: Map<string, string>, repor
   const held = new Set<string>();
   for (const [h, loc] of repo.index.entries()) if (!unsound.has(loc.pack)) held.add(h);
   const written: PackRecord[] = [];
-  const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max);
+  const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max, repo.crypt);
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
@@ -158,13 +156,12 @@ async function dropUnsound(repo: Repository, unsound: Map<string, string>, repor
       const h = toHex(b.id);
       if (held.has(h) || b.offset + b.length > bytes.length) continue;
       const stored = bytes.subarray(b.offset, b.offset + b.length);
-      let plain: Uint8Array;
       try {
-        plain = decodeChunk(stored, b.codec, b.rawLength);
-      } catch {
-        continue; // damaged: not salvaged (backups naming it stay damaged, and check names them)
+        repo.openChunk(b.id, stored, b.codec, b.rawLength, 'repair');
+      } catch (e) {
+        if (isMobrError(e)) continue; // damaged: not salvaged (backups naming it stay damaged, and check names them)
+        throw e;
       }
-      if (!equalBytes(blake3(plain), b.id)) continue;
       held.add(h);
       builder.add(b.id, stored.slice(), b.rawLength, b.codec);
       report.chunksSalvaged++;

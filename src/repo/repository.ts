@@ -2,22 +2,36 @@
  * A repository: config + packs + index objects + manifests on a Store (spec/repository.md).
  * Opening loads every index object into a ChunkIndex; a damaged index object is skipped and
  * remembered (its packs are still readable after `check --repair`, src/repo/repair.ts).
+ * An encrypted repository (spec/encryption.md) is opened with its master key: `crypt` then seals
+ * and opens every object but key files and locks.
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { blake3, blake3Ready } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
-import { codecReady, decodeChunk } from '../chunk/codec.js';
+import { codecReady } from '../chunk/codec.js';
+import { Crypt, OpenError } from '../crypto/crypt.js';
+import type { MasterKey } from '../crypto/master.js';
+import { chunkIdOf, openChunk } from '../crypto/blob.js';
+import { sealedKeySet, type Sealing } from './sealed.js';
 import type { Store } from '../store/store.js';
 import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOptions } from './config.js';
 import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
 import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
-import { equalBytes } from '../util/bytes.js';
 import { mapLimit } from '../util/concurrency.js';
 
+/**
+ * How an encrypted repository is opened: its master key, or a callback that yields it (called only
+ * when the repository is encrypted; keys/ unlocks it, src/crypto/keyfile.ts). A plain repository
+ * ignores it.
+ */
+export interface RepoKeys {
+  masterKey?: MasterKey | (() => Promise<MasterKey>);
+}
+
 export class Repository {
-  #index = new ChunkIndex();
+  #index: ChunkIndex;
   /** Where each known chunk is, from the loaded index objects (refreshIndex starts it afresh). */
   get index(): ChunkIndex {
     return this.#index;
@@ -34,16 +48,23 @@ export class Repository {
   private constructor(
     readonly store: Store,
     readonly config: RepoConfig,
-  ) {}
-
-  static async init(store: Store, options: RepoOptions = {}): Promise<Repository> {
-    await ready();
-    const config = newConfig(options);
-    await store.put(CONFIG_KEY, encodeConfig(config), { ifNoneMatch: true });
-    return new Repository(store, config);
+    /** The sealing of an encrypted repository (spec/encryption.md); undefined for a plain one. */
+    readonly crypt?: Crypt,
+  ) {
+    this.#index = new ChunkIndex({ sealed: !!crypt });
   }
 
-  static async open(store: Store): Promise<Repository> {
+  /** Makes a repository at store: encrypted under `keys.masterKey` when one is given (key files are the caller's, src/crypto/keyfile.ts). */
+  static async init(store: Store, options: RepoOptions = {}, keys: RepoKeys = {}): Promise<Repository> {
+    await ready();
+    const master = typeof keys.masterKey === 'function' ? await keys.masterKey() : keys.masterKey;
+    const crypt = master ? await Crypt.create(master) : undefined;
+    const config = newConfig(options, !!crypt);
+    await store.put(CONFIG_KEY, encodeConfig(config, crypt && { crypt, name: CONFIG_KEY }), { ifNoneMatch: true });
+    return new Repository(store, config, crypt);
+  }
+
+  static async open(store: Store, keys: RepoKeys = {}): Promise<Repository> {
     await ready();
     let data: Uint8Array;
     try {
@@ -52,9 +73,25 @@ export class Repository {
       if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NO_REPO', `no mobr repository at ${store.location}`, { cause: e });
       throw e;
     }
-    const repo = new Repository(store, decodeConfig(data, `config of ${store.location}`));
+    const crypt = await unlock(store, data, keys);
+    const repo = new Repository(store, decodeConfig(data, `config of ${store.location}`, crypt && { crypt, name: CONFIG_KEY }), crypt);
     await repo.loadIndex();
     return repo;
+  }
+
+  /** The key-set id of the repository at store when it is encrypted, else undefined (reads only `config`, needs no key). */
+  static async keySetOf(store: Store): Promise<string | undefined> {
+    return sealedKeySet(await store.get(CONFIG_KEY));
+  }
+
+  /** The sealing of object `name` here (undefined in a plain repository). */
+  sealing(name: string): Sealing | undefined {
+    return this.crypt && { crypt: this.crypt, name };
+  }
+
+  /** A plain chunk's id here: keyed BLAKE3 in an encrypted repository, else BLAKE3-256. */
+  chunkId(plain: Uint8Array): Uint8Array {
+    return chunkIdOf(this.crypt, plain);
   }
 
   /**
@@ -62,16 +99,16 @@ export class Repository {
    * folder or prefix is made a repository, never one that holds other files (they would be taken
    * for damage, and gc and check --repair would remove them).
    */
-  static async openOrInit(store: Store, options: RepoOptions = {}): Promise<Repository> {
+  static async openOrInit(store: Store, options: RepoOptions = {}, keys: RepoKeys = {}): Promise<Repository> {
     if (!(await store.has(CONFIG_KEY))) {
       await refuseForeign(store);
       try {
-        return await Repository.init(store, options);
+        return await Repository.init(store, options, keys);
       } catch (e) {
         if (!isMobrError(e, 'REPO_EXISTS')) throw e; // another process created it first
       }
     }
-    return Repository.open(store);
+    return Repository.open(store, keys);
   }
 
   /** (Re)loads every index object. */
@@ -83,7 +120,7 @@ export class Repository {
       await mapLimit(keys, 8, async (key) => {
         if (this.loadedIndexes.has(key)) return;
         try {
-          for (const p of decodeIndex(await this.store.get(key), key)) this.index.addPack(p);
+          for (const p of decodeIndex(await this.store.get(key), key, this.crypt)) this.index.addPack(p);
           this.loadedIndexes.add(key);
         } catch (e) {
           if (isMobrError(e, 'NOT_FOUND')) return void (vanished = true); // compacted meanwhile: its replacement was written first (spec/gc.md §2.4)
@@ -98,7 +135,7 @@ export class Repository {
 
   /** Drops what it knew and loads the index afresh (after a gc may have removed objects). */
   async refreshIndex(): Promise<void> {
-    this.#index = new ChunkIndex();
+    this.#index = new ChunkIndex({ sealed: !!this.crypt });
     this.loadedIndexes.clear();
     this.damagedIndexes.clear();
     this.packsListed = false;
@@ -131,7 +168,7 @@ export class Repository {
 
   /** Writes an index object for packs already stored; returns its key. */
   async writeIndex(packs: PackRecord[]): Promise<string> {
-    const data = encodeIndex(packs);
+    const data = encodeIndex(packs, this.crypt);
     const key = indexKey(toHex(blake3(data)));
     await this.store.put(key, data);
     for (const p of packs) this.index.addPack(p);
@@ -159,7 +196,7 @@ export class Repository {
       if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('ENOENT_BACKUP', `no backup ${id} in ${this.store.location}`, { cause: e });
       throw e;
     }
-    const m = decodeManifest(data, `manifest of backup ${id}`);
+    const m = decodeManifest(data, `manifest of backup ${id}`, this.sealing(manifestKey(id)));
     if (m.id !== id) throw new MobrError('CORRUPT_MANIFEST', `manifest of backup ${id}: names backup ${m.id}`);
     return m;
   }
@@ -167,7 +204,7 @@ export class Repository {
   /** Writes a manifest; never replaces an existing one. The last write of a backup. */
   async saveManifest(m: Manifest): Promise<void> {
     assertBackupId(m.id);
-    await this.store.put(manifestKey(m.id), encodeManifest(m), { ifNoneMatch: true });
+    await this.store.put(manifestKey(m.id), encodeManifest(m, this.sealing(manifestKey(m.id))), { ifNoneMatch: true });
   }
 
   async deleteManifest(id: string): Promise<void> {
@@ -204,16 +241,24 @@ export class Repository {
     return this.store.getRange(packKey(packId), offset, length);
   }
 
-  /** Reads one chunk's plain bytes, verifying its hash. */
+  /** Reads one chunk's plain bytes, verifying its hash (and, encrypted, opening its box). */
   async readChunk(id: Uint8Array): Promise<Uint8Array> {
     const hex = toHex(id);
     const loc = this.index.get(hex);
     if (!loc) throw new MobrError('NOT_FOUND', `chunk ${hex.slice(0, 16)} is in no index`);
     const stored = await this.readPackRange(loc.pack, loc.offset, loc.length);
     await codecReady();
-    const plain = decodeChunk(stored, loc.codec, loc.rawLength);
-    if (!equalBytes(blake3(plain), id)) throw new MobrError('CORRUPT_PACK', `chunk ${hex.slice(0, 16)} in pack ${loc.pack.slice(0, 16)}: hash mismatch (damaged)`);
-    return plain;
+    return this.openChunk(id, stored, loc.codec, loc.rawLength, `chunk ${hex.slice(0, 16)} in pack ${loc.pack.slice(0, 16)}`);
+  }
+
+  /** A stored blob's plain chunk, checked against its id; throws CORRUPT_PACK naming `what` (codecReady() first). */
+  openChunk(id: Uint8Array, stored: Uint8Array, codec: number, rawLength: number, what: string): Uint8Array {
+    try {
+      return openChunk(this.crypt, id, stored, codec, rawLength);
+    } catch (e) {
+      const reason = e instanceof OpenError || (e as Error).message === 'hash mismatch' ? `${(e as Error).message} (damaged)` : (e as Error).message;
+      throw new MobrError('CORRUPT_PACK', `${what}: ${reason}`);
+    }
   }
 
   /** Reads and checks a pack's header (its name is the header's hash). */
@@ -222,10 +267,10 @@ export class Repository {
     const st = await this.store.stat(key);
     if (!st) throw new MobrError('NOT_FOUND', `pack ${packId.slice(0, 16)} is missing`);
     if (st.size < TRAILER) throw new MobrError('CORRUPT_PACK', `pack ${packId.slice(0, 16)}: truncated`);
-    const hlen = parseTrailer(await this.store.getRange(key, st.size - TRAILER, TRAILER), `pack ${packId.slice(0, 16)}`);
+    const hlen = parseTrailer(await this.store.getRange(key, st.size - TRAILER, TRAILER), `pack ${packId.slice(0, 16)}`, !!this.crypt);
     if (hlen > st.size - TRAILER) throw new MobrError('CORRUPT_PACK', `pack ${packId.slice(0, 16)}: bad header length`);
     const header = await this.store.getRange(key, st.size - TRAILER - hlen, hlen);
-    return { id: packId, blobs: decodePackHeader(header, packId, st.size - TRAILER - hlen, `pack ${packId.slice(0, 16)}`) };
+    return { id: packId, blobs: decodePackHeader(header, packId, st.size - TRAILER - hlen, `pack ${packId.slice(0, 16)}`, this.crypt) };
   }
 
   /**
@@ -241,12 +286,29 @@ export class Repository {
       if (isMobrError(e, 'NOT_FOUND')) throw new MobrError('NOT_FOUND', `${what} is missing`, { cause: e });
       throw e;
     }
-    return { id: packId, ...checkPack(bytes, packId, what) };
+    return { id: packId, ...checkPack(bytes, packId, what, this.crypt) };
   }
 
   async close(): Promise<void> {
     await this.store.close?.();
   }
+}
+
+/**
+ * The Crypt of the repository whose config is `data`: undefined for a plain one; for an encrypted
+ * one the master key the caller gives (or yields), or one line (AUTH_FAILED, exit 4) saying how to
+ * give it.
+ */
+async function unlock(store: Store, data: Uint8Array, keys: RepoKeys): Promise<Crypt | undefined> {
+  const keySet = sealedKeySet(data);
+  if (keySet === undefined) return undefined;
+  if (!keys.masterKey) {
+    const how = 'MO_BR_REPO_PASSWORD, --repo_password_file or --repo_password_command';
+    throw new MobrError('AUTH_FAILED', `${store.location} is an encrypted repository: give its password (${how})`);
+  }
+  const master = typeof keys.masterKey === 'function' ? await keys.masterKey() : keys.masterKey;
+  if (master.id !== keySet) throw new MobrError('AUTH_FAILED', `${store.location}: that key is not this repository's (its key set is ${keySet})`);
+  return Crypt.create(master);
 }
 
 let readyP: Promise<unknown> | undefined;

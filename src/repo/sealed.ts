@@ -3,15 +3,70 @@
  *   magic "MOBR" (4) | kind (1 byte ASCII) | format version (1) | msgpack body | BLAKE3-256 of all
  *   preceding bytes (32).
  * Any flipped, missing or extra byte fails the trailing hash; the body is decoded only after.
+ * In an encrypted repository (spec/encryption.md §3.3) the same objects are
+ *   magic "MOBS" (4) | kind (1) | version (1) | key-set id (16) | box(msgpack body)
+ * with the first 22 bytes and the object's name as the box's associated data: a flipped byte,
+ * an object moved to another name, or one sealed with another key does not open.
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { MobrError, type ErrorCode } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import { equalBytes } from '../util/bytes.js';
+import { OpenError, type Crypt } from '../crypto/crypt.js';
 
 const MAGIC = [0x4d, 0x4f, 0x42, 0x52]; // "MOBR"
+const SEALED_MAGIC = [0x4d, 0x4f, 0x42, 0x53]; // "MOBS"
 const HEAD = 6;
 const TAIL = 32;
+const SEALED_HEAD = HEAD + 16;
+
+/** How an encrypted repository's object is sealed: its key, and its name (the associated data). */
+export interface Sealing {
+  crypt: Crypt;
+  /** `config`, `index/` (index objects are named by their own hash), `backups/<id>`, `plans/<id>`, `parts/<id>/<share>`. */
+  name: string;
+}
+
+/** The key-set id an encrypted object names (spec/encryption.md §3.3), or undefined for a plain one. */
+export function sealedKeySet(data: Uint8Array): string | undefined {
+  if (data.length < SEALED_HEAD || SEALED_MAGIC.some((b, i) => data[i] !== b)) return undefined;
+  return Buffer.from(data.subarray(HEAD, SEALED_HEAD)).toString('hex');
+}
+
+function sealedAad(head: Uint8Array, name: string): Uint8Array {
+  return Buffer.concat([head, Buffer.from(name, 'utf8')]);
+}
+
+function sealEncrypted(kind: SealedKind, version: number, payload: Uint8Array, s: Sealing): Uint8Array {
+  const head = new Uint8Array(SEALED_HEAD);
+  head.set(SEALED_MAGIC, 0);
+  head[4] = kind.charCodeAt(0);
+  head[5] = version;
+  head.set(Buffer.from(s.crypt.keySet, 'hex'), HEAD);
+  const box = s.crypt.seal(sealedAad(head, s.name), payload);
+  const out = new Uint8Array(SEALED_HEAD + box.length);
+  out.set(head, 0);
+  out.set(box, SEALED_HEAD);
+  return out;
+}
+
+function openEncrypted(kind: SealedKind, data: Uint8Array, what: string, s: Sealing): Uint8Array {
+  const code = CORRUPT_CODE[kind];
+  const keySet = sealedKeySet(data);
+  if (keySet === undefined) {
+    const plain = MAGIC.every((b, i) => data[i] === b);
+    if (plain) throw new MobrError(code, `${what}: a plain object in an encrypted repository (refused: anyone who can write the store could have made it)`);
+    throw new MobrError(code, `${what}: not a mobr ${kindName(kind)} object`);
+  }
+  if (data[4] !== kind.charCodeAt(0)) throw new MobrError(code, `${what}: not a mobr ${kindName(kind)} object`);
+  if (keySet !== s.crypt.keySet) throw new MobrError(code, `${what}: sealed with another key (key set ${keySet}), not this repository's`);
+  try {
+    return s.crypt.open(sealedAad(data.subarray(0, SEALED_HEAD), s.name), data.subarray(SEALED_HEAD));
+  } catch (e) {
+    if (e instanceof OpenError) throw new MobrError(code, `${what}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** config, index, manifest, and a shared backup's plan and share parts (spec/repository.md §10). */
 export type SealedKind = 'C' | 'I' | 'M' | 'P' | 'S';
@@ -19,8 +74,9 @@ export type SealedKind = 'C' | 'I' | 'M' | 'P' | 'S';
 const CORRUPT_CODE: Record<SealedKind, ErrorCode> = { C: 'CORRUPT', I: 'CORRUPT_INDEX', M: 'CORRUPT_MANIFEST', P: 'CORRUPT', S: 'CORRUPT' };
 const KIND_NAME: Record<SealedKind, string> = { C: 'config', I: 'index', M: 'manifest', P: 'backup plan', S: 'backup part' };
 
-export function seal(kind: SealedKind, version: number, body: unknown): Uint8Array {
+export function seal(kind: SealedKind, version: number, body: unknown, sealing?: Sealing): Uint8Array {
   const payload = encode(body, { ignoreUndefined: true });
+  if (sealing) return sealEncrypted(kind, version, payload, sealing);
   const out = new Uint8Array(HEAD + payload.length + TAIL);
   out.set(MAGIC, 0);
   out[4] = kind.charCodeAt(0);
@@ -31,8 +87,10 @@ export function seal(kind: SealedKind, version: number, body: unknown): Uint8Arr
 }
 
 /** Checks and opens an envelope; throws CORRUPT_* naming `what` on any damage. */
-export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, what: string): { version: number; body: unknown } {
+export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, what: string, sealing?: Sealing): { version: number; body: unknown } {
   const code = CORRUPT_CODE[kind];
+  if (sealing) return decodeBody(kind, maxVersion, data[5], openEncrypted(kind, data, what, sealing), what);
+  if (sealedKeySet(data) !== undefined) throw new MobrError('AUTH_FAILED', `${what}: sealed (encrypted): needs the repository's key`);
   if (data.length < HEAD + TAIL || MAGIC.some((b, i) => data[i] !== b) || data[4] !== kind.charCodeAt(0)) {
     throw new MobrError(code, `${what}: not a mobr ${kindName(kind)} object`);
   }
@@ -40,12 +98,15 @@ export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, w
   const want = data.subarray(end);
   const got = blake3(data.subarray(0, end));
   if (!equalBytes(want, got)) throw new MobrError(code, `${what}: checksum mismatch (damaged)`);
-  const version = data[5];
+  return decodeBody(kind, maxVersion, data[5], data.subarray(HEAD, end), what);
+}
+
+function decodeBody(kind: SealedKind, maxVersion: number, version: number, payload: Uint8Array, what: string): { version: number; body: unknown } {
   if (version > maxVersion) throw new MobrError('REPO_VERSION', `${what}: written by a newer mobr (format ${version})`);
   try {
-    return { version, body: decode(data.subarray(HEAD, end)) };
+    return { version, body: decode(payload) };
   } catch (e) {
-    throw new MobrError(code, `${what}: body does not decode`, { cause: e });
+    throw new MobrError(CORRUPT_CODE[kind], `${what}: body does not decode`, { cause: e });
   }
 }
 

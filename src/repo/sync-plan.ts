@@ -47,7 +47,7 @@ export async function planTransfer(src: Repository, dst: Repository, manifests: 
       }
     }
   }
-  const records = await packRecords(src.store);
+  const records = await packRecords(src);
   const dstFiles = new Set<string>();
   for await (const e of dst.store.list('data')) {
     const id = packIdFromKey(e.key);
@@ -72,7 +72,8 @@ export async function planTransfer(src: Repository, dst: Repository, manifests: 
 }
 
 /** Every pack record named by the store's index objects (first one wins). */
-async function packRecords(store: Store): Promise<Map<string, PackRecord>> {
+async function packRecords(src: Repository): Promise<Map<string, PackRecord>> {
+  const store = src.store;
   const out = new Map<string, PackRecord>();
   for await (const e of store.list('index')) {
     let data: Uint8Array;
@@ -82,7 +83,7 @@ async function packRecords(store: Store): Promise<Map<string, PackRecord>> {
       if (isMobrError(err, 'NOT_FOUND')) continue;
       throw err;
     }
-    for (const p of decodeIndex(data, e.key)) if (!out.has(p.id)) out.set(p.id, p);
+    for (const p of decodeIndex(data, e.key, src.crypt)) if (!out.has(p.id)) out.set(p.id, p);
   }
   return out;
 }

@@ -17,6 +17,8 @@ import { withSharedLock, type LockOptions } from './lock.js';
 import { Repository } from './repository.js';
 import { manifestsToCopy, planTransfer, type TransferPlan } from './sync-plan.js';
 import { mapLimit } from '../util/concurrency.js';
+import { sealedKeySet } from './sealed.js';
+import type { MasterKey } from '../crypto/master.js';
 
 export interface SyncProgress {
   packsDone: number;
@@ -28,7 +30,7 @@ export interface SyncProgress {
 
 /** What sync needs of a worker pool: decode blobs and check each against its id. */
 export interface BlobDecoder {
-  decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[]): Promise<{ problems: (string | null)[] }>;
+  decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[], keys?: MasterKey): Promise<{ problems: (string | null)[] }>;
 }
 
 export interface SyncOptions {
@@ -58,7 +60,7 @@ const INDEX_EVERY = 32;
 /** Copies backups of src into the repository at dst (created with src's config if empty). */
 export async function syncRepository(src: Repository, dst: Store, o: SyncOptions): Promise<SyncReport> {
   await ensureSameConfig(src, dst);
-  const dstRepo = await Repository.open(dst);
+  const dstRepo = await Repository.open(dst, { masterKey: src.crypt?.master }); // same key set: ensureSameConfig
   return withSharedLock(src, () =>
     withSharedLock(dstRepo, async (dstLock) => {
       await src.refreshIndex();
@@ -86,7 +88,14 @@ async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
       data = await dst.get(CONFIG_KEY);
     }
   }
-  const d = decodeConfig(data, `config of ${dst.location}`);
+  const keySet = sealedKeySet(data);
+  if (keySet !== src.crypt?.keySet) {
+    // packs sealed under one master key open only with it (spec/encryption.md §8)
+    const what = (k: string | undefined) => (k ? `encrypted (key set ${k})` : 'not encrypted');
+    const both = `sync destination ${dst.location} is ${what(keySet)} and the source is ${what(src.crypt?.keySet)}`;
+    throw new MobrError('BAD_INPUT', `${both}: packs can only be copied between repositories that share a master key`);
+  }
+  const d = decodeConfig(data, `config of ${dst.location}`, src.sealing(CONFIG_KEY));
   const s = src.config;
   if (d.hash !== s.hash || d.chunker.algorithm !== s.chunker.algorithm || d.chunker.min !== s.chunker.min || d.chunker.avg !== s.chunker.avg || d.chunker.max !== s.chunker.max) {
     throw new MobrError('BAD_INPUT', `sync destination ${dst.location} is a repository with a different config (chunker ${d.chunker.min}/${d.chunker.avg}/${d.chunker.max}, source ${s.chunker.min}/${s.chunker.avg}/${s.chunker.max}): chunks would not deduplicate; sync into an empty place or a copy of this repository`);
@@ -162,8 +171,8 @@ async function sendWholePacks(src: Repository, t: Transfer, plan: TransferPlan, 
       t.r.packsSkipped++;
     } else {
       const bytes = await src.store.get(packKey(p.id)).catch((e) => Promise.reject(withContext(`sync: read pack ${p.id.slice(0, 16)}`, e)));
-      const blobs = checkPackBytes(bytes, p.id);
-      await verifyBlobs(pool, bytes, blobs, `source pack ${p.id.slice(0, 16)}`);
+      const blobs = checkPackBytes(src, bytes, p.id);
+      await verifyBlobs(src, pool, bytes, blobs, `source pack ${p.id.slice(0, 16)}`);
       await t.put(packKey(p.id), bytes);
       await t.stored({ id: p.id, blobs });
       t.r.packsCopied++;
@@ -178,7 +187,7 @@ async function sendWholePacks(src: Repository, t: Transfer, plan: TransferPlan, 
  * builds the same packs and finds them already there.
  */
 async function sendNeededChunks(src: Repository, t: Transfer, plan: TransferPlan, pool: BlobDecoder): Promise<void> {
-  const builder = new PackBuilder(src.config.packSize + src.config.chunker.max);
+  const builder = new PackBuilder(src.config.packSize + src.config.chunker.max, src.crypt);
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
@@ -194,7 +203,7 @@ async function sendNeededChunks(src: Repository, t: Transfer, plan: TransferPlan
     t.checkAbort();
     const blobs = plan.partial.get(packId)!.sort((a, b) => a.offset - b.offset);
     const bytes = await src.store.get(packKey(packId)).catch((e) => Promise.reject(withContext(`sync: read pack ${packId.slice(0, 16)}`, e)));
-    await verifyBlobs(pool, bytes, blobs, `source pack ${packId.slice(0, 16)}`);
+    await verifyBlobs(src, pool, bytes, blobs, `source pack ${packId.slice(0, 16)}`);
     for (const b of blobs) {
       builder.add(b.id, copyOf(bytes, b.offset, b.offset + b.length), b.rawLength, b.codec);
       if (builder.length >= src.config.packSize) await cut();
@@ -227,19 +236,20 @@ async function sendManifests(src: Repository, t: Transfer, manifests: Manifest[]
 }
 
 /** A whole pack, checked: its header against its name, its blob bytes against the header. */
-function checkPackBytes(bytes: Uint8Array, packId: string): BlobEntry[] {
+function checkPackBytes(src: Repository, bytes: Uint8Array, packId: string): BlobEntry[] {
   const what = `source pack ${packId.slice(0, 16)}`;
-  const { blobs, dataOk } = checkPack(bytes, packId, what);
+  const { blobs, dataOk } = checkPack(bytes, packId, what, src.crypt);
   if (!dataOk) throw new MobrError('CORRUPT_PACK', `${what}: blob bytes do not match the header's hash (damaged)`);
   return blobs;
 }
 
 /** Decodes every blob in the pool and checks its BLAKE3 against its id. */
-async function verifyBlobs(pool: BlobDecoder, bytes: Uint8Array, blobs: BlobEntry[], what: string): Promise<void> {
+async function verifyBlobs(src: Repository, pool: BlobDecoder, bytes: Uint8Array, blobs: BlobEntry[], what: string): Promise<void> {
   for (let i = 0; i < blobs.length; i += 64) {
     const part = blobs.slice(i, i + 64);
     for (const b of part) if (b.offset + b.length > bytes.length) throw new MobrError('CORRUPT_PACK', `${what}: chunk ${toHex(b.id).slice(0, 16)} lies outside the pack`);
-    const res = await pool.decode(part.map((b) => copyOf(bytes, b.offset, b.offset + b.length)), part.map((b) => b.codec), part.map((b) => b.rawLength), part.map((b) => copyOf(b.id, 0, 32)));
+    const stored = part.map((b) => copyOf(bytes, b.offset, b.offset + b.length));
+    const res = await pool.decode(stored, part.map((b) => b.codec), part.map((b) => b.rawLength), part.map((b) => copyOf(b.id, 0, 32)), src.crypt?.master);
     const bad = res.problems.findIndex((p) => p !== null);
     if (bad >= 0) throw new MobrError('CORRUPT_PACK', `${what}: chunk ${toHex(part[bad].id).slice(0, 16)} is damaged (${res.problems[bad]}); not copied`);
   }

@@ -116,7 +116,7 @@ export class RepoWriter {
     this.throwIfFailed();
     const buf = slot.buf;
     const blobs = slot.blobs;
-    const pack = sealPack(new Uint8Array(buf), slot.size, blobs, slot.storedHashes);
+    const pack = sealPack(new Uint8Array(buf), slot.size, blobs, slot.storedHashes, this.repo.crypt);
     slot.buf = refill ? this.buffer() : NO_BUFFER;
     slot.size = 0;
     slot.blobs = [];

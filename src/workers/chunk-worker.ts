@@ -2,24 +2,28 @@
  * The pool's worker: chunking + hashing + compression of files (files-task.ts), and decode +
  * verify. Buffers travel by transfer or shared memory, never by copy.
  */
-import { blake3, blake3Backend, blake3Ready } from '../hash/blake3.js';
-import { codecReady, decodeChunk } from '../chunk/codec.js';
+import { blake3Backend, blake3Ready } from '../hash/blake3.js';
+import { codecReady } from '../chunk/codec.js';
+import { openChunk } from '../crypto/blob.js';
+import { cryptFor, type Crypt } from '../crypto/crypt.js';
+import type { MasterKey } from '../crypto/master.js';
 import { moved } from './transfer.js';
 import { finishFiles, packWrites } from './pack-writes.js';
 import { packCheck } from './pack-check.js';
 import { filesTask } from './files-task.js';
 import type { DecodeResult, DecodeTask, Task } from './tasks.js';
 
+/** The task's repository sealing (an encrypted repository's, made once per key in this thread), or undefined. */
+const cryptOf = (keys: MasterKey | undefined): Promise<Crypt | undefined> => (keys ? cryptFor(keys) : Promise.resolve(undefined));
+
 async function decodeTask(t: DecodeTask): Promise<unknown> {
   await Promise.all([codecReady(), blake3Ready()]);
+  const crypt = await cryptOf(t.keys);
   const plain: (Uint8Array | null)[] = [];
   const problems: (string | null)[] = [];
-  const ids = Buffer.from(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength);
   for (let i = 0; i < t.offsets.length; i++) {
     try {
-      const p = decodeChunk(t.data.subarray(t.offsets[i], t.offsets[i] + t.lengths[i]), t.codecs[i], t.rawLengths[i]);
-      const id = blake3(p);
-      if (ids.compare(id, 0, 32, i * 32, i * 32 + 32) !== 0) throw new Error('hash mismatch');
+      const p = openChunk(crypt, t.ids.subarray(i * 32, i * 32 + 32), t.data.subarray(t.offsets[i], t.offsets[i] + t.lengths[i]), t.codecs[i], t.rawLengths[i]);
       plain.push(p);
       problems.push(null);
     } catch (e) {
@@ -36,17 +40,17 @@ export default async function run(t: Task): Promise<unknown> {
   switch (t.kind) {
     case 'files':
       await Promise.all([codecReady(), blake3Ready()]);
-      return filesTask(t);
+      return filesTask(t, await cryptOf(t.keys));
     case 'decode':
       return decodeTask(t);
     case 'packWrites':
       await Promise.all([codecReady(), blake3Ready()]);
-      return packWrites(t);
+      return packWrites(t, await cryptOf(t.keys));
     case 'finishFiles':
       return finishFiles(t);
     case 'packCheck':
       await Promise.all([codecReady(), blake3Ready()]);
-      return packCheck(t);
+      return packCheck(t, await cryptOf(t.keys));
     case 'backend':
       await blake3Ready();
       return blake3Backend();

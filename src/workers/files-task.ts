@@ -11,7 +11,10 @@ import { close, closeSync, constants as fsc, fstatSync, open, openSync, read, re
 import { createHash } from 'node:crypto';
 import { blake3 } from '../hash/blake3.js';
 import { FastCDC } from '../chunk/fastcdc.js';
+import { defaultScanner } from '../chunk/scanner.js';
 import { encodeChunk } from '../chunk/codec.js';
+import { chunkIdOf } from '../crypto/blob.js';
+import { BOX_OVERHEAD, blobAad, type Crypt } from '../crypto/crypt.js';
 import { fsPath } from '../util/names.js';
 import type { AckMessage, DataMessage, FileResult, FilesResult, FilesTask, IdsMessage, WantMessage } from './tasks.js';
 
@@ -60,7 +63,11 @@ class FilesJob {
   private readonly probe = new Uint8Array(PROBE);
   private readonly ahead: ReadAhead;
 
-  constructor(private readonly t: FilesTask) {
+  constructor(
+    private readonly t: FilesTask,
+    /** An encrypted repository's sealing: secret gear, keyed ids, sealed blobs. */
+    private readonly crypt: Crypt | undefined,
+  ) {
     this.ahead = new ReadAhead(t.paths, t.sizes);
     this.pack = t.pack && new Uint8Array(t.pack.buf);
     this.used = t.pack?.used ?? 0;
@@ -102,7 +109,7 @@ class FilesJob {
   private async readFile(i: number): Promise<FileResult> {
     const expected = this.t.sizes[i] ?? 0;
     const sha = createHash('sha256');
-    const cdc = new FastCDC(this.t.chunker);
+    const cdc = new FastCDC(this.t.chunker, defaultScanner(this.crypt?.gear));
     let chunks = 0;
     let size = 0;
     const ahead = this.ahead.take(i);
@@ -169,7 +176,7 @@ class FilesJob {
 
   private send(): void {
     if (this.batch.length === 0) return;
-    const ids = this.batch.map((c) => blake3(c));
+    const ids = this.batch.map((c) => chunkIdOf(this.crypt, c));
     this.pending.push({ chunks: this.batch, ids });
     const m: IdsMessage = { t: 'ids', ids: packIds(ids), sizes: this.batch.map((c) => c.length) };
     this.t.port.postMessage(m);
@@ -230,19 +237,22 @@ class FilesJob {
       const target = this.t.pack;
       if (!target) throw new Error('chunks wanted but no pack buffer given');
       const e = encodeChunk(c, this.t.policy);
+      const length = e.stored.length + (this.crypt ? BOX_OVERHEAD : 0);
       await this.waitFor(() => this.pack !== undefined);
       // a pack never runs past cutAt, unless a single chunk does
-      if (this.used > 0 && this.used + e.stored.length > target.cutAt) await cut();
+      if (this.used > 0 && this.used + length > target.cutAt) await cut();
       const pack = this.pack!;
-      if (this.used + e.stored.length > pack.length) throw new Error(`chunk of ${e.stored.length} bytes does not fit the pack buffer`);
-      pack.set(e.stored, this.used);
+      if (this.used + length > pack.length) throw new Error(`chunk of ${length} bytes does not fit the pack buffer`);
+      if (this.crypt) this.crypt.sealInto(pack, this.used, blobAad(b.ids[i]), e.stored);
+      else pack.set(e.stored, this.used);
       m.offsets.push(this.used);
-      m.lengths.push(e.stored.length);
+      m.lengths.push(length);
       m.codecs.push(e.codec);
       m.rawLengths.push(c.length);
       ids.push(b.ids[i]);
-      hashes.push(e.stored === c ? b.ids[i] : blake3(e.stored));
-      this.used += e.stored.length;
+      // an encrypted pack is named by the hash of all its bytes: no per-blob hash (spec/encryption.md §3.2)
+      hashes.push(this.crypt || e.stored === c ? b.ids[i] : blake3(e.stored));
+      this.used += length;
     }
     if (this.used >= (this.t.pack?.cutAt ?? Infinity)) {
       this.pack = undefined;
@@ -325,6 +335,6 @@ function openAndRead(path: string, size: number): Promise<Opened> {
   });
 }
 
-export function filesTask(t: FilesTask): Promise<FilesResult> {
-  return new FilesJob(t).run();
+export function filesTask(t: FilesTask, crypt?: Crypt): Promise<FilesResult> {
+  return new FilesJob(t, crypt).run();
 }

@@ -9,14 +9,15 @@ import { equalBytes } from '../util/bytes.js';
 import { idsOf, verifiedBlob } from './blob-slices.js';
 import type { PackCheckResult, PackCheckTask } from './tasks.js';
 import { moved } from './transfer.js';
+import type { Crypt } from '../crypto/crypt.js';
 
-export function packCheck(t: PackCheckTask): unknown {
+export function packCheck(t: PackCheckTask, crypt: Crypt | undefined): unknown {
   const out: PackCheckResult = { dataOk: true, files: [] };
   // a whole pack's check hashes every blob; a blob stored as is needs no second hash
   const storedHash = new Map<number, { length: number; hash: Uint8Array }>();
   if (t.pack !== undefined) {
     try {
-      const c = checkPack(t.data, t.pack, `pack ${t.pack.slice(0, 16)}`);
+      const c = checkPack(t.data, t.pack, `pack ${t.pack.slice(0, 16)}`, crypt);
       out.dataOk = c.dataOk;
       c.blobs.forEach((b, i) => storedHash.set(b.offset, { length: b.length, hash: c.blobHashes[i] }));
     } catch (e) {
@@ -30,7 +31,7 @@ export function packCheck(t: PackCheckTask): unknown {
     let p = plain[j];
     if (p === undefined) {
       const s = storedHash.get(t.offsets[j]);
-      plain[j] = p = verifiedBlob(t, ids, j, s?.length === t.lengths[j] ? s.hash : undefined);
+      plain[j] = p = verifiedBlob(t, ids, j, s?.length === t.lengths[j] ? s.hash : undefined, crypt);
     }
     return p;
   };

@@ -10,6 +10,7 @@ import { equalBytes } from '../util/bytes.js';
 import { fsPath } from '../util/names.js';
 import { idsOf, verifiedBlob } from './blob-slices.js';
 import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, FileProblem } from './tasks.js';
+import type { Crypt } from '../crypto/crypt.js';
 
 const READ_BACK = 1024 * 1024;
 
@@ -17,7 +18,7 @@ const READ_BACK = 1024 * 1024;
 export const utimeSeconds = (ms: number): number => (ms + 0.5) / 1000;
 
 /** Per file of the task: null when its chunks here are written (and, if whole, it is in place). */
-export function packWrites(t: PackWritesTask): FileProblem[] {
+export function packWrites(t: PackWritesTask, crypt: Crypt | undefined): FileProblem[] {
   const ids = idsOf(t);
   // each chunk is decoded once, when first used, and dropped after its last use
   const left = new Array<number>(t.offsets.length).fill(0);
@@ -25,7 +26,7 @@ export function packWrites(t: PackWritesTask): FileProblem[] {
   const plain: (Uint8Array | string | undefined)[] = new Array(t.offsets.length);
   const chunk = (j: number): Uint8Array | string => {
     let p = plain[j];
-    if (p === undefined) plain[j] = p = verifiedBlob(t, ids, j);
+    if (p === undefined) plain[j] = p = verifiedBlob(t, ids, j, undefined, crypt);
     if (--left[j] === 0 && typeof p !== 'string') plain[j] = undefined;
     return p;
   };

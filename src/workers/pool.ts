@@ -10,6 +10,7 @@ import { Piscina } from 'piscina';
 import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
+import type { MasterKey } from '../crypto/master.js';
 import { transferList } from './transfer.js';
 import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
 
@@ -59,6 +60,7 @@ export class WorkerPool {
     onData: (m: DataMessage) => Promise<SharedArrayBuffer | undefined>,
     pack?: PackTarget,
     identities?: number[],
+    keys?: MasterKey,
   ): Promise<FilesResult> {
     const { port1, port2 } = new MessageChannel();
     let chain: Promise<void> = Promise.resolve();
@@ -90,7 +92,7 @@ export class WorkerPool {
       });
     });
     try {
-      const task: FilesTask = { kind: 'files', paths, sizes, identities, chunker, policy, port: port2, pack };
+      const task: FilesTask = { kind: 'files', paths, sizes, identities, chunker, policy, keys, port: port2, pack };
       const result: FilesResult = await this.pool.run(task, { transferList: [port2] as never });
       await chain;
       if (failed !== undefined) throw failed;
@@ -104,9 +106,15 @@ export class WorkerPool {
    * Decodes stored chunks lying in `data` and checks each against its id (`ids`: n × 32).
    * `data` must be the caller's own whole buffer: it is transferred, so it is detached here.
    */
-  decodeOwned(data: Uint8Array, items: { offset: number; length: number; codec: number; rawLength: number }[], ids: Uint8Array): Promise<DecodeResult> {
+  decodeOwned(
+    data: Uint8Array,
+    items: { offset: number; length: number; codec: number; rawLength: number }[],
+    ids: Uint8Array,
+    keys?: MasterKey,
+  ): Promise<DecodeResult> {
     const task: DecodeTask = {
       kind: 'decode',
+      keys,
       data,
       offsets: items.map((x) => x.offset),
       lengths: items.map((x) => x.length),
@@ -133,7 +141,7 @@ export class WorkerPool {
   }
 
   /** The same for separate buffers (copied once into one buffer; the caller keeps its own). */
-  decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[]): Promise<DecodeResult> {
+  decode(stored: Uint8Array[], codecs: number[], rawLengths: number[], ids: Uint8Array[], keys?: MasterKey): Promise<DecodeResult> {
     const data = new Uint8Array(stored.reduce((s, x) => s + x.length, 0));
     const items: { offset: number; length: number; codec: number; rawLength: number }[] = [];
     let o = 0;
@@ -144,7 +152,7 @@ export class WorkerPool {
     });
     const packed = new Uint8Array(ids.length * 32);
     ids.forEach((id, i) => packed.set(id, i * 32));
-    return this.decodeOwned(data, items, packed);
+    return this.decodeOwned(data, items, packed, keys);
   }
 
   /** The BLAKE3 implementation one of the workers hashes with. */

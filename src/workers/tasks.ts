@@ -2,6 +2,7 @@
 import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { MessagePort } from 'node:worker_threads';
+import type { MasterKey } from '../crypto/master.js';
 
 /**
  * Read files one after the other, chunk them, hash every chunk (BLAKE3) and each whole file
@@ -32,6 +33,11 @@ export interface FilesTask {
   identities?: number[];
   chunker: ChunkerParams;
   policy: CompressionPolicy;
+  /**
+   * An encrypted repository's master key (spec/encryption.md §9): chunks are cut with its secret
+   * gear table, named by keyed BLAKE3 and sealed into the pack buffer. Never logged.
+   */
+  keys?: MasterKey;
   port: MessagePort;
   /** Where new chunks go; absent when the caller wants none. */
   pack?: PackTarget;
@@ -95,6 +101,8 @@ export interface FilesResult {
  */
 export interface DecodeTask {
   kind: 'decode';
+  /** An encrypted repository's master key: each blob is opened first, ids are keyed. */
+  keys?: MasterKey;
   data: Uint8Array;
   offsets: number[];
   lengths: number[];
@@ -125,6 +133,8 @@ export type FileProblem =
  */
 /** Stored chunks in one buffer: chunk j is data[offsets[j], +lengths[j]), its id ids[32j, +32). */
 export interface BlobSlices {
+  /** An encrypted repository's master key: each blob is opened first, ids are keyed. */
+  keys?: MasterKey;
   data: Uint8Array;
   offsets: number[];
   lengths: number[];
