@@ -82,11 +82,11 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
     return runBackupDryRun({ location, creds: req.creds, type: req.type, source: src, parent }, ctx);
   }
   backupStartTime(); // a clock before 1970: refused before anything is written
-  if (req.location.backupDir === 'filesystem') await forgetRemovedFolders(req.location, ctx);
+  await forgetRemovedFolders(req.location, req.creds, ctx);
   const stored = await storeBackup(req, records, ctx);
   const record = await recordBackup(req, stored, ctx);
-  const anchor = req.anchor ?? (req.baseId && req.location.backupDir === 'filesystem' ? await anchorOf(req.location.path, req.baseId) : undefined);
-  if (anchor && req.location.backupDir === 'filesystem') await recordAnchor(req.location.path, stored.id, anchor);
+  const anchor = req.anchor ?? (req.baseId ? await anchorOf(req.location, req.creds, req.baseId) : undefined);
+  if (anchor) await recordAnchor(req.location, req.creds, stored.id, anchor);
   printResult(stored, record, ctx);
 }
 
@@ -102,7 +102,7 @@ interface BackupRequest {
   shares?: number;
   /** how long the coordinator waits for the other shares (--shares_timeout) */
   sharesDeadline?: SharesDeadline;
-  /** the --path folder of a backup stored in a shared repository above it (dated-path.ts) */
+  /** the --path folder (or --filepath) of a backup stored in a shared repository (dated-path.ts) */
   anchor?: string;
 }
 
@@ -140,9 +140,10 @@ function backupLocation(flags: BackupFlags): Location {
 async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   let location = backupLocation(flags);
   recordableLocation(location, '--');
+  const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
   // mo_ctl's dated folders (and any folder below a .mobr repository) share one repository
-  const shared = location.backupDir === 'filesystem' && !flags.dry_run ? await sharedRepositoryFor(location.path) : undefined;
-  if (shared) location = { backupDir: 'filesystem', path: shared.repository };
+  const shared = flags.dry_run ? undefined : await sharedRepositoryFor(location, creds);
+  if (shared) location = shared.location;
   if (flags.share !== undefined) throw new MobrError('BAD_INPUT', '--share goes with --join <ID> (an ingester of a backup in shares)');
   const shares = sharesFlag(flags);
   const sharesDeadline = sharesTimeoutFlag(flags, shares);
@@ -156,7 +157,7 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
   const source = await backupSource(flags);
-  return { location, creds: { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key }, parallelism, type, baseId, source, shares, sharesDeadline, anchor: shared?.anchor };
+  return { location, creds, parallelism, type, baseId, source, shares, sharesDeadline, anchor: shared?.anchor };
 }
 
 /**
