@@ -108,7 +108,11 @@ describe('planPackReads', () => {
   });
 });
 
-describe('restore by pack', () => {
+// each test runs with worker threads and with the tasks in this thread (jobPool's choice for small or busy jobs)
+describe.each([
+  ['in worker threads', false],
+  ['in this thread', true],
+])('restore by pack, %s', (_, inline) => {
   let pool: WorkerPool;
   let work: string;
   // files backed up side by side (two lanes) interleave in packs; some share chunks; one repeats a chunk
@@ -125,13 +129,17 @@ describe('restore by pack', () => {
   const SMALL = { chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, packSize: 512 * 1024 };
 
   beforeAll(async () => {
-    pool = new WorkerPool(2);
+    pool = new WorkerPool(2, { inline });
     work = await tempDir();
     await writeTree(path.join(work, 'src'), files);
     const repo = await Repository.init(new FsStore(path.join(work, 'repo')), SMALL);
-    await backupTree(repo, path.join(work, 'src'), { id: 'b1', pool });
+    const chunking = new WorkerPool(2);
+    await backupTree(repo, path.join(work, 'src'), { id: 'b1', pool: chunking });
+    await chunking.close();
   });
   afterAll(async () => {
+    // the inline pool did every task here and never started a worker
+    expect(pool.workersStarted).toBe(!inline);
     await pool.close();
     await fsp.rm(work, { recursive: true, force: true });
   });

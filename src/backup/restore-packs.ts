@@ -32,6 +32,8 @@ export const READ_GAP = MiB;
 export const MAX_READ = 32 * MiB;
 /** Files a worker task covers at most (a pack of tiny files is split over several tasks). */
 export const TASK_FILES = 256;
+/** In this thread (an inline pool) a read is one task: nothing to share out, no file split between tasks. */
+export const taskFiles = (pool: WorkerPool): number => (pool.inline ? Infinity : TASK_FILES);
 
 export interface PackRestoreItem {
   f: FileEntry;
@@ -92,7 +94,7 @@ class PackRestore {
 
   async run(): Promise<void> {
     const { states } = this;
-    const plan = planPackReads(states.map((s) => s.x.f), (id) => this.repo.location(id), { gap: READ_GAP, maxRead: MAX_READ, maxFiles: TASK_FILES });
+    const plan = planPackReads(states.map((s) => s.x.f), (id) => this.repo.location(id), { gap: READ_GAP, maxRead: MAX_READ, maxFiles: taskFiles(this.pool) });
     try {
       plan.missing.forEach((id, k) => this.fail(k, new MobrError('NOT_FOUND', `chunk ${toHex(id).slice(0, 16)} is missing from the repository`)));
       states.forEach((s, k) => (s.tasksLeft = plan.tasksOf[k]));

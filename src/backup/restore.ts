@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { MobrError, checkAborted, withContext } from '../errors.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { equalBytes } from '../util/bytes.js';
 import { fsPath, showName } from '../util/names.js';
 import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
@@ -75,7 +75,7 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
   const read = o.read;
   if (!read && !repo) throw new MobrError('BAD_INPUT', 'restore needs a repository or a reader');
   const ownPool = o.pool === undefined && !read;
-  const pool = o.pool ?? (read ? undefined : new WorkerPool(o.parallelism));
+  const pool = o.pool ?? (read ? undefined : jobPool(progress.totalBytes, o.parallelism));
   const source = read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const failures: { rel: string; error: unknown }[] = [];

@@ -18,7 +18,7 @@ import { mapLimit } from '../util/concurrency.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { PackCheckResult } from '../workers/tasks.js';
 import { owned } from './reader.js';
-import { TASK_FILES } from './restore-packs.js';
+import { taskFiles } from './restore-packs.js';
 
 export interface PackCheckReport {
   damagedPacks: { pack: string; problem: string }[];
@@ -50,7 +50,7 @@ export class PackChecker {
   }
 
   async run(): Promise<PackCheckReport> {
-    const plan = planPackReads(this.files, (id) => this.repo.location(id), { gap: Infinity, maxRead: Infinity, maxFiles: TASK_FILES });
+    const plan = planPackReads(this.files, (id) => this.repo.location(id), { gap: Infinity, maxRead: Infinity, maxFiles: taskFiles(this.pool) });
     plan.missing.forEach((id, k) => this.fail(k, `chunk ${toHex(id).slice(0, 16)} is missing from the repository`));
     this.files.forEach((_, k) => {
       this.left[k] = plan.tasksOf[k];

@@ -8,7 +8,7 @@ import { isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import { chunkCount, chunkId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { mapLimit } from '../util/concurrency.js';
 import { PackChecker } from './verify-packs.js';
 
@@ -54,7 +54,7 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
   };
   let packs: { damagedPacks: VerifyReport['damagedPacks']; packReads: number } = { damagedPacks: [], packReads: 0 };
   if (o.readData) {
-    const pool = o.pool ?? new WorkerPool(o.parallelism);
+    const pool = o.pool ?? jobPool(files.reduce((s, f) => s + f.size, 0), o.parallelism);
     try {
       packs = await new PackChecker(repo, pool, files, verdict).run();
     } finally {

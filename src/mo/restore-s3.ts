@@ -23,7 +23,7 @@ import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { S3Credentials, S3Location } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { createHash } from 'node:crypto';
 import { DESCRIPTIVE } from './restore.js';
 
@@ -72,7 +72,7 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
   }
   const store = o.store ?? openStore(to, { credentials: o.credentials, parallelism: o.parallelism });
   const ownPool = !o.read && !o.pool;
-  const pool = o.read ? undefined : o.pool ?? new WorkerPool(o.parallelism);
+  const pool = o.read ? undefined : o.pool ?? jobPool(plan.reduce((s, p) => s + p.f.size, 0), o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     for await (const e of store.list(S3_SHARED_PREFIX)) {

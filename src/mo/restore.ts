@@ -23,7 +23,7 @@ import { readFileChunks } from '../backup/reader.js';
 import { assertSafeRelPath } from '../backup/paths.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { frameStream } from './framing.js';
 import { UUID_SUFFIX, clusterPlacement, type ClusterPlacement } from './cluster.js';
 
@@ -76,7 +76,7 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
   const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : 'tree';
   for (const f of m.files) assertSafeRelPath(f.path); // before any path.join, which would resolve `..`
   const ownPool = !o.read && !o.pool;
-  const pool = o.read ? undefined : o.pool ?? new WorkerPool(o.parallelism);
+  const pool = o.read ? undefined : o.pool ?? jobPool(m.files.reduce((s, f) => s + f.size, 0), o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');

@@ -3,7 +3,7 @@
  * thread; the main thread does I/O, index look-ups and pack assembly.
  * One pool per process, sized by `parallelism` (default: the machine's cores).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -11,8 +11,8 @@ import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
 import type { MasterKey } from '../crypto/master.js';
-import { transferList } from './transfer.js';
-import type { AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
+import { transferList, unwrapMoved } from './transfer.js';
+import type { Task, AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
 
 /**
  * Worker file: the one next to this module. Run from source (tests, `node --import tsx`), that is
@@ -35,13 +35,57 @@ const WORKER_EXEC_ARGV = [
   ...(process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : []),
 ];
 
-export class WorkerPool {
-  private readonly pool: Piscina;
-  readonly threads: number;
+/** Plain bytes a restore or check does in this thread, without starting a worker (jobPool). */
+export const INLINE_BYTES = 64 * 1024 * 1024;
 
-  constructor(threads = availableParallelism()) {
-    this.threads = Math.max(1, Math.min(threads, 64));
-    this.pool = new Piscina({ filename: workerFile(), minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000, execArgv: WORKER_EXEC_ARGV });
+/**
+ * The pool for a restore or check of `bytes` plain bytes: in this thread when the job is small
+ * (a worker's start-up and the hand-offs to it cost more than the work) or when the machine has
+ * less than a core and a half to spare (`load`: the 1-minute load average; a worker would wait
+ * for a core at every hand-off, and one core gains nothing from a second thread); else
+ * `parallelism` workers (default: the machine's cores).
+ */
+export function jobPool(bytes: number, parallelism?: number, load = loadavg()[0], cores = availableParallelism()): WorkerPool {
+  return new WorkerPool(parallelism ?? cores, { inline: bytes <= INLINE_BYTES || cores - load < 1.5 });
+}
+
+export interface PoolOptions {
+  /**
+   * Run decode, restore and check tasks in this thread, one at a time (no worker is started for
+   * them; backup's chunking still starts workers, on first use).
+   */
+  inline?: boolean;
+}
+
+export class WorkerPool {
+  private piscina?: Piscina;
+  private inlineRun?: Promise<(t: Task) => Promise<unknown>>;
+  readonly threads: number;
+  readonly inline: boolean;
+
+  /** Workers start on the first task that needs one, not here. */
+  constructor(threads = availableParallelism(), o: PoolOptions = {}) {
+    this.inline = o.inline === true;
+    this.threads = this.inline ? 1 : Math.max(1, Math.min(threads, 64));
+  }
+
+  /** Whether any worker thread was started (an inline pool starts them only to chunk files). */
+  get workersStarted(): boolean {
+    return this.piscina !== undefined;
+  }
+
+  private get pool(): Piscina {
+    const n = this.threads;
+    this.piscina ??= new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, idleTimeout: 60_000, execArgv: WORKER_EXEC_ARGV });
+    return this.piscina;
+  }
+
+  /** A task in a worker (buffers in `transfer` detached here), or in this thread when inline. */
+  private async exec<R>(task: Task, transfer: ArrayBuffer[] = []): Promise<R> {
+    if (!this.inline) return this.pool.run(task, { transferList: transfer as never }) as Promise<R>;
+    this.inlineRun ??= import('./chunk-worker.js').then((m) => m.default);
+    const r = await (await this.inlineRun)(task);
+    return unwrapMoved(r) as R;
   }
 
   /**
@@ -122,22 +166,22 @@ export class WorkerPool {
       rawLengths: items.map((x) => x.rawLength),
       ids,
     };
-    return this.pool.run(task, { transferList: transferList([data], 0) as never });
+    return this.exec(task, transferList([data], 0));
   }
 
   /** Restore by pack: decodes, checks and writes one read's chunks (`data` is transferred). */
   packWrites(task: Omit<PackWritesTask, 'kind'>): Promise<FileProblem[]> {
-    return this.pool.run({ kind: 'packWrites', ...task }, { transferList: transferList([task.data, task.ids, task.sha256s], 0) as never });
+    return this.exec({ kind: 'packWrites', ...task }, transferList([task.data, task.ids, task.sha256s], 0));
   }
 
   /** Restore by pack: checks files written in parts and renames them into place. */
   finishFiles(task: Omit<FinishFilesTask, 'kind'>): Promise<FileProblem[]> {
-    return this.pool.run({ kind: 'finishFiles', ...task });
+    return this.exec({ kind: 'finishFiles', ...task });
   }
 
   /** Check by pack: a pack's (or a slice's) chunks checked, whole files checked, the others' chunks returned. */
   packCheck(task: Omit<PackCheckTask, 'kind'>): Promise<PackCheckResult> {
-    return this.pool.run({ kind: 'packCheck', ...task }, { transferList: transferList([task.data, task.ids, task.sha256s], 0) as never });
+    return this.exec({ kind: 'packCheck', ...task }, transferList([task.data, task.ids, task.sha256s], 0));
   }
 
   /** The same for separate buffers (copied once into one buffer; the caller keeps its own). */
@@ -157,10 +201,10 @@ export class WorkerPool {
 
   /** The BLAKE3 implementation one of the workers hashes with. */
   blake3Backend(): Promise<Blake3Backend> {
-    return this.pool.run({ kind: 'backend' });
+    return this.exec({ kind: 'backend' });
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await this.piscina?.destroy();
   }
 }

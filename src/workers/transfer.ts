@@ -26,3 +26,8 @@ export function moved<T extends object>(value: T, views: Iterable<Uint8Array>, m
     },
   } as never);
 }
+
+/** A result as `moved` wrapped it, unwrapped (a task run in the calling thread, not a worker). */
+export function unwrapMoved(r: unknown): unknown {
+  return r !== null && typeof r === 'object' && valueSymbol in r ? (r as Record<symbol, unknown>)[valueSymbol] : r;
+}
