@@ -5,7 +5,7 @@
  * the manifests validate against the Kubernetes API schema (kubernetes-models, generated from
  * Kubernetes' OpenAPI), and their shell scripts run the commands we mean for each pod index.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
@@ -39,7 +39,10 @@ describe('deploy/Dockerfile', () => {
 
   it('copies only files that exist, from the project root; /mo_br is the launcher at the root', () => {
     const copies = [...text().matchAll(/^COPY (?!--from)(.+) (\S+)$/gm)].flatMap((m) => m[1].split(/\s+/));
-    expect(copies).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'src', 'mo_br']));
+    expect(copies).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'src', 'mo_br', 'deploy/cmdrest']));
+    // the operator's Job runs /cmdrest -- <command> (matrixone-operator pkg/controllers/br/common.go:52)
+    expect(text()).toMatch(/^COPY deploy\/cmdrest \/cmdrest$/m);
+    expect(text()).toMatch(/^RUN chmod 755 .*\/cmdrest/m);
     for (const c of copies) expect(existsSync(path.join(ROOT, c)), c).toBe(true);
     expect(text()).toMatch(/^RUN .*ln -s \/opt\/mobr\/mo_br \/mo_br/m);
     expect(text()).toMatch(/^WORKDIR \/$/m);
@@ -69,6 +72,59 @@ describe('deploy/Dockerfile', () => {
     expect(list.stderr).toBe('');
     expect(list.status).toBe(0);
     expect(list.stdout).toContain(id);
+  });
+});
+
+describe('deploy/cmdrest: the operator\'s command runner (pkg/cmd/client.go, types.go)', () => {
+  /** Starts cmdrest on a free port; resolves with the port and the process. */
+  async function cmdrest(command: string, cwd: string): Promise<{ port: number; p: ChildProcess; exit: Promise<number | null> }> {
+    const p = spawn(process.execPath, [deploy('cmdrest'), '--', command], { cwd, env: { ...process.env, CMDREST_PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exit = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    let err = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      p.stderr!.on('data', (d) => {
+        err += d;
+        const m = /cmdrest: listening on (\d+)/.exec(err);
+        if (m) resolve(Number(m[1]));
+      });
+      p.on('exit', () => reject(new Error(`cmdrest exited: ${err}`)));
+    });
+    return { port, p, exit };
+  }
+  /** GetCmdStatus: GET /status until completed (the operator polls it). */
+  async function status(port: number): Promise<{ command: string; completed: boolean; stdout: string; stderr: string; exitCode: number }> {
+    for (;;) {
+      const s = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { completed: boolean; command: string; stdout: string; stderr: string; exitCode: number };
+      if (s.completed) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it("runs the operator's backup command, answers /status as the operator parses it, keeps answering, and exits on /shutdown", async () => {
+    const img = path.join(root, 'img-cmdrest');
+    await fsp.mkdir(img);
+    await fsp.symlink(path.join(ROOT, 'mo_br'), path.join(img, 'mo_br'));
+    await writeTree(path.join(root, 'data-cmdrest'), [{ path: 'f.bin', data: pseudoRandom(4, 3000), mode: 0o644 }]);
+    // BackupCommand.String()'s shape (command.go), a cold backup in place of the server and S3
+    const command = `/mo_br backup --data_dir=${path.join(root, 'data-cmdrest')} --backup_dir=filesystem --path=${path.join(root, 'repo-cmdrest')} && echo META_DELIMITER && cat /mo_br.meta`;
+    const run = await cmdrest(command.replaceAll('/mo_br', path.join(img, 'mo_br')), img);
+    const s = await status(run.port);
+    expect([s.exitCode, s.stderr]).toEqual([0, '']);
+    // backup_controller.go: Split(stdout, MetaDelimiter) in two, Trim, SplitN(raw, ",", 2)[0]
+    const parts = s.stdout.split('META_DELIMITER');
+    expect(parts).toHaveLength(2);
+    const id = parts[1]!.trim().split(',')[0];
+    expect(parts[0]).toContain(`Backup ID\n    ${id}\n`);
+    expect((await status(run.port)).stdout).toBe(s.stdout); // still answering after the command ended
+    expect((await fetch(`http://127.0.0.1:${run.port}/shutdown`, { method: 'POST' })).status).toBe(200);
+    expect(await run.exit).toBe(0);
+  });
+
+  it('a failing command: completed, its exit code and stderr (the operator\'s failBackup message)', async () => {
+    const run = await cmdrest("echo 'mo_br: no such bucket' >&2; exit 6", root);
+    expect(await status(run.port)).toMatchObject({ completed: true, exitCode: 6, stdout: '', stderr: 'mo_br: no such bucket\n' });
+    run.p.kill('SIGTERM'); // the operator deletes the Job
+    expect(await run.exit).toBe(6);
   });
 });
 
