@@ -3,7 +3,7 @@
  * CopyGCDir lists each object a GC meta's window names with the GC meta's size, its SHA-256 being
  * the object's own; v4.2.0 lists the object's size. Through ./mo_br against the emulator at those
  * versions (v2.1 and v3.0.x: the release matrix, test/mo-matrix-*.test.ts), after a GC: the backup is stored (exit 0), the manifest keeps what the row said
- * (`x.listedSize`), the summary says so once, `check` passes, and the server's own BACKUP folder
+ * (`x.listedSize`), the summary says so once and `--json` names the files, `check` passes, and the server's own BACKUP folder
  * checks too. A window object whose bytes match neither the listed size nor the SHA-256 is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,11 @@ describe('tae_list rows of GC window objects', () => {
         } finally {
           await repo.close();
         }
+
+        // --json carries it as a field (spec/json.md, mobr.backup.v1 listedSize)
+        const j = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repoDir, '--json', ...meta], ROOT);
+        expect(j.code, j.stderr).toBe(0);
+        expect(JSON.parse(j.stdout).listedSize).toEqual(misSized ? [`tae/${windows[0]}`] : []);
 
         const c = await mobr(['check', id, ...meta], ROOT);
         expect(c.code, c.stderr).toBe(0);

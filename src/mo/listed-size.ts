@@ -27,6 +27,11 @@ export function sizeAsListed(f: Pick<FileEntry, 'meta' | 'size'>, size: number):
   return f.size === size || listedSizeOf(f) === size;
 }
 
+/** The paths of the entries whose tae_list row listed another size (`listedSize` in --json). */
+export function listedSizePaths(files: readonly Pick<FileEntry, 'meta' | 'path'>[]): string[] {
+  return files.filter((f) => listedSizeOf(f) !== undefined).map((f) => f.path);
+}
+
 /** The one summary line for a backup with such rows (undefined when none). */
 export function listedSizeNote(files: readonly Pick<FileEntry, 'meta'>[]): string | undefined {
   const n = files.filter((f) => listedSizeOf(f) !== undefined).length;

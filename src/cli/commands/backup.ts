@@ -28,7 +28,7 @@ import { locationFromFlags, recordableLocation } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
 import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
-import { listedSizeNote } from '../../mo/listed-size.js';
+import { listedSizeNote, listedSizePaths } from '../../mo/listed-size.js';
 import { compareFiles, printSummary, s3Counts, type FileCounts } from '../summary.js';
 import { openOrCreateRepository } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
@@ -293,7 +293,8 @@ function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): vo
   const { id, manifest, walked, counts, readBytes } = b;
   ctx.log?.info('backup stored', { files: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
   if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes,
-    readBytes, newFiles: counts.new, changedFiles: counts.changed, unchangedFiles: counts.unchanged, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
+    readBytes, newFiles: counts.new, changedFiles: counts.changed, unchangedFiles: counts.unchanged, listedSize: listedSizePaths(manifest.files),
+    ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
   else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
   printSummary(ctx, {
     command: 'backup',
