@@ -4,12 +4,15 @@
  * and carries an ETA once it has one; piped, nothing of it shows.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
 import { tempDir } from './helpers/tree.js';
 import { etaSeconds, formatEta } from '../src/cli/progress.js';
+import { backup, openRepository } from '../src/index.js';
+import { WorkerPool } from '../src/workers/pool.js';
 
 let root: string;
 let id: string;
@@ -54,6 +57,96 @@ describe('progress on a terminal', () => {
     expect(etaSeconds({ bytes: 25, totalBytes: 100 }, 10)).toBe(30);
     expect(etaSeconds({ files: 1, totalFiles: 4 }, 2)).toBe(6);
     expect(etaSeconds({ bytes: 25, totalBytes: 100 }, 0.5)).toBeUndefined();
+    // measured from the phase's first update: 50 reused bytes at the start do not count as speed
+    expect(etaSeconds({ bytes: 60, totalBytes: 100 }, 10, { bytes: 50, files: 0 })).toBe(40);
     expect([formatEta(7), formatEta(185), formatEta(7440)]).toEqual(['7s', '3m05s', '2h04m']);
+  });
+});
+
+/** Runs ./mo_br on a pseudo-terminal (`script`), every progress update drawn (MOBR_TEST_PROGRESS_EVERY). */
+function onTerminal(args: string[], env: NodeJS.ProcessEnv = { MOBR_TEST_PROGRESS_EVERY: '1' }): { code: number | null; out: string } {
+  const cmd = [process.execPath, MO_BR, ...args].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, COLUMNS: '200', ...env } });
+  return { code: r.status, out: r.stdout };
+}
+
+/**
+ * The progress line of `label` carries an ETA at least once, nothing ever runs into it (each
+ * drawing is cleared before anything else is written), and it is gone at the end.
+ */
+function expectEtaCleared(out: string, label: string): void {
+  const parts = out.split('\r\x1b[K');
+  const drawn = parts.filter((p) => p.startsWith(`${label}  `));
+  expect(drawn.some((p) => /  ETA \d+s/.test(p)), JSON.stringify(out.slice(0, 2000))).toBe(true);
+  for (const p of drawn) expect(p, `something ran into the progress line: ${JSON.stringify(out)}`).toMatch(/^[^\r\n]*$/);
+  expect(parts.at(-1)!.startsWith(`${label}  `), 'the progress line was left on the screen').toBe(false);
+}
+
+describe('an ETA for every long command, on a terminal only', () => {
+  const M = ['--meta_path', 'm'];
+  let bid: string;
+  it.skipIf(!hasScript)('backup: done/total, rate and ETA, cleared before its output', async () => {
+    await fsp.mkdir(path.join(root, 'big'));
+    // 6 MB: the worker reports about every 2 MB, so the line is drawn between start and end
+    for (let i = 0; i < 6; i++) await fsp.writeFile(path.join(root, 'big', `f${i}`), Buffer.alloc(1 << 20, i + 1));
+    const b = onTerminal(['backup', '--data_dir', 'big', '--backup_dir', 'filesystem', '--path', 'repo2', ...M]);
+    expect(b.code, b.out).toBe(0);
+    expectEtaCleared(b.out, 'backup');
+    expect(b.out).toMatch(/backup  \d+%  [\d.]+ MB \/ 6\.3 MB  \d\/6 files/);
+    bid = /Backup ID\r?\n\s+(\S+)/.exec(b.out)![1]!;
+  });
+
+  it.skipIf(!hasScript)('restore: the same; with --json on a terminal, none', async () => {
+    const r = onTerminal(['restore', bid, '--restore_dir', 'filesystem', '--restore_path', 'back', ...M]);
+    expect(r.code, r.out).toBe(0);
+    expectEtaCleared(r.out, 'restore');
+    const j = onTerminal(['restore', bid, '--restore_dir', 'filesystem', '--restore_path', 'back2', '--json', ...M]);
+    expect(j.code, j.out).toBe(0);
+    expect(JSON.parse(j.out.replace(/\r/g, '')).schema).toMatch(/restore/);
+    expect(j.out).not.toContain('\x1b[K');
+  });
+
+  /** Four backups of d/ in repo3 (through the library: quick), each with a file of its own in packs of its own. */
+  async function fourBackups(): Promise<string[]> {
+    const repo = await openRepository(path.join(root, 'repo3'), { create: true, packSize: 64 << 10 }); // small packs: several to sync
+    const pool = new WorkerPool(1);
+    const ids: string[] = [];
+    try {
+      for (let k = 0; k < 4; k++) {
+        await fsp.writeFile(path.join(root, 'd/extra'), randomBytes(200_000)); // packs a prune can drop
+        ids.push((await backup(repo, path.join(root, 'd'), { pool })).id);
+      }
+    } finally {
+      await pool.close();
+      await repo.close();
+    }
+    return ids;
+  }
+  const at = ['--backup_dir', 'filesystem', '--backup_path', 'repo3', ...M];
+  let ids: string[];
+
+  it.skipIf(!hasScript)('sync: packs done/total and ETA', async () => {
+    ids = await fourBackups();
+    const r = onTerminal(['sync', ...at, '--target_dir', 'filesystem', '--target_path', 'mirror']);
+    expect(r.code, r.out).toBe(0);
+    expectEtaCleared(r.out, 'sync');
+    expect(r.out).toMatch(/sync  \d+%  [\d.]+ [kM]B  \d+\/\d+ packs/);
+  });
+
+  it.skipIf(!hasScript)('delete: gc marks the other backups, then deletes, with an ETA per step', async () => {
+    const d = onTerminal(['delete', ids[0]!, ...at]);
+    expect(d.code, d.out).toBe(0);
+    expectEtaCleared(d.out, 'delete');
+    expect(d.out).toMatch(/delete  mark  \d+%  [12]\/3 backups/);
+  });
+
+  it.skipIf(!hasScript)('prune: the same through gc; piped, no progress', async () => {
+    const p = onTerminal(['prune', '--keep_last', '1', '--unrecorded', ...at]);
+    expect(p.code, p.out).toBe(0);
+    expectEtaCleared(p.out, 'prune');
+    expect(p.out).toMatch(/prune  delete  \d+%  \d+\/\d+ objects/);
+    const piped = await mobr(['delete', ids[3]!, ...at], root, { env: { MOBR_TEST_PROGRESS_EVERY: '1' } });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr + piped.stdout).not.toContain('\x1b[K');
   });
 });

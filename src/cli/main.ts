@@ -121,6 +121,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     secrets.push(...secretsIn(rest));
     jsonOut = globals.json ? io.stdout : undefined;
     Progress.quiet = globals.quiet === true;
+    Progress.every = process.env.MOBR_TEST_PROGRESS_EVERY === '1'; // test hook (spec/cli.md)
     setDefaultRateLimits({ uploadKiBs: intFlag(globals.limit_upload, '--limit_upload'), downloadKiBs: intFlag(globals.limit_download, '--limit_download') });
     const level = parseLogLevel(globals.log_level);
     const metaFile = globals.meta_path ? globals.meta_path : defaultMetaPath(['node', io.launcher ?? process.argv[1]]);

@@ -1,6 +1,10 @@
 /**
  * A one-line progress display on stderr, redrawn at most 10 times a second, shown only when
- * stderr is a terminal and --json is off; otherwise every call is a no-op.
+ * stderr is a terminal and --json is off; otherwise every call is a no-op. Every long command
+ * (backup, restore, check, sync, delete/prune, export, shares) draws through this one class:
+ * done/total, percent, rate and ETA. Rate and ETA are measured from the first update of each
+ * phase, so work that was done before it (unchanged files a backup reuses, a server writing its
+ * backup) does not make the rate look faster or slower than it is.
  */
 import { formatBytes } from './units.js';
 
@@ -13,15 +17,30 @@ export interface ProgressUpdate {
   unit?: string;
   /** The file being worked on. */
   current?: string;
+  /** A step of a command with several (gc: "mark", "repack", "delete"): shown, and rate and ETA restart with it. */
+  phase?: string;
+}
+
+/** Where a phase's measurement starts: its first update. */
+export interface Start {
+  at: number;
+  bytes: number;
+  files: number;
 }
 
 export class Progress {
   /** --quiet: no progress line anywhere in this process (set once by main.ts). */
   static quiet = false;
+  /**
+   * The test hook MOBR_TEST_PROGRESS_EVERY (spec/cli.md "Test hooks", set by main.ts): every
+   * update is drawn and an ETA shown as soon as there is a rate, so a test on a small tree sees one.
+   */
+  static every = false;
   private readonly enabled: boolean;
-  private last = 0;
+  private last = -Infinity;
   private drawn = false;
-  private readonly started = performance.now(); // monotonic: rates and the ETA survive a clock jump
+  private phase: string | undefined;
+  private start: Start | undefined; // on performance.now(): monotonic, rates and the ETA survive a clock jump
 
   constructor(
     private readonly label: string,
@@ -34,22 +53,14 @@ export class Progress {
   update(u: ProgressUpdate): void {
     if (!this.enabled) return;
     const now = performance.now();
-    if (now - this.last < 100) return;
+    if (!this.start || u.phase !== this.phase) {
+      this.phase = u.phase;
+      this.start = { at: now, bytes: u.bytes ?? 0, files: u.files ?? 0 };
+    }
+    if (!Progress.every && now - this.last < 100) return;
     this.last = now;
-    const parts = [this.label];
-    if (u.totalBytes) parts.push(`${Math.floor(((u.bytes ?? 0) * 100) / u.totalBytes)}%`);
-    if (u.bytes !== undefined) parts.push(u.totalBytes ? `${formatBytes(u.bytes)} / ${formatBytes(u.totalBytes)}` : formatBytes(u.bytes));
-    const unit = u.unit ?? 'files';
-    if (u.totalFiles && !u.totalBytes) parts.push(`${Math.floor((u.files ?? 0) * 100 / u.totalFiles)}%`);
-    if (u.files !== undefined) parts.push(u.totalFiles ? `${u.files}/${u.totalFiles} ${unit}` : `${u.files} ${unit}`);
-    const secs = (now - this.started) / 1000;
-    if (u.bytes && secs > 0.5) parts.push(`${formatBytes(u.bytes / secs)}/s`);
-    else if (u.files && !u.totalBytes && secs > 0.5) parts.push(`${Math.round(u.files / secs)} ${unit}/s`);
-    const eta = etaSeconds(u, secs);
-    if (eta !== undefined) parts.push(`ETA ${formatEta(eta)}`);
-    if (u.current) parts.push(u.current);
     const width = this.stream.columns || 80; // 0 when the terminal does not say
-    const line = parts.join('  ').slice(0, Math.max(10, width - 1));
+    const line = progressLine(this.label, u, this.start, now, Progress.every ? 0 : 1).slice(0, Math.max(10, width - 1));
     this.stream.write(`\r\x1b[K${line}`);
     this.drawn = true;
   }
@@ -67,11 +78,36 @@ export class Progress {
   }
 }
 
-/** Seconds left at the rate so far (bytes when their total is known, else files); none in the first second. */
-export function etaSeconds(u: ProgressUpdate, secs: number): number | undefined {
-  const f = u.totalBytes ? (u.bytes ?? 0) / u.totalBytes : u.totalFiles ? (u.files ?? 0) / u.totalFiles : undefined;
-  if (f === undefined || f <= 0 || f >= 1 || secs < 1) return undefined;
-  return (secs * (1 - f)) / f;
+/** The line: label, phase, percent, done/total, rate and ETA (once `warmup` seconds of the phase have passed), current file. */
+export function progressLine(label: string, u: ProgressUpdate, start: Start, now: number, warmup = 1): string {
+  const parts = [label];
+  if (u.phase) parts.push(u.phase);
+  if (u.totalBytes) parts.push(`${Math.floor(((u.bytes ?? 0) * 100) / u.totalBytes)}%`);
+  else if (u.totalFiles) parts.push(`${Math.floor(((u.files ?? 0) * 100) / u.totalFiles)}%`);
+  if (u.bytes !== undefined) parts.push(u.totalBytes ? `${formatBytes(u.bytes)} / ${formatBytes(u.totalBytes)}` : formatBytes(u.bytes));
+  const unit = u.unit ?? 'files';
+  if (u.files !== undefined) parts.push(u.totalFiles ? `${u.files}/${u.totalFiles} ${unit}` : `${u.files} ${unit}`);
+  const secs = (now - start.at) / 1000;
+  const bytes = (u.bytes ?? 0) - start.bytes;
+  const files = (u.files ?? 0) - start.files;
+  if (secs > warmup / 2 && secs > 0) {
+    if (bytes > 0) parts.push(`${formatBytes(bytes / secs)}/s`);
+    else if (files > 0 && !u.totalBytes) parts.push(`${Math.round(files / secs)} ${unit}/s`);
+  }
+  const eta = etaSeconds(u, secs, start, warmup);
+  if (eta !== undefined) parts.push(`ETA ${formatEta(eta)}`);
+  if (u.current) parts.push(u.current);
+  return parts.join('  ');
+}
+
+/**
+ * Seconds left at the rate since `start` (bytes when their total is known, else files); none in
+ * the first second, before any work, or when all is done.
+ */
+export function etaSeconds(u: ProgressUpdate, secs: number, start: { bytes: number; files: number } = { bytes: 0, files: 0 }, warmup = 1): number | undefined {
+  const [done, total, from] = u.totalBytes ? [u.bytes ?? 0, u.totalBytes, start.bytes] : u.totalFiles ? [u.files ?? 0, u.totalFiles, start.files] : [0, 0, 0];
+  if (total <= 0 || done >= total || done <= from || secs < warmup || secs <= 0) return undefined;
+  return ((total - done) * secs) / (done - from);
 }
 
 /** "7s", "3m05s", "2h04m". */

@@ -1,12 +1,13 @@
 /**
  * What `delete` and `prune` tell the user about space (spec/gc.md §3): what gc freed, what it held
- * back and until when, or why it did not run. Also the `--safety` flag (kopia's word), and the
- * test hook that pauses gc at a named step.
+ * back and until when, or why it did not run. Also the `--safety` flag (kopia's word), gc's
+ * progress line, and the test hook that pauses gc at a named step.
  */
 import { MobrError } from '../errors.js';
 import type { GcOptions, GcReport } from '../repo/gc.js';
 import { formatBytes } from './units.js';
 import { pauseAt } from './test-pause.js';
+import type { Progress } from './progress.js';
 
 /** `--safety full` (default: the window only when another process held the repository) or `none`. */
 export function safetyFlag(v: string | undefined): 'auto' | 'none' {
@@ -29,6 +30,13 @@ export function spaceLines(prefix: string, gc: GcReport | 'deferred' | undefined
   if (gc.packsMissing > 0) out.push(`${prefix}: ${gc.packsMissing} pack(s) the index named were missing; their records were dropped (run check)\n`);
   if (gc.damagedOrphans.length > 0) out.push(`${prefix}: ${gc.damagedOrphans.length} damaged pack(s) no index names were left in place: ${gc.damagedOrphans.slice(0, 3).map((p) => p.slice(0, 16)).join(', ')}\n`);
   return out.join('');
+}
+
+const GC_UNITS = { mark: 'backups', repack: 'packs', delete: 'objects' } as const;
+
+/** gc's steps on the progress line: backups marked, packs repacked (bytes read), objects deleted; each with its own rate and ETA. */
+export function gcProgress(progress: Progress): GcOptions['onProgress'] {
+  return (p) => progress.update({ phase: p.phase, files: p.done, totalFiles: p.total, bytes: p.bytes, totalBytes: p.totalBytes, unit: GC_UNITS[p.phase] });
 }
 
 /**

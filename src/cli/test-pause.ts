@@ -8,6 +8,8 @@
  * and one that makes time pass faster for repository locks:
  *   MOBR_TEST_LOCK_STALE_MS=<ms>       locks are stale after <ms> (default 30 min), refreshed every <ms>/6
  *   MOBR_TEST_CLOCK_SKEW_FILE=<file>   our wall clock is off by the number of ms <file> holds (read at each look)
+ * and one that makes the progress line (progress.ts) draw every update, with an ETA as soon as it has a rate:
+ *   MOBR_TEST_PROGRESS_EVERY=1
  */
 import { promises as fsp, readFileSync } from 'node:fs';
 import { skewSystemClock } from '../util/clock.js';

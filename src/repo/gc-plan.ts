@@ -31,6 +31,8 @@ export interface PlanInput {
   repackThreshold: number;
   exclude: ReadonlySet<string>;
   signal?: AbortSignal;
+  /** After each manifest read: how many of the remaining backups are marked. */
+  onMarked?: (done: number, total: number) => void;
 }
 
 export interface GcPlan {
@@ -79,7 +81,7 @@ const hasLive = (p: PackRecord, live: IdSet) => p.blobs.some((b) => live.has(toH
 export async function planGc(repo: Repository, input: PlanInput, r: GcReport): Promise<GcPlan> {
   const win = new SafetyWindow(input.now, input.windowMs, r);
   const { objects, files } = await listStored(repo, input.signal);
-  const live = await markLive(repo, input.exclude, r, input.signal);
+  const live = await markLive(repo, input, r);
   const c = classify(objects, files, live, win, input.repackThreshold, r);
   const { adopted, orphans } = await sortOrphans(repo, files, c.records, live, c.held, win, r, input.signal);
   r.orphansAdopted = adopted.length;
@@ -116,13 +118,15 @@ async function listStored(repo: Repository, signal: AbortSignal | undefined): Pr
 }
 
 /** Step 3: every chunk a remaining manifest names (a manifest that does not decode stops gc). */
-async function markLive(repo: Repository, exclude: ReadonlySet<string>, r: GcReport, signal: AbortSignal | undefined): Promise<IdSet> {
+async function markLive(repo: Repository, input: PlanInput, r: GcReport): Promise<IdSet> {
   const live = new IdSet(); // compact: one typed-array table (id-set.ts)
-  const ids = (await repo.listBackupIds()).filter((id) => !exclude.has(id));
-  for (const id of ids) {
-    checkAborted(signal);
+  const ids = (await repo.listBackupIds()).filter((id) => !input.exclude.has(id));
+  input.onMarked?.(0, ids.length);
+  for (const [k, id] of ids.entries()) {
+    checkAborted(input.signal);
     const m = await repo.loadManifest(id).catch((err) => Promise.reject(withContext('gc refused', err)));
     for (const f of m.files) for (let i = 0; i < chunkCount(f); i++) live.add(toHex(chunkId(f, i)));
+    input.onMarked?.(k + 1, ids.length);
   }
   r.backups = ids.length;
   r.liveChunks = live.size;

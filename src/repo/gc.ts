@@ -49,6 +49,21 @@ export interface GcOptions {
   signal?: AbortSignal;
   /** Called at named points (tests pause there to interrupt gc at a known step). */
   onStep?: (step: GcStep) => Promise<void> | void;
+  /** Progress of the long steps (the CLI's progress line). */
+  onProgress?: (p: GcProgress) => void;
+}
+
+/**
+ * Where gc is: 'mark' reads the remaining manifests (done/total backups), 'repack' reads sparse
+ * packs and copies their live chunks (bytes of those packs read), 'delete' removes dropped packs
+ * and old index objects (done/total objects).
+ */
+export interface GcProgress {
+  phase: 'mark' | 'repack' | 'delete';
+  done: number;
+  total: number;
+  bytes?: number;
+  totalBytes?: number;
 }
 
 /** 'repacked': new packs written, before the commit; 'indexed': new index object written, before any deletion; 'done': all done, before the lock's release. */
@@ -118,7 +133,9 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
   const now = lock.storeNow;
   const window = o.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
   const r = emptyReport(o.dryRun === true, window);
-  const plan = await planGc(repo, { now, windowMs: window, repackThreshold: o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD, exclude: o.exclude ?? new Set(), signal: o.signal }, r);
+  const onMarked = (done: number, total: number) => o.onProgress?.({ phase: 'mark', done, total });
+  const input = { now, windowMs: window, repackThreshold: o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD, exclude: o.exclude ?? new Set<string>(), signal: o.signal, onMarked };
+  const plan = await planGc(repo, input, r);
   const dropped = [...plan.drop.keys(), ...plan.repack.keys(), ...plan.orphans];
   r.bytesDeleted = dropped.reduce((s, id) => s + (plan.files.get(id)?.size ?? 0), 0);
   const changed = dropped.length > 0 || plan.adopted.length > 0 || plan.missing.size > 0 || plan.oldObjects.length > 1;
@@ -129,7 +146,7 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
   }
   const written: PackRecord[] = [];
   try {
-    await repackLive(repo, plan.copies, written, r, o.signal);
+    await repackLive(repo, plan, written, r, o);
     await o.onStep?.('repacked');
     // Every check that can stop gc is behind us: the caller's irreversible step (deleting
     // manifests) happens only now.
@@ -140,11 +157,17 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
     if (!isLockLost(e)) await removeUnnamed(repo, written, plan.files);
     throw e;
   }
-  const remove = fencedDelete(repo, lock);
-  await replaceIndex(repo, [...written, ...plan.keep.values(), ...plan.adopted], plan.oldObjects, r, o, lock, remove);
   const rewritten = new Set(written.map((p) => p.id)); // a repack can rebuild a pack byte for byte: same name
-  for (const id of dropped) {
-    if (rewritten.has(id)) continue;
+  const toDelete = dropped.filter((id) => !rewritten.has(id));
+  const deleting = { phase: 'delete' as const, done: 0, total: toDelete.length + plan.oldObjects.length };
+  const fenced = fencedDelete(repo, lock);
+  const remove = async (key: string) => {
+    await fenced(key);
+    deleting.done++;
+    o.onProgress?.(deleting);
+  };
+  await replaceIndex(repo, [...written, ...plan.keep.values(), ...plan.adopted], plan.oldObjects, r, o, lock, remove);
+  for (const id of toDelete) {
     checkAborted(o.signal);
     await remove(packKey(id));
   }
@@ -168,7 +191,11 @@ async function commitOnce(o: GcOptions, lock: RepoLock): Promise<void> {
 }
 
 /** Step 7: verified copies of the live chunks of sparse packs, into new packs. */
-async function repackLive(repo: Repository, copies: GcPlan['copies'], written: PackRecord[], r: GcReport, signal: AbortSignal | undefined): Promise<void> {
+async function repackLive(repo: Repository, plan: GcPlan, written: PackRecord[], r: GcReport, o: GcOptions): Promise<void> {
+  const copies = plan.copies.filter((c) => c.blobs.length > 0);
+  const totalBytes = copies.reduce((s, c) => s + (plan.files.get(c.pack.id)?.size ?? 0), 0);
+  const reading = { phase: 'repack' as const, done: 0, total: copies.length, bytes: 0, totalBytes };
+  o.onProgress?.(reading);
   const builder = new PackBuilder(repo.config.packSize + repo.config.chunker.max, repo.crypt);
   await codecReady();
   const cut = async () => {
@@ -179,8 +206,7 @@ async function repackLive(repo: Repository, copies: GcPlan['copies'], written: P
     r.bytesWritten += built.bytes.length;
   };
   for (const { pack, blobs } of copies) {
-    if (blobs.length === 0) continue;
-    checkAborted(signal);
+    checkAborted(o.signal);
     const bytes = await repo.store.get(packKey(pack.id)).catch((err) => Promise.reject(withContext(`gc: read pack ${pack.id.slice(0, 16)}`, err)));
     for (const b of blobs) {
       const stored = bytes.subarray(b.offset, b.offset + b.length);
@@ -190,6 +216,9 @@ async function repackLive(repo: Repository, copies: GcPlan['copies'], written: P
       builder.add(b.id, stored.slice(), b.rawLength, b.codec);
       if (builder.length >= repo.config.packSize) await cut();
     }
+    reading.done++;
+    reading.bytes += bytes.length;
+    o.onProgress?.(reading);
   }
   await cut();
   r.packsWritten = written.length;

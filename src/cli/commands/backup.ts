@@ -218,8 +218,9 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
           if (p.phase === 'shares' && !waiting) ctx.log?.info('waiting for shares', { files: p.filesDone, bytes: p.bytesRead });
           waiting ||= p.phase === 'shares';
           noteRead(p);
-          const current = p.phase === 'server' ? 'server writing its backup' : p.phase === 'shares' ? 'waiting for the other shares' : undefined;
-          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, current });
+          // a phase of its own restarts the rate: the server's wait is not read at 0 B/s
+          const phase = p.phase === 'server' ? 'server writing its backup' : p.phase === 'shares' ? 'waiting for the other shares' : undefined;
+          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, phase });
         },
       });
     } else {

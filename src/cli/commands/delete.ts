@@ -16,7 +16,8 @@ import { deleteBackups, type DeleteResult } from '../../repo/delete.js';
 import { describeLocation, sameLocation } from '../../store/location.js';
 import type { BackupRecord } from '../meta.js';
 import { flagLocation, openBackup, resolveAlias, type OpenedBackup, type RepoFlags } from '../resolve.js';
-import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
+import { gcPauseHook, gcProgress, safetyFlag, spaceLines } from '../space.js';
+import { Progress } from '../progress.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
 
 export interface DeleteFlags extends RepoFlags {
@@ -54,12 +55,14 @@ export async function runDelete(rawId: string, flags: DeleteFlags, ctx: CliConte
     recordRemoved = true;
   };
   let result: DeleteResult;
+  const progress = new Progress('delete', { json: ctx.json });
   try {
     result = await deleteBackups(found.repo, [record.id], {
       gc: true,
       safety,
       signal: ctx.signal,
       onStep: gcPauseHook(ctx.signal),
+      onProgress: gcProgress(progress),
       beforeDelete: async () => {
         if (!inCatalog) return;
         await ctx.catalog.update((rs) => rs).catch((e) => Promise.reject(withContext(`nothing was deleted: cannot write ${ctx.catalog.file}`, e)));
@@ -70,6 +73,7 @@ export async function runDelete(rawId: string, flags: DeleteFlags, ctx: CliConte
         ),
     });
   } finally {
+    progress.done();
     await found.close();
   }
   if (!recordRemoved) await removeRecord(); // no manifest left (a delete killed after removing it)

@@ -11,7 +11,8 @@
 import { MobrError, checkAborted, isMobrError, withContext } from '../../errors.js';
 import { planRetention, prune, type PrunePlan, type RetentionPolicy } from '../../repo/prune.js';
 import type { GcReport } from '../../repo/gc.js';
-import { gcPauseHook, safetyFlag, spaceLines } from '../space.js';
+import { gcPauseHook, gcProgress, safetyFlag, spaceLines } from '../space.js';
+import { Progress } from '../progress.js';
 import { describeLocation, sameLocation, type Location } from '../../store/location.js';
 import type { Repository } from '../../repo/repository.js';
 import { eachRepository, failIfSkipped, skippedJson } from '../each-repo.js';
@@ -89,15 +90,17 @@ export async function runPrune(flags: PruneFlags, ctx: CliContext): Promise<void
       if (gone.size === 0) return;
       await ctx.catalog.update((rs) => rs.filter((x) => !(gone.has(x.id) && sameLocation(x.location, location))));
     };
+    const progress = new Progress('prune', { json: ctx.json });
     const r = await prune(repo, policy, {
       dryRun,
       safety,
       signal: ctx.signal,
       onStep: gcPauseHook(ctx.signal),
+      onProgress: gcProgress(progress),
       only: flags.unrecorded ? undefined : new Set(here.map((x) => x.id)),
       afterDelete: (ids) =>
         dropRecords(ids).catch((e) => Promise.reject(withContext(`the backups prune removed from ${describeLocation(location)} are gone, but their records in ${ctx.catalog.file} could not be removed (the next prune removes them)`, e))),
-    });
+    }).finally(() => progress.done());
     return { location, plan: { keep: r.keep, remove: r.remove }, untouched: r.untouched, reconciled: stale, gc: r.gc, deferredBecause: r.deferredBecause };
   }
   if (ctx.json) {
