@@ -6,7 +6,9 @@
  * (`performance.now()`, `process.hrtime`), which no clock jump bends.
  *
  * Read with the compiler: `Date.now` (called or passed on), `new Date()` with no argument and
- * `Date()` called as a function are refused outside ALLOWED.
+ * `Date()` called as a function are refused outside ALLOWED. Likewise a timed wait is
+ * `sleep` (src/util/sleep.ts: ends early when its signal fires), not a `new Promise` around
+ * `setTimeout` written again (issue #21.4: it was written three times).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -31,11 +33,28 @@ function bareClockReads(rel: string, text: string): string[] {
   const out: string[] = [];
   const at = (n: ts.Node) => `src/${rel}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}`;
   const isDate = (e: ts.Expression) => ts.isIdentifier(e) && e.text === 'Date';
+  /** `new Promise((r) => setTimeout(r, ms))` and its spellings: the executor hands its resolve to a timer. */
+  const resolvesOnTimer = (p: ts.NewExpression): boolean => {
+    const exec = p.arguments?.[0];
+    if (!exec || !(ts.isArrowFunction(exec) || ts.isFunctionExpression(exec)) || !exec.parameters[0]) return false;
+    const resolve = exec.parameters[0].name.getText(sf);
+    let found = false;
+    const look = (n: ts.Node): void => {
+      if (ts.isCallExpression(n) && n.expression.getText(sf) === 'setTimeout' && n.arguments[0]) {
+        const cb = n.arguments[0].getText(sf).replace(/\s+/g, '');
+        if (cb === resolve || cb === `()=>${resolve}()`) found = true;
+      }
+      ts.forEachChild(n, look);
+    };
+    look(exec);
+    return found;
+  };
   const visit = (node: ts.Node): void => {
     if (ts.isPropertyAccessExpression(node) && isDate(node.expression) && node.name.text === 'now') out.push(`${at(node)} Date.now`);
     if (ts.isNewExpression(node) && isDate(node.expression) && (node.arguments?.length ?? 0) === 0) out.push(`${at(node)} new Date()`);
     if (ts.isCallExpression(node) && isDate(node.expression)) out.push(`${at(node)} Date()`);
     if (ts.isElementAccessExpression(node) && isDate(node.expression)) out.push(`${at(node)} Date[…]`);
+    if (ts.isNewExpression(node) && node.expression.getText(sf) === 'Promise' && resolvesOnTimer(node)) out.push(`${at(node)} a sleep of its own`);
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -43,7 +62,7 @@ function bareClockReads(rel: string, text: string): string[] {
 }
 
 describe('time decides through the Clock', () => {
-  it('src/ reads the wall clock only through src/util/clock.ts', () => {
+  it('src/ reads the wall clock only through src/util/clock.ts, and waits only through src/util/sleep.ts', () => {
     const files = sources();
     expect(files).toContain('util/clock.ts');
     const found = files.filter((f) => !ALLOWED.has(f)).flatMap((f) => bareClockReads(f, readFileSync(path.join(SRC, f), 'utf8')));
@@ -62,8 +81,11 @@ describe('time decides through the Clock', () => {
       'const d = new Date();',
       'const s = Date();',
       "const g = Date['now']();",
+      'await new Promise((r) => setTimeout(r, 10));',
+      'await new Promise<void>((resolve) => { setTimeout(() => resolve(), 10); });',
+      'await new Promise((resolve) => { const t = setTimeout(() => child.kill(), 10); child.on("exit", resolve); });',
       'const ok = new Date(0).toISOString() + new Date(ms).getTime() + performance.now() + clock.now();',
     ].join('\n');
-    expect(bareClockReads('x/y.ts', planted)).toEqual(['src/x/y.ts:1 Date.now', 'src/x/y.ts:2 Date.now', 'src/x/y.ts:3 new Date()', 'src/x/y.ts:4 Date()', 'src/x/y.ts:5 Date[…]']);
+    expect(bareClockReads('x/y.ts', planted)).toEqual(['src/x/y.ts:1 Date.now', 'src/x/y.ts:2 Date.now', 'src/x/y.ts:3 new Date()', 'src/x/y.ts:4 Date()', 'src/x/y.ts:5 Date[…]', 'src/x/y.ts:6 a sleep of its own', 'src/x/y.ts:7 a sleep of its own']);
   });
 });

@@ -16,6 +16,7 @@ import { MobrError, withContext } from '../errors.js';
 import { processGone } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { bestEffort, ignoreMissing, isMissing, reportUnthrown } from '../util/best-effort.js';
+import { sleep } from '../util/sleep.js';
 
 const STALE_MS = 120_000;
 /** An unparsable lock younger than this may be an older mobr's O_EXCL create still being written. */
@@ -70,7 +71,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
       const who = info ? `process ${info.pid} on ${info.host}` : 'another process';
       throw new MobrError('LOCKED', `${file} is locked by ${who}; if no mo_br is running, remove ${file}`);
     }
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay);
     delay = Math.min(delay * 2, 100);
   }
   try {

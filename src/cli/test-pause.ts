@@ -16,6 +16,7 @@ import { skewSystemClock } from '../util/clock.js';
 import { performance } from 'node:perf_hooks';
 import { ignoreMissing } from '../util/best-effort.js';
 import { defaultStaleMs } from '../repo/lock.js';
+import { sleep } from '../util/sleep.js';
 
 const LIMIT_MS = 60_000;
 
@@ -23,7 +24,7 @@ const LIMIT_MS = 60_000;
 export async function pauseAt(file: string, what: string, signal: AbortSignal | undefined): Promise<void> {
   await fsp.writeFile(file, what);
   const end = performance.now() + LIMIT_MS;
-  while (!signal?.aborted && performance.now() < end && (await ignoreMissing(fsp.stat(file)))) await new Promise((r) => setTimeout(r, 20));
+  while (!signal?.aborted && performance.now() < end && (await ignoreMissing(fsp.stat(file)))) await sleep(20, signal);
 }
 
 /** The `MOBR_TEST_SHARE_PAUSE` hook, or undefined when the variable is not set. */

@@ -29,6 +29,7 @@ import { equalBytes } from '../util/bytes.js';
 import { readStagedFile } from './read-staged.js';
 import { cutShares, shareBytes } from './shares.js';
 import { stagingFor, type Staging } from './staging.js';
+import { sleep } from '../util/sleep.js';
 
 /** What the coordinator announces once its plan is stored: the other shares to run elsewhere. */
 export interface SharesPlanned {
@@ -102,7 +103,6 @@ async function readShare(staging: Staging, ingestor: Ingestor, share: ShareFile[
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until every share but 0 has its part; each is checked against the plan as it arrives. */
 async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, progress: ShareProgress, o: CoordinateOptions): Promise<BackupPart[]> {

@@ -15,6 +15,7 @@ import type { Repository } from './repository.js';
 import { processIdentity, provablyGone, type ProcessIdentity } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { bestEffort, reportUnthrown } from '../util/best-effort.js';
+import { sleep } from '../util/sleep.js';
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -254,18 +255,6 @@ export class RepoLock {
     await this.store.delete(this.key);
   }
 }
-
-/** Waits ms, or less when the signal fires (the caller checks it next). */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Takes a lock (write, then list); waits up to waitMs for conflicting live locks to go. */
 export async function acquireLock(store: Store, kind: LockKind, o: LockOptions = {}): Promise<RepoLock> {

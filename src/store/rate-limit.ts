@@ -6,6 +6,7 @@
  * limit. List, stat, has and delete are not counted.
  */
 import type { PutOptions, Store, StoreEntry } from './store.js';
+import { sleep as wait } from '../util/sleep.js';
 
 /** Bytes per second, drawn in any amounts; `sleep` and `now` are injectable for tests. */
 export class TokenBucket {
@@ -14,7 +15,7 @@ export class TokenBucket {
   constructor(
     readonly bytesPerSecond: number,
     private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = wait,
   ) {
     this.next = now();
   }

@@ -2,6 +2,7 @@
  * Retries with capped exponential backoff and full jitter, and a counting semaphore that bounds
  * in-flight requests. Used by S3Store (spec/s3.md §4); knows nothing of S3 itself.
  */
+import { sleep } from '../util/sleep.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */
@@ -12,7 +13,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { tries: 5, baseDelayMs: 100, maxDelayMs: 5_000 };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Delay before retry number `retry` (1-based): uniform in [0, min(max, base * 2^(retry-1))]. */
 export function backoffMs(policy: RetryPolicy, retry: number): number {

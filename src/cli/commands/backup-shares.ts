@@ -18,6 +18,7 @@ import { openRepository } from '../stores.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { formatBytes } from '../units.js';
 import { sharePauseHook } from '../test-pause.js';
+import { sleep } from '../../util/sleep.js';
 
 /** The flags of `backup` these parts read (backup.ts's ShareFlags has them all). */
 export interface ShareFlags {
@@ -101,7 +102,7 @@ async function pendingPlan(repo: Repository, location: Location, signal?: AbortS
       throw new MobrError('ENOENT_BACKUP', `--join pending: no backup in shares began in ${describeLocation(location)} (MO_BR_JOIN_WAIT_MS passed)`);
     }
     checkAborted(signal);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000, signal);
   }
 }
 
