@@ -55,8 +55,20 @@ export function withContext(context: string, e: unknown): MobrError {
   const err = e as NodeJS.ErrnoException;
   const errno = err?.code;
   const msg = errno ? `${ERRNO_TEXT[errno] ?? errno}${err.syscall ? ` (${err.syscall})` : ''}` : String(err?.message ?? e);
-  const code: ErrorCode = errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS' ? 'ACCESS_DENIED' : 'IO';
+  const code: ErrorCode = deniedReason(e) ? 'ACCESS_DENIED' : 'IO';
   return new MobrError(code, `${context}: ${msg}`, { cause: e });
+}
+
+/** The errno codes by which the system refuses (ACCESS_DENIED, exit 4), in plain words: the one such mapping. */
+const DENIED: Readonly<Record<string, string>> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system' };
+
+/**
+ * 'permission denied' (EACCES, EPERM) or 'read-only file system' (EROFS) when `e` is the system
+ * refusing, for an ACCESS_DENIED message; undefined for any other error.
+ */
+export function deniedReason(e: unknown): string | undefined {
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof errno === 'string' && Object.hasOwn(DENIED, errno) ? DENIED[errno] : undefined;
 }
 
 /** Plain words for the errno codes a user can act on (the code itself stays in the message). */

@@ -1,6 +1,6 @@
 /** exit.ts: the one mapping from errors to exit codes and one-line messages; main's argument handling. */
 import { describe, expect, it } from 'vitest';
-import { MobrError, type ErrorCode } from '../src/errors.js';
+import { deniedReason, MobrError, withContext, type ErrorCode } from '../src/errors.js';
 import { exitCodeFor, messageFor, reportError } from '../src/cli/exit.js';
 import { normaliseArgs, run } from '../src/cli/main.js';
 
@@ -19,6 +19,16 @@ describe('exit codes', () => {
     expect(exitCodeFor(new TypeError('boom'))).toBe(70);
     expect(exitCodeFor('a string')).toBe(70);
     expect(exitCodeFor(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }))).toBe(4);
+    for (const errno of ['EPERM', 'EROFS']) expect(exitCodeFor(Object.assign(new Error(errno), { code: errno }))).toBe(4);
+    expect(exitCodeFor(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }))).toBe(10);
+  });
+
+  it('one errno -> ACCESS_DENIED mapping (deniedReason) serves withContext and the exit codes', () => {
+    const err = (code: string) => Object.assign(new Error(code), { code });
+    expect(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'toString'].map((c) => deniedReason(err(c)))).toEqual(['permission denied', 'permission denied', 'read-only file system', undefined, undefined]);
+    expect(deniedReason(undefined)).toBeUndefined();
+    expect(withContext('write x', err('EROFS')).code).toBe('ACCESS_DENIED');
+    expect(withContext('write x', err('ENOSPC')).code).toBe('IO');
   });
 
   it('one line, no stack, secrets masked', () => {

@@ -12,7 +12,7 @@
 import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { MobrError } from '../errors.js';
+import { deniedReason, MobrError } from '../errors.js';
 import { decodeName } from '../util/names.js';
 
 export interface GlobalFlags {
@@ -154,7 +154,7 @@ export function readConfig(file: string | undefined, cwd = process.cwd()): { fil
     const code = (e as NodeJS.ErrnoException).code;
     if (!explicit && code === 'ENOENT') return undefined;
     if (code === 'ENOENT') throw new MobrError('NOT_FOUND', `config file ${p} does not exist`, { cause: e });
-    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read config file ${p}: permission denied`, { cause: e });
+    if (deniedReason(e)) throw new MobrError('ACCESS_DENIED', `cannot read config file ${p}: ${deniedReason(e)}`, { cause: e });
     if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `config file ${p} is a folder`, { cause: e });
     throw new MobrError('IO', `cannot read config file ${p}: ${(e as Error).message}`, { cause: e });
   }

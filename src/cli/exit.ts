@@ -19,7 +19,7 @@
  */
 import { maskSecrets } from '../util/mask.js';
 import type { ErrorCode } from '../errors.js';
-import { MobrError } from '../errors.js';
+import { deniedReason, MobrError } from '../errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -53,9 +53,6 @@ const EXIT_CODES: Record<ErrorCode, number> = {
 /** Exit codes for raw Node errors that escaped wrapping (errno code -> exit code). */
 const ERRNO_EXIT: Record<string, number> = {
   ENOENT: 3,
-  EACCES: 4,
-  EPERM: 4,
-  EROFS: 4,
   ENOTDIR: 2,
   EISDIR: 2,
   ENOSPC: 10,
@@ -69,6 +66,7 @@ const ERRNO_EXIT: Record<string, number> = {
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof MobrError) return EXIT_CODES[e.code] ?? EXIT_INTERNAL;
+  if (deniedReason(e)) return EXIT_CODES.ACCESS_DENIED;
   const errno = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof errno === 'string' && errno in ERRNO_EXIT) return ERRNO_EXIT[errno];
   return EXIT_INTERNAL;

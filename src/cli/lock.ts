@@ -12,7 +12,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { MobrError, withContext } from '../errors.js';
+import { deniedReason, MobrError, withContext } from '../errors.js';
 import { processGone } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { bestEffort, ignoreMissing, isMissing, reportUnthrown } from '../util/best-effort.js';
@@ -128,9 +128,7 @@ async function breakStale(file: string, seen: LockInfo | undefined): Promise<voi
 
 function lockError(file: string, e: unknown): MobrError {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new MobrError('ACCESS_DENIED', `cannot lock ${file}: permission denied`);
-  }
+  if (deniedReason(e)) return new MobrError('ACCESS_DENIED', `cannot lock ${file}: ${deniedReason(e)}`);
   if (code === 'ENOENT') return new MobrError('BAD_INPUT', `cannot lock ${file}: its folder does not exist`);
   return withContext(`lock ${file}`, e);
 }

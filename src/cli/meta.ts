@@ -20,7 +20,7 @@ import { mkdirSync, promises as fsp, realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { MobrError, withContext } from '../errors.js';
+import { deniedReason, MobrError, withContext } from '../errors.js';
 import { systemClock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
 import { checkOutputFile, realish } from '../util/output-path.js';
@@ -92,7 +92,7 @@ async function readOptional(file: string): Promise<string | undefined> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read ${file}: permission denied`, { cause: e });
+    if (deniedReason(e)) throw new MobrError('ACCESS_DENIED', `cannot read ${file}: ${deniedReason(e)}`, { cause: e });
     if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `meta path ${file} is a folder; give a file`, { cause: e });
     throw withContext(`read ${file}`, e);
   }
@@ -250,8 +250,8 @@ export class Catalog {
 
 
 function writeError(file: string, e: unknown): MobrError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new MobrError('ACCESS_DENIED', `cannot write meta file ${file}: permission denied`);
+  const denied = deniedReason(e);
+  if (denied) return new MobrError('ACCESS_DENIED', `cannot write meta file ${file}: ${denied}`);
   return withContext(`write meta file ${file}`, e);
 }
 

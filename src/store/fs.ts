@@ -8,7 +8,7 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { MobrError, withContext } from '../errors.js';
+import { deniedReason, MobrError, withContext } from '../errors.js';
 import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 
@@ -174,7 +174,7 @@ export class FsStore implements Store {
     if (e instanceof MobrError) return e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return new MobrError('NOT_FOUND', `${op} ${key}: not found in ${this.location}`);
-    if (code === 'EACCES' || code === 'EPERM') return new MobrError('ACCESS_DENIED', `${op} ${key}: permission denied in ${this.location}`);
+    if (deniedReason(e)) return new MobrError('ACCESS_DENIED', `${op} ${key}: ${deniedReason(e)} in ${this.location}`);
     if (code === 'ENOSPC') return new MobrError('IO', `${op} ${key}: no space left on device (${this.location})`);
     return withContext(`${op} ${key} in ${this.location}`, e);
   }

@@ -18,7 +18,7 @@
 import { checkOutputFolder } from '../../util/output-path.js';
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
-import { MobrError, checkAborted, withContext } from '../../errors.js';
+import { MobrError, checkAborted, deniedReason, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
 import type { FileEntry, Manifest } from '../../repo/manifest.js';
@@ -258,7 +258,7 @@ async function makeDest(target: string): Promise<string> {
     await fsp.access(dest, fsc.W_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new MobrError('ACCESS_DENIED', `cannot write to --restore_path ${target}: permission denied`);
+    if (deniedReason(e)) throw new MobrError('ACCESS_DENIED', `cannot write to --restore_path ${target}: ${deniedReason(e)}`);
     if (code === 'ENOTDIR') throw new MobrError('BAD_INPUT', `--restore_path ${target}: a part of it is not a folder`);
     throw withContext(`create ${dest}`, e);
   }
