@@ -7,6 +7,7 @@
  */
 import { MobrError } from '../errors.js';
 import { fromHex, toHex } from '../hash/hex.js';
+import { blake3 } from '../hash/blake3.js';
 import { toBlobEntry, type BlobEntry } from './pack.js';
 import { seal, unseal, type Sealing } from './sealed.js';
 import { BOX_OVERHEAD, type Crypt } from '../crypto/crypt.js';
@@ -31,6 +32,8 @@ export function encodeIndex(packs: PackRecord[], crypt?: Crypt): Uint8Array {
 }
 
 export function decodeIndex(data: Uint8Array, what: string, crypt?: Crypt): PackRecord[] {
+  // an encrypted index object's name is outside its associated data: its bytes must hash to it (spec/encryption.md §3.3)
+  if (crypt && what.startsWith('index/') && toHex(blake3(data)) !== what.slice('index/'.length)) throw new MobrError('CORRUPT_INDEX', `${what}: does not match its name (damaged or moved)`);
   const { body } = unseal('I', INDEX_VERSION, data, what, indexSealing(crypt));
   const packs = (body as { packs?: unknown })?.packs;
   if (!Array.isArray(packs)) throw new MobrError('CORRUPT_INDEX', `${what}: malformed`);
