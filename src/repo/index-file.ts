@@ -33,7 +33,9 @@ export function encodeIndex(packs: PackRecord[], crypt?: Crypt): Uint8Array {
 
 export function decodeIndex(data: Uint8Array, what: string, crypt?: Crypt): PackRecord[] {
   // an encrypted index object's name is outside its associated data: its bytes must hash to it (spec/encryption.md §3.3)
-  if (crypt && what.startsWith('index/') && toHex(blake3(data)) !== what.slice('index/'.length)) throw new MobrError('CORRUPT_INDEX', `${what}: does not match its name (damaged or moved)`);
+  if (crypt && what.startsWith('index/') && toHex(blake3(data)) !== what.slice('index/'.length)) {
+    throw new MobrError('CORRUPT_INDEX', `${what}: does not match its name (damaged or moved)`);
+  }
   const { body } = unseal('I', INDEX_VERSION, data, what, indexSealing(crypt));
   const packs = (body as { packs?: unknown })?.packs;
   if (!Array.isArray(packs)) throw new MobrError('CORRUPT_INDEX', `${what}: malformed`);

@@ -25,7 +25,8 @@ export async function runKeylessCheck(id: string | undefined, flags: RepoFlags, 
     else {
       for (const d of r.damaged) ctx.stdout.write(`check: ${d.key} FAILED: ${d.problem}\n`);
       const ok = r.damaged.length === 0 ? 'ok' : `${r.damaged.length} FAILED`;
-      ctx.stdout.write(`check: ${r.packs} pack(s), ${r.indexObjects} index object(s) and ${r.sealedObjects} other sealed object(s) of key set ${r.keySet} checked without the key: ${ok}\n`);
+      const what = `${r.packs} pack(s), ${r.indexObjects} index object(s) and ${r.sealedObjects} other sealed object(s) of key set ${r.keySet}`;
+      ctx.stdout.write(`check: ${what} checked without the key: ${ok}\n`);
     }
     if (r.damaged.length > 0) {
       const shown = r.damaged.slice(0, 3).map((d) => d.key).join(', ');
