@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'NO_REPO' // the location holds no mobr repository
   | 'REPO_VERSION' // written by a newer mobr
   | 'AUTH_FAILED'
+  | 'WRONG_PASSWORD' // the repository password opens none of its key files
+  | 'PASSWORD_NEEDED' // the repository is encrypted and no password is at hand
   | 'ACCESS_DENIED'
   | 'UNREACHABLE'
   | 'NOT_MATRIXONE'

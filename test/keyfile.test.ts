@@ -8,7 +8,7 @@ import { scryptSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemStore } from '../src/store/mem.js';
-import { addKey, encodeKeyFile, findKeyFile, initKeys, kdfRunCount, keyFileId, keyFileIds, listKeys, openKeyFile, parseKeyFile, removeKey, unlockKey, type KdfParams } from '../src/crypto/keyfile.js';
+import { DEFAULT_KDF, addKey, encodeKeyFile, findKeyFile, initKeys, kdfRunCount, keyFileId, keyFileIds, listKeys, openKeyFile, parseKeyFile, removeKey, unlockKey, type KdfParams } from '../src/crypto/keyfile.js';
 import { newMasterKey, type MasterKey } from '../src/crypto/master.js';
 import { isMobrError } from '../src/errors.js';
 
@@ -42,6 +42,11 @@ describe('key files', () => {
     expect(await openKeyFile(enc(GOLDEN_TEXT), enc('correct horse battery stapler'))).toBeUndefined();
   });
 
+  it('defaults: scrypt n=2^17, r=8, p=1 (128 MiB; spec/encryption.md gives the measured time)', () => {
+    expect(DEFAULT_KDF).toEqual({ name: 'scrypt', n: 131072, r: 8, p: 1 });
+    expect(128 * DEFAULT_KDF.n * DEFAULT_KDF.r).toBe(128 * 1024 * 1024);
+  });
+
   it('carries no secret in the clear: neither the password nor any part of the master key', async () => {
     const master = newMasterKey();
     const pw = 'a-password-nobody-guesses';
@@ -60,7 +65,7 @@ describe('key files', () => {
     const third = await addKey(store, master, enc('third'), { kdf: CHEAP });
     const before = kdfRunCount();
     const e = await unlockKey(store, enc('nope')).catch((x: unknown) => x);
-    expect(isMobrError(e, 'AUTH_FAILED')).toBe(true);
+    expect(isMobrError(e, 'WRONG_PASSWORD')).toBe(true);
     expect((e as Error).message).toBe('wrong repository password for memory: it opens none of its 3 key files');
     expect(kdfRunCount() - before).toBe(3);
     const ok = await unlockKey(store, enc('third'));

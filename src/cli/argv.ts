@@ -29,9 +29,20 @@ export interface GlobalFlags {
   webhook?: string;
   limit_upload?: string;
   limit_download?: string;
+  /** The repository password's sources (src/cli/repo-password.ts); `repo_password` and `target_repo_password` from a config file only. */
+  repo_password_file?: string;
+  repo_password_command?: string;
+  target_repo_password_file?: string;
+  target_repo_password_command?: string;
+  repo_password?: string;
+  target_repo_password?: string;
+  repo_kdf?: string;
 }
 
-const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level', 'metrics_file', 'on_success', 'on_failure', 'webhook', 'limit_upload', 'limit_download'] as const;
+const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level', 'metrics_file', 'on_success', 'on_failure', 'webhook', 'limit_upload', 'limit_download',
+  'repo_password_file', 'repo_password_command', 'target_repo_password_file', 'target_repo_password_command', 'repo_kdf'] as const;
+/** Keys a config file may hold that are no flag: a password on the command line would be readable by every user (ps). */
+const CONFIG_ONLY = ['repo_password', 'target_repo_password'] as const;
 const GLOBAL_BOOL = ['json', 'verbose', 'quiet'] as const;
 export const GLOBAL_FLAGS: readonly string[] = [...GLOBAL_VALUE, ...GLOBAL_BOOL];
 export const DEFAULT_CONFIG = 'mo_br.toml';
@@ -62,6 +73,9 @@ export function extractGlobals(args: readonly string[], table: OptionTable): { g
     }
     if (a === '') continue;
     const m = /^--([a-z_]+)(?:=([\s\S]*))?$/.exec(a);
+    if (m && (CONFIG_ONLY as readonly string[]).includes(m[1])) {
+      throw new MobrError('BAD_INPUT', `--${m[1]} is not taken on the command line (every user can read it there): give the password in ${m[1] === 'repo_password' ? 'MO_BR_REPO_PASSWORD, with --repo_password_file or --repo_password_command' : 'MO_BR_TARGET_REPO_PASSWORD, with --target_repo_password_file or --target_repo_password_command'}, or as ${m[1]} in mo_br.toml`);
+    }
     if (m && (GLOBAL_VALUE as readonly string[]).includes(m[1])) {
       const value = m[2] ?? args[++i];
       if (value === undefined) throw new MobrError('BAD_INPUT', `option '--${m[1]} <value>' argument missing`);
@@ -129,7 +143,7 @@ const CONFIG_MAX_BYTES = 1 << 20;
  * read (a fifo nobody writes, or /dev/zero, would block or grow forever where Ctrl-C cannot
  * reach: issue #25); the open itself does not block (O_NONBLOCK).
  */
-function readRegularFile(p: string, what: string, max: number): string {
+export function readRegularFile(p: string, what: string, max: number): string {
   const fd = openSync(p, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
   try {
     const st = fstatSync(fd);
@@ -177,16 +191,18 @@ function scalar(v: TomlValue, key: string, file: string): string | boolean {
  * (no command has that flag) are refused, so a typo does not silently do nothing.
  */
 export function applyConfig(cfg: { file: string; data: Record<string, TomlValue> }, command: string | undefined, globals: GlobalFlags, rest: string[], table: OptionTable, env: NodeJS.ProcessEnv = process.env): { globals: GlobalFlags; rest: string[] } {
-  const known = new Set<string>(GLOBAL_FLAGS);
+  const known = new Set<string>([...GLOBAL_FLAGS, ...CONFIG_ONLY]);
   for (const opts of table.commands.values()) for (const k of opts.keys()) known.add(k);
   const top: Record<string, string | boolean> = {};
   const perCommand = new Map<string, Record<string, string | boolean>>();
   for (const [k, v] of Object.entries(cfg.data)) {
     if (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
-      if (!table.commands.has(k)) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: unknown table [${k}] (a table is named after a command: ${[...table.commands.keys()].filter((c) => !c.includes(' ')).join(', ')})`);
+      // [meta], [key]: a command with subcommands names the options of them all
+      const cmds = [...table.commands.keys()].filter((c) => c === k || c.startsWith(`${k} `));
+      if (cmds.length === 0) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: unknown table [${k}] (a table is named after a command: ${[...new Set([...table.commands.keys()].map((c) => c.split(' ')[0]))].join(', ')})`);
       const t: Record<string, string | boolean> = {};
       for (const [kk, vv] of Object.entries(v)) {
-        if (!table.commands.get(k)!.has(kk) && !known.has(kk)) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: [${k}] has unknown key ${kk} (keys are long flag names, like backup_dir)`);
+        if (!cmds.some((c) => table.commands.get(c)!.has(kk)) && !known.has(kk)) throw new MobrError('BAD_INPUT', `config file ${cfg.file}: [${k}] has unknown key ${kk} (keys are long flag names, like backup_dir)`);
         t[kk] = scalar(vv, `${k}.${kk}`, cfg.file);
       }
       perCommand.set(k, t);
@@ -197,7 +213,7 @@ export function applyConfig(cfg: { file: string; data: Record<string, TomlValue>
   }
   const merged = { ...top, ...(command ? perCommand.get(command) ?? perCommand.get(command.split(' ')[0]) : {}) };
   const g: GlobalFlags = { ...globals };
-  for (const k of GLOBAL_VALUE) if (g[k] === undefined && typeof merged[k] === 'string') g[k] = merged[k] as string;
+  for (const k of [...GLOBAL_VALUE, ...CONFIG_ONLY]) if (g[k] === undefined && typeof merged[k] === 'string') g[k] = merged[k] as string;
   for (const k of GLOBAL_BOOL) if (g[k] === undefined && merged[k] === true) g[k] = true;
   const flags = flagPart(rest);
   const out = [...flags];
@@ -206,7 +222,7 @@ export function applyConfig(cfg: { file: string; data: Record<string, TomlValue>
     const given = (k: string) => flags.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
     for (const [k, v] of Object.entries(merged)) {
       const o = opts.get(k);
-      if (!o || GLOBAL_FLAGS.includes(k) || given(k) || (o.env && env[o.env])) continue;
+      if (!o || GLOBAL_FLAGS.includes(k) || (CONFIG_ONLY as readonly string[]).includes(k) || given(k) || (o.env && env[o.env])) continue;
       if (!o.takesValue) {
         if (v === true || v === 'true') out.push(`--${k}`);
       } else out.push(`--${k}`, String(v));

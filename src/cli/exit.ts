@@ -7,7 +7,8 @@
  *    1  check failed: a backup is damaged or files are missing (CHECK_FAILED)
  *    2  bad input: unknown flag, missing flag or argument, bad value, unsafe path (BAD_INPUT, UNSAFE_PATH)
  *    3  not found: no such backup ID, no repository there (ENOENT_BACKUP, NOT_FOUND, NO_REPO)
- *    4  auth/access: wrong password or keys, permission denied (AUTH_FAILED, ACCESS_DENIED)
+ *    4  auth/access: wrong password or keys, permission denied; a wrong repository password, or none
+ *       for an encrypted repository (AUTH_FAILED, ACCESS_DENIED, WRONG_PASSWORD, PASSWORD_NEEDED)
  *    5  unreachable: the server or endpoint does not answer, or is not MatrixOne (UNREACHABLE, NOT_MATRIXONE)
  *    6  corrupt: a meta file, manifest, index or pack fails its checks (CORRUPT, CORRUPT_*)
  *    7  locked: another process holds the lock (LOCKED)
@@ -33,6 +34,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NOT_FOUND: 3,
   NO_REPO: 3,
   AUTH_FAILED: 4,
+  WRONG_PASSWORD: 4,
+  PASSWORD_NEEDED: 4,
   ACCESS_DENIED: 4,
   UNREACHABLE: 5,
   NOT_MATRIXONE: 5,

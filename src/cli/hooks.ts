@@ -16,8 +16,9 @@ import { spawn } from 'node:child_process';
 import { MobrError } from '../errors.js';
 import type { RunOutcome } from './metrics.js';
 import { maskSecrets } from '../util/mask.js';
+import { PASSWORD_ENV } from './repo-password.js';
 
-const SECRET_ENV = ['X', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN'];
+const SECRET_ENV = ['X', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN', ...PASSWORD_ENV];
 
 export interface Hooks {
   onSuccess?: string;

@@ -25,6 +25,7 @@ import { systemClock } from '../util/clock.js';
 import type { Summary } from './summary.js';
 import { Progress } from './progress.js';
 import { optionTable } from './tree.js';
+import { setUpPasswords } from './repo-password.js';
 
 export interface RunIo {
   stdout: Output;
@@ -118,6 +119,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     const command = commandOf(rest, table);
     const config = readConfig(globals.config);
     if (config) ({ globals, rest } = applyConfig(config, command, globals, rest, table));
+    setUpPasswords(extracted.globals, globals, config?.file, secrets, io.signal);
     secrets.push(...secretsIn(rest));
     jsonOut = globals.json ? io.stdout : undefined;
     Progress.quiet = globals.quiet === true;

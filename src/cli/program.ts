@@ -16,6 +16,7 @@ import type { PruneFlags } from './commands/prune.js';
 import type { SyncFlags } from './commands/sync.js';
 import type { StatsFlags } from './commands/stats.js';
 import type { ExportFlags } from './commands/export.js';
+import type { KeyFlags } from './commands/key.js';
 import type { RepoFlags } from './resolve.js';
 import type { Output } from './context.js';
 import { printJson } from './context.js';
@@ -68,6 +69,7 @@ export function buildProgram(stdout: Output, run: Runner): Command {
   addStats(program, run);
   addExport(program, run);
   addMeta(program, run);
+  addKey(program, run);
   addBrowseCommands(program, run);
   addSnapshotCommands(program, run);
   addVersionAndCompletion(program, run);
@@ -99,7 +101,12 @@ function rootCommand(stdout: Output): Command {
     .option('--on_failure <command>', 'run this shell command after a failure (MOBR_STATUS, MOBR_EXIT_CODE, MOBR_ERROR, MOBR_SUMMARY, ...)')
     .option('--webhook <url>', 'POST the outcome as JSON to this URL after the command (mobr.hook.v1)')
     .option('--limit_upload <KiB/s>', 'limit the bytes written to repositories (S3 or a folder; sync: the target) to this many KiB/s')
-    .option('--limit_download <KiB/s>', 'limit the bytes read from repositories to this many KiB/s');
+    .option('--limit_download <KiB/s>', 'limit the bytes read from repositories to this many KiB/s')
+    .option('--repo_password_file <file>', "the repository password from this file (or $MO_BR_REPO_PASSWORD); --password is MatrixOne's")
+    .option('--repo_password_command <command>', 'run this shell command and take its output as the repository password')
+    .option('--target_repo_password_file <file>', "sync: the target's repository password from this file (default: the source's)")
+    .option('--target_repo_password_command <command>', "sync: run this shell command for the target repository's password")
+    .option('--repo_kdf <n=,r=,p=>', 'scrypt parameters of new key files (default n=131072,r=8,p=1: about 0.8 s and 128 MiB)');
   program.addHelpText('after', HELP_AFTER);
   return program;
 }
@@ -215,6 +222,22 @@ function addMeta(program: Command, run: Runner): void {
   const rebuild = meta.command('rebuild').description("rebuild the meta file's records of a repository from the repository itself (a new host after a disaster)");
   sourceKeys(rebuild);
   backupSide(rebuild).action((opts: RepoFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/meta.js')).runMetaRebuild(opts, ctx), opts));
+}
+
+function addKey(program: Command, run: Runner): void {
+  const key = program.command('key').description("an encrypted repository's keys: one per password (spec/encryption.md)");
+  const withRepo = (c: Command) => sourceKeys(backupSide(c));
+  withRepo(key.command('list').description('list the keys (* marks the one the password opened)'))
+    .action((opts: KeyFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/key.js')).runKeyList(opts, ctx), opts));
+  withRepo(key.command('add').description('add a key: a new password for the same repository'))
+    .option('--new_password_file <file>', 'the new password (default: asked twice on a terminal)')
+    .action((opts: KeyFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/key.js')).runKeyAdd(opts, ctx), opts));
+  const remove = key.command('remove').description('remove a key (not the last, nor the one the password opened)');
+  withRepo(remove.argument('<ID>', 'the key (at least 4 characters of its ID, see key list)'))
+    .action((id: string, opts: KeyFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/key.js')).runKeyRemove(id, opts, ctx), opts));
+  withRepo(key.command('passwd').description("change the password: add a key for the new one, remove the one the password opened"))
+    .option('--new_password_file <file>', 'the new password (default: asked twice on a terminal)')
+    .action((opts: KeyFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/key.js')).runKeyPasswd(opts, ctx), opts));
 }
 
 function addVersionAndCompletion(program: Command, run: Runner): void {

@@ -74,8 +74,12 @@ export function kdfRunCount(): number {
 }
 
 export function checkKdf(k: KdfParams, what: string): void {
-  const ok = k && k.name === 'scrypt' && [k.n, k.r, k.p].every((x) => Number.isSafeInteger(x) && x >= 1) && k.n >= 2 && (k.n & (k.n - 1)) === 0 && k.p <= 16 && 128 * k.n * k.r <= MAX_KDF_MEMORY;
-  if (!ok) throw new MobrError('CORRUPT', `${what}: unsupported key derivation ${JSON.stringify(k).slice(0, 120)} (scrypt, n a power of two, 128·n·r at most 1 GiB, p at most 16)`);
+  const whole = k && [k.n, k.r, k.p].every((x) => Number.isSafeInteger(x) && x >= 1);
+  const ok = whole && k.name === 'scrypt' && k.n >= 2 && (k.n & (k.n - 1)) === 0 && k.p <= 16 && 128 * k.n * k.r <= MAX_KDF_MEMORY;
+  if (!ok) {
+    const want = 'scrypt, n a power of two, 128·n·r at most 1 GiB, p at most 16';
+    throw new MobrError('CORRUPT', `${what}: unsupported key derivation ${JSON.stringify(k).slice(0, 120)} (${want})`);
+  }
 }
 
 /** scrypt in libuv's thread pool (Ctrl-C stays responsive). */
@@ -152,14 +156,19 @@ export function parseKeyFile(bytes: Uint8Array, what: string): KeyFileInfo & { s
   } catch {
     throw new MobrError('CORRUPT', `${what}: not a key file (not JSON)`);
   }
-  if (j?.v !== VERSION) throw new MobrError(typeof j?.v === 'number' && j.v > VERSION ? 'REPO_VERSION' : 'CORRUPT', `${what}: key file version ${String(j?.v)}; this mobr reads ${VERSION}`);
+  if (j?.v !== VERSION) {
+    const newer = typeof j?.v === 'number' && j.v > VERSION;
+    throw new MobrError(newer ? 'REPO_VERSION' : 'CORRUPT', `${what}: key file version ${String(j?.v)}; this mobr reads ${VERSION}`);
+  }
   checkKdf(j.kdf, what);
   const salt = b64(j.kdf.salt, 32);
   const nonce = b64(j.nonce, 12);
   const data = b64(j.data, PLAIN_LENGTH + TAG_LENGTH);
-  if (!salt || !nonce || !data || j.cipher !== CIPHER || typeof j.keySet !== 'string' || !/^[0-9a-f]{32}$/.test(j.keySet)) throw new MobrError('CORRUPT', `${what}: damaged key file`);
+  const keySetOk = typeof j.keySet === 'string' && /^[0-9a-f]{32}$/.test(j.keySet);
+  if (!salt || !nonce || !data || j.cipher !== CIPHER || !keySetOk) throw new MobrError('CORRUPT', `${what}: damaged key file`);
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
-  return { id: keyFileId(bytes), keySet: j.keySet, created: text(j.created), host: text(j.host), user: text(j.user), kdf: { name: 'scrypt', n: j.kdf.n, r: j.kdf.r, p: j.kdf.p }, salt, nonce, data };
+  const kdf: KdfParams = { name: 'scrypt', n: j.kdf.n, r: j.kdf.r, p: j.kdf.p };
+  return { id: keyFileId(bytes), keySet: j.keySet, created: text(j.created), host: text(j.host), user: text(j.user), kdf, salt, nonce, data };
 }
 
 /** The master key a key file wraps, or undefined when the password does not open it (one KDF run). */
@@ -226,7 +235,7 @@ async function readKeyFile(store: KeyObjects, id: string): Promise<Uint8Array | 
 /**
  * The master key and the id of the key file the password opened. Tries each key file once (one
  * KDF run each; `keySet`, when given, skips key files of another key set without a run).
- * AUTH_FAILED when none opens; NO_KEYS when there is no key file at all.
+ * WRONG_PASSWORD when none opens; NO_KEYS when there is no key file at all.
  */
 export async function unlockKey(store: KeyObjects, password: Uint8Array, keySet?: string): Promise<{ master: MasterKey; keyId: string }> {
   const ids = await keyFileIds(store);
@@ -247,8 +256,9 @@ export async function unlockKey(store: KeyObjects, password: Uint8Array, keySet?
     const master = await openKeyFile(bytes, password);
     if (master) return { master, keyId: id };
   }
-  const tried = readable === ids.length ? `${ids.length} key file${ids.length === 1 ? '' : 's'}` : `${readable} readable key file${readable === 1 ? '' : 's'} of ${ids.length}`;
-  throw new MobrError('AUTH_FAILED', `wrong repository password for ${store.location}: it opens none of its ${tried}`);
+  const files = (n: number, what = 'key file') => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const tried = readable === ids.length ? files(ids.length) : `${files(readable, 'readable key file')} of ${ids.length}`;
+  throw new MobrError('WRONG_PASSWORD', `wrong repository password for ${store.location}: it opens none of its ${tried}`);
 }
 
 export async function unlockKeys(store: KeyObjects, password: Uint8Array): Promise<MasterKey> {
@@ -280,7 +290,9 @@ export async function listKeys(store: KeyObjects): Promise<(KeyFileInfo & { dama
  * or several match.
  */
 export async function findKeyFile(store: KeyObjects, prefix: string): Promise<string> {
-  if (!/^[0-9a-f]{4,64}$/.test(prefix)) throw new MobrError('BAD_INPUT', `bad key id ${JSON.stringify(prefix.slice(0, 70))}: give at least 4 of its hex characters (see key list)`);
+  if (!/^[0-9a-f]{4,64}$/.test(prefix)) {
+    throw new MobrError('BAD_INPUT', `bad key id ${JSON.stringify(prefix.slice(0, 70))}: give at least 4 of its hex characters (see key list)`);
+  }
   const hits = (await keyFileIds(store)).filter((id) => id.startsWith(prefix));
   if (hits.length === 0) throw new MobrError('NOT_FOUND', `no key ${prefix} in ${store.location} (see key list)`);
   if (hits.length > 1) throw new MobrError('BAD_INPUT', `key id ${prefix} is ambiguous in ${store.location}: ${hits.map((h) => h.slice(0, 12)).join(', ')}`);
@@ -295,7 +307,13 @@ export async function findKeyFile(store: KeyObjects, prefix: string): Promise<st
 export async function removeKey(store: KeyObjects, id: string, current: string): Promise<void> {
   const ids = await keyFileIds(store);
   if (!ids.includes(id)) throw new MobrError('NOT_FOUND', `no key ${id.slice(0, 8)} in ${store.location} (see key list)`);
-  if (ids.length === 1) throw new MobrError('BAD_INPUT', `key ${id.slice(0, 8)} is the last key of ${store.location}: removing it would make the repository unreadable; add another first (key add)`);
-  if (id === current) throw new MobrError('BAD_INPUT', `key ${id.slice(0, 8)} is the one this command unlocked with: give another key's password to remove it, or use key passwd`);
+  const key = `key ${id.slice(0, 8)}`;
+  if (ids.length === 1) {
+    const why = 'removing it would make the repository unreadable; add another first (key add)';
+    throw new MobrError('BAD_INPUT', `${key} is the last key of ${store.location}: ${why}`);
+  }
+  if (id === current) {
+    throw new MobrError('BAD_INPUT', `${key} is the one this command unlocked with: give another key's password to remove it, or use key passwd`);
+  }
   await store.delete(keyPath(id));
 }
