@@ -3,7 +3,7 @@
  *   node dist/bench/mobr-child.js backup <repo> <src> <id> [<parent id>]
  *   node dist/bench/mobr-child.js restore <repo> <id> <dest>
  *   node dist/bench/mobr-child.js check <repo> <id>       (reads every byte, like `mo_br check`)
- * Prints one JSON line with what it did.
+ * Prints one JSON line with what it did, its peak RSS (`maxRssKiB`) and CPU time (`cpuUs`, user + system).
  */
 import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
@@ -11,20 +11,25 @@ import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { verifyBackup } from '../src/backup/verify.js';
 
+function done(what: Record<string, unknown>): void {
+  const u = process.resourceUsage();
+  console.log(JSON.stringify({ ...what, maxRssKiB: u.maxRSS, cpuUs: u.userCPUTime + u.systemCPUTime }));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, repoDir, a, b, c] = argv;
   const repo = await Repository.openOrInit(new FsStore(repoDir));
   if (cmd === 'backup') {
     const parent = c ? await repo.loadManifest(c) : undefined;
     const m = await backupTree(repo, a, { id: b, parent });
-    console.log(JSON.stringify({ files: m.files.length, logicalSize: m.logicalSize, addedBytes: m.addedBytes }));
+    done({ files: m.files.length, logicalSize: m.logicalSize, addedBytes: m.addedBytes });
   } else if (cmd === 'restore') {
     const m = await repo.loadManifest(a);
     const p = await restoreBackup(repo, m, b);
-    console.log(JSON.stringify(p));
+    done({ ...p });
   } else if (cmd === 'check') {
     const r = await verifyBackup(repo, await repo.loadManifest(a), { readData: true });
-    console.log(JSON.stringify({ ok: r.ok, files: r.files, bytes: r.bytes, packReads: r.packReads, packs: new Set([...repo.index.entries()].map(([, l]) => l.pack)).size }));
+    done({ ok: r.ok, files: r.files, bytes: r.bytes, packReads: r.packReads, packs: [...repo.index.packs.keys()].length });
     if (!r.ok) process.exitCode = 1;
   } else {
     throw new Error(`unknown command ${cmd}`);

@@ -7,6 +7,7 @@
  *   --tools mobr,restic,borg
  *   --out PATH      results file (default bench/results/latest.md)
  *   --small LIST    small-files workloads: ckp (12,000 checkpoint-like files of 16 B–12 KB in 120 folders),
+ *                   ckp:N (N such files, 500 a folder: ckp:1000000 is issue 22's scale case),
  *                   counts of tiny files, usrlib (~4,000 files of /usr/lib, ~130 MiB, + one 200 MB random file)
  *                   (default ckp,10000,100000,usrlib)
  *   --modes LIST    how each small-files workload runs: cold (page cache dropped), warm, load2 (warm, two
@@ -200,15 +201,17 @@ async function main(): Promise<void> {
 
   const small: SmallWorkload[] = [];
   for (const w of smallList) {
-    const dir = path.join(work, `small-${w}`);
+    const key = `small-${w.replace(':', '-')}`; // a folder name and a backup ID
+    const dir = path.join(work, key);
     const tree = path.join(dir, 'tree');
     log(`small files: creating ${w}`);
     const shape =
       w === 'usrlib' ? await makeUsrLibTree(tree, values.quick ? 1000 : 4000, 130 * MiB, values.quick ? 50e6 : 200e6)
       : w === 'ckp' ? await makeCheckpointTree(tree)
+      : w.startsWith('ckp:') ? await makeCheckpointTree(tree, Number(w.slice(4)), Math.ceil(Number(w.slice(4)) / 500))
       : await makeTinyTree(tree, Number(w));
-    const name = w === 'usrlib' ? '/usr/lib mix + one big random file' : w === 'ckp' ? 'checkpoint-like' : `${Number(w).toLocaleString('en')} tiny files`;
-    small.push(await runSmallWorkload(name, `small-${w}`, tree, shape, (mode) => makeTools(path.join(dir, mode)), modes, log));
+    const name = w === 'usrlib' ? '/usr/lib mix + one big random file' : w.startsWith('ckp') ? 'checkpoint-like' : `${Number(w).toLocaleString('en')} tiny files`;
+    small.push(await runSmallWorkload(name, key, tree, shape, (mode) => makeTools(path.join(dir, mode)), modes, log));
     await fsp.rm(dir, { recursive: true, force: true });
   }
 

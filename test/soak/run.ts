@@ -3,7 +3,7 @@
  * Runs test/crash.test.ts, test/reliability/*.test.ts and test/gc-concurrent.test.ts one file at
  * a time (one vitest worker: the machine may be shared) with their round knobs raised:
  * MOBR_CRASH_ROUNDS, MOBR_DAMAGE_ROUNDS, MOBR_GC_ROUNDS (default 200 each; set any of them to
- * change it). One seed drives every random choice; it is printed first and with any failure:
+ * change it). It also runs test/scale-files.test.ts at MOBR_SCALE_FILES (default 1,000,000 files). One seed drives every random choice; it is printed first and with any failure:
  * `MOBR_SEED=<seed> npm run soak` replays the run.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,9 +15,10 @@ const env: NodeJS.ProcessEnv = {
   MOBR_CRASH_ROUNDS: process.env.MOBR_CRASH_ROUNDS ?? '200',
   MOBR_DAMAGE_ROUNDS: process.env.MOBR_DAMAGE_ROUNDS ?? '200',
   MOBR_GC_ROUNDS: process.env.MOBR_GC_ROUNDS ?? '200',
+  MOBR_SCALE_FILES: process.env.MOBR_SCALE_FILES ?? '1000000',
 };
-const files = ['test/crash.test.ts', 'test/reliability/', 'test/gc-concurrent.test.ts'];
-const knobs = `MOBR_SEED=${seed} MOBR_CRASH_ROUNDS=${env.MOBR_CRASH_ROUNDS} MOBR_DAMAGE_ROUNDS=${env.MOBR_DAMAGE_ROUNDS} MOBR_GC_ROUNDS=${env.MOBR_GC_ROUNDS}`;
+const files = ['test/crash.test.ts', 'test/reliability/', 'test/gc-concurrent.test.ts', 'test/scale-files.test.ts'];
+const knobs = `MOBR_SEED=${seed} MOBR_CRASH_ROUNDS=${env.MOBR_CRASH_ROUNDS} MOBR_DAMAGE_ROUNDS=${env.MOBR_DAMAGE_ROUNDS} MOBR_GC_ROUNDS=${env.MOBR_GC_ROUNDS} MOBR_SCALE_FILES=${env.MOBR_SCALE_FILES}`;
 console.log(`soak: ${knobs} (started ${new Date().toISOString()})`);
 const t0 = Date.now();
 // Each round is its own test with its own timeout; the whole run has none.
