@@ -301,8 +301,17 @@ describe('restore --include/--exclude and --dry_run', () => {
     const r = await mo(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--dry_run', ...M()]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`unchanged files are taken from backup ${id2}`);
-    expect(r.stdout).toContain('would read:  1 files, 1000 bytes (1 new, 0 changed)\n');
-    expect(r.stdout).toContain('would reuse: 5 files, 3160523 bytes unread\n');
+    expect(r.stdout).toContain('would read:  1 files, 1.0 kB (1 new, 0 changed)\n');
+    expect(r.stdout).toContain('would reuse: 5 files, 3.2 MB unread\n');
+    // #24.5: a summary, not a line per file; the list only with --verbose, sizes for people
+    expect(r.stdout).not.toContain('new-file');
+    expect(r.stdout.endsWith('each file it would read: add --verbose\n'), r.stdout).toBe(true);
+    const first = await mo(['backup', '--backup_dir', 'filesystem', '--path', 'repo-new', '--data_dir', 'mo-data', '--dry_run', ...M()]);
+    expect(first.stdout.split('\n').filter((l) => l.startsWith('  new ')), first.stdout).toEqual([]);
+    expect(first.stdout).toContain('would read:  6 files, 3.2 MB (6 new, 0 changed)\n');
+    const listed = await mo(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--dry_run', '--verbose', ...M()]);
+    expect(listed.stdout.endsWith('  new      1.0 kB  new-file\n'), listed.stdout).toBe(true);
+    expect(listed.stderr).toBe('');
     expect(snapshot(path.join(work, 'repo'))).toEqual(before);
     expect(readFileSync(path.join(work, 'mo_br.meta')).equals(meta)).toBe(true);
     const fresh = await mo(['backup', '--backup_dir', 'filesystem', '--path', 'repo-new', '--data_dir', 'mo-data', '--dry_run', '--json', ...M()]);

@@ -15,6 +15,7 @@ import { describeLocation, type Location, type S3Credentials } from '../../store
 import { openRepository } from '../stores.js';
 import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.js';
 import { showName } from '../../util/names.js';
+import { formatBytes } from '../units.js';
 
 export interface DryRunInput {
   location: Location;
@@ -45,17 +46,29 @@ export async function runBackupDryRun(x: DryRunInput, ctx: CliContext): Promise<
         files: plan.files, bytes: plan.bytes, read: { ...plan.read, paths: plan.read.paths.map((p) => ({ ...p, path: showName(p.path) })) }, reused: plan.reused, removed: plan.removed, dirs: plan.dirs, symlinks: plan.symlinks, walk: walkSummaryJson(plan.walk),
       });
     }
-    let out = `dry run: nothing is written\nwould back up: ${source} into ${where}${repo ? '' : ' (a new repository would be created)'}\n`;
-    out += parent ? `unchanged files are taken from backup ${parent.id} (${isoTime(parent.completedAt)})\n` : 'no earlier backup of this folder: every file is read\n';
-    out += `would read:  ${plan.read.files} files, ${plan.read.bytes} bytes (${plan.read.paths.filter((p) => p.why === 'new').length} new, ${plan.read.paths.filter((p) => p.why === 'changed').length} changed)\n`;
-    out += `would reuse: ${plan.reused.files} files, ${plan.reused.bytes} bytes unread\n`;
-    out += `would write: at most ${plan.read.bytes} bytes of new chunks (less after dedup and compression), a manifest, a meta file record\n`;
-    out += `${plan.files} files, ${plan.dirs} folders, ${plan.symlinks} symbolic links; ${plan.removed} files of the earlier backup are gone\n`;
-    out += walkSummary(plan.walk);
-    const width = Math.max(0, ...plan.read.paths.map((p) => String(p.size).length));
-    for (const p of plan.read.paths) out += `  ${p.why.padEnd(7)}  ${String(p.size).padStart(width)}  ${showName(p.path)}\n`;
-    ctx.stdout.write(out);
+    ctx.stdout.write(coldPlanText(plan, parent, `${source} into ${where}${repo ? '' : ' (a new repository would be created)'}`, ctx.verbose === true));
   } finally {
     await repo?.close();
   }
+}
+
+/**
+ * A cold plan for people: a summary, sizes in kB/MB/GB (#24.5: a first backup listed every file,
+ * thousands of lines in raw bytes); each file to read only with --verbose.
+ */
+function coldPlanText(plan: Awaited<ReturnType<typeof planColdBackup>>, parent: Manifest | undefined, what: string, verbose: boolean): string {
+  const { read, reused } = plan;
+  let out = `dry run: nothing is written\nwould back up: ${what}\n`;
+  out += parent ? `unchanged files are taken from backup ${parent.id} (${isoTime(parent.completedAt)})\n` : 'no earlier backup of this folder: every file is read\n';
+  const why = (w: string) => read.paths.filter((p) => p.why === w).length;
+  out += `would read:  ${read.files} files, ${formatBytes(read.bytes)} (${why('new')} new, ${why('changed')} changed)\n`;
+  out += `would reuse: ${reused.files} files, ${formatBytes(reused.bytes)} unread\n`;
+  out += `would write: at most ${formatBytes(read.bytes)} of new chunks (less after dedup and compression), a manifest, a meta file record\n`;
+  out += `${plan.files} files, ${plan.dirs} folders, ${plan.symlinks} symbolic links; ${plan.removed} files of the earlier backup are gone\n`;
+  out += walkSummary(plan.walk);
+  if (!verbose) return read.paths.length > 0 ? `${out}each file it would read: add --verbose\n` : out;
+  const sizes = read.paths.map((p) => formatBytes(p.size));
+  const width = Math.max(0, ...sizes.map((x) => x.length));
+  read.paths.forEach((p, i) => (out += `  ${p.why.padEnd(7)}  ${sizes[i]!.padStart(width)}  ${showName(p.path)}\n`));
+  return out;
 }
