@@ -29,7 +29,11 @@ const read = (f: string): string | undefined => {
   }
 };
 
+/** Set by the single-file build (deploy/single-file.mjs), which has no package.json beside it. */
+declare const __MOBR_VERSION__: string | undefined;
+
 export function packageVersion(): string {
+  if (typeof __MOBR_VERSION__ === 'string') return __MOBR_VERSION__;
   const root = packageRoot();
   const text = root && read(path.join(root, 'package.json'));
   return text ? ((JSON.parse(text) as { version?: string }).version ?? '0.0.0') : '0.0.0';
