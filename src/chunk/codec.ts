@@ -21,12 +21,6 @@ export function codecReady(): Promise<void> {
   return zstdReady();
 }
 
-export function parsePolicy(s: string | undefined): CompressionPolicy {
-  if (s === undefined || s === '' || s === 'auto') return 'auto';
-  if (s === 'none' || s === 'zstd') return s;
-  throw new MobrError('BAD_INPUT', `unknown compression ${JSON.stringify(s)} (use auto, zstd or none)`);
-}
-
 /** Encodes a chunk under a policy; returns the stored bytes and the codec used. */
 export function encodeChunk(plain: Uint8Array, policy: CompressionPolicy): { stored: Uint8Array; codec: Codec } {
   if (policy === 'none' || plain.length < 512) return { stored: plain, codec: CODEC_NONE };

@@ -120,10 +120,3 @@ export class FastCDC {
     return chunk;
   }
 }
-
-/** Streams chunks out of a stream of blocks (IPFS-style strategy over async iterables). */
-export async function* chunkStream(source: AsyncIterable<Uint8Array>, p: ChunkerParams = DEFAULT_CHUNKER): AsyncIterable<Uint8Array> {
-  const cdc = new FastCDC(p);
-  for await (const block of source) yield* cdc.push(block);
-  yield* cdc.finish();
-}

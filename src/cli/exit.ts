@@ -23,7 +23,6 @@ import type { ErrorCode } from '../errors.js';
 import { deniedReason, MobrError } from '../errors.js';
 
 export const EXIT_OK = 0;
-export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
 const EXIT_CODES: Record<ErrorCode, number> = {

@@ -128,8 +128,3 @@ export async function keyedBlake3(key: Uint8Array, prefer?: Blake3Backend): Prom
     },
   };
 }
-
-export async function blake3Async(data: Uint8Array): Promise<Uint8Array> {
-  await blake3Ready();
-  return blake3(data);
-}

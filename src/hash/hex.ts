@@ -8,7 +8,6 @@ export function fromHex(s: string): Uint8Array {
 }
 
 export const ID_BYTES = 32;
-export const ID_HEX = /^[0-9a-f]{64}$/;
 
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) DIGIT['0123456789abcdef'.charCodeAt(i)] = i;

@@ -25,9 +25,6 @@ import { listedSizeMeta, sizeAsListed } from './listed-size.js';
 import { formatTS, type TaeFileEntry } from './layout.js';
 import { isBackupFsPath, type StagedLayout } from './staged.js';
 
-/** Where FileEntry.sha256 came from (manifest `x.sha256From`). */
-export type Sha256From = 'tae_list' | 'sidecar' | 'mobr';
-
 /** One staged file to read: the plan object (spec/repository.md §10) stores these as they are. */
 export type ToRead = ShareFile;
 

@@ -12,9 +12,6 @@ import { MobrError } from '../errors.js';
 import { framedSize, unframe } from './framing.js';
 import { formatCsv, parseCsvLines } from '../util/csv.js';
 
-/** MatrixOne's backup format version written in mo_meta (pkg/backup/types.go `Version`). */
-export const BACKUP_VERSION = '0823';
-
 // ---------------------------------------------------------------- TS
 
 /** MatrixOne's transaction timestamp: physical nanoseconds (int64) and a logical counter (uint32). */
@@ -39,11 +36,6 @@ export function parseTS(s: string, where = 'timestamp'): MoTS {
   const logical = Number(m[2]!);
   if (physical > INT64_MAX || logical > 0xffffffff) throw corrupt(where, `timestamp out of range ${JSON.stringify(clip(s))}`);
   return { physical, logical };
-}
-
-export function compareTS(a: MoTS, b: MoTS): number {
-  if (a.physical !== b.physical) return a.physical < b.physical ? -1 : 1;
-  return a.logical - b.logical;
 }
 
 export const ZERO_TS: MoTS = { physical: 0n, logical: 0 };

@@ -42,8 +42,6 @@ export interface StagedLayout {
   sum: TaeSum;
 }
 
-/** Files written through writeFile, which carry a checksum sidecar (pkg/backup/fs.go). */
-export const isWrittenFile = (p: string): boolean => p === 'mo_meta' || p === 'tae/tae_list' || p === 'tae/tae_sum' || p === 'hakeeper/hk_data' || p.startsWith('config/');
 
 /** tae/ and hakeeper/ go through GetForBackup (framed on DISK); mo_meta and config/ through the ETL fs (raw). */
 export const isBackupFsPath = (p: string): boolean => p.startsWith('tae/') || p.startsWith('hakeeper/');

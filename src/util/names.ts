@@ -83,8 +83,3 @@ export function fsPath(s: string): string | Buffer {
 export function showName(s: string): string {
   return isPlainName(s) ? s : s.replace(/(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g, (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).padStart(2, '0')}`);
 }
-
-/** Byte length of a name as the filesystem sees it. */
-export function nameBytes(s: string): number {
-  return encodeName(s).length;
-}
