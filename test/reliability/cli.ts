@@ -3,7 +3,7 @@
  * make a mo-data tree big enough that a kill lands mid-backup, hash trees for byte comparison,
  * and pre-create a repository with tiny chunk and pack sizes so a backup writes many objects.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,4 +100,16 @@ export function canMount(): boolean {
   if (ok) spawnSync('umount', [probe]);
   rmSync(probe, { recursive: true, force: true });
   return ok;
+}
+
+/** SIGKILLs child `delay` ms after the first file appears under dir (polled every 5 ms). */
+export async function killOnceWriting(child: ChildProcess, dir: string, delay: number): Promise<void> {
+  while (child.exitCode === null && child.signalCode === null) {
+    if ((await allPaths(dir).catch(() => [])).some((p) => !p.endsWith('/'))) {
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run soak`: the crash, damage and concurrency tests, long (spec/reliability.md, "Soak").
- * Runs test/crash.test.ts, test/reliability/*.test.ts and test/gc-concurrent.test.ts one file at
- * a time (one vitest worker: the machine may be shared) with their round knobs raised:
+ * Runs test/crash.test.ts, test/crash-server.test.ts, test/reliability/*.test.ts and
+ * test/gc-concurrent.test.ts one file at a time (one vitest worker: the machine may be shared)
+ * with their round knobs raised:
  * MOBR_CRASH_ROUNDS, MOBR_DAMAGE_ROUNDS, MOBR_GC_ROUNDS (default 200 each; set any of them to
  * change it). It also runs test/scale-files.test.ts at MOBR_SCALE_FILES (default 1,000,000 files). One seed drives every random choice; it is printed first and with any failure:
  * `MOBR_SEED=<seed> npm run soak` replays the run.
@@ -17,7 +18,7 @@ const env: NodeJS.ProcessEnv = {
   MOBR_GC_ROUNDS: process.env.MOBR_GC_ROUNDS ?? '200',
   MOBR_SCALE_FILES: process.env.MOBR_SCALE_FILES ?? '1000000',
 };
-const files = ['test/crash.test.ts', 'test/reliability/', 'test/gc-concurrent.test.ts', 'test/scale-files.test.ts'];
+const files = ['test/crash.test.ts', 'test/crash-server.test.ts', 'test/reliability/', 'test/gc-concurrent.test.ts', 'test/scale-files.test.ts'];
 const knobs = `MOBR_SEED=${seed} MOBR_CRASH_ROUNDS=${env.MOBR_CRASH_ROUNDS} MOBR_DAMAGE_ROUNDS=${env.MOBR_DAMAGE_ROUNDS} MOBR_GC_ROUNDS=${env.MOBR_GC_ROUNDS} MOBR_SCALE_FILES=${env.MOBR_SCALE_FILES}`;
 console.log(`soak: ${knobs} (started ${new Date().toISOString()})`);
 const t0 = Date.now();
