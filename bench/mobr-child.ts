@@ -4,12 +4,18 @@
  *   node dist/bench/mobr-child.js restore <repo> <id> <dest>
  *   node dist/bench/mobr-child.js check <repo> <id>       (reads every byte, like `mo_br check`)
  * Prints one JSON line with what it did, its peak RSS (`maxRssKiB`) and CPU time (`cpuUs`, user + system).
+ * With MOBR_BENCH_ENCRYPT=1 the repository is encrypted
+ * (spec/encryption.md) under a fixed bench-only master key (no key file: the KDF is not measured).
  */
 import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
 import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { verifyBackup } from '../src/backup/verify.js';
+import type { MasterKey } from '../src/crypto/master.js';
+
+/** A fixed key for benchmarks only: never a real repository's. */
+const BENCH_KEY: MasterKey = { id: 'be4c4be4c4be4c4be4c4be4c4be4c4be', data: new Uint8Array(32).fill(7), ids: new Uint8Array(32).fill(8), chunker: new Uint8Array(32).fill(9) };
 
 function done(what: Record<string, unknown>): void {
   const u = process.resourceUsage();
@@ -18,7 +24,7 @@ function done(what: Record<string, unknown>): void {
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, repoDir, a, b, c] = argv;
-  const repo = await Repository.openOrInit(new FsStore(repoDir));
+  const repo = await Repository.openOrInit(new FsStore(repoDir), {}, { masterKey: process.env.MOBR_BENCH_ENCRYPT === '1' ? BENCH_KEY : undefined });
   if (cmd === 'backup') {
     const parent = c ? await repo.loadManifest(c) : undefined;
     const m = await backupTree(repo, a, { id: b, parent });

@@ -4,7 +4,7 @@
  *   --size 2GiB     tree size (10GiB for the RSS target)
  *   --days 30       days of evolution at --churn (default 0.03) after the full backup
  *   --dir PATH      work folder (default: a new temp folder, removed at the end unless --keep)
- *   --tools mobr,restic,borg
+ *   --tools mobr,restic,borg  (also mobr-enc: mobr with an encrypted repository)
  *   --out PATH      results file (default bench/results/latest.md)
  *   --small LIST    small-files workloads: ckp (12,000 checkpoint-like files of 16 B–12 KB in 120 folders),
  *                   ckp:N (N such files, 500 a folder: ckp:1000000 is issue 22's scale case),
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     await fsp.mkdir(dir, { recursive: true });
     const out: BackupTool[] = [];
     if (wanted.includes('mobr')) out.push(mobrTool(dir));
+    if (wanted.includes('mobr-enc')) out.push(mobrTool(dir, { encrypted: true }));
     if (wanted.includes('restic') && !missing.includes('restic')) out.push(await resticTool(dir));
     if (wanted.includes('borg') && !missing.includes('borg')) out.push(await borgTool(dir));
     return out;

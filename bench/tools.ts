@@ -23,18 +23,21 @@ export interface BackupTool {
 }
 
 /** mobr through the library API, in a child (dist/bench/mobr-child.js, built by `npm run build`). */
-export function mobrTool(work: string): BackupTool {
+export function mobrTool(work: string, o: { encrypted?: boolean } = {}): BackupTool {
   const here = fileURLToPath(import.meta.url);
   const child = here.endsWith('.ts') ? here.replace(/([\\/])bench[\\/]tools\.ts$/, '$1dist$1bench$1mobr-child.js') : here.replace(/tools\.js$/, 'mobr-child.js');
-  const repo = path.join(work, 'repo-mobr');
+  const repo = path.join(work, o.encrypted ? 'repo-mobr-enc' : 'repo-mobr');
+  const env: Record<string, string> = o.encrypted ? { MOBR_BENCH_ENCRYPT: '1' } : {};
   return {
-    name: 'mobr',
-    settings: 'FastCDC 256K/1M/4M, BLAKE3 ids, zstd-3 "auto" per chunk, 16 MiB packs, no encryption, fsync per object, worker pool = cores',
+    name: o.encrypted ? 'mobr-enc' : 'mobr',
+    settings: o.encrypted
+      ? 'as mobr, encrypted (spec/encryption.md): AES-256-GCM per blob and object, keyed BLAKE3 ids, secret gear table'
+      : 'FastCDC 256K/1M/4M, BLAKE3 ids, zstd-3 "auto" per chunk, 16 MiB packs, no encryption, fsync per object, worker pool = cores',
     repo,
     init: async () => undefined,
-    backup: (src, id, parentId) => timed(process.execPath, [child, 'backup', repo, src, id, ...(parentId ? [parentId] : [])]),
-    restore: (id, dest) => timed(process.execPath, [child, 'restore', repo, id, dest]),
-    check: (id) => timed(process.execPath, [child, 'check', repo, id]),
+    backup: (src, id, parentId) => timed(process.execPath, [child, 'backup', repo, src, id, ...(parentId ? [parentId] : [])], env),
+    restore: (id, dest) => timed(process.execPath, [child, 'restore', repo, id, dest], env),
+    check: (id) => timed(process.execPath, [child, 'check', repo, id], env),
     version: async () => 'working tree',
   };
 }

@@ -11,6 +11,7 @@ import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { verifyBackup } from '../src/backup/verify.js';
 import { WorkerPool } from '../src/workers/pool.js';
+import { deleteBackups } from '../src/repo/delete.js';
 import type { MasterKey } from '../src/crypto/master.js';
 import { pseudoRandom, readTree, tempDir } from './helpers/tree.js';
 
@@ -51,5 +52,27 @@ describe('encrypted repository: round trip', () => {
     expect(r.ok).toBe(true);
     await expect(Repository.open(new FsStore(path.join(work, 'repo')))).rejects.toMatchObject({ code: 'AUTH_FAILED', message: expect.stringMatching(/encrypted repository: give its password/) });
     await expect(Repository.open(new FsStore(path.join(work, 'repo')), { masterKey: { ...KEY, id: 'ffeeddccbbaa99887766554433221100' } })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+  });
+
+  it('gc on an encrypted repository deletes and repacks sealed packs; what is left checks and restores', async () => {
+    const work = await tempDir();
+    const src = path.join(work, 'src');
+    await fsp.mkdir(src);
+    await fsp.writeFile(path.join(src, 'gone.bin'), pseudoRandom(21, 150_000));
+    await fsp.writeFile(path.join(src, 'kept.bin'), pseudoRandom(22, 150_000));
+    const repo = await Repository.init(new FsStore(path.join(work, 'repo')), SMALL, { masterKey: KEY });
+    await backupTree(repo, src, { id: 'b1', pool });
+    await fsp.rm(path.join(src, 'gone.bin'));
+    await backupTree(repo, src, { id: 'b2', pool });
+    const del = await deleteBackups(repo, ['b1'], { safety: 'none', repackThreshold: 0.99 });
+    const r = del.gc as { packsDeleted: number; packsRepacked: number; bytesFreed: number };
+    expect(r.packsDeleted + r.packsRepacked).toBeGreaterThan(0);
+    expect(r.bytesFreed).toBeGreaterThan(100_000);
+    const again = await Repository.open(new FsStore(path.join(work, 'repo')), { masterKey: KEY });
+    const m = await again.loadManifest('b2');
+    expect((await verifyBackup(again, m, { readData: true, pool })).ok).toBe(true);
+    const out = path.join(work, 'out');
+    await restoreBackup(again, m, out, { pool });
+    expect((await fsp.readFile(path.join(out, 'kept.bin'))).equals(Buffer.from(pseudoRandom(22, 150_000)))).toBe(true);
   });
 });
