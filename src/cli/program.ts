@@ -169,7 +169,10 @@ function addCheck(program: Command, run: Runner): void {
     .option('--read_data_subset <n/m|x%>', "read back only this subset of the packs (restic's: n/m by pack id, the same packs each time; x% at random); the rest is checked for presence")
     .option('--without_key', 'an encrypted repository, without its password: every pack and index object against its name (spec/encryption.md §6)')
     .action((id: string | undefined, opts: RepoFlags & { repair?: boolean; read_data_subset?: string; without_key?: boolean } & GlobalOpts) =>
-      run(async (ctx) => (opts.without_key ? (await import('./commands/inspect-keyless.js')).runKeylessCheck(id, opts, ctx) : (await import('./commands/inspect.js')).runCheck(id, opts, ctx)), opts));
+      run(async (ctx) => {
+        if (opts.without_key) return (await import('./commands/inspect-keyless.js')).runKeylessCheck(id, opts, ctx);
+        return (await import('./commands/inspect.js')).runCheck(id, opts, ctx);
+      }, opts));
 }
 
 function addPrune(program: Command, run: Runner): void {
