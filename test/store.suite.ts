@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Store, StoreEntry } from '../src/store/store.js';
+import { MobrError } from '../src/errors.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -17,6 +18,8 @@ export interface SuiteOptions {
   largeSize?: number;
   /** fast-check runs of the model property (each run uses a fresh folder). */
   propertyRuns?: number;
+  /** The store does its work asynchronously, so a signal can fire while a put is in flight (not MemStore). */
+  inFlight?: boolean;
 }
 
 async function listAll(store: Store, prefix: string): Promise<StoreEntry[]> {
@@ -56,6 +59,34 @@ export function runStoreSuite(name: string, makeStore: () => Promise<StoreUnderT
       expect(typeof store.location).toBe('string');
       expect(store.location.length).toBeGreaterThan(0);
     });
+
+    it('a call whose signal has fired fails with its reason and changes nothing', async () => {
+      await store.put('sig/x', bytes('kept'));
+      const ac = new AbortController();
+      ac.abort(new MobrError('LOCKED', 'backup lost the repository lock'));
+      const o = { signal: ac.signal };
+      expect(await codeOf(store.put('sig/y', bytes('new'), o))).toBe('LOCKED');
+      expect(await codeOf(store.put('sig/x', bytes('replaced'), { ...o, ifNoneMatch: false }))).toBe('LOCKED');
+      expect(await codeOf(store.get('sig/x', o))).toBe('LOCKED');
+      expect(await codeOf(store.getRange('sig/x', 0, 2, o))).toBe('LOCKED');
+      expect(await codeOf(store.stat('sig/x', o))).toBe('LOCKED');
+      expect(await codeOf(store.has('sig/x', o))).toBe('LOCKED');
+      expect(await codeOf(store.delete('sig/x', o))).toBe('LOCKED');
+      expect(await codeOf((async () => { for await (const _ of store.list('sig', o)) void _; })())).toBe('LOCKED');
+      expect(Buffer.from(await store.get('sig/x')).toString()).toBe('kept');
+      expect(await store.has('sig/y')).toBe(false);
+    });
+
+    if (options.inFlight) {
+      it('a signal that fires while a large put is in flight stops it: its reason, and no object', async () => {
+        const ac = new AbortController();
+        const put = store.put('sig/large', randomBytes(largeSize), { signal: ac.signal });
+        setImmediate(() => ac.abort(new MobrError('LOCKED', 'lost')));
+        expect(await codeOf(put)).toBe('LOCKED');
+        expect(await store.has('sig/large')).toBe(false);
+        expect((await listAll(store, 'sig')).map((e) => e.key)).toEqual([]);
+      });
+    }
 
     it('round-trips binary content, including every byte value and the empty object', async () => {
       const all = new Uint8Array(512).map((_, i) => i % 256);

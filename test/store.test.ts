@@ -15,7 +15,7 @@ runStoreSuite('MemStore', async () => ({ store: new MemStore(), cleanup: async (
 runStoreSuite('FsStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'mobr-fsstore-'));
   return { store: new FsStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
-});
+}, { inFlight: true });
 
 // S3Store against s3rver; small parts so the large-object case goes up in 3 parts.
 let server: S3Server;
@@ -31,4 +31,4 @@ runStoreSuite('S3Store (s3rver)', async () => ({
     prefix: `/suite/${randomBytes(4).toString('hex')}`, multipartThreshold: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024,
   }),
   cleanup: async () => undefined,
-}), { largeSize: 12 * 1024 * 1024 + 7, propertyRuns: 15 });
+}), { largeSize: 12 * 1024 * 1024 + 7, propertyRuns: 15, inFlight: true });

@@ -8,8 +8,8 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { deniedReason, MobrError, withContext } from '../errors.js';
-import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
+import { deniedReason, MobrError, checkAborted, withContext } from '../errors.js';
+import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 
 const TMP_MARK = '.tmp-';
@@ -29,21 +29,25 @@ export class FsStore implements Store {
     return path.join(this.root, ...key.split('/'));
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
     try {
-      return await fsp.readFile(this.file(key));
+      checkAborted(o?.signal);
+      return await fsp.readFile(this.file(key), { signal: o?.signal });
     } catch (e) {
+      checkAborted(o?.signal);
       throw this.fail('read', key, e);
     }
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+  async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
     let fh: fsp.FileHandle | undefined;
     try {
+      checkAborted(o?.signal);
       fh = await fsp.open(this.file(key), 'r');
       const buf = Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
+        checkAborted(o?.signal);
         const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
         if (bytesRead === 0) break;
         got += bytesRead;
@@ -62,17 +66,19 @@ export class FsStore implements Store {
     const dir = path.dirname(dest);
     const tmp = `${dest}${TMP_MARK}${randomBytes(6).toString('hex')}`;
     try {
+      checkAborted(options.signal);
       if (!this.madeDirs.has(dir)) {
         await fsp.mkdir(dir, { recursive: true });
         this.madeDirs.add(dir);
       }
       const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
       try {
-        await fh.writeFile(data);
+        await fh.writeFile(data, { signal: options.signal });
         await fh.sync();
       } finally {
         await fh.close();
       }
+      checkAborted(options.signal); // never publish an object after the signal: the temp file goes
       if (options.ifNoneMatch) {
         try {
           await fsp.link(tmp, dest);
@@ -95,15 +101,17 @@ export class FsStore implements Store {
       await syncDir(dir);
     } catch (e) {
       await bestEffort(fsp.rm(tmp, { force: true }), `remove ${tmp}`);
+      checkAborted(options.signal);
       throw this.fail('write', key, e);
     }
   }
 
-  async has(key: string): Promise<boolean> {
-    return (await this.stat(key)) !== undefined;
+  async has(key: string, o?: CallOptions): Promise<boolean> {
+    return (await this.stat(key, o)) !== undefined;
   }
 
-  async stat(key: string): Promise<StoreEntry | undefined> {
+  async stat(key: string, o?: CallOptions): Promise<StoreEntry | undefined> {
+    checkAborted(o?.signal);
     try {
       const st = await fsp.stat(this.file(key));
       return st.isFile() ? { key, size: st.size, mtimeMs: st.mtimeMs } : undefined;
@@ -113,14 +121,15 @@ export class FsStore implements Store {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<StoreEntry> {
+  async *list(prefix: string, o?: CallOptions): AsyncIterable<StoreEntry> {
     const trimmed = prefix.replace(/\/+$/, '');
     if (trimmed !== '') assertSafeKey(trimmed);
     const start = trimmed === '' ? this.root : path.join(this.root, ...trimmed.split('/'));
-    yield* this.walk(start, trimmed);
+    yield* this.walk(start, trimmed, o?.signal);
   }
 
-  private async *walk(dir: string, keyPrefix: string): AsyncIterable<StoreEntry> {
+  private async *walk(dir: string, keyPrefix: string, signal: AbortSignal | undefined): AsyncIterable<StoreEntry> {
+    checkAborted(signal);
     let entries: import('node:fs').Dirent[];
     try {
       entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -133,7 +142,7 @@ export class FsStore implements Store {
       const key = keyPrefix === '' ? ent.name : `${keyPrefix}/${ent.name}`;
       const full = path.join(dir, ent.name);
       if (ent.isDirectory()) {
-        yield* this.walk(full, key);
+        yield* this.walk(full, key, signal);
       } else if (ent.isFile() && !ent.name.includes(TMP_MARK)) {
         const st = await ignoreMissing(fsp.stat(full)).catch((e) => Promise.reject(this.fail('list', key, e))); // gone since readdir: not listed
         if (st) yield { key, size: st.size, mtimeMs: st.mtimeMs };
@@ -141,9 +150,10 @@ export class FsStore implements Store {
     }
   }
 
-  async sweepTemp(beforeMs: number): Promise<number> {
+  async sweepTemp(beforeMs: number, o?: CallOptions): Promise<number> {
     let removed = 0;
     const visit = async (dir: string): Promise<void> => {
+      checkAborted(o?.signal);
       const entries = (await ignoreMissing(fsp.readdir(dir, { withFileTypes: true })).catch((e) => Promise.reject(this.fail('list', path.relative(this.root, dir) || '/', e)))) ?? [];
       for (const ent of entries) {
         const full = path.join(dir, ent.name);
@@ -161,7 +171,8 @@ export class FsStore implements Store {
     return removed;
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, o?: CallOptions): Promise<void> {
+    checkAborted(o?.signal);
     try {
       await fsp.rm(this.file(key), { force: true });
     } catch (e) {

@@ -5,7 +5,8 @@
  * after a whole get), so the average rate over any stretch longer than an object stays at the
  * limit. List, stat, has and delete are not counted.
  */
-import type { PutOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, PutOptions, Store } from './store.js';
+import { StoreDecorator } from './decorator.js';
 import { sleep as wait } from '../util/sleep.js';
 
 /** Bytes per second, drawn in any amounts; `sleep` and `now` are injectable for tests. */
@@ -35,64 +36,29 @@ export interface RateLimits {
   downloadKiBs?: number;
 }
 
-export class RateLimitedStore implements Store {
+export class RateLimitedStore extends StoreDecorator {
   private readonly up?: TokenBucket;
   private readonly down?: TokenBucket;
 
-  constructor(
-    private readonly inner: Store,
-    limits: RateLimits,
-  ) {
+  constructor(inner: Store, limits: RateLimits) {
+    super(inner);
     if (limits.uploadKiBs) this.up = new TokenBucket(limits.uploadKiBs * 1024);
     if (limits.downloadKiBs) this.down = new TokenBucket(limits.downloadKiBs * 1024);
   }
 
-  get location(): string {
-    return this.inner.location;
-  }
-
-  /** The store underneath (S3 request counts, for the summary). */
-  get stats(): unknown {
-    return (this.inner as { stats?: unknown }).stats;
-  }
-
-  async get(key: string): Promise<Uint8Array> {
-    const data = await this.inner.get(key);
+  override async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+    const data = await this.inner.get(key, o);
     await this.down?.take(data.length);
     return data;
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+  override async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
     await this.down?.take(length);
-    return this.inner.getRange(key, offset, length);
+    return this.inner.getRange(key, offset, length, o);
   }
 
-  async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+  override async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
     await this.up?.take(data.length);
     return this.inner.put(key, data, options);
-  }
-
-  has(key: string): Promise<boolean> {
-    return this.inner.has(key);
-  }
-
-  stat(key: string): Promise<StoreEntry | undefined> {
-    return this.inner.stat(key);
-  }
-
-  list(prefix: string): AsyncIterable<StoreEntry> {
-    return this.inner.list(prefix);
-  }
-
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-
-  sweepTemp(beforeMs: number): Promise<number> {
-    return this.inner.sweepTemp ? this.inner.sweepTemp(beforeMs) : Promise.resolve(0);
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
   }
 }

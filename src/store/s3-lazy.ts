@@ -4,7 +4,7 @@
  * location known, at once, exactly as S3Store does.
  */
 import { s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
-import type { PutOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, PutOptions, Store, StoreEntry } from './store.js';
 import type { S3RequestStats, S3Store } from './s3.js';
 
 export class LazyS3Store implements Store {
@@ -28,26 +28,26 @@ export class LazyS3Store implements Store {
     return this.real?.stats ?? { put: 0, get: 0, list: 0, head: 0, delete: 0, retries: 0 };
   }
 
-  async get(key: string): Promise<Uint8Array> {
-    return (await this.s3()).get(key);
+  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+    return (await this.s3()).get(key, o);
   }
-  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
-    return (await this.s3()).getRange(key, offset, length);
+  async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+    return (await this.s3()).getRange(key, offset, length, o);
   }
   async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
     return (await this.s3()).put(key, data, options);
   }
-  async has(key: string): Promise<boolean> {
-    return (await this.s3()).has(key);
+  async has(key: string, o?: CallOptions): Promise<boolean> {
+    return (await this.s3()).has(key, o);
   }
-  async stat(key: string): Promise<StoreEntry | undefined> {
-    return (await this.s3()).stat(key);
+  async stat(key: string, o?: CallOptions): Promise<StoreEntry | undefined> {
+    return (await this.s3()).stat(key, o);
   }
-  async *list(prefix: string): AsyncIterable<StoreEntry> {
-    yield* (await this.s3()).list(prefix);
+  async *list(prefix: string, o?: CallOptions): AsyncIterable<StoreEntry> {
+    yield* (await this.s3()).list(prefix, o);
   }
-  async delete(key: string): Promise<void> {
-    return (await this.s3()).delete(key);
+  async delete(key: string, o?: CallOptions): Promise<void> {
+    return (await this.s3()).delete(key, o);
   }
   async close(): Promise<void> {
     if (this.loaded) await (await this.loaded).close();

@@ -12,9 +12,9 @@ import {
   AbortMultipartUploadCommand, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { MobrError } from '../errors.js';
+import { MobrError, checkAborted } from '../errors.js';
 import { DEFAULT_RETRY, Semaphore, withRetry, type RetryPolicy } from './retry.js';
-import { assertSafeKey, type PutOptions, type Store, type StoreEntry } from './store.js';
+import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { bestEffort } from '../util/best-effort.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -148,37 +148,44 @@ export class S3Store implements Store {
     return this.base + key;
   }
 
-  /** One request: a permit, a count, retries. fn must also consume the response body. */
-  private request<T>(kind: keyof Omit<S3RequestStats, 'retries'>, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One request: a permit, a count, retries. fn must also consume the response body. The signal
+   * aborts the request in flight (the SDK's abortSignal), a wait for a permit and a backoff.
+   */
+  private request<T>(kind: keyof Omit<S3RequestStats, 'retries'>, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     let timeouts = 0; // a server that does not answer is tried TIMEOUT_TRIES times, not policy.tries
     return withRetry(
       () => this.sem.run(() => {
+        checkAborted(signal);
         this.stats[kind]++;
         return fn();
-      }),
+      }, signal),
       this.policy,
-      (e) => (isTimeout(e) ? ++timeouts < TIMEOUT_TRIES : isRetryableS3Error(e)),
+      (e) => !signal?.aborted && (isTimeout(e) ? ++timeouts < TIMEOUT_TRIES : isRetryableS3Error(e)),
       () => void this.stats.retries++,
+      signal,
     );
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
     const k = this.key(key);
+    const abortSignal = o?.signal;
     try {
       return await this.request('get', async () => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }));
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal });
         return readBody(r.Body, r.ContentLength);
-      });
+      }, abortSignal);
     } catch (e) {
-      throw await this.fail('read', key, e);
+      throw await this.fail('read', key, e, abortSignal);
     }
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+  async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
     const k = this.key(key);
+    const abortSignal = o?.signal;
     const short = () => new MobrError('CORRUPT', `read ${key}: short object (wanted ${length} bytes at ${offset}) in ${this.location}`);
     if (length === 0) {
-      const st = await this.stat(key);
+      const st = await this.stat(key, o);
       if (!st) throw new MobrError('NOT_FOUND', `read ${key}: not found in ${this.location}`);
       if (st.size < offset) throw short();
       return new Uint8Array(0);
@@ -186,12 +193,12 @@ export class S3Store implements Store {
     let data: Uint8Array;
     try {
       data = await this.request('get', async () => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }));
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal });
         return readBody(r.Body, r.ContentLength);
-      });
+      }, abortSignal);
     } catch (e) {
       if ((e as SdkError)?.name === 'InvalidRange' || status(e) === 416) throw short();
-      throw await this.fail('read', key, e);
+      throw await this.fail('read', key, e, abortSignal);
     }
     if (data.length !== length) throw short();
     return data;
@@ -200,9 +207,10 @@ export class S3Store implements Store {
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     const k = this.key(key);
     const md5 = createHash('md5').update(data).digest();
+    const abortSignal = options.signal;
     try {
       // Servers without conditional writes ignore If-None-Match, so look first (racy there).
-      if (options.ifNoneMatch && (await this.head(k))) throw this.exists(key);
+      if (options.ifNoneMatch && (await this.head(k, abortSignal))) throw this.exists(key);
       if (data.length > this.threshold) await this.putMultipart(k, data, options);
       else {
         let attempts = 0;
@@ -211,22 +219,23 @@ export class S3Store implements Store {
           return this.client.send(new PutObjectCommand({
             Bucket: this.bucket, Key: k, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'),
             ContentType: 'application/octet-stream', IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
-          }));
-        }).catch(async (e: unknown) => {
+          }), { abortSignal });
+        }, abortSignal).catch(async (e: unknown) => {
           // A retried conditional put may meet its own earlier attempt: the same MD5 ETag is success.
-          if (attempts > 1 && status(e) === 412 && (await this.head(k))?.etag === `"${md5.toString('hex')}"`) return;
+          if (attempts > 1 && status(e) === 412 && (await this.head(k, abortSignal))?.etag === `"${md5.toString('hex')}"`) return;
           throw e;
         });
       }
     } catch (e) {
       if (status(e) === 412 || (e as SdkError)?.name === 'PreconditionFailed') throw this.exists(key);
-      throw await this.fail('write', key, e);
+      throw await this.fail('write', key, e, abortSignal);
     }
   }
 
   private async putMultipart(k: string, data: Uint8Array, options: PutOptions): Promise<void> {
+    const abortSignal = options.signal;
     const created = await this.request('put', () =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' })));
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' }), { abortSignal }), abortSignal);
     const uploadId = created.UploadId!;
     try {
       const parts: { PartNumber: number; ETag?: string }[] = [];
@@ -236,13 +245,13 @@ export class S3Store implements Store {
         const md5 = createHash('md5').update(body).digest('base64');
         const r = await this.request('put', () => this.client.send(new UploadPartCommand({
           Bucket: this.bucket, Key: k, UploadId: uploadId, PartNumber: i + 1, Body: body, ContentLength: body.length, ContentMD5: md5,
-        })));
+        }), { abortSignal }), abortSignal);
         parts[i] = { PartNumber: i + 1, ETag: r.ETag };
       });
       await this.request('put', () => this.client.send(new CompleteMultipartUploadCommand({
         Bucket: this.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts },
         IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
-      })));
+      }), { abortSignal }), abortSignal);
     } catch (e) {
       // Best effort: an upload we cannot abort is invisible to readers and lists anyway.
       await bestEffort(() => this.request('delete', () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId }))), `abort upload of ${k}`);
@@ -250,25 +259,26 @@ export class S3Store implements Store {
     }
   }
 
-  async has(key: string): Promise<boolean> {
-    return (await this.stat(key)) !== undefined;
+  async has(key: string, o?: CallOptions): Promise<boolean> {
+    return (await this.stat(key, o)) !== undefined;
   }
 
-  async stat(key: string): Promise<StoreEntry | undefined> {
+  async stat(key: string, o?: CallOptions): Promise<StoreEntry | undefined> {
     const k = this.key(key);
     try {
-      const h = await this.head(k);
+      const h = await this.head(k, o?.signal);
       return h && { key, size: h.size, mtimeMs: h.mtimeMs };
     } catch (e) {
-      throw await this.fail('stat', key, e);
+      throw await this.fail('stat', key, e, o?.signal);
     }
   }
 
-  private async head(k: string): Promise<{ size: number; mtimeMs?: number; etag?: string } | undefined> {
+  private async head(k: string, abortSignal?: AbortSignal): Promise<{ size: number; mtimeMs?: number; etag?: string } | undefined> {
     try {
-      const h = await this.request('head', () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k })));
+      const h = await this.request('head', () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal }), abortSignal);
       return { size: h.ContentLength ?? 0, mtimeMs: h.LastModified?.getTime(), etag: h.ETag };
     } catch (e) {
+      checkAborted(abortSignal);
       if (status(e) === 403) throw await this.explain403(k, e);
       if (status(e) !== 404) throw e;
       await this.checkBucket(); // a HEAD 404 cannot tell a missing key from a missing bucket
@@ -297,7 +307,8 @@ export class S3Store implements Store {
     this.bucketChecked = true;
   }
 
-  async *list(prefix: string): AsyncIterable<StoreEntry> {
+  async *list(prefix: string, o?: CallOptions): AsyncIterable<StoreEntry> {
+    const abortSignal = o?.signal;
     const folder = prefix.replace(/\/+$/, '');
     if (folder !== '') assertSafeKey(folder);
     const full = this.base + (folder === '' ? '' : `${folder}/`);
@@ -305,7 +316,7 @@ export class S3Store implements Store {
     do {
       const page = await this.request('list', () => this.client.send(new ListObjectsV2Command({
         Bucket: this.bucket, Prefix: full, ContinuationToken: token,
-      }))).catch(async (e: unknown) => { throw await this.fail('list', folder || '/', e); });
+      }), { abortSignal }), abortSignal).catch(async (e: unknown) => { throw await this.fail('list', folder || '/', e, abortSignal); });
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue; // folder markers made by consoles
         yield { key: o.Key.slice(this.base.length), size: o.Size ?? 0, mtimeMs: o.LastModified?.getTime() };
@@ -314,13 +325,14 @@ export class S3Store implements Store {
     } while (token);
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, o?: CallOptions): Promise<void> {
     const k = this.key(key);
+    const abortSignal = o?.signal;
     try {
-      await this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })));
+      await this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal }), abortSignal);
     } catch (e) {
       if (status(e) === 404 && (e as SdkError).name !== 'NoSuchBucket') return;
-      throw await this.fail('delete', key, e);
+      throw await this.fail('delete', key, e, abortSignal);
     }
   }
 
@@ -360,8 +372,9 @@ export class S3Store implements Store {
   }
 
   /** Maps an SDK or network error to a one-line MobrError without secrets and without a raw cause. */
-  private async fail(op: string, key: string, e: unknown): Promise<MobrError> {
+  private async fail(op: string, key: string, e: unknown, signal?: AbortSignal): Promise<MobrError> {
     if (e instanceof MobrError) return e;
+    checkAborted(signal); // aborted: the signal's reason (LOCKED, INTERRUPTED), not the SDK's AbortError
     const err = e as SdkError;
     const name = err?.name ?? 'Error';
     const s = status(e);

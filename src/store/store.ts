@@ -19,7 +19,16 @@ export interface StoreEntry {
   mtimeMs?: number;
 }
 
-export interface PutOptions {
+/**
+ * Every call takes a signal: once it aborts, the call fails with its reason (a MobrError such as
+ * LOCKED when a write session lost its lock, else INTERRUPTED), stopping requests in flight where
+ * the backend can (an S3 request, a file read) and at the next step otherwise.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface PutOptions extends CallOptions {
   /** Fail with REPO_EXISTS rather than replace an existing object. */
   ifNoneMatch?: boolean;
 }
@@ -27,19 +36,19 @@ export interface PutOptions {
 export interface Store {
   /** A description for messages, never containing secrets ("filesystem /backups/x"). */
   readonly location: string;
-  get(key: string): Promise<Uint8Array>;
-  getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
+  get(key: string, o?: CallOptions): Promise<Uint8Array>;
+  getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array>;
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
-  has(key: string): Promise<boolean>;
-  stat(key: string): Promise<StoreEntry | undefined>;
-  list(prefix: string): AsyncIterable<StoreEntry>;
-  delete(key: string): Promise<void>;
+  has(key: string, o?: CallOptions): Promise<boolean>;
+  stat(key: string, o?: CallOptions): Promise<StoreEntry | undefined>;
+  list(prefix: string, o?: CallOptions): AsyncIterable<StoreEntry>;
+  delete(key: string, o?: CallOptions): Promise<void>;
   /**
    * Removes leftovers of puts that never finished (a killed process), last modified before
    * `beforeMs`; returns how many. Only stores that can have such leftovers implement it (a
    * folder's temp files; S3 shows none: a crash leaves at most an invisible multipart upload).
    */
-  sweepTemp?(beforeMs: number): Promise<number>;
+  sweepTemp?(beforeMs: number, o?: CallOptions): Promise<number>;
   close?(): Promise<void>;
 }
 
