@@ -3,18 +3,16 @@
  * Order of writes: packs, index objects, then the manifest, last (spec/repository.md §8):
  * a crash at any moment leaves no visible half-backup, and every existing backup intact.
  */
-import { MobrError, checkAborted, isMobrError } from '../errors.js';
+import { MobrError, checkAborted } from '../errors.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
-import { assertBackupId, chunkCount, chunkId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
-import { toHex } from '../hash/hex.js';
+import { assertBackupId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
 import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 import { WorkerPool } from '../workers/pool.js';
-import { withSharedLock, type RepoLock } from '../repo/lock.js';
+import type { WriteSession } from '../repo/session.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
 import { batchFiles } from './batch.js';
 import { mapLimit } from '../util/concurrency.js';
-import { bestEffort } from '../util/best-effort.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
 export interface BackupProgress extends IngestProgress {
@@ -58,47 +56,37 @@ export interface BackupOptions {
   onWalk?: (r: WalkReport) => void;
 }
 
-/** Holds a shared repository lock throughout, so no gc runs meanwhile (spec/gc.md §2). */
+/** Runs in a write session (shared lock) throughout, so no gc runs meanwhile (spec/gc.md §2). */
 export async function backupTree(repo: Repository, root: string, o: BackupOptions): Promise<Manifest> {
   assertBackupId(o.id);
-  return withSharedLock(repo, async (lock) => {
-    await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
-    await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
-    // one signal: Ctrl-C or the loss of the lock stops the backup
-    const signal = o.signal ? AbortSignal.any([o.signal, lock.signal]) : lock.signal;
-    return backupTreeLocked(repo, root, { ...o, signal }, lock);
-  }, { purpose: `backup ${o.id}`, signal: o.signal, clock: o.clock });
+  // one signal: Ctrl-C or the loss of the lock stops the backup
+  return repo.writeSession({ purpose: `backup ${o.id}`, signal: o.signal, clock: o.clock }, (session) => backupTreeLocked(repo, root, { ...o, signal: session.signal }, session));
 }
 
-async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, lock: RepoLock): Promise<Manifest> {
+async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, session: WriteSession): Promise<Manifest> {
   if (await repo.hasBackup(o.id)) throw new MobrError('REPO_EXISTS', `backup ${o.id} already exists in ${repo.store.location}`);
   const startedAt = (o.clock ?? systemClock).now();
   const { entries, report } = await walkTree(root, o.walk);
   checkAborted(o.signal);
   o.onWalk?.(report);
-  const plan = planEntries(repo, entries, o);
+  const plan = planEntries(session, entries, o);
   const ownPool = o.pool === undefined;
   const pool = o.pool ?? new WorkerPool(o.parallelism);
   const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
     checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
     plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;
     o.onProgress?.(plan.progress);
-  });
+  }, session.writer()); // on failure the session abandons it (indexing what is stored after Ctrl-C)
   try {
     await ingestFiles(ingestor, pool.threads, entries, plan, o);
     await ingestor.finish();
-  } catch (e) {
-    // stopped on request with the lock still ours: index what is stored, for the next backup
-    const keep = isMobrError(e, 'INTERRUPTED') && (await lock.assertHeld().then(() => true, () => false));
-    await bestEffort(ingestor.abandon({ index: keep }), `backup ${o.id}: finish the uploads of a failed backup`);
-    throw e;
   } finally {
     if (ownPool) await pool.close();
   }
   await o.beforeCommit?.();
   const seen = new Set(plan.out.map((f) => f.path));
   const files = [...plan.out, ...(o.carried ?? []).filter((f) => !seen.has(f.path))];
-  return commitManifest(repo, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes }, lock);
+  return commitManifest(session, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes });
 }
 
 /** What the walk found, as manifest entries; files to read are left out and listed in `work`. */
@@ -111,7 +99,7 @@ interface Plan {
 }
 
 /** Entries for folders, links and files whose chunks can be reused; the rest are to be read. */
-function planEntries(repo: Repository, entries: WalkEntry[], o: BackupOptions): Plan {
+function planEntries(session: WriteSession, entries: WalkEntry[], o: BackupOptions): Plan {
   const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
   // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
   const identity = o.reuse ? undefined : (e: WalkEntry) => ({ ctime: String(Math.trunc(e.stat.ctimeMs)), ino: String(e.stat.ino) });
@@ -124,7 +112,7 @@ function planEntries(repo: Repository, entries: WalkEntry[], o: BackupOptions): 
     ((e: WalkEntry) => {
       const p = parentByPath.get(e.path);
       const id = identity!(e);
-      return p && p.kind === 'file' && p.size === e.stat.size && p.mtimeMs === Math.trunc(e.stat.mtimeMs) && p.meta?.ctime === id.ctime && p.meta?.ino === id.ino && allIndexed(repo, p)
+      return p && p.kind === 'file' && p.size === e.stat.size && p.mtimeMs === Math.trunc(e.stat.mtimeMs) && p.meta?.ctime === id.ctime && p.meta?.ino === id.ino && session.indexed(p)
         ? p
         : undefined;
     });
@@ -173,12 +161,9 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry
   });
 }
 
-/** Checks every file's chunks are indexed and writes the manifest, last, under the lock. */
-async function commitManifest(repo: Repository, o: BackupOptions, entries: FileEntry[], t: { startedAt: number; addedBytes: number }, lock: RepoLock): Promise<Manifest> {
+/** Writes the manifest, last, through the session (every chunk indexed, the lock still ours). */
+async function commitManifest(session: WriteSession, o: BackupOptions, entries: FileEntry[], t: { startedAt: number; addedBytes: number }): Promise<Manifest> {
   const files = entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const f of files) {
-    if (f.kind === 'file' && !allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `backup ${o.id}: ${f.path} refers to chunks the repository lacks`);
-  }
   const manifest: Manifest = {
     version: 1,
     id: o.id,
@@ -193,14 +178,10 @@ async function commitManifest(repo: Repository, o: BackupOptions, entries: FileE
     addedBytes: t.addedBytes,
     extra: o.extra,
   };
-  await lock.assertHeld(); // fencing: never commit after losing the lock
-  await repo.saveManifest(manifest);
-  return manifest;
+  return session.commit(manifest);
 }
 
 /** True when every chunk of a file entry is in the repository's index. */
 export function allIndexed(repo: Repository, f: FileEntry): boolean {
-  const n = chunkCount(f);
-  for (let i = 0; i < n; i++) if (!repo.index.has(toHex(chunkId(f, i)))) return false;
-  return true;
+  return repo.indexesAll(f);
 }

@@ -31,8 +31,10 @@ export class Ingestor {
     private readonly pool: WorkerPool,
     private readonly policy: CompressionPolicy = repo.config.compression,
     private readonly onProgress?: (p: IngestProgress) => void,
+    /** Where the chunks go (a write session's writer, src/repo/session.ts); default: a writer of its own. */
+    writer?: RepoWriter,
   ) {
-    this.writer = new RepoWriter(repo);
+    this.writer = writer ?? new RepoWriter(repo);
   }
 
   /** Reads one file into the repository; returns its size, SHA-256 and chunk ids. */

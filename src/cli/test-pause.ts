@@ -4,7 +4,8 @@
  * acts at a known point instead of guessing from timing.
  *   MOBR_TEST_GC_PAUSE=<step>:<file>   gc (delete, prune, check --repair) at <step> ('repacked', 'indexed' or 'done')
  *   MOBR_TEST_SHARE_PAUSE=<file>       `backup --join`: after its share is stored, before its part is written
- *   MOBR_TEST_BACKUP_PAUSE=<file>      `backup` of a folder: its chunks stored and indexed, before its manifest
+ *   MOBR_TEST_BACKUP_PAUSE=<file>      `backup` of a folder: its chunks stored and indexed, before its manifest;
+ *                                      `backup --host`: the server wrote its staging folder, before mobr reads it
  * and one that makes time pass faster for repository locks:
  *   MOBR_TEST_LOCK_STALE_MS=<ms>       locks are stale after <ms> (default 30 min), refreshed every <ms>/6
  *   MOBR_TEST_CLOCK_SKEW_FILE=<file>   our wall clock is off by the number of ms <file> holds (read at each look)
@@ -34,9 +35,9 @@ export function sharePauseHook(signal: AbortSignal | undefined, env: NodeJS.Proc
 }
 
 /** The `MOBR_TEST_BACKUP_PAUSE` hook, or undefined when the variable is not set. */
-export function backupPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env): (() => Promise<void>) | undefined {
+export function backupPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env, what = 'backup stored'): (() => Promise<void>) | undefined {
   const file = env.MOBR_TEST_BACKUP_PAUSE;
-  return file ? () => pauseAt(file, 'backup stored', signal) : undefined;
+  return file ? () => pauseAt(file, what, signal) : undefined;
 }
 
 /**

@@ -13,7 +13,7 @@
  * Failures become one-line MobrErrors; messages never contain the password or S3 secrets.
  */
 import mysql from 'mysql2/promise';
-import { MobrError } from '../errors.js';
+import { MobrError, checkAborted } from '../errors.js';
 import { maskSecrets } from '../util/mask.js';
 
 export interface ConnectOptions {
@@ -110,8 +110,11 @@ export function buildBackupStatement(req: BackupRequest): string {
 export interface MoClient {
   /** `select version()`, e.g. `8.0.30-MatrixOne-v1.2.0` */
   version(): Promise<string>;
-  /** Runs BACKUP; resolves when the server has written the whole backup. */
-  backup(req: BackupRequest): Promise<void>;
+  /**
+   * Runs BACKUP; resolves when the server has written the whole backup. The signal stops the wait:
+   * the connection is closed at once and the call fails with the signal's reason.
+   */
+  backup(req: BackupRequest, signal?: AbortSignal): Promise<void>;
   /** Plain query; rows as objects. `what` names it in an error (default 'query'); `secrets` never appear in one. */
   query(sql: string, what?: string, secrets?: string[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -148,9 +151,19 @@ export async function connect(opts: ConnectOptions): Promise<MoClient> {
       const v = rows[0] ? Object.values(rows[0])[0] : undefined;
       return typeof v === 'string' ? v : String(v ?? '');
     },
-    async backup(req) {
+    async backup(req, signal) {
       const s = req.target.kind === 's3' ? [req.target.secretAccessKey, req.target.accessKeyId] : [];
-      await run(buildBackupStatement(req), 'backup', s.filter((x) => x !== ''));
+      checkAborted(signal);
+      const stop = () => conn.destroy(); // the statement's wait ends with a closed connection
+      signal?.addEventListener('abort', stop, { once: true });
+      try {
+        await run(buildBackupStatement(req), 'backup', s.filter((x) => x !== ''));
+      } catch (e) {
+        checkAborted(signal); // stopped by us: the signal's reason, not "connection lost"
+        throw e;
+      } finally {
+        signal?.removeEventListener('abort', stop);
+      }
     },
     async query(sql, what = 'query', extra = []) {
       const rows = await run(sql, what, extra.filter((x) => x !== ''));

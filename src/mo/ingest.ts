@@ -21,11 +21,11 @@
 import { MobrError, isMobrError } from '../errors.js';
 import { systemClock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
-import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
 import { assertBackupId, type FileEntry, type Manifest } from '../repo/manifest.js';
-import { withSharedLock, type RepoLock } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
+import type { WriteSession } from '../repo/session.js';
+import { removeShareObjects } from '../repo/share-objects.js';
 import type { Location, S3Credentials } from '../store/location.js';
 import { WorkerPool } from '../workers/pool.js';
 import { backupDialect, connect, type ConnectOptions, type MoClient } from './client.js';
@@ -36,7 +36,6 @@ import { seedFileIndex } from './file-index.js';
 import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
 import { mapLimit } from '../util/concurrency.js';
-import { removePlanAndParts } from '../repo/parts.js';
 import { coordinateShares, type SharesDeadline, type SharesPlanned } from './shared.js';
 
 export interface MoBackupProgress {
@@ -76,6 +75,11 @@ export interface MoBackupOptions {
   onPlanned?: (p: SharesPlanned) => void;
   /** Test hook: runs after the server wrote the staging folder, before mobr reads it. */
   afterServerBackup?: (staging: Staging) => Promise<void>;
+  /**
+   * Ctrl-C / SIGTERM: stops the backup at its next step (the server's statement too: its
+   * connection is closed); the loss of the repository lock does the same. Nothing is committed.
+   */
+  signal?: AbortSignal;
 }
 
 export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest> {
@@ -93,16 +97,18 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
   const previous = o.reuse === false ? undefined : base ?? (await latestServerManifest(repo));
 
   const client = await connect(o.conn); // wrong password / unreachable: nothing written yet
-  const staging = stagingFor(o.target, repo.store, id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
   try {
     const serverVersion = await client.version();
     if (base && !backupDialect(serverVersion).incremental) {
       throw new MobrError('BAD_INPUT', `MatrixOne at ${o.conn.host}:${o.conn.port} is ${serverVersion}, which has no incremental backup (TYPE/TIMESTAMP came with v1.2.0); take a full backup`);
     }
-    await assertStagingEmpty(staging); // a leftover of another run is not ours to mix in or remove
-    // a shared repository lock (spec/gc.md §2) from before the server writes until the manifest
+    // a write session (shared lock, spec/gc.md §2) from before the server writes until the manifest
     // is committed, so no gc runs meanwhile; taken after connecting: a failed login writes nothing
-    return await withSharedLock(repo, (lock) => backupLocked(o, { client, serverVersion, staging, base, previous, lock }), { purpose: `backup ${id} from MatrixOne` });
+    return await repo.writeSession({ purpose: `backup ${id} from MatrixOne`, signal: o.signal }, async (session) => {
+      const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
+      await assertStagingEmpty(staging); // a leftover of another run is not ours to mix in or remove
+      return backupLocked(o, { client, serverVersion, staging, base, previous, session });
+    });
   } finally {
     await bestEffort(client.close(), `close the connection to ${o.conn.host}:${o.conn.port}`);
   }
@@ -114,32 +120,32 @@ interface Locked {
   staging: Staging;
   base?: Manifest;
   previous?: Manifest;
-  lock: RepoLock;
+  session: WriteSession;
 }
 
-async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging, base, previous, lock }: Locked): Promise<Manifest> {
+async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging, base, previous, session }: Locked): Promise<Manifest> {
   const { repo, id } = o;
   const startedAt = systemClock.now();
   const ownPool = o.pool === undefined;
   let pool: WorkerPool | undefined;
-  let ingestor: Ingestor | undefined;
+  const onProgress = (p: MoBackupProgress) => {
+    session.check(); // Ctrl-C or a lost lock stops the ingest at its next file
+    o.onProgress?.(p);
+  };
   try {
-    await repo.refreshIndex(); // a gc before the lock may have removed chunks we loaded
-    await repo.dropUnsoundPacks(); // never dedup against a pack that is gone or damaged
-    o.onProgress?.({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
+    onProgress({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
     const index = await seedFileIndex(repo, staging, { serverVersion, previous, base }); // v3.0.6+ copies only what it does not name
-    await client.backup({ target: staging.target, incrementalFrom: base?.backupTs, serverVersion });
+    await client.backup({ target: staging.target, incrementalFrom: base?.backupTs, serverVersion }, session.signal);
     await index?.remove();
     await client.close();
     await o.afterServerBackup?.(staging);
+    session.check();
     pool = o.pool ?? new WorkerPool(o.parallelism);
-    ingestor = new Ingestor(repo, pool, repo.config.compression);
-    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, lock, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
-    const r = await ingestStaging(repo, staging, ingestor, pool.threads, { base, previous, id, onProgress: o.onProgress, shared });
+    const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
+    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, session, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
+    const r = await ingestStaging(staging, ingestor, pool.threads, { base, previous, id, onProgress, shared, session });
     await ingestor.finish();
-    for (const f of r.files) {
-      if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `backup ${id}: ${f.path} refers to chunks the repository lacks`);
-    }
+    session.assertIndexed(r.files, `backup ${id}`);
     // every staged byte is now in stored packs: the server's plaintext copy goes at once (spec/encryption.md §10)
     await staging.remove();
     const manifest: Manifest = {
@@ -156,14 +162,12 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
       addedBytes: ingestor.writer.stats.storedBytes + r.addedElsewhere,
       extra: r.extra,
     };
-    await lock.assertHeld(); // fencing: never commit after losing the lock
-    await repo.saveManifest(manifest);
+    await session.commit(manifest); // every chunk indexed, the lock still ours, then the manifest
     // the backup is committed: a plan or part left now is garbage gc removes, not a failure
-    if (shared) await bestEffort(removePlanAndParts(repo.store, id), `remove the plan and parts of backup ${id}`);
+    if (shared) await bestEffort(removeShareObjects(repo, id), `remove the plan and parts of backup ${id}`);
     return manifest;
   } catch (e) {
-    await bestEffort(async () => ingestor?.abandon(), 'drop the unfinished pack');
-    if ((o.shares ?? 1) > 1) await bestEffort(removePlanAndParts(repo.store, id), `remove the plan and parts of backup ${id}`);
+    if ((o.shares ?? 1) > 1) await bestEffort(removeShareObjects(repo, id), `remove the plan and parts of backup ${id}`);
     await bestEffort(staging.remove(), `remove ${staging.description}`);
     throw e;
   } finally {
@@ -187,7 +191,8 @@ interface IngestStagedOptions {
   previous?: Manifest;
   onProgress?: (p: MoBackupProgress) => void;
   /** read in shares: this process reads share 0, other ingesters the rest (shared.ts) */
-  shared?: { shares: number; lock: RepoLock; onPlanned?: (p: SharesPlanned) => void; deadline?: SharesDeadline };
+  shared?: { shares: number; session: WriteSession; onPlanned?: (p: SharesPlanned) => void; deadline?: SharesDeadline };
+  session: WriteSession;
 }
 
 interface Ingested {
@@ -202,9 +207,9 @@ interface Ingested {
  * Ingests a staged server backup (the folder MatrixOne's BACKUP wrote) into the repository
  * through `ingestor`; returns the manifest's files, BACKUPTS and extra facts. Writes no manifest.
  */
-async function ingestStaging(repo: Repository, staging: Staging, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
+async function ingestStaging(staging: Staging, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
   const layout = await readStagedLayout(staging);
-  const plan = await planIngest(layout, { repo, id: c.id, base: c.base, previous: c.previous });
+  const plan = await planIngest(layout, { repo: c.session.repo, id: c.id, base: c.base, previous: c.previous });
   const files = [...plan.kept];
   const progress: MoBackupProgress = {
     phase: 'ingest',
@@ -219,7 +224,7 @@ async function ingestStaging(repo: Repository, staging: Staging, ingestor: Inges
   if (c.shared) {
     const kept = { bytes: progress.bytesRead, files: progress.filesDone };
     const r = await coordinateShares(plan.toRead, {
-      repo, staging, ingestor, lanes, id: c.id, ...c.shared,
+      staging, ingestor, lanes, id: c.id, ...c.shared,
       onProgress: (p) => c.onProgress?.({ ...progress, phase: p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest', bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone }),
     });
     files.push(...r.files);

@@ -11,21 +11,17 @@
  *   and index objects as any backup does, and then its part, whole or not at all. A crashed
  *   ingester leaves no part: its share is simply run again.
  */
-import { MobrError, isMobrError } from '../errors.js';
+import { MobrError } from '../errors.js';
 import { systemClock } from '../util/clock.js';
-import { allIndexed } from '../backup/backup.js';
 import { Ingestor } from '../backup/ingest.js';
-import { toHex } from '../hash/hex.js';
-import { defaultStaleMs, isStale, listLocks, withSharedLock, type RepoLock } from '../repo/lock.js';
 import { assertBackupId, type FileEntry } from '../repo/manifest.js';
-import { decodePart, encodePart, encodePlan, listPartKeys, loadPlan, partKey, planHash, planKey, type BackupPart, type BackupPlan, type ShareFile } from '../repo/parts.js';
+import type { BackupPart, BackupPlan, ShareFile } from '../repo/parts.js';
 import type { Repository } from '../repo/repository.js';
+import type { WriteSession } from '../repo/session.js';
+import { assertCoordinatorAlive, newParts, partAlreadyStored, partStored, planOf, storePart, storePlan } from '../repo/share-objects.js';
 import type { Location, S3Credentials } from '../store/location.js';
-import type { Store } from '../store/store.js';
 import { mapLimit } from '../util/concurrency.js';
-import { bestEffort } from '../util/best-effort.js';
 import { WorkerPool } from '../workers/pool.js';
-import { equalBytes } from '../util/bytes.js';
 import { readStagedFile } from './read-staged.js';
 import { cutShares, shareBytes } from './shares.js';
 import { stagingFor, type Staging } from './staging.js';
@@ -51,11 +47,10 @@ export interface ShareProgress {
 }
 
 export interface CoordinateOptions {
-  repo: Repository;
+  session: WriteSession;
   staging: Staging;
   ingestor: Ingestor;
   lanes: number;
-  lock: RepoLock;
   id: string;
   shares: number;
   onPlanned?: (p: SharesPlanned) => void;
@@ -78,16 +73,16 @@ export interface SharesDeadline {
  * caller writes the manifest, then removes the plan and the parts (removePlanAndParts).
  */
 export async function coordinateShares(toRead: ShareFile[], o: CoordinateOptions): Promise<{ files: FileEntry[]; addedBytes: number }> {
-  const { repo, id } = o;
+  const { session, id } = o;
+  const { repo } = session;
   const shares = cutShares(toRead, o.shares);
-  const plan: BackupPlan = { id, repo: repo.config.id, lock: o.lock.key, createdAt: systemClock.now(), shares };
-  const bytes = encodePlan(plan, repo.sealing(planKey(id)));
-  await repo.store.put(planKey(id), bytes, { ifNoneMatch: true });
+  const plan: BackupPlan = { id, repo: repo.config.id, lock: session.lock.key, createdAt: systemClock.now(), shares };
+  const hash = await storePlan(session, plan);
   o.onPlanned?.({ id, shares: shares.length, bytes: shares.map(shareBytes), files: shares.map((s) => s.length) });
   const progress: ShareProgress = { bytesRead: 0, filesDone: 0, waitingFor: shares.length - 1, waiting: false };
   const own = await readShare(o.staging, o.ingestor, shares[0]!, o.lanes, progress, o.onProgress);
   await o.ingestor.finish(); // our packs and index objects are stored before we wait
-  const parts = await waitForParts(repo.store, plan, planHash(bytes), progress, o);
+  const parts = await waitForParts(session, plan, hash, progress, o);
   await repo.loadIndex(); // the index objects the ingesters wrote
   return { files: [...own, ...parts.flatMap((p) => p.files)], addedBytes: parts.reduce((s, p) => s + p.addedBytes, 0) };
 }
@@ -105,24 +100,23 @@ async function readShare(staging: Staging, ingestor: Ingestor, share: ShareFile[
 
 
 /** Waits until every share but 0 has its part; each is checked against the plan as it arrives. */
-async function waitForParts(store: Store, plan: BackupPlan, hash: Uint8Array, progress: ShareProgress, o: CoordinateOptions): Promise<BackupPart[]> {
+async function waitForParts(session: WriteSession, plan: BackupPlan, hash: Uint8Array, progress: ShareProgress, o: CoordinateOptions): Promise<BackupPart[]> {
   const got = new Map<number, BackupPart>();
   progress.waiting = true;
   let pause = o.pollMs ?? 250;
   const giveUpAt = o.deadline ? performance.now() + o.deadline.ms : Infinity; // monotonic: a clock jump neither ends nor stretches the wait
   while (got.size < plan.shares.length - 1) {
     if (performance.now() >= giveUpAt) throw sharesMissing(plan, got, o.deadline!);
+    session.check(); // Ctrl-C or a lost lock stops the wait
     o.onProgress?.(progress);
-    for (const [share, key] of await listPartKeys(store, plan.id)) {
-      if (share === 0 || share >= plan.shares.length || got.has(share)) continue;
-      const part = checkPart(decodePart(await store.get(key), key, o.repo.sealing(key)), plan, share, hash);
-      got.set(share, part);
-      progress.bytesRead += shareBytes(plan.shares[share]!);
+    for (const part of await newParts(session, plan, hash, got)) {
+      got.set(part.share, part);
+      progress.bytesRead += shareBytes(plan.shares[part.share]!);
       progress.filesDone += part.files.length;
       progress.waitingFor = plan.shares.length - 1 - got.size;
       o.onProgress?.(progress);
     }
-    if (got.size < plan.shares.length - 1) await sleep(Math.max(0, Math.min(pause, giveUpAt - performance.now())));
+    if (got.size < plan.shares.length - 1) await sleep(Math.max(0, Math.min(pause, giveUpAt - performance.now())), session.signal);
     pause = o.pollMs ?? Math.min(2000, pause * 1.5);
   }
   return [...got.values()];
@@ -134,18 +128,6 @@ function sharesMissing(plan: BackupPlan, got: Map<number, BackupPart>, deadline:
   const which = `share${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${plan.shares.length}`;
   const why = `did not arrive within --shares_timeout ${deadline.text}; nothing was written, run the whole backup again`;
   return new MobrError('UNREACHABLE', `backup ${plan.id}: ${which} ${why}`);
-}
-
-/** A part must follow this plan and hold exactly its share's files, with the sizes and checksums planned. */
-function checkPart(part: BackupPart, plan: BackupPlan, share: number, hash: Uint8Array): BackupPart {
-  const key = partKey(plan.id, share);
-  if (part.id !== plan.id || part.share !== share || part.shares !== plan.shares.length || !equalBytes(part.plan, hash)) {
-    throw new MobrError('CORRUPT', `${key}: written for another plan of backup ${part.id} (share ${part.share} of ${part.shares})`);
-  }
-  const want = plan.shares[share]!;
-  const bad = part.files.length !== want.length || part.files.some((f, i) => f.path !== want[i]!.rel || f.kind !== 'file' || f.size !== want[i]!.size || (want[i]!.sha256 !== undefined && toHex(f.sha256!) !== want[i]!.sha256));
-  if (bad) throw new MobrError('CORRUPT', `${key}: its files are not the ${want.length} files of share ${share} in the plan`);
-  return part;
 }
 
 export interface JoinOptions {
@@ -161,6 +143,8 @@ export interface JoinOptions {
   onProgress?: (p: { bytesRead: number; totalBytes: number; filesDone: number; totalFiles: number }) => void;
   /** Runs once the share's chunks are stored and indexed, before the part is written. */
   beforePart?: () => Promise<void>;
+  /** Ctrl-C / SIGTERM: stops the share at its next file (its lock's loss does too); nothing is written. */
+  signal?: AbortSignal;
 }
 
 export interface JoinResult {
@@ -179,66 +163,49 @@ export interface JoinResult {
 export async function joinShare(o: JoinOptions): Promise<JoinResult> {
   const { repo, id, share } = o;
   assertBackupId(id);
-  return withSharedLock(repo, async (lock) => {
-    const { plan, bytes } = await planToJoin(repo, id, share, lock);
+  return repo.writeSession({ purpose: `share ${share} of backup ${id} from MatrixOne`, signal: o.signal }, async (session) => {
+    const { plan, hash } = await planToJoin(session, id, share);
     const files = plan.shares[share]!;
     const startedAt = systemClock.now();
-    await repo.refreshIndex(); // a gc before our lock may have removed chunks we loaded
-    await repo.dropUnsoundPacks();
     const pool = o.pool ?? new WorkerPool(o.parallelism);
-    const ingestor = new Ingestor(repo, pool, repo.config.compression);
-    const staging = stagingFor(o.target, repo.store, id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
+    const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
+    const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
     const total = { bytesRead: 0, totalBytes: shareBytes(files), filesDone: 0, totalFiles: files.length };
     try {
-      const entries = await readShare(staging, ingestor, files, pool.threads, { bytesRead: 0, filesDone: 0, waitingFor: 0, waiting: false }, (p) => o.onProgress?.({ ...total, bytesRead: p.bytesRead, filesDone: p.filesDone }));
+      const entries = await readShare(staging, ingestor, files, pool.threads, { bytesRead: 0, filesDone: 0, waitingFor: 0, waiting: false }, (p) => {
+        session.check();
+        o.onProgress?.({ ...total, bytesRead: p.bytesRead, filesDone: p.filesDone });
+      });
       await ingestor.finish();
-      for (const f of entries) {
-        if (!allIndexed(repo, f)) throw new MobrError('NOT_FOUND', `share ${share} of backup ${id}: ${f.path} refers to chunks the repository lacks`);
-      }
+      session.assertIndexed(entries, `share ${share} of backup ${id}`);
       await o.beforePart?.();
-      const part: BackupPart = { id, share, shares: plan.shares.length, plan: planHash(bytes), files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: systemClock.now() };
-      await lock.assertHeld(); // fencing, as before a manifest
-      await assertCoordinatorAlive(repo.store, plan, lock.storeNow);
-      const partBytes = encodePart(part, repo.sealing(partKey(id, share)));
-      await repo.store.put(partKey(id, share), partBytes, { ifNoneMatch: true }).catch((e) => Promise.reject(isMobrError(e, 'REPO_EXISTS') ? alreadyStored(id, share) : e));
+      const part: BackupPart = { id, share, shares: plan.shares.length, plan: hash, files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: systemClock.now() };
+      await storePart(session, plan, part); // fenced, as a manifest is
       return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: systemClock.now() };
-    } catch (e) {
-      await bestEffort(ingestor.abandon(), 'drop the unfinished pack');
-      throw e;
     } finally {
       await staging.release();
       if (o.pool === undefined) await pool.close();
     }
-  }, { purpose: `share ${share} of backup ${id} from MatrixOne` });
+  });
 }
 
 /** The plan of the backup to join, refusing what cannot be joined; before anything is read. */
-async function planToJoin(repo: Repository, id: string, share: number, lock: RepoLock): Promise<{ plan: BackupPlan; bytes: Uint8Array }> {
+async function planToJoin(session: WriteSession, id: string, share: number): Promise<{ plan: BackupPlan; hash: Uint8Array }> {
+  const { repo } = session;
   const done = () => new MobrError('BAD_INPUT', `backup ${id} is already complete in ${repo.store.location}`);
-  const loaded = await loadPlan(repo, id);
+  const loaded = await planOf(session, id);
   if (!loaded) {
     if (await repo.hasBackup(id)) throw done();
     throw new MobrError('NOT_FOUND', `no backup ${id} is waiting for shares in ${repo.store.location} (wrong ID or repository, or its coordinator ended)`);
   }
   const { plan } = loaded;
-  if (plan.repo !== repo.config.id) throw new MobrError('CORRUPT', `${planKey(id)}: made for another repository (${plan.repo})`);
   const k = plan.shares.length;
   if (!Number.isSafeInteger(share) || share < 1 || share >= k) {
     throw new MobrError('BAD_INPUT', `--share ${share}: backup ${id} has shares 1 to ${k - 1} (share 0 is its coordinator's)`);
   }
-  if (await repo.store.has(partKey(id, share))) throw alreadyStored(id, share);
+  if (await partStored(session, id, share)) throw partAlreadyStored(id, share);
   // the manifest is written before the parts are removed: a part gone since is a finished backup
   if (await repo.hasBackup(id)) throw done();
-  await assertCoordinatorAlive(repo.store, plan, lock.storeNow);
+  await assertCoordinatorAlive(session, plan);
   return loaded;
-}
-
-const alreadyStored = (id: string, share: number) => new MobrError('BAD_INPUT', `share ${share} of backup ${id} is already stored`);
-
-/** The coordinator's lock object must still be there and live: else nobody will read our part. */
-async function assertCoordinatorAlive(store: Store, plan: BackupPlan, storeNow: number): Promise<void> {
-  const l = (await listLocks(store)).find((x) => x.key === plan.lock);
-  if (!l || isStale(l, storeNow, defaultStaleMs())) {
-    throw new MobrError('NOT_FOUND', `the coordinator of backup ${plan.id} is gone (its lock ${plan.lock} is ${l ? 'stale' : 'gone'}); nothing to join, run the whole backup again`);
-  }
 }

@@ -12,7 +12,7 @@ import { encodeIndex, type PackRecord } from './index-file.js';
 import { indexKey, packKey } from './keys.js';
 import { PARTS_FOLDER, PLANS_FOLDER } from './parts.js';
 import { PackBuilder, type BlobEntry } from './pack.js';
-import { isLockLost, withExclusiveLock, type LockOptions, type RepoLock } from './lock.js';
+import { isLockLost, type LockOptions, type RepoLock } from './lock.js';
 import { planGc, type GcPlan, type GcReport, type IndexObject, type StoredPack } from './gc-plan.js';
 
 export type { GcReport } from './gc-plan.js';
@@ -71,7 +71,7 @@ export type GcStep = 'repacked' | 'indexed' | 'done';
 
 /** Runs gc under the exclusive lock (spec/gc.md §3). */
 export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport> {
-  return withExclusiveLock(repo.store, async (lock) => {
+  return repo.exclusiveSession({ purpose: 'gc', clock: o.clock, signal: o.signal, lock: o.lock }, async ({ lock }) => {
     // Alone (no other lock object, stale or live, as we took ours): no backup is between loading
     // the index and writing its manifest, so nothing young can be needed by one (spec/gc.md §2.3).
     const window = o.safetyWindowMs ?? (o.safety === 'none' || lock.othersSeen === 0 ? 0 : DEFAULT_SAFETY_WINDOW_MS);
@@ -80,7 +80,7 @@ export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport>
     await repo.refreshIndex();
     if (!o.dryRun) await o.onStep?.('done');
     return report;
-  }, { purpose: 'gc', clock: o.clock, signal: o.signal, ...o.lock });
+  });
 }
 
 const LEFTOVER_MIN_AGE_MS = 10 * 60_000;

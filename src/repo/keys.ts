@@ -9,3 +9,4 @@ export function packIdFromKey(key: string): string | undefined {
   const m = /^data\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
   return m ? m[1] : undefined;
 }
+export const stagingFolder = (backupId: string): string => `staging/${backupId}`;

@@ -24,7 +24,7 @@ import { codecReady } from '../chunk/codec.js';
 import { packIdFromKey, packKey } from './keys.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { PackBuilder } from './pack.js';
-import { withExclusiveLock, type LockOptions } from './lock.js';
+import type { LockOptions } from './lock.js';
 import type { Repository } from './repository.js';
 import { mapLimit } from '../util/concurrency.js';
 
@@ -56,7 +56,7 @@ export interface RepairOptions {
 }
 
 export async function repairIndex(repo: Repository, o: RepairOptions = {}): Promise<RepairReport> {
-  return withExclusiveLock(repo.store, () => rebuild(repo, o), { purpose: 'repair', signal: o.signal, ...o.lock });
+  return repo.exclusiveSession({ purpose: 'repair', signal: o.signal, lock: o.lock }, () => rebuild(repo, o));
 }
 
 async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport> {

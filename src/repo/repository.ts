@@ -13,13 +13,14 @@ import { Crypt, OpenError } from '../crypto/crypt.js';
 import type { MasterKey } from '../crypto/master.js';
 import { chunkIdOf, openChunk } from '../crypto/blob.js';
 import { sealedKeySet, type Sealing } from './sealed.js';
-import type { Store } from '../store/store.js';
+import type { CallOptions, Store } from '../store/store.js';
 import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOptions } from './config.js';
 import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
-import { assertBackupId, decodeManifest, encodeManifest, type Manifest } from './manifest.js';
+import { assertBackupId, chunkCount, chunkId, decodeManifest, encodeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { mapLimit } from '../util/concurrency.js';
+import { exclusiveSession, writeSession, type LockedSession, type SessionOptions, type WriteSession } from './session.js';
 
 /**
  * How an encrypted repository is opened: its master key, or a callback that yields it (called only
@@ -167,13 +168,23 @@ export class Repository {
   }
 
   /** Writes an index object for packs already stored; returns its key. */
-  async writeIndex(packs: PackRecord[]): Promise<string> {
+  async writeIndex(packs: PackRecord[], o?: CallOptions): Promise<string> {
     const data = encodeIndex(packs, this.crypt);
     const key = indexKey(toHex(blake3(data)));
-    await this.store.put(key, data);
+    await this.store.put(key, data, o);
     for (const p of packs) this.index.addPack(p);
     this.loadedIndexes.add(key);
     return key;
+  }
+
+  /** Runs fn in a write session: shared lock, fresh index, one signal, fenced commit (src/repo/session.ts). */
+  writeSession<T>(o: SessionOptions, fn: (s: WriteSession) => Promise<T>): Promise<T> {
+    return writeSession(this, o, fn);
+  }
+
+  /** Runs fn holding the exclusive lock (gc, repair), with one signal and the fences (src/repo/session.ts). */
+  exclusiveSession<T>(o: SessionOptions, fn: (s: LockedSession) => Promise<T>): Promise<T> {
+    return exclusiveSession(this, o, fn);
   }
 
   async listBackupIds(): Promise<string[]> {
@@ -210,6 +221,13 @@ export class Repository {
   async deleteManifest(id: string): Promise<void> {
     assertBackupId(id);
     await this.store.delete(manifestKey(id));
+  }
+
+  /** True when every chunk of a file entry is in the loaded index. */
+  indexesAll(f: FileEntry): boolean {
+    const n = chunkCount(f);
+    for (let i = 0; i < n; i++) if (!this.index.has(toHex(chunkId(f, i)))) return false;
+    return true;
   }
 
   location(id: Uint8Array | string): ChunkLocation | undefined {

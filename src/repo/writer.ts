@@ -62,6 +62,8 @@ export class RepoWriter {
   constructor(
     private readonly repo: Repository,
     private readonly maxUploads = 2,
+    /** Aborts the uploads in flight (a write session's lock signal: a lost lock stops them). */
+    private readonly signal?: AbortSignal,
   ) {
     this.cutAt = repo.config.packSize;
     this.capacity = Math.max(repo.config.packSize, repo.config.chunker.max) + HEADER_ROOM;
@@ -122,7 +124,7 @@ export class RepoWriter {
     slot.blobs = [];
     slot.storedHashes = [];
     const p: Promise<void> = this.repo.store
-      .put(packKey(pack.id), pack.bytes)
+      .put(packKey(pack.id), pack.bytes, { signal: this.signal })
       .then(async () => {
         this.stats.packs++;
         this.stored.push({ id: pack.id, blobs });
@@ -150,7 +152,7 @@ export class RepoWriter {
   private async writeIndex(): Promise<void> {
     const packs = this.stored;
     this.stored = [];
-    if (packs.length > 0) await this.repo.writeIndex(packs);
+    if (packs.length > 0) await this.repo.writeIndex(packs, { signal: this.signal });
   }
 
   /** Stores the last packs, waits for every upload, writes the final index object. */

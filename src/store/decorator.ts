@@ -4,6 +4,7 @@
  * its options; a decorator overrides the calls its concern touches (RateLimitedStore: bytes moved;
  * SignalStore: the signal every call carries).
  */
+import { MobrError } from '../errors.js';
 import type { CallOptions, PutOptions, Store, StoreEntry } from './store.js';
 
 export class StoreDecorator<S extends Store = Store> implements Store {
@@ -98,5 +99,55 @@ export class SignalStore<S extends Store = Store> extends StoreDecorator<S> {
 
   override delete(key: string, o?: CallOptions): Promise<void> {
     return this.inner.delete(key, this.with(o));
+  }
+}
+
+/**
+ * Only the keys under one folder: a repository hands out the staging folder of a server backup
+ * (`staging/<id>`) this way, and nothing else of itself. Any other key fails with UNSAFE_PATH.
+ */
+export class FolderStore<S extends Store = Store> extends StoreDecorator<S> {
+  constructor(
+    inner: S,
+    readonly folder: string,
+  ) {
+    super(inner);
+  }
+
+  private inside(key: string): string {
+    if (key === this.folder || key.startsWith(`${this.folder}/`)) return key;
+    throw new MobrError('UNSAFE_PATH', `${JSON.stringify(key.slice(0, 200))} is outside ${this.folder}`);
+  }
+
+  override async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+    return this.inner.get(this.inside(key), o);
+  }
+
+  override async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+    return this.inner.getRange(this.inside(key), offset, length, o);
+  }
+
+  override async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+    return this.inner.put(this.inside(key), data, options);
+  }
+
+  override async has(key: string, o?: CallOptions): Promise<boolean> {
+    return this.inner.has(this.inside(key), o);
+  }
+
+  override async stat(key: string, o?: CallOptions): Promise<StoreEntry | undefined> {
+    return this.inner.stat(this.inside(key), o);
+  }
+
+  override async *list(prefix: string, o?: CallOptions): AsyncIterable<StoreEntry> {
+    yield* this.inner.list(this.inside(prefix.replace(/\/+$/, '')), o);
+  }
+
+  override async delete(key: string, o?: CallOptions): Promise<void> {
+    return this.inner.delete(this.inside(key), o);
+  }
+
+  override sweepTemp(): Promise<number> {
+    return Promise.resolve(0);
   }
 }

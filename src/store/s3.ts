@@ -193,7 +193,8 @@ export class S3Store implements Store {
     let data: Uint8Array;
     try {
       data = await this.request('get', async () => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal });
+        const range = `bytes=${offset}-${offset + length - 1}`;
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: range }), { abortSignal });
         return readBody(r.Body, r.ContentLength);
       }, abortSignal);
     } catch (e) {
@@ -235,7 +236,8 @@ export class S3Store implements Store {
   private async putMultipart(k: string, data: Uint8Array, options: PutOptions): Promise<void> {
     const abortSignal = options.signal;
     const created = await this.request('put', () =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' }), { abortSignal }), abortSignal);
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' }), { abortSignal }),
+    abortSignal);
     const uploadId = created.UploadId!;
     try {
       const parts: { PartNumber: number; ETag?: string }[] = [];

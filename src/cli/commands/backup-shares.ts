@@ -130,6 +130,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
       share,
       parallelism,
       beforePart: sharePauseHook(ctx.signal),
+      signal: ctx.signal,
       onProgress: (p) => {
         checkAborted(ctx.signal);
         progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });

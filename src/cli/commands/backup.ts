@@ -212,6 +212,8 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         parallelism,
         shares: req.shares,
         sharesDeadline: req.sharesDeadline,
+        signal: ctx.signal,
+        afterServerBackup: backupPauseHook(ctx.signal, process.env, 'server backup staged'),
         onPlanned: (p) => (ctx.json ? ctx.stderr : ctx.stdout).write(sharesAnnouncement(p, location, !!req.creds.accessKeyId)),
         onProgress: (p) => {
           checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
