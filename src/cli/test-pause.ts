@@ -35,7 +35,11 @@ export function sharePauseHook(signal: AbortSignal | undefined, env: NodeJS.Proc
 }
 
 /** The `MOBR_TEST_BACKUP_PAUSE` hook, or undefined when the variable is not set. */
-export function backupPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env, what = 'backup stored'): (() => Promise<void>) | undefined {
+export function backupPauseHook(
+  signal: AbortSignal | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  what = 'backup stored',
+): (() => Promise<void>) | undefined {
   const file = env.MOBR_TEST_BACKUP_PAUSE;
   return file ? () => pauseAt(file, what, signal) : undefined;
 }
