@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backupTree } from '../src/backup/backup.js';
 import { defaultStaleMs, DEFAULT_STALE_MS } from '../src/repo/lock.js';
 import { Repository } from '../src/repo/repository.js';
+import { writeSession } from '../src/repo/session.js';
 import { StoreDecorator } from '../src/store/decorator.js';
 import { MemStore } from '../src/store/mem.js';
 import type { PutOptions } from '../src/store/store.js';
@@ -68,7 +69,7 @@ describe('write session (issue #25)', () => {
     const repo = await Repository.init(new MemStore(), OPTS);
     const files = [{ path: 'x', kind: 'file' as const, size: 1, mode: 0o644, mtimeMs: 0, sha256: new Uint8Array(32), chunks: new Uint8Array(32).fill(9) }];
     const m = { version: 1 as const, id: 'b2', type: 'full' as const, startedAt: 0, completedAt: 0, source: {}, files, logicalSize: 1, addedBytes: 0 };
-    await repo.writeSession({ purpose: 'test' }, async (s) => {
+    await writeSession(repo, { purpose: 'test' }, async (s) => {
       expect(await codeOf(s.commit(m))).toBe('NOT_FOUND');
       const staging = s.staging('b2');
       await staging.put('staging/b2/tae/x', new Uint8Array([1]));

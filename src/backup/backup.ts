@@ -9,7 +9,7 @@ import type { Repository } from '../repo/repository.js';
 import { assertBackupId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
 import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 import { WorkerPool } from '../workers/pool.js';
-import type { WriteSession } from '../repo/session.js';
+import { writeSession, type WriteSession } from '../repo/session.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
 import { batchFiles } from './batch.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -60,7 +60,7 @@ export interface BackupOptions {
 export async function backupTree(repo: Repository, root: string, o: BackupOptions): Promise<Manifest> {
   assertBackupId(o.id);
   // one signal: Ctrl-C or the loss of the lock stops the backup
-  return repo.writeSession({ purpose: `backup ${o.id}`, signal: o.signal, clock: o.clock }, (session) => backupTreeLocked(repo, root, { ...o, signal: session.signal }, session));
+  return writeSession(repo, { purpose: `backup ${o.id}`, signal: o.signal, clock: o.clock }, (session) => backupTreeLocked(repo, root, { ...o, signal: session.signal }, session));
 }
 
 async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, session: WriteSession): Promise<Manifest> {

@@ -24,7 +24,7 @@ import { bestEffort } from '../util/best-effort.js';
 import { Ingestor } from '../backup/ingest.js';
 import { assertBackupId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import type { WriteSession } from '../repo/session.js';
+import { writeSession, type WriteSession } from '../repo/session.js';
 import { removeShareObjects } from '../repo/share-objects.js';
 import type { Location, S3Credentials } from '../store/location.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -104,7 +104,7 @@ export async function backupFromMatrixOne(o: MoBackupOptions): Promise<Manifest>
     }
     // a write session (shared lock, spec/gc.md §2) from before the server writes until the manifest
     // is committed, so no gc runs meanwhile; taken after connecting: a failed login writes nothing
-    return await repo.writeSession({ purpose: `backup ${id} from MatrixOne`, signal: o.signal }, async (session) => {
+    return await writeSession(repo, { purpose: `backup ${id} from MatrixOne`, signal: o.signal }, async (session) => {
       const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
       await assertStagingEmpty(staging); // a leftover of another run is not ours to mix in or remove
       return backupLocked(o, { client, serverVersion, staging, base, previous, session });

@@ -17,7 +17,7 @@ import { Ingestor } from '../backup/ingest.js';
 import { assertBackupId, type FileEntry } from '../repo/manifest.js';
 import type { BackupPart, BackupPlan, ShareFile } from '../repo/parts.js';
 import type { Repository } from '../repo/repository.js';
-import type { WriteSession } from '../repo/session.js';
+import { writeSession, type WriteSession } from '../repo/session.js';
 import { assertCoordinatorAlive, newParts, partAlreadyStored, partStored, planOf, storePart, storePlan } from '../repo/share-objects.js';
 import type { Location, S3Credentials } from '../store/location.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -163,7 +163,7 @@ export interface JoinResult {
 export async function joinShare(o: JoinOptions): Promise<JoinResult> {
   const { repo, id, share } = o;
   assertBackupId(id);
-  return repo.writeSession({ purpose: `share ${share} of backup ${id} from MatrixOne`, signal: o.signal }, async (session) => {
+  return writeSession(repo, { purpose: `share ${share} of backup ${id} from MatrixOne`, signal: o.signal }, async (session) => {
     const { plan, hash } = await planToJoin(session, id, share);
     const files = plan.shares[share]!;
     const startedAt = systemClock.now();

@@ -17,6 +17,7 @@ import { planGc, type GcPlan, type GcReport, type IndexObject, type StoredPack }
 
 export type { GcReport } from './gc-plan.js';
 import type { Repository } from './repository.js';
+import { exclusiveSession } from './session.js';
 import type { Clock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
 
@@ -71,7 +72,7 @@ export type GcStep = 'repacked' | 'indexed' | 'done';
 
 /** Runs gc under the exclusive lock (spec/gc.md §3). */
 export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport> {
-  return repo.exclusiveSession({ purpose: 'gc', clock: o.clock, signal: o.signal, lock: o.lock }, async ({ lock }) => {
+  return exclusiveSession(repo, { purpose: 'gc', clock: o.clock, signal: o.signal, lock: o.lock }, async ({ lock }) => {
     // Alone (no other lock object, stale or live, as we took ours): no backup is between loading
     // the index and writing its manifest, so nothing young can be needed by one (spec/gc.md §2.3).
     const window = o.safetyWindowMs ?? (o.safety === 'none' || lock.othersSeen === 0 ? 0 : DEFAULT_SAFETY_WINDOW_MS);

@@ -26,6 +26,7 @@ import { decodeIndex, type PackRecord } from './index-file.js';
 import { PackBuilder } from './pack.js';
 import type { LockOptions } from './lock.js';
 import type { Repository } from './repository.js';
+import { exclusiveSession } from './session.js';
 import { mapLimit } from '../util/concurrency.js';
 
 /** Packs per new index object (as the writer's INDEX_EVERY, roughly). */
@@ -56,7 +57,7 @@ export interface RepairOptions {
 }
 
 export async function repairIndex(repo: Repository, o: RepairOptions = {}): Promise<RepairReport> {
-  return repo.exclusiveSession({ purpose: 'repair', signal: o.signal, lock: o.lock }, () => rebuild(repo, o));
+  return exclusiveSession(repo, { purpose: 'repair', signal: o.signal, lock: o.lock }, () => rebuild(repo, o));
 }
 
 async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport> {

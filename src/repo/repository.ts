@@ -20,7 +20,6 @@ import { assertBackupId, chunkCount, chunkId, decodeManifest, encodeManifest, ty
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { mapLimit } from '../util/concurrency.js';
-import { exclusiveSession, writeSession, type LockedSession, type SessionOptions, type WriteSession } from './session.js';
 
 /**
  * How an encrypted repository is opened: its master key, or a callback that yields it (called only
@@ -175,16 +174,6 @@ export class Repository {
     for (const p of packs) this.index.addPack(p);
     this.loadedIndexes.add(key);
     return key;
-  }
-
-  /** Runs fn in a write session: shared lock, fresh index, one signal, fenced commit (src/repo/session.ts). */
-  writeSession<T>(o: SessionOptions, fn: (s: WriteSession) => Promise<T>): Promise<T> {
-    return writeSession(this, o, fn);
-  }
-
-  /** Runs fn holding the exclusive lock (gc, repair), with one signal and the fences (src/repo/session.ts). */
-  exclusiveSession<T>(o: SessionOptions, fn: (s: LockedSession) => Promise<T>): Promise<T> {
-    return exclusiveSession(this, o, fn);
   }
 
   async listBackupIds(): Promise<string[]> {
