@@ -23,7 +23,7 @@ import type { Repository } from './repository.js';
 import { RepoWriter } from './writer.js';
 import { stagingFolder } from './keys.js';
 
-export interface SessionOptions {
+interface SessionOptions {
   /** Shown to whoever meets the lock, and in LOCKED messages ("backup <id>", "gc"). */
   purpose: string;
   /** Ctrl-C / SIGTERM: stops the wait for the lock, and the work at its next step. */
@@ -35,7 +35,7 @@ export interface SessionOptions {
 }
 
 /** What an exclusive session (gc, repair) works with: its lock, and one signal for Ctrl-C and lock loss. */
-export class LockedSession {
+class LockedSession {
   /** Fires on the caller's signal or when the lock is lost (its reason: INTERRUPTED or LOCKED). */
   readonly signal: AbortSignal;
 
