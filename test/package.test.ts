@@ -8,7 +8,7 @@
  * only ever satisfied by what an earlier install happened to leave behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,7 +58,14 @@ let tarball = '';
 describe('the installable package', () => {
   it('packs the built program, its types and documents, and nothing of the tests', () => {
     ensureBuilt();
-    const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work])) as { filename: string; files: { path: string }[] }[];
+    // the lifecycle as `npm pack`/`npm publish` run it (prepack strips `prepare` from the packed
+    // package.json, postpack puts the file back), without prepack's clean rebuild: dist is fresh
+    // (ensureBuilt), and deleting it would pull it from under other test files running now
+    const manifest = readFileSync(path.join(ROOT, 'package.json'));
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false', MOBR_PACK_PREBUILT: '1' } });
+    const packed = JSON.parse(out.slice(out.indexOf('\n[') + 1)) as { filename: string; files: { path: string }[] }[];
+    expect(readFileSync(path.join(ROOT, 'package.json')).equals(manifest), 'postpack puts package.json back byte for byte').toBe(true);
+    expect(existsSync(path.join(ROOT, 'package.json.orig'))).toBe(false);
     const files = packed[0]!.files.map((f) => f.path);
     for (const f of ['mo_br', 'LICENSE', 'README.md', 'package.json', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'spec/repository.md', 'spec/mo_br.md']) {
       expect(files, f).toContain(f);
@@ -66,6 +73,11 @@ describe('the installable package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/') || f.startsWith('dist/test/') || /^src\/.*\.ts$/.test(f))).toEqual([]);
 
     tarball = path.join(work, packed[0]!.filename);
+    // #24.7: the packed package.json has no `prepare` (npm would warn about an install script);
+    // the repository's keeps it, so `npm install git+…` and a checkout's `npm ci` still build
+    const shipped = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as { scripts: Record<string, string> };
+    expect(shipped.scripts.prepare).toBeUndefined();
+    expect((JSON.parse(manifest.toString()) as { scripts: Record<string, string> }).scripts.prepare).toBe('tsc -p tsconfig.json');
   }, 60_000);
 
   it('installs globally from the tarball: mo_br runs', () => {
@@ -76,6 +88,17 @@ describe('the installable package', () => {
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/install-scripts|allowScripts|prepare:/);
     expect(execFileSync(path.join(prefix, 'bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
   }, 240_000);
+
+  // Slow (the clone installs every dev dependency to build): behind MOBR_PACKAGE_GIT=1, with an
+  // empty cache of its own as a fresh machine has
+  it.skipIf(!process.env.MOBR_PACKAGE_GIT)('installs from git (npm install git+file://…): the repository keeps `prepare`, which builds dist', () => {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const gitPrefix = path.join(work, 'git-global');
+    const cache = mkdtempSync(path.join(work, 'cache-'));
+    const r = spawnSync('npm', ['install', '-g', '--prefix', gitPrefix, `git+file://${ROOT}#${head}`, '--cache', cache, '--no-audit', '--no-fund'], { cwd: work, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(execFileSync(path.join(gitPrefix, 'bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
+  }, 600_000);
 
   it("pulls no dependency (the AWS SDK included) that refuses the lowest Node mobr's engines admit", () => {
     const ours = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
