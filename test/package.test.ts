@@ -91,13 +91,15 @@ describe('the installable package', () => {
 
   // Slow (the clone installs every dev dependency to build): behind MOBR_PACKAGE_GIT=1, with an
   // empty cache of its own as a fresh machine has
-  it.skipIf(!process.env.MOBR_PACKAGE_GIT)('installs from git (npm install git+file://…): the repository keeps `prepare`, which builds dist', () => {
+  it.skipIf(!process.env.MOBR_PACKAGE_GIT)('installs from git into a project (npm install git+file://…): the repository keeps `prepare`, which builds dist', () => {
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const gitPrefix = path.join(work, 'git-global');
+    const project = path.join(work, 'git-project'); // not -g: npm 11's global git install is broken (README)
+    mkdirSync(project);
+    writeFileSync(path.join(project, 'package.json'), '{"private":true}');
     const cache = mkdtempSync(path.join(work, 'cache-'));
-    const r = spawnSync('npm', ['install', '-g', '--prefix', gitPrefix, `git+file://${ROOT}#${head}`, '--cache', cache, '--no-audit', '--no-fund'], { cwd: work, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const r = spawnSync('npm', ['install', `git+file://${ROOT}#${head}`, '--cache', cache, '--no-audit', '--no-fund'], { cwd: project, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
     expect(r.status, r.stderr).toBe(0);
-    expect(execFileSync(path.join(gitPrefix, 'bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
+    expect(execFileSync(path.join(project, 'node_modules', '.bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
   }, 600_000);
 
   it("pulls no dependency (the AWS SDK included) that refuses the lowest Node mobr's engines admit", () => {
