@@ -33,6 +33,10 @@ export interface ProxyLogEntry {
   method: string;
   url: string;
   fault?: FaultKind;
+  /** performance.now() when the request arrived. */
+  at: number;
+  /** Body bytes: the request's (content-length) for a PUT, the answer's for anything else once it starts. */
+  bytes?: number;
 }
 
 export interface FaultProxy {
@@ -83,8 +87,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     return undefined;
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, fault?: FaultKind): void {
+  function forward(req: IncomingMessage, res: ServerResponse, fault?: FaultKind, entry?: ProxyLogEntry): void {
     const upstream = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      if (entry && req.method !== 'PUT') entry.bytes = Number(ur.headers['content-length'] ?? 0);
       if (fault === 'drop-response') {
         ur.resume();
         ur.on('end', () => res.socket?.destroy());
@@ -132,8 +137,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }) as typeof res.writeHead;
     res.on('close', answered);
     const fault = pick(req);
-    log.push({ method: req.method ?? '', url: req.url ?? '', fault });
-    if (!fault) return forward(req, res);
+    const entry: ProxyLogEntry = { method: req.method ?? '', url: req.url ?? '', fault, at: performance.now() };
+    if (req.method === 'PUT') entry.bytes = Number(req.headers['content-length'] ?? 0);
+    log.push(entry);
+    if (!fault) return forward(req, res, undefined, entry);
     const err = ERRORS[fault];
     if (err) {
       void drain(req).then(() => {
