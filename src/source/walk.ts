@@ -15,7 +15,7 @@
 import { lstatSync, promises as fsp, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { withContext } from '../errors.js';
-import { decodeName, fsPath } from '../util/names.js';
+import { decodeName, fsPath, realish } from '../util/names.js';
 
 /** What a backup keeps of an entry's lstat (a Node Stats object costs ~850 bytes of heap; this ~150). */
 export interface EntryStat {
@@ -73,16 +73,6 @@ export interface WalkResult {
  */
 const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 
-/** The real path of p, or of its folder joined with its name when p does not exist (yet). */
-async function realish(p: string): Promise<string> {
-  const abs = path.resolve(p);
-  try {
-    return await realName(abs);
-  } catch {
-    return path.join(await realName(path.dirname(abs)).catch(() => path.dirname(abs)), path.basename(abs));
-  }
-}
-
 /** realpath for a name that may carry bytes that are not UTF-8 (src/util/names.ts), in and out. */
 const realName = async (p: string) => decodeName(await fsp.realpath(fsPath(p), { encoding: 'buffer' }));
 
@@ -100,7 +90,7 @@ export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkR
   }
   if (!rootStat.isDirectory()) throw withContext(`read ${rootAbs}`, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
   const rootReal = await realName(rootAbs);
-  const exclude = await Promise.all((o.exclude ?? []).map(async (x) => ({ real: await realish(x.path), siblings: x.siblings === true })));
+  const exclude = (o.exclude ?? []).map((x) => ({ real: realish(x.path), siblings: x.siblings === true }));
   const excluded = (real: string) => exclude.some((x) => real === x.real || (x.siblings && real.startsWith(`${x.real}.`)));
 
   const visit = async (dirAbs: string, dirReal: string, rel: string): Promise<void> => {

@@ -6,6 +6,8 @@
  * every byte string b. At the filesystem, fsPath gives Node the bytes back (a Buffer) whenever
  * a string carries such an escape; plain names stay strings.
  */
+import { realpathSync } from 'node:fs';
+import * as path from 'node:path';
 
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -82,4 +84,19 @@ export function fsPath(s: string): string | Buffer {
 /** A printable form for messages: each escaped byte as \xNN. */
 export function showName(s: string): string {
   return isPlainName(s) ? s : s.replace(/(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g, (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * p with links resolved as far as it exists, the rest appended as given (a path that does not
+ * exist yet compares by where it would be); names may carry bytes that are not UTF-8. The one
+ * such helper: the walk's excludes, the output rule, the catalog's sidecar and sync's nesting check.
+ */
+export function realish(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return decodeName(realpathSync(fsPath(abs), { encoding: 'buffer' }));
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realish(parent), path.basename(abs));
+  }
 }

@@ -17,6 +17,7 @@ import { closeSync, constants as fsc, fstatSync, fsyncSync, linkSync, lstatSync,
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../errors.js';
+import { realish } from './names.js';
 
 export interface OutputRule {
   /** How the user named it, for messages: '--html', '--log_file', 'meta file'. */
@@ -77,17 +78,6 @@ export function repositoryAbove(p: string): string | undefined {
   for (let d = p; ; d = path.dirname(d)) {
     if (isRepositoryFolder(d)) return d;
     if (path.dirname(d) === d) return undefined;
-  }
-}
-
-/** p with links resolved as far as it exists (the rest appended as given). */
-export function realish(p: string): string {
-  const abs = path.resolve(p);
-  try {
-    return realpathSync(abs);
-  } catch {
-    const parent = path.dirname(abs);
-    return parent === abs ? abs : path.join(realish(parent), path.basename(abs));
   }
 }
 

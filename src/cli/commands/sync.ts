@@ -5,7 +5,7 @@
  * --target_path, or --target_dir s3 with --target_endpoint, --target_bucket, --target_filepath…
  * Resumable and idempotent: run it again after an interruption.
  */
-import { realish } from '../../util/output-path.js';
+import { realish } from '../../util/names.js';
 import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
 import { syncRepository } from '../../repo/sync.js';
