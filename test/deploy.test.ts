@@ -161,6 +161,12 @@ describe('deploy/*.yaml against the Kubernetes API schema', () => {
     expect(() => new Job(bad as never).validate()).toThrow(/completions must be integer/);
   });
 
+  it("--join pending on mo_ctl's dated --path looks in the repository the coordinator stored into (<root>/.mobr)", async () => {
+    const dated = path.join(root, 'dated', '202612', '20261207_010000');
+    const r = await mobr(['--meta_path', path.join(root, 'j.meta'), 'backup', '--join', 'pending', '--share', '1', '--backup_dir', 'filesystem', '--path', dated], root, { env: { MO_BR_JOIN_WAIT_MS: '1' } });
+    expect([r.code, r.stderr]).toEqual([3, `mo_br: no mobr repository at filesystem ${path.join(root, 'dated', '.mobr')}\n`]);
+  });
+
   it('--join pending with no backup in shares waiting says so (exit 3) after MO_BR_JOIN_WAIT_MS', async () => {
     const r = await mobr(['--meta_path', path.join(root, 'j.meta'), 'backup', '--join', 'pending', '--share', '1', '--backup_dir', 'filesystem', '--path', path.join(root, 'repo')], root, { env: { MO_BR_JOIN_WAIT_MS: '1' } });
     expect([r.code, r.stderr]).toEqual([3, `mo_br: --join pending: no backup in shares began in BackupDir: filesystem  Path: ${path.join(root, 'repo')} (MO_BR_JOIN_WAIT_MS passed)\n`]);

@@ -72,7 +72,7 @@ export interface BackupFlags {
 }
 
 export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<void> {
-  if (flags.join !== undefined) return runJoin(flags, backupLocation(flags), ctx);
+  if (flags.join !== undefined) return runJoin(flags, await joinLocation(flags), ctx);
   const req = await backupRequest(flags);
   const records = await checkBeforeWriting(req, ctx);
   if (flags.dry_run) {
@@ -135,6 +135,13 @@ function backupLocation(flags: BackupFlags): Location {
     },
     { dir: '--backup_dir', other: '--' },
   );
+}
+
+/** Where an ingester of a backup in shares looks: the coordinator's repository, shared for a dated --path as for it. */
+async function joinLocation(flags: BackupFlags): Promise<Location> {
+  const location = backupLocation(flags);
+  const shared = await sharedRepositoryFor(location, { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key });
+  return shared?.location ?? location;
 }
 
 async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
