@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
 import { tempDir } from './helpers/tree.js';
 import { etaSeconds, formatEta } from '../src/cli/progress.js';
+import { expectEtaCleared, hasScript, onTerminal } from './helpers/tty.js';
 import { backup, openRepository } from '../src/index.js';
 import { WorkerPool } from '../src/workers/pool.js';
 
 let root: string;
 let id: string;
-const hasScript = spawnSync('script', ['--version']).status === 0;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -63,25 +63,6 @@ describe('progress on a terminal', () => {
   });
 });
 
-/** Runs ./mo_br on a pseudo-terminal (`script`), every progress update drawn (MOBR_TEST_PROGRESS_EVERY). */
-function onTerminal(args: string[], env: NodeJS.ProcessEnv = { MOBR_TEST_PROGRESS_EVERY: '1' }): { code: number | null; out: string } {
-  const cmd = [process.execPath, MO_BR, ...args].map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, COLUMNS: '200', ...env } });
-  return { code: r.status, out: r.stdout };
-}
-
-/**
- * The progress line of `label` carries an ETA at least once, nothing ever runs into it (each
- * drawing is cleared before anything else is written), and it is gone at the end.
- */
-function expectEtaCleared(out: string, label: string): void {
-  const parts = out.split('\r\x1b[K');
-  const drawn = parts.filter((p) => p.startsWith(`${label}  `));
-  expect(drawn.some((p) => /  ETA \d+s/.test(p)), JSON.stringify(out.slice(0, 2000))).toBe(true);
-  for (const p of drawn) expect(p, `something ran into the progress line: ${JSON.stringify(out)}`).toMatch(/^[^\r\n]*$/);
-  expect(parts.at(-1)!.startsWith(`${label}  `), 'the progress line was left on the screen').toBe(false);
-}
-
 describe('an ETA for every long command, on a terminal only', () => {
   const M = ['--meta_path', 'm'];
   let bid: string;
@@ -89,7 +70,7 @@ describe('an ETA for every long command, on a terminal only', () => {
     await fsp.mkdir(path.join(root, 'big'));
     // 6 MB: the worker reports about every 2 MB, so the line is drawn between start and end
     for (let i = 0; i < 6; i++) await fsp.writeFile(path.join(root, 'big', `f${i}`), Buffer.alloc(1 << 20, i + 1));
-    const b = onTerminal(['backup', '--data_dir', 'big', '--backup_dir', 'filesystem', '--path', 'repo2', ...M]);
+    const b = await onTerminal(['backup', '--data_dir', 'big', '--backup_dir', 'filesystem', '--path', 'repo2', ...M], root);
     expect(b.code, b.out).toBe(0);
     expectEtaCleared(b.out, 'backup');
     expect(b.out).toMatch(/backup  \d+%  [\d.]+ MB \/ 6\.3 MB  \d\/6 files/);
@@ -97,10 +78,10 @@ describe('an ETA for every long command, on a terminal only', () => {
   });
 
   it.skipIf(!hasScript)('restore: the same; with --json on a terminal, none', async () => {
-    const r = onTerminal(['restore', bid, '--restore_dir', 'filesystem', '--restore_path', 'back', ...M]);
+    const r = await onTerminal(['restore', bid, '--restore_dir', 'filesystem', '--restore_path', 'back', ...M], root);
     expect(r.code, r.out).toBe(0);
     expectEtaCleared(r.out, 'restore');
-    const j = onTerminal(['restore', bid, '--restore_dir', 'filesystem', '--restore_path', 'back2', '--json', ...M]);
+    const j = await onTerminal(['restore', bid, '--restore_dir', 'filesystem', '--restore_path', 'back2', '--json', ...M], root);
     expect(j.code, j.out).toBe(0);
     expect(JSON.parse(j.out.replace(/\r/g, '')).schema).toMatch(/restore/);
     expect(j.out).not.toContain('\x1b[K');
@@ -127,21 +108,21 @@ describe('an ETA for every long command, on a terminal only', () => {
 
   it.skipIf(!hasScript)('sync: packs done/total and ETA', async () => {
     ids = await fourBackups();
-    const r = onTerminal(['sync', ...at, '--target_dir', 'filesystem', '--target_path', 'mirror']);
+    const r = await onTerminal(['sync', ...at, '--target_dir', 'filesystem', '--target_path', 'mirror'], root);
     expect(r.code, r.out).toBe(0);
     expectEtaCleared(r.out, 'sync');
     expect(r.out).toMatch(/sync  \d+%  [\d.]+ [kM]B  \d+\/\d+ packs/);
   });
 
   it.skipIf(!hasScript)('delete: gc marks the other backups, then deletes, with an ETA per step', async () => {
-    const d = onTerminal(['delete', ids[0]!, ...at]);
+    const d = await onTerminal(['delete', ids[0]!, ...at], root);
     expect(d.code, d.out).toBe(0);
     expectEtaCleared(d.out, 'delete');
     expect(d.out).toMatch(/delete  mark  \d+%  [12]\/3 backups/);
   });
 
   it.skipIf(!hasScript)('prune: the same through gc; piped, no progress', async () => {
-    const p = onTerminal(['prune', '--keep_last', '1', '--unrecorded', ...at]);
+    const p = await onTerminal(['prune', '--keep_last', '1', '--unrecorded', ...at], root);
     expect(p.code, p.out).toBe(0);
     expectEtaCleared(p.out, 'prune');
     expect(p.out).toMatch(/prune  delete  \d+%  \d+\/\d+ objects/);

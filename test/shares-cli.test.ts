@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, promises as fsp, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { expectEtaCleared, hasScript, onTerminal } from './helpers/tty.js';
 import { ensureBuilt, mobr, ROOT, type Run } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
@@ -225,32 +226,13 @@ describe('a server backup in shares, separate processes', () => {
   }, 60_000);
 });
 
-/** Starts ./mo_br on a pseudo-terminal (`script`), every progress update drawn; resolves with all it wrote. */
-function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
-  const cmd = [process.execPath, path.join(ROOT, 'mo_br'), ...args].map((a) => `'${a}'`).join(' ');
-  const p = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, MOBR_TEST_PROGRESS_EVERY: '1', ...env } });
-  let out = '';
-  p.stdout.on('data', (d) => (out += d));
-  const timer = setTimeout(() => p.kill('SIGKILL'), 25_000);
-  return new Promise((resolve) => p.on('close', (code) => (clearTimeout(timer), resolve({ code, out }))));
-}
-
-/** `label`'s progress line had an ETA, nothing ran into it, and it is gone at the end. */
-function expectEtaCleared(out: string, label: string): void {
-  const parts = out.split('\r\x1b[K');
-  const drawn = parts.filter((p) => p.startsWith(`${label}  `));
-  expect(drawn.some((p) => /  ETA \d+s/.test(p)), JSON.stringify(out.slice(0, 1500))).toBe(true);
-  for (const p of drawn) expect(p, `something ran into the progress line: ${JSON.stringify(out.slice(0, 1500))}`).toMatch(/^[^\r\n]*$/);
-  expect(parts.at(-1)!.startsWith(`${label}  `), 'the progress line was left on the screen').toBe(false);
-}
-
 describe('--join pending (an Indexed Job: every pod starts at once, none knows the ID)', () => {
-  it.skipIf(spawnSync('script', ['--version']).status !== 0)('a share started before the coordinator joins its backup, which commits; share and export show an ETA on a terminal', async () => {
+  it.skipIf(!hasScript)('a share started before the coordinator joins its backup, which commits; share and export show an ETA on a terminal', async () => {
     const repo = path.join(work, 'repo-pending');
     await (await Repository.init(new FsStore(repo))).close(); // last night's repository
     const meta = ['--meta_path', path.join(work, 'pending.meta')];
     // the share starts first, with no plan in the repository yet; it polls for one (every second)
-    const joiner = onTerminal(['backup', '--join', 'pending', '--share', '1', '--backup_dir', 'filesystem', '--path', repo], { MO_BR_JOIN_WAIT_MS: '15000' });
+    const joiner = onTerminal(['backup', '--join', 'pending', '--share', '1', '--backup_dir', 'filesystem', '--path', repo], ROOT, { MO_BR_JOIN_WAIT_MS: '15000' });
     const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', '20s', ...meta], 2);
     const [j, coord] = await Promise.all([joiner, c.done]);
     expect(j.code, j.out).toBe(0);
@@ -259,7 +241,7 @@ describe('--join pending (an Indexed Job: every pod starts at once, none knows t
     expect(coord.code, coord.stderr).toBe(0);
     expect(coord.stdout).toMatch(new RegExp(`Backup ID\\n {4}${c.id}\\n`));
     for (const d of ['plans', 'parts', 'staging']) expect(countIn(path.join(repo, d)), d).toBe(0);
-    const x = await onTerminal(['export', c.id, '--path', path.join(work, 'exported-pending'), ...meta]);
+    const x = await onTerminal(['export', c.id, '--path', path.join(work, 'exported-pending'), ...meta], ROOT);
     expect(x.code, x.out).toBe(0);
     expectEtaCleared(x.out, 'export');
     expect(x.out).toMatch(/export file num: \d+/);
