@@ -81,6 +81,12 @@ describe('names that are not UTF-8 (#26.11)', () => {
     const shown = await mobrBytes(['dump', ...M, id, 'sub\\xfe/f\\xfd']);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout.toString()).toBe('bytes\n');
+    // a restore target that is not UTF-8 is refused whole (exit 2), never half made
+    const target = raw(Buffer.from('t\xfa', 'latin1'));
+    const restore = await mobrBytes(['restore', ...M, id, '--restore_dir', 'filesystem', '--restore_path', target]);
+    expect(restore.code, restore.stderr).toBe(2);
+    expect(restore.stderr).toMatch(/^mo_br: bad --restore_path .*t\\xfa: bytes that are not UTF-8/);
+    await expect(fsp.access(target)).rejects.toThrow();
   });
 
   it('refuses a repository --path that is not UTF-8 (exit 2, one line) instead of writing elsewhere', async () => {

@@ -18,6 +18,7 @@
 import { checkOutputFolder } from '../../util/output-path.js';
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
+import { isPlainName, showName } from '../../util/names.js';
 import { MobrError, checkAborted, deniedReason, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
@@ -214,6 +215,10 @@ async function restoreTarget(flags: RestoreFlags): Promise<Target> {
   if (flags.restore_dir !== 'filesystem') throw new MobrError('BAD_INPUT', `bad --restore_dir ${JSON.stringify(flags.restore_dir.slice(0, 40))}: use filesystem or s3`);
   if (!flags.restore_path) throw new MobrError('BAD_INPUT', 'missing --restore_path (the MatrixOne folder that gets mo-data)');
   const target = path.resolve(flags.restore_path);
+  // a folder whose path is not UTF-8 (argv is read as bytes, spec/cli.md): refused, not half made
+  if (!isPlainName(target)) {
+    throw new MobrError('BAD_INPUT', `bad --restore_path ${showName(target)}: bytes that are not UTF-8 (shown as \\xNN); give a UTF-8 path`);
+  }
   checkOutputFolder(target, '--restore_path'); // never inside a repository (the output rule)
   const st = await fsp.stat(target).catch(() => undefined);
   if (st && !st.isDirectory()) throw new MobrError('BAD_INPUT', `--restore_path ${target} is not a folder`);
