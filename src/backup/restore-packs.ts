@@ -17,7 +17,7 @@ import { toHex } from '../hash/hex.js';
 import type { FileEntry } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, RESTORE_READ_AHEAD } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
 import { fsPath, showName } from '../util/names.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -105,7 +105,7 @@ class PackRestore {
         await this.create(k);
       }
       if (empty.length > 0) await this.finish(empty.filter((k) => !states[k].failed));
-      await mapLimit(plan.reads, this.pool.threads + 2, (read) => this.runRead(read));
+      await mapLimit(plan.reads, this.pool.threads + RESTORE_READ_AHEAD, (read) => this.runRead(read));
     } finally {
       // whatever did not finish (failed, or stopped by a fatal error) leaves no temporary file
       await Promise.all(states.map(async (s) => {

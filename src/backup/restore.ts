@@ -19,7 +19,7 @@ import { fsPath, showName } from '../util/names.js';
 import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
 import { readFileChunks } from './reader.js';
 import { restoreByPack } from './restore-packs.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, MIN_RESTORE_FILES } from '../util/concurrency.js';
 import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 import { utimeSeconds } from '../workers/pack-writes.js';
 
@@ -116,7 +116,7 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     }
     // On a fatal failure the files being restored finish (or clean up) before we return, so no
     // `.mobr-partial-` file outlives the command.
-    await mapLimit(streamed, Math.max(3, pool?.threads ?? o.parallelism ?? 1), async (x) => {
+    await mapLimit(streamed, Math.max(MIN_RESTORE_FILES, pool?.threads ?? o.parallelism ?? 1), async (x) => {
       checkAborted(o.signal);
       try {
         const target = await safe.parentFor(x.rel);

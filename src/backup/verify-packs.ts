@@ -14,7 +14,7 @@ import { checkPack } from '../repo/pack.js';
 import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import type { Repository } from '../repo/repository.js';
 import { equalBytes } from '../util/bytes.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, READ_AHEAD } from '../util/concurrency.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { PackCheckResult } from '../workers/tasks.js';
 import { owned } from './reader.js';
@@ -56,7 +56,7 @@ export class PackChecker {
       this.left[k] = plan.tasksOf[k];
       if (this.left[k] === 0 && !this.done[k]) this.finish(k); // no chunks: empty, or wrongly so
     });
-    await mapLimit(plan.reads, this.pool.threads + 1, (read) => this.checkRead(read));
+    await mapLimit(plan.reads, this.pool.threads + READ_AHEAD, (read) => this.checkRead(read));
     return this.report;
   }
 

@@ -14,7 +14,7 @@ import { chunkCount, chunkId, type Manifest } from '../repo/manifest.js';
 import type { ChunkLocation } from '../repo/index-file.js';
 import { blobFields } from '../repo/read-plan.js';
 import type { Repository } from '../repo/repository.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, READ_AHEAD } from '../util/concurrency.js';
 import type { WorkerPool } from '../workers/pool.js';
 
 export type Subset = { kind: 'bucket'; n: number; m: number } | { kind: 'percent'; percent: number };
@@ -81,7 +81,7 @@ export async function verifySubset(repo: Repository, manifests: Manifest[], subs
   const chosen = selectPacks([...byPack.keys()], subset, random);
   const report: SubsetReport = { packs: byPack.size, read: 0, bytesRead: 0, damagedPacks: [], damaged: [] };
   const badChunks = new Map<string, string>();
-  await mapLimit(chosen, pool.threads + 1, async (pack) => {
+  await mapLimit(chosen, pool.threads + READ_AHEAD, async (pack) => {
     const blobs = [...byPack.get(pack)!.values()].sort((a, b) => a.loc.offset - b.loc.offset);
     const what = `pack ${pack.slice(0, 16)}`;
     const fail = (problem: string) => {

@@ -9,7 +9,7 @@ import { toHex } from '../hash/hex.js';
 import { chunkCount, chunkId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { jobPool, type WorkerPool } from '../workers/pool.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, SMALL_READS } from '../util/concurrency.js';
 import { PackChecker } from './verify-packs.js';
 
 export interface Damage {
@@ -68,7 +68,7 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
       return r;
     };
     // at most a few files a time; after a failure no file starts and the running ones finish
-    await mapLimit(files, 8, async (f, k) => verdict(k, await checkIndexed(repo, f, packProblem)));
+    await mapLimit(files, SMALL_READS, async (f, k) => verdict(k, await checkIndexed(repo, f, packProblem)));
   }
   const damaged = files.flatMap((f, i) => (problems[i] ? [{ path: f.path, problem: problems[i]! }] : []));
   return { ok: damaged.length === 0 && packs.damagedPacks.length === 0, files: files.length, bytes, damaged, damagedPacks: packs.damagedPacks, packReads: packs.packReads };

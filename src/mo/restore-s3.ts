@@ -18,7 +18,7 @@ import { readFileChunks } from '../backup/reader.js';
 import type { RestoreProgress } from '../backup/restore.js';
 import { equalBytes } from '../util/bytes.js';
 import type { Repository } from '../repo/repository.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, S3_REQUESTS } from '../util/concurrency.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { S3Credentials, S3Location } from '../store/location.js';
 import { openStore } from '../store/open.js';
@@ -82,7 +82,7 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
     const taePath = join(to.filepath, S3_SHARED_PREFIX);
     o.onLayout?.({ taePath });
     const progress: MoS3RestoreResult = { bytes: 0, totalBytes: plan.reduce((s, p) => s + p.f.size, 0), files: 0, totalFiles: plan.length, taePath, taeFiles: 0 };
-    await mapLimit(plan, Math.max(1, o.parallelism ?? 4), async ({ f, key }) => {
+    await mapLimit(plan, Math.max(1, o.parallelism ?? S3_REQUESTS), async ({ f, key }) => {
       const tae = f.path.startsWith('tae/');
       o.onFile?.(f, { from: tae ? f.path.slice(4) : f.path, to: join(to.filepath, key), tae });
       const parts: Uint8Array[] = [];

@@ -27,7 +27,7 @@ import { PackBuilder } from './pack.js';
 import type { LockOptions } from './lock.js';
 import type { Repository } from './repository.js';
 import { exclusiveSession } from './session.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, PACK_PROBES } from '../util/concurrency.js';
 
 /** Packs per new index object (as the writer's INDEX_EVERY, roughly). */
 const PACKS_PER_INDEX = 256;
@@ -81,7 +81,7 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
   const unsound = await findUnsound(repo, sizes, o.signal);
   report.unsoundPacks = [...unsound].map(([pack, problem]) => ({ pack, problem }));
   const found: PackRecord[] = [];
-  await mapLimit([...sizes.keys()].filter((id) => !repo.index.packs.has(id)), 4, async (id) => {
+  await mapLimit([...sizes.keys()].filter((id) => !repo.index.packs.has(id)), PACK_PROBES, async (id) => {
     checkAborted(o.signal);
     try {
       const v = await repo.verifyPack(id); // whole: a pack dropped as damaged must not come back
@@ -109,7 +109,7 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
 /** Indexed packs that are missing, of the wrong size, or whose bytes fail their checks. */
 async function findUnsound(repo: Repository, sizes: Map<string, number>, signal: AbortSignal | undefined): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  await mapLimit([...repo.index.packSizes], 4, async ([id, want]) => {
+  await mapLimit([...repo.index.packSizes], PACK_PROBES, async ([id, want]) => {
     checkAborted(signal);
     const size = sizes.get(id);
     if (size === undefined) return void out.set(id, 'missing');

@@ -19,7 +19,7 @@ import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackReco
 import { assertBackupId, chunkCount, chunkId, decodeManifest, encodeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, SMALL_READS } from '../util/concurrency.js';
 
 /**
  * How an encrypted repository is opened: its master key, or a callback that yields it (called only
@@ -117,7 +117,7 @@ export class Repository {
       const keys: string[] = [];
       for await (const e of this.store.list('index')) keys.push(e.key);
       let vanished = false;
-      await mapLimit(keys, 8, async (key) => {
+      await mapLimit(keys, SMALL_READS, async (key) => {
         if (this.loadedIndexes.has(key)) return;
         try {
           for (const p of decodeIndex(await this.store.get(key), key, this.crypt)) this.index.addPack(p);

@@ -16,7 +16,7 @@ import { checkPack, PackBuilder, type BlobEntry } from './pack.js';
 import { withSharedLock, type LockOptions } from './lock.js';
 import { Repository } from './repository.js';
 import { manifestsToCopy, planTransfer, type TransferPlan } from './sync-plan.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, WHOLE_PACKS } from '../util/concurrency.js';
 import { sealedKeySet } from './sealed.js';
 import type { MasterKey } from '../crypto/master.js';
 
@@ -164,7 +164,7 @@ class Transfer {
 
 /** Whole packs, under their own names (a few at once), each checked before it is written. */
 async function sendWholePacks(src: Repository, t: Transfer, plan: TransferPlan, pool: BlobDecoder): Promise<void> {
-  await mapLimit(plan.whole, 3, async (p) => {
+  await mapLimit(plan.whole, WHOLE_PACKS, async (p) => {
     t.checkAbort();
     if (plan.dstFiles.has(p.id)) {
       await t.stored(await t.dst.readPackHeader(p.id));

@@ -1,6 +1,6 @@
 /**
- * Retries with capped exponential backoff and full jitter, and a counting semaphore that bounds
- * in-flight requests. Used by S3Store (spec/s3.md §4); knows nothing of S3 itself.
+ * Retries with capped exponential backoff and full jitter (the semaphore that bounds in-flight
+ * requests is util/concurrency.ts's). Used by S3Store (spec/s3.md §4); knows nothing of S3 itself.
  */
 import { checkAborted } from '../errors.js';
 import { sleep } from '../util/sleep.js';
@@ -40,49 +40,5 @@ export async function withRetry<T>(
       await sleep(backoffMs(policy, attempt), signal);
       checkAborted(signal); // the wait ended early: the signal's reason, not the last error
     }
-  }
-}
-
-/** A counting semaphore: at most `size` run() bodies execute at once, the rest wait in order. */
-export class Semaphore {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.free = Math.max(1, Math.floor(size));
-  }
-
-  /** Runs fn with a permit; a signal that aborts while waiting gives up the wait (with its reason). */
-  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    checkAborted(signal);
-    if (this.free > 0) this.free--;
-    else await this.wait(signal);
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-
-  private wait(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const take = () => {
-        signal?.removeEventListener('abort', leave);
-        resolve();
-      };
-      const leave = () => {
-        const i = this.waiting.indexOf(take);
-        if (i >= 0) this.waiting.splice(i, 1); // never handed the permit: nothing to give back
-        try {
-          checkAborted(signal);
-        } catch (e) {
-          reject(e);
-        }
-      };
-      this.waiting.push(take);
-      signal?.addEventListener('abort', leave, { once: true });
-    });
   }
 }

@@ -13,11 +13,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { MobrError, checkAborted } from '../errors.js';
-import { DEFAULT_RETRY, Semaphore, withRetry, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { bestEffort } from '../util/best-effort.js';
-import { mapLimit } from '../util/concurrency.js';
+import { mapLimit, S3_REQUESTS, Semaphore } from '../util/concurrency.js';
 import { maskSecrets } from '../util/mask.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
@@ -118,7 +118,7 @@ export class S3Store implements Store {
     const region = o.region || 'us-east-1';
     this.location = location;
     this.secrets = [o.accessKeyId, o.secretAccessKey, o.sessionToken].filter((s): s is string => !!s && s.length >= 4);
-    this.sem = new Semaphore(o.parallelism ?? 4);
+    this.sem = new Semaphore(o.parallelism ?? S3_REQUESTS);
     this.policy = { ...DEFAULT_RETRY, ...o.retry };
     this.threshold = o.multipartThreshold ?? 32 * MiB;
     this.partSize = Math.max(1, o.partSize ?? 16 * MiB);
