@@ -33,7 +33,7 @@ describe('summary', () => {
     expect(first.code).toBe(0);
     const id1 = backupId(first.stdout);
     // one vocabulary: total = logical size, read = bytes read from the source, added = newly stored (as in stats)
-    expect(first.stderr).toMatch(new RegExp(`^summary: backup ${id1}\\n  files      4 new, 0 changed, 0 unchanged \\(4\\)\\n  bytes      (\\S+) kB total, \\1 kB read, \\S+ (k)?B added\\n  duration   (\\d+ms|\\d+\\.\\ds)\\n$`));
+    expect(first.stderr).toMatch(new RegExp(`^summary: backup ${id1}\\n  files      4 new, 0 changed, 0 unchanged \\(4\\)\\n  bytes      (\\S+) kB total, \\1 kB read, \\S+ (k)?B added\\n  duration   (\\d+ms|\\d+\\.\\ds)\\n  note       this new repository is not encrypted; to encrypt a new one, give a repository password \\(MO_BR_REPO_PASSWORD, --repo_password_file or --repo_password_command\\)\\n$`));
     // an unchanged re-backup reads nothing, adds nothing
     const same = await mobr([...B, '--verbose'], work);
     expect(same.stderr).toMatch(/^summary: backup \S+\n  files      0 new, 0 changed, 4 unchanged \(4\)\n  bytes      \S+ kB total, 0 B read, 0 B added\n/);

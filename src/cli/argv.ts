@@ -29,20 +29,17 @@ export interface GlobalFlags {
   webhook?: string;
   limit_upload?: string;
   limit_download?: string;
-  /** The repository password's sources (src/cli/repo-password.ts); `repo_password` and `target_repo_password` from a config file only. */
+  /** The repository password's sources (src/cli/repo-password.ts); `repo_password` from a config file only. */
   repo_password_file?: string;
   repo_password_command?: string;
-  target_repo_password_file?: string;
-  target_repo_password_command?: string;
   repo_password?: string;
-  target_repo_password?: string;
   repo_kdf?: string;
 }
 
 const GLOBAL_VALUE = ['meta_path', 'config', 'log_file', 'log_level', 'metrics_file', 'on_success', 'on_failure', 'webhook', 'limit_upload', 'limit_download',
-  'repo_password_file', 'repo_password_command', 'target_repo_password_file', 'target_repo_password_command', 'repo_kdf'] as const;
+  'repo_password_file', 'repo_password_command', 'repo_kdf'] as const;
 /** Keys a config file may hold that are no flag: a password on the command line would be readable by every user (ps). */
-const CONFIG_ONLY = ['repo_password', 'target_repo_password'] as const;
+const CONFIG_ONLY = ['repo_password'] as const;
 const GLOBAL_BOOL = ['json', 'verbose', 'quiet'] as const;
 export const GLOBAL_FLAGS: readonly string[] = [...GLOBAL_VALUE, ...GLOBAL_BOOL];
 export const DEFAULT_CONFIG = 'mo_br.toml';
@@ -74,7 +71,7 @@ export function extractGlobals(args: readonly string[], table: OptionTable): { g
     if (a === '') continue;
     const m = /^--([a-z_]+)(?:=([\s\S]*))?$/.exec(a);
     if (m && (CONFIG_ONLY as readonly string[]).includes(m[1])) {
-      throw new MobrError('BAD_INPUT', `--${m[1]} is not taken on the command line (every user can read it there): give the password in ${m[1] === 'repo_password' ? 'MO_BR_REPO_PASSWORD, with --repo_password_file or --repo_password_command' : 'MO_BR_TARGET_REPO_PASSWORD, with --target_repo_password_file or --target_repo_password_command'}, or as ${m[1]} in mo_br.toml`);
+      throw new MobrError('BAD_INPUT', `--${m[1]} is not taken on the command line (every user can read it there): give the password in MO_BR_REPO_PASSWORD, with --repo_password_file or --repo_password_command, or as repo_password in mo_br.toml`);
     }
     if (m && (GLOBAL_VALUE as readonly string[]).includes(m[1])) {
       const value = m[2] ?? args[++i];

@@ -104,8 +104,6 @@ function rootCommand(stdout: Output): Command {
     .option('--limit_download <KiB/s>', 'limit the bytes read from repositories to this many KiB/s')
     .option('--repo_password_file <file>', "the repository password from this file (or $MO_BR_REPO_PASSWORD); --password is MatrixOne's")
     .option('--repo_password_command <command>', 'run this shell command and take its output as the repository password')
-    .option('--target_repo_password_file <file>', "sync: the target's repository password from this file (default: the source's)")
-    .option('--target_repo_password_command <command>', "sync: run this shell command for the target repository's password")
     .option('--repo_kdf <n=,r=,p=>', 'scrypt parameters of new key files (default n=131072,r=8,p=1: about 0.8 s and 128 MiB)');
   program.addHelpText('after', HELP_AFTER);
   return program;
@@ -130,6 +128,7 @@ function addBackup(program: Command, run: Runner): void {
     .option('--shares_timeout <duration>', 'with --shares: give up if the other shares have not all arrived in time (6h, 90m, 45s; default 6h)')
     .option('--join <id>', "ingest one share of backup <id> whose coordinator (--shares) is waiting; with --share and the repository flags; 'pending': the one such backup there (waits for it)")
     .option('--share <i>', 'the share to ingest with --join (1 to k-1)')
+    .option('--encryption <cipher>', 'a new repository: aes-256-gcm (needs a repository password) or none (default: aes-256-gcm with a password)')
     .action((opts: BackupFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/backup.js')).runBackup(opts, ctx), opts));
 }
 

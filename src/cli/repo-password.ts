@@ -5,9 +5,7 @@
  *      (both at once: bad input);
  *   2. the environment: `MO_BR_REPO_PASSWORD`;
  *   3. the config file (mo_br.toml): `repo_password`, `repo_password_file` or `repo_password_command`.
- * `sync`'s target has its own family (`--target_repo_password_file`, `…_command`,
- * `MO_BR_TARGET_REPO_PASSWORD`, `target_repo_password`); without one the source's password is
- * tried on the target. A file or command is read once, when a repository first needs it; one
+ * A file or command is read once, when a repository first needs it; one
  * trailing newline is removed. Every value read joins the run's secrets (masked everywhere).
  * `--password` stays MatrixOne's database password.
  */
@@ -16,7 +14,7 @@ import { MobrError } from '../errors.js';
 import { DEFAULT_KDF, MIN_NEW_KDF_N, checkKdf, type KdfParams } from '../crypto/keyfile.js';
 import { readRegularFile, type GlobalFlags } from './argv.js';
 
-export type PasswordSide = 'repo' | 'target';
+export type PasswordSide = 'repo';
 
 /** Where one side's password comes from: at most one of these. */
 export interface PasswordSource {
@@ -31,14 +29,13 @@ export interface PasswordSource {
 /** The flags and keys each side reads (names without dashes). */
 const NAMES: Record<PasswordSide, { env: string; file: string; command: string; value: string }> = {
   repo: { env: 'MO_BR_REPO_PASSWORD', file: 'repo_password_file', command: 'repo_password_command', value: 'repo_password' },
-  target: { env: 'MO_BR_TARGET_REPO_PASSWORD', file: 'target_repo_password_file', command: 'target_repo_password_command', value: 'target_repo_password' },
 };
 /** Global flags (any command, before or after it). */
-export const PASSWORD_FLAGS = ['repo_password_file', 'repo_password_command', 'target_repo_password_file', 'target_repo_password_command', 'repo_kdf'] as const;
+export const PASSWORD_FLAGS = ['repo_password_file', 'repo_password_command', 'repo_kdf'] as const;
 /** Keys only a config file may hold (a password in argv would be world-readable). */
-export const PASSWORD_CONFIG_KEYS = ['repo_password', 'target_repo_password'] as const;
+export const PASSWORD_CONFIG_KEYS = ['repo_password'] as const;
 /** Environment variables holding a repository password: never passed to a hook. */
-export const PASSWORD_ENV = [NAMES.repo.env, NAMES.target.env];
+export const PASSWORD_ENV = [NAMES.repo.env];
 
 
 /** One side's source from the command line's globals, the environment and the config's values. */
@@ -131,20 +128,15 @@ export class RepoPasswords {
     for (const s of Object.values(sources)) if (s?.value !== undefined) secrets.push(s.value);
   }
 
-  /** Whether a password is at hand for this side (the target falls back to the source's). */
+  /** Whether a password is at hand. */
   has(side: PasswordSide = 'repo'): boolean {
-    return this.sources[side] !== undefined || (side === 'target' && this.sources.repo !== undefined);
-  }
-
-  /** Where the side's password comes from, for messages. */
-  from(side: PasswordSide = 'repo'): string | undefined {
-    return (this.sources[side] ?? (side === 'target' ? this.sources.repo : undefined))?.from;
+    return this.sources[side] !== undefined;
   }
 
   /** The side's password as bytes; undefined when none is at hand. */
   async get(side: PasswordSide = 'repo'): Promise<Uint8Array | undefined> {
     const own = this.sources[side];
-    if (!own) return side === 'target' ? this.get('repo') : undefined;
+    if (!own) return undefined;
     let p = this.#read.get(side);
     if (!p) {
       p = readPassword(own, this.signal).then((pw) => (this.secrets.push(pw), pw));
@@ -196,7 +188,7 @@ let current = new RepoPasswords({}, []);
 export function setUpPasswords(cli: GlobalFlags, merged: GlobalFlags, configFile: string | undefined, secrets: string[], signal?: AbortSignal): void {
   for (const k of PASSWORD_ENV) if (process.env[k]) secrets.push(process.env[k]!);
   const from = configFile ?? 'the config file';
-  const sources = { repo: passwordSource('repo', cli, process.env, merged, from), target: passwordSource('target', cli, process.env, merged, from) };
+  const sources = { repo: passwordSource('repo', cli, process.env, merged, from) };
   repoPasswords(new RepoPasswords(sources, secrets, signal, merged.repo_kdf));
 }
 

@@ -328,6 +328,7 @@ function ready(): Promise<unknown> {
 /** Refuses a location that holds no repository config but holds something else (unless a config appeared meanwhile: another process creating it). */
 async function refuseForeign(store: Store): Promise<void> {
   for await (const e of store.list('')) {
+    if (e.key.startsWith('keys/')) continue; // a key file written just before a config that never came (a crash): not foreign
     if (await store.has(CONFIG_KEY)) return;
     throw new MobrError('BAD_INPUT', `${store.location} is not empty and holds no mobr repository (it has ${JSON.stringify(e.key.slice(0, 80))}); give an empty folder or prefix, or a repository`);
   }

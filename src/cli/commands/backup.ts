@@ -30,7 +30,7 @@ import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
 import { listedSizeNote, listedSizePaths } from '../../mo/listed-size.js';
 import { compareFiles, printSummary, s3Counts, type FileCounts } from '../summary.js';
-import { openOrCreateRepository } from '../stores.js';
+import { PLAIN_NOTE, encryptNew, openOrCreateRepository, wasCreatedPlain } from '../stores.js';
 import type { WalkReport } from '../../source/walk.js';
 import { fsPath, showName } from '../../util/names.js';
 import type { SharesDeadline } from '../../mo/shared.js';
@@ -69,6 +69,7 @@ export interface BackupFlags {
   /** ingest one share of this backup (with --share) */
   join?: string;
   share?: string;
+  encryption?: string;
 }
 
 export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<void> {
@@ -104,6 +105,8 @@ interface BackupRequest {
   sharesDeadline?: SharesDeadline;
   /** the --path folder (or --filepath) of a backup stored in a shared repository (dated-path.ts) */
   anchor?: string;
+  /** --encryption: none or a cipher; undefined: encrypted when a repository password is at hand */
+  encryption?: string;
 }
 
 /** A backup stored in the repository (manifest written), not yet recorded in the meta file. */
@@ -163,8 +166,9 @@ async function backupRequest(flags: BackupFlags): Promise<BackupRequest> {
   } else if (flags.base_id) {
     throw new MobrError('BAD_INPUT', '--base_id needs --backup_type incremental');
   }
+  encryptNew(flags.encryption); // a bad --encryption, or a cipher without a password: before anything is read
   const source = await backupSource(flags);
-  return { location, creds, parallelism, type, baseId, source, shares, sharesDeadline, anchor: shared?.anchor };
+  return { location, creds, parallelism, type, baseId, source, shares, sharesDeadline, anchor: shared?.anchor, encryption: flags.encryption };
 }
 
 /**
@@ -193,7 +197,7 @@ async function checkBeforeWriting(req: BackupRequest, ctx: CliContext): Promise<
 /** Opens (or creates) the repository and stores the backup there, manifest last. */
 async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: CliContext): Promise<StoredBackup> {
   const { location, type, baseId, parallelism, source } = req;
-  const repo = await openOrCreateRepository(location, req.creds, parallelism);
+  const repo = await openOrCreateRepository(location, req.creds, parallelism, req.encryption);
   const progress = new Progress('backup', { json: ctx.json });
   let manifest: Manifest;
   let walked: WalkReport | undefined;
@@ -320,7 +324,7 @@ function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): vo
     repository: repositoryLabel(record.location),
     source: record.source,
     fileCount: manifest.files.filter((f) => f.kind === 'file').length,
-    notes: [listedSizeNote(manifest.files)].filter((n): n is string => n !== undefined),
+    notes: [listedSizeNote(manifest.files), wasCreatedPlain(b.repo) ? PLAIN_NOTE : undefined].filter((n): n is string => n !== undefined),
   });
 }
 
