@@ -3,7 +3,8 @@
  * Runs test/crash.test.ts, test/crash-server.test.ts, test/reliability/*.test.ts and
  * test/gc-concurrent.test.ts one file at a time (one vitest worker: the machine may be shared)
  * with their round knobs raised:
- * MOBR_CRASH_ROUNDS, MOBR_DAMAGE_ROUNDS, MOBR_GC_ROUNDS (default 200 each; set any of them to
+ * MOBR_CRASH_ROUNDS, MOBR_DAMAGE_ROUNDS, MOBR_GC_ROUNDS, MOBR_PAUSE_ROUNDS (gc stopped by SIGSTOP at a
+ * random step, test/pause-rounds.test.ts) (default 200 each; set any of them to
  * change it). It also runs test/scale-files.test.ts at MOBR_SCALE_FILES (default 1,000,000 files). One seed drives every random choice; it is printed first and with any failure:
  * `MOBR_SEED=<seed> npm run soak` replays the run.
  */
@@ -16,10 +17,11 @@ const env: NodeJS.ProcessEnv = {
   MOBR_CRASH_ROUNDS: process.env.MOBR_CRASH_ROUNDS ?? '200',
   MOBR_DAMAGE_ROUNDS: process.env.MOBR_DAMAGE_ROUNDS ?? '200',
   MOBR_GC_ROUNDS: process.env.MOBR_GC_ROUNDS ?? '200',
+  MOBR_PAUSE_ROUNDS: process.env.MOBR_PAUSE_ROUNDS ?? '200',
   MOBR_SCALE_FILES: process.env.MOBR_SCALE_FILES ?? '1000000',
 };
-const files = ['test/crash.test.ts', 'test/crash-server.test.ts', 'test/reliability/', 'test/gc-concurrent.test.ts', 'test/scale-files.test.ts'];
-const knobs = `MOBR_SEED=${seed} MOBR_CRASH_ROUNDS=${env.MOBR_CRASH_ROUNDS} MOBR_DAMAGE_ROUNDS=${env.MOBR_DAMAGE_ROUNDS} MOBR_GC_ROUNDS=${env.MOBR_GC_ROUNDS} MOBR_SCALE_FILES=${env.MOBR_SCALE_FILES}`;
+const files = ['test/crash.test.ts', 'test/crash-server.test.ts', 'test/reliability/', 'test/gc-concurrent.test.ts', 'test/pause-rounds.test.ts', 'test/scale-files.test.ts'];
+const knobs = `MOBR_SEED=${seed} MOBR_CRASH_ROUNDS=${env.MOBR_CRASH_ROUNDS} MOBR_DAMAGE_ROUNDS=${env.MOBR_DAMAGE_ROUNDS} MOBR_GC_ROUNDS=${env.MOBR_GC_ROUNDS} MOBR_PAUSE_ROUNDS=${env.MOBR_PAUSE_ROUNDS} MOBR_SCALE_FILES=${env.MOBR_SCALE_FILES}`;
 console.log(`soak: ${knobs} (started ${new Date().toISOString()})`);
 const t0 = Date.now();
 // Each round is its own test with its own timeout; the whole run has none.
