@@ -24,14 +24,14 @@ export function openRepository(loc: Location, creds?: S3Credentials, parallelism
  * "Repository password"): PASSWORD_NEEDED without one, WRONG_PASSWORD when it opens no key file
  * of the repository's key set (one KDF run per such key file).
  */
-export async function unlockWithPassword(store: Store): Promise<MasterKey> {
+async function unlockWithPassword(store: Store): Promise<MasterKey> {
   const pw = await repoPasswords().get('repo');
   if (!pw) throw new MobrError('PASSWORD_NEEDED', `${store.location} is encrypted: ${HOW_TO_GIVE}`);
   return (await unlockKey(store, pw, await Repository.keySetOf(store))).master;
 }
 
 /** `--encryption`: none, or the cipher spec/encryption.md names; undefined: encrypted when a password is at hand. */
-export const CIPHERS = ['aes-256-gcm'] as const;
+const CIPHERS = ['aes-256-gcm'] as const;
 
 /** Whether a new repository is encrypted (`--encryption`, else whether a password is at hand); bad values are exit 2. */
 export function encryptNew(encryption: string | undefined): boolean {
