@@ -85,6 +85,19 @@ describe('encrypted repository through ./mo_br', () => {
     expect(hay.size).toBeGreaterThan(5);
   });
 
+  it('sync to an empty place carries the key files: the copy opens with the same password', async () => {
+    const mirror = path.join(work, 'mirror');
+    const at = ['--backup_dir', 'filesystem', '--backup_path', mirror];
+    const s = await run(['sync', id, '--backup_dir', 'filesystem', '--backup_path', repo, '--target_dir', 'filesystem', '--target_path', mirror]);
+    expect(s.code, s.stderr).toBe(0);
+    const keys = (d: string) => fsp.readdir(path.join(d, 'keys')).then((k) => k.sort());
+    expect(await keys(mirror)).toEqual(await keys(repo));
+    const check = await mobr(['check', id, ...at], work, { env: ENV });
+    expect({ code: check.code, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+    const wrong = await mobr(['check', id, ...at], work, { env: { ...ENV, MO_BR_REPO_PASSWORD: 'not-it' } });
+    expect(wrong.code).toBe(4);
+  }, 60_000);
+
   it('without the password: one line, exit 4', async () => {
     const r = await mobr(['ls', id, ...M], work, { env: { ...ENV, MO_BR_REPO_PASSWORD: undefined } });
     expect(r.code).toBe(4);

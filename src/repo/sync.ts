@@ -9,6 +9,7 @@ import { MobrError, isMobrError, withContext } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import type { Store } from '../store/store.js';
 import { decodeConfig } from './config.js';
+import { hasKeyFiles, keyFileIds, KEYS_PREFIX } from '../crypto/keyfile.js';
 import type { PackRecord } from './index-file.js';
 import { CONFIG_KEY, manifestKey, packKey } from './keys.js';
 import { chunkCount, chunkId, type Manifest } from './manifest.js';
@@ -80,6 +81,7 @@ async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
   }
   if (!data) {
     for await (const _ of dst.list('')) throw new MobrError('BAD_INPUT', `sync destination ${dst.location} is not empty and holds no mobr repository`);
+    await copyKeyFiles(src, dst); // before the config, as init writes them
     try {
       await dst.put(CONFIG_KEY, await src.store.get(CONFIG_KEY), { ifNoneMatch: true });
       return;
@@ -95,10 +97,28 @@ async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
     const both = `sync destination ${dst.location} is ${what(keySet)} and the source is ${what(src.crypt?.keySet)}`;
     throw new MobrError('BAD_INPUT', `${both}: packs can only be copied between repositories that share a master key`);
   }
+  await copyKeyFiles(src, dst); // a copy made before key files went along (spec/sync.md)
   const d = decodeConfig(data, `config of ${dst.location}`, src.sealing(CONFIG_KEY));
   const s = src.config;
   if (d.hash !== s.hash || d.chunker.algorithm !== s.chunker.algorithm || d.chunker.min !== s.chunker.min || d.chunker.avg !== s.chunker.avg || d.chunker.max !== s.chunker.max) {
     throw new MobrError('BAD_INPUT', `sync destination ${dst.location} is a repository with a different config (chunker ${d.chunker.min}/${d.chunker.avg}/${d.chunker.max}, source ${s.chunker.min}/${s.chunker.avg}/${s.chunker.max}): chunks would not deduplicate; sync into an empty place or a copy of this repository`);
+  }
+}
+
+/**
+ * An encrypted source's key files go to a destination that has none, so the copy opens with the
+ * same passwords (a copy without them could never be read). A destination that already has key
+ * files keeps its own: adding or removing a key at one end is not carried over.
+ */
+async function copyKeyFiles(src: Repository, dst: Store): Promise<void> {
+  if (!src.crypt || (await hasKeyFiles(dst))) return;
+  for (const id of await keyFileIds(src.store)) {
+    const key = `${KEYS_PREFIX}/${id}`;
+    try {
+      await dst.put(key, await src.store.get(key), { ifNoneMatch: true });
+    } catch (e) {
+      if (!isMobrError(e, 'REPO_EXISTS')) throw e; // another sync wrote the same file
+    }
   }
 }
 
