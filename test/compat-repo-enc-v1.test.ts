@@ -107,7 +107,7 @@ describe('frozen encrypted repository v1', () => {
     const at = ['--backup_dir', 'filesystem', '--backup_path', repoDir];
     const denied = await mobr(['list', ...at, ...meta], work, { env: { MO_BR_REPO_PASSWORD: '' } });
     expect({ code: denied.code, lines: denied.stderr.trim().split('\n').length }).toEqual({ code: 4, lines: 1 });
-    expect(denied.stderr).toMatch(/is an encrypted repository/);
+    expect(denied.stderr).toMatch(/is encrypted: give its password/);
     const ok = await mobr(['check', '--without_key', ...at, ...meta], work);
     expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
     expect(ok.stdout).toMatch(/^check: 3 pack\(s\), 2 index object\(s\) and 2 other sealed object\(s\) of key set [0-9a-f]{32} checked without the key: ok$/m);

@@ -62,6 +62,8 @@ export class WorkerPool {
   private inlineRun?: Promise<(t: Task) => Promise<unknown>>;
   readonly threads: number;
   readonly inline: boolean;
+  /** The environment as it was when the pool was made: the workers get it, however late they start. */
+  readonly #env = { ...process.env };
 
   /** Workers start on the first task that needs one, not here. */
   constructor(threads = availableParallelism(), o: PoolOptions = {}) {
@@ -76,7 +78,7 @@ export class WorkerPool {
 
   private get pool(): Piscina {
     const n = this.threads;
-    this.piscina ??= new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, idleTimeout: 60_000, execArgv: WORKER_EXEC_ARGV });
+    this.piscina ??= new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, idleTimeout: 60_000, execArgv: WORKER_EXEC_ARGV, env: this.#env });
     return this.piscina;
   }
 
