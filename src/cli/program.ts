@@ -119,7 +119,7 @@ function addBackup(program: Command, run: Runner): void {
     .option('--backup_dir <type>', 'where the backup goes: s3 or filesystem')
     .option('--path <dir>', 'backup folder (filesystem)');
   s3Flags(backup, '', 'to back up to')
-    .option('--parallelism <n>', "parallelism: the server's BACKUP copy, mobr's chunking/hashing workers and S3 requests (default: the machine's cores; S3 at least 4)")
+    .option('--parallelism <n>', "parallelism: the server's BACKUP copy, mobr's chunking/hashing workers and S3 requests (default: the machine's cores, and 4 S3 requests at once)")
     .option('--backup_type <type>', 'incremental for an incremental backup')
     .option('--base_id <id>', 'ID of the backup an incremental backup builds on')
     .option('--data_dir <mo-data>', 'cold backup: the mo-data folder of a stopped MatrixOne (no server connection)')

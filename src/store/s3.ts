@@ -2,7 +2,8 @@
  * S3Store: a repository in an S3 bucket below a prefix (spec/s3.md). Object `<prefix>/<key>`
  * holds store key `key`, the same layout FsStore uses below its folder.
  * Every HTTP request goes through one path: a semaphore of `parallelism` permits, a request
- * counter, and retries with backoff on throttling, 5xx and dropped connections (never on 4xx).
+ * counter, and retries with backoff on throttling (429, SlowDown), request timeouts, 5xx and dropped
+ * connections; never on any other 4xx answer.
  * Errors become one-line MobrErrors that name the location, never the keys.
  */
 import { createHash } from 'node:crypto';
