@@ -10,6 +10,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt, mobr } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 let work: string;
 const M = () => ['--meta_path', path.join(work, 'mo_br.meta')];
@@ -69,6 +70,10 @@ describe('stats --html follows the output rule', () => {
     let got = '';
     reader.stdout.on('data', (d) => (got += d));
     const done = new Promise((r) => reader.on('close', r));
+    // cat must be in its open of the fifo first (waiting for a writer): a fifo nobody reads is
+    // refused (exit 2), and cat would then wait forever. openat is syscall 257 on x86-64.
+    const proc = (f: string) => { try { return readFileSync(`/proc/${reader.pid}/${f}`, 'utf8'); } catch { return ''; } };
+    await until(() => proc('wchan') === 'wait_for_partner' || proc('syscall').startsWith('257 '), 10_000, 'cat to open the fifo');
     const r = await mo(['stats', '--html', fifo, ...REPO(), ...M()]);
     await done;
     expect(r.code, r.stderr).toBe(0);
