@@ -47,9 +47,10 @@ function nativeBlake3(n: NativeBlake): Blake3 {
   };
 }
 
-async function wasmBlake3(): Promise<Blake3> {
+/** hash-wasm's BLAKE3, keyed when `key` is given. */
+async function wasmBlake3(key?: Uint8Array): Promise<Blake3> {
   const { createBLAKE3 } = await import('hash-wasm'); // loaded only where the fallback is used
-  const h = await createBLAKE3(256);
+  const h = await createBLAKE3(256, key);
   return {
     backend: 'wasm',
     hash(...parts) {
@@ -117,14 +118,5 @@ export async function keyedBlake3(key: Uint8Array, prefer?: Blake3Backend): Prom
       },
     };
   }
-  const { createBLAKE3 } = await import('hash-wasm');
-  const w = await createBLAKE3(256, key);
-  return {
-    backend: 'wasm',
-    hash(...parts) {
-      w.init();
-      for (const p of parts) w.update(p);
-      return w.digest('binary');
-    },
-  };
+  return wasmBlake3(key);
 }
