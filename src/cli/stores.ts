@@ -11,6 +11,7 @@ import { MobrError } from '../errors.js';
 import { addKey, unlockKey } from '../crypto/keyfile.js';
 import { newMasterKey, type MasterKey } from '../crypto/master.js';
 import { HOW_TO_GIVE, newKdf, repoPasswords } from './repo-password.js';
+import type { KdfParams } from '../crypto/keyfile.js';
 
 const CONFIG_KEY_NAME = 'config';
 
@@ -62,24 +63,54 @@ export const wasCreatedPlain = (repo: Repository): boolean => createdPlain.has(r
  */
 export function openOrCreateRepository(loc: Location, creds?: S3Credentials, parallelism?: number, encryption?: string): Promise<Repository> {
   const passwords = repoPasswords();
-  const encrypt = encryptNew(encryption);
-  return openWith(loc, creds, parallelism, async (store) => {
-    const fresh = newMasterKey();
-    let wrote: string | undefined;
-    const masterKey = async (): Promise<MasterKey> => {
-      if (await store.has(CONFIG_KEY_NAME)) return unlockWithPassword(store); // opening (or another process created it first)
-      wrote = await addKey(store, fresh, (await passwords.get('repo'))!, { kdf: newKdf() });
-      return fresh;
-    };
+  const newKey = encryptNew(encryption) ? { password: async () => (await passwords.get('repo'))!, kdf: newKdf() } : undefined;
+  return openWith(loc, creds, parallelism, (store) => createOrOpen(store, newKey, () => unlockWithPassword(store)));
+}
+
+/** How a new encrypted repository's first key file is made. */
+interface NewKey {
+  password: () => Promise<Uint8Array>;
+  kdf: KdfParams;
+}
+
+/**
+ * The repository at store, created when the place holds none: encrypted when `newKey` is given
+ * (its first key file is written before the config), else plain; an existing one is opened with
+ * `unlock`. Two processes may create it at once: one config wins (put if absent), and the loser's
+ * key file, which wraps a master key no repository uses, is removed, whether the loser then opens
+ * the winner's repository (the same password) or fails (another password: WRONG_PASSWORD). It
+ * stays only when no config is there to tell (a failed put may still land: its key is needed).
+ */
+export async function createOrOpen(store: Store, newKey: NewKey | undefined, unlock: () => Promise<MasterKey>): Promise<Repository> {
+  const fresh = newMasterKey();
+  let wrote: string | undefined;
+  const masterKey = async (): Promise<MasterKey> => {
+    if (await store.has(CONFIG_KEY_NAME)) return unlock(); // opening (or another process created it first)
+    wrote = await addKey(store, fresh, await newKey!.password(), { kdf: newKey!.kdf });
+    return fresh;
+  };
+  try {
     const existed = await store.has(CONFIG_KEY_NAME);
     // a plain init must not see a key callback (init asks it for a key); an existing repository is opened with the password
     const repo = existed
-      ? await Repository.open(store, { masterKey: () => unlockWithPassword(store) })
-      : await Repository.openOrInit(store, {}, encrypt ? { masterKey } : {});
-    if (wrote && repo.crypt?.keySet !== fresh.id) await bestEffort(store.delete(`keys/${wrote}`), `remove the unused key file ${wrote.slice(0, 8)}`);
+      ? await Repository.open(store, { masterKey: unlock })
+      : await Repository.openOrInit(store, {}, newKey ? { masterKey } : {});
     if (!existed && !repo.crypt) createdPlain.add(repo);
     return repo;
-  });
+  } finally {
+    if (wrote) await dropUnusedKeyFile(store, wrote, fresh.id);
+  }
+}
+
+/** Removes key file `id` (of key set `keySet`) when the repository's config names another key set, or none. */
+async function dropUnusedKeyFile(store: Store, id: string, keySet: string): Promise<void> {
+  let used: string | undefined;
+  try {
+    used = await Repository.keySetOf(store);
+  } catch {
+    return; // no config to tell (or it cannot be read): keep the key, a config naming it may yet land
+  }
+  if (used !== keySet) await bestEffort(store.delete(`keys/${id}`), `remove the unused key file ${id.slice(0, 8)}`);
 }
 
 /** Opens the store and the repository on it; a failure closes the store again. */
