@@ -95,12 +95,8 @@ export interface FilesResult {
   error?: { index: number; code?: string; message: string };
 }
 
-/**
- * Decode stored chunks lying in one buffer and check each against its id. The buffer is the
- * task's own (transferred, never cloned); ids are n × 32 bytes in one compact buffer.
- */
-export interface DecodeTask {
-  kind: 'decode';
+/** Stored chunks in one buffer: chunk j is data[offsets[j], +lengths[j]), its id ids[32j, +32). */
+export interface BlobSlices {
   /** An encrypted repository's master key: each blob is opened first, ids are keyed. */
   keys?: MasterKey;
   data: Uint8Array;
@@ -108,7 +104,14 @@ export interface DecodeTask {
   lengths: number[];
   codecs: number[];
   rawLengths: number[];
-  ids: Uint8Array;
+  ids: Uint8Array; // n × 32
+}
+/**
+ * Decode stored chunks lying in one buffer and check each against its id. The buffer is the
+ * task's own (transferred, never cloned).
+ */
+export interface DecodeTask extends BlobSlices {
+  kind: 'decode';
 }
 export interface DecodeResult {
   plain: (Uint8Array | null)[]; // null: damaged
@@ -131,17 +134,6 @@ export type FileProblem =
  * created; FinishFilesTask checks and renames those once every chunk is written. A chunk that
  * fails its check is never written.
  */
-/** Stored chunks in one buffer: chunk j is data[offsets[j], +lengths[j]), its id ids[32j, +32). */
-export interface BlobSlices {
-  /** An encrypted repository's master key: each blob is opened first, ids are keyed. */
-  keys?: MasterKey;
-  data: Uint8Array;
-  offsets: number[];
-  lengths: number[];
-  codecs: number[];
-  rawLengths: number[];
-  ids: Uint8Array; // n × 32
-}
 export interface PackWritesTask extends BlobSlices {
   kind: 'packWrites';
   files: PackFile[];
