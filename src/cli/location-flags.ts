@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { MobrError } from '../errors.js';
 import { locationToJSON, type Location } from '../store/location.js';
+import { checkEndpoint } from '../store/s3-options.js';
 import { isPlainName, showName } from '../util/names.js';
 
 /** Flag values of one family (`--path`… for backup, `--backup_path`… for restore/check). */
@@ -26,7 +27,8 @@ export function locationFromFlags(f: LocationFlags, prefix: { dir: string; other
   }
   if (f.dir === 's3') {
     if (!f.bucket) throw new MobrError('BAD_INPUT', `missing ${prefix.other}bucket (needed with ${prefix.dir} s3)`);
-    if (f.endpoint !== undefined && f.endpoint !== '') checkEndpoint(f.endpoint, prefix.other);
+    const other = prefix.other;
+    if (f.endpoint !== undefined && f.endpoint !== '') checkEndpoint(f.endpoint, `${other}endpoint`, `${other}access_key_id / ${other}secret_access_key`);
     return locationToJSON({
       backupDir: 's3',
       endpoint: f.endpoint || undefined,
@@ -39,21 +41,6 @@ export function locationFromFlags(f: LocationFlags, prefix: { dir: string; other
     });
   }
   throw new MobrError('BAD_INPUT', `bad ${prefix.dir} ${JSON.stringify(f.dir)}: use s3 or filesystem`);
-}
-
-function checkEndpoint(endpoint: string, other: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch (e) {
-    throw new MobrError('BAD_INPUT', `bad ${other}endpoint ${JSON.stringify(endpoint)}: not a URL (like http://127.0.0.1:9000)`, { cause: e });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new MobrError('BAD_INPUT', `bad ${other}endpoint ${JSON.stringify(endpoint)}: use http:// or https://`);
-  }
-  if (url.username || url.password) {
-    throw new MobrError('BAD_INPUT', `bad ${other}endpoint: put keys in ${other}access_key_id / ${other}secret_access_key, not in the URL`);
-  }
 }
 
 /**

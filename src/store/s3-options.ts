@@ -50,23 +50,30 @@ export function displayEndpoint(endpoint: string): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
+/**
+ * The one check of an S3 endpoint a user gave: a URL, http or https, with a host and no keys in
+ * it. Throws BAD_INPUT in one line naming `flag` (e.g. "--backup_endpoint"); the value is shown
+ * without anything before an `@`, so keys typed into it never reach the message.
+ */
+export function checkEndpoint(endpoint: string, flag = 'S3 endpoint', keyFlags = 'the key flags'): void {
+  const shown = JSON.stringify(endpoint.replace(/^(https?:\/\/)?.*@/i, '$1…@').slice(0, 120));
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch (e) {
+    throw new MobrError('BAD_INPUT', `bad ${flag} ${shown}: not a URL (like http://127.0.0.1:9000)`, { cause: e });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MobrError('BAD_INPUT', `bad ${flag} ${shown}: use http:// or https://`);
+  if (!u.hostname) throw new MobrError('BAD_INPUT', `bad ${flag} ${shown}: no host (like http://127.0.0.1:9000)`);
+  if (u.username || u.password) throw new MobrError('BAD_INPUT', `bad ${flag}: put keys in ${keyFlags}, not in the URL`);
+}
+
 /** Checks options a user typed; throws BAD_INPUT with one line. */
 export function validateS3Options(o: S3StoreOptions): S3StoreOptions {
   if (!o.bucket || !/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(o.bucket)) {
     throw new MobrError('BAD_INPUT', o.bucket ? `bad S3 bucket name ${JSON.stringify(o.bucket.slice(0, 80))}` : 'S3 bucket is missing');
   }
-  if (o.endpoint !== undefined) {
-    let u: URL | undefined;
-    try {
-      u = new URL(o.endpoint);
-    } catch {
-      u = undefined;
-    }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
-      throw new MobrError('BAD_INPUT', `bad S3 endpoint ${JSON.stringify(o.endpoint.replace(/\/\/[^@/]*@/, '//').slice(0, 120))} (want http(s)://host[:port])`);
-    }
-    if (u.username || u.password) throw new MobrError('BAD_INPUT', 'S3 endpoint must not carry credentials; give them as key flags');
-  }
+  if (o.endpoint !== undefined) checkEndpoint(o.endpoint);
   if (!!o.accessKeyId !== !!o.secretAccessKey) throw new MobrError('BAD_INPUT', 'give both the S3 access key id and the secret access key, or neither');
   if (o.parallelism !== undefined && !(Number.isInteger(o.parallelism) && o.parallelism >= 1)) {
     throw new MobrError('BAD_INPUT', `bad S3 parallelism ${o.parallelism} (want a whole number >= 1)`);
