@@ -1,5 +1,11 @@
-/** src/util/concurrency.ts: the one "at most N at once" helper (its guarantees, as callers rely on them). */
+/**
+ * src/util/concurrency.ts: the one "at most N at once" helper (its guarantees, as callers rely on
+ * them), and the rule that every limit passed to it is one of the named ones (issue #21.4).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import fc from 'fast-check';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { mapLimit } from '../src/util/concurrency.js';
 
@@ -60,5 +66,41 @@ describe('mapLimit', () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+/** The limit argument of each mapLimit(…) and new Semaphore(…) call in a source text that holds a bare number. */
+function literalLimits(file: string, text: string): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const out: string[] = [];
+  const ARITHMETIC = new Set([ts.SyntaxKind.PlusToken, ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken]);
+  // a number, or a sum/product with one (threads + 2); floors such as Math.max(1, …) and `?? 1` are not limits
+  const hasNumber = (n: ts.Node): boolean =>
+    ts.isNumericLiteral(n) || (ts.isParenthesizedExpression(n) && hasNumber(n.expression)) || (ts.isBinaryExpression(n) && ARITHMETIC.has(n.operatorToken.kind) && (hasNumber(n.left) || hasNumber(n.right)));
+  const visit = (node: ts.Node): void => {
+    const callee = ts.isCallExpression(node) || ts.isNewExpression(node) ? node.expression.getText(sf) : undefined;
+    const limit = callee === 'mapLimit' ? (node as ts.CallExpression).arguments[1] : callee === 'Semaphore' ? (node as ts.NewExpression).arguments?.[0] : undefined;
+    if (limit && hasNumber(limit)) out.push(`${file}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${limit.getText(sf)}`);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+describe('concurrency limits are named (src/util/concurrency.ts), never a bare number at the call', () => {
+  const SRC = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src');
+  const files = (readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== path.join('util', 'concurrency.ts'));
+  const texts = files.map((f) => [`src/${f}`, readFileSync(path.join(SRC, f), 'utf8')] as const);
+
+  it('no call in src/ passes a number literal as its limit', () => {
+    expect(files.length).toBeGreaterThan(40);
+    const calling = texts.filter(([, t]) => /mapLimit\(|Semaphore\(/.test(t)); // parse only those
+    expect(calling.length).toBeGreaterThan(10);
+    expect(calling.flatMap(([f, t]) => literalLimits(f, t))).toEqual([]);
+  });
+
+  it('can fail: a literal limit, a sum with a literal and a literal semaphore are named; named ones are not', () => {
+    const text = 'await mapLimit(xs, 2, f);\nawait mapLimit(xs, pool.threads + 1, f);\nnew Semaphore(4);\nawait mapLimit(xs, SMALL_READS, f);\nnew Semaphore(o.n ?? S3_REQUESTS);\nmapLimit(xs, Math.max(1, o.n ?? 1), f);';
+    expect(literalLimits('src/demo.ts', text)).toEqual(['src/demo.ts:1: 2', 'src/demo.ts:2: pool.threads + 1', 'src/demo.ts:3: 4']);
   });
 });

@@ -8,7 +8,7 @@ import { MobrError, checkAborted, isMobrError } from '../errors.js';
 import { blake3, blake3Ready } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
 import type { Store } from '../store/store.js';
-import { mapLimit } from '../util/concurrency.js';
+import { KEYLESS_READS, mapLimit } from '../util/concurrency.js';
 import { packIdFromKey } from './keys.js';
 import { checkSealedPack } from './pack.js';
 import { sealedKeySet } from './sealed.js';
@@ -40,7 +40,7 @@ export async function checkWithoutKey(store: Store, o: { signal?: AbortSignal; o
   const each = async (prefix: string, check: (key: string, bytes: Uint8Array) => string | undefined) => {
     const keys: string[] = [];
     for await (const e of store.list(prefix)) if (!e.key.includes('.tmp-')) keys.push(e.key);
-    await mapLimit(keys.sort(), 2, async (key) => {
+    await mapLimit(keys.sort(), KEYLESS_READS, async (key) => {
       checkAborted(o.signal);
       const bytes = await store.get(key).catch((e) => (isMobrError(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
       if (!bytes) return; // removed meanwhile (gc): not damage

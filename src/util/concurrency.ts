@@ -11,6 +11,11 @@ export const SMALL_READS = 8;
 export const PACK_PROBES = 4;
 /** Whole packs copied at once by sync: each is in memory (up to its pack size, 16 MiB by default) while it is checked. */
 export const WHOLE_PACKS = 3;
+/**
+ * Whole objects read at once by check --without_key: each is in memory (a pack, up to its pack
+ * size) and hashed on this thread, so one is read while the other is hashed.
+ */
+export const KEYLESS_READS = 2;
 /** Pack reads in flight beyond the worker threads (check): one fetched while the workers decode the others. */
 export const READ_AHEAD = 1;
 /** Pack reads in flight beyond the worker threads (restore): one more than check's, as a read also waits on its files' writes. */
