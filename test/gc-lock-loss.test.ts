@@ -172,7 +172,7 @@ describe('lock loss fences gc and backups (spec/gc.md §2.1)', () => {
     clock.advance(120 * MIN);
     for (const kind of ['shared', 'exclusive'] as const) {
       await expect(acquireLock(store, kind, { clock, waitMs: 100 })).rejects.toMatchObject({
-        code: 'LOCKED', message: expect.stringMatching(new RegExp(`^memory is locked by gc \\(exclusive, host .+ pid ${process.pid}\\), not refreshed for 120 min: a paused process may still hold it; if it is gone for good, remove ${gcLock.key} from the repository by hand$`)),
+        code: 'LOCKED', message: expect.stringMatching(new RegExp(`^memory is locked by gc \\(exclusive, host .+ pid ${process.pid}\\), not refreshed for 120 min: a paused process may still hold it; if it is gone for good, \`mo_br unlock\` removes ${gcLock.key}$`)),
       });
     }
     await gcLock.release();

@@ -17,6 +17,7 @@ import type { SyncFlags } from './commands/sync.js';
 import type { StatsFlags } from './commands/stats.js';
 import type { ExportFlags } from './commands/export.js';
 import type { KeyFlags } from './commands/key.js';
+import type { UnlockFlags } from './commands/unlock.js';
 import type { RepoFlags } from './resolve.js';
 import type { Output } from './context.js';
 import { printJson } from './context.js';
@@ -70,6 +71,7 @@ export function buildProgram(stdout: Output, run: Runner): Command {
   addExport(program, run);
   addMeta(program, run);
   addKey(program, run);
+  addUnlock(program, run);
   addBrowseCommands(program, run);
   addSnapshotCommands(program, run);
   addVersionAndCompletion(program, run);
@@ -240,6 +242,13 @@ function addKey(program: Command, run: Runner): void {
   withRepo(key.command('passwd').description("change the password: add a key for the new one, remove the one the password opened"))
     .option('--new_password_file <file>', 'the new password (default: asked twice on a terminal)')
     .action((opts: KeyFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/key.js')).runKeyPasswd(opts, ctx), opts));
+}
+
+function addUnlock(program: Command, run: Runner): void {
+  const unlock = program.command('unlock').description('remove stale locks: those of processes gone for good (a gc that will not come back), spec/gc.md')
+    .option('--remove_all', 'remove every lock, live ones too: their processes then stop, committing nothing');
+  sourceKeys(backupSide(unlock))
+    .action((opts: UnlockFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/unlock.js')).runUnlock(opts, ctx), opts));
 }
 
 function addVersionAndCompletion(program: Command, run: Runner): void {

@@ -300,12 +300,12 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
   }
 }
 
-/** Who holds the repository, for LOCKED; an exclusive lock past staleMs is named as such (only unlock removes it). */
+/** Who holds the repository, for LOCKED; an exclusive lock past staleMs is named as such (only `unlock` removes it, src/repo/unlock.ts). */
 function blockedBy(store: Store, b: LockInfo, storeNow: number, staleMs: number): string {
   const who = `${store.location} is locked by ${b.purpose} (${b.kind}, host ${b.host || '?'} pid ${b.pid || '?'})`;
   const age = b.mtimeMs === undefined ? 0 : storeNow - b.mtimeMs;
   if (b.kind === 'exclusive' && !b.unreadable && age > staleMs) {
-    return `${who}, not refreshed for ${minutes(age)}: a paused process may still hold it; if it is gone for good, remove ${b.key} from the repository by hand`;
+    return `${who}, not refreshed for ${minutes(age)}: a paused process may still hold it; if it is gone for good, \`mo_br unlock\` removes ${b.key}`;
   }
   return `${who}; try again later`;
 }
