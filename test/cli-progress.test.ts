@@ -14,6 +14,11 @@ import { etaSeconds, formatEta } from '../src/cli/progress.js';
 import { expectEtaCleared, hasScript, onTerminal } from './helpers/tty.js';
 import { backup, openRepository } from '../src/index.js';
 import { WorkerPool } from '../src/workers/pool.js';
+import { Repository } from '../src/repo/repository.js';
+import { MemStore } from '../src/store/mem.js';
+import { FsStore } from '../src/store/fs.js';
+import { StoreDecorator } from '../src/store/decorator.js';
+import type { PutOptions, Store } from '../src/store/store.js';
 
 let root: string;
 let id: string;
@@ -68,8 +73,9 @@ describe('an ETA for every long command, on a terminal only', () => {
   let bid: string;
   it.skipIf(!hasScript)('backup: done/total, rate and ETA, cleared before its output', async () => {
     await fsp.mkdir(path.join(root, 'big'));
-    // 6 MB: the worker reports about every 2 MB, so the line is drawn between start and end
-    for (let i = 0; i < 6; i++) await fsp.writeFile(path.join(root, 'big', `f${i}`), Buffer.alloc(1 << 20, i + 1));
+    // 6 MB that do not compress, in packs of 1 MiB: the line counts stored bytes, so it moves as each pack is stored
+    for (let i = 0; i < 6; i++) await fsp.writeFile(path.join(root, 'big', `f${i}`), randomBytes(1 << 20));
+    await (await Repository.init(new FsStore(path.join(root, 'repo2')), { packSize: 1 << 20 })).close();
     const b = await onTerminal(['backup', '--data_dir', 'big', '--backup_dir', 'filesystem', '--path', 'repo2', ...M], root);
     expect(b.code, b.out).toBe(0);
     expectEtaCleared(b.out, 'backup');
@@ -129,5 +135,65 @@ describe('an ETA for every long command, on a terminal only', () => {
     const piped = await mobr(['delete', ids[3]!, ...at], root, { env: { MOBR_TEST_PROGRESS_EVERY: '1' } });
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stderr + piped.stdout).not.toContain('\x1b[K');
+  });
+});
+
+/**
+ * #24: backup progress counts what is stored, not what is read. Under a slow upload the last
+ * packs are stored long after the last byte is read; the line must not say 100% (with no ETA)
+ * while they are.
+ */
+describe('backup progress counts stored bytes', () => {
+  /** A store whose pack uploads take `ms` each; it knows how many are in flight. */
+  class SlowPacks extends StoreDecorator {
+    inFlight = 0;
+    constructor(inner: Store, private readonly ms: number) {
+      super(inner);
+    }
+    override async put(key: string, data: Uint8Array, o?: PutOptions): Promise<void> {
+      if (!key.startsWith('data/')) return this.inner.put(key, data, o);
+      this.inFlight++;
+      await new Promise((r) => setTimeout(r, this.ms));
+      await this.inner.put(key, data, o);
+      this.inFlight--;
+    }
+  }
+
+  it('library: never all done while a pack is still uploading; all done once they are stored', async () => {
+    const dir = await tempDir('mobr-progress-stored-');
+    try {
+      for (let i = 0; i < 6; i++) await fsp.writeFile(path.join(dir, `f${i}`), randomBytes(20_000));
+      const store = new SlowPacks(new MemStore(), 40);
+      const repo = await Repository.init(store, { packSize: 16 << 10 });
+      const seen: { done: number; total: number; inFlight: number }[] = [];
+      const pool = new WorkerPool(1);
+      try {
+        await backup(repo, dir, { pool, onProgress: (p) => seen.push({ done: p.bytesRead - (p.bytesUnstored ?? 0), total: p.totalBytes, inFlight: store.inFlight }) });
+      } finally {
+        await pool.close();
+        await repo.close();
+      }
+      const total = 6 * 20_000;
+      const early = seen.filter((s) => s.done >= total && s.inFlight > 0);
+      expect(early, 'said all done while packs were still uploading').toEqual([]);
+      expect(seen.at(-1)).toEqual({ done: total, total, inFlight: 0 }); // the last stored pack is reported
+      expect(seen.some((s) => s.done < total && s.inFlight > 0)).toBe(true);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasScript)('./mo_br backup --limit_upload: every file read, the line still below 100% with an ETA', async () => {
+    await fsp.mkdir(path.join(root, 'slow'));
+    for (let i = 0; i < 6; i++) await fsp.writeFile(path.join(root, 'slow', `f${i}`), randomBytes(12 << 10));
+    await (await Repository.init(new FsStore(path.join(root, 'repo-slow')), { packSize: 8 << 10 })).close();
+    // 72 KiB at 40 KiB/s: the first second's credit, then about 0.8 s of uploads
+    const b = await onTerminal(['--limit_upload', '40', 'backup', '--data_dir', 'slow', '--backup_dir', 'filesystem', '--path', 'repo-slow', '--meta_path', 'm'], root);
+    expect(b.code, b.out).toBe(0);
+    expectEtaCleared(b.out, 'backup');
+    const lines = b.out.split('\r\x1b[K').filter((p) => p.startsWith('backup  '));
+    const allRead = lines.filter((l) => / 6\/6 files/.test(l));
+    expect(allRead.some((l) => /^backup  (\d|[1-9]\d)%  .*  ETA \d+s/.test(l)), JSON.stringify(lines)).toBe(true);
+    expect(lines.at(-1)).toMatch(/^backup  100%  /);
   });
 });

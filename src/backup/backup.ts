@@ -75,6 +75,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
     checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
     plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;
+    plan.progress.bytesUnstored = p.bytesUnstored;
     o.onProgress?.(plan.progress);
   }, session.writer()); // on failure the session abandons it (indexing what is stored after Ctrl-C)
   try {
@@ -157,6 +158,7 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry
       plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };
       plan.progress.filesDone++;
     });
+    plan.progress.bytesUnstored = ingestor.writer.unstoredBytes;
     o.onProgress?.(plan.progress);
   });
 }

@@ -20,6 +20,11 @@ export interface IngestedFile {
 export interface IngestProgress {
   bytesRead: number;
   filesDone: number;
+  /**
+   * Of bytesRead, the plain bytes of new chunks not yet in a stored pack: what is done is
+   * bytesRead − bytesUnstored, so a slow upload (--limit_upload) is not shown as finished.
+   */
+  bytesUnstored?: number;
 }
 
 export class Ingestor {
@@ -35,6 +40,14 @@ export class Ingestor {
     writer?: RepoWriter,
   ) {
     this.writer = writer ?? new RepoWriter(repo);
+    // a stored pack is progress too: the last packs upload after the last byte is read
+    if (onProgress) this.writer.onStored = () => onProgress(this.counted());
+  }
+
+  /** The progress so far, with the bytes read but not yet stored. */
+  counted(): IngestProgress {
+    this.progress.bytesUnstored = this.writer.unstoredBytes;
+    return this.progress;
   }
 
   /** Reads one file into the repository; returns its size, SHA-256 and chunk ids. */
@@ -59,10 +72,11 @@ export class Ingestor {
         this.repo.config.chunker,
         this.policy,
         (m) => {
-          for (const s of m.sizes) this.progress.bytesRead += s;
-          this.onProgress?.(this.progress);
           idBufs.push(m.ids);
-          return m.sizes.map((_, i) => this.writer.claim(toHex(m.ids.subarray(i * 32, i * 32 + 32))));
+          const fresh = m.sizes.map((size, i) => this.writer.claim(toHex(m.ids.subarray(i * 32, i * 32 + 32)), size));
+          for (const s of m.sizes) this.progress.bytesRead += s;
+          this.onProgress?.(this.counted()); // after the claims: what they claimed is read, not stored
+          return fresh;
         },
         async (m) => {
           this.writer.record(slot, m);

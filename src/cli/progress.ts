@@ -78,6 +78,16 @@ export class Progress {
   }
 }
 
+/**
+ * A backup's bytes done, for its line: read and stored. Bytes read whose new chunks still wait
+ * for their pack's upload are not done (under --limit_upload the last packs upload long after
+ * the last byte is read); the count never goes back.
+ */
+export function storedBytes(): (p: { bytesRead: number; bytesUnstored?: number }) => number {
+  let shown = 0;
+  return (p) => (shown = Math.max(shown, p.bytesRead - (p.bytesUnstored ?? 0)));
+}
+
 /** The line: label, phase, percent, done/total, rate and ETA (once `warmup` seconds of the phase have passed), current file. */
 export function progressLine(label: string, u: ProgressUpdate, start: Start, now: number, warmup = 1): string {
   const parts = [label];

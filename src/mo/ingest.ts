@@ -47,6 +47,8 @@ export interface MoBackupProgress {
   totalFiles: number;
   /** Bytes of the files reused unread (counted in bytesRead, which is progress, not reading). */
   reusedBytes?: number;
+  /** Plain bytes of new chunks read but not yet in a stored pack (IngestProgress.bytesUnstored). */
+  bytesUnstored?: number;
 }
 
 export interface MoBackupOptions {
@@ -220,20 +222,26 @@ async function ingestStaging(staging: Staging, ingestor: Ingestor, lanes: number
     totalFiles: plan.reusedFiles + plan.toRead.length,
   };
   c.onProgress?.(progress);
+  const unstored = () => (progress.bytesUnstored = ingestor.writer.unstoredBytes);
   let addedElsewhere = 0;
   if (c.shared) {
     const kept = { bytes: progress.bytesRead, files: progress.filesDone };
-    const r = await coordinateShares(plan.toRead, {
-      staging, ingestor, lanes, id: c.id, ...c.shared,
-      onProgress: (p) => c.onProgress?.({ ...progress, phase: p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest', bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone }),
-    });
+    const own = { bytesRead: 0, filesDone: 0, waiting: false, waitingFor: 0 };
+    const report = (p = own) => {
+      Object.assign(own, p);
+      c.onProgress?.({ ...progress, phase: p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest', bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored: unstored() });
+    };
+    ingestor.writer.onStored = () => report();
+    const r = await coordinateShares(plan.toRead, { staging, ingestor, lanes, id: c.id, ...c.shared, onProgress: report });
     files.push(...r.files);
     addedElsewhere = r.addedBytes;
   } else {
+    ingestor.writer.onStored = () => (unstored(), c.onProgress?.(progress));
     await mapLimit(plan.toRead, lanes, async (x) => {
       files.push(await readStagedFile(staging, ingestor, x));
       progress.bytesRead += x.size;
       progress.filesDone++;
+      unstored();
       c.onProgress?.(progress);
     });
   }

@@ -140,7 +140,8 @@ export interface JoinOptions {
   share: number;
   parallelism?: number;
   pool?: WorkerPool;
-  onProgress?: (p: { bytesRead: number; totalBytes: number; filesDone: number; totalFiles: number }) => void;
+  /** bytesUnstored: of bytesRead, plain bytes of new chunks not yet in a stored pack (IngestProgress). */
+  onProgress?: (p: { bytesRead: number; totalBytes: number; filesDone: number; totalFiles: number; bytesUnstored: number }) => void;
   /** Runs once the share's chunks are stored and indexed, before the part is written. */
   beforePart?: () => Promise<void>;
   /** Ctrl-C / SIGTERM: stops the share at its next file (its lock's loss does too); nothing is written. */
@@ -171,11 +172,14 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
     const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
     const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
     const total = { bytesRead: 0, totalBytes: shareBytes(files), filesDone: 0, totalFiles: files.length };
+    const own: ShareProgress = { bytesRead: 0, filesDone: 0, waitingFor: 0, waiting: false };
+    const report = () => {
+      session.check();
+      o.onProgress?.({ ...total, bytesRead: own.bytesRead, filesDone: own.filesDone, bytesUnstored: ingestor.writer.unstoredBytes });
+    };
+    ingestor.writer.onStored = report; // the last packs are stored after the last file is read
     try {
-      const entries = await readShare(staging, ingestor, files, pool.threads, { bytesRead: 0, filesDone: 0, waitingFor: 0, waiting: false }, (p) => {
-        session.check();
-        o.onProgress?.({ ...total, bytesRead: p.bytesRead, filesDone: p.filesDone });
-      });
+      const entries = await readShare(staging, ingestor, files, pool.threads, own, report);
       await ingestor.finish();
       session.assertIndexed(entries, `share ${share} of backup ${id}`);
       await o.beforePart?.();

@@ -58,6 +58,10 @@ export class RepoWriter {
   private failure: unknown;
   /** Pack buffers made so far (each reused once its upload ends). */
   buffersMade = 0;
+  /** Plain bytes of the chunks claimed whose pack is not yet stored (compressing, filling, waiting or uploading). */
+  unstoredBytes = 0;
+  /** Called each time a pack is stored (progress counts what is stored, not what is read). */
+  onStored?: () => void;
 
   constructor(
     private readonly repo: Repository,
@@ -69,10 +73,14 @@ export class RepoWriter {
     this.capacity = Math.max(repo.config.packSize, repo.config.chunker.max) + HEADER_ROOM;
   }
 
-  /** True when the chunk is neither in the repository nor already claimed by this session. */
-  claim(hex: string): boolean {
+  /**
+   * True when the chunk is neither in the repository nor already claimed by this session; a
+   * claimed chunk's `plainSize` counts as unstored until its pack is stored.
+   */
+  claim(hex: string, plainSize = 0): boolean {
     if (this.claimed.has(hex) || this.repo.index.has(hex)) return false;
     this.claimed.add(hex);
+    this.unstoredBytes += plainSize;
     return true;
   }
 
@@ -128,6 +136,8 @@ export class RepoWriter {
       .then(async () => {
         this.stats.packs++;
         this.stored.push({ id: pack.id, blobs });
+        for (const b of blobs) this.unstoredBytes -= b.rawLength;
+        this.onStored?.();
         if (this.stored.length >= INDEX_EVERY) await this.writeIndex();
       })
       .catch((e) => {

@@ -13,7 +13,7 @@ import { MAX_SHARES } from '../../mo/shares.js';
 import { pendingPlanIds } from '../../repo/parts.js';
 import type { Repository } from '../../repo/repository.js';
 import { describeLocation, type Location } from '../../store/location.js';
-import { Progress } from '../progress.js';
+import { Progress, storedBytes } from '../progress.js';
 import { openRepository } from '../stores.js';
 import { checkBackupId, intFlag, printJson, type CliContext } from '../context.js';
 import { formatBytes } from '../units.js';
@@ -119,6 +119,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
   const creds = { accessKeyId: flags.access_key_id, secretAccessKey: flags.secret_access_key };
   const repo = await openRepository(location, creds, parallelism);
   const progress = new Progress(`share ${share}`, { json: ctx.json });
+  const done = storedBytes();
   let r;
   try {
     const id = flags.join === PENDING ? await pendingPlan(repo, location, ctx.signal) : checkBackupId(flags.join!);
@@ -133,7 +134,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
       signal: ctx.signal,
       onProgress: (p) => {
         checkAborted(ctx.signal);
-        progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
+        progress.update({ bytes: done(p), totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
       },
     });
   } finally {

@@ -26,7 +26,7 @@ import { backupIdBlock } from '../format.js';
 import { describeLocation, sameLocation, type Location, type S3Credentials } from '../../store/location.js';
 import { locationFromFlags, recordableLocation } from '../location-flags.js';
 import { recordJson, type BackupRecord } from '../meta.js';
-import { Progress } from '../progress.js';
+import { Progress, storedBytes } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
 import { listedSizeNote, listedSizePaths } from '../../mo/listed-size.js';
 import { compareFiles, printSummary, s3Counts, type FileCounts } from '../summary.js';
@@ -199,6 +199,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
   const { location, type, baseId, parallelism, source } = req;
   const repo = await openOrCreateRepository(location, req.creds, parallelism, req.encryption);
   const progress = new Progress('backup', { json: ctx.json });
+  const done = storedBytes();
   let manifest: Manifest;
   let walked: WalkReport | undefined;
   let counts: FileCounts;
@@ -233,7 +234,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
           noteRead(p);
           // a phase of its own restarts the rate: the server's wait is not read at 0 B/s
           const phase = p.phase === 'server' ? 'server writing its backup' : p.phase === 'shares' ? 'waiting for the other shares' : undefined;
-          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, phase });
+          progress.update({ bytes: done(p), totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles, phase });
         },
       });
     } else {
@@ -252,7 +253,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         onWalk: (r) => (walked = r),
         onProgress: (p) => {
           noteRead(p);
-          progress.update({ bytes: p.bytesRead, totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
+          progress.update({ bytes: done(p), totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
         },
       });
     }
