@@ -17,6 +17,23 @@ export const BOX_OVERHEAD = NONCE + TAG;
 /** What a box's key is derived under (keyed BLAKE3 of this and the nonce's first 12 bytes). */
 const DERIVE = Buffer.from('mobr-aead-v1', 'ascii');
 export const AEAD = 'aes-256-gcm';
+/**
+ * GCM is fed this much at a time when sealing (the box's bytes are the same however it is fed).
+ * Each `update` returns a new zero-filled buffer: for a whole chunk (~1 MiB, up to 4 MiB) that was
+ * fresh pages every box, then a copy out of cache; 64 KiB pieces reuse warm heap memory. Sealing
+ * ~1 GB of chunks took 1.6–1.8 CPU-s whole and 0.65–1.0 in pieces, with a third of the page faults
+ * (at load 17). Opening stays whole: the plain chunk needs a buffer of its own anyway.
+ */
+const PIECE = 64 * 1024;
+
+/** Runs `data` through a cipher piece by piece, into out[at, at + data.length). */
+function pump(c: { update(b: Uint8Array): Buffer }, data: Uint8Array, out: Uint8Array, at: number): void {
+  for (let i = 0; i < data.length; i += PIECE) {
+    const piece = c.update(data.subarray(i, Math.min(data.length, i + PIECE)));
+    if (piece.length !== Math.min(PIECE, data.length - i)) throw new Error('GCM output out of step');
+    out.set(piece, at + i);
+  }
+}
 
 /** The reason a box does not open: damaged, moved (other associated data) or another key. */
 export class OpenError extends Error {}
@@ -79,8 +96,7 @@ export class Crypt {
     const c = createCipheriv(AEAD, this.key(nonce), nonce.subarray(12), { authTagLength: TAG });
     c.setAAD(aad);
     out.set(nonce, at);
-    const body = c.update(plain);
-    out.set(body, at + NONCE);
+    pump(c, plain, out, at + NONCE);
     const tail = c.final();
     if (tail.length > 0) throw new Error('GCM left bytes over');
     out.set(c.getAuthTag(), at + NONCE + plain.length);
