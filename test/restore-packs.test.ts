@@ -60,7 +60,7 @@ describe('planPackReads', () => {
         const plan = planPackReads(x.files, x.lookup, { gap: x.gap, maxRead: x.maxRead, maxFiles: x.maxFiles });
         const got = new Map<string, string>();
         const tasksOf = new Array(x.files.length).fill(0);
-        for (const r of plan.reads) {
+        for (const r of plan.reads.map(plan.read)) {
           for (const t of r.tasks) {
             expect(t.length).toBeGreaterThan(0);
             const filesHere = new Set(t.flatMap((b) => b.uses.map((u) => u.file)));
@@ -99,12 +99,27 @@ describe('planPackReads', () => {
           const lacks = Array.from({ length: chunkCount(f) }, (_, i) => chunkId(f, i)).find((id) => !x.lookup(id));
           expect(plan.missing.get(k)).toEqual(lacks);
         });
+        // packs come in the order the files first need them
+        const firstNeed = [...new Set(x.files.flatMap((f, k) => (plan.missing.has(k) ? [] : Array.from({ length: chunkCount(f) }, (_, i) => x.lookup(chunkId(f, i))!.pack))))];
+        expect(plan.reads.map((r) => r.pack).filter((p, i, a) => i === 0 || a[i - 1] !== p)).toEqual(firstNeed);
+        // the plan holds its chunks packed: at most 48 bytes of typed arrays a use (issue #22: a million files)
+        expect(plan.bytes).toBeLessThanOrEqual(48 * x.files.reduce((n, f) => n + chunkCount(f), 0));
         // a chunk is read once per plan
-        const blobsSeen = plan.reads.flatMap((r) => r.tasks.flat().map((b) => `${b.loc.pack}:${b.loc.offset}`));
+        const blobsSeen = plan.reads.flatMap((r) => plan.read(r).tasks.flat().map((b) => `${b.loc.pack}:${b.loc.offset}`));
         expect(new Set(blobsSeen).size).toBe(blobsSeen.length);
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('packs come in the order the files that are planned first need them (a file with a missing chunk counts for none)', () => {
+    const locs: Record<number, ChunkLocation> = { 1: { pack: 'p0', offset: 0, length: 5, rawLength: 9, codec: 0 }, 2: { pack: 'p1', offset: 0, length: 5, rawLength: 9, codec: 0 } };
+    const file = (k: number, ids: number[]): FileEntry => ({ path: `f${k}`, kind: 'file', size: 0, mode: 0o644, mtimeMs: 0, chunks: Uint8Array.from(ids.flatMap((n) => new Array<number>(32).fill(n))) });
+    // f0 needs p0 and then a chunk no index has; f1 needs p1, then p0
+    const plan = planPackReads([file(0, [1, 3]), file(1, [2, 1])], (id) => locs[id[0]], { gap: 0, maxRead: 100, maxFiles: 4 });
+    expect(plan.reads.map((r) => r.pack)).toEqual(['p1', 'p0']);
+    expect([...plan.missing.keys()]).toEqual([0]);
+    expect(plan.read(plan.reads[1]).tasks).toEqual([[{ id: new Uint8Array(32).fill(1), loc: locs[1], uses: [{ file: 1, at: 9 }] }]]);
   });
 });
 

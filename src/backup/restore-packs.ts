@@ -105,7 +105,7 @@ class PackRestore {
         await this.create(k);
       }
       if (empty.length > 0) await this.finish(empty.filter((k) => !states[k].failed));
-      await mapLimit(plan.reads, this.pool.threads + RESTORE_READ_AHEAD, (read) => this.runRead(read));
+      await mapLimit(plan.reads, this.pool.threads + RESTORE_READ_AHEAD, (span) => this.runRead(plan.read(span)));
     } finally {
       // whatever did not finish (failed, or stopped by a fatal error) leaves no temporary file
       await Promise.all(states.map(async (s) => {

@@ -56,7 +56,7 @@ export class PackChecker {
       this.left[k] = plan.tasksOf[k];
       if (this.left[k] === 0 && !this.done[k]) this.finish(k); // no chunks: empty, or wrongly so
     });
-    await mapLimit(plan.reads, this.pool.threads + READ_AHEAD, (read) => this.checkRead(read));
+    await mapLimit(plan.reads, this.pool.threads + READ_AHEAD, (span) => this.checkRead(plan.read(span)));
     return this.report;
   }
 

@@ -68,12 +68,26 @@ export interface PackRead {
   tasks: PlannedBlob[][];
 }
 
+/** A planned read as the plan keeps it: its uses lie at `from`..`to` of the plan's order, its tasks start at `cuts`. */
+export interface ReadSpan {
+  pack: string;
+  offset: number;
+  length: number;
+  from: number;
+  to: number;
+  cuts: number[];
+}
+
 export interface PackReadPlan {
-  reads: PackRead[];
+  /** The reads, in order, packed (a few dozen bytes a chunk): `read(span)` makes one's chunks and tasks when its turn comes. */
+  reads: ReadSpan[];
+  read(span: ReadSpan): PackRead;
   /** Per planned file: how many tasks carry its chunks (0: empty file, or one with a missing chunk). */
   tasksOf: number[];
   /** Files with a chunk in no index, and the first such chunk. */
   missing: Map<number, Uint8Array>;
+  /** Bytes of the typed arrays the plan holds (test/restore-packs.test.ts bounds it per chunk). */
+  bytes: number;
 }
 
 export interface PackReadOptions {
@@ -86,69 +100,167 @@ export interface PackReadOptions {
 }
 
 /**
- * Reads by pack, not by file (spec/repository.md §5.1): every chunk the files need is read once,
- * however many files (or places in one file) use it, and the chunks of one pack are read in as
- * few ranged reads as the options allow. Packs come in the order the files first need them, so
- * files complete roughly in order. Pure: entries and an index lookup in.
+ * Every use of a chunk (file k's i-th chunk) as columns, not objects: 41 bytes a use, where
+ * PlannedBlob objects for every chunk of a backup took ~460 (issue #22: a million files).
  */
-export function planPackReads(files: readonly FileEntry[], lookup: (id: Uint8Array) => ChunkLocation | undefined, o: PackReadOptions): PackReadPlan {
+class Uses {
+  n = 0;
+  readonly file: Uint32Array;
+  readonly chunk: Uint32Array;
+  readonly at: Float64Array;
+  readonly pack: Uint32Array;
+  readonly offset: Float64Array;
+  readonly length: Uint32Array;
+  readonly rawLength: Uint32Array;
+  readonly codec: Uint8Array;
+  readonly packNames: string[] = [];
+  private readonly packNumber = new Map<string, number>();
+
+  constructor(readonly capacity: number) {
+    this.file = new Uint32Array(capacity);
+    this.chunk = new Uint32Array(capacity);
+    this.at = new Float64Array(capacity);
+    this.pack = new Uint32Array(capacity);
+    this.offset = new Float64Array(capacity);
+    this.length = new Uint32Array(capacity);
+    this.rawLength = new Uint32Array(capacity);
+    this.codec = new Uint8Array(capacity);
+  }
+
+  get bytes(): number {
+    return this.capacity * 41;
+  }
+
+  add(file: number, chunk: number, at: number, loc: ChunkLocation): void {
+    const u = this.n++;
+    let p = this.packNumber.get(loc.pack);
+    if (p === undefined) {
+      this.packNumber.set(loc.pack, (p = this.packNames.length));
+      this.packNames.push(loc.pack);
+    }
+    this.file[u] = file;
+    this.chunk[u] = chunk;
+    this.at[u] = at;
+    this.pack[u] = p;
+    this.offset[u] = loc.offset;
+    this.length[u] = loc.length;
+    this.rawLength[u] = loc.rawLength;
+    this.codec[u] = loc.codec;
+  }
+
+  loc(u: number): ChunkLocation {
+    return { pack: this.packNames[this.pack[u]], offset: this.offset[u], length: this.length[u], rawLength: this.rawLength[u], codec: this.codec[u] };
+  }
+}
+
+/** Every chunk of every file whose chunks are all indexed, in file order; the others in `missing`. */
+function collectUses(files: readonly FileEntry[], lookup: (id: Uint8Array) => ChunkLocation | undefined): { uses: Uses; missing: Map<number, Uint8Array> } {
+  let total = 0;
+  for (const f of files) total += chunkCount(f);
+  const uses = new Uses(total);
   const missing = new Map<number, Uint8Array>();
-  const byPack = new Map<string, Map<number, PlannedBlob>>();
   files.forEach((f, k) => {
     const n = chunkCount(f);
-    const locs: ChunkLocation[] = [];
+    const start = uses.n;
+    let at = 0;
     for (let i = 0; i < n; i++) {
       const loc = lookup(chunkId(f, i));
       if (!loc) {
         missing.set(k, chunkId(f, i));
+        uses.n = start; // none of a file with a missing chunk is planned
         return;
       }
-      locs.push(loc);
-    }
-    let at = 0;
-    locs.forEach((loc, i) => {
-      let blobs = byPack.get(loc.pack);
-      if (!blobs) byPack.set(loc.pack, (blobs = new Map()));
-      let b = blobs.get(loc.offset);
-      if (!b) blobs.set(loc.offset, (b = { id: chunkId(f, i), loc, uses: [] }));
-      b.uses.push({ file: k, at });
+      uses.add(k, i, at, loc);
       at += loc.rawLength;
-    });
+    }
   });
-  const reads: PackRead[] = [];
-  for (const [pack, blobs] of byPack) {
-    let cur: PackRead | undefined;
-    for (const b of [...blobs.values()].sort((x, y) => x.loc.offset - y.loc.offset)) {
-      const end = b.loc.offset + b.loc.length;
-      if (cur && b.loc.offset - (cur.offset + cur.length) <= o.gap && end - cur.offset <= o.maxRead) {
-        cur.length = end - cur.offset;
-        cur.tasks[cur.tasks.length - 1].push(b);
-      } else {
-        cur = { pack, offset: b.loc.offset, length: b.loc.length, tasks: [[b]] };
-        reads.push(cur);
-      }
+  return { uses, missing };
+}
+
+/** The uses in read order: by pack in the order the files first need them, then by offset (then file order). */
+function readOrder(uses: Uses): Uint32Array {
+  const packs = uses.packNames.length;
+  const rank = new Int32Array(packs).fill(-1); // pack number -> its place in first-need order
+  const count = new Uint32Array(packs + 1);
+  let ranked = 0;
+  for (let u = 0; u < uses.n; u++) {
+    const p = uses.pack[u];
+    if (rank[p] < 0) rank[p] = ranked++;
+    count[rank[p] + 1]++;
+  }
+  for (let r = 0; r < ranked; r++) count[r + 1] += count[r];
+  const order = new Uint32Array(uses.n);
+  const next = count.slice(0, ranked);
+  for (let u = 0; u < uses.n; u++) order[next[rank[uses.pack[u]]]++] = u; // counting sort by pack: stable
+  for (let r = 0; r < ranked; r++) order.subarray(count[r], count[r + 1]).sort((a, b) => uses.offset[a] - uses.offset[b] || a - b);
+  return order;
+}
+
+/**
+ * Reads by pack, not by file (spec/repository.md §5.1): every chunk the files need is read once,
+ * however many files (or places in one file) use it, and the chunks of one pack are read in as
+ * few ranged reads as the options allow. Packs come in the order the files first need them, so
+ * files complete roughly in order. Pure: entries and an index lookup in. The plan is packed;
+ * each read's chunk objects are made when it is read (`read`), and dropped after.
+ */
+export function planPackReads(files: readonly FileEntry[], lookup: (id: Uint8Array) => ChunkLocation | undefined, o: PackReadOptions): PackReadPlan {
+  const { uses, missing } = collectUses(files, lookup);
+  const order = readOrder(uses);
+  const reads: ReadSpan[] = [];
+  const sameBlob = (a: number, b: number) => uses.pack[a] === uses.pack[b] && uses.offset[a] === uses.offset[b];
+  let cur: ReadSpan | undefined;
+  for (let j = 0; j < order.length; j++) {
+    const u = order[j];
+    if (cur && j > cur.from && sameBlob(order[j - 1], u)) continue; // another use of the same chunk
+    const pack = uses.packNames[uses.pack[u]];
+    const offset = uses.offset[u];
+    const end = offset + uses.length[u];
+    if (cur && cur.pack === pack && offset - (cur.offset + cur.length) <= o.gap && end - cur.offset <= o.maxRead) cur.length = end - cur.offset;
+    else {
+      if (cur) cur.to = j;
+      cur = { pack, offset, length: uses.length[u], from: j, to: order.length, cuts: [j] };
+      reads.push(cur);
     }
   }
   const tasksOf = new Array<number>(files.length).fill(0);
-  for (const r of reads) {
-    const tasks: PlannedBlob[][] = [];
-    let task: PlannedBlob[] = [];
-    let seen = new Set<number>();
-    for (const b of r.tasks[0]) {
-      if (seen.size >= o.maxFiles && b.uses.some((u) => !seen.has(u.file))) {
-        tasks.push(task);
-        for (const k of seen) tasksOf[k]++;
-        task = [];
-        seen = new Set();
-      }
-      task.push(b);
-      for (const u of b.uses) seen.add(u.file);
+  for (const r of reads) cutTasks(r, order, uses, sameBlob, o.maxFiles, tasksOf);
+  const read = (r: ReadSpan): PackRead => ({ pack: r.pack, offset: r.offset, length: r.length, tasks: blobsOf(r, order, uses, files, sameBlob) });
+  return { reads, read, tasksOf, missing, bytes: uses.bytes + order.byteLength };
+}
+
+/** Cuts a read's chunks into tasks of at most `maxFiles` files (a chunk's uses stay in one task); counts each file's tasks. */
+function cutTasks(r: ReadSpan, order: Uint32Array, uses: Uses, sameBlob: (a: number, b: number) => boolean, maxFiles: number, tasksOf: number[]): void {
+  let seen = new Set<number>();
+  for (let j = r.from; j < r.to; ) {
+    let end = j + 1;
+    while (end < r.to && sameBlob(order[j], order[end])) end++;
+    let fresh = false;
+    for (let q = j; q < end && !fresh; q++) fresh = !seen.has(uses.file[order[q]]);
+    if (seen.size >= maxFiles && fresh) {
+      for (const k of seen) tasksOf[k]++;
+      r.cuts.push(j);
+      seen = new Set();
+    }
+    for (let q = j; q < end; q++) seen.add(uses.file[order[q]]);
+    j = end;
+  }
+  for (const k of seen) tasksOf[k]++;
+}
+
+/** A read's chunks as objects, in tasks. */
+function blobsOf(r: ReadSpan, order: Uint32Array, uses: Uses, files: readonly FileEntry[], sameBlob: (a: number, b: number) => boolean): PlannedBlob[][] {
+  const tasks: PlannedBlob[][] = [];
+  let b: PlannedBlob | undefined;
+  for (let t = 0; t < r.cuts.length; t++) {
+    const task: PlannedBlob[] = [];
+    for (let j = r.cuts[t]; j < (r.cuts[t + 1] ?? r.to); j++) {
+      const u = order[j];
+      if (!b || j === r.cuts[t] || !sameBlob(order[j - 1], u)) task.push((b = { id: chunkId(files[uses.file[u]], uses.chunk[u]), loc: uses.loc(u), uses: [] }));
+      b.uses.push({ file: uses.file[u], at: uses.at[u] });
     }
     tasks.push(task);
-    for (const k of seen) tasksOf[k]++;
-    r.tasks = tasks;
   }
-  return { reads, tasksOf, missing };
+  return tasks;
 }
 
 /** The per-chunk fields of a worker task over `blobs`, offsets relative to `shift` in its buffer. */
