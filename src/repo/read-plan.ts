@@ -228,15 +228,18 @@ export function planPackReads(files: readonly FileEntry[], lookup: (id: Uint8Arr
   return { reads, read, tasksOf, missing, bytes: uses.bytes + order.byteLength };
 }
 
-/** Cuts a read's chunks into tasks of at most `maxFiles` files (a chunk's uses stay in one task); counts each file's tasks. */
+/**
+ * Cuts a read's chunks into tasks of at most `maxFiles` files (a chunk's uses stay in one task, so
+ * only a chunk used by more files than that makes a bigger task, alone); counts each file's tasks.
+ */
 function cutTasks(r: ReadSpan, order: Uint32Array, uses: Uses, sameBlob: (a: number, b: number) => boolean, maxFiles: number, tasksOf: number[]): void {
   let seen = new Set<number>();
   for (let j = r.from; j < r.to; ) {
     let end = j + 1;
     while (end < r.to && sameBlob(order[j], order[end])) end++;
-    let fresh = false;
-    for (let q = j; q < end && !fresh; q++) fresh = !seen.has(uses.file[order[q]]);
-    if (seen.size >= maxFiles && fresh) {
+    const fresh = new Set<number>();
+    for (let q = j; q < end; q++) if (!seen.has(uses.file[order[q]])) fresh.add(uses.file[order[q]]);
+    if (seen.size > 0 && seen.size + fresh.size > maxFiles) {
       for (const k of seen) tasksOf[k]++;
       r.cuts.push(j);
       seen = new Set();
