@@ -3,11 +3,13 @@
  * reads wait on a token bucket. The bucket holds one second of bytes; an object's bytes are
  * counted as it is written (before the put) or read (before a ranged read of a known length,
  * after a whole get), so the average rate over any stretch longer than an object stays at the
- * limit. List, stat, has and delete are not counted.
+ * limit. List, stat, has and delete are not counted. A wait ends when the call's signal fires
+ * (Ctrl-C, a lost lock): a slow limit never holds a process past its stop.
  */
 import type { CallOptions, PutOptions, Store } from './store.js';
 import { StoreDecorator } from './decorator.js';
 import { sleep as wait } from '../util/sleep.js';
+import { checkAborted } from '../errors.js';
 
 /** Bytes per second, drawn in any amounts; `sleep` and `now` are injectable for tests. */
 export class TokenBucket {
@@ -16,17 +18,28 @@ export class TokenBucket {
   constructor(
     readonly bytesPerSecond: number,
     private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = wait,
+    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void> = wait,
   ) {
     this.next = now();
   }
 
-  /** Waits until n bytes may pass (one second of credit at most is kept). */
-  async take(n: number): Promise<void> {
+  /**
+   * Waits until n bytes may pass (one second of credit at most is kept). A signal that fires
+   * during the wait ends it with the signal's reason (INTERRUPTED, or LOCKED when a session lost
+   * its lock), and the bytes that will not be sent give their time back.
+   */
+  async take(n: number, signal?: AbortSignal): Promise<void> {
+    checkAborted(signal);
     const now = this.now();
-    this.next = Math.max(this.next, now) + (n / this.bytesPerSecond) * 1000;
+    const cost = (n / this.bytesPerSecond) * 1000;
+    this.next = Math.max(this.next, now) + cost;
     const wait = this.next - now - 1000;
-    if (wait > 0) await this.sleep(wait);
+    if (wait <= 0) return;
+    await this.sleep(wait, signal);
+    if (signal?.aborted) {
+      this.next -= cost;
+      checkAborted(signal);
+    }
   }
 }
 
@@ -48,17 +61,17 @@ export class RateLimitedStore extends StoreDecorator {
 
   override async get(key: string, o?: CallOptions): Promise<Uint8Array> {
     const data = await this.inner.get(key, o);
-    await this.down?.take(data.length);
+    await this.down?.take(data.length, o?.signal);
     return data;
   }
 
   override async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
-    await this.down?.take(length);
+    await this.down?.take(length, o?.signal);
     return this.inner.getRange(key, offset, length, o);
   }
 
   override async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
-    await this.up?.take(data.length);
+    await this.up?.take(data.length, options?.signal);
     return this.inner.put(key, data, options);
   }
 }
