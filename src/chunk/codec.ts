@@ -6,7 +6,7 @@
  * zstd on incompressible bytes costs ~200 MB/s for nothing.
  * zstd comes from zstd.ts: a native binding, or WASM where none loads; frames are plain either way.
  */
-import { zstdCompress, zstdCompressedSize, zstdDecompress, zstdReady } from './zstd.js';
+import { zstdCompress, zstdCompressedSize, zstdDecoderReady, zstdDecompress, zstdReady } from './zstd.js';
 import { MobrError } from '../errors.js';
 
 export const CODEC_NONE = 0;
@@ -19,6 +19,14 @@ const LEVEL = 3;
 
 export function codecReady(): Promise<void> {
   return zstdReady();
+}
+
+/**
+ * Readies `decodeChunk` for chunks stored with these codecs: nothing to load when none is zstd
+ * (incompressible data, as MatrixOne's LZ4-compressed objects mostly are), else the decoder alone.
+ */
+export function decoderReady(codecs: readonly number[]): Promise<void> {
+  return codecs.includes(CODEC_ZSTD) ? zstdDecoderReady() : Promise.resolve();
 }
 
 /** Encodes a chunk under a policy; returns the stored bytes and the codec used. */

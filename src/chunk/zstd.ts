@@ -5,7 +5,8 @@
  *  - wasm: @bokuweb/zstd-wasm, the fallback where no binary loads for the platform.
  * MOBR_ZSTD=wasm forces the fallback. Decoding always uses the WASM build: it decodes into a
  * buffer of the known size and measured faster here than the binding, which grows its output.
- * Call `zstdReady()` once before the synchronous functions.
+ * Call `zstdReady()` once before the synchronous functions (`zstdDecoderReady()` before
+ * `zstdDecompress` alone).
  */
 import { loadBinding } from '../util/native.js';
 import { init as wasmInit, createCCtx, compressUsingDict, decompress as wasmDecompress } from '@bokuweb/zstd-wasm';
@@ -102,10 +103,22 @@ function wasmEncoder(): ZstdEncoder {
 }
 
 let wasmP: Promise<void> | undefined;
+let wasmLoaded = false;
 /** Instantiates the WASM build once per thread (each init() makes a new instance and heap). */
 function wasmReady(): Promise<void> {
-  wasmP ??= wasmInit();
+  wasmP ??= wasmInit().then(() => void (wasmLoaded = true));
   return wasmP;
+}
+
+/** Whether this thread has loaded the WASM build (for decoding, or as the encoder). */
+export const zstdLoaded = (): boolean => wasmLoaded;
+
+/**
+ * Readies decoding only (the WASM build), not an encoder: a restore or check needs no encoder,
+ * so it skips the native binding's self-check (a 200 KB frame made and decoded).
+ */
+export function zstdDecoderReady(): Promise<void> {
+  return wasmReady();
 }
 
 /** A fixed, half-compressible input for the self-check. */
@@ -169,6 +182,6 @@ export function zstdCompressedSize(data: Uint8Array, level: number): number {
  * without a content size decodes into `rawLength` bytes of room (the WASM default is 1 MiB).
  */
 export function zstdDecompress(frame: Uint8Array, rawLength: number): Uint8Array {
-  encoder();
+  if (!wasmLoaded) throw new Error('zstdDecoderReady() was not awaited');
   return wasmDecompress(frame, { defaultHeapSize: Math.max(1, rawLength) });
 }

@@ -8,7 +8,7 @@
 import { MobrError, isMobrError } from '../errors.js';
 import { blake3, blake3Ready } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
-import { codecReady } from '../chunk/codec.js';
+import { decoderReady } from '../chunk/codec.js';
 import { Crypt, OpenError } from '../crypto/crypt.js';
 import type { MasterKey } from '../crypto/master.js';
 import { chunkIdOf, openChunk } from '../crypto/blob.js';
@@ -254,11 +254,11 @@ export class Repository {
     const loc = this.index.get(hex);
     if (!loc) throw new MobrError('NOT_FOUND', `chunk ${hex.slice(0, 16)} is in no index`);
     const stored = await this.readPackRange(loc.pack, loc.offset, loc.length);
-    await codecReady();
+    await decoderReady([loc.codec]);
     return this.openChunk(id, stored, loc.codec, loc.rawLength, `chunk ${hex.slice(0, 16)} in pack ${loc.pack.slice(0, 16)}`);
   }
 
-  /** A stored blob's plain chunk, checked against its id; throws CORRUPT_PACK naming `what` (codecReady() first). */
+  /** A stored blob's plain chunk, checked against its id; throws CORRUPT_PACK naming `what` (decoderReady() first). */
   openChunk(id: Uint8Array, stored: Uint8Array, codec: number, rawLength: number, what: string): Uint8Array {
     try {
       return openChunk(this.crypt, id, stored, codec, rawLength);
@@ -320,7 +320,7 @@ async function unlock(store: Store, data: Uint8Array, keys: RepoKeys): Promise<C
 
 let readyP: Promise<unknown> | undefined;
 function ready(): Promise<unknown> {
-  readyP ??= blake3Ready(); // zstd (codecReady) only where chunks are decoded here: its WASM heap costs memory
+  readyP ??= blake3Ready(); // zstd (decoderReady) only where chunks are decoded here: its WASM heap costs memory
   return readyP;
 }
 

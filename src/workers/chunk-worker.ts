@@ -3,7 +3,7 @@
  * verify. Buffers travel by transfer or shared memory, never by copy.
  */
 import { blake3Backend, blake3Ready } from '../hash/blake3.js';
-import { codecReady } from '../chunk/codec.js';
+import { codecReady, decoderReady } from '../chunk/codec.js';
 import { openChunk } from '../crypto/blob.js';
 import { cryptFor, type Crypt } from '../crypto/crypt.js';
 import type { MasterKey } from '../crypto/master.js';
@@ -17,7 +17,7 @@ import type { DecodeResult, DecodeTask, Task } from './tasks.js';
 const cryptOf = (keys: MasterKey | undefined): Promise<Crypt | undefined> => (keys ? cryptFor(keys) : Promise.resolve(undefined));
 
 async function decodeTask(t: DecodeTask): Promise<unknown> {
-  await Promise.all([codecReady(), blake3Ready()]);
+  await Promise.all([decoderReady(t.codecs), blake3Ready()]);
   const crypt = await cryptOf(t.keys);
   const plain: (Uint8Array | null)[] = [];
   const problems: (string | null)[] = [];
@@ -39,17 +39,17 @@ async function decodeTask(t: DecodeTask): Promise<unknown> {
 export default async function run(t: Task): Promise<unknown> {
   switch (t.kind) {
     case 'files':
-      await Promise.all([codecReady(), blake3Ready()]);
+      await Promise.all([t.policy === 'none' ? undefined : codecReady(), blake3Ready()]);
       return filesTask(t, await cryptOf(t.keys));
     case 'decode':
       return decodeTask(t);
     case 'packWrites':
-      await Promise.all([codecReady(), blake3Ready()]);
+      await Promise.all([decoderReady(t.codecs), blake3Ready()]);
       return packWrites(t, await cryptOf(t.keys));
     case 'finishFiles':
       return finishFiles(t);
     case 'packCheck':
-      await Promise.all([codecReady(), blake3Ready()]);
+      await Promise.all([decoderReady(t.codecs), blake3Ready()]);
       return packCheck(t, await cryptOf(t.keys));
     case 'backend':
       await blake3Ready();
