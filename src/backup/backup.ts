@@ -8,7 +8,7 @@ import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
 import { assertBackupId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
 import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { writeSession, type WriteSession } from '../repo/session.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
 import { batchFiles } from './batch.js';
@@ -71,7 +71,8 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   o.onWalk?.(report);
   const plan = planEntries(session, entries, o);
   const ownPool = o.pool === undefined;
-  const pool = o.pool ?? new WorkerPool(o.parallelism);
+  // a small backup (or one on a busy machine) chunks in this thread: a worker's start-up costs more than it saves
+  const pool = o.pool ?? jobPool(plan.work.reduce((s, i) => s + entries[i].stat.size, 0), o.parallelism);
   const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
     checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
     plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;

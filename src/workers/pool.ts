@@ -35,12 +35,13 @@ const WORKER_EXEC_ARGV = [
   ...(process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : []),
 ];
 
-/** Plain bytes a restore or check does in this thread, without starting a worker (jobPool). */
+/** Plain bytes a backup, restore or check does in this thread, without starting a worker (jobPool). */
 export const INLINE_BYTES = 64 * 1024 * 1024;
 
 /**
- * The pool for a restore or check of `bytes` plain bytes: in this thread when the job is small
- * (a worker's start-up and the hand-offs to it cost more than the work) or when the machine has
+ * The pool for a backup, restore or check of `bytes` plain bytes (read or written): in this
+ * thread when the job is small (a worker's start-up, ~0.2 CPU-s each, and the hand-offs to it
+ * cost more than the work) or when the machine has
  * less than a core and a half to spare (`load`: the 1-minute load average; a worker would wait
  * for a core at every hand-off, and one core gains nothing from a second thread); else
  * `parallelism` workers (default: the machine's cores).
@@ -50,10 +51,7 @@ export function jobPool(bytes: number, parallelism?: number, load = loadavg()[0]
 }
 
 export interface PoolOptions {
-  /**
-   * Run decode, restore and check tasks in this thread, one at a time (no worker is started for
-   * them; backup's chunking still starts workers, on first use).
-   */
+  /** Run every task in this thread, one at a time (no worker is started): chunking files too. */
   inline?: boolean;
 }
 
@@ -71,7 +69,7 @@ export class WorkerPool {
     this.threads = this.inline ? 1 : Math.max(1, Math.min(threads, 64));
   }
 
-  /** Whether any worker thread was started (an inline pool starts them only to chunk files). */
+  /** Whether any worker thread was started (an inline pool never starts one). */
   get workersStarted(): boolean {
     return this.piscina !== undefined;
   }
@@ -85,9 +83,13 @@ export class WorkerPool {
   /** A task in a worker (buffers in `transfer` detached here), or in this thread when inline. */
   private async exec<R>(task: Task, transfer: ArrayBuffer[] = []): Promise<R> {
     if (!this.inline) return this.pool.run(task, { transferList: transfer as never }) as Promise<R>;
+    return unwrapMoved(await this.here(task)) as R;
+  }
+
+  /** Runs a task in this thread, as a worker would (the worker module is loaded on first use). */
+  private async here(task: Task): Promise<unknown> {
     this.inlineRun ??= import('./chunk-worker.js').then((m) => m.default);
-    const r = await (await this.inlineRun)(task);
-    return unwrapMoved(r) as R;
+    return (await this.inlineRun)(task);
   }
 
   /**
@@ -139,7 +141,8 @@ export class WorkerPool {
     });
     try {
       const task: FilesTask = { kind: 'files', paths, sizes, identities, chunker, policy, keys, port: port2, pack };
-      const result: FilesResult = await this.pool.run(task, { transferList: [port2] as never });
+      // inline, both ends of the channel are in this thread: the messages go through its event loop
+      const result = (this.inline ? await this.here(task) : await this.pool.run(task, { transferList: [port2] as never })) as FilesResult;
       await chain;
       if (failed !== undefined) throw failed;
       return result;
