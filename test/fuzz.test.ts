@@ -52,7 +52,7 @@ const manifest: Manifest = {
   addedBytes: 10,
 };
 const packs = [{ id: toHex(id32(9)), blobs: [{ id: id32(2), offset: 0, length: 5, rawLength: 5, codec: 0 }, { id: id32(3), offset: 5, length: 7, rawLength: 9, codec: 1 }] }];
-const header = encodePackHeader(packs[0].blobs);
+const header = encodePackHeader(packs[0].blobs, id32(8));
 const record: BackupRecord = {
   id: '25536ff0-126f-11ef-9902-26dd28356ef3',
   size: 10,

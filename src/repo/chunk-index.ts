@@ -147,9 +147,9 @@ export class PackTable {
     this.live--;
   }
 
-  /** Each recorded pack and the file sizes its record allows (with and without the header's hash). */
-  *entries(): IterableIterator<[string, { size: number; withoutHash: number }]> {
-    for (let no = 0; no < this.n; no++) if (this.sizes[no] >= 0) yield [this.id(no), { size: this.sizes[no], withoutHash: this.sizes[no] - 36 }];
+  /** Each recorded pack and the file size its record gives. */
+  *entries(): IterableIterator<[string, number]> {
+    for (let no = 0; no < this.n; no++) if (this.sizes[no] >= 0) yield [this.id(no), this.sizes[no]];
   }
 
   private place(no: number): void {

@@ -59,11 +59,10 @@ const uintBytes = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3
 
 /**
  * The size a pack file holding exactly these blobs has (spec/repository.md §5), computed from its
- * index record without reading it: blobs back to back, the msgpack header, the trailer. `withoutHash`
- * is the size written by early writers whose headers carry no `h`. An encrypted pack's header
- * has no `h` and is a box (`sealed`).
+ * index record without reading it: blobs back to back, the msgpack header with its `h`, the
+ * trailer. An encrypted pack's header has no `h` and is a box (`sealed`).
  */
-export function expectedPackSize(p: PackRecord, sealed = false): { size: number; withoutHash: number } {
+export function expectedPackSize(p: PackRecord, sealed = false): number {
   let data = 0;
   let header = 1 + 3 + 6 + (p.blobs.length < 16 ? 1 : p.blobs.length < 0x10000 ? 3 : 5); // map, "v": 1, "blobs", array
   for (const b of p.blobs) {
@@ -71,8 +70,7 @@ export function expectedPackSize(p: PackRecord, sealed = false): { size: number;
     header += 1 + 34 + uintBytes(b.offset) + uintBytes(b.length) + uintBytes(b.rawLength) + uintBytes(b.codec);
   }
   const withoutHash = data + header + 12;
-  if (sealed) return { size: withoutHash + BOX_OVERHEAD, withoutHash: withoutHash + BOX_OVERHEAD };
-  return { size: withoutHash + 36, withoutHash }; // "h": bin8 of 32 bytes
+  return sealed ? withoutHash + BOX_OVERHEAD : withoutHash + 36; // "h": bin8 of 32 bytes
 }
 
 function* packIds(t: PackTable): IterableIterator<string> {
@@ -86,8 +84,8 @@ export class ChunkIndex extends ChunkTable {
     has: (id: string): boolean => this.packTable.has(id),
     keys: (): IterableIterator<string> => packIds(this.packTable),
   };
-  /** pack id -> the file sizes its record allows (expectedPackSize). */
-  readonly packSizes: Iterable<[string, { size: number; withoutHash: number }]> & { has(id: string): boolean } = {
+  /** pack id -> the file size its record gives (expectedPackSize). */
+  readonly packSizes: Iterable<[string, number]> & { has(id: string): boolean } = {
     has: (id: string): boolean => this.packTable.has(id),
     [Symbol.iterator]: () => this.packTable.entries(),
   };
@@ -100,6 +98,6 @@ export class ChunkIndex extends ChunkTable {
   }
 
   addPack(p: PackRecord): void {
-    this.addBlobs(p.id, p.blobs, expectedPackSize(p, this.sealed).size);
+    this.addBlobs(p.id, p.blobs, expectedPackSize(p, this.sealed));
   }
 }

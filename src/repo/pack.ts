@@ -133,7 +133,11 @@ export function decodePackHeader(header: Uint8Array, packId: string, dataLength:
   return decodePackHeaderFull(header, packId, dataLength, what, crypt).blobs;
 }
 
-/** The same, with the header's hash of the blob bytes (absent only in packs of early writers and encrypted packs). */
+/**
+ * The same, with the header's hash of the blob bytes: every plain pack carries it (spec/repository.md
+ * §5; the frozen fixture test/fixtures/repo-v1 too), so one without is malformed. An encrypted pack's
+ * header has none: its name covers every byte.
+ */
 export function decodePackHeaderFull(
   header: Uint8Array,
   packId: string,
@@ -141,6 +145,7 @@ export function decodePackHeaderFull(
   what: string,
   crypt?: Crypt,
 ): { blobs: BlobEntry[]; dataHash?: Uint8Array } {
+  const sealed = !!crypt;
   if (crypt) header = openHeader(crypt, header, what);
   else if (toHex(blake3(header)) !== packId) throw new MobrError('CORRUPT_PACK', `${what}: header does not match the pack's name (damaged)`);
   let body: unknown;
@@ -151,7 +156,9 @@ export function decodePackHeaderFull(
   }
   const blobs = (body as { blobs?: unknown })?.blobs;
   const h = (body as { h?: unknown })?.h;
-  if (!Array.isArray(blobs) || (h !== undefined && !(h instanceof Uint8Array && h.length === 32))) throw new MobrError('CORRUPT_PACK', `${what}: header malformed`);
+  if (!Array.isArray(blobs)) throw new MobrError('CORRUPT_PACK', `${what}: header malformed`);
+  const hashOk = sealed ? h === undefined : h instanceof Uint8Array && h.length === 32;
+  if (!hashOk) throw new MobrError('CORRUPT_PACK', `${what}: header malformed (${sealed ? 'an h in a sealed header' : 'no 32-byte h'})`);
   return {
     blobs: blobs.map((row) => {
       const e = toBlobEntry(row);
@@ -177,7 +184,7 @@ export function checkPack(bytes: Uint8Array, packId: string, what: string, crypt
   if (crypt) return { blobs: backToBack(blobs, start, what), dataOk: checkSealedPack(bytes, packId), blobHashes: [] };
   backToBack(blobs, start, what);
   const blobHashes = blobs.map((b) => blake3(bytes.subarray(b.offset, b.offset + b.length)));
-  const dataOk = !dataHash || toHex(blake3(...blobHashes)) === toHex(dataHash);
+  const dataOk = toHex(blake3(...blobHashes)) === toHex(dataHash!);
   return { blobs, dataOk, blobHashes };
 }
 

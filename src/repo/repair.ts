@@ -113,7 +113,7 @@ async function findUnsound(repo: Repository, sizes: Map<string, number>, signal:
     checkAborted(signal);
     const size = sizes.get(id);
     if (size === undefined) return void out.set(id, 'missing');
-    if (size !== want.size && size !== want.withoutHash) return void out.set(id, `${size} bytes, its index record says ${want.size}`);
+    if (size !== want) return void out.set(id, `${size} bytes, its index record says ${want}`);
     try {
       if (!(await repo.verifyPack(id)).dataOk) out.set(id, "blob bytes do not match the header's hash");
     } catch (err) {

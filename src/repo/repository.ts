@@ -158,7 +158,7 @@ export class Repository {
     for (const [id, want] of this.index.packSizes) {
       const size = sizes.get(id);
       if (size === undefined) unsound.push({ pack: id, problem: 'missing' });
-      else if (size !== want.size && size !== want.withoutHash) unsound.push({ pack: id, problem: `${size} bytes, its index record says ${want.size}` });
+      else if (size !== want) unsound.push({ pack: id, problem: `${size} bytes, its index record says ${want}` });
     }
     if (unsound.length > 0) this.index.dropPacks(new Set(unsound.map((u) => u.pack)));
     this.unsoundPacks = unsound;
