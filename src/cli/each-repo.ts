@@ -10,6 +10,9 @@ import type { Repository } from '../repo/repository.js';
 import { describeLocation, type Location, type S3Credentials } from '../store/location.js';
 import { openRepository } from './stores.js';
 
+/** Errors whose message starts with the repository (its store's name): no context added. */
+const NAMES_ITS_STORE = new Set(['PASSWORD_NEEDED', 'WRONG_PASSWORD']);
+
 /** A repository a command could not work on, and why. */
 export interface SkippedRepository {
   location: Location;
@@ -39,8 +42,9 @@ export async function eachRepository<T>(
       }
     } catch (e) {
       if (!(e instanceof MobrError) || e.code === 'INTERRUPTED') throw e;
-      // one repository: its own error, naming it
-      if (locations.length === 1) throw e.message.includes(describeLocation(location)) ? e : withContext(describeLocation(location), e);
+      // one repository: its own error, naming it (once: a password error names it already)
+      const named = e.message.includes(describeLocation(location)) || NAMES_ITS_STORE.has(e.code);
+      if (locations.length === 1) throw named ? e : withContext(describeLocation(location), e);
       skipped.push({ location, code: e.code, message: e.message });
       errors.push(e);
     }
