@@ -8,7 +8,7 @@
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 
-export interface ColdBackupPlan {
+interface ColdBackupPlan {
   files: number;
   bytes: number;
   /** Files that would be read (new or changed since the parent backup). */

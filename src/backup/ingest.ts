@@ -11,7 +11,7 @@ import type { Repository } from '../repo/repository.js';
 import { RepoWriter } from '../repo/writer.js';
 import type { WorkerPool } from '../workers/pool.js';
 
-export interface IngestedFile {
+interface IngestedFile {
   size: number;
   sha256: Uint8Array;
   chunks: Uint8Array; // n × 32

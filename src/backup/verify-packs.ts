@@ -20,7 +20,7 @@ import type { PackCheckResult } from '../workers/tasks.js';
 import { owned } from './reader.js';
 import { taskFiles } from './restore-packs.js';
 
-export interface PackCheckReport {
+interface PackCheckReport {
   damagedPacks: { pack: string; problem: string }[];
   packReads: number;
 }

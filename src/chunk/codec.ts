@@ -11,7 +11,7 @@ import { MobrError } from '../errors.js';
 
 export const CODEC_NONE = 0;
 export const CODEC_ZSTD = 1;
-export type Codec = typeof CODEC_NONE | typeof CODEC_ZSTD;
+type Codec = typeof CODEC_NONE | typeof CODEC_ZSTD;
 export type CompressionPolicy = 'none' | 'zstd' | 'auto';
 
 const SAMPLE = 64 * 1024;

@@ -46,7 +46,7 @@ function makeJsScan(G: Int32Array): { scan: GearScanner['scan']; state: () => nu
 }
 
 /** The JavaScript scanner over a gear table (the default one unless given). */
-export function createJsScanner(gear: Int32Array = GEAR): GearScanner {
+function createJsScanner(gear: Int32Array = GEAR): GearScanner {
   return { backend: 'js', ...makeJsScan(gear) };
 }
 

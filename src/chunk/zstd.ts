@@ -11,7 +11,7 @@
 import { loadBinding } from '../util/native.js';
 import { init as wasmInit, createCCtx, compressUsingDict, decompress as wasmDecompress } from '@bokuweb/zstd-wasm';
 
-export type ZstdBackend = 'native' | 'wasm';
+type ZstdBackend = 'native' | 'wasm';
 
 export interface ZstdEncoder {
   readonly backend: ZstdBackend;
@@ -25,7 +25,7 @@ interface NativeZstd {
   Encoder: new (level: number) => { encodeSync(data: Uint8Array): Uint8Array };
 }
 
-export type NativeZstdLoader = () => NativeZstd | undefined;
+type NativeZstdLoader = () => NativeZstd | undefined;
 
 /** Loads the native binding, or returns undefined when it cannot load on this platform. */
 export function loadNativeZstd(name = '@toondepauw/node-zstd'): NativeZstd | undefined {

@@ -8,7 +8,7 @@ import type { FileEntry, Manifest } from '../repo/manifest.js';
 import { encodeName, isPlainName, showName } from '../util/names.js';
 
 /** `-rw-r--r--` / `drwxr-xr-x` / `lrwxrwxrwx`, with setuid, setgid and sticky bits as ls shows them. */
-export function modeString(f: Pick<FileEntry, 'kind' | 'mode'>): string {
+function modeString(f: Pick<FileEntry, 'kind' | 'mode'>): string {
   const m = f.mode;
   const rwx = (bits: number, special: boolean, s: string) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
   return `${f.kind === 'dir' ? 'd' : f.kind === 'symlink' ? 'l' : '-'}${rwx(m >> 6, (m & 0o4000) !== 0, 's')}${rwx(m >> 3, (m & 0o2000) !== 0, 's')}${rwx(m, (m & 0o1000) !== 0, 't')}`;
@@ -20,7 +20,7 @@ export const isoTime = (ms: number): string => new Date(ms).toISOString();
  * The tae_list columns of a MatrixOne server backup's file, when the manifest kept them. A row of
  * the three-column tae_list (up to v1.1.x: `path,size,sha256`) has a checksum and no TS ('').
  */
-export function taeColumns(f: FileEntry): { checksum: string; needCopy: boolean; ts: string } | undefined {
+function taeColumns(f: FileEntry): { checksum: string; needCopy: boolean; ts: string } | undefined {
   const x = f.meta;
   if (!x || x.needCopy === undefined) return undefined;
   return { checksum: x.checksum ?? '', needCopy: x.needCopy === 'true', ts: x.ts ?? '' };

@@ -32,12 +32,12 @@ import { sameLocation, type Location, type S3Credentials, type S3Location } from
 import type { CliContext } from './context.js';
 import { openRepository } from './stores.js';
 
-export const SHARED_NAME = '.mobr';
+const SHARED_NAME = '.mobr';
 const ANCHORS = '.mobr-anchors';
-export const ANCHOR_NOTE = 'mo_br.backup';
+const ANCHOR_NOTE = 'mo_br.backup';
 const DATED = /^(?:(.+)\/)?([A-Za-z0-9._-]+)\/(\d{6})\/(\d{8}_\d{6})$/;
 
-export interface SharedRepo {
+interface SharedRepo {
   /** The repository (`<root>/.mobr`, or on S3 `<parent>/.mobr/<name>`). */
   location: Location;
   /** The --path (or --filepath) given: the dated folder. */

@@ -23,7 +23,7 @@ import type { ErrorCode } from '../errors.js';
 import { deniedReason, MobrError } from '../errors.js';
 
 export const EXIT_OK = 0;
-export const EXIT_INTERNAL = 70;
+const EXIT_INTERNAL = 70;
 
 const EXIT_CODES: Record<ErrorCode, number> = {
   CHECK_FAILED: 1,
@@ -103,7 +103,7 @@ const PUBLIC_CODES: Record<number, string> = {
 };
 
 /** The `--json` error document: `{"schema":"mobr.error.v1","error":{code,exit,message,detail}}`. */
-export function errorDocument(e: unknown, secrets: readonly string[] = []): { schema: string; error: { code: string; exit: number; message: string; detail: string } } {
+function errorDocument(e: unknown, secrets: readonly string[] = []): { schema: string; error: { code: string; exit: number; message: string; detail: string } } {
   const exit = exitCodeFor(e);
   const detail = e instanceof MobrError ? e.code : ((e as NodeJS.ErrnoException | undefined)?.code ?? 'INTERNAL');
   return { schema: 'mobr.error.v1', error: { code: PUBLIC_CODES[exit] ?? 'INTERNAL', exit, message: messageFor(e, secrets), detail: String(detail) } };

@@ -10,7 +10,7 @@ import { formatBytes, formatDuration, formatTime } from './units.js';
 
 const HEADERS = ['ID', 'SIZE', 'PATH', 'AT TIME', 'DURATION', 'COMPLETE TIME', 'BACKUPTS', 'BACKUPTYPE'];
 
-export interface TableOptions {
+interface TableOptions {
   /** Minutes east of UTC for the times (default: the local zone). */
   offsetMinutes?: number;
   /** Drop BACKUPTS and BACKUPTYPE, as mo_br releases before 1.2 did (used by golden tests). */
@@ -24,7 +24,7 @@ export interface TableOptions {
  * (bin/auto_backup.sh since 298fd94; `grep -A 1` before), so the row's fifth line must hold it
  * (spec/mo_br.md, "list").
  */
-export function pathCell(loc: Location): string[] {
+function pathCell(loc: Location): string[] {
   if (loc.backupDir === 'filesystem') return ['BackupDir: filesystem  Path:', loc.path, '', 'Incremental --path:', loc.path];
   const second = loc.endpoint ? `Endpoint: ${loc.endpoint}` : '';
   const third = `Bucket: ${loc.bucket}${loc.region ? `  Region: ${loc.region}` : ''}`;

@@ -20,14 +20,14 @@ import { PASSWORD_ENV } from './repo-password.js';
 
 const SECRET_ENV = ['X', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN', ...PASSWORD_ENV];
 
-export interface Hooks {
+interface Hooks {
   onSuccess?: string;
   onFailure?: string;
   webhook?: string;
 }
 
 /** The outcome as the hooks see it (JSON for MOBR_SUMMARY and the webhook's body). */
-export function outcomeDocument(o: RunOutcome): Record<string, unknown> {
+function outcomeDocument(o: RunOutcome): Record<string, unknown> {
   const s = o.summaries[0];
   return {
     schema: 'mobr.hook.v1',
@@ -44,7 +44,7 @@ export function outcomeDocument(o: RunOutcome): Record<string, unknown> {
 }
 
 /** The environment of a hook command: the caller's without secrets, plus MOBR_*. */
-export function hookEnv(o: RunOutcome, secrets: readonly string[], base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+function hookEnv(o: RunOutcome, secrets: readonly string[], base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   const secret = (v: string) => secrets.some((s) => s.length >= 3 && v.includes(s));
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !SECRET_ENV.includes(k) && !k.startsWith('MOBR_') && !secret(v)) env[k] = v;

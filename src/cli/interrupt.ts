@@ -10,7 +10,7 @@
  */
 import { constants } from 'node:os';
 
-export interface Interrupts {
+interface Interrupts {
   signal: AbortSignal;
   /** 130 or 143 once a signal came; undefined before. */
   exitCode(): number | undefined;
@@ -19,7 +19,7 @@ export interface Interrupts {
 
 const HANDLED = ['SIGINT', 'SIGTERM'] as const;
 
-export function exitCodeForSignal(sig: NodeJS.Signals): number {
+function exitCodeForSignal(sig: NodeJS.Signals): number {
   return 128 + (constants.signals[sig] ?? 0);
 }
 

@@ -6,7 +6,7 @@ import { checkEndpoint } from '../store/s3-options.js';
 import { isPlainName, showName } from '../util/names.js';
 
 /** Flag values of one family (`--path`… for backup, `--backup_path`… for restore/check). */
-export interface LocationFlags {
+interface LocationFlags {
   dir?: string;
   path?: string;
   endpoint?: string;

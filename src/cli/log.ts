@@ -17,10 +17,10 @@ import { systemClock } from '../util/clock.js';
 import { maskSecrets } from '../util/mask.js';
 
 /** mo_br's `--log_file` value meaning the console (its documented default), never a file of that name. */
-export const CONSOLE = 'console';
+const CONSOLE = 'console';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function parseLogLevel(v: string | undefined): LogLevel {
   if (v === undefined || v === '') return 'error';

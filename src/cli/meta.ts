@@ -30,7 +30,7 @@ import { cleanRecord, formatMetaLines, parseMetaLines, type BackupRecord, type S
 import { isLegacyMeta, parseLegacyMeta } from './meta-json.js';
 
 export type { BackupRecord } from './meta-line.js';
-export const META_FILE_NAME = 'mo_br.meta';
+const META_FILE_NAME = 'mo_br.meta';
 
 /**
  * The meta file's default place: `MO_BR_META_PATH` when set; else, for a copy installed by npm

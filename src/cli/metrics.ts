@@ -60,7 +60,7 @@ export function labelText(command: string, repository: string, source: string): 
 const number = (v: number) => (v === Infinity ? '+Inf' : Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : 'NaN');
 
 /** The series of one run: metric name -> label text -> value. */
-export function outcomeSeries(o: RunOutcome): Map<string, Map<string, string>> {
+function outcomeSeries(o: RunOutcome): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   const set = (name: string, labels: string, v: number) => {
     let m = out.get(name);
@@ -104,7 +104,7 @@ export function parseOwn(text: string): Map<string, Map<string, string>> {
 }
 
 /** The previous file's series with this run's merged in (see the file comment). */
-export function mergeSeries(before: Map<string, Map<string, string>>, run: Map<string, Map<string, string>>): Map<string, Map<string, string>> {
+function mergeSeries(before: Map<string, Map<string, string>>, run: Map<string, Map<string, string>>): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   for (const name of Object.keys(HELP)) {
     const m = new Map(before.get(name) ?? []);
@@ -114,7 +114,7 @@ export function mergeSeries(before: Map<string, Map<string, string>>, run: Map<s
   return out;
 }
 
-export function renderSeries(series: Map<string, Map<string, string>>): string {
+function renderSeries(series: Map<string, Map<string, string>>): string {
   let text = '';
   for (const [name, values] of series) {
     const [type, help] = HELP[name];

@@ -12,7 +12,7 @@ import type { Location, S3Credentials } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { printJson, type CliContext } from './context.js';
 
-export interface OpenedNative {
+interface OpenedNative {
   folder: NativeFolder;
   close(): Promise<void>;
 }
@@ -66,7 +66,7 @@ export async function nativeSource(native: OpenedNative, location: Location, id?
 }
 
 /** An ID given with a native folder must be the one its backup_meta records (when it has one). */
-export function assertNativeId(native: OpenedNative, recorded: string | undefined, wanted: string | undefined): void {
+function assertNativeId(native: OpenedNative, recorded: string | undefined, wanted: string | undefined): void {
   if (wanted !== undefined && recorded !== undefined && recorded !== wanted) {
     throw new MobrError('ENOENT_BACKUP', `the backup folder ${native.folder.store.location} holds backup ${recorded} (its backup_meta), not ${wanted}`);
   }

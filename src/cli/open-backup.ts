@@ -11,7 +11,7 @@ import { checkBackupId, type CliContext } from './context.js';
 import { describeLocation, sameLocation, type Location } from '../store/location.js';
 import { catalogRecord, flagLocation, openBackup, resolveAlias, type RepoFlags } from './resolve.js';
 
-export interface OpenedBackups {
+interface OpenedBackups {
   location: Location;
   repo: Repository;
   manifests: Manifest[];

@@ -8,7 +8,7 @@
  */
 import { formatBytes } from './units.js';
 
-export interface ProgressUpdate {
+interface ProgressUpdate {
   files?: number;
   totalFiles?: number;
   bytes?: number;
@@ -22,7 +22,7 @@ export interface ProgressUpdate {
 }
 
 /** Where a phase's measurement starts: its first update. */
-export interface Start {
+interface Start {
   at: number;
   bytes: number;
   files: number;
@@ -89,7 +89,7 @@ export function storedBytes(): (p: { bytesRead: number; bytesUnstored?: number }
 }
 
 /** The line: label, phase, percent, done/total, rate and ETA (once `warmup` seconds of the phase have passed), current file. */
-export function progressLine(label: string, u: ProgressUpdate, start: Start, now: number, warmup = 1): string {
+function progressLine(label: string, u: ProgressUpdate, start: Start, now: number, warmup = 1): string {
   const parts = [label];
   if (u.phase) parts.push(u.phase);
   if (u.totalBytes) parts.push(`${Math.floor(((u.bytes ?? 0) * 100) / u.totalBytes)}%`);

@@ -79,7 +79,7 @@ function sourceText(source: Record<string, unknown>): string | undefined {
 }
 
 /** The catalog record of a backup, rebuilt from its manifest (times have millisecond precision). */
-export function recordFromManifest(m: Manifest, location: Location): BackupRecord {
+function recordFromManifest(m: Manifest, location: Location): BackupRecord {
   const durationMs = Math.max(0, m.completedAt - m.startedAt);
   const r: BackupRecord = {
     id: m.id,

@@ -11,7 +11,7 @@ import { toHex } from '../hash/hex.js';
 import { sourceKey } from '../repo/prune.js';
 import { labelText, parseOwn } from './metrics.js';
 
-export interface SourceHealth {
+interface SourceHealth {
   source: string;
   backups: number;
   full: number;

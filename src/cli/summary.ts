@@ -26,7 +26,7 @@ export interface FileCounts {
   unchanged: number;
 }
 
-export interface S3Counts {
+interface S3Counts {
   requests: number;
   byKind: Record<string, number>;
   retries: number;
@@ -82,7 +82,7 @@ export function s3Counts(...stores: (Store | undefined)[]): S3Counts | undefined
   return { requests: Object.values(byKind).reduce((a, b) => a + b, 0), byKind, retries };
 }
 
-export function renderSummary(s: Summary): string {
+function renderSummary(s: Summary): string {
   const row = (k: string, v: string) => `  ${k.padEnd(10)} ${v}\n`;
   let out = `summary: ${s.command} ${s.subject}\n`;
   if (s.files) {
@@ -101,7 +101,7 @@ export function renderSummary(s: Summary): string {
 }
 
 /** What of a command's context (a CliContext) the summary reads: context.ts imports this file, not the other way. */
-export interface SummaryContext {
+interface SummaryContext {
   json: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -110,7 +110,7 @@ export interface SummaryContext {
 }
 
 /** Whether the summary is shown: a terminal or --verbose, and neither --json nor --quiet. */
-export function showSummary(ctx: SummaryContext): boolean {
+function showSummary(ctx: SummaryContext): boolean {
   if (ctx.json || ctx.quiet) return false;
   return ctx.verbose === true || ctx.stderr.isTTY === true;
 }

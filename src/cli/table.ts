@@ -11,7 +11,7 @@ const MAX_CELL_WIDTH = 30;
 const OVERLONG_PENALTY = 1e5;
 
 /** Display width: one column per code point (mo_br's cells are ASCII; 'µ' is one column). */
-export function displayWidth(s: string): number {
+function displayWidth(s: string): number {
   return [...s].length;
 }
 

@@ -40,7 +40,7 @@ export function packageVersion(): string {
 }
 
 /** The commit checked out at `root` (a repository or a worktree), or undefined. */
-export function gitCommit(root: string): string | undefined {
+function gitCommit(root: string): string | undefined {
   let gitDir = path.join(root, '.git');
   const dotGit = read(gitDir);
   if (dotGit?.startsWith('gitdir:')) gitDir = path.resolve(root, dotGit.slice(7).trim());
@@ -64,7 +64,7 @@ export function gitCommit(root: string): string | undefined {
   return undefined;
 }
 
-export interface BuildInfo {
+interface BuildInfo {
   version: string;
   commit: string;
   node: string;

@@ -36,7 +36,7 @@ export function walkSummaryJson(r: WalkReport): Record<string, unknown> {
  * cluster) and `mo-data/local` (the local cache and metadata), which operators move to another
  * disk and link back. Any other link, at the top too, is stored as a link (spec/repository.md §7.2).
  */
-export const FOLLOWED_TOP_LINKS = ['shared', 'local'] as const;
+const FOLLOWED_TOP_LINKS = ['shared', 'local'] as const;
 
 /** How a cold backup walks mo-data: a linked shared/local is followed; the repository and catalog are left out. */
 export function coldWalkOptions(location: Location, catalogFile: string): WalkOptions {

@@ -26,7 +26,7 @@ interface NativeBlake {
 type NativeKeyed = { newKeyed(key: Uint8Array): { update(input: Uint8Array): unknown; digestBuffer(): Uint8Array; reset(): void } };
 
 /** Loads the native binding, or returns undefined when it cannot load on this platform. */
-export type NativeLoader = () => NativeBlake | undefined;
+type NativeLoader = () => NativeBlake | undefined;
 
 export function loadNative(name = '@napi-rs/blake-hash'): NativeBlake | undefined {
   return loadBinding<NativeBlake>(name, '@napi-rs/blake-hash');

@@ -7,7 +7,7 @@ export function fromHex(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
-export const ID_BYTES = 32;
+const ID_BYTES = 32;
 
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) DIGIT['0123456789abcdef'.charCodeAt(i)] = i;

@@ -23,9 +23,9 @@ import { frame, frameStream } from './framing.js';
 import { formatCsv, parseMoMeta } from './layout.js';
 import { checkOutputFolder } from '../util/output-path.js';
 
-export const BACKUP_META = 'backup_meta';
+const BACKUP_META = 'backup_meta';
 
-export interface ExportOptions {
+interface ExportOptions {
   /** Raw files everywhere (what a DISK-V2 cluster writes); default: LocalFS-framed tae/ and hakeeper/. */
   raw?: boolean;
   parallelism?: number;
@@ -34,10 +34,10 @@ export interface ExportOptions {
 }
 
 /** Files a DISK cluster's FILESYSTEM backup stores LocalFS-framed (pkg/backup/backup.go). */
-export const isFramedInBackup = (p: string): boolean => p.startsWith('tae/') || p.startsWith('hakeeper/');
+const isFramedInBackup = (p: string): boolean => p.startsWith('tae/') || p.startsWith('hakeeper/');
 
 /** backup_meta's text: mo_br's ID, then mo_meta's version and build info. */
-export function writeBackupMeta(id: string, version: string, buildinfo: string): string {
+function writeBackupMeta(id: string, version: string, buildinfo: string): string {
   return formatCsv([['id', id, ''], ['version', version, ''], ['buildinfo', buildinfo, '']]);
 }
 

@@ -13,7 +13,7 @@ import { promises as fsp } from 'node:fs';
 import { MobrError } from '../errors.js';
 import { loadBinding } from '../util/native.js';
 
-export type Crc32cBackend = 'native' | 'wasm';
+type Crc32cBackend = 'native' | 'wasm';
 type Crc32c = (data: Uint8Array) => number;
 interface NativeCrc32 {
   crc32c(input: Uint8Array): number;
@@ -48,8 +48,8 @@ export const crc32cBackend: Crc32cBackend = chosen.backend;
 export const crc32c: Crc32c = chosen.crc32c;
 
 /** LocalFS blocks (pkg/fileservice/file_with_checksum.go): crc32c LE (4) + up to 2044 bytes. */
-export const FRAME_BLOCK = 2048;
-export const FRAME_PAYLOAD = FRAME_BLOCK - 4;
+const FRAME_BLOCK = 2048;
+const FRAME_PAYLOAD = FRAME_BLOCK - 4;
 
 /** Frames raw content the way LocalFS stores it. */
 export function frame(data: Uint8Array): Buffer {

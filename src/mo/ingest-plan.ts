@@ -37,7 +37,7 @@ export interface IngestPlan {
   carriedFiles: number;
 }
 
-export interface PlanContext {
+interface PlanContext {
   repo: Repository;
   id: string;
   base?: Manifest;

@@ -15,7 +15,7 @@ import { formatCsv, parseCsvLines } from '../util/csv.js';
 // ---------------------------------------------------------------- TS
 
 /** MatrixOne's transaction timestamp: physical nanoseconds (int64) and a logical counter (uint32). */
-export interface MoTS {
+interface MoTS {
   physical: bigint;
   logical: number;
 }
@@ -38,7 +38,7 @@ export function parseTS(s: string, where = 'timestamp'): MoTS {
   return { physical, logical };
 }
 
-export const ZERO_TS: MoTS = { physical: 0n, logical: 0 };
+const ZERO_TS: MoTS = { physical: 0n, logical: 0 };
 
 // ---------------------------------------------------------------- CSV (Go encoding/csv dialect)
 
@@ -55,7 +55,7 @@ function decodeUtf8(data: Uint8Array | string, file: string): string {
 
 // ---------------------------------------------------------------- mo_meta
 
-export type LaunchConfigType = 'cn' | 'dn' | 'log' | 'proxy' | 'launch';
+type LaunchConfigType = 'cn' | 'dn' | 'log' | 'proxy' | 'launch';
 const LAUNCH_TYPES = new Set(['cn', 'dn', 'log', 'proxy', 'launch']);
 
 export type MoMetaRow =

@@ -7,7 +7,7 @@
  */
 import type { FileEntry } from '../repo/manifest.js';
 
-export const LISTED_SIZE = 'listedSize';
+const LISTED_SIZE = 'listedSize';
 
 /** The `x` fact for a row that listed `size` bytes. */
 export function listedSizeMeta(size: number): Record<string, string> {

@@ -19,7 +19,7 @@ import type { Store, StoreEntry } from '../store/store.js';
 import { framedSize, looksFramed, unframeStream } from './framing.js';
 import { checkShown, compareCheckOrder, parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, SIDECAR_ALGOS, type SidecarAlgo, type TaeFileEntry } from './layout.js';
 
-export type Framing = 'crc' | 'raw';
+type Framing = 'crc' | 'raw';
 const PIECE = 8 << 20;
 
 export interface NativeFolder {
@@ -77,14 +77,14 @@ async function sidecarOf(folder: NativeFolder, rel: string): Promise<{ algo: Sid
   return undefined;
 }
 
-export interface NativeFile {
+interface NativeFile {
   path: string;
   size: number;
   sha256?: string;
   mtimeMs?: number;
 }
 
-export interface NativeCheck {
+interface NativeCheck {
   files: NativeFile[];
   damaged: { path: string; problem: string }[];
   /** tae_list rows (needCopy=false) whose file an earlier backup holds. */

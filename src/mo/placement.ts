@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { MobrError } from '../errors.js';
 
-export type Framing = 'raw' | 'crc';
+type Framing = 'raw' | 'crc';
 
 /** One `[[fileservice]]` of a config, defaults applied. */
 export interface FileServiceDir {
@@ -48,7 +48,7 @@ export interface HkPlacement {
   via: string;
 }
 
-export const DEFAULT_HK_FILE_PATH = 'hk_data';
+const DEFAULT_HK_FILE_PATH = 'hk_data';
 const LOCAL_BACKENDS = new Set(['DISK', 'DISK-V2']);
 
 /** Case-insensitive key lookup, as BurntSushi/toml matches Go struct fields. */

@@ -27,10 +27,10 @@ import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { createHash } from 'node:crypto';
 import { DESCRIPTIVE } from './restore.js';
 
-export const S3_SHARED_PREFIX = 'data';
-export const S3_HK_KEY = 'hk_data';
+const S3_SHARED_PREFIX = 'data';
+const S3_HK_KEY = 'hk_data';
 
-export interface MoS3RestoreOptions {
+interface MoS3RestoreOptions {
   /** Keys for the target bucket. */
   credentials?: S3Credentials;
   parallelism?: number;
@@ -45,7 +45,7 @@ export interface MoS3RestoreOptions {
   store?: Store;
 }
 
-export interface MoS3RestoreResult extends RestoreProgress {
+interface MoS3RestoreResult extends RestoreProgress {
   taePath: string;
   taeFiles: number;
 }
@@ -53,7 +53,7 @@ export interface MoS3RestoreResult extends RestoreProgress {
 const join = (...parts: string[]) => parts.map((p) => p.replace(/^\/+|\/+$/g, '')).filter((p) => p !== '').join('/');
 
 /** The store key (below the filepath) of each restored file. */
-export function s3KeyFor(layoutPath: string): string | undefined {
+function s3KeyFor(layoutPath: string): string | undefined {
   if (layoutPath.startsWith('tae/') && !DESCRIPTIVE.has(layoutPath)) return join(S3_SHARED_PREFIX, layoutPath.slice(4));
   if (layoutPath === 'hakeeper/hk_data') return S3_HK_KEY;
   return undefined;

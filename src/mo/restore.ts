@@ -27,7 +27,7 @@ import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { frameStream } from './framing.js';
 import { UUID_SUFFIX, clusterPlacement, type ClusterPlacement } from './cluster.js';
 
-export interface MoRestoreLayout {
+interface MoRestoreLayout {
   /** mo_br's `TaePath` line: `./mo-data/shared` (relative to the restore path when inside it). */
   taePath: string;
   kind: 'matrixone' | 'cold' | 'tree';
@@ -35,7 +35,7 @@ export interface MoRestoreLayout {
   cluster?: ClusterPlacement;
 }
 
-export interface MoRestoreOptions {
+interface MoRestoreOptions {
   /** The TN (DN) config naming the SHARED fileservice folder and backend. */
   dnConfigPath?: string;
   /** Folder (relative to the restore path) that gets the launch configs back; null: skip them. */
@@ -54,7 +54,7 @@ export interface MoRestoreOptions {
   signal?: AbortSignal;
 }
 
-export interface MoRestoreResult extends RestoreProgress {
+interface MoRestoreResult extends RestoreProgress {
   layout: MoRestoreLayout;
   taeFiles: number;
 }

@@ -10,7 +10,7 @@
  */
 import { MobrError } from '../errors.js';
 
-export interface Sized {
+interface Sized {
   rel: string;
   size: number;
 }

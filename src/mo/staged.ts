@@ -18,10 +18,10 @@ import { framedSize, looksFramed, unframe } from './framing.js';
 import { parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, SIDECAR_ALGOS, verifySidecar, type MoMetaRow, type SidecarAlgo, type TaeFileEntry, type TaeSum } from './layout.js';
 import type { Staging } from './staging.js';
 
-export type Framing = 'crc' | 'raw';
+type Framing = 'crc' | 'raw';
 
 /** A file written through writeFile: its logical bytes, checked against its sidecar if any. */
-export interface WrittenFile {
+interface WrittenFile {
   data: Uint8Array;
   sha256: string;
   sidecar?: SidecarAlgo;

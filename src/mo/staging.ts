@@ -18,7 +18,7 @@ import { bestEffort, reportUnthrown } from '../util/best-effort.js';
 import type { Store, StoreEntry } from '../store/store.js';
 import type { BackupRequest } from './client.js';
 
-export const STAGING_FOLDER = 'staging';
+const STAGING_FOLDER = 'staging';
 const PIECE = 8 << 20;
 
 export interface Staging {

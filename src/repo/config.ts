@@ -23,7 +23,7 @@ export interface RepoConfig {
 }
 
 /** The plain chunker; `-keyed` is the same cut rule over the repository's secret gear table. */
-export type ChunkerAlgorithm = 'fastcdc-mobr-v1' | 'fastcdc-mobr-v1-keyed';
+type ChunkerAlgorithm = 'fastcdc-mobr-v1' | 'fastcdc-mobr-v1-keyed';
 
 export interface RepoOptions {
   chunker?: ChunkerParams;
@@ -31,7 +31,7 @@ export interface RepoOptions {
   compression?: CompressionPolicy;
 }
 
-export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
+const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
 export function newConfig(o: RepoOptions = {}, encrypted = false): RepoConfig {
   const chunker = o.chunker ?? DEFAULT_CHUNKER;

@@ -11,7 +11,7 @@ import { gc, type GcOptions, type GcReport } from './gc.js';
 import { isLockLost } from './lock.js';
 import type { Repository } from './repository.js';
 
-export interface DeleteHooks {
+interface DeleteHooks {
   /** Before the first manifest is deleted (e.g. check that the catalog can be written). */
   beforeDelete?: () => Promise<void>;
   /** Right after the manifests are deleted (e.g. remove their catalog records). */

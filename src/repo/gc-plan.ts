@@ -24,7 +24,7 @@ export interface StoredPack {
   mtimeMs?: number;
 }
 
-export interface PlanInput {
+interface PlanInput {
   /** "Now" on the store's clock (the mtime of gc's own lock object). */
   now: number;
   windowMs: number;

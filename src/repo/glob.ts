@@ -15,7 +15,7 @@
  */
 import { MobrError, checkAborted } from '../errors.js';
 
-export type GlobMode = 'exact' | 'tree';
+type GlobMode = 'exact' | 'tree';
 
 export interface Glob {
   pattern: string;
@@ -23,7 +23,7 @@ export interface Glob {
 }
 
 /** Longer patterns are refused (bad input): a path is at most 4 KiB (PATH_MAX). */
-export const MAX_PATTERN = 4096;
+const MAX_PATTERN = 4096;
 
 /** A character test: a code unit satisfies it or not. */
 type Pred = (c: number) => boolean;

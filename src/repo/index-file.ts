@@ -20,7 +20,7 @@ export interface PackRecord {
   blobs: BlobEntry[];
 }
 
-export const INDEX_VERSION = 1;
+const INDEX_VERSION = 1;
 
 /** An index object's sealing in an encrypted repository (its name is its own hash: not bound). */
 const indexSealing = (crypt: Crypt | undefined): Sealing | undefined => (crypt ? { crypt, name: 'index/' } : undefined);

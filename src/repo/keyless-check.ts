@@ -14,7 +14,7 @@ import { checkSealedPack } from './pack.js';
 import { sealedKeySet } from './sealed.js';
 import { Repository } from './repository.js';
 
-export interface KeylessReport {
+interface KeylessReport {
   /** The repository's key-set id (from its config). */
   keySet: string;
   packs: number;

@@ -18,7 +18,7 @@ import { toHex } from '../hash/hex.js';
 import { HEADER_AAD, OpenError, type Crypt } from '../crypto/crypt.js';
 
 export const PACK_MAGIC = Buffer.from('MOBRPK01', 'ascii');
-export const SEALED_PACK_MAGIC = Buffer.from('MOBRPS01', 'ascii');
+const SEALED_PACK_MAGIC = Buffer.from('MOBRPS01', 'ascii');
 export const TRAILER = 12; // u32 header length + 8-byte magic
 
 export interface BlobEntry {
@@ -29,7 +29,7 @@ export interface BlobEntry {
   codec: number;
 }
 
-export interface BuiltPack {
+interface BuiltPack {
   id: string; // hex
   bytes: Uint8Array;
   blobs: BlobEntry[];
@@ -138,7 +138,7 @@ export function decodePackHeader(header: Uint8Array, packId: string, dataLength:
  * §5; the frozen fixture test/fixtures/repo-v1 too), so one without is malformed. An encrypted pack's
  * header has none: its name covers every byte.
  */
-export function decodePackHeaderFull(
+function decodePackHeaderFull(
   header: Uint8Array,
   packId: string,
   dataLength: number,

@@ -18,7 +18,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 export const PLANS_FOLDER = 'plans';
 export const PARTS_FOLDER = 'parts';
 export const planKey = (id: string): string => `${PLANS_FOLDER}/${id}`;
-export const partsPrefix = (id: string): string => `${PARTS_FOLDER}/${id}`;
+const partsPrefix = (id: string): string => `${PARTS_FOLDER}/${id}`;
 export const partKey = (id: string, share: number): string => `${partsPrefix(id)}/${share}`;
 
 /** One staged file to read: where it is, what it must be, and the entry facts it keeps. */

@@ -5,7 +5,7 @@
 import { compileGlob, filterYielding, type Glob } from './glob.js';
 import type { FileEntry, Manifest } from './manifest.js';
 
-export interface Selection {
+interface Selection {
   include: string[];
   exclude: string[];
 }

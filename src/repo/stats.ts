@@ -7,7 +7,7 @@ import { toHex } from '../hash/hex.js';
 import { chunkCount, chunkId, type Manifest } from './manifest.js';
 import type { Repository } from './repository.js';
 
-export interface BackupStats {
+interface BackupStats {
   id: string;
   completedAt: number;
   logicalSize: number;

@@ -17,7 +17,7 @@ const INDEX_EVERY = 32;
 const HEADER_ROOM = 64 * 1024;
 const NO_BUFFER = new SharedArrayBuffer(0);
 
-export interface WriterStats {
+interface WriterStats {
   newChunks: number;
   newBytes: number; // plain bytes of new chunks
   /** Stored (compressed, sealed) bytes of the new chunks, as the index records them: what `stats` calls added. */
@@ -26,7 +26,7 @@ export interface WriterStats {
 }
 
 /** One pack being filled: its buffer, the blobs recorded in it so far, and who fills it. */
-export interface PackSlot {
+interface PackSlot {
   buf: SharedArrayBuffer;
   size: number;
   blobs: BlobEntry[];
@@ -36,7 +36,7 @@ export interface PackSlot {
 }
 
 /** What a filler reports having written into a slot (the worker's DataMessage). */
-export interface SlotWrites {
+interface SlotWrites {
   ids: Uint8Array; // k × 32
   offsets: number[];
   lengths: number[];

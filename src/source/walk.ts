@@ -18,7 +18,7 @@ import { withContext } from '../errors.js';
 import { decodeName, fsPath, realish } from '../util/names.js';
 
 /** What a backup keeps of an entry's lstat (a Node Stats object costs ~850 bytes of heap; this ~150). */
-export interface EntryStat {
+interface EntryStat {
   mode: number;
   size: number;
   mtimeMs: number;
@@ -61,7 +61,7 @@ export interface WalkOptions {
   exclude?: { path: string; siblings?: boolean }[];
 }
 
-export interface WalkResult {
+interface WalkResult {
   entries: WalkEntry[];
   report: WalkReport;
 }

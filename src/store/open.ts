@@ -16,7 +16,7 @@ export function setDefaultRateLimits(l: RateLimits): void {
   defaultLimits = l;
 }
 
-export interface OpenStoreOptions {
+interface OpenStoreOptions {
   /** Keys for an S3 location (both or neither); without them the AWS SDK's default chain. */
   credentials?: S3Credentials;
   /** S3 requests in flight at once. */

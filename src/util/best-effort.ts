@@ -6,7 +6,7 @@
  */
 import { isMobrError } from '../errors.js';
 
-export type CleanupFailureSink = (what: string, err: unknown) => void;
+type CleanupFailureSink = (what: string, err: unknown) => void;
 
 let sink: CleanupFailureSink = () => undefined;
 

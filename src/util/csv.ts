@@ -34,7 +34,7 @@ export function parseCsv(text: string, file: string, fields: number): string[][]
   return parseCsvLines(text, file, fields).map((r) => r.fields);
 }
 
-export interface CsvRecord {
+interface CsvRecord {
   fields: string[];
   line: number;
 }

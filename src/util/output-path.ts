@@ -34,7 +34,7 @@ export interface OutputRule {
 }
 
 /** Where the bytes go: a new file, a regular file replaced, or a device/fifo written through. */
-export interface OutputTarget {
+interface OutputTarget {
   kind: 'new' | 'replace' | 'through';
   /** The real path written (links resolved). */
   path: string;
@@ -69,12 +69,12 @@ function headOf(file: string, n: number): Buffer {
 }
 
 /** True when dir holds a mobr repository's config. */
-export function isRepositoryFolder(dir: string): boolean {
+function isRepositoryFolder(dir: string): boolean {
   return headOf(path.join(dir, 'config'), MAGIC.length).equals(MAGIC);
 }
 
 /** The repository folder that holds p (p itself or a folder above it), if any. */
-export function repositoryAbove(p: string): string | undefined {
+function repositoryAbove(p: string): string | undefined {
   for (let d = p; ; d = path.dirname(d)) {
     if (isRepositoryFolder(d)) return d;
     if (path.dirname(d) === d) return undefined;

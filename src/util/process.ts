@@ -37,7 +37,7 @@ const tryRead = <T>(f: () => T): T | undefined => {
 };
 
 /** Field 22 (starttime) of a /proc/<pid>/stat line; the command name (field 2) may hold spaces and ')'. */
-export function startTimeField(stat: string): string | undefined {
+function startTimeField(stat: string): string | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields[19]; // fields[0] is field 3
 }

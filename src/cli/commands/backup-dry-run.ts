@@ -17,7 +17,7 @@ import { coldWalkOptions, walkSummary, walkSummaryJson } from '../walk-summary.j
 import { showName } from '../../util/names.js';
 import { formatBytes } from '../units.js';
 
-export interface DryRunInput {
+interface DryRunInput {
   location: Location;
   creds: S3Credentials;
   type: 'full' | 'incremental';

@@ -21,7 +21,7 @@ import { sharePauseHook } from '../test-pause.js';
 import { sleep } from '../../util/sleep.js';
 
 /** The flags of `backup` these parts read (backup.ts's ShareFlags has them all). */
-export interface ShareFlags {
+interface ShareFlags {
   shares?: string;
   shares_timeout?: string;
   join?: string;
@@ -46,7 +46,7 @@ export function sharesFlag(flags: ShareFlags): number | undefined {
 }
 
 /** --shares_timeout's default: a nightly job that nobody joined fails before the next night. */
-export const DEFAULT_SHARES_TIMEOUT = '6h';
+const DEFAULT_SHARES_TIMEOUT = '6h';
 
 /** --shares_timeout <duration> ("6h", "90m", "1h30m", "45s", "500ms"): how long the coordinator waits for the other shares. */
 export function sharesTimeoutFlag(flags: ShareFlags, shares: number | undefined): SharesDeadline | undefined {
@@ -86,7 +86,7 @@ function locationArgs(l: Location): string[] {
 const shellWord = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** `--join pending`: the one backup in shares waiting in the repository (an Indexed Job's pods know no ID). */
-export const PENDING = 'pending';
+const PENDING = 'pending';
 
 /**
  * The ID of the one plan in the repository, waiting for the coordinator to write it for up to
