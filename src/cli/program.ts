@@ -198,7 +198,11 @@ function addSync(program: Command, run: Runner): void {
   const sync = program.command('sync').description('copy backups to another repository (offsite), sending only what it lacks').argument('[ID...]', 'backups to copy (default: all of --backup_dir, or every backup the meta file records when they are in one repository)');
   sourceKeys(backupSide(sync), ' of the source')
     .option('--target_dir <type>', 'where to copy: s3 or filesystem')
-    .option('--target_path <dir>', 'target folder (filesystem)');
+    .option('--target_path <dir>', 'target folder (filesystem)')
+    .option('--reencrypt', 'a target of another master key, or plain to encrypted and back: re-chunk and re-seal every file for it (spec/sync.md §8)')
+    .option('--encryption <cipher>', 'with --reencrypt, a new target: aes-256-gcm (the default with a password) or none')
+    .option('--target_password_file <file>', "the target's password from this file (or $MO_BR_TARGET_PASSWORD; default: the repository password)")
+    .option('--target_password_command <command>', "run this shell command and take its output as the target's password");
   s3Flags(sync, 'target_', 'to copy to')
     .action((ids: string[], opts: SyncFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/sync.js')).runSync(ids, opts, ctx), opts));
 }

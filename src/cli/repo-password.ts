@@ -14,7 +14,8 @@ import { MobrError } from '../errors.js';
 import { DEFAULT_KDF, MIN_NEW_KDF_N, checkKdf, type KdfParams } from '../crypto/keyfile.js';
 import { readRegularFile, type GlobalFlags } from './argv.js';
 
-export type PasswordSide = 'repo';
+/** `repo`: the repository a command reads or writes (sync: the source); `target`: sync's target. */
+export type PasswordSide = 'repo' | 'target';
 
 /** Where one side's password comes from: at most one of these. */
 export interface PasswordSource {
@@ -29,13 +30,14 @@ export interface PasswordSource {
 /** The flags and keys each side reads (names without dashes). */
 const NAMES: Record<PasswordSide, { env: string; file: string; command: string; value: string }> = {
   repo: { env: 'MO_BR_REPO_PASSWORD', file: 'repo_password_file', command: 'repo_password_command', value: 'repo_password' },
+  target: { env: 'MO_BR_TARGET_PASSWORD', file: 'target_password_file', command: 'target_password_command', value: 'target_password' },
 };
 /** Global flags (any command, before or after it). */
 export const PASSWORD_FLAGS = ['repo_password_file', 'repo_password_command', 'repo_kdf'] as const;
 /** Keys only a config file may hold (a password in argv would be world-readable). */
 export const PASSWORD_CONFIG_KEYS = ['repo_password'] as const;
 /** Environment variables holding a repository password: never passed to a hook. */
-export const PASSWORD_ENV = [NAMES.repo.env];
+export const PASSWORD_ENV = [NAMES.repo.env, NAMES.target.env];
 
 
 /** One side's source from the command line's globals, the environment and the config's values. */
@@ -128,6 +130,13 @@ export class RepoPasswords {
     for (const s of Object.values(sources)) if (s?.value !== undefined) secrets.push(s.value);
   }
 
+  /** A side's source from a command's own flags (sync's --target_password_file|command): it wins over the environment. */
+  setSource(side: PasswordSide, s: PasswordSource | undefined): void {
+    if (!s) return;
+    this.sources[side] = s;
+    this.#read.delete(side);
+  }
+
   /** Whether a password is at hand. */
   has(side: PasswordSide = 'repo'): boolean {
     return this.sources[side] !== undefined;
@@ -188,7 +197,7 @@ let current = new RepoPasswords({}, []);
 export function setUpPasswords(cli: GlobalFlags, merged: GlobalFlags, configFile: string | undefined, secrets: string[], signal?: AbortSignal): void {
   for (const k of PASSWORD_ENV) if (process.env[k]) secrets.push(process.env[k]!);
   const from = configFile ?? 'the config file';
-  const sources = { repo: passwordSource('repo', cli, process.env, merged, from) };
+  const sources = { repo: passwordSource('repo', cli, process.env, merged, from), target: passwordSource('target', cli, process.env, merged, from) };
   repoPasswords(new RepoPasswords(sources, secrets, signal, merged.repo_kdf));
 }
 

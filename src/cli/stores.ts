@@ -34,15 +34,21 @@ async function unlockWithPassword(store: Store): Promise<MasterKey> {
 /** `--encryption`: none, or the cipher spec/encryption.md names; undefined: encrypted when a password is at hand. */
 const CIPHERS = ['aes-256-gcm'] as const;
 
-/** Whether a new repository is encrypted (`--encryption`, else whether a password is at hand); bad values are exit 2. */
-export function encryptNew(encryption: string | undefined): boolean {
+/**
+ * Whether a new repository is encrypted (`--encryption`, else whether a password is at hand); bad
+ * values are exit 2. `side`: `target` for sync --reencrypt's target (its password, else the
+ * repository password).
+ */
+export function encryptNew(encryption: string | undefined, side: 'repo' | 'target' = 'repo'): boolean {
   const passwords = repoPasswords();
   if (encryption !== undefined && encryption !== 'none' && !(CIPHERS as readonly string[]).includes(encryption)) {
     throw new MobrError('BAD_INPUT', `bad --encryption ${JSON.stringify(encryption.slice(0, 40))}: none or ${CIPHERS.join(', ')}`);
   }
-  const encrypt = encryption === undefined ? passwords.has('repo') : encryption !== 'none';
-  if (encrypt && !passwords.has('repo')) {
-    throw new MobrError('BAD_INPUT', `--encryption ${encryption} needs a repository password: ${HOW_TO_GIVE.replace('give its password', 'give one')}`);
+  const has = passwords.has('repo') || (side === 'target' && passwords.has('target'));
+  const encrypt = encryption === undefined ? has : encryption !== 'none';
+  if (encrypt && !has) {
+    const how = side === 'target' ? TARGET_HOW_TO_GIVE : HOW_TO_GIVE;
+    throw new MobrError('BAD_INPUT', `--encryption ${encryption} needs a repository password: ${how.replace('give its password', 'give one')}`);
   }
   return encrypt;
 }
@@ -111,6 +117,32 @@ async function dropUnusedKeyFile(store: Store, id: string, keySet: string): Prom
     return; // no config to tell (or it cannot be read): keep the key, a config naming it may yet land
   }
   if (used !== keySet) await bestEffort(store.delete(`keys/${id}`), `remove the unused key file ${id.slice(0, 8)}`);
+}
+
+const TARGET_HOW_TO_GIVE =
+  'give its password in MO_BR_TARGET_PASSWORD, with --target_password_file <file> or ' +
+  '--target_password_command <command> (else the repository password is used)';
+
+/** sync's target password: its own (MO_BR_TARGET_PASSWORD, --target_password_file|command), else the repository password. */
+async function targetPassword(): Promise<Uint8Array | undefined> {
+  const passwords = repoPasswords();
+  return passwords.has('target') ? passwords.get('target') : passwords.get('repo');
+}
+
+/**
+ * `sync --reencrypt`'s target (spec/sync.md §8): an encrypted one opened with the target password,
+ * or, where the place holds no repository, a new one: encrypted under a new master key with that
+ * password (its first key file before its config, as backup makes one) unless `--encryption none`.
+ */
+export function openOrCreateTarget(loc: Location, creds?: S3Credentials, encryption?: string): Promise<Repository> {
+  const encrypt = encryptNew(encryption, 'target');
+  const unlock = async (store: Store) => {
+    const pw = await targetPassword();
+    if (!pw) throw new MobrError('PASSWORD_NEEDED', `${store.location} is encrypted: ${TARGET_HOW_TO_GIVE}`);
+    return (await unlockKey(store, pw, await Repository.keySetOf(store))).master;
+  };
+  const newKey = encrypt ? { password: async () => (await targetPassword())!, kdf: newKdf() } : undefined;
+  return openWith(loc, creds, undefined, (store) => createOrOpen(store, newKey, () => unlock(store)));
 }
 
 /** Opens the store and the repository on it; a failure closes the store again. */

@@ -95,7 +95,7 @@ async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
     // packs sealed under one master key open only with it (spec/encryption.md §8)
     const what = (k: string | undefined) => (k ? `encrypted (key set ${k})` : 'not encrypted');
     const both = `sync destination ${dst.location} is ${what(keySet)} and the source is ${what(src.crypt?.keySet)}`;
-    throw new MobrError('BAD_INPUT', `${both}: packs can only be copied between repositories that share a master key`);
+    throw new MobrError('BAD_INPUT', `${both}: packs can only be copied between repositories that share a master key; sync --reencrypt re-chunks and re-seals them for the target`);
   }
   await copyKeyFiles(src, dst); // a copy made before key files went along (spec/sync.md)
   const d = decodeConfig(data, `config of ${dst.location}`, src.sealing(CONFIG_KEY));

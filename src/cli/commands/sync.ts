@@ -8,7 +8,10 @@
 import { realish } from '../../util/names.js';
 import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
-import { syncRepository } from '../../repo/sync.js';
+import { syncRepository, type SyncProgress, type SyncReport } from '../../repo/sync.js';
+import { reencryptRepository, type ReencryptProgress } from '../../repo/reencrypt.js';
+import type { Store } from '../../store/store.js';
+import { passwordSource, repoPasswords } from '../repo-password.js';
 import { WorkerPool } from '../../workers/pool.js';
 import { describeLocation, sameLocation, type Location } from '../../store/location.js';
 import { locationFromFlags, recordableLocation } from '../location-flags.js';
@@ -16,7 +19,7 @@ import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
 import { openStore } from '../../store/open.js';
-import { openRepository } from '../stores.js';
+import { openOrCreateTarget, openRepository } from '../stores.js';
 import { formatBytes } from '../units.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
 import { backupSideLocation, catalogRecord, resolveAlias, type BackupSideFlags } from '../resolve.js';
@@ -35,6 +38,11 @@ export interface SyncFlags extends BackupSideFlags {
   target_compression?: string;
   target_role_arn?: string;
   target_is_minio?: boolean;
+  /** Re-chunk and re-seal for a target of another master key, or plain <-> encrypted (spec/sync.md §8). */
+  reencrypt?: boolean;
+  encryption?: string;
+  target_password_file?: string;
+  target_password_command?: string;
 }
 
 export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext): Promise<void> {
@@ -71,41 +79,53 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   if (await nested(source, target)) {
     throw new MobrError('BAD_INPUT', `the target ${describeLocation(target)} and the source ${describeLocation(source)} lie one inside the other; sync to a place outside the source repository (nothing was written)`);
   }
+  repoPasswords().setSource('target', passwordSource('target', flags, {}, {}));
   const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
-  const dst = openStore(target, { credentials: { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key } });
   const progress = new Progress('sync', { json: ctx.json });
   const t0 = process.hrtime.bigint();
   const pool = new WorkerPool(2);
+  const dstCreds = { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key };
+  let dst: Store | undefined;
   try {
-    const r = await syncRepository(src, dst, {
-      pool,
-      ids: wanted.length > 0 ? wanted : undefined,
-      signal: ctx.signal,
-      onProgress: (p) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' }),
-    });
-    progress.done();
-    if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, durationNs: Number(process.hrtime.bigint() - t0) });
-    else {
-      ctx.stdout.write(`sync ${describeLocation(source)} -> ${describeLocation(target)}\n`);
-      ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there), ${formatBytes(r.bytesSent)} sent\n`);
+    let r: SyncReport;
+    const ids = wanted.length > 0 ? wanted : undefined;
+    const reTarget = flags.reencrypt ? await openOrCreateTarget(target, dstCreds, flags.encryption) : undefined;
+    dst = reTarget?.store ?? openStore(target, { credentials: dstCreds });
+    if (reTarget && reTarget.crypt?.keySet !== src.crypt?.keySet) {
+      const onProgress = (p: ReencryptProgress) => progress.update({ files: p.manifestsDone, totalFiles: p.manifestsTotal, bytes: p.bytesRead, totalBytes: p.bytesTotal, unit: 'backups' });
+      r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress });
+    } else {
+      const onProgress = (p: SyncProgress) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' });
+      r = await syncRepository(src, dst, { pool, ids, signal: ctx.signal, onProgress });
     }
-    printSummary(ctx, {
-      command: 'sync',
-      subject: `${describeLocation(source)} -> ${describeLocation(target)}`,
-      filesText: `${r.copied.length} backups copied, ${r.present.length} already there; ${r.packsCopied + r.packsBuilt} packs sent, ${r.packsSkipped} found there`,
-      bytes: [{ label: 'sent', value: r.bytesSent }],
-      durationNs: Number(process.hrtime.bigint() - t0),
-      s3: s3Counts(src.store, dst),
-      repository: repositoryLabel(source),
-      source: `to ${repositoryLabel(target)}`,
-      fileCount: r.packsCopied + r.packsBuilt,
-    });
+    progress.done();
+    report(ctx, r, source, target, t0, s3Counts(src.store, dst));
   } finally {
     progress.done();
     await pool.close();
     await src.close();
-    await dst.close?.();
+    await dst?.close?.();
   }
+}
+
+/** The result on stdout (or --json) and the summary. */
+function report(ctx: CliContext, r: SyncReport, source: Location, target: Location, t0: bigint, s3: ReturnType<typeof s3Counts>): void {
+  if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, durationNs: Number(process.hrtime.bigint() - t0) });
+  else {
+    ctx.stdout.write(`sync ${describeLocation(source)} -> ${describeLocation(target)}\n`);
+    ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there), ${formatBytes(r.bytesSent)} sent\n`);
+  }
+  printSummary(ctx, {
+    command: 'sync',
+    subject: `${describeLocation(source)} -> ${describeLocation(target)}`,
+    filesText: `${r.copied.length} backups copied, ${r.present.length} already there; ${r.packsCopied + r.packsBuilt} packs sent, ${r.packsSkipped} found there`,
+    bytes: [{ label: 'sent', value: r.bytesSent }],
+    durationNs: Number(process.hrtime.bigint() - t0),
+    s3,
+    repository: repositoryLabel(source),
+    source: `to ${repositoryLabel(target)}`,
+    fileCount: r.packsCopied + r.packsBuilt,
+  });
 }
 
 /** True when one repository lies inside the other (a folder below, or a key prefix below). */
