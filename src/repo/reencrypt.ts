@@ -34,7 +34,7 @@ export interface ReencryptProgress {
   manifestsTotal: number;
 }
 
-export interface ReencryptOptions {
+interface ReencryptOptions {
   /** Backups to copy (default: all of the source's). */
   ids?: string[];
   onProgress?: (p: ReencryptProgress) => void;
