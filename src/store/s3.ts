@@ -418,9 +418,10 @@ export class S3Store implements Store {
 
   private assumeRoleProvider(roleArn: string, common: S3ClientConfig, base: S3ClientConfig['credentials']) {
     const sts = new STSClient({ region: common.region, endpoint: common.endpoint, maxAttempts: 3, credentials: base as never });
-    let cached: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date } | undefined;
-    return async () => {
-      if (cached && (!cached.expiration || cached.expiration.getTime() - this.clock.now() > 5 * 60_000)) return cached;
+    type Keys = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
+    let cached: Keys | undefined;
+    let pending: Promise<Keys> | undefined; // one AssumeRole for the requests that ask at once
+    const assume = async (): Promise<Keys> => {
       try {
         const r = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `mobr-${process.pid}` }));
         const c = r.Credentials;
@@ -437,6 +438,13 @@ export class S3Store implements Store {
         throw new MobrError(s === 403 && name === 'AccessDenied' ? 'ACCESS_DENIED' : 'AUTH_FAILED', `assume role ${roleArn}: STS refused (${name}${s ? `, HTTP ${s}` : ''})`);
       }
     };
+    // `memoized`: the SDK then calls this on every request instead of keeping the keys until they
+    // near expiry on the system clock; here the store's Clock decides (5 minutes before expiry).
+    return Object.assign(async () => {
+      if (cached && (!cached.expiration || cached.expiration.getTime() - this.clock.now() > 5 * 60_000)) return cached;
+      pending ??= assume().finally(() => (pending = undefined));
+      return pending;
+    }, { memoized: true });
   }
 }
 
