@@ -27,7 +27,7 @@ import type { Repository } from '../repo/repository.js';
 import { writeSession, type WriteSession } from '../repo/session.js';
 import { removeShareObjects } from '../repo/share-objects.js';
 import type { Location, S3Credentials } from '../store/location.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { backupDialect, connect, type ConnectOptions, type MoClient } from './client.js';
 import { formatTS, parseBackupTime } from './layout.js';
 import { assertStagingEmpty, stagingFor, type Staging } from './staging.js';
@@ -142,10 +142,13 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     await client.close();
     await o.afterServerBackup?.(staging);
     session.check();
-    pool = o.pool ?? new WorkerPool(o.parallelism);
+    const layout = await readStagedLayout(staging);
+    const plan = await planIngest(layout, { repo, id, base, previous });
+    // a small ingest (or one on a busy machine) reads in this thread: a worker's start-up costs more than it saves
+    pool = o.pool ?? jobPool(plan.toRead.reduce((s, x) => s + x.size, 0), o.parallelism);
     const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
     const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, session, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
-    const r = await ingestStaging(staging, ingestor, pool.threads, { base, previous, id, onProgress, shared, session });
+    const r = await ingestStaging(staging, { layout, plan }, ingestor, pool.threads, { id, onProgress, shared });
     await ingestor.finish();
     session.assertIndexed(r.files, `backup ${id}`);
     // every staged byte is now in stored packs: the server's plaintext copy goes at once (spec/encryption.md §10)
@@ -189,12 +192,9 @@ export async function latestServerManifest(repo: Repository): Promise<Manifest |
 
 interface IngestStagedOptions {
   id: string;
-  base?: Manifest;
-  previous?: Manifest;
   onProgress?: (p: MoBackupProgress) => void;
   /** read in shares: this process reads share 0, other ingesters the rest (shared.ts) */
   shared?: { shares: number; session: WriteSession; onPlanned?: (p: SharesPlanned) => void; deadline?: SharesDeadline };
-  session: WriteSession;
 }
 
 interface Ingested {
@@ -206,12 +206,10 @@ interface Ingested {
 }
 
 /**
- * Ingests a staged server backup (the folder MatrixOne's BACKUP wrote) into the repository
- * through `ingestor`; returns the manifest's files, BACKUPTS and extra facts. Writes no manifest.
+ * Ingests a staged server backup (the folder MatrixOne's BACKUP wrote, as laid out and planned)
+ * into the repository through `ingestor`; returns the manifest's files, BACKUPTS and extra facts. Writes no manifest.
  */
-async function ingestStaging(staging: Staging, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
-  const layout = await readStagedLayout(staging);
-  const plan = await planIngest(layout, { repo: c.session.repo, id: c.id, base: c.base, previous: c.previous });
+async function ingestStaging(staging: Staging, { layout, plan }: { layout: StagedLayout; plan: IngestPlan }, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
   const files = [...plan.kept];
   const progress: MoBackupProgress = {
     phase: 'ingest',

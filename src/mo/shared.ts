@@ -21,7 +21,7 @@ import { writeSession, type WriteSession } from '../repo/session.js';
 import { assertCoordinatorAlive, newParts, partAlreadyStored, partStored, planOf, storePart, storePlan } from '../repo/share-objects.js';
 import type { Location, S3Credentials } from '../store/location.js';
 import { mapLimit } from '../util/concurrency.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { readStagedFile } from './read-staged.js';
 import { cutShares, shareBytes } from './shares.js';
 import { stagingFor, type Staging } from './staging.js';
@@ -168,7 +168,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
     const { plan, hash } = await planToJoin(session, id, share);
     const files = plan.shares[share]!;
     const startedAt = systemClock.now();
-    const pool = o.pool ?? new WorkerPool(o.parallelism);
+    const pool = o.pool ?? jobPool(shareBytes(files), o.parallelism); // a small share (or a busy machine): this thread
     const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
     const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
     const total = { bytesRead: 0, totalBytes: shareBytes(files), filesDone: 0, totalFiles: files.length };
