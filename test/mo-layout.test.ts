@@ -81,6 +81,8 @@ describe('CSV in Go encoding/csv dialect', () => {
     ));
   it('quotes like Go', () => {
     expect(formatCsv([['a,b', 'say "hi"', ' lead', '']])).toBe('"a,b","say ""hi"""," lead",\n');
+    // Go quotes a field whose first rune unicode.IsSpace calls a space (U+0085 yes, U+FEFF no) and exactly `\.`
+    expect(formatCsv([['\u0085x', '\ufeffx', '\u3000x', '\\.', 'a\\.', '\\.b']])).toBe('"\u0085x",\ufeffx,"\u3000x","\\.",a\\.,\\.b\n');
   });
 });
 

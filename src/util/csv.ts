@@ -1,8 +1,9 @@
 /**
  * CSV in Go's encoding/csv dialect, as MatrixOne and mo_br write it: comma separated, `\n` line
- * ends, a field quoted only when it holds a comma, a quote, CR/LF or starts with a space (and
- * `\.`), `"` doubled inside quotes. Pure; malformed input is MobrError('CORRUPT',
- * '<file> line <n>: <what>'), nothing else is thrown.
+ * ends, `"` doubled inside quotes. A field is quoted when it holds a comma, a quote, CR or LF, when
+ * its first character is a Unicode space (Go's unicode.IsSpace: U+0085 is one, U+FEFF is not),
+ * or when it is exactly `\.`; the empty field never is. Pure; malformed input is
+ * MobrError('CORRUPT', '<file> line <n>: <what>'), nothing else is thrown.
  */
 import { MobrError } from '../errors.js';
 
@@ -10,11 +11,14 @@ function corrupt(where: string, what: string): MobrError {
   return new MobrError('CORRUPT', `${where}: ${what}`);
 }
 
+/** A first character Go's unicode.IsSpace calls a space (JavaScript's \s differs: it has U+FEFF, lacks U+0085). */
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
 function needsQuotes(f: string): boolean {
   if (f === '') return false;
   if (f === '\\.') return true;
   if (/[",\r\n]/.test(f)) return true;
-  return /^\s/u.test(f);
+  return GO_SPACE.test(f);
 }
 
 /** Writes records the way Go's csv.Writer does (UseCRLF=false). */
