@@ -1,9 +1,10 @@
 /**
  * Per-chunk compression codecs (spec/repository.md §5.2). Codec ids are part of the format:
  *   0 = none (stored as is), 1 = zstd (a single zstd frame).
- * Policy 'auto' (the default) compresses with zstd unless a 64 KiB sample of the chunk does
- * not shrink by at least 3%: MatrixOne object files are mostly LZ4-compressed already, and
- * zstd on incompressible bytes costs ~200 MB/s for nothing.
+ * A chunk under 512 bytes is stored as is under every policy, as is one zstd does not shrink.
+ * Policy 'auto' (the default) first tries a chunk over 128 KiB on its first 64 KiB (zstd level 1)
+ * and stores it as is when that sample does not shrink by at least 3%: MatrixOne object files
+ * are mostly LZ4-compressed already, and zstd on incompressible bytes costs ~200 MB/s for nothing.
  * zstd comes from zstd.ts: a native binding, or WASM where none loads; frames are plain either way.
  */
 import { zstdCompress, zstdCompressedSize, zstdDecoderReady, zstdDecompress, zstdReady } from './zstd.js';
