@@ -33,7 +33,6 @@ const COMPLEX_ALLOWED = new Map<string, string>([
   ['src/cli/argv.ts:applyConfig', 'fresh (issue #21)'],
   ['src/cli/commands/inspect.ts:runCheck', 'nightly (issue #24: check --read_data_subset)'],
   ['src/mo/ingest-plan.ts:planIngest', 'fresh (issue #21)'],
-  ['src/store/s3.ts:S3Store.fail', 'fresh (issue #21)'],
   ['src/util/csv.ts:parseCsvLines', 'fresh (issue #21)'],
   ['src/util/names.ts:seqLength', 'fresh (issue #21)'],
 ]);

@@ -1,9 +1,10 @@
 /**
  * S3Store: a repository in an S3 bucket below a prefix (spec/s3.md). Object `<prefix>/<key>`
  * holds store key `key`, the same layout FsStore uses below its folder.
- * Every HTTP request goes through one path: a semaphore of `parallelism` permits, a request
- * counter, and retries with backoff on throttling (429, SlowDown), request timeouts, 5xx and dropped
- * connections; never on any other 4xx answer.
+ * S3Backend sends each call's requests once; S3Store stacks the decorators around it (issue #25,
+ * as restic's and kopia's backends): retries (RetryStore: throttling (429, SlowDown), request
+ * timeouts, 5xx and dropped connections, which the backend throws as TransientError; never any
+ * other 4xx answer), request counting (CountingStore) and the `parallelism` limit (LimitStore).
  * Errors become one-line MobrErrors that name the location, never the keys.
  */
 import { createHash } from 'node:crypto';
@@ -14,25 +15,22 @@ import {
 } from '@aws-sdk/client-s3';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { MobrError, checkAborted } from '../errors.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, RetryStore, TransientError } from './retry.js';
+import { CountingStore, noRequests, type RequestStats } from './count.js';
+import { LimitStore } from './limit.js';
+import { StoreDecorator } from './decorator.js';
+import type { ErrorCode } from '../errors.js';
 import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { bestEffort } from '../util/best-effort.js';
-import { mapLimit, S3_REQUESTS, Semaphore } from '../util/concurrency.js';
+import { mapLimit, S3_REQUESTS } from '../util/concurrency.js';
 import { maskSecrets } from '../util/mask.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
 export { displayEndpoint, validateS3Options, type S3StoreOptions };
 
-/** Requests sent, by kind (the bench reports requests per GiB). Part uploads count as put. */
-export interface S3RequestStats {
-  put: number;
-  get: number;
-  list: number;
-  head: number;
-  delete: number;
-  retries: number;
-}
+/** Requests sent, by kind (the bench reports requests per GiB): store calls, src/store/count.ts. */
+export type S3RequestStats = RequestStats;
 
 const MiB = 1024 * 1024;
 /** Parts of one multipart upload sent at once (the store's request semaphore bounds all requests). */
@@ -60,8 +58,6 @@ function netCode(e: unknown): string | undefined {
 /** Default timeouts (spec/s3.md §4): connect, and response (socket inactivity). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 25_000;
-/** Tries of a request that timed out: worst case about a minute before UNREACHABLE. */
-const TIMEOUT_TRIES = 2;
 
 /** The SDK's connect or inactivity timeout. */
 export function isTimeout(e: unknown): boolean {
@@ -91,15 +87,52 @@ export function isRetryableS3Error(e: unknown): boolean {
   return s === undefined && /socket hang up|aborted|premature close/i.test((e as SdkError)?.message ?? '');
 }
 
-export class S3Store implements Store {
+/**
+ * S3Store: S3Backend inside its decorators. Outside in: retries (each attempt counted, the
+ * backoff holding no permit), request counting, at most `parallelism` calls at once.
+ */
+const transientKind = (e: unknown): 'timeout' | 'retry' | undefined => (isTimeout(e) ? 'timeout' : isRetryableS3Error(e) ? 'retry' : undefined);
+/** ` after N tries` once RetryStore made more than one. */
+const tries = (n: number) => (n > 1 ? ` after ${n} tries` : '');
+/** A one-line error; a transient one (RetryStore retries it) renders the tries it took when given up on. */
+function s3Error(kind: 'timeout' | 'retry' | undefined, code: ErrorCode, render: (tries: number) => string): MobrError {
+  return kind ? new TransientError(code, render, kind) : new MobrError(code, render(1));
+}
+
+export class S3Store extends StoreDecorator {
+  private readonly backend: S3Backend;
+  private readonly counts: S3RequestStats;
+
+  constructor(options: S3StoreOptions) {
+    const backend = new S3Backend(options);
+    const counts = noRequests();
+    const limited = new LimitStore(backend, options.parallelism ?? S3_REQUESTS);
+    super(new RetryStore(new CountingStore(limited, counts), { ...DEFAULT_RETRY, ...options.retry }, counts));
+    this.backend = backend;
+    this.counts = counts;
+  }
+
+  override get stats(): S3RequestStats {
+    return this.counts;
+  }
+
+  get bucket(): string {
+    return this.backend.bucket;
+  }
+
+  /** See S3Backend.probeConditionalWrites. */
+  probeConditionalWrites(): Promise<'native' | 'emulated'> {
+    return this.backend.probeConditionalWrites();
+  }
+}
+
+/** One bucket + prefix, each call sent once (S3Store adds the retries, counts and limit). */
+class S3Backend implements Store {
   readonly location: string;
   readonly bucket: string;
   /** Key prefix inside the bucket, '' or ending in '/'. */
   readonly base: string;
-  readonly stats: S3RequestStats = { put: 0, get: 0, list: 0, head: 0, delete: 0, retries: 0 };
   private readonly client: S3Client;
-  private readonly sem: Semaphore;
-  private readonly policy: RetryPolicy;
   private readonly threshold: number;
   private readonly partSize: number;
   private readonly secrets: string[];
@@ -119,8 +152,6 @@ export class S3Store implements Store {
     const region = o.region || 'us-east-1';
     this.location = location;
     this.secrets = [o.accessKeyId, o.secretAccessKey, o.sessionToken].filter((s): s is string => !!s && s.length >= 4);
-    this.sem = new Semaphore(o.parallelism ?? S3_REQUESTS);
-    this.policy = { ...DEFAULT_RETRY, ...o.retry };
     this.threshold = o.multipartThreshold ?? 32 * MiB;
     this.partSize = Math.max(1, o.partSize ?? 16 * MiB);
 
@@ -149,30 +180,17 @@ export class S3Store implements Store {
     return this.base + key;
   }
 
-  /**
-   * One request: a permit, a count, retries. fn must also consume the response body. The signal
-   * aborts the request in flight (the SDK's abortSignal), a wait for a permit and a backoff.
-   */
-  private request<T>(kind: keyof Omit<S3RequestStats, 'retries'>, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    let timeouts = 0; // a server that does not answer is tried TIMEOUT_TRIES times, not policy.tries
-    return withRetry(
-      () => this.sem.run(() => {
-        checkAborted(signal);
-        this.stats[kind]++;
-        return fn();
-      }, signal),
-      this.policy,
-      (e) => !signal?.aborted && (isTimeout(e) ? ++timeouts < TIMEOUT_TRIES : isRetryableS3Error(e)),
-      () => void this.stats.retries++,
-      signal,
-    );
+  /** One request, unless the signal has fired. fn must also consume the response body; the signal aborts it in flight (the SDK's abortSignal). */
+  private async request<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    checkAborted(signal);
+    return fn();
   }
 
   async get(key: string, o?: CallOptions): Promise<Uint8Array> {
     const k = this.key(key);
     const abortSignal = o?.signal;
     try {
-      return await this.request('get', async () => {
+      return await this.request(async () => {
         const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal });
         return readBody(r.Body, r.ContentLength);
       }, abortSignal);
@@ -193,7 +211,7 @@ export class S3Store implements Store {
     }
     let data: Uint8Array;
     try {
-      data = await this.request('get', async () => {
+      data = await this.request(async () => {
         const range = `bytes=${offset}-${offset + length - 1}`;
         const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: range }), { abortSignal });
         return readBody(r.Body, r.ContentLength);
@@ -215,18 +233,10 @@ export class S3Store implements Store {
       if (options.ifNoneMatch && (await this.head(k, abortSignal))) throw this.exists(key);
       if (data.length > this.threshold) await this.putMultipart(k, data, options);
       else {
-        let attempts = 0;
-        await this.request('put', () => {
-          attempts++;
-          return this.client.send(new PutObjectCommand({
-            Bucket: this.bucket, Key: k, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'),
-            ContentType: 'application/octet-stream', IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
-          }), { abortSignal });
-        }, abortSignal).catch(async (e: unknown) => {
-          // A retried conditional put may meet its own earlier attempt: the same MD5 ETag is success.
-          if (attempts > 1 && status(e) === 412 && (await this.head(k, abortSignal))?.etag === `"${md5.toString('hex')}"`) return;
-          throw e;
-        });
+        await this.request(() => this.client.send(new PutObjectCommand({
+          Bucket: this.bucket, Key: k, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'),
+          ContentType: 'application/octet-stream', IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
+        }), { abortSignal }), abortSignal);
       }
     } catch (e) {
       if (status(e) === 412 || (e as SdkError)?.name === 'PreconditionFailed') throw this.exists(key);
@@ -236,7 +246,7 @@ export class S3Store implements Store {
 
   private async putMultipart(k: string, data: Uint8Array, options: PutOptions): Promise<void> {
     const abortSignal = options.signal;
-    const created = await this.request('put', () =>
+    const created = await this.request(() =>
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream' }), { abortSignal }),
     abortSignal);
     const uploadId = created.UploadId!;
@@ -246,18 +256,18 @@ export class S3Store implements Store {
       await mapLimit(numbers, MULTIPART_LANES, async (i) => {
         const body = data.subarray(i * this.partSize, Math.min(data.length, (i + 1) * this.partSize));
         const md5 = createHash('md5').update(body).digest('base64');
-        const r = await this.request('put', () => this.client.send(new UploadPartCommand({
+        const r = await this.request(() => this.client.send(new UploadPartCommand({
           Bucket: this.bucket, Key: k, UploadId: uploadId, PartNumber: i + 1, Body: body, ContentLength: body.length, ContentMD5: md5,
         }), { abortSignal }), abortSignal);
         parts[i] = { PartNumber: i + 1, ETag: r.ETag };
       });
-      await this.request('put', () => this.client.send(new CompleteMultipartUploadCommand({
+      await this.request(() => this.client.send(new CompleteMultipartUploadCommand({
         Bucket: this.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts },
         IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
       }), { abortSignal }), abortSignal);
     } catch (e) {
       // Best effort: an upload we cannot abort is invisible to readers and lists anyway.
-      await bestEffort(() => this.request('delete', () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId }))), `abort upload of ${k}`);
+      await bestEffort(() => this.request(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId }))), `abort upload of ${k}`);
       throw e;
     }
   }
@@ -278,7 +288,7 @@ export class S3Store implements Store {
 
   private async head(k: string, abortSignal?: AbortSignal): Promise<{ size: number; mtimeMs?: number; etag?: string } | undefined> {
     try {
-      const h = await this.request('head', () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal }), abortSignal);
+      const h = await this.request(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal }), abortSignal);
       return { size: h.ContentLength ?? 0, mtimeMs: h.LastModified?.getTime(), etag: h.ETag };
     } catch (e) {
       checkAborted(abortSignal);
@@ -292,7 +302,7 @@ export class S3Store implements Store {
   /** A HEAD 403 has no body to say why; a one-byte GET does (bad key vs. denied). Error path only. */
   private async explain403(k: string, headError: unknown): Promise<unknown> {
     try {
-      await this.request('get', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: 'bytes=0-0' })));
+      await this.request(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: 'bytes=0-0' })));
     } catch (e) {
       if (status(e) === 403) return e;
     }
@@ -302,7 +312,7 @@ export class S3Store implements Store {
   private async checkBucket(): Promise<void> {
     if (this.bucketChecked) return;
     try {
-      await this.request('head', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+      await this.request(() => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
     } catch (e) {
       if (status(e) === 404) throw this.noBucket();
       throw e;
@@ -317,7 +327,7 @@ export class S3Store implements Store {
     const full = this.base + (folder === '' ? '' : `${folder}/`);
     let token: string | undefined;
     do {
-      const page = await this.request('list', () => this.client.send(new ListObjectsV2Command({
+      const page = await this.request(() => this.client.send(new ListObjectsV2Command({
         Bucket: this.bucket, Prefix: full, ContinuationToken: token,
       }), { abortSignal }), abortSignal).catch(async (e: unknown) => { throw await this.fail('list', folder || '/', e, abortSignal); });
       for (const o of page.Contents ?? []) {
@@ -332,7 +342,7 @@ export class S3Store implements Store {
     const k = this.key(key);
     const abortSignal = o?.signal;
     try {
-      await this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal }), abortSignal);
+      await this.request(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }), { abortSignal }), abortSignal);
     } catch (e) {
       if (status(e) === 404 && (e as SdkError).name !== 'NoSuchBucket') return;
       throw await this.fail('delete', key, e, abortSignal);
@@ -349,7 +359,7 @@ export class S3Store implements Store {
    */
   async probeConditionalWrites(): Promise<'native' | 'emulated'> {
     const k = `${this.base}.mobr-probe-${this.clock.now().toString(36)}${Math.random().toString(36).slice(2)}`;
-    const send = () => this.request('put', () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: new Uint8Array(0), IfNoneMatch: '*' })));
+    const send = () => this.request(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: new Uint8Array(0), IfNoneMatch: '*' })));
     try {
       await send();
       try {
@@ -362,7 +372,7 @@ export class S3Store implements Store {
     } catch (e) {
       throw await this.fail('probe', 'conditional writes', e);
     } finally {
-      await bestEffort(() => this.request('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }))), `remove probe object ${k}`);
+      await bestEffort(() => this.request(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }))), `remove probe object ${k}`);
     }
   }
 
@@ -383,7 +393,8 @@ export class S3Store implements Store {
     const s = status(e);
     const what = `${op} ${key}`;
     const tag = `${name}${s ? `, HTTP ${s}` : ''}`;
-    const tries = isRetryableS3Error(e) ? ` after ${this.policy.tries} tries` : '';
+    const kind = transientKind(e);
+    const mk = (c: ErrorCode, render: (tries: number) => string) => s3Error(kind, c, render);
     if (name === 'NoSuchBucket') return this.noBucket();
     if (name === 'NoSuchKey' || s === 404) {
       if (name === 'NotFound') await this.checkBucket().catch((b: unknown) => { if (b instanceof MobrError) throw b; });
@@ -396,20 +407,24 @@ export class S3Store implements Store {
       return new MobrError('AUTH_FAILED', `${what}: ${this.location} rejected the credentials (${tag})`);
     }
     if (s === 403 || name === 'AccessDenied') return new MobrError('ACCESS_DENIED', `${what}: access denied by ${this.location} (${tag})`);
-    if (isTimeout(e)) {
-      const connect = /establish a connection/i.test(err?.message ?? '');
-      return new MobrError('UNREACHABLE', connect
-        ? `${what}: could not connect to ${this.location} within ${this.connectMs / 1000} s (${TIMEOUT_TRIES} tries; MO_BR_S3_CONNECT_TIMEOUT_MS changes the limit)`
-        : `${what}: ${this.location} did not answer within ${this.responseMs / 1000} s (${TIMEOUT_TRIES} tries; MO_BR_S3_RESPONSE_TIMEOUT_MS changes the limit)`);
-    }
+    if (kind === 'timeout') return this.timedOut(what, err);
     const code = netCode(e);
-    if (code && UNREACHABLE_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: cannot reach ${this.location} (${code})`);
-    if (code && RETRY_NET.has(code)) return new MobrError('UNREACHABLE', `${what}: connection to ${this.location} failed (${code})${tries}`);
+    if (code && UNREACHABLE_NET.has(code)) return mk('UNREACHABLE', () => `${what}: cannot reach ${this.location} (${code})`);
+    if (code && RETRY_NET.has(code)) return mk('UNREACHABLE', (t) => `${what}: connection to ${this.location} failed (${code})${tries(t)}`);
     if (s !== undefined && s >= 500 || RETRY_NAMES.has(name)) {
-      return new MobrError('SERVER_ERROR', `${what}: ${this.location} failed (${tag})${tries}`);
+      return mk('SERVER_ERROR', (t) => `${what}: ${this.location} failed (${tag})${tries(t)}`);
     }
     const detail = this.scrub(err?.message ?? String(e)).slice(0, 200);
-    return new MobrError('SERVER_ERROR', `${what}: ${this.location} failed (${tag})${detail ? `: ${detail}` : ''}${tries}`);
+    return mk('SERVER_ERROR', (t) => `${what}: ${this.location} failed (${tag})${detail ? `: ${detail}` : ''}${tries(t)}`);
+  }
+
+  /** UNREACHABLE for a connect or response timeout, saying how many tries were made (TIMEOUT_TRIES at most). */
+  private timedOut(what: string, err: SdkError): MobrError {
+    const connect = /establish a connection/i.test(err?.message ?? '');
+    const n = (t: number) => `${t} ${t === 1 ? 'try' : 'tries'}`;
+    return s3Error('timeout', 'UNREACHABLE', (t) => (connect
+      ? `${what}: could not connect to ${this.location} within ${this.connectMs / 1000} s (${n(t)}; MO_BR_S3_CONNECT_TIMEOUT_MS changes the limit)`
+      : `${what}: ${this.location} did not answer within ${this.responseMs / 1000} s (${n(t)}; MO_BR_S3_RESPONSE_TIMEOUT_MS changes the limit)`));
   }
 
   private scrub(text: string): string {
