@@ -11,7 +11,6 @@
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { deniedReason, MobrError } from '../errors.js';
 import { decodeName } from '../util/names.js';
 
@@ -154,7 +153,7 @@ export function readRegularFile(p: string, what: string, max: number): string {
 }
 
 /** Reads the config file: `file` given (must exist), else `./mo_br.toml` if present. */
-export function readConfig(file: string | undefined, cwd = process.cwd()): { file: string; data: Record<string, TomlValue> } | undefined {
+export async function readConfig(file: string | undefined, cwd = process.cwd()): Promise<{ file: string; data: Record<string, TomlValue> } | undefined> {
   const explicit = file !== undefined && file !== '';
   const p = path.resolve(cwd, explicit ? file : DEFAULT_CONFIG);
   let text: string;
@@ -169,6 +168,8 @@ export function readConfig(file: string | undefined, cwd = process.cwd()): { fil
     if (code === 'EISDIR') throw new MobrError('BAD_INPUT', `config file ${p} is a folder`, { cause: e });
     throw new MobrError('IO', `cannot read config file ${p}: ${(e as Error).message}`, { cause: e });
   }
+  // the TOML parser loads only when there is a config file to parse (most runs have none)
+  const { parse: parseToml } = await import('smol-toml');
   try {
     return { file: p, data: parseToml(text) as Record<string, TomlValue> };
   } catch (e) {

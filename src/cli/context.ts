@@ -49,5 +49,5 @@ export function intFlag(value: string | undefined, flag: string, min = 1, max = 
   return Number(s);
 }
 
-/** A backup ID given on the command line: the library's one rule (repo/manifest.ts). */
-export { checkBackupId } from '../repo/manifest.js';
+/** A backup ID given on the command line: the library's one rule (repo/backup-id.ts). */
+export { checkBackupId } from '../repo/backup-id.js';

@@ -117,7 +117,7 @@ export async function run(args: string[], io: RunIo): Promise<number> {
     let rest = extracted.rest;
     globals = extracted.globals;
     const command = commandOf(rest, table);
-    const config = readConfig(globals.config);
+    const config = await readConfig(globals.config);
     if (config) ({ globals, rest } = applyConfig(config, command, globals, rest, table));
     setUpPasswords(extracted.globals, globals, config?.file, secrets, io.signal);
     secrets.push(...secretsIn(rest));

@@ -15,7 +15,7 @@
 import { MobrError, isMobrError } from '../errors.js';
 import { formatCsv, parseCsvLines } from '../util/csv.js';
 import { decodeName, encodeName, isPlainName } from '../util/names.js';
-import { isBackupId } from '../repo/manifest.js';
+import { isBackupId } from '../repo/backup-id.js';
 import { describeLocation, locationToJSON, type Location, type S3Location } from '../store/location.js';
 import { formatBytes, formatDuration, formatTime } from './units.js';
 

@@ -12,7 +12,7 @@
  *
  * Failures become one-line MobrErrors; messages never contain the password or S3 secrets.
  */
-import mysql from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { MobrError, checkAborted } from '../errors.js';
 import { maskSecrets } from '../util/mask.js';
 
@@ -124,8 +124,11 @@ export interface MoClient {
 export async function connect(opts: ConnectOptions): Promise<MoClient> {
   const where = `${opts.host}:${opts.port}`;
   const secrets = [opts.password];
-  let conn: mysql.Connection;
+  let conn: Connection;
   try {
+    // mysql2 loads here, on the first connection (~0.1 CPU-s), not with every command that
+    // imports this module (a cold --data_dir backup never connects)
+    const { default: mysql } = await import('mysql2/promise');
     conn = await mysql.createConnection({
       host: opts.host,
       port: opts.port,

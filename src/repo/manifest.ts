@@ -5,8 +5,11 @@
  * incremental backup's manifest still lists every file, so each backup restores on its own.
  */
 import { MobrError } from '../errors.js';
+import { checkBackupId } from './backup-id.js';
 import { seal, unseal, type Sealing } from './sealed.js';
 import { decodeName, encodeName, isPlainName, showName } from '../util/names.js';
+
+export { checkBackupId, isBackupId } from './backup-id.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
 export type BackupType = 'full' | 'incremental';
@@ -117,24 +120,6 @@ export function chunkCount(f: FileEntry): number {
 /** The i-th chunk id of a file entry. */
 export function chunkId(f: FileEntry, i: number): Uint8Array {
   return f.chunks!.subarray(i * 32, i * 32 + 32);
-}
-
-/**
- * The one rule for backup IDs, the same in the library, the CLI, the catalog and `meta rebuild`
- * (spec/repository.md §7): 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or
- * digit, compared exactly (case matters); `latest` is reserved (it names the newest backup). mo_br's
- * IDs (UUIDs) and names like `nightly-1` both qualify. An ID is also an object name, so this keeps
- * it a safe key segment, and a catalog field (no comma, quote or space).
- */
-export function isBackupId(id: unknown): id is string {
-  return typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id) && id !== 'latest';
-}
-
-/** The ID itself when it follows the rule above, else BAD_INPUT naming it. */
-export function checkBackupId(id: unknown, what = 'backup ID'): string {
-  if (isBackupId(id)) return id;
-  const shown = typeof id === 'string' ? JSON.stringify(id.slice(0, 60)) : String(id);
-  throw new MobrError('BAD_INPUT', `bad ${what} ${shown}: want 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit (a UUID like 25536ff0-126f-11ef-9902-26dd28356ef3, or a name like nightly-1)`);
 }
 
 /** Backup ids are also object names: a safe key segment. */
