@@ -67,7 +67,7 @@ describe('the installable package', () => {
     expect(readFileSync(path.join(ROOT, 'package.json')).equals(manifest), 'postpack puts package.json back byte for byte').toBe(true);
     expect(existsSync(path.join(ROOT, 'package.json.orig'))).toBe(false);
     const files = packed[0]!.files.map((f) => f.path);
-    for (const f of ['mo_br', 'LICENSE', 'README.md', 'package.json', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'spec/repository.md', 'spec/mo_br.md']) {
+    for (const f of ['mo_br', 'LICENSE', 'README.md', 'package.json', 'dist/src/cli/main.js', 'dist/cli/main.js', 'dist/cli/chunk-worker.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'spec/repository.md', 'spec/mo_br.md']) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/') || f.startsWith('dist/test/') || /^src\/.*\.ts$/.test(f))).toEqual([]);

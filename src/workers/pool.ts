@@ -4,6 +4,7 @@
  * One pool per process, sized by `parallelism` (default: the machine's cores).
  */
 import { availableParallelism, loadavg } from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -14,14 +15,20 @@ import type { MasterKey } from '../crypto/master.js';
 import { transferList, unwrapMoved } from './transfer.js';
 import type { Task, AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
 
+/** Set by the bundled CLI's build (deploy/cli-bundle.mjs): its chunk-worker.js is beside every chunk. */
+declare const __MOBR_CLI_BUNDLE__: boolean | undefined;
+
 /**
  * Worker file: the one next to this module. Run from source (tests, `node --import tsx`), that is
  * src/workers/chunk-worker.ts, loaded through tsx's loader in the worker too, so a test exercises
- * the source it tests, never a stale dist/.
+ * the source it tests, never a stale dist/. In the bundled CLI (dist/cli/) this module is part
+ * of a chunk and the worker is dist/cli/chunk-worker.js beside it; the single file
+ * (deploy/single-file.mjs) is its own worker.
  */
 const HERE = fileURLToPath(import.meta.url);
 const FROM_SOURCE = HERE.endsWith('.ts');
-const workerFile = (): string => HERE.replace(/pool\.(ts|js)$/, 'chunk-worker.$1');
+const workerFile = (): string =>
+  typeof __MOBR_CLI_BUNDLE__ === 'boolean' ? path.join(path.dirname(HERE), 'chunk-worker.js') : HERE.replace(/pool\.(ts|js)$/, 'chunk-worker.$1');
 
 /**
  * piscina loads the worker with `require()` first. On Node versions where require() of an ES

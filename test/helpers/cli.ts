@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MO_BR = path.join(ROOT, 'mo_br');
 
-/** Builds dist/ when any source file is newer than the CLI entry point. */
+/** Builds dist/ when any source file is newer than the bundled CLI (the last step of `npm run build`). */
 export function ensureBuilt(): void {
-  const entry = path.join(ROOT, 'dist/src/cli/main.js');
+  const entry = path.join(ROOT, 'dist/cli/main.js');
   let built = 0;
   try {
     built = statSync(entry).mtimeMs;
