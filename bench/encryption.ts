@@ -53,6 +53,11 @@ async function main(): Promise<void> {
     }
   }
   const sum = (name: string, f: (x: (typeof rows)[0]) => number) => rows.filter((x) => x.tool === name).reduce((s, x) => s + f(x), 0);
+  // the median of each, too: on a loaded machine one run's CPU moves by ±10%, a sum follows its outliers
+  const median = (name: string) => {
+    const v = rows.filter((x) => x.tool === name).map((x) => x.cpu).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
   const plainCpu = sum('mobr', (x) => x.cpu);
   const encCpu = sum('mobr-enc', (x) => x.cpu);
   const lines = [
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     ...rows.map((x) => `| ${x.run} | ${x.tool} | ${x.cpu.toFixed(2)} | ${x.wall.toFixed(2)} | ${x.load} |`),
     '',
-    `Encrypted / plain CPU, summed over ${values.runs} runs each: **${(encCpu / plainCpu).toFixed(3)}** (${encCpu.toFixed(2)} s / ${plainCpu.toFixed(2)} s).`,
+    `Encrypted / plain CPU, summed over ${values.runs} runs each: **${(encCpu / plainCpu).toFixed(3)}** (${encCpu.toFixed(2)} s / ${plainCpu.toFixed(2)} s); of the medians: **${(median('mobr-enc') / median('mobr')).toFixed(3)}** (${median('mobr-enc').toFixed(2)} s / ${median('mobr').toFixed(2)} s).`,
     ...(restic ? [`restic / mobr-enc CPU (run 1): ${(sum('restic', (x) => x.cpu) / rows.find((x) => x.tool === 'mobr-enc' && x.run === 1)!.cpu).toFixed(2)}; restic / mobr (run 1): ${(sum('restic', (x) => x.cpu) / rows.find((x) => x.tool === 'mobr' && x.run === 1)!.cpu).toFixed(2)}.`] : []),
     '',
   ];
