@@ -132,6 +132,7 @@ describe('an ETA for every long command, on a terminal only', () => {
     expect(p.code, p.out).toBe(0);
     expectEtaCleared(p.out, 'prune');
     expect(p.out).toMatch(/prune  delete  \d+%  \d+\/\d+ objects/);
+    expect(p.out).toMatch(/prune  select  \d+%  [012]\/3 backups/); // reading the manifests the policy applies to, before gc
     const piped = await mobr(['delete', ids[3]!, ...at], root, { env: { MOBR_TEST_PROGRESS_EVERY: '1' } });
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stderr + piped.stdout).not.toContain('\x1b[K');
@@ -195,5 +196,29 @@ describe('backup progress counts stored bytes', () => {
     const allRead = lines.filter((l) => / 6\/6 files/.test(l));
     expect(allRead.some((l) => /^backup  (\d|[1-9]\d)%  .*  ETA \d+s/.test(l)), JSON.stringify(lines)).toBe(true);
     expect(lines.at(-1)).toMatch(/^backup  100%  /);
+  });
+});
+
+describe('check --repair on a terminal', () => {
+  it.skipIf(!hasScript)('a line for reading every pack, then one for the packs no index names', async () => {
+    const repo = await openRepository(path.join(root, 'repo-repair'), { create: true, packSize: 64 << 10 });
+    const pool = new WorkerPool(1);
+    try {
+      for (let k = 0; k < 2; k++) {
+        await fsp.writeFile(path.join(root, 'd/extra'), randomBytes(200_000));
+        await backup(repo, path.join(root, 'd'), { pool });
+      }
+    } finally {
+      await pool.close();
+      await repo.close();
+    }
+    const indexes = (await fsp.readdir(path.join(root, 'repo-repair/index'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    await fsp.rm(path.join(indexes[0]!.parentPath, indexes[0]!.name)); // its packs are known to no index now
+    const r = await onTerminal(['check', '--repair', '--backup_dir', 'filesystem', '--backup_path', 'repo-repair', '--meta_path', 'm'], root);
+    expect(r.code, r.out).toBe(0);
+    expectEtaCleared(r.out, 'repair');
+    expect(r.out).toMatch(/repair  verify  \d+%  [\d.]+ [kM]?B \/ [\d.]+ [kM]?B  \d+\/\d+ packs/);
+    expect(r.out).toMatch(/repair  reindex  \d+%  \d+\/\d+ packs/);
+    expect(r.out).toMatch(/repair: /); // its report, after the line is cleared
   });
 });

@@ -32,7 +32,7 @@ export function spaceLines(prefix: string, gc: GcReport | 'deferred' | undefined
   return out.join('');
 }
 
-const GC_UNITS = { mark: 'backups', repack: 'packs', delete: 'objects' } as const;
+const GC_UNITS = { select: 'backups', mark: 'backups', repack: 'packs', delete: 'objects' } as const;
 
 /** gc's steps on the progress line: backups marked, packs repacked (bytes read), objects deleted; each with its own rate and ETA. */
 export function gcProgress(progress: Progress): GcOptions['onProgress'] {

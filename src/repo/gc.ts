@@ -60,7 +60,8 @@ export interface GcOptions {
  * and old index objects (done/total objects).
  */
 export interface GcProgress {
-  phase: 'mark' | 'repack' | 'delete';
+  /** 'select' is prune's, before gc: it reads the manifests its policy applies to (done/total backups). */
+  phase: 'select' | 'mark' | 'repack' | 'delete';
   done: number;
   total: number;
   bytes?: number;

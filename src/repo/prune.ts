@@ -135,16 +135,15 @@ export function sourceKey(source: Record<string, unknown>): string {
  */
 export async function prune(repo: Repository, policy: RetentionPolicy, o: PruneOptions = {}): Promise<PruneResult> {
   const groups = new Map<string, BackupTime[]>();
-  const untouched: string[] = [];
-  for (const id of await repo.listBackupIds()) {
-    if (o.only && !o.only.has(id)) {
-      untouched.push(id);
-      continue;
-    }
+  const ids = await repo.listBackupIds();
+  const untouched = o.only ? ids.filter((id) => !o.only!.has(id)) : [];
+  const applied = o.only ? ids.filter((id) => o.only!.has(id)) : ids;
+  for (let i = 0; i < applied.length; i++) {
     checkAborted(o.signal);
-    const m = await repo.loadManifest(id);
+    o.onProgress?.({ phase: 'select', done: i, total: applied.length });
+    const m = await repo.loadManifest(applied[i]!);
     const key = sourceKey(m.source);
-    groups.set(key, [...(groups.get(key) ?? []), { id, completedAt: m.completedAt, group: key }]);
+    groups.set(key, [...(groups.get(key) ?? []), { id: applied[i]!, completedAt: m.completedAt, group: key }]);
   }
   const plan: PrunePlan = { keep: [], remove: [] };
   for (const backups of groups.values()) {
@@ -154,7 +153,7 @@ export async function prune(repo: Repository, policy: RetentionPolicy, o: PruneO
   }
   if (groups.size === 0) planRetention([], policy); // still refuses an empty policy
   if (o.dryRun) return { ...plan, dryRun: true, untouched };
-  const ids = plan.remove.map((r) => r.id);
-  const d = await deleteBackups(repo, ids, { ...o, gc: true, afterDelete: () => o.afterDelete?.(ids) ?? Promise.resolve() });
+  const gone = plan.remove.map((r) => r.id);
+  const d = await deleteBackups(repo, gone, { ...o, gc: true, afterDelete: () => o.afterDelete?.(gone) ?? Promise.resolve() });
   return { ...plan, dryRun: false, untouched, gc: d.gc, deferredBecause: d.deferredBecause };
 }

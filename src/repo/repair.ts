@@ -54,6 +54,19 @@ export interface RepairOptions {
   lock?: LockOptions;
   /** Stops repair with INTERRUPTED while it reads (before its first write), or between its writes. */
   signal?: AbortSignal;
+  onProgress?: (p: RepairProgress) => void;
+}
+
+/**
+ * Where repair is: 'verify' reads every indexed pack whole (step 4; packs and their bytes),
+ * 'reindex' reads the header of each pack no index names (step 2; packs).
+ */
+export interface RepairProgress {
+  phase: 'verify' | 'reindex';
+  done: number;
+  total: number;
+  bytes?: number;
+  totalBytes?: number;
 }
 
 export async function repairIndex(repo: Repository, o: RepairOptions = {}): Promise<RepairReport> {
@@ -78,20 +91,17 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
     const id = packIdFromKey(e.key);
     if (id) sizes.set(id, e.size);
   }
-  const unsound = await findUnsound(repo, sizes, o.signal);
+  const unsound = await findUnsound(repo, sizes, o);
   report.unsoundPacks = [...unsound].map(([pack, problem]) => ({ pack, problem }));
   const found: PackRecord[] = [];
-  await mapLimit([...sizes.keys()].filter((id) => !repo.index.packs.has(id)), PACK_PROBES, async (id) => {
+  const unindexed = [...sizes.keys()].filter((id) => !repo.index.packs.has(id));
+  const reindexing: RepairProgress = { phase: 'reindex', done: 0, total: unindexed.length };
+  if (unindexed.length > 0) o.onProgress?.(reindexing);
+  await mapLimit(unindexed, PACK_PROBES, async (id) => {
     checkAborted(o.signal);
-    try {
-      const v = await repo.verifyPack(id); // whole: a pack dropped as damaged must not come back
-      if (v.dataOk) found.push({ id, blobs: v.blobs });
-      else report.damagedPacks.push({ pack: id, problem: `pack ${id.slice(0, 16)}: blob bytes do not match the header's hash (damaged)` });
-    } catch (err) {
-      if (isMobrError(err, 'NOT_FOUND')) return;
-      if (!isMobrError(err)) throw err;
-      report.damagedPacks.push({ pack: id, problem: err.message });
-    }
+    await reindexOne(repo, id, found, report);
+    reindexing.done++;
+    o.onProgress?.(reindexing);
   });
   report.packsReindexed = found.length;
   report.chunksReindexed = found.reduce((n, p) => n + p.blobs.length, 0);
@@ -106,22 +116,47 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
   return report;
 }
 
+/** Reads the header of a pack no index names: into `found` when it checks out, else reported damaged. */
+async function reindexOne(repo: Repository, id: string, found: PackRecord[], report: RepairReport): Promise<void> {
+  try {
+    const v = await repo.verifyPack(id); // whole: a pack dropped as damaged must not come back
+    if (v.dataOk) found.push({ id, blobs: v.blobs });
+    else report.damagedPacks.push({ pack: id, problem: `pack ${id.slice(0, 16)}: blob bytes do not match the header's hash (damaged)` });
+  } catch (err) {
+    if (isMobrError(err, 'NOT_FOUND')) return; // gone since the listing: nothing to index
+    if (!isMobrError(err)) throw err;
+    report.damagedPacks.push({ pack: id, problem: err.message });
+  }
+}
+
 /** Indexed packs that are missing, of the wrong size, or whose bytes fail their checks. */
-async function findUnsound(repo: Repository, sizes: Map<string, number>, signal: AbortSignal | undefined): Promise<Map<string, string>> {
+async function findUnsound(repo: Repository, sizes: Map<string, number>, { signal, onProgress }: RepairOptions): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  await mapLimit([...repo.index.packSizes], PACK_PROBES, async ([id, want]) => {
+  const packs = [...repo.index.packSizes];
+  const verifying: RepairProgress = { phase: 'verify', done: 0, total: packs.length, bytes: 0, totalBytes: packs.reduce((n, [, want]) => n + want, 0) };
+  onProgress?.(verifying);
+  await mapLimit(packs, PACK_PROBES, async ([id, want]) => {
     checkAborted(signal);
-    const size = sizes.get(id);
-    if (size === undefined) return void out.set(id, 'missing');
-    if (size !== want) return void out.set(id, `${size} bytes, its index record says ${want}`);
-    try {
-      if (!(await repo.verifyPack(id)).dataOk) out.set(id, "blob bytes do not match the header's hash");
-    } catch (err) {
-      if (!isMobrError(err)) throw err;
-      out.set(id, err.message);
-    }
+    const problem = await packProblem(repo, id, want, sizes.get(id));
+    if (problem) out.set(id, problem);
+    verifying.done++;
+    verifying.bytes! += want;
+    onProgress?.(verifying);
   });
   return out;
+}
+
+/** Why an indexed pack is unsound (missing, the wrong size, damaged bytes), or undefined. */
+async function packProblem(repo: Repository, id: string, want: number, size: number | undefined): Promise<string | undefined> {
+  if (size === undefined) return 'missing';
+  if (size !== want) return `${size} bytes, its index record says ${want}`;
+  try {
+    if (!(await repo.verifyPack(id)).dataOk) return "blob bytes do not match the header's hash";
+  } catch (err) {
+    if (!isMobrError(err)) throw err;
+    return err.message;
+  }
+  return undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ import { verifyBackup } from '../../backup/verify.js';
 import { parseSubset, type SubsetReport } from '../../backup/verify-subset.js';
 import { isBackupId, type Manifest } from '../../repo/manifest.js';
 import { checkSubset } from './inspect-subset.js';
-import { repairIndex, type RepairReport } from '../../repo/repair.js';
+import { repairIndex, type RepairProgress, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
 import { openNativeAt, runNativeCheck } from '../native.js';
 import { checkLine, checkingBanner, renderBackupTable } from '../format.js';
@@ -173,7 +173,10 @@ function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], 
 
 /** --repair: rebuilds the index from pack headers, printing `repair:` lines. */
 async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> {
-  const r = await repairIndex(repo, { signal: ctx.signal });
+  const progress = new Progress('repair', { json: ctx.json });
+  const onProgress = ({ phase, done, total, bytes, totalBytes }: RepairProgress) =>
+    progress.update({ phase, files: done, totalFiles: total, bytes, totalBytes, unit: 'packs' });
+  const r = await repairIndex(repo, { signal: ctx.signal, onProgress }).finally(() => progress.done());
   if (!ctx.json) ctx.stdout.write(repairLines(r));
   return r;
 }
