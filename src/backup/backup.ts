@@ -85,9 +85,10 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   } finally {
     if (ownPool) await pool.close();
   }
+  entries.length = 0; // the walk is done with: its entries (~300 bytes a file) are not held while the manifest is written
   await o.beforeCommit?.();
-  const seen = new Set(plan.out.map((f) => f.path));
-  const files = [...plan.out, ...(o.carried ?? []).filter((f) => !seen.has(f.path))];
+  const seen = o.carried?.length ? new Set(plan.out.map((f) => f.path)) : undefined;
+  const files = seen ? [...plan.out, ...o.carried!.filter((f) => !seen.has(f.path))] : plan.out;
   return commitManifest(session, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes });
 }
 
