@@ -37,6 +37,16 @@ async function seeded(home: string, objects: number): Promise<Emulator> {
   await e.simulateDay({ newObjects: objects });
   return e;
 }
+/**
+ * Hang guards, not timings: how long a process may run before it is killed (KILL_MS: under the
+ * tests' own 100 s) and how long to wait for a step (STEP_MS). At load 15–30 on two cores a
+ * process gets a tenth of a core: the old 25 s guard killed a live coordinator while its
+ * ingesters still worked, and they then rightly refused ("the coordinator of backup … is gone
+ * (its lock … is stale)"; its holder provably dead), and a 20 s wait gave up on a plan not yet
+ * printed.
+ */
+const KILL_MS = 90_000;
+const STEP_MS = 40_000;
 const connTo = (e: Emulator) => ['--host', e.host, '--port', String(e.port), '--user', 'dump', '--password', '111'];
 
 beforeAll(async () => {
@@ -64,7 +74,7 @@ interface Coordinator {
 async function startCoordinator(args: string[], shares: number): Promise<Coordinator> {
   let child!: ChildProcess;
   let out = '';
-  const done = mobr(args, ROOT, { killAfterMs: 25_000, onSpawn: (p) => (child = p) });
+  const done = mobr(args, ROOT, { killAfterMs: KILL_MS, onSpawn: (p) => (child = p) });
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d)); // with --json the commands go to stderr
   const t0 = Date.now();
@@ -72,7 +82,7 @@ async function startCoordinator(args: string[], shares: number): Promise<Coordin
   while (!planned()) {
     const ended = await Promise.race([done.then((r) => r), new Promise<undefined>((r) => setTimeout(() => r(undefined), 20))]);
     if (ended) throw new Error(`coordinator ended before planning: ${ended.code} ${ended.stderr}`);
-    if (Date.now() - t0 > 20_000) throw new Error(`no plan printed: ${out}`);
+    if (Date.now() - t0 > STEP_MS) throw new Error(`no plan printed: ${out}`);
   }
   const joins = [...out.matchAll(/^ {4}mo_br (backup --join .*?)\s+# .*$/gm)].map((m) => m[1]!.split(/\s+/));
   const id = /backup --join (\S+)/.exec(out)![1]!;
@@ -88,18 +98,18 @@ const countIn = (dir: string): number => (existsSync(dir) ? readdirSync(dir, { r
  */
 async function runIngestersTogether(joins: string[][], extra: string[], tag: string): Promise<Run[]> {
   const pauses = joins.map((_, i) => path.join(work, `pause-${tag}-${i}`));
-  const runs = joins.map((j, i) => mobr([...j, ...extra], ROOT, { killAfterMs: 25_000, env: { MOBR_TEST_SHARE_PAUSE: pauses[i] } }));
-  const ended = { n: 0 };
-  for (const r of runs) void r.then(() => ended.n++);
-  await until(() => ended.n > 0 || pauses.every((f) => existsSync(f)), 20_000, 'every ingester to store its share');
-  expect(ended.n, 'an ingester ended before every share was stored').toBe(0);
+  const runs = joins.map((j, i) => mobr([...j, ...extra], ROOT, { killAfterMs: KILL_MS, env: { MOBR_TEST_SHARE_PAUSE: pauses[i] } }));
+  const ended: Run[] = [];
+  for (const r of runs) void r.then((x) => ended.push(x));
+  await until(() => ended.length > 0 || pauses.every((f) => existsSync(f)), STEP_MS, 'every ingester to store its share');
+  expect(ended.map((r) => `exit ${r.code}: ${r.stderr}`), 'an ingester ended before every share was stored').toEqual([]);
   for (const f of pauses) rmSync(f);
   return Promise.all(runs);
 }
 
 /** Returns once the coordinator logged that it read its own share and now only waits (--log_file). */
 async function ownShareStored(log: string): Promise<void> {
-  await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'), 20_000, 'the coordinator to wait for the other shares');
+  await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'), STEP_MS, 'the coordinator to wait for the other shares');
 }
 
 /** Every restored TAE object that the running server still has is the same bytes. */
@@ -151,7 +161,7 @@ describe('a server backup in shares, separate processes', () => {
     expect(restore.code, restore.stderr).toBe(0);
     expect(sameObjects(home)).toBeGreaterThanOrEqual(24);
     expect(await restartAndCount(home)).toBe(3);
-  }, 60_000);
+  }, 100_000);
 
   it('an ingester killed mid-share leaves no part; run again, the backup completes and checks', async () => {
     const repo = path.join(work, 'repo-kill');
@@ -164,8 +174,8 @@ describe('a server backup in shares, separate processes', () => {
     const packsBefore = countIn(path.join(repo, 'data'));
     let packsAtKill = 0;
     const killed = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
-      killAfterMs: 25_000,
-      onSpawn: (p) => void until(() => countIn(path.join(repo, 'data')) >= packsBefore + 3, 20_000, 'the ingester to store packs').then(() => {
+      killAfterMs: KILL_MS,
+      onSpawn: (p) => void until(() => countIn(path.join(repo, 'data')) >= packsBefore + 3, STEP_MS, 'the ingester to store packs').then(() => {
         packsAtKill = countIn(path.join(repo, 'data'));
         p.kill('SIGKILL');
       }),
@@ -176,7 +186,7 @@ describe('a server backup in shares, separate processes', () => {
     expect(countIn(path.join(repo, 'backups'))).toBe(0);
 
     const rerunLog = path.join(work, 'rerun.log');
-    const rerun = await mobr([...c.joins[0]!, '--log_file', rerunLog, '--log_level', 'info'], ROOT, { killAfterMs: 25_000 });
+    const rerun = await mobr([...c.joins[0]!, '--log_file', rerunLog, '--log_level', 'info'], ROOT, { killAfterMs: KILL_MS });
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(readFileSync(rerunLog, 'utf8')).toMatch(new RegExp(`level=info command=backup msg="share stored" backup=${c.id} share=1 files=\\d+ bytes=\\d+ added_bytes=\\d+ started=\\S+ completed=\\S+`));
     expect(rerun.stdout).toMatch(new RegExp(`^Share\\n {4}1 of 2 of backup ${c.id}: \\d+ files`));
@@ -185,7 +195,7 @@ describe('a server backup in shares, separate processes', () => {
     const check = await mobr(['check', c.id, ...meta], ROOT);
     expect(check.code, check.stderr).toBe(0);
     expect(countIn(path.join(repo, 'plans')) + countIn(path.join(repo, 'parts'))).toBe(0);
-  }, 60_000);
+  }, 100_000);
 
   it('a coordinator killed while waiting leaves no manifest; a late ingester is refused; check names the plan; gc removes it', async () => {
     const repo = path.join(work, 'repo-kill'); // holds the backup of the previous test
@@ -205,7 +215,7 @@ describe('a server backup in shares, separate processes', () => {
     expect(readdirSync(path.join(repo, 'backups'))).toEqual(before);
     expect(countIn(path.join(repo, 'plans'))).toBe(1);
 
-    const late = await mobr(c.joins[0]!, ROOT, { killAfterMs: 25_000 });
+    const late = await mobr(c.joins[0]!, ROOT, { killAfterMs: KILL_MS });
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(new RegExp(`^mo_br: the coordinator of backup ${c.id} is gone .*; nothing to join, run the whole backup again\\n$`));
     const check = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...meta], ROOT);
@@ -223,7 +233,7 @@ describe('a server backup in shares, separate processes', () => {
     expect(countIn(path.join(repo, 'plans')) + countIn(path.join(repo, 'parts'))).toBe(0);
     const again = await mobr(['check', before[0]!, ...meta], ROOT);
     expect(again.code, again.stderr).toBe(0);
-  }, 60_000);
+  }, 100_000);
 });
 
 describe('--join pending (an Indexed Job: every pod starts at once, none knows the ID)', () => {
@@ -245,7 +255,7 @@ describe('--join pending (an Indexed Job: every pod starts at once, none knows t
     expect(x.code, x.out).toBe(0);
     expectEtaCleared(x.out, 'export');
     expect(x.out).toMatch(/export file num: \d+/);
-  }, 60_000);
+  }, 100_000);
 });
 
 describe('Ctrl-C', () => {
@@ -353,5 +363,5 @@ describe('a server backup in shares into S3 (s3rver)', () => {
     expect(restore.code, restore.stderr).toBe(0);
     expect(sameObjects(home, path.join(work, 'mo-s3'))).toBeGreaterThanOrEqual(8);
     expect(await restartAndCount(home)).toBe(3);
-  }, 60_000);
+  }, 100_000);
 });
