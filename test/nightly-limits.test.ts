@@ -64,6 +64,23 @@ export function aheadOfRate(log: { at: number; bytes: number }[], bytesPerSecond
   return worst;
 }
 
+describe('the measure', () => {
+  // The sync below judged without a limit can only show the measure failing when the machine is
+  // fast enough to beat the limit by itself (at load 25 it was not, and said so). These logs show
+  // it at any load: the same 24 × 5 KiB sent in a burst, and paced at exactly the rate.
+  const KiB = 1024;
+  const rate = 30 * KiB;
+  const bound = rate + 2 * 5 * KiB; // one second of credit, two objects in flight
+  it('fails a burst and passes a log paced at the rate', () => {
+    const burst = Array.from({ length: 24 }, (_, i) => ({ at: i * 10, bytes: 5 * KiB })); // 120 KiB in 230 ms
+    expect(aheadOfRate(burst, rate)).toBeGreaterThan(bound);
+    const paced = Array.from({ length: 24 }, (_, i) => ({ at: (i * 5 * KiB * 1000) / rate, bytes: 5 * KiB }));
+    expect(aheadOfRate(paced, rate)).toBeLessThan(1);
+    const onePaused = paced.map((p, i) => (i < 12 ? p : { ...p, at: p.at + 2000 })); // the second half 2 s later: slower, still within
+    expect(aheadOfRate(onePaused, rate)).toBeLessThan(1);
+  });
+});
+
 describe('through ./mo_br, its transfers seen by a proxy in front of S3', () => {
   let root: string;
   let s3: S3Server;
