@@ -13,7 +13,7 @@
  * Launch configs are not restored (the operator generates a cluster's configs). A prefix that
  * already holds `data/` objects or `hk_data` is refused: restore never overwrites cluster data.
  */
-import { MobrError } from '../errors.js';
+import { MobrError, checkAborted } from '../errors.js';
 import { readFileChunks } from '../backup/reader.js';
 import type { RestoreProgress } from '../backup/restore.js';
 import { equalBytes } from '../util/bytes.js';
@@ -43,6 +43,8 @@ interface MoS3RestoreOptions {
   onProgress?: (p: RestoreProgress) => void;
   /** Test hook: the store to write to instead of opening the location. */
   store?: Store;
+  /** Ctrl-C / SIGTERM: stops between chunks and aborts the uploads in flight (issue #25). */
+  signal?: AbortSignal;
 }
 
 interface MoS3RestoreResult extends RestoreProgress {
@@ -75,10 +77,13 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
   const pool = o.read ? undefined : o.pool ?? jobPool(plan.reduce((s, p) => s + p.f.size, 0), o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
-    for await (const e of store.list(S3_SHARED_PREFIX)) {
+    const signal = o.signal;
+    for await (const e of store.list(S3_SHARED_PREFIX, { signal })) {
       throw new MobrError('BAD_INPUT', `${store.location} already holds cluster data (${e.key}); restore into an empty --restore_filepath`);
     }
-    if (await store.has(S3_HK_KEY)) throw new MobrError('BAD_INPUT', `${store.location} already holds ${S3_HK_KEY}; restore into an empty --restore_filepath`);
+    if (await store.has(S3_HK_KEY, { signal })) {
+      throw new MobrError('BAD_INPUT', `${store.location} already holds ${S3_HK_KEY}; restore into an empty --restore_filepath`);
+    }
     const taePath = join(to.filepath, S3_SHARED_PREFIX);
     o.onLayout?.({ taePath });
     const progress: MoS3RestoreResult = { bytes: 0, totalBytes: plan.reduce((s, p) => s + p.f.size, 0), files: 0, totalFiles: plan.length, taePath, taeFiles: 0 };
@@ -88,7 +93,9 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
       const parts: Uint8Array[] = [];
       const sha = createHash('sha256');
       let size = 0;
+      checkAborted(signal);
       for await (const c of read(f)) {
+        checkAborted(signal);
         parts.push(c);
         sha.update(c);
         size += c.length;
@@ -98,7 +105,7 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
       if (size !== f.size || (f.sha256 && !equalBytes(new Uint8Array(sha.digest()), f.sha256))) {
         throw new MobrError('CORRUPT', `restore ${f.path}: ${size !== f.size ? `read ${size} bytes, the backup records ${f.size}` : 'bytes do not match the recorded SHA-256'}; nothing written for it`);
       }
-      await store.put(key, Buffer.concat(parts));
+      await store.put(key, Buffer.concat(parts), { signal });
       progress.files++;
       if (tae) progress.taeFiles++;
       o.onProgress?.(progress);

@@ -168,7 +168,8 @@ async function writeRestore(src: RestoreSource, manifest: Manifest, target: Targ
     progress.update(p);
   };
   if ('credentials' in target) {
-    return { done: await restoreMatrixOneToS3(repo, manifest, target.location, { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress }), tae };
+    const o = { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal };
+    return { done: await restoreMatrixOneToS3(repo, manifest, target.location, o), tae };
   }
   const fsTarget = target.location.path;
   const dataDir = await makeDest(fsTarget);
