@@ -14,7 +14,8 @@
  *    own body, at most MAX_COMPLEXITY (COMPLEX_ALLOWED: the ones over either limit still to split;
  *    the list only shrinks);
  *  - line width: at most MAX_LINE characters; LONG_LINES caps, per file, the lines already
- *    longer when this rule came (a file may not gain one; a file not listed may have none).
+ *    longer when this rule came (a file may not gain one; a file not listed may have none; a
+ *    number above the file's count fails too, so the caps only go down).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -37,7 +38,7 @@ const COMPLEX_ALLOWED = new Map<string, string>([
   ['src/util/names.ts:seqLength', 'fresh (issue #21)'],
 ]);
 
-/** src file -> how many of its lines were over MAX_LINE when the rule came (they may only go). */
+/** src file -> how many of its lines are over MAX_LINE (they may only go; a file with fewer lowers its number). */
 const LONG_LINES = new Map<string, number>([
   ['src/backup/backup.ts', 6],
   ['src/backup/dry-run.ts', 3],
@@ -45,16 +46,14 @@ const LONG_LINES = new Map<string, number>([
   ['src/backup/restore-packs.ts', 2],
   ['src/backup/restore.ts', 3],
   ['src/backup/verify-packs.ts', 3],
-  ['src/backup/verify-subset.ts', 1],
   ['src/backup/verify.ts', 2],
   ['src/chunk/fastcdc.ts', 1],
   ['src/cli/after-run.ts', 1],
   ['src/cli/argv.ts', 4],
   ['src/cli/browse-commands.ts', 5],
-  ['src/cli/browse-format.ts', 9],
-  ['src/cli/commands/backup-dry-run.ts', 7],
-  ['src/cli/commands/backup-shares.ts', 6],
-  ['src/cli/commands/backup.ts', 5],
+  ['src/cli/commands/backup-dry-run.ts', 6],
+  ['src/cli/commands/backup-shares.ts', 5],
+  ['src/cli/commands/backup.ts', 3],
   ['src/cli/commands/delete.ts', 5],
   ['src/cli/commands/diff.ts', 1],
   ['src/cli/commands/export.ts', 1],
@@ -63,12 +62,11 @@ const LONG_LINES = new Map<string, number>([
   ['src/cli/commands/meta.ts', 4],
   ['src/cli/commands/prune.ts', 6],
   ['src/cli/commands/restore-dry-run.ts', 1],
-  ['src/cli/commands/restore.ts', 10],
+  ['src/cli/commands/restore.ts', 9],
   ['src/cli/commands/snapshot.ts', 3],
   ['src/cli/commands/stats.ts', 5],
   ['src/cli/commands/sync.ts', 7],
   ['src/cli/completion.ts', 1],
-  ['src/cli/dated-path.ts', 1],
   ['src/cli/exit.ts', 1],
   ['src/cli/flag-groups.ts', 1],
   ['src/cli/hooks.ts', 3],
@@ -81,7 +79,7 @@ const LONG_LINES = new Map<string, number>([
   ['src/cli/resolve.ts', 2],
   ['src/cli/snapshot-commands.ts', 3],
   ['src/cli/space.ts', 4],
-  ['src/cli/stats-html.ts', 14],
+  ['src/cli/stats-html.ts', 9],
   ['src/cli/stores.ts', 1],
   ['src/cli/tree.ts', 1],
   ['src/cli/walk-summary.ts', 2],
@@ -94,14 +92,12 @@ const LONG_LINES = new Map<string, number>([
   ['src/mo/ingest.ts', 4],
   ['src/mo/layout.ts', 1],
   ['src/mo/listed-size.ts', 1],
-  ['src/mo/native.ts', 8],
   ['src/mo/placement.ts', 1],
   ['src/mo/read-staged.ts', 1],
   ['src/mo/restore-s3.ts', 3],
   ['src/mo/restore.ts', 3],
-  ['src/mo/shared.ts', 8],
-  ['src/mo/snapshot-sql.ts', 8],
-  ['src/mo/staged.ts', 2],
+  ['src/mo/shared.ts', 3],
+  ['src/mo/staged.ts', 1],
   ['src/mo/staging.ts', 1],
   ['src/repo/chunk-index.ts', 2],
   ['src/repo/delete.ts', 1],
@@ -110,17 +106,15 @@ const LONG_LINES = new Map<string, number>([
   ['src/repo/glob.ts', 2],
   ['src/repo/growth.ts', 1],
   ['src/repo/lock.ts', 4],
-  ['src/repo/manifest.ts', 2],
-  ['src/repo/pack.ts', 1],
   ['src/repo/parts.ts', 5],
   ['src/repo/prune.ts', 3],
   ['src/repo/read-plan.ts', 1],
-  ['src/repo/repository.ts', 2],
+  ['src/repo/repository.ts', 1],
   ['src/repo/stats.ts', 2],
   ['src/repo/sync-plan.ts', 2],
   ['src/repo/sync.ts', 6],
   ['src/store/fs.ts', 2],
-  ['src/store/s3.ts', 7],
+  ['src/store/s3.ts', 3],
   ['src/util/output-path.ts', 2],
   ['src/util/process.ts', 1],
   ['src/workers/files-task.ts', 1],
@@ -247,6 +241,12 @@ describe('code shape: statements, complexity and line width (kopia\'s limits)', 
   it(`no file gains a line over ${MAX_LINE} characters`, () => {
     const grown = texts.map(([f, t]) => [f, longLines(t)] as const).filter(([f, n]) => n > (LONG_LINES.get(f) ?? 0));
     expect(grown.map(([f, n]) => `${f}: ${n} lines over ${MAX_LINE} characters (at most ${LONG_LINES.get(f) ?? 0}); wrap the new ones`)).toEqual([]);
+  });
+
+  it('LONG_LINES only shrinks: a file with fewer long lines than its number lowers it (or leaves the list)', () => {
+    const counts = new Map<string, number>(texts.map(([f, t]) => [f, longLines(t)]));
+    const stale = [...LONG_LINES].filter(([f, n]) => (counts.get(f) ?? 0) < n);
+    expect(stale.map(([f, n]) => `${f}: ${counts.get(f) ?? 0} lines over ${MAX_LINE} now; set LONG_LINES to that (it says ${n})`)).toEqual([]);
   });
 });
 

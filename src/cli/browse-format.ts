@@ -10,8 +10,10 @@ import { encodeName, isPlainName, showName } from '../util/names.js';
 /** `-rw-r--r--` / `drwxr-xr-x` / `lrwxrwxrwx`, with setuid, setgid and sticky bits as ls shows them. */
 function modeString(f: Pick<FileEntry, 'kind' | 'mode'>): string {
   const m = f.mode;
-  const rwx = (bits: number, special: boolean, s: string) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
-  return `${f.kind === 'dir' ? 'd' : f.kind === 'symlink' ? 'l' : '-'}${rwx(m >> 6, (m & 0o4000) !== 0, 's')}${rwx(m >> 3, (m & 0o2000) !== 0, 's')}${rwx(m, (m & 0o1000) !== 0, 't')}`;
+  const x = (bits: number, special: boolean, s: string) => (special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-');
+  const rwx = (bits: number, special: boolean, s: string) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${x(bits, special, s)}`;
+  const kind = f.kind === 'dir' ? 'd' : f.kind === 'symlink' ? 'l' : '-';
+  return `${kind}${rwx(m >> 6, (m & 0o4000) !== 0, 's')}${rwx(m >> 3, (m & 0o2000) !== 0, 's')}${rwx(m, (m & 0o1000) !== 0, 't')}`;
 }
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
@@ -38,7 +40,8 @@ function columns(rows: string[][], right: Set<number> = new Set()): string {
 }
 
 /** A path as text: a byte that is not UTF-8 shows as \xNN (src/util/names.ts). */
-const shownPath = (f: FileEntry) => (f.kind === 'symlink' ? `${showName(f.path)} -> ${showName(f.target ?? '')}` : f.kind === 'dir' ? `${showName(f.path)}/` : showName(f.path));
+const shownPath = (f: FileEntry) =>
+  f.kind === 'symlink' ? `${showName(f.path)} -> ${showName(f.target ?? '')}` : f.kind === 'dir' ? `${showName(f.path)}/` : showName(f.path);
 
 /** `ls`: paths one a line; --long: mode, size, mtime, path (and tae_list columns for a server backup). */
 export function renderLs(entries: FileEntry[], o: { long: boolean; server: boolean }): string {
@@ -60,7 +63,8 @@ export function renderLs(entries: FileEntry[], o: { long: boolean; server: boole
 
 /** One entry as JSON (spec/browse.md §2). */
 export function entryJson(f: FileEntry): Record<string, unknown> {
-  const o: Record<string, unknown> = { path: showName(f.path), kind: f.kind, size: f.size, mode: `0${(f.mode & 0o7777).toString(8).padStart(3, '0')}`, mtime: isoTime(f.mtimeMs) };
+  const mode = `0${(f.mode & 0o7777).toString(8).padStart(3, '0')}`;
+  const o: Record<string, unknown> = { path: showName(f.path), kind: f.kind, size: f.size, mode, mtime: isoTime(f.mtimeMs) };
   if (f.sha256) o.sha256 = toHex(f.sha256);
   if (!isPlainName(f.path)) o.pathBytes = encodeName(f.path).toString('base64');
   if (f.target !== undefined) o.target = showName(f.target);
@@ -71,7 +75,15 @@ export function entryJson(f: FileEntry): Record<string, unknown> {
 
 /** A backup's header fields in JSON. */
 export function backupJson(m: Manifest): Record<string, unknown> {
-  const o: Record<string, unknown> = { id: m.id, type: m.type, source: String(m.source.kind ?? ''), startedAt: isoTime(m.startedAt), completedAt: isoTime(m.completedAt), logicalSize: m.logicalSize, files: m.files.filter((f) => f.kind === 'file').length };
+  const o: Record<string, unknown> = {
+    id: m.id,
+    type: m.type,
+    source: String(m.source.kind ?? ''),
+    startedAt: isoTime(m.startedAt),
+    completedAt: isoTime(m.completedAt),
+    logicalSize: m.logicalSize,
+    files: m.files.filter((f) => f.kind === 'file').length,
+  };
   if (m.baseId) o.baseId = m.baseId;
   if (m.backupTs) o.backupTs = m.backupTs;
   return o;
@@ -81,7 +93,10 @@ export function backupJson(m: Manifest): Record<string, unknown> {
 export function renderFind(hits: { manifest: Manifest; where: string; entries: FileEntry[] }[], pattern: string, searched: number): string {
   if (hits.length === 0) return `no backup holds a path matching ${pattern} (${searched} searched)\n`;
   return hits
-    .map((h) => `backup ${h.manifest.id}  ${isoTime(h.manifest.completedAt)}  ${h.where}\n${renderLs(h.entries, { long: true, server: false }).split('\n').slice(1).map((l) => (l ? `  ${l}` : l)).join('\n')}`)
+    .map((h) => {
+      const lines = renderLs(h.entries, { long: true, server: false }).split('\n').slice(1);
+      return `backup ${h.manifest.id}  ${isoTime(h.manifest.completedAt)}  ${h.where}\n${lines.map((l) => (l ? `  ${l}` : l)).join('\n')}`;
+    })
     .join('\n');
 }
 
@@ -92,7 +107,10 @@ export function renderDiff(a: Manifest, b: Manifest, d: ManifestDiff, added: Add
   const rows: string[][] = [
     ...d.added.map((f) => ['+', sizeOf(f), shownPath(f)]),
     ...d.removed.map((f) => ['-', sizeOf(f), shownPath(f)]),
-    ...d.changed.map((c: EntryChange) => [c.what === 'content' ? 'M' : 'U', sizeOf(c.after), `${shownPath(c.after)}${c.what === 'content' ? `  (was ${sizeOf(c.before)})` : '  (mode or mtime)'}`]),
+    ...d.changed.map((c: EntryChange) => {
+      const why = c.what === 'content' ? `  (was ${sizeOf(c.before)})` : '  (mode or mtime)';
+      return [c.what === 'content' ? 'M' : 'U', sizeOf(c.after), `${shownPath(c.after)}${why}`];
+    }),
   ].sort((x, y) => (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0));
   const bytes = (fs: FileEntry[]) => fs.reduce((s, f) => s + (f.kind === 'file' ? f.size : 0), 0);
   const content = d.changed.filter((c) => c.what === 'content');
@@ -100,8 +118,10 @@ export function renderDiff(a: Manifest, b: Manifest, d: ManifestDiff, added: Add
   out += rows.length ? columns(rows, new Set([1])) : 'no differences\n';
   out += `\nadded:   ${d.added.length} entries, ${bytes(d.added)} bytes\n`;
   out += `removed: ${d.removed.length} entries, ${bytes(d.removed)} bytes\n`;
-  out += `changed: ${content.length} entries, ${bytes(content.map((c) => c.before))} -> ${bytes(content.map((c) => c.after))} bytes; ${d.changed.length - content.length} with only mode or mtime changed\n`;
-  out += `added to the repository by ${b.id}: ${added.storedBytes} bytes stored (${added.rawBytes} plain) in ${added.chunks} chunks that no backup completed before it references (${added.olderBackups.length} older backups)\n`;
+  out += `changed: ${content.length} entries, ${bytes(content.map((c) => c.before))} -> ${bytes(content.map((c) => c.after))} bytes; `;
+  out += `${d.changed.length - content.length} with only mode or mtime changed\n`;
+  out += `added to the repository by ${b.id}: ${added.storedBytes} bytes stored (${added.rawBytes} plain) in ${added.chunks} chunks `;
+  out += `that no backup completed before it references (${added.olderBackups.length} older backups)\n`;
   if (added.unindexed > 0) out += `warning: ${added.unindexed} of these chunks are in no index (missing data; run mo_br check)\n`;
   return out;
 }

@@ -17,7 +17,17 @@ import { systemClock } from '../util/clock.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import type { Store, StoreEntry } from '../store/store.js';
 import { framedSize, looksFramed, unframeStream } from './framing.js';
-import { checkShown, compareCheckOrder, parseMoMeta, parseTaeList, parseTaeSum, sidecarPath, SIDECAR_ALGOS, type SidecarAlgo, type TaeFileEntry } from './layout.js';
+import {
+  checkShown,
+  compareCheckOrder,
+  parseMoMeta,
+  parseTaeList,
+  parseTaeSum,
+  sidecarPath,
+  SIDECAR_ALGOS,
+  type SidecarAlgo,
+  type TaeFileEntry,
+} from './layout.js';
 
 type Framing = 'crc' | 'raw';
 const PIECE = 8 << 20;
@@ -40,9 +50,13 @@ export async function openNativeFolder(store: Store, kind: 'filesystem' | 's3'):
   for await (const e of store.list('')) entries.set(e.key, e);
   let framing: Framing = 'raw';
   if (kind === 'filesystem') {
-    const side = ['tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data'].flatMap((p) => SIDECAR_ALGOS.map((a) => ({ e: entries.get(sidecarPath(p, a)), a }))).find((x) => x.e);
+    const side = ['tae/tae_list', 'tae/tae_sum', 'hakeeper/hk_data']
+      .flatMap((p) => SIDECAR_ALGOS.map((a) => ({ e: entries.get(sidecarPath(p, a)), a })))
+      .find((x) => x.e);
     if (side) framing = side.e!.size === framedSize(side.a === 'sha256' ? 32 : 16) ? 'crc' : 'raw';
-    else if (entries.has('tae/tae_list')) framing = looksFramed(await store.getRange('tae/tae_list', 0, Math.min(2048, entries.get('tae/tae_list')!.size))) ? 'crc' : 'raw';
+    else if (entries.has('tae/tae_list')) {
+      framing = looksFramed(await store.getRange('tae/tae_list', 0, Math.min(2048, entries.get('tae/tae_list')!.size))) ? 'crc' : 'raw';
+    }
   }
   return { store, framing, entries };
 }
@@ -118,7 +132,9 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
     const side = await sidecarOf(folder, rel);
     const sha256 = createHash('sha256').update(data).digest('hex');
     if (!side && anySidecar) throw new MobrError('CORRUPT', `no ${rel}.sha256 beside it`);
-    if (side && createHash(side.algo).update(data).digest('hex') !== side.hex) throw new MobrError('CORRUPT', `${side.algo} does not match ${rel}.${side.algo}`);
+    if (side && createHash(side.algo).update(data).digest('hex') !== side.hex) {
+      throw new MobrError('CORRUPT', `${side.algo} does not match ${rel}.${side.algo}`);
+    }
     then?.(data);
     return { path: rel, size: data.length, sha256, mtimeMs: e.mtimeMs };
   };
@@ -153,7 +169,8 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
       const hex = sha.digest('hex');
       const sumOk = row.checksum !== '' && row.checksum === hex;
       // v2.0.1-v4.1.x list a GC window object with its GC meta's size: its SHA-256 decides (listed-size.ts)
-      if (size !== row.size && !sumOk) throw new MobrError('CORRUPT', `${size} bytes, tae/tae_list says ${row.size}${row.checksum !== '' ? ', and its SHA-256 does not match either' : ''}`);
+      const either = row.checksum !== '' ? ', and its SHA-256 does not match either' : '';
+      if (size !== row.size && !sumOk) throw new MobrError('CORRUPT', `${size} bytes, tae/tae_list says ${row.size}${either}`);
       if (row.checksum !== '' && !sumOk) throw new MobrError('CORRUPT', 'SHA-256 does not match tae/tae_list');
       if (size !== row.size) out.listedSize.push(rel);
       return { path: rel, size, sha256: row.checksum || undefined, mtimeMs: e.mtimeMs };
@@ -168,15 +185,27 @@ export async function checkNativeFolder(folder: NativeFolder, onFile?: (shown: s
 export function nativeManifest(folder: NativeFolder, check: NativeCheck, fallbackId: string): Manifest {
   if (check.damaged.length > 0) {
     const d = check.damaged[0]!;
-    throw new MobrError('CORRUPT', `the backup folder ${folder.store.location} fails its check (${check.damaged.length} file(s), first ${d.path}: ${d.problem}); nothing restored`);
+    const first = `${check.damaged.length} file(s), first ${d.path}: ${d.problem}`;
+    throw new MobrError('CORRUPT', `the backup folder ${folder.store.location} fails its check (${first}); nothing restored`);
   }
   if (check.notCopied.length > 0) {
-    throw new MobrError('NOT_AVAILABLE', `the backup folder ${folder.store.location} is incremental: ${check.notCopied.length} file(s) (first ${check.notCopied[0]}) lie in an earlier backup (needCopy=false); nothing restored`);
+    const where = `${check.notCopied.length} file(s) (first ${check.notCopied[0]}) lie in an earlier backup (needCopy=false)`;
+    throw new MobrError('NOT_AVAILABLE', `the backup folder ${folder.store.location} is incremental: ${where}; nothing restored`);
   }
   const now = systemClock.now();
   const files: FileEntry[] = check.files.map((f) => ({
     path: f.path, kind: 'file', size: f.size, mode: 0o644, mtimeMs: f.mtimeMs ?? now,
     sha256: f.sha256 ? new Uint8Array(Buffer.from(f.sha256, 'hex')) : undefined,
   }));
-  return { version: 1, id: check.id || fallbackId, type: 'full', startedAt: now, completedAt: now, source: { kind: 'matrixone', nativeFolder: folder.store.location }, files, logicalSize: files.reduce((s, f) => s + f.size, 0), addedBytes: 0 };
+  return {
+    version: 1,
+    id: check.id || fallbackId,
+    type: 'full',
+    startedAt: now,
+    completedAt: now,
+    source: { kind: 'matrixone', nativeFolder: folder.store.location },
+    files,
+    logicalSize: files.reduce((s, f) => s + f.size, 0),
+    addedBytes: 0,
+  };
 }

@@ -49,7 +49,8 @@ export type Level = 'cluster' | 'account' | 'database' | 'table';
 
 function level(v: string | undefined, allowed: readonly Level[]): Level {
   const l = (v ?? '').toLowerCase();
-  if (!(allowed as readonly string[]).includes(l)) throw new MobrError('BAD_INPUT', `${v ? `bad --level ${JSON.stringify(v.slice(0, 20))}` : 'missing --level'}: use ${allowed.join(', ')}`);
+  const what = v ? `bad --level ${JSON.stringify(v.slice(0, 20))}` : 'missing --level';
+  if (!(allowed as readonly string[]).includes(l)) throw new MobrError('BAD_INPUT', `${what}: use ${allowed.join(', ')}`);
   return l as Level;
 }
 
@@ -131,13 +132,17 @@ export function restoreSnapshot(name: string | undefined, s: Scope, toAccount: s
 /** `CREATE ACCOUNT` for a restore into a new account; the password is a string literal. */
 export function createAccount(account: string | undefined, admin: string | undefined, password: string | undefined): string {
   if (password === undefined || password === '') throw new MobrError('BAD_INPUT', 'missing --new_admin_password (the new account\'s admin password)');
-  return `CREATE ACCOUNT ${ident(account, '--new_account')} ADMIN_NAME ${sqlString(bare(admin ?? '', '--new_admin_name'))} IDENTIFIED BY ${sqlString(password)}`;
+  const adminName = sqlString(bare(admin ?? '', '--new_admin_name'));
+  return `CREATE ACCOUNT ${ident(account, '--new_account')} ADMIN_NAME ${adminName} IDENTIFIED BY ${sqlString(password)}`;
 }
 
 const UNITS = ['h', 'd', 'mo', 'y'];
 
 function range(value: string | undefined, unit: string | undefined): string {
-  if (value === undefined || !/^\d{1,9}$/.test(value)) throw new MobrError('BAD_INPUT', `${value === undefined ? 'missing --rangevalue' : `bad --rangevalue ${JSON.stringify(value.slice(0, 20))}`}: a whole number, 1-100`);
+  if (value === undefined || !/^\d{1,9}$/.test(value)) {
+    const what = value === undefined ? 'missing --rangevalue' : `bad --rangevalue ${JSON.stringify(value.slice(0, 20))}`;
+    throw new MobrError('BAD_INPUT', `${what}: a whole number, 1-100`);
+  }
   const u = unit === undefined || unit === '' ? 'd' : unit;
   if (!UNITS.includes(u)) throw new MobrError('BAD_INPUT', `bad --rangeunit ${JSON.stringify(u.slice(0, 20))}: use h, d, mo or y`);
   return `RANGE ${Number(value)} ${sqlString(u)}`;
