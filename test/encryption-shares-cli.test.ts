@@ -58,9 +58,9 @@ describe('encrypted repository: a server backup in shares, and export', () => {
     let child!: ChildProcess;
     let out = '';
     const log = path.join(work, 'coordinator.log');
-    const coord: Promise<Run> = mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], ROOT, { env: ENV, killAfterMs: 30_000, onSpawn: (p) => (child = p) });
+    const coord: Promise<Run> = mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], ROOT, { env: ENV, killAfterMs: 90_000, onSpawn: (p) => (child = p) });
     child.stdout!.on('data', (d) => (out += d));
-    await until(() => / --join .*\n/.test(out) && files(path.join(repo, 'plans')).length === 1, 20_000, 'the coordinator to write its plan');
+    await until(() => / --join .*\n/.test(out) && files(path.join(repo, 'plans')).length === 1, 40_000, 'the coordinator to write its plan');
     const join = /^ {4}mo_br (backup --join .*?)\s+# .*$/m.exec(out)![1]!.split(/\s+/);
 
     // the plan is sealed: its magic, and none of the server's file names
@@ -73,7 +73,7 @@ describe('encrypted repository: a server backup in shares, and export', () => {
     expect(plan.includes(Buffer.from('mo_meta'))).toBe(false);
 
     // once the coordinator stored its own share and only waits, nothing else writes packs
-    await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'), 20_000, 'the coordinator to wait for share 1');
+    await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'), 40_000, 'the coordinator to wait for share 1');
     const dataBefore = files(path.join(repo, 'data')).length;
     const refused = await mobr([...join, ...meta], ROOT, { env: { ...ENV, MO_BR_REPO_PASSWORD: undefined } });
     expect([refused.code, refused.stdout]).toEqual([4, '']);
@@ -81,7 +81,7 @@ describe('encrypted repository: a server backup in shares, and export', () => {
     expect(files(path.join(repo, 'data')).length).toBe(dataBefore);
     expect(files(path.join(repo, 'parts'))).toEqual([]);
 
-    const ingester = await mobr([...join, ...meta], ROOT, { env: ENV, killAfterMs: 30_000 });
+    const ingester = await mobr([...join, ...meta], ROOT, { env: ENV, killAfterMs: 90_000 });
     expect([ingester.code, ingester.stderr]).toEqual([0, '']);
     const c = await coord;
     expect([c.code, c.stderr]).toEqual([0, '']);
@@ -101,5 +101,5 @@ describe('encrypted repository: a server backup in shares, and export', () => {
     // the exported folder is MatrixOne's layout, readable without mobr's key: check it as a backup folder
     const again = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', exported, '--meta_path', path.join(work, 'none.meta')], ROOT, { env: { ...ENV, MO_BR_REPO_PASSWORD: undefined } });
     expect([again.code, again.stderr]).toEqual([0, '']);
-  }, 60_000);
+  }, 100_000);
 });
