@@ -137,7 +137,7 @@ export class RepoWriter {
         this.stats.packs++;
         this.stored.push({ id: pack.id, blobs });
         for (const b of blobs) this.unstoredBytes -= b.rawLength;
-        this.onStored?.();
+        this.reportStored();
         if (this.stored.length >= INDEX_EVERY) await this.writeIndex();
       })
       .catch((e) => {
@@ -149,6 +149,18 @@ export class RepoWriter {
       });
     this.uploads.add(p);
     return slot.buf;
+  }
+
+  /**
+   * Tells onStored; what it throws (a progress callback that cancels by throwing) is not this
+   * upload's failure: the pack is stored and must be indexed, also by abandon after Ctrl-C.
+   */
+  private reportStored(): void {
+    try {
+      this.onStored?.();
+    } catch {
+      // the caller sees its own cancellation at its next step
+    }
   }
 
   /** A reused buffer when one is free, else a new one. */
