@@ -84,9 +84,12 @@ describe('sync --reencrypt through ./mo_br', () => {
     await expectReadable(b(), 'Pw-B');
   }, 40_000);
 
-  it('encrypted -> plain only with --encryption none', async () => {
+  it('encrypted -> plain only with --encryption none (and --encryption only with --reencrypt)', async () => {
     const a = path.join(work, 'enc-a');
     const out = path.join(work, 'plain-again');
+    const alone = await sync(a, out, ['--encryption', 'none'], { MO_BR_REPO_PASSWORD: 'Target-Pw-A' });
+    expect([alone.code, alone.stderr]).toEqual([2, 'mo_br: --encryption chooses what sync --reencrypt makes of a new target; without --reencrypt a new target is a copy of the source\n']);
+    await expect(fsp.stat(out)).rejects.toThrow(/ENOENT/);
     const s = await sync(a, out, ['--reencrypt', '--encryption', 'none'], { MO_BR_REPO_PASSWORD: 'Target-Pw-A' });
     expect(s.code, s.stderr).toBe(0);
     expect(await magic(out)).toBe('MOBR');

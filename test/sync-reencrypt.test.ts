@@ -124,6 +124,28 @@ describe('sync --reencrypt', () => {
     expect(Buffer.compare(await readBack(plain, m, 'db/marked'), Buffer.from(MARK.repeat(400)))).toBe(0);
   });
 
+  it('interrupted: INTERRUPTED, no manifest; the packs it stored are indexed, so the rerun does not store them again', async () => {
+    const src = await source(false);
+    const key = newMasterKey(); // one key for both: the same gear table, so the same chunks
+    const clean = await reencryptRepository(src, await Repository.init(new MemStore(), OPTS, { masterKey: key }));
+    const dst = await Repository.init(new MemStore(), OPTS, { masterKey: key });
+    const stop = new AbortController();
+    const first = reencryptRepository(src, dst, { signal: stop.signal, onProgress: (p) => p.bytesRead > 50_000 && stop.abort() });
+    await expect(first).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(await dst.listBackupIds()).toEqual([]);
+    const stored = new Set<string>();
+    for await (const e of dst.store.list('data')) stored.add(e.key);
+    expect(stored.size).toBeGreaterThan(0);
+    const reopened = await Repository.open(dst.store, { masterKey: dst.crypt!.master });
+    expect([...reopened.index.packSizes].length).toBe(stored.size); // every stored pack is indexed
+    const indexed = reopened.index.size;
+    expect(indexed).toBeGreaterThan(0);
+    const rerun = await reencryptRepository(src, reopened);
+    expect(rerun.copied).toEqual(['b0', 'b1']);
+    expect(rerun.chunksSent).toBe(clean.chunksSent - indexed); // none stored twice
+    await expectCopy(dst);
+  });
+
   it('a damaged source chunk stops it: CORRUPT_PACK, and no manifest of that backup at the target', async () => {
     const src = await source(false);
     const store = src.store as MemStore;

@@ -56,25 +56,47 @@ export async function reencryptRepository(src: Repository, dst: Repository, o: R
       const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
       const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
       const progress = { bytesRead: 0, bytesTotal: manifests.reduce((n, m) => n + m.logicalSize, 0), manifestsDone: 0, manifestsTotal: manifests.length };
-      const w = new Rechunker(src, dst, r, () => o.onProgress?.(progress), progress, o.signal);
-      for (const m of manifests) {
-        const files: FileEntry[] = [];
-        for (const f of m.files) files.push(f.kind === 'file' ? { ...f, chunks: await w.file(f, m.id) } : f);
-        const added = await w.flush();
-        await dstLock.assertHeld();
-        try {
-          await dst.saveManifest({ ...m, files, addedBytes: added });
-          r.copied.push(m.id);
-        } catch (e) {
-          if (!isMobrError(e, 'REPO_EXISTS')) throw e;
-          r.present.push(m.id);
-        }
-        progress.manifestsDone++;
-        o.onProgress?.(progress);
+      const report = () => o.onProgress?.(progress);
+      const w = new Rechunker(src, dst, r, report, progress, o.signal);
+      try {
+        await copyManifests(manifests, { dst, w, r, progress, report, fence: () => dstLock.assertHeld() });
+      } catch (e) {
+        await w.indexStored(); // packs already stored are indexed: a rerun does not store them again
+        throw e;
       }
       return r;
     }, { purpose: 'sync --reencrypt (target)', signal: o.signal, ...o.lock }),
   { purpose: 'sync --reencrypt (source)', signal: o.signal, ...o.lock });
+}
+
+/** What copyManifests works with. */
+interface Run {
+  dst: Repository;
+  w: Rechunker;
+  r: SyncReport;
+  progress: ReencryptProgress;
+  report: () => void;
+  /** The target lock's fencing check. */
+  fence: () => Promise<void>;
+}
+
+/** Each manifest in turn: its files re-chunked, its packs stored and indexed, then the manifest. */
+async function copyManifests(manifests: Manifest[], { dst, w, r, progress, report, fence }: Run): Promise<void> {
+  for (const m of manifests) {
+    const files: FileEntry[] = [];
+    for (const f of m.files) files.push(f.kind === 'file' ? { ...f, chunks: await w.file(f, m.id) } : f);
+    const added = await w.flush();
+    await fence();
+    try {
+      await dst.saveManifest({ ...m, files, addedBytes: added });
+      r.copied.push(m.id);
+    } catch (e) {
+      if (!isMobrError(e, 'REPO_EXISTS')) throw e;
+      r.present.push(m.id);
+    }
+    progress.manifestsDone++;
+    report();
+  }
 }
 
 /** Cuts plain bytes with the target's chunker and stores the chunks the target lacks in new packs. */
@@ -143,12 +165,25 @@ class Rechunker {
     if (this.pending.length >= INDEX_EVERY) await this.writeIndex();
   }
 
-  private async writeIndex(): Promise<void> {
+  private async writeIndex(signal: AbortSignal | null = this.signal ?? null): Promise<void> {
     if (this.pending.length === 0) return;
     const packs = this.pending;
     this.pending = [];
-    await this.dst.writeIndex(packs, { signal: this.signal });
+    await this.dst.writeIndex(packs, { signal: signal ?? undefined });
     this.r.indexObjects++;
+  }
+
+  /**
+   * After a failure: indexes the packs already stored (not the one being filled), if the store
+   * still takes writes; one small object, written also after Ctrl-C (as a backup does).
+   */
+  async indexStored(): Promise<void> {
+    if (this.pending.length === 0) return;
+    try {
+      await this.writeIndex(null);
+    } catch {
+      // the store or the lock failed: those packs are orphans, freed by gc after its safety window
+    }
   }
 
   /** Stores the last pack and indexes every stored one (before a manifest names them); the stored bytes added since the last flush. */

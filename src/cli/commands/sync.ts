@@ -79,6 +79,10 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   if (await nested(source, target)) {
     throw new MobrError('BAD_INPUT', `the target ${describeLocation(target)} and the source ${describeLocation(source)} lie one inside the other; sync to a place outside the source repository (nothing was written)`);
   }
+  if (flags.encryption !== undefined && !flags.reencrypt) {
+    const why = 'without --reencrypt a new target is a copy of the source';
+    throw new MobrError('BAD_INPUT', `--encryption chooses what sync --reencrypt makes of a new target; ${why}`);
+  }
   repoPasswords().setSource('target', passwordSource('target', flags, {}, {}));
   const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
   const progress = new Progress('sync', { json: ctx.json });
@@ -92,7 +96,8 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     const reTarget = flags.reencrypt ? await openOrCreateTarget(target, dstCreds, flags.encryption) : undefined;
     dst = reTarget?.store ?? openStore(target, { credentials: dstCreds });
     if (reTarget && reTarget.crypt?.keySet !== src.crypt?.keySet) {
-      const onProgress = (p: ReencryptProgress) => progress.update({ files: p.manifestsDone, totalFiles: p.manifestsTotal, bytes: p.bytesRead, totalBytes: p.bytesTotal, unit: 'backups' });
+      const onProgress = (p: ReencryptProgress) =>
+        progress.update({ files: p.manifestsDone, totalFiles: p.manifestsTotal, bytes: p.bytesRead, totalBytes: p.bytesTotal, unit: 'backups' });
       r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress });
     } else {
       const onProgress = (p: SyncProgress) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' });
@@ -113,7 +118,8 @@ function report(ctx: CliContext, r: SyncReport, source: Location, target: Locati
   if (ctx.json) printJson(ctx, 'sync', { from: source, to: target, ...r, durationNs: Number(process.hrtime.bigint() - t0) });
   else {
     ctx.stdout.write(`sync ${describeLocation(source)} -> ${describeLocation(target)}\n`);
-    ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there), ${formatBytes(r.bytesSent)} sent\n`);
+    const packs = `${r.packsCopied + r.packsBuilt} packs sent (${r.packsSkipped} found there)`;
+    ctx.stdout.write(`copied ${r.copied.length} backups (${r.present.length} already there), ${packs}, ${formatBytes(r.bytesSent)} sent\n`);
   }
   printSummary(ctx, {
     command: 'sync',
