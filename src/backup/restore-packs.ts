@@ -52,30 +52,38 @@ export interface PackRestoreHooks {
   source?: RangeSource;
 }
 
-interface FileState {
-  x: PackRestoreItem;
-  target: string;
-  tmp: string;
-  tasksLeft: number;
-  failed: boolean;
-  started: boolean;
+const tmpName = (target: string, hex: string) => path.join(path.dirname(target), `.mobr-partial-${hex}`);
+
+class FileState {
+  tasksLeft = 0;
+  failed = false;
+  started = false;
   /** Files written in parts: their temporary file, created before the first task writes to it (to undefined, or why not). */
   created?: Promise<unknown>;
-}
+  constructor(
+    readonly x: PackRestoreItem,
+    readonly target: string,
+    /** The restore's random names (one string for all files), and which one is this file's. */
+    private readonly names: { hex: string },
+    private readonly at: number,
+  ) {}
 
-const tmpName = (target: string, hex: string) => path.join(path.dirname(target), `.mobr-partial-${hex}`);
+  /** Its temporary file's name, made when asked (held for every file it was ~100 bytes each: issue #22). */
+  get tmp(): string {
+    return tmpName(this.target, this.names.hex.slice(8 * this.at, 8 * this.at + 8));
+  }
+}
 
 export async function restoreByPack(repo: Repository, pool: WorkerPool, items: PackRestoreItem[], h: PackRestoreHooks): Promise<void> {
   const states: FileState[] = [];
+  const names = { hex: randomBytes(4 * items.length).toString('hex') };
   for (const x of items) {
     try {
-      states.push({ x, target: await h.safe.parentFor(x.rel), tmp: '', tasksLeft: 0, failed: false, started: false });
+      states.push(new FileState(x, await h.safe.parentFor(x.rel), names, states.length));
     } catch (e) {
       h.failed(x, e);
     }
   }
-  const names = randomBytes(4 * states.length).toString('hex');
-  states.forEach((s, k) => (s.tmp = tmpName(s.target, names.slice(8 * k, 8 * k + 8))));
   await new PackRestore(repo, pool, states, h).run();
 }
 
