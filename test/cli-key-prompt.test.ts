@@ -9,10 +9,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keyedRepo as keyedRepoAt } from './helpers/keyed-repo.js';
 import { ensureBuilt, MO_BR } from './helpers/cli.js';
 import { hasScript } from './helpers/tty.js';
-import { initKeys, keyFileIds, unlockKey } from '../src/crypto/keyfile.js';
-import { Repository } from '../src/repo/repository.js';
+import { keyFileIds, unlockKey } from '../src/crypto/keyfile.js';
 import { FsStore } from '../src/store/fs.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -22,13 +22,8 @@ beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 'mobr-key-prompt-'));
 });
 
-async function keyedRepo(name: string, password: string): Promise<string> {
-  const dir = path.join(work, name);
-  const store = new FsStore(dir);
-  await Repository.init(store);
-  await initKeys(store, enc(password), { kdf: { name: 'scrypt', n: 16, r: 1, p: 1 } });
-  return dir;
-}
+/** A repository folder `name` (under the test's folder) with one key file for `password`. */
+const keyedRepo = (name: string, password: string) => keyedRepoAt(path.join(work, name), password);
 
 /**
  * Runs `./mo_br key <args>` on a pseudo-terminal and types `answers` (each once the terminal shows

@@ -6,10 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { keyedRepo as keyedRepoAt } from './helpers/keyed-repo.js';
 import { ensureBuilt, mobr } from './helpers/cli.js';
 import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
-import { addKey, initKeys, keyFileIds, unlockKeys } from '../src/crypto/keyfile.js';
+import { addKey, keyFileIds, unlockKeys } from '../src/crypto/keyfile.js';
 
 const TEST_KDF = 'n=16,r=1,p=1';
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -20,14 +21,8 @@ beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 'mobr-cli-keys-'));
 });
 
-/** A repository folder with one key file for `password`. */
-async function keyedRepo(name: string, password: string): Promise<string> {
-  const dir = path.join(work, name);
-  const store = new FsStore(dir);
-  await Repository.init(store);
-  await initKeys(store, enc(password), { kdf: { name: 'scrypt', n: 16, r: 1, p: 1 } });
-  return dir;
-}
+/** A repository folder `name` (under the test's folder) with one key file for `password`. */
+const keyedRepo = (name: string, password: string) => keyedRepoAt(path.join(work, name), password);
 
 const file = (name: string, text: string) => {
   const p = path.join(work, name);
