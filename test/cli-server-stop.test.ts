@@ -7,7 +7,7 @@
  * no index object is written), commits nothing, removes its staging folder and its lock; the
  * backup before it still checks, byte for byte.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -42,6 +42,18 @@ afterAll(async () => {
   await fsp.rm(work, { recursive: true, force: true });
 });
 
+/** The backup a case paused: when the case failed before it ended, it is killed and its lock and staging go, so the next case starts clean. */
+let paused: { child: ChildProcess; run: Promise<Run> } | undefined;
+afterEach(async () => {
+  if (!paused) return;
+  const { child, run } = paused;
+  paused = undefined;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGKILL');
+  await run;
+  for (const d of ['locks', 'staging']) await fsp.rm(path.join(repo, d), { recursive: true, force: true });
+});
+
 const exists = (p: string) => fsp.stat(p).then(() => true, () => false);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stored = async () => [...(await allPaths(path.join(repo, 'data'))), ...(await allPaths(path.join(repo, 'index')))].sort();
@@ -54,6 +66,7 @@ async function pausedBackup(env: NodeJS.ProcessEnv) {
   const run = mobr(BACKUP, work, { env: { MOBR_TEST_BACKUP_PAUSE: marker, MOBR_TEST_LOCK_STALE_MS: String(STALE_MS), ...env }, onSpawn: (p) => (child = p) });
   let ended: Run | undefined;
   void run.then((r) => (ended = r));
+  paused = { child: child!, run };
   await until(async () => ended !== undefined || (await exists(marker)), 60_000, 'the server backup to pause');
   expect(ended, `ended before the pause: ${ended?.stderr}`).toBeUndefined();
   expect(await fsp.readFile(marker, 'utf8')).toBe('server backup staged'); // it landed where we said

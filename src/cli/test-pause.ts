@@ -21,9 +21,14 @@ import { sleep } from '../util/sleep.js';
 
 const LIMIT_MS = 60_000;
 
-/** Creates `file` (holding `what`) and waits until it is removed, `signal` aborts, or 60 s pass. */
+/**
+ * Creates `file` (holding `what`) and waits until it is removed, `signal` aborts, or 60 s pass.
+ * The file appears whole (written beside it, then renamed): a test that sees it reads `what`.
+ */
 export async function pauseAt(file: string, what: string, signal: AbortSignal | undefined): Promise<void> {
-  await fsp.writeFile(file, what);
+  const temp = `${file}.${process.pid}.tmp`;
+  await fsp.writeFile(temp, what);
+  await fsp.rename(temp, file);
   const end = performance.now() + LIMIT_MS;
   while (!signal?.aborted && performance.now() < end && (await ignoreMissing(fsp.stat(file)))) await sleep(20, signal);
 }
