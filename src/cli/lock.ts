@@ -7,6 +7,12 @@
  * process that hung), or when it does not parse (damage, or a leftover of an older mobr that
  * wrote in place) once older than UNPARSABLE_GRACE_MS: then it is moved aside and retried.
  * Locks are held for milliseconds (read, modify, write), never during a backup.
+ *
+ * Not the repository lock (src/repo/lock.ts), on purpose: that one lives on any Store (S3 too),
+ * is held for hours, shared or exclusive, with a heartbeat, fencing and the store's clock; this
+ * one guards one local file for milliseconds and needs only an atomic create (link). What they
+ * share, whether a holder's pid is gone, is one function (util/process.ts processGone, which the
+ * repository lock's provablyGone calls after its PID-namespace and boot checks).
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as os from 'node:os';
