@@ -119,7 +119,8 @@ describe('round trips and damage', () => {
           expect(codeOf(() => dec(bytes.subarray(0, at % bytes.length), 'x'))).toBe('CORRUPT');
         }
       }),
-      { numRuns: 200 },
+      // [3, 0] turns the magic "MOBR" into "MOBS", an encrypted object's: still CORRUPT, not a password error.
+      { numRuns: 200, examples: [[3, 0]] },
     );
     expect(codeOf(() => decodePart(unhex(PLAN_BYTES), 'x'))).toBe('CORRUPT');
     expect(codeOf(() => decodePlan(unhex(PART_BYTES), 'x'))).toBe('CORRUPT');

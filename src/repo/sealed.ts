@@ -90,7 +90,9 @@ export function seal(kind: SealedKind, version: number, body: unknown, sealing?:
 export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, what: string, sealing?: Sealing): { version: number; body: unknown } {
   const code = CORRUPT_CODE[kind];
   if (sealing) return decodeBody(kind, maxVersion, data[5], openEncrypted(kind, data, what, sealing), what);
-  if (sealedKeySet(data) !== undefined) throw new MobrError('AUTH_FAILED', `${what}: sealed (encrypted): needs the repository's key`);
+  // A plain repository holds no sealed object: "MOBS" here is one flipped bit of "MOBR", or an object
+  // from somewhere else. Either way it is damage, not a missing password (the config decides that).
+  if (sealedKeySet(data) !== undefined) throw new MobrError(code, `${what}: an encrypted object in a plain repository (damaged, or not this repository's)`);
   if (data.length < HEAD + TAIL || MAGIC.some((b, i) => data[i] !== b) || data[4] !== kind.charCodeAt(0)) {
     throw new MobrError(code, `${what}: not a mobr ${kindName(kind)} object`);
   }
