@@ -19,30 +19,40 @@ const threads = (): number => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/pr
 
 const GiB = 1024 ** 3;
 
+/** A spareCores stand-in: `n` cores spare, and how often it was asked. */
+const spareOf = (n: number) => {
+  const f = Object.assign(async () => (f.asked++, n), { asked: 0 });
+  return f;
+};
+
 describe('jobPool', () => {
-  it('runs a small job in this thread, whatever the machine', () => {
+  it('runs a small job in this thread, whatever the machine, without sampling it', async () => {
     for (const cores of [1, 2, 16]) {
-      const p = jobPool(INLINE_BYTES, undefined, 0, cores);
+      const spare = spareOf(cores);
+      const p = await jobPool(INLINE_BYTES, undefined, spare, cores);
       expect(p.inline).toBe(true);
       expect(p.threads).toBe(1);
+      expect(spare.asked).toBe(0);
     }
   });
 
-  it('runs a big job in workers, one a core (or --parallelism), when cores are free', () => {
-    expect(jobPool(INLINE_BYTES + 1, undefined, 0, 2)).toMatchObject({ inline: false, threads: 2 });
-    expect(jobPool(GiB, undefined, 6.4, 8)).toMatchObject({ inline: false, threads: 8 });
-    expect(jobPool(GiB, 3, 0, 8)).toMatchObject({ inline: false, threads: 3 });
+  it('runs a big job in workers, one a core (or --parallelism), when cores are free', async () => {
+    expect(await jobPool(INLINE_BYTES + 1, undefined, spareOf(2), 2)).toMatchObject({ inline: false, threads: 2 });
+    expect(await jobPool(GiB, undefined, spareOf(1.6), 8)).toMatchObject({ inline: false, threads: 8 });
+    expect(await jobPool(GiB, 3, spareOf(8), 8)).toMatchObject({ inline: false, threads: 3 });
   });
 
-  it('runs a big job in this thread when less than a core and a half is free, or on one core', () => {
-    expect(jobPool(GiB, undefined, 0.6, 2).inline).toBe(true);
-    expect(jobPool(GiB, undefined, 2, 2).inline).toBe(true);
-    expect(jobPool(GiB, 4, 7, 8).inline).toBe(true);
-    expect(jobPool(GiB, undefined, 0, 1).inline).toBe(true);
+  it('runs a big job in this thread when less than a core and a half is spare now, or on one core', async () => {
+    expect((await jobPool(GiB, undefined, spareOf(1.4), 2)).inline).toBe(true);
+    expect((await jobPool(GiB, undefined, spareOf(0), 2)).inline).toBe(true);
+    expect((await jobPool(GiB, 4, spareOf(1), 8)).inline).toBe(true);
+    const one = spareOf(1);
+    expect((await jobPool(GiB, undefined, one, 1)).inline).toBe(true);
+    expect(one.asked, 'one core: nothing to sample').toBe(0);
   });
 
   it('starts no worker until a task needs one', async () => {
-    const p = jobPool(GiB, 2, 0, 2);
+    const p = await jobPool(GiB, 2, spareOf(2), 2);
     expect(p.workersStarted).toBe(false);
     await p.close();
   });

@@ -72,7 +72,7 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   const plan = planEntries(session, entries, o);
   const ownPool = o.pool === undefined;
   // a small backup (or one on a busy machine) chunks in this thread: a worker's start-up costs more than it saves
-  const pool = o.pool ?? jobPool(plan.work.reduce((s, i) => s + entries[i].stat.size, 0), o.parallelism);
+  const pool = o.pool ?? await jobPool(plan.work.reduce((s, i) => s + entries[i].stat.size, 0), o.parallelism);
   const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
     checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
     plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;

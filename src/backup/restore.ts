@@ -75,7 +75,7 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
   const read = o.read;
   if (!read && !repo) throw new MobrError('BAD_INPUT', 'restore needs a repository or a reader');
   const ownPool = o.pool === undefined && !read;
-  const pool = o.pool ?? (read ? undefined : jobPool(progress.totalBytes, o.parallelism));
+  const pool = o.pool ?? (read ? undefined : await jobPool(progress.totalBytes, o.parallelism));
   const source = read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const failures: { rel: string; error: unknown }[] = [];

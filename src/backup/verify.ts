@@ -54,7 +54,7 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
   };
   let packs: { damagedPacks: VerifyReport['damagedPacks']; packReads: number } = { damagedPacks: [], packReads: 0 };
   if (o.readData) {
-    const pool = o.pool ?? jobPool(files.reduce((s, f) => s + f.size, 0), o.parallelism);
+    const pool = o.pool ?? await jobPool(files.reduce((s, f) => s + f.size, 0), o.parallelism);
     try {
       packs = await new PackChecker(repo, pool, files, verdict).run();
     } finally {

@@ -145,7 +145,7 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     const layout = await readStagedLayout(staging);
     const plan = await planIngest(layout, { repo, id, base, previous });
     // a small ingest (or one on a busy machine) reads in this thread: a worker's start-up costs more than it saves
-    pool = o.pool ?? jobPool(plan.toRead.reduce((s, x) => s + x.size, 0), o.parallelism);
+    pool = o.pool ?? await jobPool(plan.toRead.reduce((s, x) => s + x.size, 0), o.parallelism);
     const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
     const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, session, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
     const r = await ingestStaging(staging, { layout, plan }, ingestor, pool.threads, { id, onProgress, shared });

@@ -74,7 +74,7 @@ export async function restoreMatrixOneToS3(repo: Repository | undefined, m: Mani
   }
   const store = o.store ?? openStore(to, { credentials: o.credentials, parallelism: o.parallelism });
   const ownPool = !o.read && !o.pool;
-  const pool = o.read ? undefined : o.pool ?? jobPool(plan.reduce((s, p) => s + p.f.size, 0), o.parallelism);
+  const pool = o.read ? undefined : o.pool ?? await jobPool(plan.reduce((s, p) => s + p.f.size, 0), o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const signal = o.signal;

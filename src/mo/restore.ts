@@ -76,7 +76,7 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
   const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : 'tree';
   for (const f of m.files) assertSafeRelPath(f.path); // before any path.join, which would resolve `..`
   const ownPool = !o.read && !o.pool;
-  const pool = o.read ? undefined : o.pool ?? jobPool(m.files.reduce((s, f) => s + f.size, 0), o.parallelism);
+  const pool = o.read ? undefined : o.pool ?? await jobPool(m.files.reduce((s, f) => s + f.size, 0), o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');

@@ -168,7 +168,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
     const { plan, hash } = await planToJoin(session, id, share);
     const files = plan.shares[share]!;
     const startedAt = systemClock.now();
-    const pool = o.pool ?? jobPool(shareBytes(files), o.parallelism); // a small share (or a busy machine): this thread
+    const pool = o.pool ?? await jobPool(shareBytes(files), o.parallelism); // a small share (or a busy machine): this thread
     const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
     const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
     const total = { bytesRead: 0, totalBytes: shareBytes(files), filesDone: 0, totalFiles: files.length };

@@ -3,7 +3,7 @@
  * thread; the main thread does I/O, index look-ups and pack assembly.
  * One pool per process, sized by `parallelism` (default: the machine's cores).
  */
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
@@ -12,6 +12,7 @@ import type { ChunkerParams } from '../chunk/fastcdc.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Blake3Backend } from '../hash/blake3.js';
 import type { MasterKey } from '../crypto/master.js';
+import { spareCores } from './spare.js';
 import { transferList, unwrapMoved } from './transfer.js';
 import type { Task, AckMessage, DataMessage, DecodeResult, DecodeTask, FilesResult, FilesTask, FinishFilesTask, IdsMessage, PackCheckResult, PackCheckTask, PackTarget, PackWritesTask, FileProblem, WantMessage } from './tasks.js';
 
@@ -48,13 +49,14 @@ export const INLINE_BYTES = 64 * 1024 * 1024;
 /**
  * The pool for a backup, restore or check of `bytes` plain bytes (read or written): in this
  * thread when the job is small (a worker's start-up, ~0.2 CPU-s each, and the hand-offs to it
- * cost more than the work) or when the machine has
- * less than a core and a half to spare (`load`: the 1-minute load average; a worker would wait
- * for a core at every hand-off, and one core gains nothing from a second thread); else
- * `parallelism` workers (default: the machine's cores).
+ * cost more than the work) or when the machine has less than a core and a half to spare now
+ * (`spare`: spareCores, a 100 ms sample, taken only for a big job on 2 or more cores; a worker
+ * would wait for a core at every hand-off, and one core gains nothing from a second thread);
+ * else `parallelism` workers (default: the machine's cores).
  */
-export function jobPool(bytes: number, parallelism?: number, load = loadavg()[0], cores = availableParallelism()): WorkerPool {
-  return new WorkerPool(parallelism ?? cores, { inline: bytes <= INLINE_BYTES || cores - load < 1.5 });
+export async function jobPool(bytes: number, parallelism?: number, spare = spareCores, cores = availableParallelism()): Promise<WorkerPool> {
+  const inline = bytes <= INLINE_BYTES || cores < 2 || (await spare(cores)) < 1.5;
+  return new WorkerPool(parallelism ?? cores, { inline });
 }
 
 export interface PoolOptions {
