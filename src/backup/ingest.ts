@@ -30,18 +30,24 @@ export interface IngestProgress {
 export class Ingestor {
   readonly writer: RepoWriter;
   readonly progress: IngestProgress = { bytesRead: 0, filesDone: 0 };
+  /**
+   * Told as each batch of chunks is read (inside a file: a big file is not one step) and as each
+   * pack is stored; a caller that reads through this ingestor may set it after construction.
+   */
+  onProgress?: (p: IngestProgress) => void;
 
   constructor(
     private readonly repo: Repository,
     private readonly pool: WorkerPool,
     private readonly policy: CompressionPolicy = repo.config.compression,
-    private readonly onProgress?: (p: IngestProgress) => void,
+    onProgress?: (p: IngestProgress) => void,
     /** Where the chunks go (a write session's writer, src/repo/session.ts); default: a writer of its own. */
     writer?: RepoWriter,
   ) {
+    this.onProgress = onProgress;
     this.writer = writer ?? new RepoWriter(repo);
     // a stored pack is progress too: the last packs upload after the last byte is read
-    if (onProgress) this.writer.onStored = () => onProgress(this.counted());
+    this.writer.onStored = () => this.onProgress?.(this.counted());
   }
 
   /** The progress so far, with the bytes read but not yet stored. */

@@ -36,7 +36,7 @@ import { seedFileIndex } from './file-index.js';
 import { planIngest, type IngestPlan, type ToRead } from './ingest-plan.js';
 import { readStagedLayout, type StagedLayout } from './staged.js';
 import { mapLimit } from '../util/concurrency.js';
-import { coordinateShares, type SharesDeadline, type SharesPlanned } from './shared.js';
+import { coordinateShares, type ShareProgress, type SharesDeadline, type SharesPlanned } from './shared.js';
 
 export interface MoBackupProgress {
   /** 'shares': the own share is read, waiting for the other ingesters' parts */
@@ -220,27 +220,26 @@ async function ingestStaging(staging: Staging, { layout, plan }: { layout: Stage
     totalFiles: plan.reusedFiles + plan.toRead.length,
   };
   c.onProgress?.(progress);
-  const unstored = () => (progress.bytesUnstored = ingestor.writer.unstoredBytes);
+  const kept = { bytes: progress.bytesRead, files: progress.filesDone };
   let addedElsewhere = 0;
   if (c.shared) {
-    const kept = { bytes: progress.bytesRead, files: progress.filesDone };
-    const own = { bytesRead: 0, filesDone: 0, waiting: false, waitingFor: 0 };
-    const report = (p = own) => {
-      Object.assign(own, p);
-      c.onProgress?.({ ...progress, phase: p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest', bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored: unstored() });
+    // readShare counts the chunks read (own share) and the parts that arrive
+    const report = (p: ShareProgress) => {
+      const phase = p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest';
+      c.onProgress?.({ ...progress, phase, bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored: ingestor.writer.unstoredBytes });
     };
-    ingestor.writer.onStored = () => report();
     const r = await coordinateShares(plan.toRead, { staging, ingestor, lanes, id: c.id, ...c.shared, onProgress: report });
     files.push(...r.files);
     addedElsewhere = r.addedBytes;
   } else {
-    ingestor.writer.onStored = () => (unstored(), c.onProgress?.(progress));
+    // bytes as each batch of chunks is read, not a file's size when it ends: one big object is not one step
+    ingestor.onProgress = (p) => {
+      Object.assign(progress, { bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored: p.bytesUnstored });
+      c.onProgress?.(progress);
+    };
     await mapLimit(plan.toRead, lanes, async (x) => {
       files.push(await readStagedFile(staging, ingestor, x));
-      progress.bytesRead += x.size;
-      progress.filesDone++;
-      unstored();
-      c.onProgress?.(progress);
+      ingestor.onProgress?.(ingestor.counted()); // the file is done
     });
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

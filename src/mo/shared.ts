@@ -82,18 +82,24 @@ export async function coordinateShares(toRead: ShareFile[], o: CoordinateOptions
   const progress: ShareProgress = { bytesRead: 0, filesDone: 0, waitingFor: shares.length - 1, waiting: false };
   const own = await readShare(o.staging, o.ingestor, shares[0]!, o.lanes, progress, o.onProgress);
   await o.ingestor.finish(); // our packs and index objects are stored before we wait
+  o.ingestor.onProgress = undefined; // from here the parts that arrive count
   const parts = await waitForParts(session, plan, hash, progress, o);
   await repo.loadIndex(); // the index objects the ingesters wrote
   return { files: [...own, ...parts.flatMap((p) => p.files)], addedBytes: parts.reduce((s, p) => s + p.addedBytes, 0) };
 }
 
+/**
+ * Reads a share through `ingestor`, counting into `progress` the bytes as each batch of chunks is
+ * read (one big object is not one step) and each file as it ends; the ingestor goes on reporting
+ * as its last packs are stored.
+ */
 async function readShare(staging: Staging, ingestor: Ingestor, share: ShareFile[], lanes: number, progress: ShareProgress, onProgress?: (p: ShareProgress) => void): Promise<FileEntry[]> {
   const files: FileEntry[] = [];
+  const from = { bytes: progress.bytesRead - ingestor.progress.bytesRead, files: progress.filesDone - ingestor.progress.filesDone };
+  ingestor.onProgress = (p) => onProgress?.(Object.assign(progress, { bytesRead: from.bytes + p.bytesRead, filesDone: from.files + p.filesDone }));
   await mapLimit(share, lanes, async (x) => {
     files.push(await readStagedFile(staging, ingestor, x));
-    progress.bytesRead += x.size;
-    progress.filesDone++;
-    onProgress?.(progress);
+    ingestor.onProgress?.(ingestor.counted()); // the file is done
   });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -177,10 +183,9 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
       session.check();
       o.onProgress?.({ ...total, bytesRead: own.bytesRead, filesDone: own.filesDone, bytesUnstored: ingestor.writer.unstoredBytes });
     };
-    ingestor.writer.onStored = report; // the last packs are stored after the last file is read
     try {
       const entries = await readShare(staging, ingestor, files, pool.threads, own, report);
-      await ingestor.finish();
+      await ingestor.finish(); // reports each of the last packs stored
       session.assertIndexed(entries, `share ${share} of backup ${id}`);
       await o.beforePart?.();
       const part: BackupPart = { id, share, shares: plan.shares.length, plan: hash, files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: systemClock.now() };
