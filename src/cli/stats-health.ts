@@ -29,7 +29,8 @@ export interface Health {
   uniqueStoredBytes: number;
   /** Pack bytes no backup needs: what gc frees. */
   reclaimableBytes: number;
-  check?: { at: number; ok: boolean; damaged: number };
+  /** exitCode: the check run's (0, 1: it got to the end; else it stopped before, see mo_br --help). */
+  check?: { at: number; ok: boolean; damaged: number; exitCode: number };
 }
 
 export function healthOf(manifests: readonly Manifest[], lookup: (hex: string) => ChunkLocation | undefined, packBytes: number, now: number): Health {
@@ -62,13 +63,24 @@ export function healthOf(manifests: readonly Manifest[], lookup: (hex: string) =
   return { sources, uniqueRawBytes: raw, uniqueStoredBytes: stored, reclaimableBytes: Math.max(0, packBytes - stored) };
 }
 
-/** The last check of `repository` in a metrics file (metrics.ts), if one is recorded there. */
+/**
+ * The last check of `repository` in a metrics file (metrics.ts), if one is recorded there: the
+ * newest check run of any source (`check <ID>` labels its series with the backup's source, a
+ * check by place with none). A run that did not get to the end (exit code other than 0 or 1)
+ * is a failed check, whatever an earlier run's `mobr_check_ok` still says.
+ */
 export async function lastCheck(metricsFile: string | undefined, repository: string): Promise<Health['check']> {
   if (!metricsFile) return undefined;
   const series = parseOwn(await fsp.readFile(metricsFile, 'utf8').catch(() => ''));
-  const labels = labelText('check', repository, '');
-  const at = series.get('mobr_last_run_timestamp_seconds')?.get(labels);
-  const ok = series.get('mobr_check_ok')?.get(labels);
-  if (at === undefined || ok === undefined) return undefined;
-  return { at: Number(at) * 1000, ok: ok === '1', damaged: Number(series.get('mobr_check_damaged_files')?.get(labels) ?? 0) };
+  const prefix = labelText('check', repository, '').slice(0, -2); // up to the source's value
+  let newest: { labels: string; at: number } | undefined;
+  for (const [labels, v] of series.get('mobr_last_run_timestamp_seconds') ?? []) {
+    if (labels.startsWith(prefix) && (!newest || Number(v) > newest.at)) newest = { labels, at: Number(v) };
+  }
+  if (!newest) return undefined;
+  const value = (name: string) => series.get(name)?.get(newest.labels);
+  const exitCode = Number(value('mobr_last_exit_code') ?? 0);
+  const finished = exitCode === 0 || exitCode === 1;
+  if (finished && value('mobr_check_ok') === undefined) return undefined;
+  return { at: newest.at * 1000, ok: finished && value('mobr_check_ok') === '1', damaged: Number(value('mobr_check_damaged_files') ?? 0), exitCode };
 }

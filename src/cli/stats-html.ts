@@ -126,7 +126,8 @@ function healthHtml(h: Health, now: number): string {
   const check = h.check
     ? `<p class="check ${h.check.ok ? 'ok' : 'failed'}" data-check="${h.check.ok ? 'ok' : 'failed'}">` +
       `Last check ${when(h.check.at)} UTC (${Math.floor((now - h.check.at) / 86_400_000)} days ago): ` +
-      `${h.check.ok ? 'every file sound' : `${h.check.damaged} file(s) missing or damaged`}</p>`
+      `${h.check.ok ? 'every file sound' : h.check.exitCode > 1 ? `did not finish (exit code ${h.check.exitCode})`
+        : `${h.check.damaged} file(s) missing or damaged`}</p>`
     : '<p class="check unknown" data-check="unknown">No check recorded ' +
       '(run <code>mo_br check --metrics_file &lt;file&gt;</code> and give the same file to <code>stats</code>).</p>';
   const dedup = h.uniqueRawBytes > 0 ? h.uniqueRawBytes : 1;
