@@ -35,11 +35,12 @@ export function optionTable(program: Command): OptionTable {
   return { valueFlags, commands };
 }
 
+/** The commands with the flags their --help shows (a hidden alias, like snapshot restore's --newaccount, is taken but not offered). */
 export function completionCommands(program: Command): CompletionCommand[] {
   return leaves(program).map(({ name, cmd }) => ({
     name,
     description: cmd.description(),
-    flags: cmd.options.filter((o) => o.long).map((o) => ({ flag: o.long!, takesValue: o.required || o.optional, description: o.description })),
+    flags: cmd.options.filter((o) => o.long && !o.hidden).map((o) => ({ flag: o.long!, takesValue: o.required || o.optional, description: o.description })),
   }));
 }
 
