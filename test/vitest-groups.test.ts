@@ -1,0 +1,42 @@
+/**
+ * The shared-thread group of vitest.config.ts: every file it names exists, and none of them does
+ * what a worker thread shared with other files cannot take (a working directory or umask of its
+ * own, signal handlers, the process's thread count, module state asserted fresh, ./mo_br run in
+ * this process). The order files start in: known slow ones first when vitest has no cached times.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SHARED, SLOW, SlowFirst } from '../vitest.config.js';
+import { ROOT } from './helpers/cli.js';
+
+const UNSHAREABLE = [/process\.chdir\(/, /process\.umask\(\w/, /process\.kill\(process\.pid/, /process\.(on|once)\(['"]SIG/, /\/proc\/self\/status/, /zstdLoaded\(/, /mobrIn\(/, /process\.exit\(/];
+
+describe('vitest groups', () => {
+  it('every shared-thread file exists and does nothing a shared thread cannot take', () => {
+    expect(SHARED.length).toBeGreaterThan(20);
+    for (const f of SHARED) {
+      expect(existsSync(path.join(ROOT, f)), f).toBe(true);
+      const text = readFileSync(path.join(ROOT, f), 'utf8');
+      for (const re of UNSHAREABLE) expect(re.test(text), `${f} matches ${re}: it needs a process of its own`).toBe(false);
+    }
+  });
+
+  it('runs known slow files first without cached times (a fresh clone), by cached time with them', async () => {
+    for (const f of SLOW) expect(existsSync(path.join(ROOT, f)), f).toBe(true);
+    const times = new Map<string, number>();
+    const ctx = {
+      config: { root: ROOT },
+      cache: {
+        getFileTestResults: (k: string) => (times.has(k) ? { duration: times.get(k)!, failed: false } : undefined),
+        getFileStats: (k: string) => ({ size: k.includes('tiny') ? 10 : 1000 }),
+      },
+    };
+    const spec = (n: string) => ({ project: { name: 'p' }, moduleId: path.join(ROOT, n) });
+    const files = ['test/big.test.ts', 'test/tiny.test.ts', SLOW[5], SLOW[0]].map(spec);
+    const order = async () => (await new SlowFirst(ctx as never).sort(files as never)).map((f) => path.relative(ROOT, f.moduleId));
+    expect(await order()).toEqual([SLOW[0], SLOW[5], 'test/big.test.ts', 'test/tiny.test.ts']);
+    for (const [i, f] of ['test/tiny.test.ts', SLOW[5], 'test/big.test.ts', SLOW[0]].entries()) times.set(`p:${f}`, 100 - i);
+    expect(await order()).toEqual(['test/tiny.test.ts', SLOW[5], 'test/big.test.ts', SLOW[0]]);
+  });
+});
