@@ -6,7 +6,8 @@
  */
 import { MobrError } from '../errors.js';
 import { checkBackupId } from './backup-id.js';
-import { seal, unseal, type Sealing } from './sealed.js';
+import { FRAME, openSealed, sealFramed, undecodable, type Sealing } from './sealed.js';
+import { encodeWithRows, MsgReader } from '../util/msgpack-rows.js';
 import { decodeName, encodeName, isPlainName, showName } from '../util/names.js';
 
 export { checkBackupId, isBackupId } from './backup-id.js';
@@ -50,9 +51,9 @@ export const MANIFEST_VERSION = 2;
  * the manifest version 2, so an older mobr refuses it instead of restoring wrong names.
  */
 export function encodeManifest(m: Manifest, sealing?: Sealing): Uint8Array {
-  const files = m.files.map(encodeEntry);
-  const version = files.some((e) => e.pb !== undefined || e.lb !== undefined) ? 2 : 1;
-  return seal('M', version, { ...m, version, files }, sealing);
+  const version = m.files.some((f) => !isPlainName(f.path) || (f.target !== undefined && !isPlainName(f.target))) ? 2 : 1;
+  // a row at a time (src/util/msgpack-rows.ts): the same bytes as encode({ ...m, version, files: rows })
+  return sealFramed('M', version, encodeWithRows({ ...m, version }, 'files', m.files, encodeEntry, FRAME.before, FRAME.after), sealing);
 }
 
 /** One entry as a manifest row (§7): `pb`/`lb` beside a readable `p`/`l` when a name is not UTF-8. */
@@ -72,12 +73,17 @@ export function encodeEntry(f: FileEntry): Record<string, unknown> {
 const KINDS = new Set(['file', 'dir', 'symlink']);
 
 export function decodeManifest(data: Uint8Array, what: string, sealing?: Sealing): Manifest {
-  const { version, body } = unseal('M', MANIFEST_VERSION, data, what, sealing);
-  const b = body as Record<string, unknown>;
+  const { version, payload } = openSealed('M', MANIFEST_VERSION, data, what, sealing);
   const bad = (field: string) => new MobrError('CORRUPT_MANIFEST', `${what}: malformed (${field})`);
+  let b: Record<string, unknown>;
+  try {
+    b = readBody(new MsgReader(payload), bad);
+  } catch (e) {
+    if (e instanceof MobrError) throw e;
+    throw undecodable('M', what, e);
+  }
   if (!b || typeof b !== 'object') throw bad('body');
   if (typeof b.id !== 'string' || (b.type !== 'full' && b.type !== 'incremental') || !Array.isArray(b.files)) throw bad('header');
-  const files = decodeEntries(b.files as Record<string, unknown>[], bad);
   return {
     version: version === 2 ? 2 : 1,
     id: b.id,
@@ -87,28 +93,47 @@ export function decodeManifest(data: Uint8Array, what: string, sealing?: Sealing
     startedAt: Number(b.startedAt ?? 0),
     completedAt: Number(b.completedAt ?? 0),
     source: (b.source as Record<string, unknown>) ?? {},
-    files,
+    files: b.files as FileEntry[],
     logicalSize: Number(b.logicalSize ?? 0),
     addedBytes: Number(b.addedBytes ?? 0),
     extra: b.extra as Record<string, unknown> | undefined,
   };
 }
 
+const BLOCK = 1 << 20;
+
 /**
- * The rows as entries whose SHA-256s and chunk ids lie in one buffer of their own, so the
- * decoded object's bytes (~150 a file) are not kept alive by them (issue #22: a million files).
+ * A manifest's body, its `files` made entries a row at a time, straight from the bytes: no row
+ * outlives its entry (issue #22: a million files), and the entries' SHA-256s and chunk ids are
+ * copied into blocks of their own, so the decoded bytes are not kept alive by them.
  */
-function decodeEntries(rows: Record<string, unknown>[], bad: (field: string) => Error): FileEntry[] {
-  let bytes = 0;
-  for (const r of rows) if (r?.k === 'file' && r.h instanceof Uint8Array && r.c instanceof Uint8Array) bytes += r.h.length + r.c.length;
-  const store = new Uint8Array(bytes);
+function readBody(r: MsgReader, bad: (field: string) => Error): Record<string, unknown> {
+  const n = r.head(0x80);
+  if (n < 0) {
+    const other = r.value();
+    if (!r.done) throw new RangeError('msgpack: extra bytes after the body');
+    return other as Record<string, unknown>;
+  }
+  const body: Record<string, unknown> = {};
+  let block = new Uint8Array(0);
   let at = 0;
   const own = (v: Uint8Array): Uint8Array => {
-    store.set(v, at);
+    if (at + v.length > block.length) {
+      block = new Uint8Array(Math.max(v.length, Math.min(BLOCK, r.bytes.length - r.pos + v.length))); // what is left bounds what is to copy
+      at = 0;
+    }
+    block.set(v, at);
     at += v.length;
-    return store.subarray(at - v.length, at);
+    return block.subarray(at - v.length, at);
   };
-  return rows.map((r) => decodeEntry(r, bad, own));
+  for (let i = 0; i < n; i++) {
+    const k = r.value();
+    if ((typeof k !== 'string' && typeof k !== 'number') || k === '__proto__') throw new RangeError('msgpack: a map key that is not a string or number');
+    const rows = k === 'files' ? r.head(0x90) : -1;
+    body[k] = rows < 0 ? r.value() : Array.from({ length: rows }, () => decodeEntry(r.value() as Record<string, unknown>, bad, own));
+  }
+  if (!r.done) throw new RangeError('msgpack: extra bytes after the body');
+  return body;
 }
 
 /**

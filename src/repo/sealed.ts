@@ -76,20 +76,46 @@ const KIND_NAME: Record<SealedKind, string> = { C: 'config', I: 'index', M: 'man
 
 export function seal(kind: SealedKind, version: number, body: unknown, sealing?: Sealing): Uint8Array {
   const payload = encode(body, { ignoreUndefined: true });
-  if (sealing) return sealEncrypted(kind, version, payload, sealing);
-  const out = new Uint8Array(HEAD + payload.length + TAIL);
-  out.set(MAGIC, 0);
-  out[4] = kind.charCodeAt(0);
-  out[5] = version;
-  out.set(payload, HEAD);
-  out.set(blake3(out.subarray(0, HEAD + payload.length)), HEAD + payload.length);
-  return out;
+  const framed = new Uint8Array(HEAD + payload.length + TAIL);
+  framed.set(payload, HEAD);
+  return sealFramed(kind, version, framed, sealing);
+}
+
+/** The free bytes sealFramed wants before and after a payload. */
+export const FRAME = { before: HEAD, after: TAIL };
+
+/**
+ * seal() for a body already encoded, lying at `framed[FRAME.before .. length - FRAME.after]`: a
+ * plain envelope is made in those same bytes (no copy of a manifest of a million files).
+ */
+export function sealFramed(kind: SealedKind, version: number, framed: Uint8Array, sealing?: Sealing): Uint8Array {
+  if (sealing) return sealEncrypted(kind, version, framed.subarray(HEAD, framed.length - TAIL), sealing);
+  framed.set(MAGIC, 0);
+  framed[4] = kind.charCodeAt(0);
+  framed[5] = version;
+  framed.set(blake3(framed.subarray(0, framed.length - TAIL)), framed.length - TAIL);
+  return framed;
 }
 
 /** Checks and opens an envelope; throws CORRUPT_* naming `what` on any damage. */
 export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, what: string, sealing?: Sealing): { version: number; body: unknown } {
+  const { version, payload } = openSealed(kind, maxVersion, data, what, sealing);
+  try {
+    return { version, body: decode(payload) };
+  } catch (e) {
+    throw undecodable(kind, what, e);
+  }
+}
+
+/** The error for a body that does not decode. */
+export function undecodable(kind: SealedKind, what: string, cause: unknown): MobrError {
+  return new MobrError(CORRUPT_CODE[kind], `${what}: body does not decode`, { cause });
+}
+
+/** unseal() up to the body's bytes, not decoded (for a caller that reads them a row at a time). */
+export function openSealed(kind: SealedKind, maxVersion: number, data: Uint8Array, what: string, sealing?: Sealing): { version: number; payload: Uint8Array } {
   const code = CORRUPT_CODE[kind];
-  if (sealing) return decodeBody(kind, maxVersion, data[5], openEncrypted(kind, data, what, sealing), what);
+  if (sealing) return checkVersion(maxVersion, data[5], openEncrypted(kind, data, what, sealing), what);
   // A plain repository holds no sealed object: "MOBS" here is one flipped bit of "MOBR", or an object
   // from somewhere else. Either way it is damage, not a missing password (the config decides that).
   if (sealedKeySet(data) !== undefined) throw new MobrError(code, `${what}: an encrypted object in a plain repository (damaged, or not this repository's)`);
@@ -100,16 +126,12 @@ export function unseal(kind: SealedKind, maxVersion: number, data: Uint8Array, w
   const want = data.subarray(end);
   const got = blake3(data.subarray(0, end));
   if (!equalBytes(want, got)) throw new MobrError(code, `${what}: checksum mismatch (damaged)`);
-  return decodeBody(kind, maxVersion, data[5], data.subarray(HEAD, end), what);
+  return checkVersion(maxVersion, data[5], data.subarray(HEAD, end), what);
 }
 
-function decodeBody(kind: SealedKind, maxVersion: number, version: number, payload: Uint8Array, what: string): { version: number; body: unknown } {
+function checkVersion(maxVersion: number, version: number, payload: Uint8Array, what: string): { version: number; payload: Uint8Array } {
   if (version > maxVersion) throw new MobrError('REPO_VERSION', `${what}: written by a newer mobr (format ${version})`);
-  try {
-    return { version, body: decode(payload) };
-  } catch (e) {
-    throw new MobrError(CORRUPT_CODE[kind], `${what}: body does not decode`, { cause: e });
-  }
+  return { version, payload };
 }
 
 function kindName(k: SealedKind): string {
