@@ -32,7 +32,7 @@ export function mobrTool(work: string, o: { encrypted?: boolean } = {}): BackupT
     name: o.encrypted ? 'mobr-enc' : 'mobr',
     settings: o.encrypted
       ? 'as mobr, encrypted (spec/encryption.md): AES-256-GCM per blob and object, keyed BLAKE3 ids, secret gear table'
-      : 'FastCDC 256K/1M/4M, BLAKE3 ids, zstd-3 "auto" per chunk, 16 MiB packs, no encryption, fsync per object, worker pool = cores (a restore or check of ≤ 64 MiB, or with < 1.5 cores to spare, runs in the main thread)',
+      : 'FastCDC 256K/1M/4M, BLAKE3 ids, zstd-3 "auto" per chunk, 16 MiB packs, no encryption, fsync per object, worker pool = cores (a restore or check of ≤ 64 MiB, or with < 1.5 cores spare now, runs in the main thread)',
     repo,
     init: async () => undefined,
     backup: (src, id, parentId) => timed(process.execPath, [child, 'backup', repo, src, id, ...(parentId ? [parentId] : [])], env),

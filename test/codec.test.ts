@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CODEC_NONE, CODEC_ZSTD, codecReady, decodeChunk, encodeChunk } from '../src/chunk/codec.js';
-import { createZstd, loadNativeZstd, withContentSize, zstdBackend, type ZstdEncoder } from '../src/chunk/zstd.js';
+import { NATIVE_FROM, createZstd, loadNativeZstd, withContentSize, zstdBackend, type ZstdEncoder } from '../src/chunk/zstd.js';
 import { decompress as oldReaderDecompress } from '@bokuweb/zstd-wasm';
 import { WorkerPool } from '../src/workers/pool.js';
 import type { DataMessage } from '../src/workers/tasks.js';
@@ -78,6 +78,20 @@ describe('zstd codec', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('the native encoder hands a chunk under NATIVE_FROM to the reused WASM context (no compressor built per call)', () => {
+    for (const [size, text] of [[512, true], [NATIVE_FROM - 1, false], [NATIVE_FROM - 1, true]] as const) {
+      const d = pseudoRandom(size, size, text);
+      expect(Buffer.from(native.compress(d, 3)).equals(Buffer.from(wasm.compress(d, 3))), `${size} bytes`).toBe(true);
+      expect(native.compressedSize(d, 1)).toBe(wasm.compressedSize(d, 1));
+    }
+    // from NATIVE_FROM on, the binding's streamed frame (its size added after, no single-segment flag)
+    const big = pseudoRandom(9, NATIVE_FROM, true);
+    const f = native.compress(big, 3);
+    expect(Buffer.from(f).equals(Buffer.from(wasm.compress(big, 3)))).toBe(false);
+    expect(f[4] & 0x20).toBe(0);
+    expect(declaredSize(f)).toBe(big.length);
   });
 
   it('withContentSize adds the size to a frame without one, and leaves sized frames alone', () => {

@@ -1,7 +1,8 @@
 /**
  * zstd for codec 1 (spec/repository.md §5.2): plain zstd frames, from one of two encoders —
  *  - native: @toondepauw/node-zstd, a prebuilt N-API binding of libzstd (Rust `zstd` crate), no
- *    install script; ~1.7× the WASM encoder a core here (bench/ceilings.ts);
+ *    install script; ~1.7× the WASM encoder a core here (bench/ceilings.ts); chunks under
+ *    NATIVE_FROM go to the WASM encoder even so (its context is reused, the binding's is not);
  *  - wasm: @bokuweb/zstd-wasm, the fallback where no binary loads for the platform.
  * MOBR_ZSTD=wasm forces the fallback. Decoding always uses the WASM build: it decodes into a
  * buffer of the known size and measured faster here than the binding, which grows its output.
@@ -62,7 +63,15 @@ export function withContentSize(frame: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
-function nativeEncoder(n: NativeZstd): ZstdEncoder {
+/**
+ * Below this size a chunk goes to the WASM encoder's reused context instead: the binding builds a
+ * full level-3 compressor (tables sized for any input) on every call, a fixed ~15 µs that a 1 KiB
+ * chunk's compression does not need; from about 3 KiB of compressible data the native code's
+ * speed wins (measured here: random 600 B 22 → 10 µs, text 600 B 20 → 13 µs; text 4 KiB 29 vs 33).
+ */
+export const NATIVE_FROM = 3 * 1024;
+
+function nativeEncoder(n: NativeZstd, small: ZstdEncoder): ZstdEncoder {
   const encoders = new Map<number, InstanceType<NativeZstd['Encoder']>>();
   const encode = (data: Uint8Array, level: number): Uint8Array => {
     let e = encoders.get(level);
@@ -72,9 +81,11 @@ function nativeEncoder(n: NativeZstd): ZstdEncoder {
   return {
     backend: 'native',
     compress(data, level) {
+      if (data.length < NATIVE_FROM) return small.compress(data, level);
       return withContentSize(encode(data, level), data.length);
     },
     compressedSize(data, level) {
+      if (data.length < NATIVE_FROM) return small.compressedSize(data, level);
       const frame = encode(data, level);
       return frame.length + (contentSizeAt(frame, data.length) < 0 ? 0 : 4);
     },
@@ -140,7 +151,7 @@ export async function createZstd(o: { prefer?: ZstdBackend; load?: NativeZstdLoa
   const n = prefer === 'native' ? (o.load ? o.load() : loadNativeZstd()) : undefined;
   if (n) {
     try {
-      const z = nativeEncoder(n);
+      const z = nativeEncoder(n, wasmEncoder());
       const input = probe();
       const frame = z.compress(input, 3);
       if ((frame[4] & 0xc0) !== 0 && frame.length < input.length && Buffer.from(wasmDecompress(frame)).equals(input)) return z;
