@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, MO_BR } from './helpers/cli.js';
 import { applyConfig, extractGlobals, type OptionTable } from '../src/cli/argv.js';
 
 const backupId = (stdout: string) => /Backup ID\n {4}([0-9a-f-]{36})\n/.exec(stdout)![1];

@@ -58,3 +58,74 @@ export function mobrSync(args: string[], cwd: string): { code: number | null; st
   const r = spawnSync(process.execPath, [MO_BR, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Signals whose listeners a run may add (interrupt.ts); the runner removes what a run left. */
+const WATCHED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'];
+let queue: Promise<unknown> = Promise.resolve();
+let inProcessRuns = 0;
+
+/** How many commands ran in this process (mobrIn), for tests that check the runner itself. */
+export function inProcessCount(): number {
+  return inProcessRuns;
+}
+
+/**
+ * Runs mo_br's `run()` (src/cli/main.ts) in this process, as ./mo_br would run it: same `Run`
+ * result, with cwd, environment and both outputs its own. Runs queue one after another (the
+ * working directory and the environment are the process's). What one run leaves in module state
+ * is reset before the next: the lock staleness and clock-skew test hooks, the rate limits, the
+ * run's passwords, signal listeners, process.exitCode, the umask, the working directory and the
+ * environment. Not for what needs a process of its own: signals, kills, ttys, another uid, the
+ * launcher, stdin.
+ */
+export function mobrIn(args: string[], cwd: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const next = queue.then(() => runInProcess(args, cwd, o.env ?? {}));
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+  const cli = await import('../../src/cli/main.js');
+  const lock = await import('../../src/repo/lock.js');
+  const clock = await import('../../src/util/clock.js');
+  const rates = await import('../../src/store/open.js');
+  const passwords = await import('../../src/cli/repo-password.js');
+  const t0 = Date.now();
+  inProcessRuns++;
+  const savedEnv = { ...process.env };
+  const savedCwd = process.cwd();
+  const savedUmask = process.umask();
+  const listeners = new Map(WATCHED.map((s) => [s, new Set(process.listeners(s))]));
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: { write: (s: string | Uint8Array) => ((stdout += String(s)), true) },
+    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true), isTTY: false },
+    launcher: MO_BR,
+    signal: new AbortController().signal,
+  };
+  let code: number;
+  try {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    process.chdir(cwd);
+    code = await cli.run(args, io);
+  } catch (e) {
+    code = (await import('../../src/cli/exit.js')).reportError(e, io.stderr);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+    Object.assign(process.env, savedEnv);
+    process.chdir(savedCwd);
+    process.umask(savedUmask);
+    process.exitCode = undefined;
+    for (const s of WATCHED) for (const l of process.listeners(s)) if (!listeners.get(s)!.has(l)) process.removeListener(s, l);
+    lock.defaultStaleMs(lock.DEFAULT_STALE_MS);
+    clock.skewSystemClock(() => 0);
+    rates.setDefaultRateLimits({});
+    passwords.repoPasswords(new passwords.RepoPasswords({}, []));
+  }
+  return { code, signal: null, stdout, stderr, ms: Date.now() - t0 };
+}
