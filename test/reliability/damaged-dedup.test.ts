@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { backupIdOf, ensureBuilt, initTinyRepo, mobr, treeHashes } from './cli.js';
+import { backupIdOf, ensureBuilt, initTinyRepo, treeHashes } from './cli.js';
+import { mobrIn as mobr } from '../helpers/cli.js';
 
 let work: string;
 beforeAll(async () => {
