@@ -3,9 +3,10 @@
  * thread; the main thread does I/O, index look-ups and pack assembly.
  * One pool per process, sized by `parallelism` (default: the machine's cores).
  */
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ChunkerParams } from '../chunk/fastcdc.js';
@@ -39,7 +40,8 @@ const workerFile = (): string =>
  */
 const WORKER_EXEC_ARGV = [
   ...process.execArgv,
-  ...(FROM_SOURCE && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : []),
+  // tsx by its path: a bare `tsx` is looked up from the working directory, which a test may have moved
+  ...(FROM_SOURCE && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : []),
   ...(process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : []),
 ];
 
