@@ -96,11 +96,11 @@ async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv)
   const savedCwd = process.cwd();
   const savedUmask = process.umask();
   const listeners = new Map(WATCHED.map((s) => [s, new Set(process.listeners(s))]));
-  let stdout = '';
-  let stderr = '';
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
   const io = {
-    stdout: { write: (s: string | Uint8Array) => ((stdout += String(s)), true) },
-    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true), isTTY: false },
+    stdout: { write: (s: string | Uint8Array) => (out.push(Buffer.from(s)), true) },
+    stderr: { write: (s: string | Uint8Array) => (err.push(Buffer.from(s)), true), isTTY: false },
     launcher: MO_BR,
     signal: new AbortController().signal,
   };
@@ -127,5 +127,5 @@ async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv)
     rates.setDefaultRateLimits({});
     passwords.repoPasswords(new passwords.RepoPasswords({}, []));
   }
-  return { code, signal: null, stdout, stderr, ms: Date.now() - t0 };
+  return { code, signal: null, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - t0 };
 }
