@@ -1,7 +1,8 @@
 /**
- * Bad input, table-driven, through the real launcher (./mo_br): each row prints exactly one line
- * on stderr (`mo_br: ...`), exits with its code, and changes nothing on disk (the whole
- * work folder, meta file and repository included, is hashed before and after).
+ * Bad input, table-driven, through mo_br's run() in this process (mobrIn; `--version` through the
+ * real launcher, ./mo_br): each row prints exactly one line on stderr (`mo_br: ...`), exits with
+ * its code, and changes nothing on disk (the whole work folder, meta file and repository
+ * included, is hashed before and after).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -9,9 +10,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobrSync } from './helpers/cli.js';
+import { ensureBuilt, mobrIn, mobrSync } from './helpers/cli.js';
 
-const mobr = mobrSync;
+const mobr = (args: string[], cwd: string) => mobrIn(args, cwd, { env: { NO_COLOR: '1' } });
 
 function treeHash(dir: string): string {
   const h = createHash('sha256');
@@ -32,7 +33,7 @@ const UNKNOWN_ID = '00000000-0000-11ef-0000-000000000000';
 describe('bad input: one stderr line, an exit code, nothing changed', () => {
   let work: string;
   let id: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     ensureBuilt();
     work = mkdtempSync(path.join(tmpdir(), 'mobr-cli-bad-'));
     mkdirSync(path.join(work, 'mo-data/shared'), { recursive: true });
@@ -41,7 +42,7 @@ describe('bad input: one stderr line, an exit code, nothing changed', () => {
     writeFileSync(path.join(work, 'not-a-dir'), 'a file\n');
     mkdirSync(path.join(work, 'busy/mo-data'), { recursive: true });
     writeFileSync(path.join(work, 'busy/mo-data/x'), 'x');
-    const r = mobr(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--meta_path', 'mo_br.meta'], work);
+    const r = await mobr(['backup', '--backup_dir', 'filesystem', '--path', 'repo', '--data_dir', 'mo-data', '--meta_path', 'mo_br.meta'], work);
     expect(r.stderr).toBe('');
     id = /Backup ID\n {4}(\S+)\n/.exec(r.stdout)![1];
   });
@@ -89,7 +90,7 @@ describe('bad input: one stderr line, an exit code, nothing changed', () => {
   // users, and by mounting a read-only tmpfs over it for root (EROFS, said as "read-only file system"), so it runs either way.
   const isRoot = process.getuid?.() === 0;
   for (const row of rows) {
-    it(row.name, (t) => {
+    it(row.name, async (t) => {
       let mounted = '';
       if (row.asRoot === false) {
         mkdirSync(path.join(work, 'locked'), { recursive: true });
@@ -100,16 +101,16 @@ describe('bad input: one stderr line, an exit code, nothing changed', () => {
         }
       }
       try {
-        runRow(row);
+        await runRow(row);
       } finally {
         if (mounted) spawnSync('umount', [mounted]);
       }
     });
   }
-  function runRow(row: (typeof rows)[number]): void {
+  async function runRow(row: (typeof rows)[number]): Promise<void> {
     {
       const before = treeHash(work);
-      const r = mobr(row.args(), work);
+      const r = await mobr(row.args(), work);
       expect(r.code, r.stderr).toBe(row.code);
       expect(r.stderr).toMatch(/^mo_br: [^\n]+\n$/);
       expect(r.stderr).toMatch(row.says);
@@ -118,15 +119,15 @@ describe('bad input: one stderr line, an exit code, nothing changed', () => {
     }
   }
 
-  it('--help and --version exit 0 on stdout', () => {
-    const h = mobr(['--help'], work);
+  it('--help and --version exit 0 on stdout', async () => {
+    const h = await mobr(['--help'], work);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/Examples:/);
     expect(h.stderr).toBe('');
-    const v = mobr(['--version'], work);
+    const v = mobrSync(['--version'], work);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
-    const b = mobr(['backup', '--help'], work);
+    const b = await mobr(['backup', '--help'], work);
     for (const f of ['--backup_dir', '--path', '--endpoint', '--access_key_id', '--secret_access_key', '--bucket', '--filepath', '--region', '--compression', '--role_arn', '--is_minio', '--parallelism', '--meta_path', '--backup_type', '--base_id', '--host', '--port', '--user', '--password', '--data_dir', '--json']) {
       expect(b.stdout).toContain(f);
     }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, chmodSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { pseudoRandom } from './helpers/tree.js';
 
 const goldenFile = (name: string) => new URL(`./golden/${name}`, import.meta.url);

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 
 let work: string;
 beforeAll(() => {

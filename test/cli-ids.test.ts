@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, ROOT } from './helpers/cli.js';
 import { tempDir } from './helpers/tree.js';
 
 let root: string;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { keyedRepo as keyedRepoAt } from './helpers/keyed-repo.js';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
 import { addKey, keyFileIds, unlockKeys } from '../src/crypto/keyfile.js';

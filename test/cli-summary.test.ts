@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
 import { formatBytes, formatHumanDuration } from '../src/cli/units.js';
 

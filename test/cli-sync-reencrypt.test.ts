@@ -9,7 +9,7 @@ import { mkdtempSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { pseudoRandom } from './helpers/tree.js';
 
 const KDF = { MOBR_TEST_KDF: 'n=16,r=1,p=1', MO_BR_REPO_PASSWORD: undefined, MO_BR_TARGET_PASSWORD: undefined };
