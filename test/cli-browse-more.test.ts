@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import mysql from 'mysql2/promise';
-import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, MO_BR } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
 import { pseudoRandom, readTree, treeArb, writeTree } from './helpers/tree.js';
 import { startEmulator } from './emulator/index.js';

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { ensureBuilt, mobr, MO_BR, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, MO_BR, ROOT } from './helpers/cli.js';
 import { tempDir } from './helpers/tree.js';
 
 let root: string;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, ROOT } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { sql } from './helpers/mo-target.js';
 

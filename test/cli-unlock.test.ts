@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { backupIdOf, ensureBuilt, initTinyRepo, mobr } from './reliability/cli.js';
+import { backupIdOf, ensureBuilt, initTinyRepo } from './reliability/cli.js';
+import { mobrIn as mobr } from './helpers/cli.js';
 import { pseudoRandom, tempDir } from './helpers/tree.js';
 
 let work: string;
