@@ -7,6 +7,8 @@
  * - a coordinator killed while waiting: no manifest, the late ingester refused, the repository
  *   checks (naming the leftover plan), gc removes the plan and parts;
  * - an S3 repository (s3rver): coordinator + two ingesters, restore, restart.
+ * Coordinators and ingesters are processes (./mo_br); the steps around them that need no process
+ * of their own (check, restore, a refused late ingester, bad input, help) run in this one (mobrIn).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, promises as fsp, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { expectEtaCleared, hasScript, onTerminal } from './helpers/tty.js';
-import { ensureBuilt, mobr, ROOT, type Run } from './helpers/cli.js';
+import { ensureBuilt, mobr, mobrIn, ROOT, type Run } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
 import { Repository } from '../src/repo/repository.js';
@@ -154,10 +156,10 @@ describe('a server backup in shares, separate processes', () => {
     expect(Date.parse(b!.completedAt)).toBeGreaterThan(Date.parse(a!.startedAt));
     for (const d of ['plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
 
-    const check = await mobr(['check', c.id, ...meta], ROOT);
+    const check = await mobrIn(['check', c.id, ...meta], ROOT);
     expect(check.code, check.stderr).toBe(0);
     const home = path.join(work, 'restored-fs');
-    const restore = await mobr(['restore', c.id, '--restore_dir', 'filesystem', '--restore_path', home, ...meta], ROOT);
+    const restore = await mobrIn(['restore', c.id, '--restore_dir', 'filesystem', '--restore_path', home, ...meta], ROOT);
     expect(restore.code, restore.stderr).toBe(0);
     expect(sameObjects(home)).toBeGreaterThanOrEqual(24);
     expect(await restartAndCount(home)).toBe(3);
@@ -192,7 +194,7 @@ describe('a server backup in shares, separate processes', () => {
     expect(rerun.stdout).toMatch(new RegExp(`^Share\\n {4}1 of 2 of backup ${c.id}: \\d+ files`));
     const coord = await c.done;
     expect(coord.code, coord.stderr).toBe(0);
-    const check = await mobr(['check', c.id, ...meta], ROOT);
+    const check = await mobrIn(['check', c.id, ...meta], ROOT);
     expect(check.code, check.stderr).toBe(0);
     expect(countIn(path.join(repo, 'plans')) + countIn(path.join(repo, 'parts'))).toBe(0);
   }, 100_000);
@@ -218,7 +220,7 @@ describe('a server backup in shares, separate processes', () => {
     const late = await mobr(c.joins[0]!, ROOT, { killAfterMs: KILL_MS });
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(new RegExp(`^mo_br: the coordinator of backup ${c.id} is gone .*; nothing to join, run the whole backup again\\n$`));
-    const check = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...meta], ROOT);
+    const check = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...meta], ROOT);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain(`check: plans/${c.id}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
 
@@ -231,7 +233,7 @@ describe('a server backup in shares, separate processes', () => {
       await r.close();
     }
     expect(countIn(path.join(repo, 'plans')) + countIn(path.join(repo, 'parts'))).toBe(0);
-    const again = await mobr(['check', before[0]!, ...meta], ROOT);
+    const again = await mobrIn(['check', before[0]!, ...meta], ROOT);
     expect(again.code, again.stderr).toBe(0);
   }, 100_000);
 });
@@ -270,7 +272,7 @@ describe('Ctrl-C', () => {
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     for (const d of ['backups', 'plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
-    const late = await mobr(c.joins[0]!, ROOT);
+    const late = await mobrIn(c.joins[0]!, ROOT);
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(/no backup \S+ is waiting for shares/);
   }, 30_000);
@@ -286,15 +288,15 @@ describe('--shares_timeout', () => {
     // the ID is matched loosely: the password (111) is masked wherever it appears in a line, even inside an ID
     expect(r.stderr).toMatch(/^mo_br: backup \S+: share 1 of 2 did not arrive within --shares_timeout 1s; nothing was written, run the whole backup again\n$/);
     for (const d of ['backups', 'plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
-    const late = await mobr(c.joins[0]!, ROOT);
+    const late = await mobrIn(c.joins[0]!, ROOT);
     expect(late.code).toBe(3);
-    const bad = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', 'soon', ...meta], ROOT);
+    const bad = await mobrIn(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', 'soon', ...meta], ROOT);
     expect([bad.code, bad.stderr]).toEqual([2, 'mo_br: --shares_timeout wants a duration such as 6h, 90m or 45s, not "soon"\n']);
-    const alone = await mobr(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares_timeout', '1s', ...meta], ROOT);
+    const alone = await mobrIn(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares_timeout', '1s', ...meta], ROOT);
     expect([alone.code, alone.stderr]).toEqual([2, 'mo_br: --shares_timeout goes with --shares <k>\n']);
-    const help = await mobr(['backup', '--help'], ROOT);
+    const help = await mobrIn(['backup', '--help'], ROOT);
     expect(help.stdout).toMatch(/--shares_timeout <duration>\s+with --shares: give up/);
-    const completion = await mobr(['completion', 'bash'], ROOT);
+    const completion = await mobrIn(['completion', 'bash'], ROOT);
     expect(completion.stdout).toContain('--shares_timeout');
   }, 30_000);
 });
@@ -317,7 +319,7 @@ describe('bad input', () => {
       [['backup', ...at, '--join', U, '--share', '0'], 2, /bad --share "0"/],
       [['backup', ...at, '--join', U, '--share', '1'], 3, /^mo_br: no backup 25536ff0-126f-11ef-9902-26dd28356ef3 is waiting for shares in filesystem /],
     ];
-    const runs = await Promise.all(cases.map(([args]) => mobr(args, ROOT)));
+    const runs = await Promise.all(cases.map(([args]) => mobrIn(args, ROOT)));
     cases.forEach(([args, code, msg], i) => {
       const r = runs[i]!;
       expect([r.code, r.stderr.split('\n').length], `${args.join(' ')}: ${r.stderr}`).toEqual([code, 2]);
@@ -359,7 +361,7 @@ describe('a server backup in shares into S3 (s3rver)', () => {
     expect(left).toEqual([]);
 
     const home = path.join(work, 'restored-s3');
-    const restore = await mobr(['restore', c.id, '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey, '--restore_dir', 'filesystem', '--restore_path', home, ...meta], ROOT);
+    const restore = await mobrIn(['restore', c.id, '--backup_access_key_id', s3.accessKeyId, '--backup_secret_access_key', s3.secretAccessKey, '--restore_dir', 'filesystem', '--restore_path', home, ...meta], ROOT);
     expect(restore.code, restore.stderr).toBe(0);
     expect(sameObjects(home, path.join(work, 'mo-s3'))).toBeGreaterThanOrEqual(8);
     expect(await restartAndCount(home)).toBe(3);
