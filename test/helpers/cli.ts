@@ -62,12 +62,6 @@ export function mobrSync(args: string[], cwd: string): { code: number | null; st
 /** Signals whose listeners a run may add (interrupt.ts); the runner removes what a run left. */
 const WATCHED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'];
 let queue: Promise<unknown> = Promise.resolve();
-let inProcessRuns = 0;
-
-/** How many commands ran in this process (mobrIn), for tests that check the runner itself. */
-export function inProcessCount(): number {
-  return inProcessRuns;
-}
 
 /**
  * Runs mo_br's `run()` (src/cli/main.ts) in this process, as ./mo_br would run it: same `Run`
@@ -91,7 +85,6 @@ async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv)
   const rates = await import('../../src/store/open.js');
   const passwords = await import('../../src/cli/repo-password.js');
   const t0 = Date.now();
-  inProcessRuns++;
   const savedEnv = { ...process.env };
   const savedCwd = process.cwd();
   const savedUmask = process.umask();
