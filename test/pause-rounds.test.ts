@@ -23,7 +23,7 @@ import { until } from './helpers/until.js';
 
 const ROUNDS = Number(process.env.MOBR_PAUSE_ROUNDS ?? 0);
 const STALE_MS = 5000;
-const STEPS = ['repacked', 'indexed', 'done'] as const;
+const STEPS = ['planned', 'repacked', 'committed', 'indexed', 'deleting', 'done'] as const; // every GcStep (src/repo/gc.ts)
 let work: string;
 let pool: WorkerPool;
 const rand = rng(SEED);

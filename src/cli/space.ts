@@ -41,7 +41,7 @@ export function gcProgress(progress: Progress): GcOptions['onProgress'] {
 
 /**
  * Test hook (spec/gc.md §3, "Interrupted"; test-pause.ts): `MOBR_TEST_GC_PAUSE=<step>:<file>` makes
- * gc create <file> when it reaches <step> ('repacked', 'indexed' or 'done') and wait there until a signal
+ * gc (or check --repair) create <file> when it reaches <step> (GcStep; repair: 'planned' or 'indexed') and wait there until a signal
  * comes or <file> is removed (at most 60 s).
  */
 export function gcPauseHook(signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = process.env): GcOptions['onStep'] {

@@ -68,8 +68,14 @@ export interface GcProgress {
   totalBytes?: number;
 }
 
-/** 'repacked': new packs written, before the commit; 'indexed': new index object written, before any deletion; 'done': all done, before the lock's release. */
-export type GcStep = 'repacked' | 'indexed' | 'done';
+/**
+ * gc's named points, in order (tests pause there; spec/gc.md §3): 'planned': the plan made,
+ * nothing written; 'repacked': new packs written, before the commit; 'committed': the caller's
+ * commit done (manifests deleted), before the new index object; 'indexed': new index object
+ * written, before any deletion; 'deleting': old index objects removed, before the first dropped
+ * pack is deleted; 'done': all done, before the lock's release.
+ */
+export type GcStep = 'planned' | 'repacked' | 'committed' | 'indexed' | 'deleting' | 'done';
 
 /** Runs gc under the exclusive lock (spec/gc.md §3). */
 export async function gc(repo: Repository, o: GcOptions = {}): Promise<GcReport> {
@@ -138,6 +144,7 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
   const onMarked = (done: number, total: number) => o.onProgress?.({ phase: 'mark', done, total });
   const input = { now, windowMs: window, repackThreshold: o.repackThreshold ?? DEFAULT_REPACK_THRESHOLD, exclude: o.exclude ?? new Set<string>(), signal: o.signal, onMarked };
   const plan = await planGc(repo, input, r);
+  if (!o.dryRun) await o.onStep?.('planned');
   const dropped = [...plan.drop.keys(), ...plan.repack.keys(), ...plan.orphans];
   r.bytesDeleted = dropped.reduce((s, id) => s + (plan.files.get(id)?.size ?? 0), 0);
   const changed = dropped.length > 0 || plan.adopted.length > 0 || plan.missing.size > 0 || plan.oldObjects.length > 1;
@@ -159,6 +166,7 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
     if (!isLockLost(e)) await removeUnnamed(repo, written, plan.files);
     throw e;
   }
+  await o.onStep?.('committed');
   const rewritten = new Set(written.map((p) => p.id)); // a repack can rebuild a pack byte for byte: same name
   const toDelete = dropped.filter((id) => !rewritten.has(id));
   const deleting = { phase: 'delete' as const, done: 0, total: toDelete.length + plan.oldObjects.length };
@@ -169,6 +177,7 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
     o.onProgress?.(deleting);
   };
   await replaceIndex(repo, [...written, ...plan.keep.values(), ...plan.adopted], plan.oldObjects, r, o, lock, remove);
+  await o.onStep?.('deleting');
   for (const id of toDelete) {
     checkAborted(o.signal);
     await remove(packKey(id));

@@ -55,6 +55,8 @@ export interface RepairOptions {
   /** Stops repair with INTERRUPTED while it reads (before its first write), or between its writes. */
   signal?: AbortSignal;
   onProgress?: (p: RepairProgress) => void;
+  /** Called at named points (tests pause there): 'planned' before the first write, 'indexed' when the new index objects are written, before any removal. */
+  onStep?: (step: 'planned' | 'indexed') => Promise<void> | void;
 }
 
 /**
@@ -70,10 +72,11 @@ export interface RepairProgress {
 }
 
 export async function repairIndex(repo: Repository, o: RepairOptions = {}): Promise<RepairReport> {
-  return exclusiveSession(repo, { purpose: 'repair', signal: o.signal, lock: o.lock }, () => rebuild(repo, o));
+  return exclusiveSession(repo, { purpose: 'repair', signal: o.signal, lock: o.lock }, (s) => rebuild(repo, o, () => s.assertHeld()));
 }
 
-async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport> {
+/** fence: LOCKED unless the exclusive lock is surely still ours; called before each write and each removal (spec/gc.md §2.1, "Fencing"). */
+async function rebuild(repo: Repository, o: RepairOptions, fence: () => Promise<void>): Promise<RepairReport> {
   const dryRun = o.dryRun === true;
   await repo.refreshIndex();
   const report: RepairReport = {
@@ -106,12 +109,18 @@ async function rebuild(repo: Repository, o: RepairOptions): Promise<RepairReport
   report.packsReindexed = found.length;
   report.chunksReindexed = found.reduce((n, p) => n + p.blobs.length, 0);
   if (dryRun) return report;
+  await o.onStep?.('planned');
   for (let i = 0; i < found.length; i += PACKS_PER_INDEX) {
     checkAborted(o.signal); // each index object written is whole and adds records only: a safe point
+    await fence();
     report.indexesWritten.push(await repo.writeIndex(found.slice(i, i + PACKS_PER_INDEX)));
   }
-  if (unsound.size > 0) await dropUnsound(repo, unsound, report);
-  for (const { key } of report.damagedIndexes) await repo.store.delete(key);
+  if (unsound.size > 0) await dropUnsound(repo, unsound, report, fence, o);
+  else await o.onStep?.('indexed');
+  for (const { key } of report.damagedIndexes) {
+    await fence();
+    await repo.store.delete(key);
+  }
   await repo.refreshIndex();
   return report;
 }
@@ -164,7 +173,7 @@ async function packProblem(repo: Repository, id: string, want: number, size: num
  * naming an unsound pack by one naming the rest of its packs and the new ones (written before the
  * old objects are removed, as gc does).
  */
-async function dropUnsound(repo: Repository, unsound: Map<string, string>, report: RepairReport): Promise<void> {
+async function dropUnsound(repo: Repository, unsound: Map<string, string>, report: RepairReport, fence: () => Promise<void>, o: RepairOptions): Promise<void> {
   const store = repo.store;
   const affected: { key: string; packs: PackRecord[] }[] = [];
   for (const key of repo.loadedIndexes) {
@@ -181,6 +190,7 @@ async function dropUnsound(repo: Repository, unsound: Map<string, string>, repor
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
+    await fence();
     await store.put(packKey(built.id), built.bytes);
     written.push({ id: built.id, blobs: built.blobs });
   };
@@ -206,6 +216,14 @@ async function dropUnsound(repo: Repository, unsound: Map<string, string>, repor
   }
   await cut();
   const packs = [...written, ...kept.values()];
-  if (packs.length > 0) report.indexesWritten.push(await repo.writeIndex(packs));
-  for (const x of affected) if (!report.indexesWritten.includes(x.key)) await store.delete(x.key);
+  if (packs.length > 0) {
+    await fence();
+    report.indexesWritten.push(await repo.writeIndex(packs));
+  }
+  await o.onStep?.('indexed');
+  for (const x of affected) {
+    if (report.indexesWritten.includes(x.key)) continue;
+    await fence();
+    await store.delete(x.key);
+  }
 }

@@ -23,6 +23,7 @@ import { checkShown, compareCheckOrder } from '../../mo/layout.js';
 import { describeLocation } from '../../store/location.js';
 import { recordJson } from '../meta.js';
 import { Progress } from '../progress.js';
+import { gcPauseHook } from '../space.js';
 import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
@@ -176,7 +177,7 @@ async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> 
   const progress = new Progress('repair', { json: ctx.json });
   const onProgress = ({ phase, done, total, bytes, totalBytes }: RepairProgress) =>
     progress.update({ phase, files: done, totalFiles: total, bytes, totalBytes, unit: 'packs' });
-  const r = await repairIndex(repo, { signal: ctx.signal, onProgress }).finally(() => progress.done());
+  const r = await repairIndex(repo, { signal: ctx.signal, onProgress, onStep: gcPauseHook(ctx.signal) }).finally(() => progress.done());
   if (!ctx.json) ctx.stdout.write(repairLines(r));
   return r;
 }
