@@ -187,3 +187,50 @@ describe('lock loss fences gc and backups (spec/gc.md §2.1)', () => {
     await expect(acquireLock(store, 'shared', { clock, waitMs: 100 })).rejects.toMatchObject({ code: 'LOCKED' });
   });
 });
+
+/** Every point gc names (src/repo/gc.ts GcStep), in order; after `committed` the deleted backup is gone. */
+const STEPS = ['planned', 'repacked', 'committed', 'indexed', 'deleting', 'done'] as const;
+const AFTER_COMMIT = new Set<string>(['committed', 'indexed', 'deleting']);
+/** Blocks this thread as SIGSTOP would: no timer, no heartbeat, no I/O callback runs meanwhile. */
+const freeze = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+describe('gc stalled at every step while a backup of its doomed bytes waits (issue #25)', () => {
+  const storedKeys = (s: MemStore) => [...s.objects.keys()].filter((k) => k.startsWith('data/') || k.startsWith('index/'));
+  // forward: the wall clock jumps 31 min (a suspended host: the monotonic clock saw nothing);
+  // back: the wall clock is set back an hour and the thread is frozen past staleMs / 2 (only the monotonic clock sees it)
+  const JUMPS = { forward: { staleMs: undefined, jump: 31 * MIN, stall: 0, why: '31 min' }, back: { staleMs: 1200, jump: -60 * MIN, stall: 900, why: '\\d s' } } as const;
+  for (const step of STEPS) {
+    for (const [dir, j] of Object.entries(JUMPS)) {
+      it(`at \`${step}\`, wall clock ${dir}: the backup waits; gc ${step === 'done' ? 'ends' : 'stops with LOCKED'} and deletes nothing more; every backup is whole`, async () => {
+        const clock = new ManualClock();
+        const store = new MemStore(clock);
+        const repo = await Repository.init(store, OPTS);
+        const a = tree(10), b = [...tree(10).slice(0, 2), ...tree(11, 2)];
+        await backup(repo, 'a', a, { clock });
+        await backup(repo, 'b', b, { clock });
+        let atPause: string[] | undefined;
+        let cDone = false;
+        let c: Promise<void> | undefined;
+        const del = deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0, clock, lock: { staleMs: j.staleMs }, onStep: async (s) => {
+          if (s !== step) return;
+          atPause = storedKeys(store);
+          clock.advance(j.jump);
+          c = backup(await Repository.open(store), 'c', a, { clock }).then(() => void (cDone = true));
+          await settle(300); // the backup meets gc's lock (and, on a slow machine, may still be reading)
+          freeze(j.stall);
+        } });
+        const err = await del.then(() => undefined, (e: unknown) => e);
+        expect(atPause, `gc reached ${step}`).toBeDefined();
+        expect(cDone, 'a backup walked past the exclusive lock of a stalled gc').toBe(false);
+        if (step === 'done') expect(err).toBeUndefined();
+        else expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringMatching(new RegExp(`^gc lost the repository lock on memory \\(not refreshed for ${j.why}\\)${AFTER_COMMIT.has(step) ? ': backup\\(s\\) a deleted' : '; nothing was deleted$'}`)) });
+        const after = new Set(storedKeys(store));
+        expect(atPause!.filter((k) => !after.has(k)), 'deleted by a gc that had lost its lock').toEqual([]);
+        await c;
+        const left = (await repo.listBackupIds()).sort();
+        expect(left).toEqual(step === 'done' || AFTER_COMMIT.has(step) ? ['b', 'c'] : ['a', 'b', 'c']);
+        for (const [id, files] of [['a', a], ['b', b], ['c', a]] as const) if (left.includes(id)) await expectWhole(store, id, files);
+      });
+    }
+  }
+});
