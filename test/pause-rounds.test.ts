@@ -4,7 +4,9 @@
  * `mo_br delete` is paused at a gc step drawn at random (MOBR_TEST_GC_PAUSE), stopped (SIGSTOP)
  * past its lock's staleness or not, while a backup of the bytes gc frees is started, then
  * continued (SIGCONT). gc either finishes (exit 0) or stops with one line (exit 7); the backup
- * commits once gc is gone; every backup left restores byte for byte. Seed: MOBR_SEED.
+ * commits once gc is gone; every backup left restores byte for byte. Seed: MOBR_SEED. A process
+ * starved past its fence by the load (MOBR_PAUSE_STALE_MS, default 5 s) must stop with the same one
+ * line: counted as `starved`, its backup run again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
