@@ -118,6 +118,7 @@ async function rebuild(repo: Repository, o: RepairOptions, fence: () => Promise<
   if (unsound.size > 0) await dropUnsound(repo, unsound, report, fence, o);
   else await o.onStep?.('indexed');
   for (const { key } of report.damagedIndexes) {
+    if (report.indexesWritten.includes(key)) continue; // rebuilt byte for byte (objects are named by their bytes): it is the new one now
     await fence();
     await repo.store.delete(key);
   }

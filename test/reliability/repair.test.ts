@@ -12,6 +12,9 @@ import { FsStore } from '../../src/store/fs.js';
 import { Repository } from '../../src/repo/repository.js';
 import { repairIndex } from '../../src/repo/repair.js';
 import { gc } from '../../src/repo/gc.js';
+import { MemStore } from '../../src/store/mem.js';
+import { backupTree } from '../../src/backup/backup.js';
+import { verifyBackup } from '../../src/backup/verify.js';
 import { isMobrError } from '../../src/errors.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
 import { backupIdOf, ensureBuilt, initTinyRepo, mobr, treeHashes } from './cli.js';
@@ -104,5 +107,27 @@ describe('check --repair', () => {
     const r = await repairIndex(await Repository.open(new FsStore(repo)), { dryRun: true });
     expect(r.packsReindexed).toBeGreaterThan(0);
     expect(await indexFiles(repo)).toEqual(idx.slice(1));
+  });
+});
+
+describe('repairIndex, an index object rebuilt byte for byte', () => {
+  it('a damaged sole index object is rebuilt under its own name (objects are named by their bytes) and not removed after', async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, { chunker: { min: 1024, avg: 4096, max: 16384 }, packSize: 32 * 1024 });
+    const src = path.join(work, 'same-name');
+    await fsp.mkdir(src, { recursive: true });
+    await fsp.writeFile(path.join(src, 'f'), pseudoRandom(7, 20_000));
+    await backupTree(repo, src, { id: 'x' });
+    const keys = () => [...store.objects.keys()].filter((k) => k.startsWith('index/'));
+    const [key] = keys();
+    expect(keys()).toHaveLength(1);
+    const good = store.objects.get(key!)!.data;
+    await store.put(key!, pseudoRandom(8, 300));
+    const r = await repairIndex(await Repository.open(store));
+    expect(r.indexesWritten).toEqual([key]);
+    expect(keys(), 'the rebuilt index object is still there').toEqual([key]);
+    expect(Buffer.compare(store.objects.get(key!)!.data, good)).toBe(0);
+    const v = await verifyBackup(await Repository.open(store), await repo.loadManifest('x'), { readData: true });
+    expect(v.damaged).toEqual([]);
   });
 });
