@@ -1,9 +1,9 @@
 /**
- * Issue #25 for real: a `./mo_br delete` is stopped (SIGSTOP) at a gc step past its lock's
- * staleness (MOBR_TEST_LOCK_STALE_MS makes that 5 s), while a backup of the bytes gc is about
- * to free tries to run; or its wall clock jumps (MOBR_TEST_CLOCK_SKEW_FILE). The backup never
- * walks past gc's lock; gc, resumed, stops with one line and deletes nothing more; every
- * committed backup restores byte for byte.
+ * Issue #25 for real: `./mo_br delete`, `prune` and `check --repair` are stopped (SIGSTOP) at each
+ * gc step past their lock's staleness (MOBR_TEST_LOCK_STALE_MS makes that 5 s), while a backup of
+ * the bytes gc is about to free tries to run; or their wall clock jumps (MOBR_TEST_CLOCK_SKEW_FILE).
+ * The backup never walks past the exclusive lock; the command, resumed, stops with one line and
+ * deletes nothing more; every committed backup restores byte for byte.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { backupTree } from '../src/backup/backup.js';
+import { repairIndex } from '../src/repo/repair.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { pseudoRandom, tempDir } from './helpers/tree.js';
 import { ensureBuilt, mobr, type Run } from './helpers/cli.js';
@@ -35,22 +36,28 @@ afterAll(async () => {
 
 const exists = (p: string) => fsp.stat(p).then(() => true, () => false);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const packs = async (repo: string) => (await allPaths(path.join(repo, 'data'))).filter((p) => /[0-9a-f]{64}$/.test(p));
+/** Lock objects (not a refresh's temp file beside one). */
+const lockObjects = async (repo: string) => (await allPaths(path.join(repo, 'locks'))).filter((p) => /[0-9a-f]{32}$/.test(p));
+/** Packs and index objects: what gc (or repair) may delete. */
+const stored = async (repo: string) => (await allPaths(repo)).filter((p) => /^(data|index)\/.*[0-9a-f]{64}$/.test(p));
 
-/** A repository with backups of folders A (to be deleted) and B (sharing one file with A). */
+/**
+ * A repository with two backups of one folder (`data`): a (then as folder A is now: to be deleted)
+ * and, newer, b (as B: a0 kept, a1 and a2 replaced by b). prune --keep_last 1 drops a, as delete does.
+ */
 async function setup(name: string) {
   const dir = path.join(work, name);
-  const [repo, meta, A, B] = ['repo', 'mo_br.meta', 'A', 'B'].map((x) => path.join(dir, x));
+  const [repo, meta, A, B] = ['repo', 'mo_br.meta', 'A', 'data'].map((x) => path.join(dir, x));
   await initTinyRepo(repo);
   await fsp.mkdir(A, { recursive: true });
-  await fsp.mkdir(B, { recursive: true });
   for (let i = 0; i < 3; i++) await fsp.writeFile(path.join(A, `a${i}`), pseudoRandom(10 + i, 150_000));
-  await fsp.copyFile(path.join(A, 'a0'), path.join(B, 'a0'));
-  await fsp.writeFile(path.join(B, 'b'), pseudoRandom(20, 150_000));
+  await fsp.cp(A, B, { recursive: true });
   const backup = async (data: string, env?: NodeJS.ProcessEnv) => mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, '--meta_path', meta], work, { env });
   const ids = { a: randomUUID(), b: randomUUID() };
   const r = await Repository.open(new FsStore(repo));
-  await backupTree(r, A, { id: ids.a, pool });
+  await backupTree(r, B, { id: ids.a, pool });
+  for (const f of ['a1', 'a2']) await fsp.rm(path.join(B, f));
+  await fsp.writeFile(path.join(B, 'b'), pseudoRandom(20, 150_000));
   await backupTree(r, B, { id: ids.b, pool });
   return { repo, meta, A, B, ids, backup };
 }
@@ -64,73 +71,118 @@ async function expectRestores(repo: string, id: string, source: string): Promise
   await fsp.rm(out, { recursive: true, force: true });
 }
 
-/** Starts `delete <a>` paused at `step`; resolves once gc is there, holding its lock. */
-async function deletePaused(s: Awaited<ReturnType<typeof setup>>, step: string, env: NodeJS.ProcessEnv = {}) {
+type Setup = Awaited<ReturnType<typeof setup>>;
+type Kind = 'delete' | 'prune' | 'repair';
+
+/** The command each kind runs: delete a; prune a (an older backup of B's folder, keep_last 1); check --repair (an index object damaged). */
+function gcArgs(kind: Kind, s: Setup): string[] {
+  const where = ['--backup_dir', 'filesystem', '--backup_path', s.repo, '--meta_path', s.meta];
+  if (kind === 'delete') return ['delete', s.ids.a, ...where];
+  if (kind === 'prune') return ['prune', '--keep_last', '1', '--unrecorded', ...where];
+  return ['check', '--repair', ...where];
+}
+
+/** Starts the command paused at `step`; resolves once it is there, holding its lock. */
+async function gcPaused(kind: Kind, s: Setup, step: string, env: NodeJS.ProcessEnv = {}) {
   const marker = path.join(work, `paused-${Math.random().toString(36).slice(2)}`);
   let child: ChildProcess | undefined;
-  const run = mobr(['delete', s.ids.a, '--backup_dir', 'filesystem', '--backup_path', s.repo, '--meta_path', s.meta], work, { env: { MOBR_TEST_GC_PAUSE: `${step}:${marker}`, MOBR_TEST_LOCK_STALE_MS: String(STALE_MS), ...env }, onSpawn: (p) => (child = p) });
+  const run = mobr(gcArgs(kind, s), work, { env: { MOBR_TEST_GC_PAUSE: `${step}:${marker}`, MOBR_TEST_LOCK_STALE_MS: String(STALE_MS), ...env }, onSpawn: (p) => (child = p) });
   let ended: Run | undefined;
   void run.then((r) => (ended = r));
-  await until(async () => ended !== undefined || (await exists(marker)), 60_000, `gc at ${step}`);
-  expect(ended, `gc ended before ${step}: ${ended?.stderr}`).toBeUndefined();
-  expect(await allPaths(path.join(s.repo, 'locks')), 'gc holds its lock').toHaveLength(1);
+  await until(async () => ended !== undefined || (await exists(marker)), 60_000, `${kind} at ${step}`);
+  expect(ended, `${kind} ended before ${step}: ${ended?.stderr}`).toBeUndefined();
+  expect(await lockObjects(s.repo), `${kind} holds its lock`).toHaveLength(1);
   return { run, child: child!, resume: () => fsp.rm(marker) };
 }
 
-const lostLine = (step: string, ids: Record<string, string>, repo: string, why: string) =>
-  new RegExp(`^mo_br: gc lost the repository lock on filesystem ${repo} \\(not refreshed for ${why}\\)${step === 'repacked' ? '; nothing was deleted' : `: backup\\(s\\) ${ids.a} deleted; the space they held is freed by the next delete or prune`}\\n$`);
+const BEFORE_COMMIT = new Set(['planned', 'repacked']);
+/** The one line a gc (or repair) that lost its lock ends with. */
+function lostLine(kind: Kind, step: string, s: Setup, why: string): RegExp {
+  const where = kind === 'prune' ? `BackupDir: filesystem  Path: ${s.repo}: ` : ''; // prune names the repository it was pruning
+  const head = `^mo_br: ${where}${kind === 'repair' ? 'repair' : 'gc'} lost the repository lock on filesystem ${s.repo} \\(not refreshed for ${why}\\)`;
+  if (kind === 'repair') return new RegExp(`${head}\\n$`);
+  return new RegExp(`${head}${BEFORE_COMMIT.has(step) ? '; nothing was deleted' : `: backup\\(s\\) ${s.ids.a} deleted; the space they held is freed by the next delete or prune`}\\n$`);
+}
 
-describe('gc stopped past its lock staleness (SIGSTOP), while a backup waits', () => {
-  for (const [step, skew] of [['repacked', 0], ['indexed', -3_600_000]] as const) {
-    it(`at ${step}${skew ? ', with the wall clock set back an hour' : ''}: the backup waits, gc stops with one line and deletes nothing more`, async () => {
-      const s = await setup(`stop-${step}`);
-      const skewFile = path.join(work, `skew-${step}`);
+/** Replaces the bytes of the repository's first index object: check --repair has work (reindex its packs, then remove it). */
+async function damageIndex(repo: string): Promise<void> {
+  const [first] = (await allPaths(path.join(repo, 'index'))).sort();
+  await fsp.writeFile(path.join(repo, 'index', first!), pseudoRandom(99, 300));
+}
+
+/**
+ * SIGSTOP at `step` past staleMs (the wall clock moved by `skew` meanwhile), while a backup of A
+ * (the bytes gc frees) tries to lock: the backup waits; once continued, the command stops with the
+ * one line (exit 7) and deletes nothing more, or ends (exit 0) at `done`; the backup commits; every
+ * committed backup restores byte for byte (after a second, unpaused repair for `repair`).
+ */
+async function stopCase(kind: Kind, step: string, skew: number): Promise<void> {
+  const s = await setup(`${kind}-${step}-${skew}`);
+  if (kind === 'repair') await damageIndex(s.repo);
+  const skewFile = path.join(work, `skew-${kind}-${step}-${skew}`);
+  await fsp.writeFile(skewFile, '0');
+  const gc = await gcPaused(kind, s, step, { MOBR_TEST_CLOCK_SKEW_FILE: skewFile });
+  gc.child.kill('SIGSTOP');
+  const atStop = await stored(s.repo);
+  let lockWrites = 0;
+  const watcher = watch(path.join(s.repo, 'locks'), () => void lockWrites++);
+  await gc.resume(); // it goes on when it runs again
+  await fsp.writeFile(skewFile, String(skew));
+  let c: Run | undefined;
+  const cRun = s.backup(s.A, { MOBR_TEST_LOCK_STALE_MS: String(STALE_MS) }).then((r) => (c = r)); // a's bytes, which gc is freeing
+  await sleep(STALE_MS + 500); // the lock is past staleMs on every clock now
+  // the backup really met the lock: its own lock object came and went beside it (the stopped process writes nothing)
+  await until(() => c !== undefined || lockWrites > 0, 30_000, 'the backup tries to lock');
+  await sleep(300);
+  watcher.close();
+  expect(c, `the backup walked past the exclusive lock of a stopped ${kind}`).toBeUndefined();
+  gc.child.kill('SIGCONT');
+  const r = await gc.run;
+  if (step === 'done') expect([r.code, r.stderr]).toEqual([0, '']);
+  else {
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(lostLine(kind, step, s, '\\d+ s'));
+  }
+  const after = await stored(s.repo);
+  expect(atStop.filter((p) => !after.includes(p)), `objects deleted by a ${kind} that had lost its lock`).toEqual([]);
+  await cRun;
+  expect(c!.code, c!.stderr).toBe(0);
+  if (kind === 'repair') await repairIndex(await Repository.open(new FsStore(s.repo)));
+  const aLeft = kind === 'repair' || BEFORE_COMMIT.has(step);
+  for (const [id, source] of [...(aLeft ? [[s.ids.a, s.A]] : []), [s.ids.b, s.B], [backupIdOf(c!.stdout)!, s.A]]) await expectRestores(s.repo, id!, source!);
+  expect(await lockObjects(s.repo)).toEqual([]);
+}
+
+describe('gc stopped past its lock staleness (SIGSTOP) at every step, while a backup waits', () => {
+  const STEPS = ['planned', 'repacked', 'committed', 'indexed', 'deleting', 'done'];
+  STEPS.forEach((step, i) => {
+    const skew = i % 2 === 0 ? 0 : -3_600_000; // every other step with the wall clock set back an hour meanwhile
+    it(`delete at ${step}${skew ? ', with the wall clock set back an hour' : ''}: the backup waits; gc ${step === 'done' ? 'ends' : 'stops with one line'} and deletes nothing more`, () => stopCase('delete', step, skew), 90_000);
+  });
+  it('prune at committed: the same', () => stopCase('prune', 'committed', 0), 90_000);
+  for (const step of ['planned', 'indexed']) {
+    it(`check --repair at ${step}: the backup waits; repair stops with one line and removes nothing`, () => stopCase('repair', step, step === 'indexed' ? -3_600_000 : 0), 90_000);
+  }
+});
+
+describe('the wall clock jumps forward an hour while gc waits, not stopped', () => {
+  for (const step of ['repacked', 'deleting']) {
+    it(`at ${step}: it stops with one line, nothing more deleted`, async () => {
+      const s = await setup(`jump-${step}`);
+      const skewFile = path.join(work, `skew-jump-${step}`);
       await fsp.writeFile(skewFile, '0');
-      const gc = await deletePaused(s, step, { MOBR_TEST_CLOCK_SKEW_FILE: skewFile });
-      gc.child.kill('SIGSTOP');
-      const atStop = await packs(s.repo);
-      let lockWrites = 0;
-      const watcher = watch(path.join(s.repo, 'locks'), () => void lockWrites++);
-      await gc.resume(); // it goes on when it runs again
-      await fsp.writeFile(skewFile, String(skew));
-      let c: Run | undefined;
-      const cRun = s.backup(s.A, { MOBR_TEST_LOCK_STALE_MS: String(STALE_MS) }).then((r) => (c = r)); // a's bytes, which gc is freeing
-      await sleep(STALE_MS + 500); // gc's lock is past staleMs on every clock now
-      // the backup really met gc's lock: its own lock object came and went beside it (gc, stopped, writes nothing)
-      await until(() => c !== undefined || lockWrites > 0, 30_000, 'the backup tries to lock');
-      await sleep(500);
-      watcher.close();
-      expect(c, 'the backup walked past the exclusive lock of a stopped gc').toBeUndefined();
-      gc.child.kill('SIGCONT');
+      const gc = await gcPaused('delete', s, step, { MOBR_TEST_CLOCK_SKEW_FILE: skewFile });
+      const before = await stored(s.repo);
+      await fsp.writeFile(skewFile, String(3_600_000));
+      await sleep(STALE_MS / 3); // a heartbeat tick sees it
+      await gc.resume();
       const r = await gc.run;
       expect(r.code, r.stderr).toBe(7);
-      expect(r.stderr).toMatch(lostLine(step, s.ids, s.repo, '\\d+ s'));
-      const afterGc = await packs(s.repo);
-      expect(atStop.filter((p) => !afterGc.includes(p)), 'packs deleted by a gc that had lost its lock').toEqual([]);
-      await cRun;
-      expect(c!.code, c!.stderr).toBe(0);
-      const cId = backupIdOf(c!.stdout)!;
-      if (step === 'repacked') await expectRestores(s.repo, s.ids.a, s.A);
+      expect(r.stderr).toMatch(lostLine('delete', step, s, '60 min'));
+      const after = await stored(s.repo);
+      expect(before.filter((p) => !after.includes(p))).toEqual([]);
+      if (BEFORE_COMMIT.has(step)) await expectRestores(s.repo, s.ids.a, s.A);
       await expectRestores(s.repo, s.ids.b, s.B);
-      await expectRestores(s.repo, cId, s.A);
-      expect(await allPaths(path.join(s.repo, 'locks'))).toEqual([]);
     }, 60_000);
   }
-
-  it('the wall clock jumps forward an hour while gc waits at repacked: it stops, nothing deleted', async () => {
-    const s = await setup('jump');
-    const skewFile = path.join(work, 'skew-jump');
-    await fsp.writeFile(skewFile, '0');
-    const gc = await deletePaused(s, 'repacked', { MOBR_TEST_CLOCK_SKEW_FILE: skewFile });
-    const before = await packs(s.repo);
-    await fsp.writeFile(skewFile, String(3_600_000));
-    await sleep(STALE_MS / 3); // a heartbeat tick sees it
-    await gc.resume();
-    const r = await gc.run;
-    expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toMatch(lostLine('repacked', s.ids, s.repo, '60 min'));
-    expect((await packs(s.repo)).filter((p) => !before.includes(p))).toEqual([]);
-    await expectRestores(s.repo, s.ids.a, s.A);
-    await expectRestores(s.repo, s.ids.b, s.B);
-  }, 60_000);
 });
