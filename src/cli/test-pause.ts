@@ -2,7 +2,8 @@
  * Test hooks that stop a command at a named point (spec/cli.md, "Test hooks"): the command creates
  * a file and waits there until the file is removed, a signal comes, or 60 s pass. A test then
  * acts at a known point instead of guessing from timing.
- *   MOBR_TEST_GC_PAUSE=<step>:<file>   gc (delete, prune) at <step> ('planned', 'repacked', 'committed', 'indexed', 'deleting' or 'done'; src/repo/gc.ts GcStep), check --repair at 'planned' or 'indexed'
+ *   MOBR_TEST_GC_PAUSE=<step>:<file>   gc (delete, prune) at <step> (src/repo/gc.ts GcStep: 'planned', 'repacked',
+ *                                      'committed', 'indexed', 'deleting' or 'done'), check --repair at 'planned' or 'indexed'
  *   MOBR_TEST_SHARE_PAUSE=<file>       `backup --join`: after its share is stored, before its part is written
  *   MOBR_TEST_BACKUP_PAUSE=<file>      `backup` of a folder: its chunks stored and indexed, before its manifest;
  *                                      `backup --host`: the server wrote its staging folder, before mobr reads it
