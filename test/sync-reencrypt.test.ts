@@ -1,5 +1,5 @@
 /**
- * `sync --reencrypt` in the library (src/repo/reencrypt.ts, spec/sync.md §8): plain -> encrypted,
+ * `sync --reencrypt` in the library (src/backup/reencrypt.ts, spec/sync.md §8): plain -> encrypted,
  * encrypted -> encrypted under another master key, encrypted -> plain. The copy restores byte for
  * byte, names its chunks by its own keyed ids (none of the source's), holds no plaintext, and a
  * second run writes nothing; a damaged source chunk stops it before that backup's manifest.
@@ -12,7 +12,7 @@ import { defaultScanner } from '../src/chunk/scanner.js';
 import { newMasterKey } from '../src/crypto/master.js';
 import { toHex } from '../src/hash/hex.js';
 import { chunkCount, chunkId, type Manifest } from '../src/repo/manifest.js';
-import { reencryptRepository } from '../src/repo/reencrypt.js';
+import { reencryptRepository } from '../src/backup/reencrypt.js';
 import { Repository } from '../src/repo/repository.js';
 import { MemStore } from '../src/store/mem.js';
 import { WorkerPool } from '../src/workers/pool.js';
@@ -86,6 +86,7 @@ describe('sync --reencrypt', () => {
     const r = await reencryptRepository(src, dst);
     expect(r.copied).toEqual(['b0', 'b1']);
     expect(r.packsBuilt).toBeGreaterThan(0);
+    expect(r.indexObjects).toBe(2); // one per backup: its packs indexed before its manifest
     const fresh = await expectCopy(dst);
     const text = async (repo: Repository) => [...(await objects(repo)).values()].map((b) => Buffer.from(b).toString('latin1')).join('\n');
     expect(await text(src)).toContain('PLAINTEXT-MARKER'); // the control: the plain source shows it

@@ -23,6 +23,8 @@ interface WriterStats {
   /** Stored (compressed, sealed) bytes of the new chunks, as the index records them: what `stats` calls added. */
   storedBytes: number;
   packs: number;
+  /** Index objects written. */
+  indexes: number;
 }
 
 /** One pack being filled: its buffer, the blobs recorded in it so far, and who fills it. */
@@ -46,7 +48,7 @@ interface SlotWrites {
 }
 
 export class RepoWriter {
-  readonly stats: WriterStats = { newChunks: 0, newBytes: 0, storedBytes: 0, packs: 0 };
+  readonly stats: WriterStats = { newChunks: 0, newBytes: 0, storedBytes: 0, packs: 0, indexes: 0 };
   /** A pack's blobs never run past this (unless one chunk does): the filler cuts before. */
   readonly cutAt: number;
   private readonly capacity: number;
@@ -174,7 +176,9 @@ export class RepoWriter {
   private async writeIndex(): Promise<void> {
     const packs = this.stored;
     this.stored = [];
-    if (packs.length > 0) await this.repo.writeIndex(packs, { signal: this.signal });
+    if (packs.length === 0) return;
+    await this.repo.writeIndex(packs, { signal: this.signal });
+    this.stats.indexes++;
   }
 
   /** Stores the last packs, waits for every upload, writes the final index object. */

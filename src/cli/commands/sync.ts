@@ -9,7 +9,7 @@ import { realish } from '../../util/names.js';
 import * as path from 'node:path';
 import { MobrError } from '../../errors.js';
 import { syncRepository, type SyncProgress, type SyncReport } from '../../repo/sync.js';
-import { reencryptRepository, type ReencryptProgress } from '../../repo/reencrypt.js';
+import { reencryptRepository, type ReencryptProgress } from '../../backup/reencrypt.js';
 import type { Store } from '../../store/store.js';
 import { passwordSource, repoPasswords } from '../repo-password.js';
 import { WorkerPool } from '../../workers/pool.js';
@@ -98,7 +98,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     if (reTarget && reTarget.crypt?.keySet !== src.crypt?.keySet) {
       const onProgress = (p: ReencryptProgress) =>
         progress.update({ files: p.manifestsDone, totalFiles: p.manifestsTotal, bytes: p.bytesRead, totalBytes: p.bytesTotal, unit: 'backups' });
-      r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress });
+      r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress, pool });
     } else {
       const onProgress = (p: SyncProgress) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' });
       r = await syncRepository(src, dst, { pool, ids, signal: ctx.signal, onProgress });
