@@ -52,7 +52,7 @@ describe('summary', () => {
     const json = await mobr([...B, '--verbose', '--json'], work);
     expect(json.stderr).toBe('');
     // --json has the same vocabulary (and keeps its fields): unchanged against the second backup
-    expect(JSON.parse(json.stdout)).toMatchObject({ schema: 'mobr.backup.v1', files: 6, readBytes: 0, addedBytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 5 });
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: 'mobr.backup.v1', files: 5, entries: 6, totalBytes: 4 * 45_000 + 'more'.length + 'new object'.length, readBytes: 0, addedBytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 5 });
     const quiet = await mobr([...B, '--verbose', '--quiet'], work);
     expect(quiet.stderr).toBe('');
     const plain = await mobr(B, work);

@@ -102,7 +102,10 @@ export function renderFind(hits: { manifest: Manifest; where: string; entries: F
 
 const sizeOf = (f: FileEntry) => (f.kind === 'file' ? String(f.size) : f.kind);
 
-/** `diff A B`: +/-/M/U lines, then totals and what B added to the repository. */
+/**
+ * `diff A B`: +/-/M/U lines, then totals and what B added to the repository. One vocabulary
+ * (src/cli/summary.ts): entries are new, removed or changed; only bytes stored are "added".
+ */
 export function renderDiff(a: Manifest, b: Manifest, d: ManifestDiff, added: AddedBytes): string {
   const rows: string[][] = [
     ...d.added.map((f) => ['+', sizeOf(f), shownPath(f)]),
@@ -116,7 +119,7 @@ export function renderDiff(a: Manifest, b: Manifest, d: ManifestDiff, added: Add
   const content = d.changed.filter((c) => c.what === 'content');
   let out = `comparing backup ${a.id} (${isoTime(a.completedAt)})\n     with backup ${b.id} (${isoTime(b.completedAt)})\n\n`;
   out += rows.length ? columns(rows, new Set([1])) : 'no differences\n';
-  out += `\nadded:   ${d.added.length} entries, ${bytes(d.added)} bytes\n`;
+  out += `\nnew:     ${d.added.length} entries, ${bytes(d.added)} bytes\n`;
   out += `removed: ${d.removed.length} entries, ${bytes(d.removed)} bytes\n`;
   out += `changed: ${content.length} entries, ${bytes(content.map((c) => c.before))} -> ${bytes(content.map((c) => c.after))} bytes; `;
   out += `${d.changed.length - content.length} with only mode or mtime changed\n`;

@@ -306,11 +306,13 @@ async function recordBackup(req: BackupRequest, b: StoredBackup, ctx: CliContext
 /** mo_br's `Backup ID` block (or the JSON document), then the summary. */
 function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): void {
   const { id, manifest, walked, counts, readBytes } = b;
-  ctx.log?.info('backup stored', { files: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
-  if (ctx.json) printJson(ctx, 'backup', { id, backup: recordJson(record), files: manifest.files.length, addedBytes: manifest.addedBytes,
-    readBytes, newFiles: counts.new, changedFiles: counts.changed, unchangedFiles: counts.unchanged, listedSize: listedSizePaths(manifest.files),
-    ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
-  else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
+  const files = manifest.files.filter((f) => f.kind === 'file').length; // regular files, as the summary and mobr_files count
+  ctx.log?.info('backup stored', { files, entries: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
+  if (ctx.json) {
+    printJson(ctx, 'backup', { id, backup: recordJson(record), files, entries: manifest.files.length, totalBytes: manifest.logicalSize,
+      addedBytes: manifest.addedBytes, readBytes, newFiles: counts.new, changedFiles: counts.changed, unchangedFiles: counts.unchanged,
+      listedSize: listedSizePaths(manifest.files), ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
+  } else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
   printSummary(ctx, {
     command: 'backup',
     subject: id,
@@ -324,7 +326,7 @@ function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): vo
     s3: s3Counts(b.repo.store),
     repository: repositoryLabel(record.location),
     source: record.source,
-    fileCount: manifest.files.filter((f) => f.kind === 'file').length,
+    fileCount: files,
     notes: [listedSizeNote(manifest.files), wasCreatedPlain(b.repo) ? PLAIN_NOTE : undefined].filter((n): n is string => n !== undefined),
   });
 }
