@@ -7,7 +7,7 @@ import { MobrError, checkAborted } from '../errors.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
 import { assertBackupId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
-import { walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
+import { absPath, walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { writeSession, type WriteSession } from '../repo/session.js';
 import { Ingestor, type IngestProgress } from './ingest.js';
@@ -154,7 +154,7 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry
   const batches = batchFiles(plan.work, (i) => entries[i].stat.size);
   await mapLimit(batches, lanes, async (batch, _, lane) => {
     checkAborted(o.signal);
-    const got = await ingestor.ingestMany(batch.map((i) => entries[i].abs), batch.map((i) => entries[i].stat.size), lane, batch.flatMap((i) => [entries[i].stat.dev, entries[i].stat.ino]));
+    const got = await ingestor.ingestMany(batch.map((i) => absPath(entries[i])), batch.map((i) => entries[i].stat.size), lane, batch.flatMap((i) => [entries[i].stat.dev, entries[i].stat.ino]));
     got.forEach((f, k) => {
       const e = entries[batch[k]];
       plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };

@@ -32,7 +32,8 @@ const entryStat = (st: Stats): EntryStat => ({ mode: st.mode, size: st.size, mti
 
 export interface WalkEntry {
   path: string; // relative, '/'-separated
-  abs: string;
+  /** The absolute path of the folder it lies in: one string a folder, not one a file (issue #22; absPath gives the entry's). */
+  dir: string;
   kind: 'file' | 'dir' | 'symlink';
   stat: EntryStat;
   /** Symlinks: the target text. */
@@ -60,6 +61,9 @@ export interface WalkOptions {
   /** Paths to leave out; `siblings` also leaves out `<path>.*` (a catalog's lock and temp files). */
   exclude?: { path: string; siblings?: boolean }[];
 }
+
+/** The absolute path of an entry (its folder's and its name, the last segment of `path`). */
+export const absPath = (e: WalkEntry): string => path.join(e.dir, e.path.slice(e.path.lastIndexOf('/') + 1));
 
 interface WalkResult {
   entries: WalkEntry[];
@@ -129,17 +133,17 @@ export async function walkTree(root: string, o: WalkOptions = {}): Promise<WalkR
         if (followedTo) {
           report.followed.push({ path: r, target });
           const dst = await fsp.stat(fsPath(abs));
-          entries.push({ path: r, abs, kind: 'dir', stat: entryStat(dst) });
+          entries.push({ path: r, dir: dirAbs, kind: 'dir', stat: entryStat(dst) });
           await visit(abs, followedTo.real, r);
           continue;
         }
         if (leaves(r, target)) report.linksOut.push({ path: r, target });
-        entries.push({ path: r, abs, kind: 'symlink', stat: entryStat(st), target });
+        entries.push({ path: r, dir: dirAbs, kind: 'symlink', stat: entryStat(st), target });
       } else if (st.isDirectory()) {
-        entries.push({ path: r, abs, kind: 'dir', stat: entryStat(st) });
+        entries.push({ path: r, dir: dirAbs, kind: 'dir', stat: entryStat(st) });
         await visit(abs, real, r);
       } else if (st.isFile()) {
-        entries.push({ path: r, abs, kind: 'file', stat: entryStat(st) });
+        entries.push({ path: r, dir: dirAbs, kind: 'file', stat: entryStat(st) });
       } else {
         report.special.push(r);
       }
