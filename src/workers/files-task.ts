@@ -131,6 +131,7 @@ class FilesJob {
         const cs = cdc.push(block);
         chunks += cs.length;
         this.add(cs);
+        if (block === opened.head && opened.whole) break;
       }
       const last = cdc.finish();
       chunks += last.length;
@@ -269,6 +270,8 @@ interface Opened {
   fd: number;
   /** The file's first bytes, read ahead (empty for an empty file). */
   head?: Uint8Array;
+  /** `head` is the whole file: the read asked for a byte more than the walk's size and got the size. */
+  whole?: boolean;
 }
 
 /**
@@ -321,15 +324,19 @@ function readAsync(fd: number, length: number, pos: number): Promise<Uint8Array 
   });
 }
 
+/**
+ * Opens a small file and reads it whole in one call: a byte more than the walk's size is asked
+ * for, so a read that returns exactly that size has met the end, and no second read is needed
+ * to see it (one read a file, not two). A file that grew or shrank is read on as usual.
+ */
 function openAndRead(path: string, size: number): Promise<Opened> {
   return new Promise((resolve, reject) => {
     open(fsPath(path), READ_FLAGS, (e, fd) => {
       if (e) return reject(e);
-      if (size === 0) return resolve({ fd, head: undefined });
-      const buf = new Uint8Array(size);
-      read(fd, buf, 0, size, 0, (e2, n) => {
+      const buf = new Uint8Array(size + 1);
+      read(fd, buf, 0, size + 1, 0, (e2, n) => {
         if (e2) return close(fd, () => reject(e2));
-        resolve({ fd, head: buf.subarray(0, n) });
+        resolve({ fd, head: buf.subarray(0, n), whole: n === size });
       });
     });
   });
