@@ -73,12 +73,16 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   const ownPool = o.pool === undefined;
   // a small backup (or one on a busy machine) chunks in this thread: a worker's start-up costs more than it saves
   const pool = o.pool ?? await jobPool(plan.work.reduce((s, i) => s + entries[i].stat.size, 0), o.parallelism);
-  const ingestor = new Ingestor(repo, pool, o.compression ?? repo.config.compression, (p) => {
-    checkAborted(o.signal); // inside a file: the pool stops storing its chunks and fails it
-    plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;
-    plan.progress.bytesUnstored = p.bytesUnstored;
-    o.onProgress?.(plan.progress);
-  }, session.writer()); // on failure the session abandons it (indexing what is stored after Ctrl-C)
+  const ingestor = new Ingestor(repo, pool, {
+    policy: o.compression,
+    signal: o.signal, // Ctrl-C or a lost lock: the file being read fails, no other starts
+    writer: session.writer(), // on failure the session abandons it (indexing what is stored after Ctrl-C)
+    onProgress: (p) => {
+      plan.progress.bytesRead = plan.reusedBytes + p.bytesRead;
+      plan.progress.bytesUnstored = p.bytesUnstored;
+      o.onProgress?.(plan.progress);
+    },
+  });
   try {
     await ingestFiles(ingestor, pool.threads, entries, plan, o);
     await ingestor.finish();
@@ -160,8 +164,7 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry
       plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };
       plan.progress.filesDone++;
     });
-    plan.progress.bytesUnstored = ingestor.writer.unstoredBytes;
-    o.onProgress?.(plan.progress);
+    ingestor.report();
   });
 }
 

@@ -4,7 +4,7 @@
  * pack buffer the RepoWriter lends; the main thread answers "which of these ids are new" from
  * the index and stores full packs.
  */
-import { withContext } from '../errors.js';
+import { checkAborted, withContext } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
@@ -27,33 +27,53 @@ export interface IngestProgress {
   bytesUnstored?: number;
 }
 
+export interface IngestorOptions {
+  /** Default: the repository's. */
+  policy?: CompressionPolicy;
+  /**
+   * Told the progress as chunks are read and as packs are stored (the last packs upload after
+   * the last byte is read), and on `report()`. It only reports: it never stops the ingest.
+   */
+  onProgress?: (p: IngestProgress) => void;
+  /** Where the chunks go (a write session's writer, src/repo/session.ts); default: a writer of its own. */
+  writer?: RepoWriter;
+  /** Stops the ingest (Ctrl-C, a lost lock): the files being read fail with its reason, no other starts. */
+  signal?: AbortSignal;
+}
+
 export class Ingestor {
   readonly writer: RepoWriter;
   readonly progress: IngestProgress = { bytesRead: 0, filesDone: 0 };
   /**
    * Told as each batch of chunks is read (inside a file: a big file is not one step) and as each
-   * pack is stored; a caller that reads through this ingestor may set it after construction.
+   * pack is stored; a caller that reads through this ingestor may set it after construction. It
+   * only reports: the signal stops the ingest.
    */
   onProgress?: (p: IngestProgress) => void;
+  private readonly policy: CompressionPolicy;
+  private readonly signal?: AbortSignal;
 
   constructor(
     private readonly repo: Repository,
     private readonly pool: WorkerPool,
-    private readonly policy: CompressionPolicy = repo.config.compression,
-    onProgress?: (p: IngestProgress) => void,
-    /** Where the chunks go (a write session's writer, src/repo/session.ts); default: a writer of its own. */
-    writer?: RepoWriter,
+    o: IngestorOptions = {},
   ) {
-    this.onProgress = onProgress;
-    this.writer = writer ?? new RepoWriter(repo);
-    // a stored pack is progress too: the last packs upload after the last byte is read
-    this.writer.onStored = () => this.onProgress?.(this.counted());
+    this.policy = o.policy ?? repo.config.compression;
+    this.onProgress = o.onProgress;
+    this.signal = o.signal;
+    this.writer = o.writer ?? new RepoWriter(repo);
+    this.writer.onStored = () => this.report();
   }
 
-  /** The progress so far, with the bytes read but not yet stored. */
+  /** The progress so far, with the bytes read but not yet stored (the one place they are counted: the writer's count). */
   counted(): IngestProgress {
     this.progress.bytesUnstored = this.writer.unstoredBytes;
     return this.progress;
+  }
+
+  /** Tells onProgress the progress so far. */
+  report(): void {
+    this.onProgress?.(this.counted());
   }
 
   /** Reads one file into the repository; returns its size, SHA-256 and chunk ids. */
@@ -68,6 +88,7 @@ export class Ingestor {
    * file, as walked): a file that is not the one walked is not read, and the call fails naming it.
    */
   async ingestMany(absPaths: string[], expectedSizes: number[], stream = 0, identities?: number[]): Promise<IngestedFile[]> {
+    checkAborted(this.signal);
     const idBufs: Uint8Array[] = []; // the messages' ids (n × 32 each), in order
     const slot = this.writer.lease(stream);
     let r;
@@ -78,13 +99,15 @@ export class Ingestor {
         this.repo.config.chunker,
         this.policy,
         (m) => {
+          checkAborted(this.signal); // the pool stops the worker and fails the task with the signal's reason
           idBufs.push(m.ids);
           const fresh = m.sizes.map((size, i) => this.writer.claim(toHex(m.ids.subarray(i * 32, i * 32 + 32)), size));
           for (const s of m.sizes) this.progress.bytesRead += s;
-          this.onProgress?.(this.counted()); // after the claims: what they claimed is read, not stored
+          this.report(); // after the claims: what they claimed is read, not stored
           return fresh;
         },
         async (m) => {
+          checkAborted(this.signal); // likewise between the packs a file fills
           this.writer.record(slot, m);
           return m.full ? this.writer.cut(slot) : undefined;
         },

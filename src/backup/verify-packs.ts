@@ -7,7 +7,7 @@
  * file order as they arrive.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { isMobrError } from '../errors.js';
+import { checkAborted, isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import type { FileEntry } from '../repo/manifest.js';
 import { checkPack } from '../repo/pack.js';
@@ -44,6 +44,8 @@ export class PackChecker {
     private readonly pool: WorkerPool,
     private readonly files: FileEntry[],
     private readonly verdict: (k: number, problem: string | undefined) => void,
+    /** Stops the check before each pack read (INTERRUPTED). */
+    private readonly signal?: AbortSignal,
   ) {
     this.left = new Array<number>(files.length).fill(0);
     this.done = new Array<boolean>(files.length).fill(false);
@@ -61,6 +63,7 @@ export class PackChecker {
   }
 
   private async checkRead(read: PackRead): Promise<void> {
+    checkAborted(this.signal);
     if (!read.tasks.some((t) => t.some((b) => b.uses.some((u) => !this.done[u.file])))) return;
     const what = `pack ${read.pack.slice(0, 16)}`;
     let bytes: Uint8Array;

@@ -4,7 +4,7 @@
  * and its bytes against the header's hash, every chunk the files need checked against its id,
  * and every file's bytes against its recorded SHA-256. Damage is reported per file.
  */
-import { isMobrError } from '../errors.js';
+import { checkAborted, isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
 import { chunkCount, chunkId, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
@@ -35,8 +35,10 @@ export interface VerifyOptions {
   readData?: boolean;
   pool?: WorkerPool;
   parallelism?: number;
-  /** Called once per file, in manifest order, with the problem if it is damaged. */
+  /** Called once per file, in manifest order, with the problem if it is damaged (a report only). */
   onFile?: (f: FileEntry, problem?: string) => void;
+  /** Ctrl-C: stops the check with INTERRUPTED before its next file or pack read. */
+  signal?: AbortSignal;
 }
 
 export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptions = {}): Promise<VerifyReport> {
@@ -56,7 +58,7 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
   if (o.readData) {
     const pool = o.pool ?? await jobPool(files.reduce((s, f) => s + f.size, 0), o.parallelism);
     try {
-      packs = await new PackChecker(repo, pool, files, verdict).run();
+      packs = await new PackChecker(repo, pool, files, verdict, o.signal).run();
     } finally {
       if (o.pool === undefined) await pool.close();
     }
@@ -68,7 +70,10 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
       return r;
     };
     // at most a few files a time; after a failure no file starts and the running ones finish
-    await mapLimit(files, SMALL_READS, async (f, k) => verdict(k, await checkIndexed(repo, f, packProblem)));
+    await mapLimit(files, SMALL_READS, async (f, k) => {
+      checkAborted(o.signal);
+      verdict(k, await checkIndexed(repo, f, packProblem));
+    });
   }
   const damaged = files.flatMap((f, i) => (problems[i] ? [{ path: f.path, problem: problems[i]! }] : []));
   return { ok: damaged.length === 0 && packs.damagedPacks.length === 0, files: files.length, bytes, damaged, damagedPacks: packs.damagedPacks, packReads: packs.packReads };

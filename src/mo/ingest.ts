@@ -130,12 +130,8 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
   const startedAt = systemClock.now();
   const ownPool = o.pool === undefined;
   let pool: WorkerPool | undefined;
-  const onProgress = (p: MoBackupProgress) => {
-    session.check(); // Ctrl-C or a lost lock stops the ingest at its next file
-    o.onProgress?.(p);
-  };
   try {
-    onProgress({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
+    o.onProgress?.({ phase: 'server', bytesRead: 0, totalBytes: 0, filesDone: 0, totalFiles: 0 });
     const index = await seedFileIndex(repo, staging, { serverVersion, previous, base }); // v3.0.6+ copies only what it does not name
     await client.backup({ target: staging.target, incrementalFrom: base?.backupTs, serverVersion }, session.signal);
     await index?.remove();
@@ -146,10 +142,8 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
     const plan = await planIngest(layout, { repo, id, base, previous });
     // a small ingest (or one on a busy machine) reads in this thread: a worker's start-up costs more than it saves
     pool = o.pool ?? await jobPool(plan.toRead.reduce((s, x) => s + x.size, 0), o.parallelism);
-    const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
-    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, session, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
-    const r = await ingestStaging(staging, { layout, plan }, ingestor, pool.threads, { id, onProgress, shared });
-    await ingestor.finish();
+    const shared = (o.shares ?? 1) > 1 ? { shares: o.shares!, onPlanned: o.onPlanned, deadline: o.sharesDeadline } : undefined;
+    const r = await ingestStaging(staging, { layout, plan }, { session, pool }, { id, onProgress: o.onProgress, shared });
     session.assertIndexed(r.files, `backup ${id}`);
     // every staged byte is now in stored packs: the server's plaintext copy goes at once (spec/encryption.md §10)
     await staging.remove();
@@ -164,7 +158,7 @@ async function backupLocked(o: MoBackupOptions, { client, serverVersion, staging
       source: { kind: 'matrixone', host: o.conn.host, port: o.conn.port, user: o.conn.user, serverVersion },
       files: r.files,
       logicalSize: r.files.reduce((s, f) => s + f.size, 0),
-      addedBytes: ingestor.writer.stats.storedBytes + r.addedElsewhere,
+      addedBytes: r.addedHere + r.addedElsewhere,
       extra: r.extra,
     };
     await session.commit(manifest); // every chunk indexed, the lock still ours, then the manifest
@@ -194,22 +188,26 @@ interface IngestStagedOptions {
   id: string;
   onProgress?: (p: MoBackupProgress) => void;
   /** read in shares: this process reads share 0, other ingesters the rest (shared.ts) */
-  shared?: { shares: number; session: WriteSession; onPlanned?: (p: SharesPlanned) => void; deadline?: SharesDeadline };
+  shared?: { shares: number; onPlanned?: (p: SharesPlanned) => void; deadline?: SharesDeadline };
 }
 
 interface Ingested {
   files: FileEntry[];
   backupTs?: string;
   extra: Record<string, unknown>;
+  /** bytes this process stored (the new chunks' stored size) */
+  addedHere: number;
   /** bytes the other ingesters of a backup in shares stored */
   addedElsewhere: number;
 }
 
 /**
  * Ingests a staged server backup (the folder MatrixOne's BACKUP wrote, as laid out and planned)
- * into the repository through `ingestor`; returns the manifest's files, BACKUPTS and extra facts. Writes no manifest.
+ * into the repository in `session` (its chunks stored and indexed when it returns); returns the
+ * manifest's files, BACKUPTS and extra facts. Writes no manifest.
  */
-async function ingestStaging(staging: Staging, { layout, plan }: { layout: StagedLayout; plan: IngestPlan }, ingestor: Ingestor, lanes: number, c: IngestStagedOptions): Promise<Ingested> {
+async function ingestStaging(staging: Staging, staged: { layout: StagedLayout; plan: IngestPlan }, run: { session: WriteSession; pool: WorkerPool }, c: IngestStagedOptions): Promise<Ingested> {
+  const [{ layout, plan }, { session, pool }] = [staged, run];
   const files = [...plan.kept];
   const progress: MoBackupProgress = {
     phase: 'ingest',
@@ -219,6 +217,7 @@ async function ingestStaging(staging: Staging, { layout, plan }: { layout: Stage
     filesDone: plan.reusedFiles,
     totalFiles: plan.reusedFiles + plan.toRead.length,
   };
+  const ingestor = new Ingestor(session.repo, pool, { writer: session.writer(), signal: session.signal }); // the signal stops it, not a report
   c.onProgress?.(progress);
   const kept = { bytes: progress.bytesRead, files: progress.filesDone };
   let addedElsewhere = 0;
@@ -226,9 +225,10 @@ async function ingestStaging(staging: Staging, { layout, plan }: { layout: Stage
     // readShare counts the chunks read (own share) and the parts that arrive
     const report = (p: ShareProgress) => {
       const phase = p.waitingFor > 0 && p.waiting ? 'shares' : 'ingest';
-      c.onProgress?.({ ...progress, phase, bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored: ingestor.writer.unstoredBytes });
+      const { bytesUnstored } = ingestor.counted();
+      c.onProgress?.({ ...progress, phase, bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored });
     };
-    const r = await coordinateShares(plan.toRead, { staging, ingestor, lanes, id: c.id, ...c.shared, onProgress: report });
+    const r = await coordinateShares(plan.toRead, { staging, ingestor, lanes: pool.threads, id: c.id, session, ...c.shared, onProgress: report });
     files.push(...r.files);
     addedElsewhere = r.addedBytes;
   } else {
@@ -237,13 +237,15 @@ async function ingestStaging(staging: Staging, { layout, plan }: { layout: Stage
       Object.assign(progress, { bytesRead: kept.bytes + p.bytesRead, filesDone: kept.files + p.filesDone, bytesUnstored: p.bytesUnstored });
       c.onProgress?.(progress);
     };
-    await mapLimit(plan.toRead, lanes, async (x) => {
+    await mapLimit(plan.toRead, pool.threads, async (x) => {
       files.push(await readStagedFile(staging, ingestor, x));
-      ingestor.onProgress?.(ingestor.counted()); // the file is done
+      ingestor.report(); // the file is done
     });
   }
+  await ingestor.finish();
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files, backupTs: layout.sum.backupTS && formatTS(layout.sum.backupTS), extra: ingestFacts(layout, plan, files), addedElsewhere };
+  const backupTs = layout.sum.backupTS && formatTS(layout.sum.backupTS);
+  return { files, backupTs, extra: ingestFacts(layout, plan, files), addedHere: ingestor.writer.stats.storedBytes, addedElsewhere };
 }
 
 function ingestFacts(layout: StagedLayout, plan: IngestPlan, files: FileEntry[]): Record<string, unknown> {

@@ -54,7 +54,7 @@ export interface CoordinateOptions {
   id: string;
   shares: number;
   onPlanned?: (p: SharesPlanned) => void;
-  /** called as files are read and while waiting (it may throw to stop the backup) */
+  /** called as files are read and while waiting (a report only: the session's signal stops the backup) */
   onProgress?: (p: ShareProgress) => void;
   /** how often the parts are listed while waiting (default 250 ms growing to 2 s) */
   pollMs?: number;
@@ -99,7 +99,7 @@ async function readShare(staging: Staging, ingestor: Ingestor, share: ShareFile[
   ingestor.onProgress = (p) => onProgress?.(Object.assign(progress, { bytesRead: from.bytes + p.bytesRead, filesDone: from.files + p.filesDone }));
   await mapLimit(share, lanes, async (x) => {
     files.push(await readStagedFile(staging, ingestor, x));
-    ingestor.onProgress?.(ingestor.counted()); // the file is done
+    ingestor.report(); // the file is done
   });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -175,14 +175,11 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
     const files = plan.shares[share]!;
     const startedAt = systemClock.now();
     const pool = o.pool ?? await jobPool(shareBytes(files), o.parallelism); // a small share (or a busy machine): this thread
-    const ingestor = new Ingestor(repo, pool, repo.config.compression, undefined, session.writer());
+    const ingestor = new Ingestor(repo, pool, { writer: session.writer(), signal: session.signal }); // the signal stops it, not a report
     const staging = stagingFor(o.target, session.staging(id), id, { credentials: o.credentials, parallelism: o.parallelism ?? 1 });
     const total = { bytesRead: 0, totalBytes: shareBytes(files), filesDone: 0, totalFiles: files.length };
     const own: ShareProgress = { bytesRead: 0, filesDone: 0, waitingFor: 0, waiting: false };
-    const report = () => {
-      session.check();
-      o.onProgress?.({ ...total, bytesRead: own.bytesRead, filesDone: own.filesDone, bytesUnstored: ingestor.writer.unstoredBytes });
-    };
+    const report = () => o.onProgress?.({ ...total, bytesRead: own.bytesRead, filesDone: own.filesDone, bytesUnstored: ingestor.counted().bytesUnstored ?? 0 });
     try {
       const entries = await readShare(staging, ingestor, files, pool.threads, own, report);
       await ingestor.finish(); // reports each of the last packs stored

@@ -62,7 +62,7 @@ export class RepoWriter {
   buffersMade = 0;
   /** Plain bytes of the chunks claimed whose pack is not yet stored (compressing, filling, waiting or uploading). */
   unstoredBytes = 0;
-  /** Called each time a pack is stored (progress counts what is stored, not what is read). */
+  /** Called each time a pack is stored (progress counts what is stored, not what is read); it must not throw. */
   onStored?: () => void;
 
   constructor(
@@ -139,7 +139,7 @@ export class RepoWriter {
         this.stats.packs++;
         this.stored.push({ id: pack.id, blobs });
         for (const b of blobs) this.unstoredBytes -= b.rawLength;
-        this.reportStored();
+        this.onStored?.(); // a report only: progress callbacks never throw to cancel (the session's signal does)
         if (this.stored.length >= INDEX_EVERY) await this.writeIndex();
       })
       .catch((e) => {
@@ -151,18 +151,6 @@ export class RepoWriter {
       });
     this.uploads.add(p);
     return slot.buf;
-  }
-
-  /**
-   * Tells onStored; what it throws (a progress callback that cancels by throwing) is not this
-   * upload's failure: the pack is stored and must be indexed, also by abandon after Ctrl-C.
-   */
-  private reportStored(): void {
-    try {
-      this.onStored?.();
-    } catch {
-      // the caller sees its own cancellation at its next step
-    }
   }
 
   /** A reused buffer when one is free, else a new one. */

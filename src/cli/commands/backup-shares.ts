@@ -132,10 +132,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
       parallelism,
       beforePart: sharePauseHook(ctx.signal),
       signal: ctx.signal,
-      onProgress: (p) => {
-        checkAborted(ctx.signal);
-        progress.update({ bytes: done(p), totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles });
-      },
+      onProgress: (p) => progress.update({ bytes: done(p), totalBytes: p.totalBytes, files: p.filesDone, totalFiles: p.totalFiles }),
     });
   } finally {
     progress.done();

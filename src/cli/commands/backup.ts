@@ -14,7 +14,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { v1 as uuidv1 } from 'uuid';
-import { MobrError, checkAborted, withContext } from '../../errors.js';
+import { MobrError, withContext } from '../../errors.js';
 import { backupTree } from '../../backup/backup.js';
 import { backupPauseHook } from '../test-pause.js';
 import { systemClock } from '../../util/clock.js';
@@ -228,7 +228,6 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         afterServerBackup: backupPauseHook(ctx.signal, process.env, 'server backup staged'),
         onPlanned: (p) => (ctx.json ? ctx.stderr : ctx.stdout).write(sharesAnnouncement(p, location, !!req.creds.accessKeyId)),
         onProgress: (p) => {
-          checkAborted(ctx.signal); // stops the ingest; its failure path removes the staging folder
           if (p.phase === 'shares' && !waiting) ctx.log?.info('waiting for shares', { files: p.filesDone, bytes: p.bytesRead });
           waiting ||= p.phase === 'shares';
           noteRead(p);

@@ -9,7 +9,7 @@
  * alone (resolve.ts). A missing or damaged file prints `check: <file> FAILED: <problem>` and the
  * command ends with CHECK_FAILED (exit 1) naming the files.
  */
-import { MobrError, checkAborted, isMobrError } from '../../errors.js';
+import { MobrError, isMobrError } from '../../errors.js';
 import { leftoverShareObjects } from '../../repo/parts.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { parseSubset, type SubsetReport } from '../../backup/verify-subset.js';
@@ -197,8 +197,8 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
   try {
     const report = await verifyBackup(repo, manifest, {
       readData,
+      signal: ctx.signal,
       onFile: (f, problem) => {
-        checkAborted(ctx.signal);
         done++;
         bytes += f.size;
         if (!ctx.json) {

@@ -19,7 +19,7 @@ import { checkOutputFolder } from '../../util/output-path.js';
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { isPlainName, showName } from '../../util/names.js';
-import { MobrError, checkAborted, deniedReason, withContext } from '../../errors.js';
+import { MobrError, deniedReason, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
 import type { FileEntry, Manifest } from '../../repo/manifest.js';
@@ -163,10 +163,7 @@ async function writeRestore(src: RestoreSource, manifest: Manifest, target: Targ
   const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
     if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
   };
-  const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => {
-    checkAborted(ctx.signal);
-    progress.update(p);
-  };
+  const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => progress.update(p);
   if ('credentials' in target) {
     const o = { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal };
     return { done: await restoreMatrixOneToS3(repo, manifest, target.location, o), tae };
