@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { ensureBuilt, mobr, type Run } from './helpers/cli.js';
+import { ensureBuilt, mobr, mobrIn, type Run } from './helpers/cli.js';
 import { allPaths, initTinyRepo } from './reliability/cli.js';
 import { until } from './helpers/until.js';
 import { tempDir } from './helpers/tree.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   await initTinyRepo(repo);
   M = ['--meta_path', path.join(work, 'mo_br.meta')];
   BACKUP = ['backup', '--host', emu.host, '--port', String(emu.port), '--user', 'dump', '--password', '111', '--backup_dir', 'filesystem', '--path', repo, ...M];
-  const r = await mobr(BACKUP, work);
+  const r = await mobrIn(BACKUP, work);
   expect(r.code, r.stderr).toBe(0);
   first = (await fsp.readdir(path.join(repo, 'backups')))[0]!;
 }, 60_000);
@@ -81,7 +81,7 @@ async function expectStoppedClean(before: string[]): Promise<void> {
   expect(await fsp.readdir(path.join(repo, 'backups'))).toEqual([first]);
   expect(await stored(), 'packs or index objects written after the stop').toEqual(before);
   for (const d of ['staging', 'locks']) expect(await allPaths(path.join(repo, d)), d).toEqual([]);
-  const c = await mobr(['check', first, ...M], work);
+  const c = await mobrIn(['check', first, ...M], work);
   expect(c.code, c.stderr).toBe(0);
 }
 

@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { tempDir } from './helpers/tree.js';
-import { MO_BR, ensureBuilt, mobr } from './helpers/cli.js';
+import { MO_BR, ensureBuilt, mobr, mobrIn } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo, makeMoData, treeHashes } from './reliability/cli.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
@@ -59,15 +59,15 @@ describe('SIGINT and SIGTERM', () => {
     const indexed = await Repository.open(new FsStore(repo));
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.filter((id) => !indexed.index.packs.has(id)), 'packs left unindexed').toEqual([]);
-    const again = await mobr(BACKUP, work);
+    const again = await mobrIn(BACKUP, work);
     expect(again.code, again.stderr).toBe(0);
-    const check = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo], work);
+    const check = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo], work);
     expect(check.code, check.stdout + check.stderr).toBe(0);
   }, 120_000);
 
   it('SIGTERM mid-restore: exit 143, one line, no partial file, every file under its name right, the target unlocked', async () => {
     const meta = path.join(work, 'mo_br.meta');
-    const id = JSON.parse((await mobr(['list', '--json', '--meta_path', meta], work)).stdout).backups[0].id as string;
+    const id = JSON.parse((await mobrIn(['list', '--json', '--meta_path', meta], work)).stdout).backups[0].id as string;
     const dest = path.join(work, 'restore-term');
     let child: ChildProcess | undefined;
     const run = mobr(['restore', id, '--meta_path', meta, '--restore_dir', 'filesystem', '--restore_path', dest], work, { onSpawn: (p) => (child = p) });
@@ -100,7 +100,7 @@ describe('SIGINT and SIGTERM', () => {
       expect(await leftovers(d)).toEqual([]);
       expect(await allPaths(path.join(d, 'locks'))).toEqual([]);
     }
-    const again = await mobr(SYNC, work);
+    const again = await mobrIn(SYNC, work);
     expect(again.code, again.stderr).toBe(0);
   }, 120_000);
 });
