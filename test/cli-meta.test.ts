@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as fc from 'fast-check';
 import { Catalog, parseMeta, serializeMeta, defaultMetaPath, metaChecksum, type BackupRecord } from '../src/cli/meta.js';
 import { withLock } from '../src/cli/lock.js';
+import { processIdentity } from '../src/util/process.js';
 import { ManualClock } from './helpers/clock.js';
 import { isMobrError } from '../src/errors.js';
 
@@ -130,15 +131,27 @@ describe('Catalog', () => {
     expect(existsSync(lock)).toBe(true);
   });
 
-  it('a lock left by a dead process is broken', async () => {
+  it('a lock left by a dead process of this host, boot and PID namespace is broken', async () => {
     const dir = tmp();
     const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
     const lock = path.join(dir, 'mo_br.meta.lock');
-    writeFileSync(lock, JSON.stringify({ pid: dead, host: (await import('node:os')).hostname(), nonce: 'old', at: Date.now() }));
+    writeFileSync(lock, JSON.stringify({ ...processIdentity(), pid: dead, nonce: 'old', at: Date.now() }));
     const c = new Catalog(path.join(dir, 'mo_br.meta'));
     await c.add(record(1));
     expect((await c.read()).length).toBe(1);
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a pid this host does not know is not proven dead: another PID namespace, another boot, or no identity (an older mobr) waits for the stale limit', async () => {
+    const dir = tmp();
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    const lock = path.join(dir, 'mo_br.meta.lock');
+    const me = processIdentity();
+    for (const other of [{ pidns: (me.pidns ?? 0) + 1 }, { boot: 'another-boot' }, { boot: undefined, pidns: undefined, start: undefined }]) {
+      writeFileSync(lock, JSON.stringify({ ...me, pid: dead, nonce: 'held', at: Date.now(), ...other }));
+      await expect(withLock(lock, async () => 1, 200), JSON.stringify(other)).rejects.toMatchObject({ code: 'LOCKED' });
+      expect(existsSync(lock)).toBe(true);
+    }
   });
 
   it('a live lock becomes stale when the injected clock passes the limit (no sleeping)', async () => {

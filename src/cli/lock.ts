@@ -2,24 +2,24 @@
  * An exclusive lock file beside the catalog (`mo_br.meta.lock`), so two mo_br processes never
  * interleave a read-modify-write of the catalog. It holds `{pid, host, nonce, at}`, written whole
  * to a temp file first and then hard-linked into place (link fails if a lock exists), so a lock
- * file is never empty or half written, and a failed write (disk full) leaves no lock. A lock is
- * stale when its process is gone (same host), when it is older than STALE_MS (another host, or a
- * process that hung), or when it does not parse (damage, or a leftover of an older mobr that
- * wrote in place) once older than UNPARSABLE_GRACE_MS: then it is moved aside and retried.
+ * file is never empty or half written, and a failed write (disk full) leaves no lock. It names its
+ * holder as the repository lock does (host, pid, boot id, PID namespace, start time: util/process.ts).
+ * A lock is stale when its holder is provably gone (same host, boot and PID namespace, and the pid
+ * free or reused), when it is older than STALE_MS (another host or namespace, a process that hung,
+ * an older mobr's lock without those facts), or when it does not parse (damage, or a leftover of an
+ * older mobr that wrote in place) once older than UNPARSABLE_GRACE_MS: then it is moved aside and retried.
  * Locks are held for milliseconds (read, modify, write), never during a backup.
  *
  * Not the repository lock (src/repo/lock.ts), on purpose: that one lives on any Store (S3 too),
  * is held for hours, shared or exclusive, with a heartbeat, fencing and the store's clock; this
  * one guards one local file for milliseconds and needs only an atomic create (link). What they
- * share, whether a holder's pid is gone, is one function (util/process.ts processGone, which the
- * repository lock's provablyGone calls after its PID-namespace and boot checks).
+ * share, whether a holder is provably gone, is one function (util/process.ts provablyGone).
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
-import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { deniedReason, MobrError, withContext } from '../errors.js';
-import { processGone } from '../util/process.js';
+import { processIdentity, provablyGone, type ProcessIdentity } from '../util/process.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { bestEffort, ignoreMissing, isMissing, reportUnthrown } from '../util/best-effort.js';
 import { sleep } from '../util/sleep.js';
@@ -28,9 +28,7 @@ const STALE_MS = 120_000;
 /** An unparsable lock younger than this may be an older mobr's O_EXCL create still being written. */
 const UNPARSABLE_GRACE_MS = 2_000;
 
-interface LockInfo {
-  pid: number;
-  host: string;
+interface LockInfo extends ProcessIdentity {
   nonce: string;
   at: number;
 }
@@ -52,7 +50,7 @@ function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number, n
   if (info === undefined) return now - mtimeMs > UNPARSABLE_GRACE_MS;
   const age = now - (info?.at ?? mtimeMs);
   if (age > staleMs) return true;
-  return info !== undefined && info.host === os.hostname() && info.pid !== process.pid && processGone(info.pid);
+  return provablyGone(info);
 }
 
 /**
@@ -61,7 +59,7 @@ function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number, n
  * clock: the wall clock ages are measured on (`at`, file mtimes); the wait itself is monotonic.
  */
 export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS, clock: Clock = systemClock): Promise<T> {
-  const mine: LockInfo = { pid: process.pid, host: os.hostname(), nonce: randomBytes(8).toString('hex'), at: clock.now() };
+  const mine: LockInfo = { ...processIdentity(), nonce: randomBytes(8).toString('hex'), at: clock.now() };
   const deadline = performance.now() + timeoutMs;
   let delay = 5;
   for (;;) {
