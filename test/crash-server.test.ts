@@ -3,7 +3,9 @@
  * MatrixOne emulator, SIGKILLed once the server has begun writing its staging folder. After every
  * kill the catalog parses, `check` passes for every backup the repository holds, and the next
  * backup works. Rounds: a third of MOBR_CRASH_ROUNDS (default 10), at least 2; seed: MOBR_SEED.
- * (Split from crash.test.ts so the two long files run at once.)
+ * (Split from crash.test.ts so the two long files run at once.) The backups killed run as
+ * ./mo_br processes of their own; list and check, which judge what a kill left, run in this
+ * process (mobrIn).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
@@ -11,6 +13,7 @@ import * as path from 'node:path';
 import { tempDir } from './helpers/tree.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { SEED, backupIdOf, ensureBuilt, initTinyRepo, killOnceWriting, mobr, rng } from './reliability/cli.js';
+import { mobrIn } from './helpers/cli.js';
 
 const ROUNDS = Number(process.env.MOBR_CRASH_ROUNDS ?? 10);
 const SERVER_ROUNDS = Math.max(2, Math.floor(ROUNDS / 3));
@@ -68,9 +71,9 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
         expect(b.code, `${ctx}: ${b.stderr}`).toBe(0);
         lastMs = b.ms;
       }
-      const l = await mobr(['list', '--json', ...M], dir);
+      const l = await mobrIn(['list', '--json', ...M], dir);
       expect(l.code, `${ctx}: ${l.stderr}`).toBe(0);
-      const c = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], dir);
+      const c = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], dir);
       expect(c.code, `${ctx}: ${c.stderr}`).toBe(0);
       leftovers = (await fsp.readdir(path.join(repo, 'staging')).catch(() => [])).length;
     }, 60_000);
@@ -79,7 +82,7 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
   it('the next server backup works, and the kills really landed mid-way', async () => {
     const last = await mobr(BACKUP, dir, { env });
     expect(last.code, last.stderr).toBe(0);
-    const c = await mobr(['check', backupIdOf(last.stdout)!, ...M], dir);
+    const c = await mobrIn(['check', backupIdOf(last.stdout)!, ...M], dir);
     expect(c.code, c.stderr).toBe(0);
     // A killed server backup leaves its staging folder (MatrixOne's copy) behind; reported, not asserted.
     console.log(`server crash: kills ${kills}, staging folders left by killed backups: ${leftovers}`);

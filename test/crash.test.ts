@@ -8,6 +8,9 @@
  * - a killed restore left only right bytes under real names;
  * - the next backup works.
  * Rounds: MOBR_CRASH_ROUNDS (default 10); seed: MOBR_SEED (printed on failure).
+ * The commands that are killed run as ./mo_br processes of their own; the ones that judge what a
+ * kill left (list, check, restore, a rerun) run in this process (mobrIn), as a process adds
+ * nothing to what they prove.
  * Server backups killed mid-way: crash-server.test.ts (a file of its own, so the two run at once).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +23,7 @@ import { verifyBackup } from '../src/backup/verify.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { toHex } from '../src/hash/hex.js';
 import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, killOnceWriting, makeMoData, mobr, rng, treeHashes } from './reliability/cli.js';
+import { mobrIn } from './helpers/cli.js';
 
 const ROUNDS = Number(process.env.MOBR_CRASH_ROUNDS ?? 10);
 const KEEP = 1; // complete backups kept; older ones are deleted (also under SIGKILL)
@@ -91,16 +95,16 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
       }
 
       // 2. Once there are more than KEEP backups, delete the oldest, killed at a random moment.
-      const listed = JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups as { id: string }[];
+      const listed = JSON.parse((await mobrIn(['list', '--json', ...M], work)).stdout).backups as { id: string }[];
       if (listed.length > KEEP || (round % 3 === 2 && listed.length > 0)) {
         const victim = listed[0].id;
         const d = await mobr(['delete', victim, ...M], work, { killAfterMs: Math.floor(100 + rand() * 1500) });
         if (d.signal === 'SIGKILL') {
           killed.delete++;
           // A killed delete is finished by running it again (or it had already finished).
-          const after = JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups as { id: string }[];
+          const after = JSON.parse((await mobrIn(['list', '--json', ...M], work)).stdout).backups as { id: string }[];
           if (after.some((r) => r.id === victim)) {
-            const again = await mobr(['delete', victim, ...M], work);
+            const again = await mobrIn(['delete', victim, ...M], work);
             expect(again.code, `${ctx}: retried delete: ${again.stderr}`).toBe(0);
           }
         } else {
@@ -120,7 +124,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
         if (s.signal === 'SIGKILL') killed.sync++;
         else expect(s.code, `${ctx}: sync: ${s.stderr}`).toBe(0);
         await checkMirror(mirror, everSeen, ctx);
-        const again = await mobr(SYNC, work);
+        const again = await mobrIn(SYNC, work);
         expect(again.code, `${ctx}: sync again: ${again.stderr}`).toBe(0);
         const mirrored = await manifestIds(mirror);
         for (const id of await manifestIds(repo)) expect(mirrored, `${ctx}: synced`).toContain(id);
@@ -128,7 +132,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
       }
 
       // 3. The catalog parses and every record is a backup in the repository.
-      const l = await mobr(['list', '--json', ...M], work);
+      const l = await mobrIn(['list', '--json', ...M], work);
       expect(l.code, `${ctx}: ${l.stderr}`).toBe(0);
       const inRepo = await manifestIds(repo);
       for (const r of JSON.parse(l.stdout).backups as { id: string }[]) expect(inRepo, `${ctx}: catalog record ${r.id}`).toContain(r.id);
@@ -136,7 +140,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
       // repository small by forgetting them from our expectations once checked below.
 
       // 4. Every backup in the repository checks out, and each restores byte-identical.
-      const c = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
+      const c = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
       expect(c.code, `${ctx}: ${c.stderr}`).toBe(0);
       for (const id of inRepo) expect(expected.has(id), `${ctx}: backup ${id} appeared from nowhere`).toBe(true);
       const listedNow = new Set((JSON.parse(l.stdout).backups as { id: string }[]).map((r) => r.id));
@@ -144,7 +148,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
         // Without an ID, restore takes the newest backup in the repository (listed or not).
         const newest = [...inRepo].sort((a, b2) => uuidTime(b2) - uuidTime(a))[0];
         const dest = path.join(work, `restore-${round}`);
-        const r = await mobr(['restore', '--backup_dir', 'filesystem', '--backup_path', repo, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
+        const r = await mobrIn(['restore', '--backup_dir', 'filesystem', '--backup_path', repo, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
         expect(r.code, `${ctx}: ${r.stderr}`).toBe(0);
         expect(await treeHashes(path.join(dest, 'mo-data')), `${ctx}: restore of the newest backup ${newest}`).toEqual(expected.get(newest));
         expect((await allPaths(dest)).filter((p) => p.includes('mobr-partial')), ctx).toEqual([]);
@@ -154,7 +158,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
       for (const r of JSON.parse(l.stdout).backups as { id: string }[]) {
         if (restored.has(r.id)) continue;
         const dest = path.join(work, `restore-id-${round}`);
-        const res = await mobr(['restore', r.id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
+        const res = await mobrIn(['restore', r.id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
         expect(res.code, `${ctx}: restore ${r.id}: ${res.stderr}`).toBe(0);
         expect(await treeHashes(path.join(dest, 'mo-data')), `${ctx}: restore ${r.id}`).toEqual(expected.get(r.id));
         await fsp.rm(dest, { recursive: true, force: true });
@@ -191,7 +195,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
   }
 
   it('the next backup works, and the kills really landed mid-way', async () => {
-    const last = await mobr(BACKUP, work);
+    const last = await mobrIn(BACKUP, work);
     expect(last.code, last.stderr).toBe(0);
     const id = backupIdOf(last.stdout)!;
     // one more restore killed once it writes, whatever the rounds drew: only right bytes stay
@@ -210,7 +214,7 @@ describe(`SIGKILL during backup, delete, sync and restore (${ROUNDS} rounds, see
       if (!p.includes('.mobr-partial-')) expect(h, `killed restore left ${p} with wrong bytes`).toBe(whole.get(p));
     }
     const dest = path.join(work, 'restore-last');
-    const r = await mobr(['restore', id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
+    const r = await mobrIn(['restore', id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
     expect(r.code, r.stderr).toBe(0);
     expect(await treeHashes(path.join(dest, 'mo-data'))).toEqual(await treeHashes(data));
     // Kills must actually have happened mid-way, or this test proves little.
@@ -227,13 +231,13 @@ describe('a delete killed between the manifest and the catalog', () => {
     const dir = path.join(work, 'redelete');
     const M = ['--meta_path', path.join(dir, 'mo_br.meta')];
     await makeMoData(path.join(dir, 'mo-data'), 1, 10_000);
-    const b = await mobr(['backup', '--backup_dir', 'filesystem', '--path', path.join(dir, 'repo'), '--data_dir', path.join(dir, 'mo-data'), ...M], dir);
+    const b = await mobrIn(['backup', '--backup_dir', 'filesystem', '--path', path.join(dir, 'repo'), '--data_dir', path.join(dir, 'mo-data'), ...M], dir);
     expect(b.code, b.stderr).toBe(0);
     const id = backupIdOf(b.stdout)!;
     await fsp.rm(path.join(dir, 'repo', 'backups', id)); // the state a SIGKILL right after the manifest's removal leaves
-    const again = await mobr(['delete', id, ...M], dir);
+    const again = await mobrIn(['delete', id, ...M], dir);
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse((await mobr(['list', '--json', ...M], dir)).stdout).backups).toEqual([]);
+    expect(JSON.parse((await mobrIn(['list', '--json', ...M], dir)).stdout).backups).toEqual([]);
   });
 });
 

@@ -6,12 +6,15 @@
  *   parses and holds exactly the records it should;
  * - a backup that dedups against an old backup while that backup is deleted (and gc runs, with
  *   its packs aged past gc's safety window): the new backup is never born damaged.
+ * The commands that race are ./mo_br processes of their own; the ones that judge the outcome
+ * (list, check, restore) and set-up backups run in this process (mobrIn).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
 import { allPaths, backupIdOf, ensureBuilt, initTinyRepo, makeMoData, mobr, treeHashes } from './cli.js';
+import { mobrIn } from '../helpers/cli.js';
 
 let work: string;
 beforeAll(async () => {
@@ -24,7 +27,7 @@ afterAll(async () => {
 
 async function restoresTo(id: string, M: string[], want: Map<string, string>, ctx: string): Promise<void> {
   const dest = path.join(work, `r-${id.slice(0, 8)}-${Math.random().toString(36).slice(2, 6)}`);
-  const r = await mobr(['restore', id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
+  const r = await mobrIn(['restore', id, '--restore_dir', 'filesystem', '--restore_path', dest, ...M], work);
   expect(r.code, `${ctx}: restore ${id}: ${r.stderr}`).toBe(0);
   expect(await treeHashes(path.join(dest, 'mo-data')), `${ctx}: restore ${id}`).toEqual(want);
   await fsp.rm(dest, { recursive: true, force: true });
@@ -44,9 +47,9 @@ describe('two backups at once into one repository', () => {
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     const ids = [backupIdOf(ra.stdout)!, backupIdOf(rb.stdout)!];
-    const listed = JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups.map((r: { id: string }) => r.id);
+    const listed = JSON.parse((await mobrIn(['list', '--json', ...M], work)).stdout).backups.map((r: { id: string }) => r.id);
     expect(listed.sort()).toEqual([...ids].sort());
-    const c = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
+    const c = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
     expect(c.code, c.stderr).toBe(0);
     await restoresTo(ids[0], M, await treeHashes(a), 'a');
     await restoresTo(ids[1], M, await treeHashes(b), 'b');
@@ -69,11 +72,11 @@ describe('many processes updating mo_br.meta', () => {
     ]);
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const born = runs.slice(3).map((r) => backupIdOf(r.stdout)!);
-    const l = await mobr(['list', '--json', ...M], work);
+    const l = await mobrIn(['list', '--json', ...M], work);
     expect(l.code, l.stderr).toBe(0);
     expect(JSON.parse(l.stdout).backups.map((r: { id: string }) => r.id).sort()).toEqual([...born].sort());
     expect((await allPaths(work)).filter((p) => /many\.meta\.(tmp|lock)/.test(p))).toEqual([]);
-    const c = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
+    const c = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
     expect(c.code, c.stderr).toBe(0);
   });
 });
@@ -89,7 +92,7 @@ describe('backup during delete + gc', () => {
       const data = path.join(work, `gc-data-${i}`);
       await initTinyRepo(repo);
       await makeMoData(data, 3, 1024 * 1024, 10 + i);
-      const old = await mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, ...M], work);
+      const old = await mobrIn(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, ...M], work);
       expect(old.code, old.stderr).toBe(0);
       // Age every object past gc's safety window (store mtimes, which gc reads).
       const past = new Date(Date.now() - 3 * 3600_000);
@@ -110,16 +113,16 @@ describe('backup during delete + gc', () => {
       if (b.code !== 0) {
         // Losing the race is allowed only as a clean, one-line failure that records nothing.
         expect(b.stderr, ctx).toMatch(/^mo_br: [^\n]+\n$/);
-        expect(JSON.parse((await mobr(['list', '--json', ...M], work)).stdout).backups, ctx).toEqual([]);
+        expect(JSON.parse((await mobrIn(['list', '--json', ...M], work)).stdout).backups, ctx).toEqual([]);
         continue;
       }
       succeeded++;
       const id = backupIdOf(b.stdout)!;
-      const c = await mobr(['check', id, ...M], work);
+      const c = await mobrIn(['check', id, ...M], work);
       expect(c.code, `${ctx}: ${c.stderr}`).toBe(0);
       await restoresTo(id, M, want, ctx);
       // And a later gc (delete of nothing else; prune when available) does not break it either.
-      const again = await mobr(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
+      const again = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], work);
       expect(again.code, `${ctx}: ${again.stderr}`).toBe(0);
     }
     expect(raced, 'the delete never overlapped a backup: the race was not tested').toBeGreaterThan(0);

@@ -7,6 +7,7 @@
  * - restore of an affected backup fails in one line and every file it left under a real name
  *   holds the right bytes (no partial files left either).
  * Cases: MOBR_DAMAGE_ROUNDS random ones (default 2) on top of one fixed case per kind.
+ * mo_br runs in this process (mobrIn): what is judged is what each command reports and leaves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
@@ -17,7 +18,8 @@ import { decodeIndex } from '../../src/repo/index-file.js';
 import { chunkCount, chunkId } from '../../src/repo/manifest.js';
 import { toHex } from '../../src/hash/hex.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, mobr, rng, treeHashes } from './cli.js';
+import { SEED, allPaths, backupIdOf, ensureBuilt, initTinyRepo, rng, treeHashes } from './cli.js';
+import { mobrIn as mobr } from '../helpers/cli.js';
 
 const ROUNDS = Number(process.env.MOBR_DAMAGE_ROUNDS ?? 2);
 

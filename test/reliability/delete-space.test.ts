@@ -10,7 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { dirSize, pseudoRandom, tempDir } from '../helpers/tree.js';
-import { backupIdOf, ensureBuilt, initTinyRepo, mobr, treeHashes } from './cli.js';
+import { backupIdOf, ensureBuilt, initTinyRepo, mobr as spawned, treeHashes } from './cli.js';
+import { mobrIn } from '../helpers/cli.js';
+
+/** mo_br in this process (mobrIn), or as a process of its own where the case needs one (another user). */
+const mobr = (args: string[], cwd: string, o?: Parameters<typeof spawned>[2]) => (o ? spawned(args, cwd, o) : mobrIn(args, cwd));
 
 let work: string;
 let n = 0;

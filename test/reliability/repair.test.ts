@@ -17,7 +17,8 @@ import { backupTree } from '../../src/backup/backup.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { isMobrError } from '../../src/errors.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { backupIdOf, ensureBuilt, initTinyRepo, mobr, treeHashes } from './cli.js';
+import { backupIdOf, ensureBuilt, initTinyRepo, treeHashes } from './cli.js';
+import { mobrIn as mobr } from '../helpers/cli.js';
 
 let work: string;
 beforeAll(async () => {

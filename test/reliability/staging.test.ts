@@ -21,7 +21,11 @@ import { WorkerPool } from '../../src/workers/pool.js';
 import { isMobrError } from '../../src/errors.js';
 import { startEmulator } from '../emulator/index.js';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { TINY, allPaths, backupIdOf, canMount, ensureBuilt, initTinyRepo, makeMoData, mobr, treeHashes } from './cli.js';
+import { TINY, allPaths, backupIdOf, canMount, ensureBuilt, initTinyRepo, makeMoData, mobr as spawned, treeHashes } from './cli.js';
+import { mobrIn } from '../helpers/cli.js';
+
+/** mo_br in this process (mobrIn), or as a process of its own where the case needs one (another user). */
+const mobr = (args: string[], cwd: string, o?: Parameters<typeof spawned>[2]) => (o ? spawned(args, cwd, o) : mobrIn(args, cwd));
 
 let work: string;
 beforeAll(async () => {
