@@ -4,7 +4,8 @@
  * BACKUP_DATA_PATH_AUTO_TS=yes); mo_ctl's incremental passes the base's PATH from `mo_br list`;
  * its clean step `rm -rf`s old dated folders. With mobr these share one repository `<root>/.mobr`:
  * the second full backup stores little, list/check work, and a removed folder's backups are
- * deleted by the next backup.
+ * deleted by the next backup. mo_br runs in this process (mobrIn): what is tested is where
+ * the commands put and find things, not a process of their own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
-import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, ROOT } from './helpers/cli.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 
 let work: string;

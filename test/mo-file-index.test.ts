@@ -15,7 +15,7 @@ import { Repository } from '../src/repo/repository.js';
 import { openStore } from '../src/store/open.js';
 import { startEmulator, type Backend } from './emulator/index.js';
 import { unframe } from './emulator/localfs.js';
-import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, ROOT } from './helpers/cli.js';
 import { sql } from './helpers/mo-target.js';
 
 let work: string;

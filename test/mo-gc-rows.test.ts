@@ -16,7 +16,7 @@ import { openStore } from '../src/store/open.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { frame, unframe } from './emulator/localfs.js';
-import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, ROOT } from './helpers/cli.js';
 import { sql } from './helpers/mo-target.js';
 
 let work: string;

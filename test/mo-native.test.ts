@@ -12,7 +12,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { backupTree } from '../src/backup/backup.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { CKP, HK_DATA, LOG_CONFIG, OBJ, REWRITTEN, TN_CONFIG, WRITTEN, frameRef, writeMoFolder } from './helpers/mo-folder.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
 

@@ -19,7 +19,7 @@ import { Repository } from '../src/repo/repository.js';
 import type { Location } from '../src/store/location.js';
 import { openStore } from '../src/store/open.js';
 import { FsStore } from '../src/store/fs.js';
-import { ensureBuilt, mobr, ROOT } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr, ROOT } from './helpers/cli.js';
 import { buildLayout, crc32c, localFsFrame, localFsUnframe, objectBytes, OBJ, sha256hex, typicalFiles, type FixtureFile } from './helpers/mo-fixture.js';
 import { startReplayServer, type ReplayServer } from './helpers/replay-server.js';
 import { startS3Server } from './helpers/s3server.js';

@@ -5,13 +5,14 @@
  * dropped, MatrixOne stopped and mo-data removed, a restore of the last backup, a restart on the
  * restored tree that reads every file through its backend (and HAKeeper IDs from hk_data), and
  * the rows read back by SQL. A GC has run before the first backup, as it has on a real cluster
- * (every 30 minutes). Small objects keep a cell to a few seconds.
+ * (every 30 minutes). Small objects keep a cell to a few seconds; mo_br runs in this process
+ * (mobrIn: a process of its own adds nothing a cell proves).
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import { startEmulator, type Backend } from '../emulator/index.js';
-import { mobr, ROOT } from './cli.js';
+import { mobrIn as mobr, ROOT } from './cli.js';
 import { sql } from './mo-target.js';
 import type { S3Server } from './s3server.js';
 
