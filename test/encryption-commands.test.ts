@@ -4,13 +4,14 @@
  * rebuild, delete and prune with their gc (sealed packs repacked); afterwards what is kept checks
  * and restores byte for byte. Without the password each stops in one line, exit 4, and changes
  * nothing. (ls, find, dump, check, restore, sync: encryption-cli.test.ts; export and shares:
- * encryption-shares-cli.test.ts.) Key files use the cheap test KDF (MOBR_TEST_KDF).
+ * encryption-shares-cli.test.ts.) Key files use the cheap test KDF (MOBR_TEST_KDF). The commands
+ * run in-process (mobrIn); encryption-cli.test.ts runs ./mo_br itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { pseudoRandom } from './helpers/tree.js';
 
 const ENV = { MOBR_TEST_KDF: 'n=16,r=1,p=1', MO_BR_REPO_PASSWORD: 'commands-pw' };

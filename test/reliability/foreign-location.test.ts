@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openRepository, isMobrError } from '../../src/index.js';
 import { S3Store } from '../../src/store/s3.js';
-import { ensureBuilt, mobr } from '../helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from '../helpers/cli.js';
 import { startS3Server, type S3Server } from '../helpers/s3server.js';
 
 let work: string;

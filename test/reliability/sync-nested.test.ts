@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from '../helpers/tree.js';
-import { allPaths, ensureBuilt, initTinyRepo, mobr } from './cli.js';
+import { allPaths, ensureBuilt, initTinyRepo } from './cli.js';
+import { mobrIn as mobr } from '../helpers/cli.js';
 
 let work: string;
 beforeAll(async () => {
