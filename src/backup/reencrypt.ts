@@ -24,7 +24,7 @@ import { writeSession, type WriteSession } from '../repo/session.js';
 import { manifestsToCopy } from '../repo/sync-plan.js';
 import type { SyncReport } from '../repo/sync.js';
 import type { RepoWriter } from '../repo/writer.js';
-import { WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { verifiedFileBytes } from './dump.js';
 
 export interface ReencryptProgress {
@@ -42,41 +42,46 @@ interface ReencryptOptions {
   /** Aborting stops between chunks with INTERRUPTED; what is stored is indexed (resumable). */
   signal?: AbortSignal;
   lock?: LockOptions;
-  /** Decodes and checks the source's chunks (default: one in this thread). */
+  /** Decodes and checks the source's chunks (default: jobPool's choice for the bytes to copy). */
   pool?: WorkerPool;
 }
 
 /** Copies backups of src into dst, re-chunked and re-sealed with dst's keys (see the file comment). */
 export async function reencryptRepository(src: Repository, dst: Repository, o: ReencryptOptions = {}): Promise<SyncReport> {
   await codecReady();
-  const pool = o.pool ?? new WorkerPool(1, { inline: true });
-  try {
-    return await withSharedLock(src, () =>
-      writeSession(dst, { purpose: 'sync --reencrypt (target)', signal: o.signal, lock: o.lock }, async (s) => {
-        await src.refreshIndex();
-        const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
-        const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
-        const progress = { bytesRead: 0, bytesTotal: manifests.reduce((n, m) => n + m.logicalSize, 0), manifestsDone: 0, manifestsTotal: manifests.length };
-        const w = new Rechunker(src, s, pool, () => o.onProgress?.(progress), progress);
-        for (const m of manifests) {
-          const files: FileEntry[] = [];
-          for (const f of m.files) files.push(f.kind === 'file' ? { ...f, chunks: await w.file(f) } : f);
-          const added = await w.flush(r);
-          try {
-            await s.commit({ ...m, files, addedBytes: added });
-            r.copied.push(m.id);
-          } catch (e) {
-            if (!isMobrError(e, 'REPO_EXISTS')) throw e;
-            r.present.push(m.id);
-          }
-          progress.manifestsDone++;
-          o.onProgress?.(progress);
-        }
-        return r;
-      }),
-    { purpose: 'sync --reencrypt (source)', signal: o.signal, ...o.lock });
-  } finally {
-    if (!o.pool) await pool.close();
+  return withSharedLock(src, () =>
+    writeSession(dst, { purpose: 'sync --reencrypt (target)', signal: o.signal, lock: o.lock }, async (s) => {
+      await src.refreshIndex();
+      const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
+      const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
+      const progress = { bytesRead: 0, bytesTotal: manifests.reduce((n, m) => n + m.logicalSize, 0), manifestsDone: 0, manifestsTotal: manifests.length };
+      // as a restore of those bytes: small (or a busy machine), this thread; else workers decode
+      const pool = o.pool ?? (await jobPool(progress.bytesTotal));
+      try {
+        await copyManifests(manifests, r, new Rechunker(src, s, pool, () => o.onProgress?.(progress), progress));
+      } finally {
+        if (!o.pool) await pool.close();
+      }
+      return r;
+    }),
+  { purpose: 'sync --reencrypt (source)', signal: o.signal, ...o.lock });
+}
+
+/** Each manifest in turn: its files re-chunked, its packs stored and indexed, then the manifest. */
+async function copyManifests(manifests: Manifest[], r: SyncReport, w: Rechunker): Promise<void> {
+  for (const m of manifests) {
+    const files: FileEntry[] = [];
+    for (const f of m.files) files.push(f.kind === 'file' ? { ...f, chunks: await w.file(f) } : f);
+    const added = await w.flush(r);
+    try {
+      await w.session.commit({ ...m, files, addedBytes: added });
+      r.copied.push(m.id);
+    } catch (e) {
+      if (!isMobrError(e, 'REPO_EXISTS')) throw e;
+      r.present.push(m.id);
+    }
+    w.progress.manifestsDone++;
+    w.report();
   }
 }
 
@@ -89,10 +94,10 @@ class Rechunker {
 
   constructor(
     private readonly src: Repository,
-    private readonly session: WriteSession,
+    readonly session: WriteSession,
     private readonly pool: WorkerPool,
-    private readonly report: () => void,
-    private readonly progress: ReencryptProgress,
+    readonly report: () => void,
+    readonly progress: ReencryptProgress,
   ) {
     this.dst = session.repo;
     this.writer = session.writer();

@@ -98,7 +98,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
     if (reTarget && reTarget.crypt?.keySet !== src.crypt?.keySet) {
       const onProgress = (p: ReencryptProgress) =>
         progress.update({ files: p.manifestsDone, totalFiles: p.manifestsTotal, bytes: p.bytesRead, totalBytes: p.bytesTotal, unit: 'backups' });
-      r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress, pool });
+      r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress });
     } else {
       const onProgress = (p: SyncProgress) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' });
       r = await syncRepository(src, dst, { pool, ids, signal: ctx.signal, onProgress });
