@@ -311,7 +311,7 @@ function blockedBy(store: Store, b: LockInfo, storeNow: number, staleMs: number)
 }
 
 /** Runs fn holding a shared lock on repo (backups, syncs); waits up to 10 min for a gc to end. */
-export async function withSharedLock<T>(repo: Repository, fn: (lock: RepoLock) => Promise<T>, o: LockOptions = {}): Promise<T> {
+export async function withSharedLock<T>(repo: Pick<Repository, 'store'>, fn: (lock: RepoLock) => Promise<T>, o: LockOptions = {}): Promise<T> {
   const lock = await acquireLock(repo.store, 'shared', { waitMs: 10 * 60_000, ...o });
   try {
     return await fn(lock);

@@ -10,7 +10,7 @@
 import { MobrError } from '../../errors.js';
 import { addKey, findKeyFile, listKeys, removeKey, unlockKey } from '../../crypto/keyfile.js';
 import type { MasterKey } from '../../crypto/master.js';
-import { acquireLock, withExclusiveLock } from '../../repo/lock.js';
+import { withExclusiveLock, withSharedLock } from '../../repo/lock.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
 import { bestEffort } from '../../util/best-effort.js';
@@ -91,13 +91,11 @@ export async function runKeyAdd(flags: KeyFlags, ctx: CliContext): Promise<void>
   const kdf = newKdf();
   await run(flags, ctx, async ({ store, where, master }) => {
     const pw = await newPassword(flags);
-    const lock = await acquireLock(store, 'shared', { purpose: 'key add', signal: ctx.signal });
-    let id: string;
-    try {
-      id = await addKey(store, master, pw, { kdf });
-    } finally {
-      await lock.release();
-    }
+    // a shared lock, as a backup's: it waits for a gc, is fenced before the write, and a failed release only warns
+    const id = await withSharedLock({ store }, async (lock) => {
+      await lock.assertHeld();
+      return addKey(store, master, pw, { kdf });
+    }, { purpose: 'key add', signal: ctx.signal });
     if (ctx.json) printJson(ctx, 'key', { repository: where, added: id });
     else ctx.stdout.write(`key ${id.slice(0, 8)} added to ${where}\n`);
   });
