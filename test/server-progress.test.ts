@@ -103,7 +103,7 @@ describe('server backup progress counts bytes as they are read', () => {
     expect(r.code, r.out).toBe(0);
     expectEtaCleared(r.out, 'backup');
     const lines = r.out.split('\r\x1b[K').filter((l) => /^backup  \d+%/.test(l));
-    expect(lines.some((l) => /^backup  \d+%  [\d.]+ [kM]?B \/ [\d.]+ MB  \d+\/\d+ files  [\d.]+ [kM]?B\/s  ETA \d+s/.test(l)), JSON.stringify(lines)).toBe(true);
+    expect(lines.some((l) => /^backup  \d+%  [\d.]+ [kM]?B \/ [\d.]+ MB  \d+\/\d+ files  [\d.]+ [kM]?B\/s  ETA (\d+h\d\dm|\d+m\d\ds|\d+s)/.test(l)), JSON.stringify(lines)).toBe(true);
     expect(r.out).toMatch(/Backup ID\r?\n\s+\S+/);
   });
 });

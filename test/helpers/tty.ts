@@ -25,7 +25,7 @@ export function onTerminal(args: string[], cwd: string, env: NodeJS.ProcessEnv =
 export function expectEtaCleared(out: string, label: string): void {
   const parts = out.split('\r\x1b[K');
   const drawn = parts.filter((p) => p.startsWith(`${label}  `));
-  expect(drawn.some((p) => /  ETA \d+s/.test(p)), JSON.stringify(out.slice(0, 2000))).toBe(true);
+  expect(drawn.some((p) => /  ETA (\d+h\d\dm|\d+m\d\ds|\d+s)/.test(p)), JSON.stringify(out.slice(0, 2000))).toBe(true);
   for (const p of drawn) expect(p, `something ran into the progress line: ${JSON.stringify(out.slice(0, 2000))}`).toMatch(/^[^\r\n]*$/);
   expect(parts.at(-1)!.startsWith(`${label}  `), 'the progress line was left on the screen').toBe(false);
 }
