@@ -6,7 +6,8 @@
  * - an ingester killed mid-share (after it stored packs, before its part) and run again;
  * - a coordinator killed while waiting: no manifest, the late ingester refused, the repository
  *   checks (naming the leftover plan), gc removes the plan and parts;
- * - an S3 repository (s3rver): coordinator + two ingesters, restore, restart.
+ * - an S3 repository (s3rver): coordinator + two ingesters, restore, restart;
+ * - Ctrl-C: a waiting coordinator, and an ingester mid-share (#25: stops within seconds).
  * Coordinators and ingesters are processes (./mo_br); the steps around them that need no process
  * of their own (check, restore, a refused late ingester, bad input, help) run in this one (mobrIn).
  */
@@ -276,6 +277,43 @@ describe('Ctrl-C', () => {
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(/no backup \S+ is waiting for shares/);
   }, 30_000);
+
+  it('an ingester stopped by SIGINT mid-share: exit 130 within seconds, one line, no part, only the coordinator\'s lock left; run again, the backup commits and checks', async () => {
+    const repo = path.join(work, 'repo-int-join');
+    const r = await Repository.init(new FsStore(repo), { packSize: 256 << 10 }); // small packs: many stored mid-share
+    await r.close();
+    const meta = ['--meta_path', path.join(work, 'int-join.meta')];
+    const log = path.join(work, 'int-join.log');
+    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], 2);
+    await ownShareStored(log);
+    const packsBefore = countIn(path.join(repo, 'data'));
+    let packsAtInt = 0;
+    let intAt = 0;
+    const stopped = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
+      killAfterMs: KILL_MS,
+      onSpawn: (p) => void until(() => countIn(path.join(repo, 'data')) >= packsBefore + 3, STEP_MS, 'the ingester to store packs').then(() => {
+        packsAtInt = countIn(path.join(repo, 'data'));
+        intAt = Date.now();
+        p.kill('SIGINT');
+      }),
+    });
+    const tookMs = Date.now() - intAt;
+    expect(packsAtInt, 'the SIGINT landed after the ingester stored packs').toBeGreaterThanOrEqual(packsBefore + 3);
+    expect([stopped.code, stopped.signal], stopped.stderr).toEqual([130, null]);
+    expect(stopped.stderr.trim().split('\n'), stopped.stderr).toHaveLength(1);
+    expect(tookMs, 'stopped within seconds of the first Ctrl-C, not at the end of the share').toBeLessThan(15_000);
+    expect(countIn(path.join(repo, 'parts')), 'a stopped ingester wrote no part').toBe(0);
+    expect(countIn(path.join(repo, 'backups'))).toBe(0);
+    expect(countIn(path.join(repo, 'locks')), 'the ingester removed its lock; the waiting coordinator keeps its own').toBe(1);
+
+    const rerun = await mobr(c.joins[0]!, ROOT, { killAfterMs: KILL_MS });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const coord = await c.done;
+    expect(coord.code, coord.stderr).toBe(0);
+    const check = await mobrIn(['check', c.id, ...meta], ROOT);
+    expect(check.code, check.stderr).toBe(0);
+    for (const d of ['plans', 'parts', 'staging', 'locks']) expect(countIn(path.join(repo, d)), d).toBe(0);
+  }, 100_000);
 });
 
 describe('--shares_timeout', () => {
