@@ -124,13 +124,17 @@ export class Ingestor {
     }
     // the files' SHA-256s and chunk ids in one buffer, each file's as views of it: a buffer of its
     // own per SHA-256 or chunk list costs ~240 bytes more (issue #22: a million files)
-    const ids = concat(idBufs);
-    const out = new Uint8Array(r.files.length * 32 + ids.length);
-    out.set(ids, r.files.length * 32);
+    const head = r.files.length * 32; // the SHA-256s first, then the chunk ids as the messages gave them
+    const out = new Uint8Array(idBufs.reduce((n, b) => n + b.length, head));
+    let put = head;
+    for (const b of idBufs) {
+      out.set(b, put);
+      put += b.length;
+    }
     let k = 0;
     return r.files.map((f, i) => {
       out.set(f.sha256, i * 32);
-      const at = r.files.length * 32 + k * 32;
+      const at = head + k * 32;
       k += f.chunks;
       this.progress.filesDone++;
       return { size: f.size, sha256: out.subarray(i * 32, i * 32 + 32), chunks: out.subarray(at, at + f.chunks * 32) };
@@ -145,15 +149,4 @@ export class Ingestor {
   async abandon(o: { index?: boolean } = {}): Promise<void> {
     await this.writer.abandon(o);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
