@@ -51,10 +51,13 @@ export const MANIFEST_VERSION = 2;
  * the manifest version 2, so an older mobr refuses it instead of restoring wrong names.
  */
 export function encodeManifest(m: Manifest, sealing?: Sealing): Uint8Array {
-  const version = m.files.some((f) => !isPlainName(f.path) || (f.target !== undefined && !isPlainName(f.target))) ? 2 : 1;
+  const version = m.files.some(needsNameBytes) ? 2 : 1;
   // a row at a time (src/util/msgpack-rows.ts): the same bytes as encode({ ...m, version, files: rows })
   return sealFramed('M', version, encodeWithRows({ ...m, version }, 'files', m.files, encodeEntry, FRAME.before, FRAME.after), sealing);
 }
+
+/** Whether an entry's row carries `pb` or `lb` (a name that is not UTF-8), which makes a version 2 manifest. */
+const needsNameBytes = (f: FileEntry): boolean => !isPlainName(f.path) || (f.target !== undefined && !isPlainName(f.target));
 
 /** One entry as a manifest row (§7): `pb`/`lb` beside a readable `p`/`l` when a name is not UTF-8. */
 export function encodeEntry(f: FileEntry): Record<string, unknown> {
