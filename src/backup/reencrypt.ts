@@ -11,12 +11,11 @@
  * Resumable: chunks already indexed at the target are not stored again.
  */
 import { isMobrError } from '../errors.js';
-import { blake3 } from '../hash/blake3.js';
 import { toHex } from '../hash/hex.js';
-import { codecReady, encodeChunk } from '../chunk/codec.js';
+import { codecReady } from '../chunk/codec.js';
 import { FastCDC } from '../chunk/fastcdc.js';
 import { defaultScanner } from '../chunk/scanner.js';
-import { BOX_OVERHEAD, blobAad } from '../crypto/crypt.js';
+import { packBlob } from '../crypto/blob.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
 import { withSharedLock, type LockOptions } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
@@ -119,23 +118,18 @@ class Rechunker {
     return out;
   }
 
-  /** One target chunk: its id; encoded and sealed into a pack when the target lacks it (as the files task does). */
+  /** One target chunk: its id; encoded and sealed into a pack when the target lacks it (packBlob, as the files task does). */
   private async store(plain: Uint8Array): Promise<Uint8Array> {
     const id = this.dst.chunkId(plain);
     if (!this.writer.claim(toHex(id), plain.length)) return id;
-    const crypt = this.dst.crypt;
-    const e = encodeChunk(plain, this.dst.config.compression);
-    const length = e.stored.length + (crypt ? BOX_OVERHEAD : 0);
+    const blob = packBlob(this.dst.crypt, id, plain, this.dst.config.compression);
     const slot = this.writer.lease();
     try {
       // a pack never runs past cutAt, unless a single chunk does
-      if (slot.size > 0 && slot.size + length > this.writer.cutAt) await this.writer.cut(slot);
-      const into = new Uint8Array(slot.buf);
-      if (crypt) crypt.sealInto(into, slot.size, blobAad(id), e.stored);
-      else into.set(e.stored, slot.size);
-      // an encrypted pack is named by the hash of all its bytes: no per-blob hash (spec/encryption.md §3.2)
-      const storedHash = crypt || e.stored === plain ? id : blake3(e.stored);
-      this.writer.record(slot, { ids: id, offsets: [slot.size], lengths: [length], storedHashes: storedHash, codecs: [e.codec], rawLengths: [plain.length] });
+      if (slot.size > 0 && slot.size + blob.length > this.writer.cutAt) await this.writer.cut(slot);
+      blob.writeInto(new Uint8Array(slot.buf), slot.size);
+      const where = { offsets: [slot.size], lengths: [blob.length], rawLengths: [plain.length] };
+      this.writer.record(slot, { ids: id, storedHashes: blob.storedHash, codecs: [blob.codec], ...where });
     } finally {
       this.writer.release(slot);
     }

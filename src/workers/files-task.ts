@@ -9,12 +9,10 @@
  */
 import { close, closeSync, constants as fsc, fstatSync, open, openSync, read, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { blake3 } from '../hash/blake3.js';
 import { FastCDC } from '../chunk/fastcdc.js';
 import { defaultScanner } from '../chunk/scanner.js';
-import { encodeChunk } from '../chunk/codec.js';
-import { chunkIdOf } from '../crypto/blob.js';
-import { BOX_OVERHEAD, blobAad, type Crypt } from '../crypto/crypt.js';
+import { chunkIdOf, packBlob } from '../crypto/blob.js';
+import type { Crypt } from '../crypto/crypt.js';
 import { fsPath } from '../util/names.js';
 import type { AckMessage, DataMessage, FileResult, FilesResult, FilesTask, IdsMessage, WantMessage } from './tasks.js';
 
@@ -237,22 +235,20 @@ class FilesJob {
       const c = b.chunks[i];
       const target = this.t.pack;
       if (!target) throw new Error('chunks wanted but no pack buffer given');
-      const e = encodeChunk(c, this.t.policy);
-      const length = e.stored.length + (this.crypt ? BOX_OVERHEAD : 0);
+      const blob = packBlob(this.crypt, b.ids[i], c, this.t.policy);
+      const length = blob.length;
       await this.waitFor(() => this.pack !== undefined);
       // a pack never runs past cutAt, unless a single chunk does
       if (this.used > 0 && this.used + length > target.cutAt) await cut();
       const pack = this.pack!;
       if (this.used + length > pack.length) throw new Error(`chunk of ${length} bytes does not fit the pack buffer`);
-      if (this.crypt) this.crypt.sealInto(pack, this.used, blobAad(b.ids[i]), e.stored);
-      else pack.set(e.stored, this.used);
+      blob.writeInto(pack, this.used);
       m.offsets.push(this.used);
       m.lengths.push(length);
-      m.codecs.push(e.codec);
+      m.codecs.push(blob.codec);
       m.rawLengths.push(c.length);
       ids.push(b.ids[i]);
-      // an encrypted pack is named by the hash of all its bytes: no per-blob hash (spec/encryption.md §3.2)
-      hashes.push(this.crypt || e.stored === c ? b.ids[i] : blake3(e.stored));
+      hashes.push(blob.storedHash);
       this.used += length;
     }
     if (this.used >= (this.t.pack?.cutAt ?? Infinity)) {
