@@ -10,8 +10,8 @@
  * value) is the console too; any other `--log_file` appends to a file, written synchronously so a
  * crash keeps every line logged before it.
  */
-import { closeSync, writeSync } from 'node:fs';
-import { openOutputAppend } from '../util/output-path.js';
+import { closeSync } from 'node:fs';
+import { openOutputAppend, writeAllSync } from '../util/output-path.js';
 import { MobrError } from '../errors.js';
 import { systemClock } from '../util/clock.js';
 import { maskSecrets } from '../util/mask.js';
@@ -91,7 +91,7 @@ export class Logger {
     if (this.fd === undefined) this.console.write(line);
     else {
       try {
-        writeSync(this.fd, line);
+        writeAllSync(this.fd, line); // whole lines, also through a fifo opened without blocking
       } catch {
         /* a full disk must not turn a good backup into a failure: the log is best effort */
       }

@@ -120,18 +120,22 @@ export function checkOutputFile(file: string, rule: OutputRule): OutputTarget {
   return { kind: 'replace', path: real };
 }
 
-/** Opens a device or fifo for writing without creating or replacing anything; refuses a node that became a regular file. */
+/**
+ * Opens a device or fifo for writing without creating or replacing anything; refuses a node that
+ * became a regular file. The open never blocks (a fifo nobody reads would block it, uninterruptibly:
+ * issue #25), and it is the only open: a probe opened and closed first would let a reader that is
+ * already there see end-of-file before the real open, and the real open then wait forever for a
+ * reader that has gone. Writes to the descriptor go through writeAllSync (it waits out EAGAIN).
+ */
 function openThrough(t: OutputTarget, rule: OutputRule, append = false): number {
-  const flags = fsc.O_WRONLY | fsc.O_NOCTTY | (append ? fsc.O_APPEND : 0);
-  // A fifo nobody reads would block the open, uninterruptibly (issue #25): try without blocking
-  // first; once a reader is there, open it for ordinary (blocking) writes.
+  const flags = fsc.O_WRONLY | fsc.O_NOCTTY | fsc.O_NONBLOCK | (append ? fsc.O_APPEND : 0);
+  let fd: number;
   try {
-    closeSync(openSync(t.path, flags | fsc.O_NONBLOCK));
+    fd = openSync(t.path, flags);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw bad(`${rule.what} ${t.path} is a fifo no process reads; give a file`);
     throw e;
   }
-  const fd = openSync(t.path, flags);
   const st = fstatSync(fd);
   if (st.isFile() || st.isDirectory()) {
     closeSync(fd);
@@ -140,8 +144,19 @@ function openThrough(t: OutputTarget, rule: OutputRule, append = false): number 
   return fd;
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+const napping = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of data to fd; a non-blocking descriptor (a fifo or device written through) that is full is waited on in 2 ms naps. */
+export function writeAllSync(fd: number, data: Uint8Array | string): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  for (let off = 0; off < bytes.length; ) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(napping, 0, 0, 2);
+    }
+  }
 }
 
 /**
@@ -156,7 +171,7 @@ export function writeOutputFile(file: string, data: Uint8Array | string, rule: O
     if (t.kind === 'through') {
       const fd = openThrough(t, rule);
       try {
-        writeAll(fd, bytes);
+        writeAllSync(fd, bytes);
       } finally {
         closeSync(fd);
       }
@@ -166,7 +181,7 @@ export function writeOutputFile(file: string, data: Uint8Array | string, rule: O
     const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o644);
     try {
       try {
-        writeAll(fd, bytes);
+        writeAllSync(fd, bytes);
         fsyncSync(fd);
       } finally {
         closeSync(fd);

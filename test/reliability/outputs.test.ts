@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ensureBuilt, mobr } from '../helpers/cli.js';
+import { ensureBuilt, MO_BR, mobr } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 
 let work: string;
@@ -63,7 +63,7 @@ describe('stats --html follows the output rule', () => {
     expect(toConfig.stderr).toMatch(/inside the mobr repository/);
   });
 
-  it('writes through a fifo: the reader gets the page and the fifo stays a fifo', async () => {
+  it('writes through a fifo: opened once, without blocking; the reader gets the page and the fifo stays a fifo', async () => {
     const fifo = path.join(work, 'page.fifo');
     execFileSync('mkfifo', [fifo]);
     const reader = spawn('cat', [fifo]);
@@ -76,16 +76,29 @@ describe('stats --html follows the output rule', () => {
     // waiting on the fifo, so a failure fails here instead of hanging the test.
     const wchan = () => { try { return readFileSync(`/proc/${reader.pid}/wchan`, 'utf8'); } catch { return ''; } };
     await until(() => wchan() === 'wait_for_partner' || !/^[a-z_]/.test(wchan()), 10_000, 'cat to open the fifo');
-    let r = await mo(['stats', '--html', fifo, ...REPO(), ...M()]);
+    // Under strace, which shows each open of the fifo: a probe opened and closed before the real
+    // open let cat see end-of-file and leave, and the real (blocking) open then waited forever (a
+    // CI hang at load: issue #25's "nothing that ignores Ctrl-C").
+    const trace = path.join(work, 'fifo.strace');
+    const stats = () => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, MO_BR, 'stats', '--html', fifo, ...REPO(), ...M()], { cwd: work });
+      let stderr = '';
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('close', (code) => resolve({ code, stderr }));
+    });
+    let r = await stats();
     for (let i = 0; i < 50 && r.code === 2 && /no process reads/.test(r.stderr); i++) {
       await new Promise((res) => setTimeout(res, 100));
-      r = await mo(['stats', '--html', fifo, ...REPO(), ...M()]);
+      r = await stats();
     }
     if (r.code !== 0) reader.kill();
     await done;
     expect(r.code, r.stderr).toBe(0);
     expect(got).toContain('mobr repository statistics');
     expect(lstatSync(fifo).isFIFO()).toBe(true);
+    const opens = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes(`"${fifo}"`) && /O_WRONLY/.test(l));
+    expect(opens, 'the opens of the fifo for writing').toHaveLength(1);
+    expect(opens[0]).toMatch(/O_NONBLOCK/);
   });
 
   it.skipIf(!isRoot)('as root, a character device of its own (made with mknod, like /dev/null) is written through, never replaced', async () => {
