@@ -109,6 +109,7 @@ async function rebuild(repo: Repository, o: RepairOptions, fence: () => Promise<
   report.packsReindexed = found.length;
   report.chunksReindexed = found.reduce((n, p) => n + p.blobs.length, 0);
   if (dryRun) return report;
+  found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // probes finish in any order: the same repair writes the same index objects
   await o.onStep?.('planned');
   for (let i = 0; i < found.length; i += PACKS_PER_INDEX) {
     checkAborted(o.signal); // each index object written is whole and adds records only: a safe point
@@ -117,6 +118,7 @@ async function rebuild(repo: Repository, o: RepairOptions, fence: () => Promise<
   }
   if (unsound.size > 0) await dropUnsound(repo, unsound, report, fence, o);
   else await o.onStep?.('indexed');
+  await fence(); // the removals begin: a repair that lost its lock by now says so, even with nothing left to remove
   for (const { key } of report.damagedIndexes) {
     if (report.indexesWritten.includes(key)) continue; // rebuilt byte for byte (objects are named by their bytes): it is the new one now
     await fence();
