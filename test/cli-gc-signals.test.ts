@@ -5,13 +5,15 @@
  * it had written). After it: exit 130, the backups gone and their records with them. Either way:
  * no lock, no temp file, and `check` passes on every backup left. And a gc lock that cannot be
  * removed: the delete stands, with one `mo_br: warning:` line.
+ * The commands stopped or hindered are processes (./mo_br); the backups before them and the
+ * list, check and delete after them run in this one (mobrIn).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { pseudoRandom, tempDir } from './helpers/tree.js';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobr, mobrIn } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo } from './reliability/cli.js';
 import { until } from './helpers/until.js';
 
@@ -46,7 +48,7 @@ async function setup(name: string): Promise<{ repo: string; meta: string; ids: s
     for (let off = (round % 2) * 65_536; off < big.length; off += 2 * 65_536) big.set(pseudoRandom(100 + round * 1000 + off, 65_536), off);
     await fsp.writeFile(path.join(data, 'big'), big);
     await fsp.writeFile(path.join(data, `small-${round}`), pseudoRandom(round, 200_000));
-    const r = await mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, '--meta_path', meta], work);
+    const r = await mobrIn(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, '--meta_path', meta], work);
     expect(r.code, r.stderr).toBe(0);
     ids.push(backupIdOf(r.stdout)!);
   }
@@ -66,7 +68,7 @@ async function interruptAt(step: 'repacked' | 'indexed', args: string[], repo: s
 }
 
 async function recordedIds(meta: string): Promise<string[]> {
-  const r = await mobr(['list', '--json', '--meta_path', meta], work);
+  const r = await mobrIn(['list', '--json', '--meta_path', meta], work);
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(r.stdout).backups as { id: string }[]).map((b) => b.id).sort();
 }
@@ -77,7 +79,7 @@ async function expectSound(repo: string, meta: string, ids: string[]): Promise<v
   expect(await leftovers(repo)).toEqual([]);
   expect(await leftovers(path.dirname(meta))).toEqual([]);
   for (const id of ids) {
-    const c = await mobr(['check', id, '--meta_path', meta], work);
+    const c = await mobrIn(['check', id, '--meta_path', meta], work);
     expect(c.code, `check ${id}: ${c.stdout}${c.stderr}`).toBe(0);
   }
 }
@@ -105,7 +107,7 @@ describe('delete and prune stopped or hindered mid-gc', () => {
     expect(await exists(path.join(repo, 'backups', ids[0]))).toBe(false);
     expect(await recordedIds(meta)).toEqual(ids.slice(1).sort());
     await expectSound(repo, meta, ids.slice(1));
-    const next = await mobr(['delete', ids[1], '--meta_path', meta, '--json'], work);
+    const next = await mobrIn(['delete', ids[1], '--meta_path', meta, '--json'], work);
     expect(next.code, next.stderr).toBe(0);
     expect(JSON.parse(next.stdout).gc.packsDeleted + JSON.parse(next.stdout).gc.orphansDeleted).toBeGreaterThan(0);
     await expectSound(repo, meta, ids.slice(2));

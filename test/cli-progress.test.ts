@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, mobr, MO_BR } from './helpers/cli.js';
+import { ensureBuilt, mobr, mobrIn, MO_BR } from './helpers/cli.js';
 import { tempDir } from './helpers/tree.js';
 import { etaSeconds, formatEta } from '../src/cli/progress.js';
 import { expectEtaCleared, hasScript, onTerminal } from './helpers/tty.js';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   root = await tempDir('mobr-progress-');
   await fsp.mkdir(path.join(root, 'd/sub/deeper'), { recursive: true });
   for (let i = 0; i < 3; i++) await fsp.writeFile(path.join(root, 'd/sub', `f${i}`), `${i}\n`);
-  const b = await mobr(['backup', '--data_dir', 'd', '--backup_dir', 'filesystem', '--path', 'repo', '--json', '--meta_path', 'm'], root);
+  const b = await mobrIn(['backup', '--data_dir', 'd', '--backup_dir', 'filesystem', '--path', 'repo', '--json', '--meta_path', 'm'], root);
   expect(b.code, b.stderr).toBe(0);
   id = JSON.parse(b.stdout).id;
 }, 30_000);

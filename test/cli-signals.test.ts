@@ -127,7 +127,7 @@ describe('output and meta path', () => {
 
   it('a --meta_path in a folder that does not exist fails before the backup is stored', async () => {
     const repo = path.join(work, 'repo-nometa');
-    const r = await mobr(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, '--meta_path', path.join(work, 'no/such/folder/mo_br.meta')], work);
+    const r = await mobrIn(['backup', '--backup_dir', 'filesystem', '--path', repo, '--data_dir', data, '--meta_path', path.join(work, 'no/such/folder/mo_br.meta')], work);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/^mo_br: meta path .*: the folder .*no\/such\/folder does not exist\n$/);
     expect(await allPaths(path.join(repo, 'backups')), 'no backup stored').toEqual([]);
