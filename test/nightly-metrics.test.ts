@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import * as path from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobr, mobrIn } from './helpers/cli.js';
 import { listenOnLoopback } from './helpers/listen.js';
 import { pseudoRandom, tempDir, writeTree } from './helpers/tree.js';
 
@@ -113,6 +113,23 @@ describe('--metrics_file and the hooks', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('a job that has never succeeded has a success time of 0 (an alert on its age fires), until it succeeds', async () => {
+    const file = path.join(root, 'prom', 'never.prom');
+    const args = (...more: string[]) => ['--meta_path', path.join(root, 'never.meta'), '--metrics_file', file, 'backup', '--data_dir', 'data', '--backup_dir', 'filesystem', '--path', 'repo-never', ...more];
+    const never = { ...labels(), repository: path.join(root, 'repo-never') };
+    expect((await mobrIn(args('--parallelism', '0'), root, { env })).code).toBe(2);
+    let fams = await readMetrics(file);
+    expect(value(fams, 'mobr_last_success_timestamp_seconds', never)).toBe(0);
+    expect(value(fams, 'mobr_last_exit_code', never)).toBe(2);
+    expect((await mobrIn(args(), root, { env })).code).toBe(0);
+    const good = value(await readMetrics(file), 'mobr_last_success_timestamp_seconds', never)!;
+    expect(good).toBeGreaterThan(0);
+    expect((await mobrIn(args('--parallelism', '0'), root, { env })).code).toBe(2); // a later failure keeps the real time
+    fams = await readMetrics(file);
+    expect(value(fams, 'mobr_last_success_timestamp_seconds', never)).toBe(good);
+    expect(value(fams, 'mobr_last_exit_code', never)).toBe(2);
   });
 
   it('a check adds its own series (check_ok) beside the backup series', async () => {

@@ -8,7 +8,8 @@
  * Series are keyed by {command, repository, source}; a run replaces the series it has values for
  * and keeps the others (a `check` after a `backup` keeps the backup's; a failed backup keeps the
  * byte counts and the last success time of the last good one), so `time() - mobr_last_success_timestamp_seconds` is how long a job
- * has gone without success. Two commands writing one file at the same instant may lose one's
+ * has gone without success. A job that has never succeeded has a success time of 0, so the same
+ * alert fires for it (a series that is absent would never fire). Two commands writing one file at the same instant may lose one's
  * update: give each job its own file (the collector reads every *.prom of its folder).
  */
 import { promises as fsp } from 'node:fs';
@@ -35,7 +36,7 @@ export interface RunOutcome {
 
 const HELP: Record<string, [string, string]> = {
   mobr_last_run_timestamp_seconds: ['gauge', 'When the last run of this command ended (Unix time).'],
-  mobr_last_success_timestamp_seconds: ['gauge', 'When the last successful run of this command ended (Unix time).'],
+  mobr_last_success_timestamp_seconds: ['gauge', 'When the last successful run of this command ended (Unix time; 0: none yet).'],
   mobr_last_exit_code: ['gauge', 'Exit code of the last run (0: success; see mo_br --help).'],
   mobr_duration_seconds: ['gauge', 'How long the last run took.'],
   mobr_files: ['gauge', 'Files the last run backed up, restored, checked or sent.'],
@@ -72,7 +73,9 @@ function outcomeSeries(o: RunOutcome): Map<string, Map<string, string>> {
   for (const s of runs) {
     const labels = labelText(o.command, s?.repository ?? o.repository, s?.source ?? o.source);
     set('mobr_last_run_timestamp_seconds', labels, end);
-    if (o.exitCode === 0) set('mobr_last_success_timestamp_seconds', labels, end);
+    // 0 until a first success: an alert on `time() - mobr_last_success_timestamp_seconds` fires
+    // for a job that has never succeeded, not only for one that stopped (mergeSeries keeps a real one)
+    set('mobr_last_success_timestamp_seconds', labels, o.exitCode === 0 ? end : 0);
     set('mobr_last_exit_code', labels, o.exitCode);
     set('mobr_duration_seconds', labels, s ? s.durationNs / 1e9 : o.durationSeconds);
     if (!s) continue;
@@ -103,12 +106,15 @@ export function parseOwn(text: string): Map<string, Map<string, string>> {
   return out;
 }
 
+/** A failed run's success time: never (0), unless an earlier run succeeded. */
+const NEVER = { name: 'mobr_last_success_timestamp_seconds', value: '0' };
+
 /** The previous file's series with this run's merged in (see the file comment). */
 function mergeSeries(before: Map<string, Map<string, string>>, run: Map<string, Map<string, string>>): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   for (const name of Object.keys(HELP)) {
     const m = new Map(before.get(name) ?? []);
-    for (const [l, v] of run.get(name) ?? []) m.set(l, v);
+    for (const [l, v] of run.get(name) ?? []) if (!(name === NEVER.name && v === NEVER.value && m.has(l))) m.set(l, v);
     if (m.size > 0) out.set(name, m);
   }
   return out;
