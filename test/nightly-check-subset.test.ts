@@ -11,7 +11,7 @@ import { parseSubset, selectPacks } from '../src/backup/verify-subset.js';
 import { Repository } from '../src/repo/repository.js';
 import { FsStore } from '../src/store/fs.js';
 import { WorkerPool } from '../src/workers/pool.js';
-import { ensureBuilt, mobr } from './helpers/cli.js';
+import { ensureBuilt, mobr, mobrIn } from './helpers/cli.js';
 import { pseudoRandom, tempDir, writeTree } from './helpers/tree.js';
 
 let root: string;
@@ -52,6 +52,18 @@ describe('check --read_data_subset', () => {
     expect(selectPacks(ids, { kind: 'bucket', n: 2, m: 3 })).toEqual(['01bb', '10ee']); // 0x10 = 16, % 3 = 1
     expect(selectPacks(ids, { kind: 'percent', percent: 40 }, () => 0)).toHaveLength(2);
     expect(selectPacks(ids, { kind: 'percent', percent: 1 })).toHaveLength(1);
+  });
+
+  it('--json says which subset it read and how much (null when every chunk was read)', async () => {
+    const json = (...more: string[]) => mobrIn(['--meta_path', path.join(root, 'mo_br.meta'), 'check', '--json', '--backup_dir', 'filesystem', '--backup_path', 'repo', ...more], root);
+    const [part, whole] = [await json('--read_data_subset', '2/2'), await json()];
+    expect([part.code, whole.code]).toEqual([0, 0]);
+    const mine = packs.filter((p) => parseInt(p.slice(0, 2), 16) % M === 1);
+    const sizes = await Promise.all(mine.map((p) => fsp.stat(path.join(root, 'repo', 'data', p.slice(0, 2), p)).then((s) => s.size)));
+    expect(JSON.parse(part.stdout).subset).toEqual({ subset: '2/2', packs: packs.length, packsRead: mine.length, bytesRead: expect.any(Number) });
+    expect(JSON.parse(part.stdout).subset.bytesRead).toBeLessThanOrEqual(sizes.reduce((a, b) => a + b, 0));
+    expect(JSON.parse(part.stdout).subset.bytesRead).toBeGreaterThan(0);
+    expect(JSON.parse(whole.stdout).subset).toBeNull();
   });
 
   it('the m subsets read every pack once between them; a damaged pack fails only its own subset', async () => {

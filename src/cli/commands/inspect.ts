@@ -100,15 +100,16 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
     const found = await openBackup(id, flags, ctx);
     let result: CheckResult;
     let repaired: RepairReport | undefined;
+    let read: SubsetReport | undefined;
     try {
       if (flags.repair) repaired = await repair(found.repo, ctx);
       if (!ctx.json) ctx.stdout.write(renderBackupTable([found.record]) + checkingBanner('checksum'));
       result = await verifyOne(found.repo, found.record.id, !subset, ctx);
-      if (subset) addSubset([result], await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx));
+      if (subset) addSubset([result], (read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx)));
     } finally {
       await found.close();
     }
-    if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null });
+    if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null, subset: subsetJson(subset?.text, read) });
     checkSummary(ctx, found.record.id, [result], t0, found.repo, { repository: repositoryLabel(found.record.location), source: found.record.source ?? '' });
     failIfDamaged([result]);
     return;
@@ -129,6 +130,7 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
   const repo = await openRepository(location, credentialsOf(flags));
   const results: CheckResult[] = [];
   let repaired: RepairReport | undefined;
+  let read: SubsetReport | undefined;
   try {
     if (flags.repair) repaired = await repair(repo, ctx);
     const manifests: Manifest[] = [];
@@ -145,12 +147,12 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
         results.push({ id: bid, files: 1, damaged: [{ path: `manifest of backup ${bid}`, problem: e.message }] });
       }
     }
-    if (subset) addSubset(results, await checkSubset(repo, manifests, subset.subset, subset.text, ctx));
+    if (subset) addSubset(results, (read = await checkSubset(repo, manifests, subset.subset, subset.text, ctx)));
     if (!ctx.json) for (const k of await leftoverShareObjects(repo)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
   } finally {
     await repo.close();
   }
-  if (ctx.json) printJson(ctx, 'check', { checks: results, repair: repaired ?? null });
+  if (ctx.json) printJson(ctx, 'check', { checks: results, repair: repaired ?? null, subset: subsetJson(subset?.text, read) });
   checkSummary(ctx, `${results.length} backup(s) in ${describeLocation(location)}`, results, t0, repo, { repository: repositoryLabel(location), source: '' });
   failIfDamaged(results);
 }
@@ -219,6 +221,11 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
   } finally {
     progress.done();
   }
+}
+
+/** What --read_data_subset read, for --json (null: every chunk was read, no subset given). */
+function subsetJson(text: string | undefined, r: SubsetReport | undefined): Record<string, unknown> | null {
+  return text === undefined || !r ? null : { subset: text, packs: r.packs, packsRead: r.read, bytesRead: r.bytesRead };
 }
 
 /** The subset's findings added to the structure check's results. */
