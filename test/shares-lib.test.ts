@@ -72,9 +72,11 @@ describe('a server backup in shares (library)', () => {
           for (const share of [1, 2]) joins.push(repoAt(dirB).then((r) => joinShare({ repo: r, target: { backupDir: 'filesystem', path: dirB }, id: p.id, share, pool })));
         },
       });
-      const joined = (await Promise.all(joins)) as { files: number; share: number }[];
+      const joined = (await Promise.all(joins)) as { files: number; share: number; totalBytes: number; readBytes: number }[];
       expect(planned?.shares).toBe(3);
       expect(joined.map((j) => j.share)).toEqual([1, 2]);
+      // totalBytes is the share's size; readBytes what the ingester read (every file of a share is read)
+      expect(joined.map((j) => [j.totalBytes, j.readBytes])).toEqual([1, 2].map((i) => [planned!.bytes[i], planned!.bytes[i]]));
       expect(joined.every((j, i) => j.files === planned!.files[i + 1])).toBe(true);
       expect(planned!.files.every((n) => n > 0), `every share has files: ${planned!.files}`).toBe(true);
       const left = (await readdir(dirB, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dirB.length + 1));

@@ -159,6 +159,9 @@ export interface JoinResult {
   share: number;
   shares: number;
   files: number;
+  /** the share's size (its files' bytes) */
+  totalBytes: number;
+  /** the bytes this ingester read from the staged files (counted as they were read) */
   readBytes: number;
   addedBytes: number;
   /** when this ingester began its share (plan checked) and when its part was written, ms since the epoch */
@@ -187,7 +190,7 @@ export async function joinShare(o: JoinOptions): Promise<JoinResult> {
       await o.beforePart?.();
       const part: BackupPart = { id, share, shares: plan.shares.length, plan: hash, files: entries, addedBytes: ingestor.writer.stats.storedBytes, startedAt, completedAt: systemClock.now() };
       await storePart(session, plan, part); // fenced, as a manifest is
-      return { id, share, shares: plan.shares.length, files: entries.length, readBytes: total.totalBytes, addedBytes: part.addedBytes, startedAt, completedAt: systemClock.now() };
+      return { id, share, shares: plan.shares.length, files: entries.length, totalBytes: total.totalBytes, readBytes: own.bytesRead, addedBytes: part.addedBytes, startedAt, completedAt: systemClock.now() };
     } finally {
       await staging.release();
       if (o.pool === undefined) await pool.close();

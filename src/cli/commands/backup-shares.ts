@@ -138,7 +138,7 @@ export async function runJoin(flags: ShareFlags, location: Location, ctx: CliCon
     progress.done();
     await repo.close();
   }
-  ctx.log?.info('share stored', { backup: r.id, share, files: r.files, bytes: r.readBytes, added_bytes: r.addedBytes, started: new Date(r.startedAt).toISOString(), completed: new Date(r.completedAt).toISOString() });
+  ctx.log?.info('share stored', { backup: r.id, share, files: r.files, bytes: r.totalBytes, added_bytes: r.addedBytes, started: new Date(r.startedAt).toISOString(), completed: new Date(r.completedAt).toISOString() });
   if (ctx.json) printJson(ctx, 'share', { ...r, startedAt: new Date(r.startedAt).toISOString(), completedAt: new Date(r.completedAt).toISOString() });
-  else ctx.stdout.write(`Share\n    ${r.share} of ${r.shares} of backup ${r.id}: ${r.files} files, ${formatBytes(r.readBytes)} read, ${formatBytes(r.addedBytes)} added\n`);
+  else ctx.stdout.write(`Share\n    ${r.share} of ${r.shares} of backup ${r.id}: ${r.files} files, ${formatBytes(r.totalBytes)} total, ${formatBytes(r.readBytes)} read, ${formatBytes(r.addedBytes)} added\n`);
 }
