@@ -79,7 +79,7 @@ describe('on S3', () => {
   it('diff and stats by place', async () => {
     const [d, st] = await Promise.all([mobr(['diff', id1, id2, '--json', ...at], dir), mobr(['stats', '--json', ...at], dir)]);
     const diff = JSON.parse(d.stdout);
-    expect(diff.added.map((e: { path: string }) => e.path)).toEqual(['shared/obj-2']);
+    expect(diff.new.map((e: { path: string }) => e.path)).toEqual(['shared/obj-2']);
     expect(diff.repository.addedRawBytes).toBe(300_000);
     const stats = JSON.parse(st.stdout);
     expect(stats.repositories[0].backups.map((b: { id: string }) => b.id)).toEqual([id1, id2]);

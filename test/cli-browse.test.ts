@@ -166,8 +166,12 @@ describe('find and diff', () => {
     const j = JSON.parse((await mo(['diff', id1, id2, '--json', ...AT()])).stdout);
     expect(r.stdout).toContain(`: ${j.repository.addedStoredBytes} bytes stored (`);
     expectGolden(scrub(r.stdout).replace(/: \d+ bytes stored \(/, ': <STORED> bytes stored ('), 'browse-diff.txt');
-    expect(j.schema).toBe('mobr.diff.v1');
-    expect(j.added.map((e: { path: string }) => e.path)).toEqual(['shared/018f7a41-1881-7999-bbd6-858c3d4acc12_00000']);
+    expect(j.schema).toBe('mobr.diff.v2'); // "new", as the text says; v1 (--json_version 1) called them "added"
+    expect(j.added).toBeUndefined();
+    expect(j.new.map((e: { path: string }) => e.path)).toEqual(['shared/018f7a41-1881-7999-bbd6-858c3d4acc12_00000']);
+    const v1 = JSON.parse((await mo(['diff', id1, id2, '--json', '--json_version', '1', ...AT()])).stdout);
+    expect([v1.schema, v1.new, v1.added]).toEqual(['mobr.diff.v1', undefined, j.new]);
+    expect(v1.repository).toEqual(j.repository);
     expect(j.removed.map((e: { path: string }) => e.path)).toEqual(['shared/018f7a41-1881-7999-bbd6-858c3d4acc11_00000']);
     expect(j.changed.map((c: { path: string; what: string }) => [c.path, c.what])).toEqual([['etc/tn.toml', 'metadata'], ['shared/ckp/meta_0-1.ckp', 'content']]);
     // the new object is random bytes (stored as is); the grown checkpoint's changed chunk is new too
@@ -325,7 +329,7 @@ describe('stats', () => {
   it('text and JSON carry the dates; --html writes one self-contained page', async () => {
     const r = await mo(['stats', '--html', 'report.html', ...M()]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/COMPLETED \(UTC\) +ID +LOGICAL +STORED +DEDUP +ADDED +UNIQUE\n/);
+    expect(r.stdout).toMatch(/COMPLETED \(UTC\) +ID +TOTAL +STORED +DEDUP +ADDED +UNIQUE\n/);
     expect(r.stdout).toMatch(new RegExp(`\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +${id1}`));
     const j = JSON.parse((await mo(['stats', '--json', ...AT()])).stdout);
     expect(j.schema).toBe('mobr.stats.v1');
@@ -333,6 +337,10 @@ describe('stats', () => {
     expect(bs.map((b: { id: string }) => b.id)).toEqual([id1, id2]);
     expect(bs[0].completedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(bs[1].cumulativeStored).toBe(bs[0].addedBytes + bs[1].addedBytes);
+    // one vocabulary: the size of a backup's files is its total, as in the backup summary (logicalSize: v1's name, kept)
+    expect(bs.map((b: { totalBytes: number; cumulativeTotal: number }) => [b.totalBytes, b.cumulativeTotal])).toEqual(bs.map((b: { logicalSize: number; cumulativeLogical: number }) => [b.logicalSize, b.cumulativeLogical]));
+    expect(j.repositories[0].totalBytes).toBe(bs[0].logicalSize + bs[1].logicalSize);
+    expect(r.stdout).toMatch(/^all: \S+ \S+ total in \S+ \S+ of \d+ packs/m);
     const html = readFileSync(path.join(work, 'report.html'), 'utf8');
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('<svg');

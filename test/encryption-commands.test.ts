@@ -55,7 +55,7 @@ describe('an encrypted repository through ./mo_br', () => {
     const [d, s] = await Promise.all([run(['diff', ids[0]!, ids[1]!, '--json']), run(['stats', '--json', '--html', html, ...at])]);
     expect([d.code, d.stderr]).toEqual([0, '']);
     const diff = JSON.parse(d.stdout);
-    expect(diff.added.map((e: { path: string }) => e.path)).toEqual(['shared/c']);
+    expect(diff.new.map((e: { path: string }) => e.path)).toEqual(['shared/c']);
     expect(diff.changed.map((e: { path: string }) => e.path)).toEqual(['shared/b']);
     expect(diff.repository.addedRawBytes).toBe(120_000);
     expect([s.code, s.stderr]).toEqual([0, '']);

@@ -75,7 +75,7 @@ describe('stats --html in Chromium', () => {
     expect(data.every((b) => b.logicalSize === b.storedSize || b.storedSize > 0)).toBe(true);
     expect(charts[1].widths.logical).toBeGreaterThan(charts[1].widths.stored);
     expect(charts[1].widths.stored).toBeGreaterThan(charts[1].widths.added);
-    if (data.every((b) => b.logicalSize === b.storedSize)) expect(charts[1].keys).toContain('equal to logical bytes of each backup');
+    if (data.every((b) => b.logicalSize === b.storedSize)) expect(charts[1].keys).toContain('equal to total bytes of each backup');
     const health = await page.$$eval('tr[data-source]', (rows) => rows.map((r) => [(r as HTMLElement).dataset.source, Number((r as HTMLElement).dataset.days)]));
     expect(health).toEqual([[`cold ${path.join(root, 'data')}`, 0]]);
     expect(await page.getAttribute('p.check', 'data-check')).toBe('ok');

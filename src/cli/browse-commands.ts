@@ -4,6 +4,7 @@
  * --backup_* flags (no catalog needed).
  */
 import type { Command } from 'commander';
+import type { DiffFlags } from './commands/diff.js';
 import type { DumpFlags } from './commands/dump.js';
 import type { LsFlags } from './commands/ls.js';
 // command modules load when their command runs (see program.ts)
@@ -20,8 +21,9 @@ export function addBrowseCommands(program: Command, run: Runner): void {
   const find = program.command('find').description('which backups hold a path matching a glob (newest first)').argument('<glob>', "a glob: * and ? within a segment, ** across; '/x' anchors at the top");
   side(find).action((glob: string, o: RepoFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/find.js')).runFind(glob, o, ctx), o));
 
-  const diff = program.command('diff').description('files added, removed and changed between two backups, and the bytes the second added').argument('<ID1>', 'the earlier backup').argument('<ID2>', 'the later backup');
-  side(diff).action((a: string, b: string, o: RepoFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/diff.js')).runDiff(a, b, o, ctx), o));
+  const diff = program.command('diff').description('files new, removed and changed between two backups, and the bytes the second added').argument('<ID1>', 'the earlier backup').argument('<ID2>', 'the later backup')
+    .option('--json_version <n>', '--json schema: 2 (default; new entries as "new") or 1 (as "added")');
+  side(diff).action((a: string, b: string, o: DiffFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/diff.js')).runDiff(a, b, o, ctx), o));
 
   const dump = program.command('dump').description("write one file's bytes to stdout, each chunk verified").argument('<ID>', 'the backup').argument('<path>', 'the file, as ls shows it')
     .option('--parallelism <n>', 'chunk decoding threads (default 2)');

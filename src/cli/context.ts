@@ -33,10 +33,10 @@ export function jsonSchema(command: string, version = 1): string {
 
 /**
  * Writes one JSON document (the --json output of a command): an object whose first key is
- * `"schema": "mobr.<command>.v1"` (spec/json.md), then the command's fields.
+ * `"schema": "mobr.<command>.v<version>"` (spec/json.md), then the command's fields.
  */
-export function printJson(ctx: CliContext, command: string, value: Record<string, unknown>): void {
-  ctx.stdout.write(`${JSON.stringify({ schema: jsonSchema(command), ...value }, null, 2)}\n`);
+export function printJson(ctx: CliContext, command: string, value: Record<string, unknown>, version = 1): void {
+  ctx.stdout.write(`${JSON.stringify({ schema: jsonSchema(command, version), ...value }, null, 2)}\n`);
 }
 
 /** A whole number >= min from a flag value, or BAD_INPUT naming the flag. */

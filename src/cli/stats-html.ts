@@ -1,8 +1,8 @@
 /**
  * `mo_br stats --html <file>`: one self-contained page (spec/browse.md §7): inline CSS and SVG,
  * no script, no external asset, so it opens offline and reads the same without JavaScript.
- * Per repository: totals, the growth chart (running logical bytes vs running stored bytes by
- * date), a chart of each backup's logical, stored and added bytes by date, and a table of every
+ * Per repository: totals, the growth chart (running total bytes vs running stored bytes by
+ * date), a chart of each backup's total, stored and added bytes by date, and a table of every
  * backup with bars for its added and unique bytes.
  */
 import type { Growth, GrowthPoint } from '../repo/growth.js';
@@ -91,9 +91,9 @@ ${lines}
 </svg>`;
 }
 
-const LOGICAL: Series = { label: 'logical bytes (all backups so far, without dedup)', cls: 'logical', get: (p) => p.cumulativeLogical };
+const LOGICAL: Series = { label: 'total bytes (all backups so far, without dedup)', cls: 'logical', get: (p) => p.cumulativeLogical };
 const STORED: Series = { label: "stored bytes (the repository's chunks so far)", cls: 'stored', get: (p) => p.cumulativeStored };
-const PER_LOGICAL: Series = { label: 'logical bytes of each backup', cls: 'logical', get: (p) => p.logicalSize };
+const PER_LOGICAL: Series = { label: 'total bytes of each backup', cls: 'logical', get: (p) => p.logicalSize };
 const PER_STORED: Series = { label: 'stored bytes each backup names', cls: 'stored', get: (p) => p.storedSize };
 const PER_ADDED: Series = { label: 'bytes each backup added', cls: 'added', get: (p) => p.addedBytes };
 
@@ -110,7 +110,7 @@ function table(points: GrowthPoint[]): string {
       `<td class="n">${formatBytes(p.logicalSize)}</td><td class="n">${formatBytes(p.storedSize)}</td><td class="n">${p.storedSize > 0 ? (p.logicalSize / p.storedSize).toFixed(2) : '1.00'}x</td>` +
       `<td class="n">${formatBytes(p.addedBytes)} ${bar(p.addedBytes, max, 'added')}</td><td class="n">${formatBytes(p.uniqueBytes)} ${bar(p.uniqueBytes, max, 'unique')}</td></tr>`)
     .join('\n');
-  return `<table><thead><tr><th>completed (UTC)</th><th>backup ID</th><th>type</th><th>logical</th><th>stored</th><th>dedup</th><th>added</th><th>unique</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`;
+  return `<table><thead><tr><th>completed (UTC)</th><th>backup ID</th><th>type</th><th>total</th><th>stored</th><th>dedup</th><th>added</th><th>unique</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`;
 }
 
 /** Freshness per source, the last check, reclaimable space, dedup vs compression. */
@@ -148,12 +148,12 @@ export function renderStatsHtml(repos: HtmlRepository[], generatedAt: number): s
   const sections = repos
     .map(({ where, stats, growth, health }) => `<section>
 <h2>${esc(where)}</h2>
-<p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> logical in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): overall <b>${stats.dedupRatio.toFixed(2)}x</b>${health && health.uniqueRawBytes > 0 ? `, of which dedup <b class="dedup">${(stats.logicalSize / health.uniqueRawBytes).toFixed(2)}x</b> and compression <b class="compression">${(health.uniqueRawBytes / (health.uniqueStoredBytes || 1)).toFixed(2)}x</b>` : ''}</p>
+<p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> total in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): overall <b>${stats.dedupRatio.toFixed(2)}x</b>${health && health.uniqueRawBytes > 0 ? `, of which dedup <b class="dedup">${(stats.logicalSize / health.uniqueRawBytes).toFixed(2)}x</b> and compression <b class="compression">${(health.uniqueRawBytes / (health.uniqueStoredBytes || 1)).toFixed(2)}x</b>` : ''}</p>
 ${health ? healthHtml(health, generatedAt) : ''}
 <h3>Growth over time</h3>
-${growthSvg(growth.points, [LOGICAL, STORED], 'repository growth: logical vs stored bytes by date')}
-<h3>Each backup: logical vs stored bytes</h3>
-${growthSvg(growth.points, [PER_LOGICAL, PER_STORED, PER_ADDED], 'each backup: logical, stored and added bytes by date')}
+${growthSvg(growth.points, [LOGICAL, STORED], 'repository growth: total vs stored bytes by date')}
+<h3>Each backup: total vs stored bytes</h3>
+${growthSvg(growth.points, [PER_LOGICAL, PER_STORED, PER_ADDED], 'each backup: total, stored and added bytes by date')}
 <h3>Backups</h3>
 ${table(growth.points)}
 </section>`)
@@ -176,8 +176,8 @@ dl dt{font-weight:bold}tr.stale td{background:#fde2e1}p.check.failed{color:#b000
 ${sections || '<p>No repository.</p>'}
 <h3>What the numbers mean</h3>
 <dl>
-<dt>logical</dt><dd>the bytes of the files a backup holds.</dd>
-<dt>stored</dt><dd>the bytes in packs (after compression) of the distinct chunks a backup names; dedup is logical / stored.</dd>
+<dt>total</dt><dd>the bytes of the files a backup holds (the backup summary's total).</dd>
+<dt>stored</dt><dd>the bytes in packs (after compression) of the distinct chunks a backup names; dedup is total / stored.</dd>
 <dt>added</dt><dd>the stored bytes of the chunks a backup names that no backup completed before it names: what the repository grew by.</dd>
 <dt>unique</dt><dd>the stored bytes of the chunks no other backup names: what deleting the backup frees.</dd>
 </dl>

@@ -5,11 +5,17 @@
  */
 import { addedBytes, diffManifests } from '../../repo/diff.js';
 import { backupJson, entryJson, renderDiff } from '../browse-format.js';
-import { printJson, type CliContext } from '../context.js';
+import { intFlag, printJson, type CliContext } from '../context.js';
 import { loadAllManifests, openBackups } from '../open-backup.js';
 import type { RepoFlags } from '../resolve.js';
 
-export async function runDiff(id1: string, id2: string, flags: RepoFlags, ctx: CliContext): Promise<void> {
+export interface DiffFlags extends RepoFlags {
+  json_version?: string;
+}
+
+export async function runDiff(id1: string, id2: string, flags: DiffFlags, ctx: CliContext): Promise<void> {
+  // v2 names the entries only ID2 has `new`, as the text and the summary do ("added" is bytes stored); v1 called them `added`
+  const version = intFlag(flags.json_version, '--json_version', 1, 2) ?? 2;
   const { repo, manifests } = await openBackups([id1, id2], flags, ctx);
   try {
     const [a, b] = manifests;
@@ -19,11 +25,11 @@ export async function runDiff(id1: string, id2: string, flags: RepoFlags, ctx: C
     printJson(ctx, 'diff', {
       from: backupJson(a),
       to: backupJson(b),
-      added: d.added.map(entryJson),
+      [version === 1 ? 'added' : 'new']: d.added.map(entryJson),
       removed: d.removed.map(entryJson),
       changed: d.changed.map((c) => ({ path: c.path, what: c.what, before: entryJson(c.before), after: entryJson(c.after) })),
       repository: { addedChunks: added.chunks, addedStoredBytes: added.storedBytes, addedRawBytes: added.rawBytes, unindexedChunks: added.unindexed, olderBackups: added.olderBackups },
-    });
+    }, version);
   } finally {
     await repo.close();
   }

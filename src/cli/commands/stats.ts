@@ -1,5 +1,6 @@
 /**
- * `mo_br stats [ID]`: per backup its completion date, logical size, stored size, dedup ratio,
+ * `mo_br stats [ID]`: per backup its completion date, total size (its files' bytes, the
+ * summary's `total`), stored size, dedup ratio,
  * the bytes it added and the bytes only it holds (what deleting it frees). With an ID: that
  * backup (its repository from the catalog, or the --backup_* flags); with --backup_dir +
  * --backup_*: every backup there; else every repository in the catalog. --html <file> also
@@ -60,12 +61,12 @@ export async function runStats(id: string | undefined, flags: StatsFlags, ctx: C
   }
   for (const { location, stats, growth } of out) {
     ctx.stdout.write(`${describeLocation(location)}\n`);
-    ctx.stdout.write(`${'COMPLETED (UTC)'.padEnd(22)}${'ID'.padEnd(38)}${'LOGICAL'.padStart(10)}${'STORED'.padStart(10)}${'DEDUP'.padStart(8)}${'ADDED'.padStart(10)}${'UNIQUE'.padStart(10)}\n`);
+    ctx.stdout.write(`${'COMPLETED (UTC)'.padEnd(22)}${'ID'.padEnd(38)}${'TOTAL'.padStart(10)}${'STORED'.padStart(10)}${'DEDUP'.padStart(8)}${'ADDED'.padStart(10)}${'UNIQUE'.padStart(10)}\n`);
     for (const p of growth.points) {
       const ratio = p.storedSize > 0 ? p.logicalSize / p.storedSize : 1;
       ctx.stdout.write(`${new Date(p.completedAt).toISOString().replace('T', ' ').slice(0, 19).padEnd(22)}${p.id.padEnd(38)}${formatBytes(p.logicalSize).padStart(10)}${formatBytes(p.storedSize).padStart(10)}${`${ratio.toFixed(2)}x`.padStart(8)}${formatBytes(p.addedBytes).padStart(10)}${formatBytes(p.uniqueBytes).padStart(10)}\n`);
     }
-    ctx.stdout.write(`total: ${formatBytes(stats.logicalSize)} logical in ${formatBytes(stats.packBytes)} of ${stats.packs} packs (${formatBytes(stats.liveBytes)} live, dedup ${stats.dedupRatio.toFixed(2)}x)\n`);
+    ctx.stdout.write(`all: ${formatBytes(stats.logicalSize)} total in ${formatBytes(stats.packBytes)} of ${stats.packs} packs (${formatBytes(stats.liveBytes)} live, dedup ${stats.dedupRatio.toFixed(2)}x)\n`);
   }
   if (flags.html !== undefined) ctx.stdout.write(`wrote ${path.resolve(flags.html)}\n`);
   failIfSkipped(skipped, errors, targets.length);
@@ -76,14 +77,15 @@ function statsJson(out: RepoOut[]): Record<string, unknown> {
   return {
     repositories: out.map(({ location, stats, growth }) => ({
       location,
-      logicalSize: stats.logicalSize,
+      totalBytes: stats.logicalSize,
+      logicalSize: stats.logicalSize, // v1's name for totalBytes, kept for scripts that read it
       liveBytes: stats.liveBytes,
       packBytes: stats.packBytes,
       packs: stats.packs,
       dedupRatio: stats.dedupRatio,
       backups: growth.points.map((p) => {
         const s = stats.backups.find((b) => b.id === p.id)!;
-        return { id: p.id, type: p.type, completedAt: new Date(p.completedAt).toISOString(), logicalSize: p.logicalSize, chunks: s.chunks, storedSize: p.storedSize, dedupRatio: s.dedupRatio, addedBytes: p.addedBytes, uniqueBytes: p.uniqueBytes, cumulativeLogical: p.cumulativeLogical, cumulativeStored: p.cumulativeStored };
+        return { id: p.id, type: p.type, completedAt: new Date(p.completedAt).toISOString(), totalBytes: p.logicalSize, logicalSize: p.logicalSize, chunks: s.chunks, storedSize: p.storedSize, dedupRatio: s.dedupRatio, addedBytes: p.addedBytes, uniqueBytes: p.uniqueBytes, cumulativeTotal: p.cumulativeLogical, cumulativeLogical: p.cumulativeLogical, cumulativeStored: p.cumulativeStored };
       }),
     })),
   };
