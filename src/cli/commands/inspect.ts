@@ -105,11 +105,15 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
       if (flags.repair) repaired = await repair(found.repo, ctx);
       if (!ctx.json) ctx.stdout.write(renderBackupTable([found.record]) + checkingBanner('checksum'));
       result = await verifyOne(found.repo, found.record.id, !subset, ctx);
-      if (subset) addSubset([result], (read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx)));
+      if (subset) {
+        read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx);
+        addSubset([result], read);
+      }
     } finally {
       await found.close();
     }
-    if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null, subset: subsetJson(subset?.text, read) });
+    const subsetRead = subsetJson(subset?.text, read);
+    if (ctx.json) printJson(ctx, 'check', { backup: recordJson(found.record), check: result, repair: repaired ?? null, subset: subsetRead });
     checkSummary(ctx, found.record.id, [result], t0, found.repo, { repository: repositoryLabel(found.record.location), source: found.record.source ?? '' });
     failIfDamaged([result]);
     return;
