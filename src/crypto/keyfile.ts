@@ -302,9 +302,10 @@ export async function findKeyFile(store: KeyObjects, prefix: string): Promise<st
 /**
  * Removes key file `id`; refused when it is the key the caller unlocked with (`current`, as restic
  * does: use key passwd, or unlock with another key) or the last key file of the repository.
- * The caller holds the repository's exclusive lock, so two removals cannot race to zero keys.
+ * The caller holds the repository's exclusive lock, so two removals cannot race to zero keys;
+ * `fence` proves it still held right before the deletion (src/repo/key-change.ts).
  */
-export async function removeKey(store: KeyObjects, id: string, current: string): Promise<void> {
+export async function removeKey(store: KeyObjects, id: string, current: string, fence?: () => Promise<void>): Promise<void> {
   const ids = await keyFileIds(store);
   if (!ids.includes(id)) throw new MobrError('NOT_FOUND', `no key ${id.slice(0, 8)} in ${store.location} (see key list)`);
   const key = `key ${id.slice(0, 8)}`;
@@ -315,5 +316,6 @@ export async function removeKey(store: KeyObjects, id: string, current: string):
   if (id === current) {
     throw new MobrError('BAD_INPUT', `${key} is the one this command unlocked with: give another key's password to remove it, or use key passwd`);
   }
+  await fence?.();
   await store.delete(keyPath(id));
 }

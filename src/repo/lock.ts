@@ -58,6 +58,10 @@ let notify: (message: string) => void = () => undefined;
 export function lockNotices(sink: (message: string) => void): void {
   notify = sink;
 }
+/** A notice to whoever runs us (the sink lockNotices set). */
+export function lockNotice(message: string): void {
+  notify(message);
+}
 export const DEFAULT_REFRESH_MS = 5 * 60_000;
 
 let staleDefault = DEFAULT_STALE_MS;
@@ -334,7 +338,7 @@ export async function withExclusiveLock<T>(store: Store, fn: (lock: RepoLock) =>
  * Releases a lock once its work is done (or failed). A release that fails does not undo the work
  * nor hide its error: the user is told (lock notices) that the object stays until it is stale.
  */
-async function releaseOrWarn(lock: RepoLock): Promise<void> {
+export async function releaseOrWarn(lock: RepoLock): Promise<void> {
   try {
     await lock.release();
   } catch (e) {

@@ -9,15 +9,17 @@
  * - `commit`: every chunk the manifest names is indexed, the lock is still ours, then the manifest;
  * - on failure, the writers are abandoned: what they stored is indexed only when the work was
  *   stopped on request and the lock is still ours (the next backup reuses it), never after a loss.
- * The lock is released at the end, whatever happened. `exclusiveSession` (gc, repair) takes the
- * exclusive lock and gives the same signal and fences.
+ * The lock is released at the end, whatever happened. `exclusiveSession` (gc, repair, key remove
+ * and passwd) takes the exclusive lock and gives the same signal and fences; `sharedSession` (key
+ * add, sync's source) a shared lock with no writer; `readSession` (restore) a shared lock that
+ * keeps gc from deleting what it reads (spec/gc.md §2.4).
  */
 import { MobrError, checkAborted, isMobrError } from '../errors.js';
 import { FolderStore, SignalStore } from '../store/decorator.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
-import { withExclusiveLock, withSharedLock, type LockOptions, type RepoLock } from './lock.js';
+import { acquireLock, lockNotice, releaseOrWarn, withExclusiveLock, withSharedLock, type LockOptions, type RepoLock } from './lock.js';
 import type { FileEntry, Manifest } from './manifest.js';
 import type { Repository } from './repository.js';
 import { RepoWriter } from './writer.js';
@@ -34,13 +36,15 @@ interface SessionOptions {
   lock?: LockOptions;
 }
 
-/** What an exclusive session (gc, repair) works with: its lock, and one signal for Ctrl-C and lock loss. */
-class LockedSession {
+/** What a session locks: a repository, or only its store (the key commands open no index). */
+type LockTarget = Pick<Repository, 'store'>;
+
+/** What a session works with: its lock, and one signal for Ctrl-C and lock loss. */
+export class LockedSession {
   /** Fires on the caller's signal or when the lock is lost (its reason: INTERRUPTED or LOCKED). */
   readonly signal: AbortSignal;
 
   constructor(
-    readonly repo: Repository,
     readonly lock: RepoLock,
     callerSignal?: AbortSignal,
   ) {
@@ -69,8 +73,12 @@ export class WriteSession extends LockedSession {
   /** The repository's store with the lock's signal on every call: a lost lock aborts what is in flight. */
   private readonly fenced: Store;
 
-  constructor(repo: Repository, lock: RepoLock, callerSignal?: AbortSignal) {
-    super(repo, lock, callerSignal);
+  constructor(
+    readonly repo: Repository,
+    lock: RepoLock,
+    callerSignal?: AbortSignal,
+  ) {
+    super(lock, callerSignal);
     this.fenced = new SignalStore(repo.store, lock.signal);
   }
 
@@ -121,6 +129,8 @@ export class WriteSession extends LockedSession {
   }
 }
 
+const lockOptions = (o: SessionOptions): LockOptions => ({ purpose: o.purpose, signal: o.signal, clock: o.clock, ...o.lock });
+
 /** Runs fn in a write session (shared lock) on repo; see the header. */
 export function writeSession<T>(repo: Repository, o: SessionOptions, fn: (s: WriteSession) => Promise<T>): Promise<T> {
   return withSharedLock(repo, async (lock) => {
@@ -134,11 +144,46 @@ export function writeSession<T>(repo: Repository, o: SessionOptions, fn: (s: Wri
       await s.abandon(e);
       throw e;
     }
-  }, { purpose: o.purpose, signal: o.signal, clock: o.clock, ...o.lock });
+  }, lockOptions(o));
 }
 
-/** Runs fn holding the exclusive lock on repo (gc, repair). */
-export function exclusiveSession<T>(repo: Repository, o: SessionOptions, fn: (s: LockedSession) => Promise<T>): Promise<T> {
-  const lockOptions = { purpose: o.purpose, signal: o.signal, clock: o.clock, ...o.lock };
-  return withExclusiveLock(repo.store, (lock) => fn(new LockedSession(repo, lock, o.signal)), lockOptions);
+/** Runs fn holding a shared lock on target, with no writer and no index (key add, sync's source). */
+export function sharedSession<T>(target: LockTarget, o: SessionOptions, fn: (s: LockedSession) => Promise<T>): Promise<T> {
+  return withSharedLock(target, (lock) => fn(new LockedSession(lock, o.signal)), lockOptions(o));
+}
+
+/** Runs fn holding the exclusive lock on target (gc, repair, key remove and passwd). */
+export function exclusiveSession<T>(target: LockTarget, o: SessionOptions, fn: (s: LockedSession) => Promise<T>): Promise<T> {
+  return withExclusiveLock(target.store, (lock) => fn(new LockedSession(lock, o.signal)), lockOptions(o));
+}
+
+/**
+ * Runs a reader (restore) holding a shared lock on repo (spec/gc.md §2.4): a gc waits for it, or
+ * defers its deletions, so nothing it reads is deleted under it. The index is reloaded under the
+ * lock and packs gone or damaged are dropped (a chunk held twice is read from the copy that is
+ * there). Losing the lock does not stop a reader: every chunk it reads is checked, so a gc that
+ * deleted under it makes it fail (NOT_FOUND), never write wrong bytes. A repository this process
+ * may not write (ACCESS_DENIED on its lock object: read-only keys or mount) is read without a
+ * lock, with a warning, as before locks were taken for reading.
+ */
+export async function readSession<T>(repo: Repository, o: SessionOptions, fn: () => Promise<T>): Promise<T> {
+  let lock: RepoLock | undefined;
+  try {
+    lock = await acquireLock(repo.store, 'shared', { waitMs: 10 * 60_000, ...lockOptions(o) });
+  } catch (e) {
+    if (!isMobrError(e, 'ACCESS_DENIED')) throw e;
+    const risk = 'a gc running meanwhile may delete what it reads (it then fails, never restores wrong bytes)';
+    lockNotice(`${o.purpose}: reading ${repo.store.location} without a lock (${e.message}); ${risk}`);
+  }
+  try {
+    // a gc before the lock may have removed packs we know: then the index is reloaded (its
+    // replacement names the repacked copies), once, not on every restore of a large repository
+    if ((await repo.dropUnsoundPacks()).length > 0) {
+      await repo.refreshIndex();
+      await repo.dropUnsoundPacks(); // a chunk held twice is read from the copy that is there
+    }
+    return await fn();
+  } finally {
+    if (lock) await releaseOrWarn(lock);
+  }
 }

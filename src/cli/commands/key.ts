@@ -3,14 +3,15 @@
  * files of an encrypted repository (src/crypto/keyfile.ts). Every subcommand first unlocks with
  * the repository password (that key file is the *current* one). `key add` and `key passwd` take
  * the new password from `--new_password_file`, or a prompt (twice, not echoed) when stdin is a
- * terminal; otherwise they refuse. Locks (spec/gc.md §2): `key add` holds a shared lock (adding
- * races with nothing), `key remove` and `key passwd` the exclusive one, so two removals can never
- * race the repository down to no key; `key list` reads only.
+ * terminal; otherwise they refuse. Locks (spec/gc.md §2, src/repo/key-change.ts): `key add` in a
+ * shared session (adding races with nothing), `key remove` and `key passwd` in the exclusive one,
+ * so two removals can never race the repository down to no key, each write fenced; `key list`
+ * reads only.
  */
 import { MobrError } from '../../errors.js';
-import { addKey, findKeyFile, listKeys, removeKey, unlockKey } from '../../crypto/keyfile.js';
+import { findKeyFile, listKeys, unlockKey } from '../../crypto/keyfile.js';
 import type { MasterKey } from '../../crypto/master.js';
-import { withExclusiveLock, withSharedLock } from '../../repo/lock.js';
+import { addKeyFile, removeKeyFile, replaceKeyFile } from '../../repo/key-change.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
 import { bestEffort } from '../../util/best-effort.js';
@@ -91,11 +92,7 @@ export async function runKeyAdd(flags: KeyFlags, ctx: CliContext): Promise<void>
   const kdf = newKdf();
   await run(flags, ctx, async ({ store, where, master }) => {
     const pw = await newPassword(flags);
-    // a shared lock, as a backup's: it waits for a gc, is fenced before the write, and a failed release only warns
-    const id = await withSharedLock({ store }, async (lock) => {
-      await lock.assertHeld();
-      return addKey(store, master, pw, { kdf });
-    }, { purpose: 'key add', signal: ctx.signal });
+    const id = await addKeyFile(store, master, pw, { kdf, signal: ctx.signal });
     if (ctx.json) printJson(ctx, 'key', { repository: where, added: id });
     else ctx.stdout.write(`key ${id.slice(0, 8)} added to ${where}\n`);
   });
@@ -104,7 +101,7 @@ export async function runKeyAdd(flags: KeyFlags, ctx: CliContext): Promise<void>
 export async function runKeyRemove(prefix: string, flags: KeyFlags, ctx: CliContext): Promise<void> {
   await run(flags, ctx, async ({ store, where, current }) => {
     const id = await findKeyFile(store, prefix);
-    await withExclusiveLock(store, () => removeKey(store, id, current), { purpose: 'key remove', signal: ctx.signal });
+    await removeKeyFile(store, id, current, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, 'key', { repository: where, removed: id });
     else ctx.stdout.write(`key ${id.slice(0, 8)} removed from ${where}\n`);
   });
@@ -114,15 +111,7 @@ export async function runKeyPasswd(flags: KeyFlags, ctx: CliContext): Promise<vo
   const kdf = newKdf();
   await run(flags, ctx, async ({ store, where, master, current }) => {
     const pw = await newPassword(flags);
-    const id = await withExclusiveLock(
-      store,
-      async () => {
-        const added = await addKey(store, master, pw, { kdf });
-        await removeKey(store, current, added);
-        return added;
-      },
-      { purpose: 'key passwd', signal: ctx.signal },
-    );
+    const id = await replaceKeyFile(store, master, pw, current, { kdf, signal: ctx.signal });
     if (ctx.json) printJson(ctx, 'key', { repository: where, added: id, removed: current });
     else ctx.stdout.write(`password changed: key ${id.slice(0, 8)} replaces key ${current.slice(0, 8)} in ${where}\n`);
   });
