@@ -17,9 +17,9 @@ import { FastCDC } from '../chunk/fastcdc.js';
 import { defaultScanner } from '../chunk/scanner.js';
 import { packBlob } from '../crypto/blob.js';
 import type { FileEntry, Manifest } from '../repo/manifest.js';
-import { withSharedLock, type LockOptions } from '../repo/lock.js';
+import type { LockOptions } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
-import { writeSession, type WriteSession } from '../repo/session.js';
+import { sharedSession, writeSession, type WriteSession } from '../repo/session.js';
 import { manifestsToCopy } from '../repo/sync-plan.js';
 import type { SyncReport } from '../repo/sync.js';
 import type { RepoWriter } from '../repo/writer.js';
@@ -48,7 +48,7 @@ interface ReencryptOptions {
 /** Copies backups of src into dst, re-chunked and re-sealed with dst's keys (see the file comment). */
 export async function reencryptRepository(src: Repository, dst: Repository, o: ReencryptOptions = {}): Promise<SyncReport> {
   await codecReady();
-  return withSharedLock(src, () =>
+  return sharedSession(src, { purpose: 'sync --reencrypt (source)', signal: o.signal, lock: o.lock }, () =>
     writeSession(dst, { purpose: 'sync --reencrypt (target)', signal: o.signal, lock: o.lock }, async (s) => {
       await src.refreshIndex();
       const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
@@ -63,7 +63,7 @@ export async function reencryptRepository(src: Repository, dst: Repository, o: R
       }
       return r;
     }),
-  { purpose: 'sync --reencrypt (source)', signal: o.signal, ...o.lock });
+  );
 }
 
 /** Each manifest in turn: its files re-chunked, its packs stored and indexed, then the manifest. */

@@ -14,7 +14,8 @@ import type { PackRecord } from './index-file.js';
 import { CONFIG_KEY, manifestKey, packKey } from './keys.js';
 import { chunkCount, chunkId, type Manifest } from './manifest.js';
 import { checkPack, PackBuilder, type BlobEntry } from './pack.js';
-import { withSharedLock, type LockOptions } from './lock.js';
+import type { LockOptions } from './lock.js';
+import { sharedSession, writeSession, type WriteSession } from './session.js';
 import { Repository } from './repository.js';
 import { manifestsToCopy, planTransfer, type TransferPlan } from './sync-plan.js';
 import { mapLimit, WHOLE_PACKS } from '../util/concurrency.js';
@@ -62,14 +63,13 @@ const INDEX_EVERY = 32;
 export async function syncRepository(src: Repository, dst: Store, o: SyncOptions): Promise<SyncReport> {
   await ensureSameConfig(src, dst);
   const dstRepo = await Repository.open(dst, { masterKey: src.crypt?.master }); // same key set: ensureSameConfig
-  return withSharedLock(src, () =>
-    withSharedLock(dstRepo, async (dstLock) => {
+  // the destination's write session reloads its index and drops packs gone there (their chunks are sent again)
+  return sharedSession(src, { purpose: 'sync (source)', signal: o.signal, lock: o.lock }, () =>
+    writeSession(dstRepo, { purpose: 'sync (destination)', signal: o.signal, lock: o.lock }, async (session) => {
       await src.refreshIndex();
-      await dstRepo.refreshIndex();
-      await dstRepo.dropUnsoundPacks(); // chunks of packs gone at the destination are sent again
-      return copy(src, dstRepo, o.pool, o, () => dstLock.assertHeld());
-    }, { purpose: 'sync (destination)', signal: o.signal, ...o.lock }),
-  { purpose: 'sync (source)', signal: o.signal, ...o.lock });
+      return copy(src, session, o);
+    }),
+  );
 }
 
 async function ensureSameConfig(src: Repository, dst: Store): Promise<void> {
@@ -122,31 +122,37 @@ async function copyKeyFiles(src: Repository, dst: Store): Promise<void> {
   }
 }
 
-async function copy(src: Repository, dst: Repository, pool: BlobDecoder, o: SyncOptions, fence: () => Promise<void>): Promise<SyncReport> {
+async function copy(src: Repository, session: WriteSession, o: SyncOptions): Promise<SyncReport> {
+  const dst = session.repo;
   const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
   const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
   const plan = await planTransfer(src, dst, manifests);
-  const t = new Transfer(dst, r, { packsDone: 0, packsTotal: plan.whole.length + plan.partial.size, bytesSent: 0, manifestsDone: 0, manifestsTotal: manifests.length }, o);
-  await sendWholePacks(src, t, plan, pool);
-  await sendNeededChunks(src, t, plan, pool);
+  const t = new Transfer(session, r, { packsDone: 0, packsTotal: plan.whole.length + plan.partial.size, bytesSent: 0, manifestsDone: 0, manifestsTotal: manifests.length }, o);
+  await sendWholePacks(src, t, plan, o.pool);
+  await sendNeededChunks(src, t, plan, o.pool);
   await t.flushIndex();
-  await sendManifests(src, t, manifests, fence);
+  await sendManifests(src, t, manifests);
   return r;
 }
 
 /**
- * Writing to the destination: counts what is sent, reports progress, and writes an index object
- * for every INDEX_EVERY packs stored (so a resumed run finds them indexed).
+ * Writing to the destination, in its write session: counts what is sent, reports progress, and
+ * writes an index object for every INDEX_EVERY packs stored (so a resumed run finds them
+ * indexed). Its puts go through the session's fenced store (a lost lock aborts them), and each
+ * pack and manifest starts only while the lock is held.
  */
 class Transfer {
   private pending: PackRecord[] = [];
+  readonly dst: Repository;
 
   constructor(
-    readonly dst: Repository,
+    readonly session: WriteSession,
     readonly r: SyncReport,
     private readonly progress: SyncProgress,
     private readonly o: SyncOptions,
-  ) {}
+  ) {
+    this.dst = session.repo;
+  }
 
   async stored(p: PackRecord): Promise<void> {
     this.pending.push(p);
@@ -162,7 +168,7 @@ class Transfer {
   }
 
   async put(key: string, data: Uint8Array, ifNoneMatch = false): Promise<void> {
-    await this.dst.store.put(key, data, { ifNoneMatch });
+    await this.session.store.put(key, data, { ifNoneMatch });
     this.r.bytesSent += data.length;
     this.progress.bytesSent = this.r.bytesSent;
   }
@@ -177,7 +183,9 @@ class Transfer {
     this.o.onProgress?.(this.progress);
   }
 
+  /** LOCKED once the destination's lock is lost (or overdue), INTERRUPTED once the caller's signal fired. */
   checkAbort(): void {
+    this.session.lock.check();
     if (this.o.signal?.aborted) throw new MobrError('INTERRUPTED', `sync to ${this.dst.store.location} interrupted; run it again to resume`);
   }
 }
@@ -234,7 +242,7 @@ async function sendNeededChunks(src: Repository, t: Transfer, plan: TransferPlan
 }
 
 /** Manifests last, each only once every chunk it names is indexed at the destination. */
-async function sendManifests(src: Repository, t: Transfer, manifests: Manifest[], fence: () => Promise<void>): Promise<void> {
+async function sendManifests(src: Repository, t: Transfer, manifests: Manifest[]): Promise<void> {
   const { dst, r } = t;
   for (const m of manifests) {
     t.checkAbort();
@@ -243,7 +251,7 @@ async function sendManifests(src: Repository, t: Transfer, manifests: Manifest[]
         if (!dst.index.has(toHex(chunkId(f, i)))) throw new MobrError('NOT_FOUND', `sync: chunk ${toHex(chunkId(f, i)).slice(0, 16)} of backup ${m.id} did not reach ${dst.store.location}`);
       }
     }
-    await fence();
+    await t.session.assertHeld(); // fencing: never a manifest after losing the lock
     try {
       await t.put(manifestKey(m.id), await src.store.get(manifestKey(m.id)), true);
       r.copied.push(m.id);
