@@ -117,18 +117,24 @@ async function listStored(repo: Repository, signal: AbortSignal | undefined): Pr
   return { objects, files };
 }
 
-/** Step 3: every chunk a remaining manifest names (a manifest that does not decode stops gc). */
+/**
+ * Step 3: every chunk a remaining manifest names (a manifest that does not decode stops gc). A
+ * manifest listed but gone when read was deleted meanwhile (a `delete` that found the repository
+ * held deletes manifests without a lock, spec/gc.md §2.1): it names nothing that must stay.
+ */
 async function markLive(repo: Repository, input: PlanInput, r: GcReport): Promise<IdSet> {
   const live = new IdSet(); // compact: one typed-array table (id-set.ts)
   const ids = (await repo.listBackupIds()).filter((id) => !input.exclude.has(id));
   input.onMarked?.(0, ids.length);
+  let marked = 0;
   for (const [k, id] of ids.entries()) {
     checkAborted(input.signal);
-    const m = await repo.loadManifest(id).catch((err) => Promise.reject(withContext('gc refused', err)));
-    for (const f of m.files) for (let i = 0; i < chunkCount(f); i++) live.add(toHex(chunkId(f, i)));
+    const m = await repo.loadManifest(id).catch((err) => (isMobrError(err, 'ENOENT_BACKUP') ? undefined : Promise.reject(withContext('gc refused', err))));
+    if (m) marked++;
+    for (const f of m?.files ?? []) for (let i = 0; i < chunkCount(f); i++) live.add(toHex(chunkId(f, i)));
     input.onMarked?.(k + 1, ids.length);
   }
-  r.backups = ids.length;
+  r.backups = marked;
   r.liveChunks = live.size;
   return live;
 }

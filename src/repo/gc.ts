@@ -155,7 +155,7 @@ async function collect(repo: Repository, lock: RepoLock, o: GcOptions): Promise<
   }
   const written: PackRecord[] = [];
   try {
-    await repackLive(repo, plan, written, r, o);
+    await repackLive(repo, plan, written, r, o, lock);
     await o.onStep?.('repacked');
     // Every check that can stop gc is behind us: the caller's irreversible step (deleting
     // manifests) happens only now.
@@ -201,8 +201,12 @@ async function commitOnce(o: GcOptions, lock: RepoLock): Promise<void> {
   await o.commit?.();
 }
 
-/** Step 7: verified copies of the live chunks of sparse packs, into new packs. */
-async function repackLive(repo: Repository, plan: GcPlan, written: PackRecord[], r: GcReport, o: GcOptions): Promise<void> {
+/**
+ * Step 7: verified copies of the live chunks of sparse packs, into new packs. Each pack is
+ * written only with the lock proven held (spec/gc.md §2.1, "Fencing"): a gc that wakes past its
+ * lock's staleness writes no pack more (they would be orphans for the next gc).
+ */
+async function repackLive(repo: Repository, plan: GcPlan, written: PackRecord[], r: GcReport, o: GcOptions, lock: RepoLock): Promise<void> {
   const copies = plan.copies.filter((c) => c.blobs.length > 0);
   const totalBytes = copies.reduce((s, c) => s + (plan.files.get(c.pack.id)?.size ?? 0), 0);
   const reading = { phase: 'repack' as const, done: 0, total: copies.length, bytes: 0, totalBytes };
@@ -212,6 +216,7 @@ async function repackLive(repo: Repository, plan: GcPlan, written: PackRecord[],
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
+    await lock.assertHeld();
     await repo.store.put(packKey(built.id), built.bytes);
     written.push({ id: built.id, blobs: built.blobs });
     r.bytesWritten += built.bytes.length;
