@@ -11,6 +11,7 @@ import { verifyBackup, type VerifyOptions, type VerifyReport } from './backup/ve
 import type { RepoOptions } from './repo/config.js';
 import type { Manifest } from './repo/manifest.js';
 import { Repository, type RepoKeys } from './repo/repository.js';
+import { readSession } from './repo/session.js';
 import type { Location, S3Credentials } from './store/location.js';
 import { openStore } from './store/open.js';
 import { v1 as uuidv1 } from 'uuid';
@@ -59,10 +60,10 @@ export async function backup(repo: Repository, dir: string, o: Omit<BackupOption
   return backupTree(repo, dir, { ...o, id: o.id === undefined ? uuidv1() : checkBackupId(o.id) });
 }
 
-/** Restores backup `id` into `dest`, byte-identical, with modes and mtimes. */
+/** Restores backup `id` into `dest`, byte-identical, with modes and mtimes, holding a shared lock (no gc deletes what it reads). */
 export async function restore(repo: Repository, id: string, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
   checkOutputFolder(dest, 'restore target'); // never inside a repository (the output rule)
-  return restoreBackup(repo, await repo.loadManifest(id), dest, o);
+  return readSession(repo, { purpose: `restore ${id}`, signal: o.signal }, async () => restoreBackup(repo, await repo.loadManifest(id), dest, o));
 }
 
 /** Checks backup `id`: every chunk exists (and with `readData`, every byte and SHA-256). */

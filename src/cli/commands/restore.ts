@@ -33,6 +33,7 @@ import { Progress } from '../progress.js';
 import { repositoryLabel } from '../metrics.js';
 import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
+import { readSession } from '../../repo/session.js';
 import { withLock } from '../lock.js';
 import { makeDirs } from '../../backup/paths.js';
 import { formatDuration } from '../units.js';
@@ -81,9 +82,10 @@ export async function runRestore(id: string | undefined, flags: RestoreFlags, ct
       if (!src.repo) throw new MobrError('BAD_INPUT', `--dry_run plans reads from a mobr repository; ${describeLocation(src.from)} is a MatrixOne backup folder (run check on it instead)`);
       return printRestoreDryRun(ctx, src.repo, manifest, src.from, to, to.backupDir === 's3' ? describeLocation(to) : path.join(to.path, MO_DATA));
     }
-    await src.repo?.dropUnsoundPacks(); // read a chunk held twice from the copy that is still there
     const t0 = process.hrtime.bigint();
-    const { done, tae } = await writeRestore(src, manifest, target, flags, parallelism, progress, ctx);
+    const write = () => writeRestore(src, manifest, target, flags, parallelism, progress, ctx);
+    // a shared lock on the repository: no gc deletes what the restore reads (spec/gc.md §2.4)
+    const { done, tae } = src.repo ? await readSession(src.repo, { purpose: `restore ${manifest.id}`, signal: ctx.signal }, write) : await write();
     progress.done();
     printResult(ctx, src, manifest, to, done, tae, Number(process.hrtime.bigint() - t0));
   } finally {
