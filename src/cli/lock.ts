@@ -8,7 +8,11 @@
  * free or reused), when it is older than STALE_MS (another host or namespace, a process that hung,
  * an older mobr's lock without those facts), or when it does not parse (damage, or a leftover of an
  * older mobr that wrote in place) once older than UNPARSABLE_GRACE_MS: then it is moved aside and retried.
- * Locks are held for milliseconds (read, modify, write), never during a backup.
+ * Locks are held for milliseconds (read, modify, write), never during a backup, so they are not
+ * refreshed: a holder that overruns STALE_MS (paused, or stalled on a dead mount) is as good as
+ * gone. Instead the holder is fenced: `held()` (given to fn) fails LOCKED once its lock file no
+ * longer holds its nonce, and the catalog calls it right before it replaces the file, so a holder
+ * whose lock was broken writes nothing (spec/meta.md "Writing both atomically").
  *
  * Not the repository lock (src/repo/lock.ts), on purpose: that one lives on any Store (S3 too),
  * is held for hours, shared or exclusive, with a heartbeat, fencing and the store's clock; this
@@ -58,7 +62,7 @@ function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number, n
  * staleMs: a lock older than this is broken even if its process lives (Infinity: never by age).
  * clock: the wall clock ages are measured on (`at`, file mtimes); the wait itself is monotonic.
  */
-export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS, clock: Clock = systemClock): Promise<T> {
+export async function withLock<T>(file: string, fn: (held: () => Promise<void>) => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS, clock: Clock = systemClock): Promise<T> {
   const mine: LockInfo = { ...processIdentity(), nonce: randomBytes(8).toString('hex'), at: clock.now() };
   const deadline = performance.now() + timeoutMs;
   let delay = 5;
@@ -78,8 +82,12 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
     await sleep(delay);
     delay = Math.min(delay * 2, 100);
   }
+  const held = async () => {
+    const now = await readLock(file);
+    if (now?.nonce !== mine.nonce) throw new MobrError('LOCKED', `${file} was broken as stale while this process held it (${Math.round(staleMs / 1000)} s); nothing was written, run the command again`);
+  };
   try {
-    return await fn();
+    return await fn(held);
   } finally {
     const now = await readLock(file);
     if (now?.nonce === mine.nonce) await fsp.rm(file, { force: true });

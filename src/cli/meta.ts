@@ -200,11 +200,11 @@ export class Catalog {
 
   /** Read-modify-write under the lock; fn's result replaces the records atomically. */
   async update(fn: (records: BackupRecord[]) => BackupRecord[]): Promise<void> {
-    await withLock(`${this.file}.lock`, async () => {
+    await withLock(`${this.file}.lock`, async (held) => {
       const { records, legacy, skipped } = await this.loadUnlocked();
       const next = fn(records).map(cleanRecord);
       if (legacy) await this.keepLegacyCopy();
-      await this.writePair(serializeMeta(next, skipped));
+      await this.writePair(serializeMeta(next, skipped), held);
     });
   }
 
@@ -231,15 +231,21 @@ export class Catalog {
     });
   }
 
-  /** The two-file write described in the file comment. */
-  private async writePair(text: string): Promise<void> {
+  /** The two-file write described in the file comment; `held` fences it (lock.ts), before the `.next` files and again before the first rename. */
+  private async writePair(text: string, held: () => Promise<void>): Promise<void> {
     // the output rule: a regular file (a link's target), never a device, never in a repository
     const file = checkOutputFile(this.file, { what: 'meta file', replace: true, regularOnly: true }).path;
     const next = `${file}.next`;
     const sumNext = `${file}.sha256.next`;
+    await held();
     try {
       await writeSynced(next, text);
       await writeSynced(sumNext, metaChecksum(text));
+    } catch (e) {
+      throw writeError(this.file, e);
+    }
+    await held();
+    try {
       await fsp.rename(next, file);
       await fsp.rename(sumNext, `${file}.sha256`);
       await syncDir(path.dirname(file));
