@@ -4,17 +4,27 @@
  * the check before the manifest; nothing is committed. A session refuses a commit whose chunks are
  * not indexed, and hands out the staging folder of its backup and nothing else of the repository.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backupTree } from '../src/backup/backup.js';
-import { defaultStaleMs, DEFAULT_STALE_MS } from '../src/repo/lock.js';
+import { Catalog, type BackupRecord } from '../src/cli/meta.js';
+import { initKeys, keyFileIds, type KdfParams } from '../src/crypto/keyfile.js';
+import { restore } from '../src/index.js';
+import { deleteBackups } from '../src/repo/delete.js';
+import { addKeyFile, removeKeyFile, replaceKeyFile } from '../src/repo/key-change.js';
+import { acquireLock, defaultStaleMs, DEFAULT_STALE_MS, lockNotices } from '../src/repo/lock.js';
 import { Repository } from '../src/repo/repository.js';
 import { writeSession } from '../src/repo/session.js';
+import { syncRepository } from '../src/repo/sync.js';
 import { StoreDecorator } from '../src/store/decorator.js';
+import { MobrError } from '../src/errors.js';
 import { MemStore } from '../src/store/mem.js';
-import type { PutOptions } from '../src/store/store.js';
+import type { CallOptions, PutOptions } from '../src/store/store.js';
 import { WorkerPool } from '../src/workers/pool.js';
-import { pseudoRandom, tempDir, writeTree } from './helpers/tree.js';
+import { processIdentity } from '../src/util/process.js';
+import { ManualClock } from './helpers/clock.js';
+import { pseudoRandom, readTree, tempDir, writeTree, type TreeFile } from './helpers/tree.js';
 
 const OPTS = { chunker: { min: 1024, avg: 4096, max: 16384 }, packSize: 32 * 1024 };
 let pool: WorkerPool;
@@ -44,6 +54,7 @@ class HangingPacks extends StoreDecorator<MemStore> {
   }
 }
 
+const errOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
 const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code ?? String(e));
 
 describe('write session (issue #25)', () => {
@@ -78,5 +89,237 @@ describe('write session (issue #25)', () => {
       expect(await codeOf(staging.get('staging/b22/x'))).toBe('UNSAFE_PATH');
     });
     expect(await repo.listBackupIds()).toEqual([]);
+  });
+});
+
+/** Another process removed every lock object (`unlock --remove_all`), or a stalled holder's was judged stale. */
+const dropLocks = (mem: MemStore) => {
+  for (const k of [...mem.objects.keys()]) if (k.startsWith('locks/')) mem.objects.delete(k);
+};
+const keysOf = (mem: MemStore) => [...mem.objects.keys()].filter((k) => k.startsWith('data/')).sort();
+
+async function backupFiles(repo: Repository, id: string, files: TreeFile[]): Promise<void> {
+  const dir = await tempDir('mobr-session-paths-');
+  await writeTree(dir, files);
+  try {
+    await backupTree(repo, dir, { id, pool });
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+const tree = (seed: number, n = 4, size = 60_000): TreeFile[] => Array.from({ length: n }, (_, i) => ({ path: `d${i % 2}/f${seed}-${i}`, data: pseudoRandom(seed * 100 + i, size), mode: 0o644 }));
+
+/** Runs `hook` (once) at a chosen call of the store: the moment another process acts. */
+class Trap extends StoreDecorator<MemStore> {
+  hook?: (key: string) => Promise<unknown> | unknown;
+  when: (op: 'get' | 'put' | 'list', key: string) => boolean = () => false;
+  private async fire(op: 'get' | 'put' | 'list', key: string): Promise<void> {
+    if (!this.hook || !this.when(op, key)) return;
+    const h = this.hook;
+    this.hook = undefined;
+    await h(key);
+  }
+  override async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+    await this.fire('get', key);
+    return this.inner.get(key, o);
+  }
+  override async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+    await this.fire('get', key);
+    return this.inner.getRange(key, offset, length, o);
+  }
+  override async put(key: string, data: Uint8Array, o?: PutOptions): Promise<void> {
+    await this.inner.put(key, data, o);
+    await this.fire('put', key);
+  }
+  override async *list(prefix: string) {
+    await this.fire('list', prefix);
+    yield* this.inner.list(prefix);
+  }
+}
+
+describe('every session path is fenced (issue #25)', () => {
+  it('gc stalled at `planned` past staleMs writes no repacked pack (they would be orphans)', async () => {
+    const clock = new ManualClock();
+    const mem = new MemStore(clock);
+    const repo = await Repository.init(mem, OPTS);
+    const big = pseudoRandom(3, 200_000);
+    await backupFiles(repo, 'a', [{ path: 'f', data: big, mode: 0o644 }]);
+    await backupFiles(repo, 'b', [{ path: 'f', data: big.subarray(0, 100_000), mode: 0o644 }]); // a pack of a's is half live: repacked
+    let atPlanned: string[] = [];
+    const err = await errOf(deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0, repackThreshold: 0.99, clock, onStep: (step) => {
+      if (step !== 'planned') return;
+      atPlanned = keysOf(mem);
+      clock.advance(31 * 60_000); // a frozen gc wakes past its lock's staleness
+    } }));
+    expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/^gc lost the repository lock .*not refreshed for 31 min.*nothing was deleted$/) });
+    expect(atPlanned.length).toBeGreaterThan(0);
+    expect(keysOf(mem), 'packs written by a gc that had lost its lock').toEqual(atPlanned);
+  });
+
+  it('a manifest deleted without a lock while gc marks (a deferred delete elsewhere) does not make gc refuse', async () => {
+    const mem = new MemStore();
+    const trap = new Trap(mem);
+    const repo = await Repository.init(trap, OPTS);
+    await backupFiles(repo, 'a', tree(40, 2, 20_000));
+    await backupFiles(repo, 'b', tree(41, 2, 20_000));
+    await backupFiles(repo, 'c', tree(42, 2, 20_000));
+    trap.when = (op, key) => op === 'get' && key === 'backups/b'; // gc listed b, then reads it: gone meanwhile
+    trap.hook = () => mem.delete('backups/b');
+    const d = await deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0 });
+    expect(d.gc).toMatchObject({ backups: 1 }); // c: a excluded, b gone
+    expect(await repo.listBackupIds()).toEqual(['c']);
+  });
+
+  it('sync stops at the next pack once its destination lock is overdue, not after sending every pack', async () => {
+    const clock = new ManualClock();
+    const src = await Repository.init(new MemStore(clock), OPTS);
+    await backupFiles(src, 's1', [{ path: 'big', data: pseudoRandom(5, 600_000), mode: 0o644 }]); // ~19 packs of 32 KiB
+    const total = keysOf(src.store as MemStore).length;
+    const dst = new MemStore(clock);
+    let stalled = false;
+    const err = await errOf(syncRepository(src, dst, { pool, lock: { clock }, onProgress: (p) => {
+      if (p.packsDone !== 1 || stalled) return;
+      stalled = true;
+      clock.advance(31 * 60_000); // a sync frozen past its lock's staleness: a gc may have walked past it
+    } }));
+    expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('sync (destination) lost the repository lock') });
+    expect(total).toBeGreaterThan(12);
+    // the packs already in flight (3 at a time) end; none starts after the loss
+    expect(keysOf(dst).length, `packs sent after the lock was lost (of ${total})`).toBeLessThanOrEqual(4);
+    expect([...dst.objects.keys()].filter((k) => k.startsWith('backups/'))).toEqual([]);
+  });
+
+  const CHEAP: KdfParams = { name: 'scrypt', n: 16, r: 1, p: 1 };
+  const pw = (s: string) => new TextEncoder().encode(s);
+
+  it('key add waits for an exclusive lock (gc, key passwd): LOCKED, nothing added', async () => {
+    const mem = new MemStore();
+    const master = await initKeys(mem, pw('one'), { kdf: CHEAP });
+    const gcLock = await acquireLock(mem, 'exclusive', { purpose: 'gc' });
+    expect(await codeOf(addKeyFile(mem, master, pw('two'), { kdf: CHEAP, lock: { waitMs: 150 } }))).toBe('LOCKED');
+    expect(await keyFileIds(mem)).toHaveLength(1);
+    await gcLock.release();
+    await addKeyFile(mem, master, pw('two'), { kdf: CHEAP });
+    expect(await keyFileIds(mem)).toHaveLength(2);
+  });
+
+  it('key remove whose exclusive lock is lost before the deletion removes nothing', async () => {
+    const mem = new MemStore();
+    const trap = new Trap(mem);
+    const master = await initKeys(mem, pw('one'), { kdf: CHEAP });
+    const [current] = await keyFileIds(mem);
+    const other = await addKeyFile(mem, master, pw('two'), { kdf: CHEAP });
+    trap.when = (op, key) => op === 'list' && key === 'keys'; // removeKey lists the keys, then deletes
+    trap.hook = () => dropLocks(mem);
+    expect(await errOf(removeKeyFile(trap, other, current))).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('key remove lost the repository lock') });
+    expect((await keyFileIds(mem)).sort()).toEqual([current, other].sort());
+  });
+
+  it('key passwd whose lock is lost after adding the new key keeps the old one and says both open the repository', async () => {
+    const mem = new MemStore();
+    const trap = new Trap(mem);
+    await initKeys(mem, pw('old'), { kdf: CHEAP });
+    const [current] = await keyFileIds(mem);
+    const master = (await import('../src/crypto/keyfile.js')).unlockKey(mem, pw('old'));
+    trap.when = (op, key) => op === 'put' && key.startsWith('keys/');
+    trap.hook = () => dropLocks(mem);
+    const err = await errOf(replaceKeyFile(trap, (await master).master, pw('new'), current, { kdf: CHEAP }));
+    expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/key passwd lost the repository lock.*\(the new password\) was added, key \w{8} \(the old one\) was not removed/) });
+    expect(await keyFileIds(mem)).toContain(current);
+    expect(await keyFileIds(mem)).toHaveLength(2);
+  });
+
+  it('a restore holds a shared lock: a delete meanwhile frees nothing it reads, and the restore is whole', async () => {
+    const mem = new MemStore();
+    const trap = new Trap(mem);
+    const repo = await Repository.init(trap, OPTS);
+    const a = tree(20, 6);
+    await backupFiles(repo, 'a', a);
+    await backupFiles(repo, 'b', tree(21, 2));
+    let deleted: Awaited<ReturnType<typeof deleteBackups>> | undefined;
+    trap.when = (op, key) => op === 'get' && key.startsWith('data/'); // the restore's first pack read
+    trap.hook = async () => void (deleted = await deleteBackups(await Repository.open(mem), ['a'], { gc: true, safetyWindowMs: 0 }));
+    const dir = await tempDir('mobr-session-restore-');
+    try {
+      await restore(repo, 'a', dir, { pool });
+      expect(deleted?.gc, 'gc ran beside the restore').toBe('deferred');
+      const got = await readTree(dir);
+      for (const f of a) expect(Buffer.compare(got.get(f.path)!.data, Buffer.from(f.data)), f.path).toBe(0);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A repository this process may read but not write (read-only keys or mount). */
+class ReadOnly extends StoreDecorator<MemStore> {
+  override put(key: string): Promise<void> {
+    return Promise.reject(new MobrError('ACCESS_DENIED', `cannot write ${key}: permission denied`));
+  }
+}
+
+describe('a restore after a gc its repository object did not see', () => {
+  it('reloads the index once a pack it knows is gone, and reads the repacked copy', async () => {
+    const mem = new MemStore();
+    const repo = await Repository.init(mem, OPTS);
+    const big = pseudoRandom(3, 200_000);
+    const b = [{ path: 'f', data: big.subarray(0, 100_000), mode: 0o644 }];
+    await backupFiles(repo, 'a', [{ path: 'f', data: big, mode: 0o644 }]);
+    await backupFiles(repo, 'b', b);
+    const reader = await Repository.open(mem);
+    await reader.loadManifest('b');
+    expect(reader.indexesAll((await reader.loadManifest('b')).files[0])).toBe(true); // its index is loaded now
+    const d = await deleteBackups(await Repository.open(mem), ['a'], { gc: true, safetyWindowMs: 0 });
+    expect(d.gc).toMatchObject({ packsRepacked: 1 });
+    const dir = await tempDir('mobr-session-reload-');
+    try {
+      await restore(reader, 'b', dir, { pool });
+      expect(Buffer.compare((await readTree(dir)).get('f')!.data, Buffer.from(b[0].data))).toBe(0);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a restore from a repository it cannot write', () => {
+  it('reads without a lock and says so in one warning', async () => {
+    const mem = new MemStore();
+    const a = tree(30, 2, 20_000);
+    await backupFiles(await Repository.init(mem, OPTS), 'a', a);
+    const notices: string[] = [];
+    lockNotices((m) => notices.push(m));
+    const dir = await tempDir('mobr-session-ro-');
+    try {
+      await restore(await Repository.open(new ReadOnly(mem)), 'a', dir, { pool });
+      const got = await readTree(dir);
+      for (const f of a) expect(Buffer.compare(got.get(f.path)!.data, Buffer.from(f.data)), f.path).toBe(0);
+      expect(notices).toEqual([expect.stringMatching(/^restore a: reading memory without a lock \(.*permission denied\); a gc running meanwhile may delete what it reads/)]);
+    } finally {
+      lockNotices(() => undefined);
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the catalog lock (src/cli/lock.ts) fences its holder', () => {
+  const rec = (i: number): BackupRecord => ({ id: `0000000${i}-126f-11ef-9902-26dd28356ef3`, size: i, location: { backupDir: 'filesystem', path: `/b/${i}` }, atTime: 1_715_745_404_915, durationNs: 1, completeTime: 1_715_745_413_563, backupTs: '1715745404915410000-1', backupType: 'full' });
+
+  it('a writer whose lock was broken as stale meanwhile writes nothing (another process holds it now)', async () => {
+    const dir = await tempDir('mobr-catalog-lock-');
+    const file = path.join(dir, 'mo_br.meta');
+    const lock = `${file}.lock`;
+    const c = new Catalog(file);
+    await c.add(rec(1));
+    const before = readFileSync(file, 'utf8');
+    const err = await errOf(c.update((rs) => {
+      // as another process does with a lock older than 2 min: moved aside, its own written
+      renameSync(lock, `${lock}.stale`);
+      writeFileSync(lock, JSON.stringify({ ...processIdentity(), nonce: 'other', at: Date.now() }));
+      return [...rs, rec(2)];
+    }));
+    expect(err).toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/was broken as stale while this process held it .*nothing was written/) });
+    expect(readFileSync(file, 'utf8'), 'the catalog was written by a holder that had lost its lock').toBe(before);
+    expect(JSON.parse(readFileSync(lock, 'utf8')).nonce, "the other process's lock stays").toBe('other');
+    await fsp.rm(dir, { recursive: true, force: true });
   });
 });
