@@ -57,12 +57,15 @@ function isStale(info: LockInfo | undefined, mtimeMs: number, staleMs: number, n
   return provablyGone(info);
 }
 
+/** What fn is given: fails LOCKED once the lock file no longer holds this holder's nonce (see the file comment). */
+type Fence = () => Promise<void>;
+
 /**
  * Runs fn while holding the lock file; waits up to timeoutMs for another holder, then LOCKED.
  * staleMs: a lock older than this is broken even if its process lives (Infinity: never by age).
  * clock: the wall clock ages are measured on (`at`, file mtimes); the wait itself is monotonic.
  */
-export async function withLock<T>(file: string, fn: (held: () => Promise<void>) => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS, clock: Clock = systemClock): Promise<T> {
+export async function withLock<T>(file: string, fn: (held: Fence) => Promise<T>, timeoutMs = 30_000, staleMs = STALE_MS, clock = systemClock): Promise<T> {
   const mine: LockInfo = { ...processIdentity(), nonce: randomBytes(8).toString('hex'), at: clock.now() };
   const deadline = performance.now() + timeoutMs;
   let delay = 5;
@@ -84,7 +87,9 @@ export async function withLock<T>(file: string, fn: (held: () => Promise<void>) 
   }
   const held = async () => {
     const now = await readLock(file);
-    if (now?.nonce !== mine.nonce) throw new MobrError('LOCKED', `${file} was broken as stale while this process held it (${Math.round(staleMs / 1000)} s); nothing was written, run the command again`);
+    if (now?.nonce === mine.nonce) return;
+    const broken = `${file} was broken as stale while this process held it (${Math.round(staleMs / 1000)} s)`;
+    throw new MobrError('LOCKED', `${broken}; nothing was written, run the command again`);
   };
   try {
     return await fn(held);
