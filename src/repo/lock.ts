@@ -173,7 +173,17 @@ export class RepoLock {
     return Math.max(this.clock.now() - this.lastWall, performance.now() - this.lastMono);
   }
 
-  /** Held only while refreshed within staleMs − margin (margin: staleMs / 2; spec/gc.md §2.1). */
+  /**
+   * Lost once its last successful refresh began longer ago than this (3/4 of staleMs, restic's
+   * "refreshability timeout"): a refresh PUT that lands later might land after another process
+   * judged the lock stale. Before that, a heartbeat held up (a busy or starved event loop, a slow
+   * store) still renews the lock in time (spec/gc.md §2.1).
+   */
+  get lossMs(): number {
+    return (this.staleMs * 3) / 4;
+  }
+
+  /** The fence before an irreversible step: the last refresh began within staleMs / 2, so the step has staleMs / 2 to land (spec/gc.md §2.1). */
   get fenceMs(): number {
     return this.staleMs / 2;
   }
@@ -190,9 +200,9 @@ export class RepoLock {
     return new LockLostError(`${this.purpose} lost the repository lock on ${this.store.location} (${this.lostBecause})${this.kind === 'shared' ? '; nothing was committed, run it again' : ''}`, { cause: this.refreshError });
   }
 
-  private checkOverdue(): void {
+  private checkOverdue(limitMs = this.lossMs): void {
     const since = this.sinceRefresh();
-    if (since > this.fenceMs) this.lose(`not refreshed for ${minutes(since)}`);
+    if (since > limitMs) this.lose(`not refreshed for ${minutes(since)}`);
   }
 
   startHeartbeat(): void {
@@ -236,18 +246,34 @@ export class RepoLock {
     }
   }
 
-  /** Synchronous fence (before each deletion of a batch): LOCKED once lost or overdue. */
-  check(): void {
+  /** Synchronous, for work loops: LOCKED once the lock is lost (removed, or not refreshed for lossMs). */
+  checkLost(): void {
     if (this.released) return;
     this.checkOverdue();
     if (this.lostBecause !== undefined) throw this.lostError();
   }
 
-  /** Fencing check before an irreversible write: LOCKED unless the lock is surely still ours. */
+  /** Synchronous fence (before each deletion of a batch): LOCKED once lost, or once the last refresh began over fenceMs ago (then lost). */
+  check(): void {
+    if (this.released) return;
+    this.checkOverdue(this.fenceMs);
+    if (this.lostBecause !== undefined) throw this.lostError();
+  }
+
+  /**
+   * Fencing check before an irreversible write: LOCKED unless the lock is surely still ours. A
+   * lock not refreshed for staleMs / 4 is refreshed first (twice if the refresh it met in flight
+   * began before a stall), so a held-up heartbeat does not fail the fence while the lock is not lost.
+   */
   async assertHeld(): Promise<void> {
-    this.check();
-    if (this.sinceRefresh() > this.staleMs / 4) await this.tryRefresh();
-    else if (!(await this.store.stat(this.key))) this.lose('removed by another process');
+    this.checkLost();
+    if (this.sinceRefresh() <= this.staleMs / 4) {
+      if (!(await this.store.stat(this.key))) this.lose('removed by another process');
+    } else {
+      const met = this.inflight !== undefined;
+      await this.tryRefresh();
+      if (met && this.sinceRefresh() > this.staleMs / 4) await this.tryRefresh();
+    }
     this.check();
   }
 

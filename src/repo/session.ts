@@ -56,9 +56,9 @@ export class LockedSession {
     return this.lock.storeNow;
   }
 
-  /** Throws (INTERRUPTED or LOCKED) once the work must stop; synchronous, for loops. */
+  /** Throws (INTERRUPTED or LOCKED) once the work must stop; synchronous, for loops (irreversible steps call assertHeld). */
   check(): void {
-    this.lock.check();
+    this.lock.checkLost();
     checkAborted(this.signal);
   }
 
