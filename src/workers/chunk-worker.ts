@@ -11,7 +11,8 @@ import { moved } from './transfer.js';
 import { finishFiles, packWrites } from './pack-writes.js';
 import { packCheck } from './pack-check.js';
 import { filesTask } from './files-task.js';
-import type { DecodeResult, DecodeTask, Task } from './tasks.js';
+import { defaultScanner } from '../chunk/scanner.js';
+import type { DecodeResult, DecodeTask, FilesTask, Task } from './tasks.js';
 
 /** The task's repository sealing (an encrypted repository's, made once per key in this thread), or undefined. */
 const cryptOf = (keys: MasterKey | undefined): Promise<Crypt | undefined> => (keys ? cryptFor(keys) : Promise.resolve(undefined));
@@ -34,6 +35,24 @@ async function decodeTask(t: DecodeTask): Promise<unknown> {
   const r: DecodeResult = { plain, problems };
   // Every buffer here is the task's own (received or decoded): hand all of them over, small or not.
   return moved(r, plain.filter((p): p is Uint8Array => p !== null), 0);
+}
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Readies this thread for files tasks one step a turn of the event loop (the compressor, the
+ * hasher, the scanner's WASM build and self-check: ~50-90 ms of CPU in all): an inline pool runs
+ * them on the main thread (WorkerPool.here, before its first files task), where a lock's heartbeat must get its turns (a starved process runs
+ * this 20-30 times slower; spec/gc.md §2.1).
+ */
+export async function readyByTurns(t: FilesTask): Promise<void> {
+  await nextTurn();
+  if (t.policy !== 'none') await codecReady();
+  await nextTurn();
+  await blake3Ready();
+  await nextTurn();
+  if (!t.keys) defaultScanner(); // an encrypted repository's scanner is keyed: made on first use
+  await nextTurn();
 }
 
 export default async function run(t: Task): Promise<unknown> {

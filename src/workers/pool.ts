@@ -68,7 +68,9 @@ export interface PoolOptions {
 
 export class WorkerPool {
   private piscina?: Piscina;
-  private inlineRun?: Promise<(t: Task) => Promise<unknown>>;
+  private inlineRun?: Promise<typeof import('./chunk-worker.js')>;
+  /** The first files task run inline has readied this thread (chunk-worker readyByTurns). */
+  private filesReady = false;
   readonly threads: number;
   readonly inline: boolean;
   /** The environment as it was when the pool was made: the workers get it, however late they start. */
@@ -99,8 +101,13 @@ export class WorkerPool {
 
   /** Runs a task in this thread, as a worker would (the worker module is loaded on first use). */
   private async here(task: Task): Promise<unknown> {
-    this.inlineRun ??= import('./chunk-worker.js').then((m) => m.default);
-    return (await this.inlineRun)(task);
+    this.inlineRun ??= import('./chunk-worker.js');
+    const m = await this.inlineRun;
+    if (task.kind === 'files' && !this.filesReady) {
+      await m.readyByTurns(task);
+      this.filesReady = true;
+    }
+    return m.default(task);
   }
 
   /**
