@@ -88,10 +88,10 @@ async function expectStoppedClean(before: string[]): Promise<void> {
 const lostLine = (why: string) => new RegExp(`^mo_br: backup \\S+ from MatrixOne lost the repository lock on filesystem ${repo} \\(not refreshed for ${why}\\); nothing was committed, run it again\\n$`);
 
 describe('a server backup stops mid-run (issue #25)', () => {
-  it('stopped (SIGSTOP) past half its lock staleness after the server wrote: exit 7, one line, nothing read or committed', async () => {
+  it('stopped (SIGSTOP) past 3/4 of its lock staleness (where the lock is lost) after the server wrote: exit 7, one line, nothing read or committed', async () => {
     const b = await pausedBackup({});
     b.child.kill('SIGSTOP');
-    await sleep(STALE_MS / 2 + 1000);
+    await sleep((STALE_MS * 3) / 4 + 1000);
     await b.resume();
     b.child.kill('SIGCONT');
     const r = await b.run;
