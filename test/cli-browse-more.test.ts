@@ -4,27 +4,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import mysql from 'mysql2/promise';
-import { ensureBuilt, mobrIn as mobr, MO_BR } from './helpers/cli.js';
+import { ensureBuilt, mobrIn as mobr } from './helpers/cli.js';
 import { startS3Server, type S3Server } from './helpers/s3server.js';
 import { pseudoRandom, readTree, treeArb, writeTree } from './helpers/tree.js';
 import { startEmulator } from './emulator/index.js';
 
 const backupId = (stdout: string) => /Backup ID\n {4}([0-9a-f-]{36})\n/.exec(stdout)![1];
 
-function mobrBytes(args: string[], cwd: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MO_BR, ...args], { cwd });
-    const out: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
-  });
+/** mobr (in-process) with stdout kept as bytes (dump writes binary). */
+async function mobrBytes(args: string[], cwd: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const r = await mobr(args, cwd);
+  return { code: r.code, stdout: r.stdoutBytes, stderr: r.stderr };
 }
 
 let work: string;

@@ -256,18 +256,10 @@ describe('dump', () => {
   });
 });
 
-/** mobr with stdout kept as bytes (dump writes binary). */
+/** mobr (in-process) with stdout kept as bytes (dump writes binary); a real pipe is the `dump | head` case's. */
 async function mobrBytes(args: string[], cwd = work): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  const { spawn } = await import('node:child_process');
-  const { MO_BR } = await import('./helpers/cli.js');
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MO_BR, ...args], { cwd });
-    const out: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
-  });
+  const r = await mobr(args, cwd);
+  return { code: r.code, stdout: r.stdoutBytes, stderr: r.stderr };
 }
 
 describe('restore --include/--exclude and --dry_run', () => {

@@ -17,7 +17,7 @@ import { backupTree } from '../src/backup/backup.js';
 import { processGone } from '../src/util/process.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { pseudoRandom, tempDir } from './helpers/tree.js';
-import { ensureBuilt, MO_BR, mobr, type Run } from './helpers/cli.js';
+import { ensureBuilt, MO_BR, mobrIn, type Run } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo, treeHashes } from './reliability/cli.js';
 import { until } from './helpers/until.js';
 
@@ -66,10 +66,10 @@ describe.skipIf(!unshareWorks)('a backup in another PID namespace beside delete 
     const lock = JSON.parse(await fsp.readFile(path.join(repo, 'locks', lockKey), 'utf8')) as { pid: number; pidns: number };
     expect(processGone(lock.pid), `pid ${lock.pid} of the namespace is free on the host (what made the old rule call it dead)`).toBe(true);
     const packsBefore = (await allPaths(path.join(repo, 'data'))).filter((p) => /[0-9a-f]{64}$/.test(p));
-    const del = await mobr(['delete', a, '--backup_dir', 'filesystem', '--backup_path', repo, '--meta_path', meta], work);
+    const del = await mobrIn(['delete', a, '--backup_dir', 'filesystem', '--backup_path', repo, '--meta_path', meta], work);
     expect(del.code, del.stderr).toBe(0);
     expect(del.stdout).toMatch(/^delete: no space freed yet: .*locked by backup .*shared, host .* pid \d+/m);
-    const prune = await mobr(['prune', '--keep_last', '1', '--unrecorded', '--backup_dir', 'filesystem', '--backup_path', repo, '--meta_path', meta], work);
+    const prune = await mobrIn(['prune', '--keep_last', '1', '--unrecorded', '--backup_dir', 'filesystem', '--backup_path', repo, '--meta_path', meta], work);
     expect(prune.code, prune.stderr).toBe(0);
     expect(prune.stdout).toMatch(/^prune: no space freed yet: /m);
     expect((await allPaths(path.join(repo, 'data'))).filter((p) => /[0-9a-f]{64}$/.test(p))).toEqual(packsBefore);

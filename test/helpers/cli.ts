@@ -70,15 +70,15 @@ let queue: Promise<unknown> = Promise.resolve();
  * is reset before the next: the lock staleness and clock-skew test hooks, the rate limits, the
  * run's passwords, signal listeners, process.exitCode, the umask, the working directory and the
  * environment. Not for what needs a process of its own: signals, kills, ttys, another uid, the
- * launcher, stdin.
+ * launcher, stdin. `stdoutBytes` is stdout as written (dump's binary output).
  */
-export function mobrIn(args: string[], cwd: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+export function mobrIn(args: string[], cwd: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<Run & { stdoutBytes: Buffer }> {
   const next = queue.then(() => runInProcess(args, cwd, o.env ?? {}));
   queue = next.catch(() => undefined);
   return next;
 }
 
-async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run & { stdoutBytes: Buffer }> {
   const cli = await import('../../src/cli/main.js');
   const lock = await import('../../src/repo/lock.js');
   const clock = await import('../../src/util/clock.js');
@@ -120,5 +120,6 @@ async function runInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv)
     rates.setDefaultRateLimits({});
     passwords.repoPasswords(new passwords.RepoPasswords({}, []));
   }
-  return { code, signal: null, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - t0 };
+  const stdoutBytes = Buffer.concat(out);
+  return { code, signal: null, stdout: stdoutBytes.toString(), stdoutBytes, stderr: Buffer.concat(err).toString(), ms: Date.now() - t0 };
 }
