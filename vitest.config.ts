@@ -3,10 +3,11 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * In-process library tests: no child process of their own to stand for, no working directory,
- * umask or signal handler changed, no count of the process's threads and no module state
- * asserted fresh (decoder-ready), so they share two worker threads and one module cache instead
- * of a new process per file (≈1 CPU-s of start-up and module loading each). They run first, as
+ * Files that change no process-wide state: no working directory, umask or signal handler
+ * changed, no count of the process's threads or read calls, no module state asserted fresh
+ * (decoder-ready), no ./mo_br run in this process (mobrIn); a ./mo_br they spawn is a process of
+ * its own and still runs as one. They share two worker threads and one module cache instead of
+ * a new process per file (≈1 CPU-s of start-up and module loading each). They run first, as
  * group 0; every other file runs after them in a process of its own, as before. A new test file
  * lands in the isolated group until it is added here; `test/vitest-groups.test.ts` checks that
  * each named file exists and that none of them does what a shared thread cannot take.
@@ -22,6 +23,8 @@ export const SHARED = [
   'roundtrip.s3', 'roundtrip', 's3-body', 's3-role-expiry', 'session', 'shares-lib', 'shares',
   'store-decorators', 'store.s3', 'store', 'sync-reencrypt', 'sync', 'unused-exports', 'verify',
   'writer', 'reliability/swap-race', 'reliability/walk-links', 'vitest-groups',
+  'layers', 'msgpack-rows', 'session-cancel', 'stats-last-check', 'glob', 'server-progress', 'prune-cli', 'gc-concurrent', 'meta-format', 'names', 'mo-restore-placement', 'compat-repo-v1', 'compat-repo-enc-v1',
+  'nightly-limits', 'nightly-metrics', 'nightly-retention', 'nightly-check-subset', 'mo-ctl-list', 'mo-restore-s3', 'security', 'cold-tree', 'completion-flags', 'deploy', 'encryption-cli', 'encryption-shares-cli', 'single-file', 'stats-html-browser', 'smallfiles', 'spare-cores',
 ].map((n) => `test/${n}.test.ts`);
 
 /**
