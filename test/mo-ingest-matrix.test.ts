@@ -5,7 +5,7 @@
  * a full backup (and, from v1.2 on a filesystem target, an incremental after churn) is stored, `check` passes, and every
  * file comes back byte-exact: the bytes the server staged, unframed by the test's own reader.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +20,22 @@ import { openStore } from '../src/store/open.js';
 import { WorkerPool } from '../src/workers/pool.js';
 import { startEmulator, type Backend } from './emulator/index.js';
 import { sql, unframeNative } from './helpers/mo-target.js';
-import { startS3Server } from './helpers/s3server.js';
+import { startS3Server, type S3Server } from './helpers/s3server.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+});
+// One worker pool and one S3 server for every case (each case its own repository prefix):
+// a pool's start from source is ~0.5 CPU-s, and a case proves nothing about either's start-up.
+let pool: WorkerPool;
+let s3: S3Server | undefined;
+beforeAll(() => {
+  pool = new WorkerPool(1);
+});
+afterAll(async () => {
+  await pool.close();
+  await s3?.stop();
 });
 async function tmp(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'mobr-matrix-'));
@@ -80,17 +91,14 @@ describe('ingest matrix against the emulator', () => {
       let target: Location;
       let credentials: S3Credentials | undefined;
       if (where === 's3') {
-        const s3 = await startS3Server();
-        cleanups.push(() => s3.stop());
-        target = { backupDir: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: 'repo', isMinio: true };
+        s3 ??= await startS3Server();
+        target = { backupDir: 's3', endpoint: s3.endpoint, bucket: s3.bucket, filepath: `repo-${backend}-${version}`, isMinio: true };
         credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
       } else {
         target = { backupDir: 'filesystem', path: await tmp() };
       }
       const repo = await Repository.openOrInit(openStore(target, { credentials }));
       cleanups.push(() => repo.close());
-      const pool = new WorkerPool(1);
-      cleanups.push(() => pool.close());
       const conn = { host: emu.host, port: emu.port, user: 'dump', password: '111' };
       await sql(emu, 'create database db1', 'create table db1.t (a int)', 'insert into db1.t values (1), (2)');
       await emu.simulateDay({ newObjects: 2, mergeCount: 2, gc: true });
