@@ -301,6 +301,34 @@ describe('a restore from a repository it cannot write', () => {
   });
 });
 
+describe('a restore beside an exclusive lock', () => {
+  it('past staleMs (a gc gone for good, or paused): reads beside it at once, told in one line; a live one it waits for', async () => {
+    const clock = new ManualClock();
+    const mem = new MemStore(clock);
+    const a = tree(31, 2, 20_000);
+    await backupFiles(await Repository.init(mem, OPTS), 'a', a);
+    const body = { v: 1, kind: 'exclusive', host: 'lost-host', pid: 77, purpose: 'gc', createdAt: clock.now() };
+    await mem.put(`locks/${'f'.repeat(32)}`, new TextEncoder().encode(JSON.stringify(body)));
+    const notices: string[] = [];
+    lockNotices((m) => notices.push(m));
+    const dir = await tempDir('mobr-session-beside-');
+    try {
+      const live = restore(await Repository.open(mem), 'a', dir, { pool });
+      const raced = await Promise.race([live.then(() => 'restored'), new Promise((r) => setTimeout(r, 600, 'waiting'))]);
+      expect(raced, 'a restore walked past a live exclusive lock').toBe('waiting');
+      clock.advance(31 * 60_000); // the gc's lock is now past staleMs (30 min) on the store's clock
+      const done = await Promise.race([live.then(() => 'restored'), new Promise((r) => setTimeout(r, 8000, 'still waiting'))]);
+      expect(done, 'a restore behind a stale exclusive lock').toBe('restored');
+      const got = await readTree(dir);
+      for (const f of a) expect(Buffer.compare(got.get(f.path)!.data, Buffer.from(f.data)), f.path).toBe(0);
+      expect(notices).toEqual([expect.stringMatching(/is locked by gc \(exclusive, host lost-host pid 77\), not refreshed for 31 min: .*; reading beside it$/)]);
+    } finally {
+      lockNotices(() => undefined);
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the catalog lock (src/cli/lock.ts) fences its holder', () => {
   const rec = (i: number): BackupRecord => ({ id: `0000000${i}-126f-11ef-9902-26dd28356ef3`, size: i, location: { backupDir: 'filesystem', path: `/b/${i}` }, atTime: 1_715_745_404_915, durationNs: 1, completeTime: 1_715_745_413_563, backupTs: '1715745404915410000-1', backupType: 'full' });
 

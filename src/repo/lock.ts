@@ -32,6 +32,11 @@ export interface LockOptions {
   clock?: Clock;
   /** Stops the wait for a conflicting lock with INTERRUPTED. */
   signal?: AbortSignal;
+  /**
+   * A reader's shared lock (restore, spec/gc.md §2.4): an exclusive lock past staleMs does not
+   * stop it (a reader deletes nothing and checks every chunk); it reads beside it, told once.
+   */
+  reader?: boolean;
 }
 
 export interface LockInfo extends ProcessIdentity {
@@ -311,8 +316,11 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
         const age = l.mtimeMs === undefined ? '' : ` (${Math.round((lock.storeNow - l.mtimeMs) / 1000)} s old)`;
         notify(`${store.location}: ${l.key} is not a readable lock${age}; ${stale ? (kind === 'exclusive' ? 'removing it' : 'ignoring it (gc removes it)') : `it counts as a lock until it is ${UNREADABLE_STALE_MS / 1000} s old`}`);
       }
-      const blocking = others.filter((l) => !mayPass(kind, l, lock.storeNow, staleMs));
+      const passedByReader = (l: LockInfo) => o.reader === true && l.kind === 'exclusive' && isStale(l, lock.storeNow, staleMs);
+      const blocking = others.filter((l) => !mayPass(kind, l, lock.storeNow, staleMs) && !passedByReader(l));
       if (blocking.length === 0) {
+        const beside = others.filter((x) => passedByReader(x) && !x.unreadable && !holderGone(x));
+        for (const l of beside) notify(`${blockedBy(store, l, lock.storeNow, staleMs)}; reading beside it`);
         lock.othersSeen = others.filter((l) => !holderGone(l)).length; // a provably gone process writes nothing more
         if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale, or provably gone
         lock.startHeartbeat();

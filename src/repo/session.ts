@@ -169,7 +169,7 @@ export function exclusiveSession<T>(target: LockTarget, o: SessionOptions, fn: (
 export async function readSession<T>(repo: Repository, o: SessionOptions, fn: () => Promise<T>): Promise<T> {
   let lock: RepoLock | undefined;
   try {
-    lock = await acquireLock(repo.store, 'shared', { waitMs: 10 * 60_000, ...lockOptions(o) });
+    lock = await acquireLock(repo.store, 'shared', { waitMs: 10 * 60_000, ...lockOptions(o), reader: true });
   } catch (e) {
     if (!isMobrError(e, 'ACCESS_DENIED')) throw e;
     const risk = 'a gc running meanwhile may delete what it reads (it then fails, never restores wrong bytes)';
