@@ -72,8 +72,12 @@ describe('sync', () => {
   it('moves the unique bytes once, then nearly nothing; the copy restores', async () => {
     const stats = await repoStats(src);
     const dst = new Counting(s3());
-    const r1 = await syncRepository(src, dst, { pool });
+    const seen: { packsDone: number; packsTotal: number; bytesSent: number; packPuts: number }[] = [];
+    const r1 = await syncRepository(src, dst, { pool, onProgress: (p) => seen.push({ ...p, packPuts: dst.packPuts.length }) });
     expect(r1.copied).toHaveLength(30);
+    // the first report comes before any pack is sent (0 of the total): a terminal shows the line at once, rate and ETA count from the start
+    expect(seen[0]).toMatchObject({ packsDone: 0, bytesSent: 0, packPuts: 0 });
+    expect(seen[0]!.packsTotal).toBe(seen.at(-1)!.packsDone);
     // unique bytes once: within 10% (index objects, manifests, config and lock objects on top)
     expect(dst.bytes).toBeGreaterThanOrEqual(stats.liveBytes);
     expect(dst.bytes).toBeLessThan(stats.packBytes * 1.1 + 200_000);

@@ -128,6 +128,7 @@ async function copy(src: Repository, session: WriteSession, o: SyncOptions): Pro
   const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
   const plan = await planTransfer(src, dst, manifests);
   const t = new Transfer(session, r, { packsDone: 0, packsTotal: plan.whole.length + plan.partial.size, bytesSent: 0, manifestsDone: 0, manifestsTotal: manifests.length }, o);
+  t.report(); // 0 of the total before the first pack: the line shows at once, and rate and ETA count from here
   await sendWholePacks(src, t, plan, o.pool);
   await sendNeededChunks(src, t, plan, o.pool);
   await t.flushIndex();
@@ -173,9 +174,13 @@ class Transfer {
     this.progress.bytesSent = this.r.bytesSent;
   }
 
+  report(): void {
+    this.o.onProgress?.(this.progress);
+  }
+
   packDone(): void {
     this.progress.packsDone++;
-    this.o.onProgress?.(this.progress);
+    this.report();
   }
 
   manifestDone(): void {
