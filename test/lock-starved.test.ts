@@ -25,6 +25,7 @@ describe('a lock whose event loop was starved (issue #25 soak)', () => {
       await acquireLock(store, 'shared', { staleMs: STALE_MS, purpose: 'gc-like' }),
     ];
     expect([commit.fenceMs, commit.lossMs]).toEqual([2000, 3000]);
+    for (const l of [commit, heart, batch]) await l.refresh(); // each renewed just now, whenever its heartbeat last ran
     const before = store.objects.get(heart.key)!.mtimeMs;
     freeze(2200);
     const since = commit.sinceRefresh();
