@@ -42,8 +42,7 @@ describe('stray lock files', () => {
     await fsp.writeFile(stray, 'not json {');
     await age(stray, 120_000);
     const b = await mobr(['backup', '--backup_dir', 'filesystem', '--path', s.repo, '--data_dir', s.src, ...s.M], s.dir);
-    expect(b.code, b.stderr).toBe(0);
-    expect(b.ms).toBeLessThan(30_000);
+    expect(b.code, b.stderr).toBe(0); // held up, it would wait out the 10-min lock wait (this test's limit is 60 s)
     expect(b.stderr).toMatch(new RegExp(`^mo_br: warning: .*locks/${'ab'.repeat(16)} is not a readable lock \\(\\d+ s old\\); ignoring it \\(gc removes it\\)\\n$`));
     // gc (through delete) removes it, and says so
     const id = /Backup ID\n {4}(\S+)/.exec(b.stdout)![1];
@@ -59,8 +58,7 @@ describe('stray lock files', () => {
     await fsp.writeFile(lock, '');
     await age(lock, 10_000);
     const b = await mobr(['backup', '--backup_dir', 'filesystem', '--path', s.repo, '--data_dir', s.src, ...s.M], s.dir);
-    expect(b.code, b.stderr).toBe(0);
-    expect(b.ms).toBeLessThan(25_000);
+    expect(b.code, b.stderr).toBe(0); // held up, it would fail LOCKED after the catalog lock's 30 s wait
     await expect(fsp.stat(lock)).rejects.toThrow(); // broken and released
     const l = await mobr(['list', '--json', ...s.M], s.dir);
     expect(JSON.parse(l.stdout).backups).toHaveLength(1);
@@ -81,8 +79,7 @@ describe('stray lock files', () => {
       expect((await fsp.readdir(small)).filter((n) => n.startsWith('mo_br.meta.lock'))).toEqual([]);
       await fsp.rm(path.join(small, 'fill'));
       const b2 = await mobr(['backup', '--backup_dir', 'filesystem', '--path', s.repo, '--data_dir', s.src, ...M], s.dir);
-      expect(b2.code, b2.stderr).toBe(0);
-      expect(b2.ms).toBeLessThan(25_000);
+      expect(b2.code, b2.stderr).toBe(0); // held up, it would fail LOCKED after the catalog lock's 30 s wait
     } finally {
       spawnSync('umount', ['-l', small]);
     }
