@@ -30,7 +30,6 @@ const MAX_LINE = 160;
 
 /** `src/<file>:<name>` over MAX_COMPLEXITY or MAX_STATEMENTS -> who splits it. */
 const COMPLEX_ALLOWED = new Map<string, string>([
-  ['src/backup/restore.ts:restoreBackup', 'fresh (issue #21)'],
   ['src/cli/argv.ts:applyConfig', 'fresh (issue #21)'],
   ['src/cli/commands/inspect.ts:runCheck', 'nightly (issue #24: check --read_data_subset)'],
   ['src/mo/ingest-plan.ts:planIngest', 'fresh (issue #21)'],
@@ -40,10 +39,9 @@ const COMPLEX_ALLOWED = new Map<string, string>([
 
 /** src file -> how many of its lines are over MAX_LINE (they may only go; a file with fewer lowers its number). */
 const LONG_LINES = new Map<string, number>([
-  ['src/backup/backup.ts', 6],
+  ['src/backup/backup.ts', 5],
   ['src/backup/dry-run.ts', 3],
   ['src/backup/paths.ts', 1],
-  ['src/backup/restore-packs.ts', 2],
   ['src/backup/restore.ts', 3],
   ['src/backup/verify-packs.ts', 3],
   ['src/backup/verify.ts', 2],

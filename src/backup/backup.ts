@@ -66,13 +66,17 @@ export async function backupTree(repo: Repository, root: string, o: BackupOption
 async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions, session: WriteSession): Promise<Manifest> {
   if (await repo.hasBackup(o.id)) throw new MobrError('REPO_EXISTS', `backup ${o.id} already exists in ${repo.store.location}`);
   const startedAt = (o.clock ?? systemClock).now();
-  const { entries, report } = await walkTree(root, o.walk);
+  const walked = await walkTree(root, o.walk);
+  const { report } = walked;
+  // each entry is dropped once its manifest entry is made (issue #22: the walk's ~340 bytes a file
+  // and the manifest's are never both held for every file)
+  const entries: Walked = walked.entries;
   checkAborted(o.signal);
   o.onWalk?.(report);
   const plan = planEntries(session, entries, o);
   const ownPool = o.pool === undefined;
   // a small backup (or one on a busy machine) chunks in this thread: a worker's start-up costs more than it saves
-  const pool = o.pool ?? await jobPool(plan.work.reduce((s, i) => s + entries[i].stat.size, 0), o.parallelism);
+  const pool = o.pool ?? await jobPool(plan.work.reduce((s, i) => s + entries[i]!.stat.size, 0), o.parallelism);
   const ingestor = new Ingestor(repo, pool, {
     policy: o.compression,
     signal: o.signal, // Ctrl-C or a lost lock: the file being read fails, no other starts
@@ -89,12 +93,14 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
   } finally {
     if (ownPool) await pool.close();
   }
-  entries.length = 0; // the walk is done with: its entries (~300 bytes a file) are not held while the manifest is written
   await o.beforeCommit?.();
   const seen = o.carried?.length ? new Set(plan.out.map((f) => f.path)) : undefined;
   const files = seen ? [...plan.out, ...o.carried!.filter((f) => !seen.has(f.path))] : plan.out;
   return commitManifest(session, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes });
 }
+
+/** The walk's entries; one is set to undefined once its manifest entry is made. */
+type Walked = (WalkEntry | undefined)[];
 
 /** What the walk found, as manifest entries; files to read are left out and listed in `work`. */
 interface Plan {
@@ -106,7 +112,7 @@ interface Plan {
 }
 
 /** Entries for folders, links and files whose chunks can be reused; the rest are to be read. */
-function planEntries(session: WriteSession, entries: WalkEntry[], o: BackupOptions): Plan {
+function planEntries(session: WriteSession, entries: Walked, o: BackupOptions): Plan {
   const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
   // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
   const identity = o.reuse ? undefined : (e: WalkEntry) => ({ ctime: String(Math.trunc(e.stat.ctimeMs)), ino: String(e.stat.ino) });
@@ -127,7 +133,7 @@ function planEntries(session: WriteSession, entries: WalkEntry[], o: BackupOptio
   let totalFiles = 0;
   const plan: Plan = { out: new Array(entries.length), work: [], metaFor, progress: { bytesRead: 0, filesDone: 0, totalBytes: 0, totalFiles: 0 }, reusedBytes: 0 };
   for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
+    const e = entries[i]!;
     const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: metaFor(e) };
     if (e.kind === 'dir') plan.out[i] = base;
     else if (e.kind === 'symlink') plan.out[i] = { ...base, target: e.target };
@@ -140,8 +146,12 @@ function planEntries(session: WriteSession, entries: WalkEntry[], o: BackupOptio
         plan.reusedBytes += r.size;
         plan.progress.bytesRead += r.size;
         plan.progress.filesDone++;
-      } else plan.work.push(i);
+      } else {
+        plan.work.push(i);
+        continue;
+      }
     }
+    entries[i] = undefined;
   }
   plan.progress.totalBytes = totalBytes;
   plan.progress.totalFiles = totalFiles;
@@ -154,13 +164,15 @@ function planEntries(session: WriteSession, entries: WalkEntry[], o: BackupOptio
  * its own packs, so a file's chunks lie together. After a failure no unit starts and the running
  * ones end (no upload starts after the caller abandons); the first failure is thrown.
  */
-async function ingestFiles(ingestor: Ingestor, lanes: number, entries: WalkEntry[], plan: Plan, o: BackupOptions): Promise<void> {
-  const batches = batchFiles(plan.work, (i) => entries[i].stat.size);
+async function ingestFiles(ingestor: Ingestor, lanes: number, entries: Walked, plan: Plan, o: BackupOptions): Promise<void> {
+  const batches = batchFiles(plan.work, (i) => entries[i]!.stat.size);
   await mapLimit(batches, lanes, async (batch, _, lane) => {
     checkAborted(o.signal);
-    const got = await ingestor.ingestMany(batch.map((i) => absPath(entries[i])), batch.map((i) => entries[i].stat.size), lane, batch.flatMap((i) => [entries[i].stat.dev, entries[i].stat.ino]));
+    const walked = batch.map((i) => entries[i]!);
+    const got = await ingestor.ingestMany(walked.map(absPath), walked.map((e) => e.stat.size), lane, walked.flatMap((e) => [e.stat.dev, e.stat.ino]));
     got.forEach((f, k) => {
-      const e = entries[batch[k]];
+      const e = walked[k];
+      entries[batch[k]] = undefined;
       plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };
       plan.progress.filesDone++;
     });
