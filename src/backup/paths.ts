@@ -56,10 +56,14 @@ export class SafeRoot {
   constructor(readonly root: string) {}
 
   async parentFor(rel: string): Promise<string> {
+    return path.join(await this.folderOf(rel), rel.slice(rel.lastIndexOf('/') + 1));
+  }
+
+  /** The path to name the folder of `rel` by (created and checked when new): parentFor without the name. */
+  folderOf(rel: string): Promise<string> {
     assertSafeRelPath(rel);
     const cut = rel.lastIndexOf('/');
-    const via = await this.folder(cut < 0 ? '' : rel.slice(0, cut));
-    return path.join(via, rel.slice(cut + 1));
+    return this.folder(cut < 0 ? '' : rel.slice(0, cut));
   }
 
   /** The path to name folder `rel` by (created and checked when new). */

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MobrError, checkAborted, isMobrError, withContext } from '../errors.js';
 import { toHex } from '../hash/hex.js';
-import type { FileEntry } from '../repo/manifest.js';
+import type { ChunkLists, FileTable } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
 import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import { mapLimit, RESTORE_READ_AHEAD } from '../util/concurrency.js';
@@ -35,17 +35,13 @@ export const TASK_FILES = 256;
 /** In this thread (an inline pool) a read is one task: nothing to share out, no file split between tasks. */
 export const taskFiles = (pool: WorkerPool): number => (pool.inline ? Infinity : TASK_FILES);
 
-export interface PackRestoreItem {
-  f: FileEntry;
-  rel: string;
-}
-
 export interface PackRestoreHooks {
   safe: SafeRoot;
   signal?: AbortSignal;
-  onFile?: (f: FileEntry, target: string) => void;
-  /** A file failed; throws (and so stops the restore) when nothing else can succeed either. */
-  failed: (x: PackRestoreItem, e: unknown) => void;
+  /** File (its row in the table) is about to be written at target. */
+  onFile?: (k: number, target: string) => void;
+  /** A file failed (named by where it is restored); throws (and so stops the restore) when nothing else can succeed either. */
+  failed: (rel: string, e: unknown) => void;
   /** Plain bytes written and files completed since the last call. */
   progress: (bytes: number, files: number) => void;
   /** Where the ranges come from (default: the repository's store). */
@@ -61,12 +57,20 @@ class FileState {
   /** Files written in parts: their temporary file, created before the first task writes to it (to undefined, or why not). */
   created?: Promise<unknown>;
   constructor(
-    readonly x: PackRestoreItem,
-    readonly target: string,
+    /** The file's row in the manifest's table, and where it is restored (relative). */
+    readonly k: number,
+    readonly rel: string,
+    /** The folder it is restored in (one string a folder, not one a file: issue #22). */
+    private readonly dir: string,
     /** The restore's random names (one string for all files), and which one is this file's. */
     private readonly names: { hex: string },
     private readonly at: number,
   ) {}
+
+  /** Where the file goes, made when asked. */
+  get target(): string {
+    return path.join(this.dir, this.rel.slice(this.rel.lastIndexOf('/') + 1));
+  }
 
   /** Its temporary file's name, made when asked (held for every file it was ~100 bytes each: issue #22). */
   get tmp(): string {
@@ -74,17 +78,18 @@ class FileState {
   }
 }
 
-export async function restoreByPack(repo: Repository, pool: WorkerPool, items: PackRestoreItem[], h: PackRestoreHooks): Promise<void> {
+/** Restores rows `ks` of table `t` (each to `rels[i]`) by pack. */
+export async function restoreByPack(repo: Repository, pool: WorkerPool, t: FileTable, ks: number[], rels: string[], h: PackRestoreHooks): Promise<void> {
   const states: FileState[] = [];
-  const names = { hex: randomBytes(4 * items.length).toString('hex') };
-  for (const x of items) {
+  const names = { hex: randomBytes(4 * ks.length).toString('hex') };
+  for (let i = 0; i < ks.length; i++) {
     try {
-      states.push(new FileState(x, await h.safe.parentFor(x.rel), names, states.length));
+      states.push(new FileState(ks[i], rels[i], await h.safe.folderOf(rels[i]), names, states.length));
     } catch (e) {
-      h.failed(x, e);
+      h.failed(rels[i], e);
     }
   }
-  await new PackRestore(repo, pool, states, h).run();
+  await new PackRestore(repo, pool, t, states, h).run();
 }
 
 /** One restore by pack: the plan, the state of each file, the reads and the worker tasks. */
@@ -94,6 +99,7 @@ class PackRestore {
   constructor(
     private readonly repo: Repository,
     private readonly pool: WorkerPool,
+    private readonly t: FileTable,
     private readonly states: FileState[],
     private readonly h: PackRestoreHooks,
   ) {
@@ -102,7 +108,9 @@ class PackRestore {
 
   async run(): Promise<void> {
     const { states } = this;
-    const plan = planPackReads(states.map((s) => s.x.f), (id) => this.repo.location(id), { gap: READ_GAP, maxRead: MAX_READ, maxFiles: taskFiles(this.pool) });
+    const t = this.t;
+    const lists: ChunkLists = { length: states.length, chunkCount: (j) => t.chunkCount(states[j].k), chunkId: (j, i) => t.chunkId(states[j].k, i) };
+    const plan = planPackReads(lists, (id) => this.repo.location(id), { gap: READ_GAP, maxRead: MAX_READ, maxFiles: taskFiles(this.pool) });
     try {
       plan.missing.forEach((id, k) => this.fail(k, new MobrError('NOT_FOUND', `chunk ${toHex(id).slice(0, 16)} is missing from the repository`)));
       states.forEach((s, k) => (s.tasksLeft = plan.tasksOf[k]));
@@ -194,12 +202,11 @@ class PackRestore {
     const shas: Uint8Array[] = [];
     for (const [k, e] of uses) {
       const s = this.states[k];
-      const f = s.x.f;
       const order = e.ats.map((_, i) => i).sort((a, b) => e.ats[a] - e.ats[b]);
       this.start(k);
       const file: PackFile = { tmp: s.tmp, blobs: order.map((i) => e.blobs[i]), ats: order.map((i) => e.ats[i]) };
       if (s.tasksLeft === 1 && s.created === undefined) {
-        file.whole = { target: s.target, size: f.size, mode: f.mode, mtimeMs: f.mtimeMs, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined };
+        file.whole = this.placed(s, shas);
       } else {
         if (!(await this.create(k)) || s.failed) continue;
       }
@@ -209,13 +216,18 @@ class PackRestore {
     return { ks, files, shas };
   }
 
+  /** Where a file goes and what it must be (its SHA-256 added to `shas`, its place there given). */
+  private placed(s: FileState, shas: Uint8Array[]): { target: string; size: number; mode: number; mtimeMs: number; sha?: number } {
+    const sha = this.t.sha256(s.k);
+    return { target: s.target, size: this.t.size(s.k), mode: this.t.mode(s.k), mtimeMs: this.t.mtimeMs(s.k), sha: sha ? shas.push(sha) - 1 : undefined };
+  }
+
   /** Files written in parts, all chunks in: read back, checked, renamed into place. */
   private async finish(ks: number[]): Promise<void> {
     const files: (FinishFile & { tmp: string })[] = [];
     const shas: Uint8Array[] = [];
     for (const k of ks) {
-      const f = this.states[k].x.f;
-      files.push({ tmp: this.states[k].tmp, target: this.states[k].target, size: f.size, mode: f.mode, mtimeMs: f.mtimeMs, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined });
+      files.push({ tmp: this.states[k].tmp, ...this.placed(this.states[k], shas) });
     }
     const problems = await this.pool.finishFiles({ files, sha256s: packed(shas) });
     problems.forEach((p, i) => {
@@ -231,8 +243,8 @@ class PackRestore {
     const s = this.states[k];
     if (s.failed) return;
     s.failed = true;
-    const f = s.x.f;
-    this.h.failed(s.x, isMobrError(e) ? new MobrError(e.code, `restore ${showName(f.path)}: ${e.message}`, { cause: e }) : withContext(`restore ${showName(f.path)}`, e));
+    const p = showName(this.t.path(s.k));
+    this.h.failed(s.rel, isMobrError(e) ? new MobrError(e.code, `restore ${p}: ${e.message}`, { cause: e }) : withContext(`restore ${p}`, e));
   }
 
   /** Tells the caller a file is about to be written (once). */
@@ -240,7 +252,7 @@ class PackRestore {
     const s = this.states[k];
     if (s.started) return;
     s.started = true;
-    this.h.onFile?.(s.x.f, s.target);
+    this.h.onFile?.(s.k, s.target);
   }
 
   /** Creates the temporary file a file written in parts gets its chunks in (once); false (the file failed) if it cannot. */

@@ -11,7 +11,8 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MobrError, checkAborted, withContext } from '../errors.js';
-import type { FileEntry, Manifest } from '../repo/manifest.js';
+import { fileTable, type FileEntry, type Manifest } from '../repo/manifest.js';
+import type { FileTable } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
 import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { equalBytes } from '../util/bytes.js';
@@ -59,10 +60,15 @@ const isFatal = (e: unknown): boolean => {
 const secs = utimeSeconds;
 
 
+/**
+ * The entries are read from the manifest's FileTable (src/repo/file-table.ts) by number: an entry
+ * object is made only for a caller's option (mapPath, onFile, read, encode) or a file streamed
+ * one by one (issue #22: a million files).
+ */
 export async function restoreBackup(repo: Repository | undefined, m: Manifest, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
   const root = path.resolve(dest);
-  const items = m.files.map((f) => ({ f, rel: o.mapPath ? o.mapPath(f) : f.path })).filter((x): x is { f: FileEntry; rel: string } => x.rel !== undefined);
-  for (const x of items) assertSafeRelPath(x.rel);
+  const t = fileTable(m);
+  const { entry, ks, rels } = chosen(m, t, o);
   try {
     await makeDirs(root);
     await fsp.access(root, fsc.W_OK);
@@ -70,43 +76,42 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     throw withContext(`restore to ${root}`, e);
   }
   const safe = new SafeRoot(root);
-  const files = items.filter((x) => x.f.kind === 'file');
-  const progress: RestoreProgress = { bytes: 0, totalBytes: files.reduce((s, x) => s + x.f.size, 0), files: 0, totalFiles: files.length };
+  const files = ks.flatMap((k, i) => (t.kind(k) === 'file' ? [i] : [])); // places in ks
+  const progress: RestoreProgress = { bytes: 0, totalBytes: files.reduce((s, i) => s + t.size(ks[i]), 0), files: 0, totalFiles: files.length };
   const read = o.read;
   if (!read && !repo) throw new MobrError('BAD_INPUT', 'restore needs a repository or a reader');
   const ownPool = o.pool === undefined && !read;
   const pool = o.pool ?? (read ? undefined : await jobPool(progress.totalBytes, o.parallelism));
   const source = read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
-    const failures: { rel: string; error: unknown }[] = [];
+    const failures: Failures = [];
     const dirs = new Set<string>(); // folders that exist (their mode and mtime are set last)
-    for (const x of items) {
-      if (x.f.kind !== 'dir') continue;
+    for (let i = 0; i < ks.length; i++) {
+      if (t.kind(ks[i]) !== 'dir') continue;
       try {
-        await safe.parentFor(`${x.rel}/_`); // creates x.rel and every folder above it
-        dirs.add(x.rel);
+        await safe.parentFor(`${rels[i]}/_`); // creates the folder and every folder above it
+        dirs.add(rels[i]);
       } catch (e) {
-        if (isFatal(e)) throw withContext(`restore ${showName(x.rel)}`, e);
-        failures.push({ rel: x.rel, error: e });
+        if (isFatal(e)) throw withContext(`restore ${showName(rels[i])}`, e);
+        failures.push({ rel: rels[i], error: e });
       }
     }
     const onBytes = (n: number) => {
       progress.bytes += n;
       o.onProgress?.(progress);
     };
-    const failed = (x: { rel: string }, e: unknown) => {
+    const failed = (rel: string, e: unknown) => {
       if (isFatal(e)) throw e;
-      failures.push({ rel: x.rel, error: e });
+      failures.push({ rel, error: e });
     };
     // Files stored as their plain bytes from this repository are restored by pack; the others
     // (a caller's reader or encoding) stream one by one.
-    const byPack = read ? [] : files.filter((x) => o.encode?.(x.f) === undefined);
-    const streamed = read ? files : files.filter((x) => o.encode?.(x.f) !== undefined);
+    const { byPack, streamed } = split(files, (i) => (read ? false : !o.encode || o.encode(entry(ks[i])) === undefined));
     if (byPack.length > 0) {
-      await restoreByPack(repo!, pool!, byPack, {
+      await restoreByPack(repo!, pool!, t, byPack.map((i) => ks[i]), byPack.map((i) => rels[i]), {
         safe,
         signal: o.signal,
-        onFile: o.onFile,
+        onFile: o.onFile && ((k, target) => o.onFile!(entry(k), target)),
         failed,
         progress: (bytes, n) => {
           progress.files += n;
@@ -116,39 +121,72 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     }
     // On a fatal failure the files being restored finish (or clean up) before we return, so no
     // `.mobr-partial-` file outlives the command.
-    await mapLimit(streamed, Math.max(MIN_RESTORE_FILES, pool?.threads ?? o.parallelism ?? 1), async (x) => {
+    await mapLimit(streamed, Math.max(MIN_RESTORE_FILES, pool?.threads ?? o.parallelism ?? 1), async (i) => {
       checkAborted(o.signal);
+      const f = entry(ks[i]);
       try {
-        const target = await safe.parentFor(x.rel);
-        o.onFile?.(x.f, target);
-        await restoreFile(source(x.f), o.encode?.(x.f), x.f, target, o.signal, onBytes);
+        const target = await safe.parentFor(rels[i]);
+        o.onFile?.(f, target);
+        await restoreFile(source(f), o.encode?.(f), f, target, o.signal, onBytes);
         progress.files++;
         o.onProgress?.(progress);
       } catch (e) {
-        failed(x, e);
+        failed(rels[i], e);
       }
     });
-    for (const x of items) {
-      if (x.f.kind !== 'symlink') continue;
-      try {
-        await restoreLink(safe, x.rel, x.f);
-      } catch (e) {
-        if (isFatal(e)) throw e;
-        failures.push({ rel: x.rel, error: e });
-      }
-    }
-    for (const x of [...items].reverse()) {
-      if (x.f.kind !== 'dir' || !dirs.has(x.rel)) continue;
-      const d = fsPath(await safe.folder(x.rel)); // the held folder, never what its name is now
-      await fsp.chmod(d, x.f.mode);
-      await fsp.utimes(d, secs(x.f.mtimeMs), secs(x.f.mtimeMs));
-    }
-    if (failures.length > 0) throw failuresError(failures, items.length);
+    await linksAndFolders(safe, t, ks, rels, dirs, failures);
+    if (failures.length > 0) throw failuresError(failures, ks.length);
   } finally {
     safe.close(); // every write through its folders has ended (mapLimit and restoreByPack wait for theirs)
     if (ownPool) await pool!.close();
   }
   return progress;
+}
+
+/**
+ * The entries to restore (rows of the table) and where (relative paths), and how a row is given
+ * to the caller's callbacks: as the manifest's own entry (callers key maps by them).
+ */
+function chosen(m: Manifest, t: FileTable, o: RestoreOptions): { entry: (k: number) => FileEntry; ks: number[]; rels: string[] } {
+  const entry = o.mapPath || o.onFile || o.encode || o.read ? (k: number) => m.files[k] : (k: number) => t.entry(k);
+  const ks: number[] = [];
+  const rels: string[] = [];
+  for (let k = 0; k < t.length; k++) {
+    const rel = o.mapPath ? o.mapPath(entry(k)) : t.path(k);
+    if (rel === undefined) continue;
+    assertSafeRelPath(rel);
+    ks.push(k);
+    rels.push(rel);
+  }
+  return { entry, ks, rels };
+}
+
+/** Files restored by pack (`byPack` says so) and files streamed one by one, in order. */
+function split(files: number[], byPack: (i: number) => boolean): { byPack: number[]; streamed: number[] } {
+  const out = { byPack: [] as number[], streamed: [] as number[] };
+  for (const i of files) (byPack(i) ? out.byPack : out.streamed).push(i);
+  return out;
+}
+
+/** Last, the symbolic links, then each folder's mode and mtime (deepest first). */
+type Failures = { rel: string; error: unknown }[];
+
+async function linksAndFolders(safe: SafeRoot, t: FileTable, ks: number[], rels: string[], dirs: Set<string>, failures: Failures): Promise<void> {
+  for (let i = 0; i < ks.length; i++) {
+    if (t.kind(ks[i]) !== 'symlink') continue;
+    try {
+      await restoreLink(safe, rels[i], t.target(ks[i])!, t.mtimeMs(ks[i]));
+    } catch (e) {
+      if (isFatal(e)) throw e;
+      failures.push({ rel: rels[i], error: e });
+    }
+  }
+  for (let i = ks.length - 1; i >= 0; i--) {
+    if (t.kind(ks[i]) !== 'dir' || !dirs.has(rels[i])) continue;
+    const d = fsPath(await safe.folder(rels[i])); // the held folder, never what its name is now
+    await fsp.chmod(d, t.mode(ks[i]));
+    await fsp.utimes(d, secs(t.mtimeMs(ks[i])), secs(t.mtimeMs(ks[i])));
+  }
 }
 
 /** One error naming every failed entry, in path order (the first one's code; at most 20 named). */
@@ -163,7 +201,7 @@ function failuresError(unordered: { rel: string; error: unknown }[], total: numb
 }
 
 /** A symlink entry, created after all files; never replaces a folder. */
-async function restoreLink(safe: SafeRoot, rel: string, f: FileEntry): Promise<void> {
+async function restoreLink(safe: SafeRoot, rel: string, linkTarget: string, mtimeMs: number): Promise<void> {
   const target = await safe.parentFor(rel);
   const at = fsPath(target);
   // A folder already there (the manifest also has entries below this path) is never replaced.
@@ -172,8 +210,8 @@ async function restoreLink(safe: SafeRoot, rel: string, f: FileEntry): Promise<v
   }
   try {
     await fsp.rm(at, { force: true });
-    await fsp.symlink(fsPath(f.target!), at);
-    await fsp.lutimes(at, secs(f.mtimeMs), secs(f.mtimeMs));
+    await fsp.symlink(fsPath(linkTarget), at);
+    await fsp.lutimes(at, secs(mtimeMs), secs(mtimeMs));
   } catch (e) {
     throw withContext(`restore ${showName(rel)}`, e);
   }

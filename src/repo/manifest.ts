@@ -9,23 +9,13 @@ import { checkBackupId } from './backup-id.js';
 import { FRAME, openSealed, sealFramed, undecodable, type Sealing } from './sealed.js';
 import { encodeWithRows, MsgReader } from '../util/msgpack-rows.js';
 import { decodeName, encodeName, isPlainName, showName } from '../util/names.js';
+import { FileTable, type FileEntry } from './file-table.js';
+
+export type { EntryKind, FileEntry } from './file-table.js';
 
 export { checkBackupId, isBackupId } from './backup-id.js';
 
-export type EntryKind = 'file' | 'dir' | 'symlink';
 export type BackupType = 'full' | 'incremental';
-
-export interface FileEntry {
-  path: string; // relative, '/'-separated, no '.' or '..' segments; bytes as in src/util/names.ts
-  kind: EntryKind;
-  size: number;
-  mode: number; // permission bits (0o7777 mask)
-  mtimeMs: number;
-  sha256?: Uint8Array; // regular files
-  chunks?: Uint8Array; // regular files: n × 32-byte chunk ids, in order
-  target?: string; // symlinks
-  meta?: Record<string, string>; // source-specific facts (e.g. MatrixOne's checksum)
-}
 
 export interface Manifest {
   version: 1 | 2; // 2 when a name or link target is not valid UTF-8
@@ -86,8 +76,8 @@ export function decodeManifest(data: Uint8Array, what: string, sealing?: Sealing
     throw undecodable('M', what, e);
   }
   if (!b || typeof b !== 'object') throw bad('body');
-  if (typeof b.id !== 'string' || (b.type !== 'full' && b.type !== 'incremental') || !Array.isArray(b.files)) throw bad('header');
-  return {
+  if (typeof b.id !== 'string' || (b.type !== 'full' && b.type !== 'incremental') || !(b.files instanceof FileTable)) throw bad('header');
+  return withTable(b.files, {
     version: version === 2 ? 2 : 1,
     id: b.id,
     type: b.type,
@@ -96,19 +86,43 @@ export function decodeManifest(data: Uint8Array, what: string, sealing?: Sealing
     startedAt: Number(b.startedAt ?? 0),
     completedAt: Number(b.completedAt ?? 0),
     source: (b.source as Record<string, unknown>) ?? {},
-    files: b.files as FileEntry[],
     logicalSize: Number(b.logicalSize ?? 0),
     addedBytes: Number(b.addedBytes ?? 0),
     extra: b.extra as Record<string, unknown> | undefined,
-  };
+  });
 }
 
-const BLOCK = 1 << 20;
+const TABLES = new WeakMap<Manifest, FileTable>();
 
 /**
- * A manifest's body, its `files` made entries a row at a time, straight from the bytes: no row
- * outlives its entry (issue #22: a million files), and the entries' SHA-256s and chunk ids are
- * copied into blocks of their own, so the decoded bytes are not kept alive by them.
+ * A decoded manifest holds its entries as a FileTable; `files` makes the entry objects the first
+ * time it is read (and keeps them). Assigning `files` drops the table.
+ */
+function withTable(table: FileTable, head: Omit<Manifest, 'files'>): Manifest {
+  let files: FileEntry[] | undefined;
+  const m: Manifest = {
+    ...head,
+    get files(): FileEntry[] {
+      return (files ??= table.entries());
+    },
+    set files(v: FileEntry[]) {
+      files = v;
+      TABLES.delete(m);
+    },
+  };
+  TABLES.set(m, table);
+  return m;
+}
+
+/** A manifest's entries as a table: a decoded manifest's own, else made from its `files` (issue #22). */
+export function fileTable(m: Manifest): FileTable {
+  return TABLES.get(m) ?? FileTable.of(m.files);
+}
+
+/**
+ * A manifest's body, its `files` made a FileTable a row at a time, straight from the bytes: no
+ * row or entry outlives its own reading (issue #22: a million files), and the table copies the
+ * SHA-256s and chunk ids, so the decoded bytes are not kept alive by them.
  */
 function readBody(r: MsgReader, bad: (field: string) => Error): Record<string, unknown> {
   const n = r.head(0x80);
@@ -118,22 +132,16 @@ function readBody(r: MsgReader, bad: (field: string) => Error): Record<string, u
     return other as Record<string, unknown>;
   }
   const body: Record<string, unknown> = {};
-  let block = new Uint8Array(0);
-  let at = 0;
-  const own = (v: Uint8Array): Uint8Array => {
-    if (at + v.length > block.length) {
-      block = new Uint8Array(Math.max(v.length, Math.min(BLOCK, r.bytes.length - r.pos + v.length))); // what is left bounds what is to copy
-      at = 0;
-    }
-    block.set(v, at);
-    at += v.length;
-    return block.subarray(at - v.length, at);
-  };
   for (let i = 0; i < n; i++) {
     const k = r.value();
     if ((typeof k !== 'string' && typeof k !== 'number') || k === '__proto__') throw new RangeError('msgpack: a map key that is not a string or number');
     const rows = k === 'files' ? r.head(0x90) : -1;
-    body[k] = rows < 0 ? r.value() : Array.from({ length: rows }, () => decodeEntry(r.value() as Record<string, unknown>, bad, own));
+    if (rows < 0) body[k] = r.value();
+    else {
+      const table = new FileTable(Math.min(rows, r.bytes.length - r.pos)); // a row is a byte at least: a false count allocates nothing
+      for (let j = 0; j < rows; j++) table.push(decodeEntry(r.value() as Record<string, unknown>, bad));
+      body[k] = table.trim();
+    }
   }
   if (!r.done) throw new RangeError('msgpack: extra bytes after the body');
   return body;

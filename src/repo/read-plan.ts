@@ -6,6 +6,11 @@
 import { toHex } from '../hash/hex.js';
 import type { ChunkLocation } from './index-file.js';
 import { chunkCount, chunkId, type FileEntry } from './manifest.js';
+import type { ChunkLists } from './file-table.js';
+
+/** Entries' chunk lists by number. */
+const listsOf = (files: readonly FileEntry[] | ChunkLists): ChunkLists =>
+  Array.isArray(files) ? { length: files.length, chunkCount: (k) => chunkCount(files[k]), chunkId: (k, i) => chunkId(files[k], i) } : (files as ChunkLists);
 
 export interface ReadPlan {
   files: number;
@@ -154,26 +159,26 @@ class Uses {
 }
 
 /** Every chunk of every file whose chunks are all indexed, in file order; the others in `missing`. */
-function collectUses(files: readonly FileEntry[], lookup: (id: Uint8Array) => ChunkLocation | undefined): { uses: Uses; missing: Map<number, Uint8Array> } {
+function collectUses(files: ChunkLists, lookup: (id: Uint8Array) => ChunkLocation | undefined): { uses: Uses; missing: Map<number, Uint8Array> } {
   let total = 0;
-  for (const f of files) total += chunkCount(f);
+  for (let k = 0; k < files.length; k++) total += files.chunkCount(k);
   const uses = new Uses(total);
   const missing = new Map<number, Uint8Array>();
-  files.forEach((f, k) => {
-    const n = chunkCount(f);
+  next: for (let k = 0; k < files.length; k++) {
+    const n = files.chunkCount(k);
     const start = uses.n;
     let at = 0;
     for (let i = 0; i < n; i++) {
-      const loc = lookup(chunkId(f, i));
+      const loc = lookup(files.chunkId(k, i));
       if (!loc) {
-        missing.set(k, chunkId(f, i));
+        missing.set(k, files.chunkId(k, i));
         uses.n = start; // none of a file with a missing chunk is planned
-        return;
+        continue next;
       }
       uses.add(k, i, at, loc);
       at += loc.rawLength;
     }
-  });
+  }
   return { uses, missing };
 }
 
@@ -203,7 +208,12 @@ function readOrder(uses: Uses): Uint32Array {
  * files complete roughly in order. Pure: entries and an index lookup in. The plan is packed;
  * each read's chunk objects are made when it is read (`read`), and dropped after.
  */
-export function planPackReads(files: readonly FileEntry[], lookup: (id: Uint8Array) => ChunkLocation | undefined, o: PackReadOptions): PackReadPlan {
+export function planPackReads(
+  entries: readonly FileEntry[] | ChunkLists,
+  lookup: (id: Uint8Array) => ChunkLocation | undefined,
+  o: PackReadOptions,
+): PackReadPlan {
+  const files = listsOf(entries);
   const { uses, missing } = collectUses(files, lookup);
   const order = readOrder(uses);
   const reads: ReadSpan[] = [];
@@ -251,14 +261,14 @@ function cutTasks(r: ReadSpan, order: Uint32Array, uses: Uses, sameBlob: (a: num
 }
 
 /** A read's chunks as objects, in tasks. */
-function blobsOf(r: ReadSpan, order: Uint32Array, uses: Uses, files: readonly FileEntry[], sameBlob: (a: number, b: number) => boolean): PlannedBlob[][] {
+function blobsOf(r: ReadSpan, order: Uint32Array, uses: Uses, files: ChunkLists, sameBlob: (a: number, b: number) => boolean): PlannedBlob[][] {
   const tasks: PlannedBlob[][] = [];
   let b: PlannedBlob | undefined;
   for (let t = 0; t < r.cuts.length; t++) {
     const task: PlannedBlob[] = [];
     for (let j = r.cuts[t]; j < (r.cuts[t + 1] ?? r.to); j++) {
       const u = order[j];
-      if (!b || j === r.cuts[t] || !sameBlob(order[j - 1], u)) task.push((b = { id: chunkId(files[uses.file[u]], uses.chunk[u]), loc: uses.loc(u), uses: [] }));
+      if (!b || j === r.cuts[t] || !sameBlob(order[j - 1], u)) task.push((b = { id: files.chunkId(uses.file[u], uses.chunk[u]), loc: uses.loc(u), uses: [] }));
       b.uses.push({ file: uses.file[u], at: uses.at[u] });
     }
     tasks.push(task);
