@@ -188,9 +188,9 @@ class Transfer {
     this.o.onProgress?.(this.progress);
   }
 
-  /** LOCKED once the destination's lock is lost (or overdue), INTERRUPTED once the caller's signal fired. */
+  /** LOCKED once the destination's lock is lost, INTERRUPTED once the caller's signal fired. */
   checkAbort(): void {
-    this.session.lock.check();
+    this.session.lock.checkLost(); // a work loop: stops once the lock is lost; each manifest is fenced by assertHeld
     if (this.o.signal?.aborted) throw new MobrError('INTERRUPTED', `sync to ${this.dst.store.location} interrupted; run it again to resume`);
   }
 }
