@@ -15,24 +15,8 @@ import { FileTable } from '../src/repo/file-table.js';
 import { chunkCount, chunkId, decodeManifest, encodeManifest, fileTable, type FileEntry, type Manifest } from '../src/repo/manifest.js';
 import { blake3Ready } from '../src/hash/blake3.js';
 import { pseudoRandom, tempDir, writeTree } from './helpers/tree.js';
+import { fileEntryArb } from './helpers/entry-arb.js';
 
-const id32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
-const nat = fc.integer({ min: 0, max: 2 ** 40 });
-const meta = fc.option(fc.dictionary(fc.string().filter((k) => k !== '__proto__'), fc.string()), { nil: undefined });
-const entry: fc.Arbitrary<FileEntry> = fc.oneof(
-  fc.record({
-    path: fc.string({ minLength: 1 }),
-    kind: fc.constant('file' as const),
-    size: nat,
-    mode: fc.integer({ min: 0, max: 0o7777 }),
-    mtimeMs: nat,
-    sha256: id32,
-    chunks: fc.array(id32, { maxLength: 6 }).map((ids) => new Uint8Array(Buffer.concat(ids))),
-    meta,
-  }),
-  fc.record({ path: fc.string({ minLength: 1 }), kind: fc.constant('dir' as const), size: fc.constant(0), mode: fc.integer({ min: 0, max: 0o7777 }), mtimeMs: nat, meta }),
-  fc.record({ path: fc.string({ minLength: 1 }), kind: fc.constant('symlink' as const), size: fc.constant(0), mode: fc.integer({ min: 0, max: 0o7777 }), mtimeMs: nat, target: fc.string(), meta }),
-);
 const manifest = (files: FileEntry[]): Manifest => ({ version: 1, id: 'b1', type: 'full', startedAt: 1, completedAt: 2, source: {}, files, logicalSize: 0, addedBytes: 0 });
 
 describe('FileTable', () => {
@@ -40,7 +24,7 @@ describe('FileTable', () => {
 
   it('gives back every entry it was given, field by field and as entries', () => {
     fc.assert(
-      fc.property(fc.array(entry, { maxLength: 30 }), (entries) => {
+      fc.property(fc.array(fileEntryArb, { maxLength: 30 }), (entries) => {
         const t = FileTable.of(entries);
         expect(t.length).toBe(entries.length);
         expect(t.entries()).toEqual(entries);

@@ -9,31 +9,13 @@ import { blake3 } from '../src/hash/blake3.js';
 import { decodeConfig, encodeConfig, newConfig } from '../src/repo/config.js';
 import { isMobrError } from '../src/errors.js';
 import { listedSizeMeta, listedSizeOf, sizeAsListed } from '../src/mo/listed-size.js';
+import { fileEntryArb, id32, metaKey, nat } from './helpers/entry-arb.js';
 
 beforeAll(() => blake3Ready());
 
-/** msgpack's decoder refuses '__proto__' keys (prototype pollution); mobr never writes one. */
-const key = fc.string().filter((k) => k !== '__proto__');
-const dict = fc.dictionary(key, fc.string());
-const id32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
-const nat = fc.integer({ min: 0, max: 2 ** 40 });
+const dict = fc.dictionary(metaKey, fc.string());
 const blob = fc.record({ id: id32, offset: nat, length: nat, rawLength: nat, codec: fc.constantFrom(0, 1) });
 const packRecord = fc.record({ id: id32.map(toHex), blobs: fc.array(blob, { maxLength: 20 }) });
-
-const fileEntry = fc.oneof(
-  fc.record({
-    path: fc.string({ minLength: 1, unit: 'grapheme' }),
-    kind: fc.constant('file' as const),
-    size: nat,
-    mode: fc.integer({ min: 0, max: 0o7777 }),
-    mtimeMs: nat,
-    sha256: id32,
-    chunks: fc.array(id32, { maxLength: 8 }).map((ids) => new Uint8Array(Buffer.concat(ids))),
-    meta: fc.option(dict, { nil: undefined }),
-  }),
-  fc.record({ path: fc.string({ minLength: 1 }), kind: fc.constant('dir' as const), size: fc.constant(0), mode: fc.integer({ min: 0, max: 0o7777 }), mtimeMs: nat }),
-  fc.record({ path: fc.string({ minLength: 1 }), kind: fc.constant('symlink' as const), size: fc.constant(0), mode: fc.integer({ min: 0, max: 0o7777 }), mtimeMs: nat, target: fc.string() }),
-);
 
 const manifestArb: fc.Arbitrary<Manifest> = fc.record({
   version: fc.constant(1 as const),
@@ -44,7 +26,7 @@ const manifestArb: fc.Arbitrary<Manifest> = fc.record({
   startedAt: nat,
   completedAt: nat,
   source: dict,
-  files: fc.array(fileEntry, { maxLength: 10 }),
+  files: fc.array(fileEntryArb, { maxLength: 10 }),
   logicalSize: nat,
   addedBytes: nat,
   extra: fc.option(dict, { nil: undefined }),
