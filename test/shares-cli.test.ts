@@ -127,6 +127,18 @@ async function ownShareStored(log: string): Promise<void> {
   await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('msg="waiting for shares"'), STEP_MS, 'the coordinator to wait for the other shares');
 }
 
+/** A coordinator of 2 shares on a new repository of small packs (many stored mid-share), its own share stored, waiting for share 2. */
+async function coordinatorWaiting(repoName: string, metaName: string, logName: string) {
+  const repo = path.join(work, repoName);
+  const r = await Repository.init(new FsStore(repo), { packSize: 256 << 10 });
+  await r.close();
+  const meta = ['--meta_path', path.join(work, metaName)];
+  const log = path.join(work, logName);
+  const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], 2);
+  await ownShareStored(log);
+  return { repo, meta, c, packsBefore: countIn(path.join(repo, 'data')) };
+}
+
 /** Every restored TAE object that the running server still has is the same bytes. */
 function sameObjects(restoredHome: string, liveHome = path.join(work, 'mo')): number {
   const live = path.join(liveHome, 'mo-data', 'shared');
@@ -179,14 +191,7 @@ describe('a server backup in shares, separate processes', () => {
   }, 100_000);
 
   it('an ingester killed mid-share leaves no part; run again, the backup completes and checks', async () => {
-    const repo = path.join(work, 'repo-kill');
-    const r = await Repository.init(new FsStore(repo), { packSize: 256 << 10 }); // small packs: many stored mid-share
-    await r.close();
-    const meta = ['--meta_path', path.join(work, 'kill.meta')];
-    const log = path.join(work, 'kill-ingester.log');
-    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], 2);
-    await ownShareStored(log);
-    const packsBefore = countIn(path.join(repo, 'data'));
+    const { repo, meta, c, packsBefore } = await coordinatorWaiting('repo-kill', 'kill.meta', 'kill-ingester.log');
     let packsAtKill = 0;
     const killed = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
       killAfterMs: KILL_MS,
@@ -291,14 +296,7 @@ describe('Ctrl-C', () => {
   }, 30_000);
 
   it('an ingester stopped by SIGINT mid-share: exit 130 within seconds, one line, no part, only the coordinator\'s lock left; run again, the backup commits and checks', async () => {
-    const repo = path.join(work, 'repo-int-join');
-    const r = await Repository.init(new FsStore(repo), { packSize: 256 << 10 }); // small packs: many stored mid-share
-    await r.close();
-    const meta = ['--meta_path', path.join(work, 'int-join.meta')];
-    const log = path.join(work, 'int-join.log');
-    const c = await startCoordinator(['backup', ...conn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--log_file', log, '--log_level', 'info', ...meta], 2);
-    await ownShareStored(log);
-    const packsBefore = countIn(path.join(repo, 'data'));
+    const { repo, meta, c, packsBefore } = await coordinatorWaiting('repo-int-join', 'int-join.meta', 'int-join.log');
     let packsAtInt = 0;
     let intAt = 0;
     const stopped = await mobr([...c.joins[0]!, '--parallelism', '1'], ROOT, {
