@@ -5,7 +5,6 @@
  * file caught by the server's checksum, and a repository (and staging) in S3.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +20,8 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { startEmulator, type Emulator } from './emulator/index.js';
 import { startS3Server } from './helpers/s3server.js';
+import { workersStartedBy } from './helpers/workers.js';
 
-/** This process's threads now (Linux; elsewhere 0): a worker adds one. */
-const threads = (): number => (process.platform === 'linux' ? Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]) : 0);
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -84,11 +82,9 @@ describe('backup of a running MatrixOne, restore into mo-data (mo_br examples)',
     await c.query('create database db1');
     await c.query('create database db2');
     const { repo, target, dir } = await fsRepo();
-    // a small server backup reads its staged files in this thread: the process gains no thread while it runs
-    const before = threads();
-    let most = before;
-    const m = await backupFromMatrixOne({ conn: conn(emu), repo, target, id: 'full1', type: 'full', onProgress: (p) => void (p.phase === 'ingest' && (most = Math.max(most, threads()))) });
-    expect(most - before, 'worker threads started').toBe(0);
+    // a small server backup reads its staged files in this thread: it starts no worker
+    const { started, value: m } = await workersStartedBy(() => backupFromMatrixOne({ conn: conn(emu), repo, target, id: 'full1', type: 'full' }));
+    expect(started, 'worker threads started').toBe(0);
     expect(m.backupTs).toMatch(/^\d+-\d+$/);
     expect(m.source).toMatchObject({ kind: 'matrixone' });
     const paths = m.files.map((f) => f.path);
