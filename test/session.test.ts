@@ -330,6 +330,58 @@ describe('a restore beside an exclusive lock', () => {
   });
 });
 
+/** Records the lock objects there (their purposes) when a manifest is deleted. */
+class LocksAtDelete extends StoreDecorator<MemStore> {
+  seen: string[][] = [];
+  override async delete(key: string, o?: CallOptions): Promise<void> {
+    if (key.startsWith('backups/')) this.seen.push([...this.inner.objects.entries()].filter(([k]) => k.startsWith('locks/')).map(([, v]) => String(JSON.parse(new TextDecoder().decode(v.data)).purpose)).sort());
+    return this.inner.delete(key, o);
+  }
+}
+
+describe('a delete whose gc defers removes the manifest in a shared session (spec/gc.md §3)', () => {
+  it('beside a backup: under its own shared lock, released after', async () => {
+    const mem = new MemStore();
+    const store = new LocksAtDelete(mem);
+    const repo = await Repository.init(store, OPTS);
+    await backupFiles(repo, 'a', tree(50, 2, 20_000));
+    const backup = await acquireLock(mem, 'shared', { purpose: 'backup x' });
+    try {
+      const d = await deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0 });
+      expect(d.gc).toBe('deferred');
+    } finally {
+      await backup.release();
+    }
+    expect(store.seen).toEqual([['backup x', 'delete a']]);
+    expect([...mem.objects.keys()].filter((k) => k.startsWith('locks/'))).toEqual([]);
+    expect(await repo.listBackupIds()).toEqual([]);
+  });
+
+  it('beside a live gc it waits; beside one past staleMs it goes on at once, told in one line', async () => {
+    const clock = new ManualClock();
+    const mem = new MemStore(clock);
+    const repo = await Repository.init(mem, OPTS);
+    await backupFiles(repo, 'a', tree(51, 2, 20_000));
+    const body = { v: 1, kind: 'exclusive', host: 'lost-host', pid: 77, purpose: 'gc', createdAt: clock.now() };
+    await mem.put(`locks/${'e'.repeat(32)}`, new TextEncoder().encode(JSON.stringify(body)));
+    const notices: string[] = [];
+    lockNotices((m) => notices.push(m));
+    try {
+      const del = deleteBackups(repo, ['a'], { gc: true, safetyWindowMs: 0 });
+      const raced = await Promise.race([del.then(() => 'deleted'), new Promise((r) => setTimeout(r, 600, 'waiting'))]);
+      expect(raced, 'a manifest removal walked past a live exclusive lock').toBe('waiting');
+      expect(await repo.listBackupIds()).toEqual(['a']);
+      clock.advance(31 * 60_000); // the gc's lock is now past staleMs (30 min) on the store's clock
+      const done = await Promise.race([del, new Promise((r) => setTimeout(r, 8000, 'still waiting'))]);
+      expect(done).toMatchObject({ ids: ['a'], gc: 'deferred' });
+      expect(await repo.listBackupIds()).toEqual([]);
+      expect(notices).toEqual([expect.stringMatching(/is locked by gc \(exclusive, host lost-host pid 77\), not refreshed for 31 min: .*; deleting the manifest\(s\) beside it \(that frees nothing\)$/)]);
+    } finally {
+      lockNotices(() => undefined);
+    }
+  });
+});
+
 describe('the catalog lock (src/cli/lock.ts) fences its holder', () => {
   const rec = (i: number): BackupRecord => ({ id: `0000000${i}-126f-11ef-9902-26dd28356ef3`, size: i, location: { backupDir: 'filesystem', path: `/b/${i}` }, atTime: 1_715_745_404_915, durationNs: 1, completeTime: 1_715_745_413_563, backupTs: '1715745404915410000-1', backupType: 'full' });
 

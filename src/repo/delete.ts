@@ -3,13 +3,19 @@
  * safe: gc takes the exclusive lock and checks everything that could stop it (index objects and
  * the other manifests decode, repacked chunks check out) *before* the manifests are deleted, in
  * gc's `commit` step; so a gc that refuses leaves the backups in place. When other processes
- * hold the repository (LOCKED), the manifests are deleted without gc (that needs no lock) and the
- * data is freed by a later gc: `deferred`, with the reason.
+ * hold the repository (LOCKED), the manifests are deleted without gc, in a shared session (it
+ * waits up to 10 min for a live gc or repair, as a backup does; it goes on beside an exclusive
+ * lock past staleMs, as a restore does: deleting a manifest frees nothing), and the data is freed
+ * by a later gc: `deferred`, with the reason (spec/gc.md §3, "Deleting backups").
  */
 import { MobrError, isMobrError } from '../errors.js';
 import { gc, type GcOptions, type GcReport } from './gc.js';
 import { isLockLost } from './lock.js';
 import type { Repository } from './repository.js';
+import { sharedSession } from './session.js';
+
+/** How long a manifest removal waits for a live exclusive lock (a gc, a repair) to go, as a backup does. */
+const REMOVE_WAIT_MS = 10 * 60_000;
 
 interface DeleteHooks {
   /** Before the first manifest is deleted (e.g. check that the catalog can be written). */
@@ -37,8 +43,16 @@ export async function deleteBackups(repo: Repository, ids: string[], o: GcOption
     for (const id of present) await repo.deleteManifest(id);
     await o.afterDelete?.();
   };
+  // without gc: in a shared session, the lock proven held right before the first manifest goes
+  const purpose = `delete ${present.join(', ')}`;
+  const beside = 'deleting the manifest(s) beside it (that frees nothing)';
+  const commitShared = () =>
+    sharedSession(repo, { purpose, signal: o.signal, clock: o.clock, lock: { waitMs: REMOVE_WAIT_MS, ...o.lock, reader: true, beside } }, async (s) => {
+      await s.assertHeld();
+      await commit();
+    });
   if (o.gc === false) {
-    await commit();
+    await commitShared();
     return { ids: present };
   }
   try {
@@ -49,7 +63,9 @@ export async function deleteBackups(repo: Repository, ids: string[], o: GcOption
     }
     if (committed) throw e;
     if (isMobrError(e, 'LOCKED') && !isLockLost(e)) {
-      await commit(); // a manifest can go without a lock; its data waits for a later gc
+      await commitShared().catch((e2: unknown) => {
+        throw committed || !isMobrError(e2) ? e2 : new MobrError(e2.code, `${e2.message}; nothing was deleted`, { cause: e2 });
+      }); // its data waits for a later gc
       return { ids: present, gc: 'deferred', deferredBecause: e.message };
     }
     if (isMobrError(e)) throw new MobrError(e.code, `${e.message}; nothing was deleted`, { cause: e });

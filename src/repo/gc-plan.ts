@@ -120,7 +120,8 @@ async function listStored(repo: Repository, signal: AbortSignal | undefined): Pr
 /**
  * Step 3: every chunk a remaining manifest names (a manifest that does not decode stops gc). A
  * manifest listed but gone when read was deleted meanwhile (a `delete` that found the repository
- * held deletes manifests without a lock, spec/gc.md §2.1): it names nothing that must stay.
+ * held deletes manifests under a shared lock, which passes an exclusive lock past staleMs,
+ * spec/gc.md §2.1): it names nothing that must stay.
  */
 async function markLive(repo: Repository, input: PlanInput, r: GcReport): Promise<IdSet> {
   const live = new IdSet(); // compact: one typed-array table (id-set.ts)

@@ -33,10 +33,13 @@ export interface LockOptions {
   /** Stops the wait for a conflicting lock with INTERRUPTED. */
   signal?: AbortSignal;
   /**
-   * A reader's shared lock (restore, spec/gc.md §2.4): an exclusive lock past staleMs does not
-   * stop it (a reader deletes nothing and checks every chunk); it reads beside it, told once.
+   * A shared lock that frees no data (spec/gc.md §2.4): a reader (restore, check, …: it deletes
+   * nothing and checks every chunk) or a manifest removal (it only makes data dead). An exclusive
+   * lock past staleMs does not stop it; it goes on beside it, told once (`beside`: what it does,
+   * default "reading beside it").
    */
   reader?: boolean;
+  beside?: string;
 }
 
 export interface LockInfo extends ProcessIdentity {
@@ -320,7 +323,7 @@ export async function acquireLock(store: Store, kind: LockKind, o: LockOptions =
       const blocking = others.filter((l) => !mayPass(kind, l, lock.storeNow, staleMs) && !passedByReader(l));
       if (blocking.length === 0) {
         const beside = others.filter((x) => passedByReader(x) && !x.unreadable && !holderGone(x));
-        for (const l of beside) notify(`${blockedBy(store, l, lock.storeNow, staleMs)}; reading beside it`);
+        for (const l of beside) notify(`${blockedBy(store, l, lock.storeNow, staleMs)}; ${o.beside ?? 'reading beside it'}`);
         lock.othersSeen = others.filter((l) => !holderGone(l)).length; // a provably gone process writes nothing more
         if (kind === 'exclusive') for (const l of others) await store.delete(l.key); // all stale, or provably gone
         lock.startHeartbeat();
