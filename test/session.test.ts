@@ -282,6 +282,41 @@ describe('a restore after a gc its repository object did not see', () => {
   });
 });
 
+/** Records the prefix of every LIST. */
+class Lists extends StoreDecorator<MemStore> {
+  prefixes: string[] = [];
+  override list(prefix: string, o?: CallOptions) {
+    this.prefixes.push(prefix);
+    return this.inner.list(prefix, o);
+  }
+}
+
+describe('a restore checks its index with one LIST of index/, none of data/', () => {
+  it('LISTs: locks/ and index/ once each; a pack gone by hand fails the restore with one line naming it', async () => {
+    const mem = new MemStore();
+    const a = tree(32, 4, 40_000);
+    await backupFiles(await Repository.init(mem, OPTS), 'a', a);
+    const store = new Lists(mem);
+    const repo = await Repository.open(store);
+    store.prefixes = [];
+    const dir = await tempDir('mobr-session-lists-');
+    try {
+      await restore(repo, 'a', dir, { pool });
+      expect(store.prefixes.sort()).toEqual(['index', 'locks']);
+      const pack = [...mem.objects.keys()].find((k) => k.startsWith('data/'))!;
+      mem.objects.delete(pack); // lost (not by a gc: its index object is still there)
+      const again = await tempDir('mobr-session-lists-');
+      const e = await errOf(restore(await Repository.open(mem), 'a', again, { pool }));
+      await fsp.rm(again, { recursive: true, force: true });
+      expect(e?.code).toBe('NOT_FOUND');
+      expect(e?.message).toContain(pack.split('/').at(-1)!.slice(0, 16));
+      expect(e?.message).not.toContain('\n');
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a restore from a repository it cannot write', () => {
   it('reads without a lock and says so in one warning', async () => {
     const mem = new MemStore();

@@ -111,11 +111,11 @@ export class Repository {
     return Repository.open(store, keys);
   }
 
-  /** (Re)loads every index object. */
-  async loadIndex(): Promise<void> {
+  /** (Re)loads every index object (`listed`: the keys of `index/` just listed, spared a second LIST). */
+  async loadIndex(listed?: string[]): Promise<void> {
     for (let pass = 0; pass < 3; pass++) {
-      const keys: string[] = [];
-      for await (const e of this.store.list('index')) keys.push(e.key);
+      const keys: string[] = pass === 0 && listed ? listed : [];
+      if (keys !== listed) for await (const e of this.store.list('index')) keys.push(e.key);
       let vanished = false;
       await mapLimit(keys, SMALL_READS, async (key) => {
         if (this.loadedIndexes.has(key)) return;
@@ -140,6 +140,21 @@ export class Repository {
     this.damagedIndexes.clear();
     this.packsListed = false;
     await this.loadIndex();
+  }
+
+  /**
+   * A reader's index check under its lock (spec/gc.md §2.4), one LIST of `index/`: index objects
+   * written since are loaded; if one it loaded is gone (a gc compacted it, after writing its
+   * replacement, and may have deleted or repacked its packs), the index is loaded afresh. gc
+   * deletes no pack whose index object it keeps, so no listing of `data/` is needed; a pack gone
+   * for another reason fails its read (NOT_FOUND, naming it).
+   */
+  async syncIndex(): Promise<void> {
+    const keys: string[] = [];
+    for await (const e of this.store.list('index')) keys.push(e.key);
+    const listed = new Set(keys);
+    for (const k of this.loadedIndexes) if (!listed.has(k)) return this.refreshIndex();
+    await this.loadIndex(keys);
   }
 
   /**

@@ -159,9 +159,9 @@ export function exclusiveSession<T>(target: LockTarget, o: SessionOptions, fn: (
 
 /**
  * Runs a reader (restore) holding a shared lock on repo (spec/gc.md §2.4): a gc waits for it, or
- * defers its deletions, so nothing it reads is deleted under it. The index is reloaded under the
- * lock and packs gone or damaged are dropped (a chunk held twice is read from the copy that is
- * there). Losing the lock does not stop a reader: every chunk it reads is checked, so a gc that
+ * defers its deletions, so nothing it reads is deleted under it. Under the lock the index is
+ * brought up to date (`Repository.syncIndex`: reloaded if a gc replaced an object of it).
+ * Losing the lock does not stop a reader: every chunk it reads is checked, so a gc that
  * deleted under it makes it fail (NOT_FOUND), never write wrong bytes. A repository this process
  * may not write (ACCESS_DENIED on its lock object: read-only keys or mount) is read without a
  * lock, with a warning, as before locks were taken for reading.
@@ -176,12 +176,9 @@ export async function readSession<T>(repo: Repository, o: SessionOptions, fn: ()
     lockNotice(`${o.purpose}: reading ${repo.store.location} without a lock (${e.message}); ${risk}`);
   }
   try {
-    // a gc before the lock may have removed packs we know: then the index is reloaded (its
-    // replacement names the repacked copies), once, not on every restore of a large repository
-    if ((await repo.dropUnsoundPacks()).length > 0) {
-      await repo.refreshIndex();
-      await repo.dropUnsoundPacks(); // a chunk held twice is read from the copy that is there
-    }
+    // a gc before the lock may have replaced index objects we loaded: then the index is loaded
+    // afresh (the replacement names the repacked copies); one LIST of index/, none of data/
+    await repo.syncIndex();
     return await fn();
   } finally {
     if (lock) await releaseOrWarn(lock);
