@@ -50,7 +50,7 @@ describe('restore to S3 stops on Ctrl-C (issue #25)', () => {
       'restore', 'b1', '--backup_dir', 'filesystem', '--backup_path', repoDir, '--meta_path', join(work, 'mo_br.meta'),
       '--restore_dir', 's3', '--restore_endpoint', proxy.endpoint, '--restore_bucket', s3.bucket, '--restore_filepath', 'stopped',
       '--restore_access_key_id', s3.accessKeyId, '--restore_secret_access_key', s3.secretAccessKey,
-    ], work, { onSpawn: (p) => (child = p), killAfterMs: 20_000 });
+    ], work, { onSpawn: (p) => (child = p), killAfterMs: 100_000 }); // a hang guard, not a timing: a CLI starts slowly at load 40
     await until(() => proxy.log.some((r) => r.method === 'PUT'), 30_000, 'the first upload');
     const t0 = performance.now();
     child!.kill('SIGINT');
@@ -58,7 +58,7 @@ describe('restore to S3 stops on Ctrl-C (issue #25)', () => {
     const took = performance.now() - t0;
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/^mo_br: interrupted \(SIGINT\)[^\n]*\n$/);
-    expect(took, 'stopped within seconds, not after the S3 response timeout').toBeLessThan(10_000);
+    expect(took, 'stopped on the signal, before the S3 response timeout (25 s) could end the hung PUT').toBeLessThan(25_000);
     const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
     try {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'stopped/' }));
@@ -66,5 +66,5 @@ describe('restore to S3 stops on Ctrl-C (issue #25)', () => {
     } finally {
       client.destroy();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { tempDir } from './helpers/tree.js';
+import { until } from './helpers/until.js';
 import { ensureBuilt, mobr, type Run } from './helpers/cli.js';
 import { allPaths, backupIdOf, initTinyRepo, makeMoData, treeHashes } from './reliability/cli.js';
 
@@ -30,32 +32,39 @@ afterAll(async () => {
   await fsp.rm(work, { recursive: true, force: true });
 });
 
-const timed = async (args: string[]): Promise<Run & { start: number; end: number }> => {
-  const start = Date.now();
-  const r = await mobr(args, work);
-  return { ...r, start, end: Date.now() };
-};
+const exists = (f: string) => fsp.access(f).then(() => true, () => false);
 
 describe('restore holds a lock on its target', () => {
-  it('a second restore into the same folder at the same time fails at once with exit 7; the first restores whole', async () => {
+  it('a second restore into the same folder while the first runs fails at once with exit 7; the first restores whole', async () => {
     const dest = path.join(work, 'target');
     await fsp.mkdir(dest);
     const args = ['restore', id, '--meta_path', meta, '--restore_dir', 'filesystem', '--restore_path', dest];
-    const [a, b] = await Promise.all([timed(args), timed(args)]);
-    // the race happened: both were running before either finished
-    expect(Math.max(a.start, b.start)).toBeLessThan(Math.min(a.end, b.end));
-    const [won, lost] = a.code === 0 ? [a, b] : [b, a];
-    expect(won.code, won.stderr).toBe(0);
+    let child: ChildProcess | undefined;
+    let ended = false;
+    const first = mobr(args, work, { onSpawn: (p) => (child = p) }).finally(() => void (ended = true));
+    // the race made sure, not left to two processes' start-up times: the first is stopped while it holds the lock
+    await until(async () => ended || (await exists(path.join(dest, '.mo_br-restore.lock'))), 60_000, 'the first restore to lock its target');
+    expect(ended, 'the first restore ended before its lock was seen').toBe(false);
+    child!.kill('SIGSTOP');
+    let lost: Run;
+    try {
+      lost = await mobr(args, work, { killAfterMs: 90_000 }); // waiting for the stopped restore, it would be killed here
+    } finally {
+      child!.kill('SIGCONT');
+    }
+    expect(lost.signal, 'the second restore waited for the first').toBeNull();
     expect(lost.code, lost.stderr).toBe(7);
+    expect(lost.ms, 'it failed at once, not after waiting out a lock wait (30 s, the CLI locks\' default)').toBeLessThan(30_000);
     expect(lost.stderr).toMatch(/^mo_br: another restore into .*target is running .*; wait for it to end\n$/);
-    expect(lost.end, 'the loser fails at once, it does not wait').toBeLessThan(won.end);
+    const won = await first;
+    expect(won.code, won.stderr).toBe(0);
     expect(await treeHashes(path.join(dest, 'mo-data'))).toEqual(await treeHashes(data));
     expect(await allPaths(dest)).not.toContain('.mo_br-restore.lock');
   }, 120_000);
 
   it('a restore whose target folder cannot be created ends in one line', async () => {
     for (const target of ['/proc/forbidden', '/proc/self/nope/deeper', '/dev/null/x']) {
-      const r = await mobr(['restore', id, '--meta_path', meta, '--restore_dir', 'filesystem', '--restore_path', target], work, { killAfterMs: 20_000 });
+      const r = await mobr(['restore', id, '--meta_path', meta, '--restore_dir', 'filesystem', '--restore_path', target], work, { killAfterMs: 60_000 }); // a hang guard (Node's mkdir looped for ever), not a timing
       expect(r.signal, `${target}: hung`).toBeNull();
       expect(r.code, target).not.toBe(0);
       expect(r.stderr, target).toMatch(/^mo_br: [^\n]+\n$/);

@@ -311,7 +311,7 @@ describe('Ctrl-C', () => {
     expect(packsAtInt, 'the SIGINT landed after the ingester stored packs').toBeGreaterThanOrEqual(packsBefore + 3);
     expect([stopped.code, stopped.signal], stopped.stderr).toEqual([130, null]);
     expect(stopped.stderr.trim().split('\n'), stopped.stderr).toHaveLength(1);
-    expect(tookMs, 'stopped within seconds of the first Ctrl-C, not at the end of the share').toBeLessThan(15_000);
+    expect(tookMs, 'stopped on the first Ctrl-C, not at the end of the share (a step\'s hang guard, not a timing: no part written is the proof)').toBeLessThan(STEP_MS);
     expect(countIn(path.join(repo, 'parts')), 'a stopped ingester wrote no part').toBe(0);
     expect(countIn(path.join(repo, 'backups'))).toBe(0);
     expect(countIn(path.join(repo, 'locks')), 'the ingester removed its lock; the waiting coordinator keeps its own').toBe(1);

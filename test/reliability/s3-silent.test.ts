@@ -48,9 +48,9 @@ describe('an S3 endpoint that never answers', () => {
     expect(r.stderr).toMatch(/^mo_br: .*did not answer within 1\.5 s \(2 tries; MO_BR_S3_RESPONSE_TIMEOUT_MS changes the limit\)\n$/);
     expect(r.stderr).not.toContain('secretsecret');
     expect(r.ms).toBeGreaterThan(2_900);
-    expect(r.ms).toBeLessThan(25_000);
+    expect(r.ms, 'the limit from the environment, not two of the default 25 s (a whole CLI run: its start-up at load 40 is no part of the bound)').toBeLessThan(50_000);
     expect(accepted).toBeGreaterThanOrEqual(2);
-  }, 60_000);
+  }, 120_000);
 
   it('a malformed timeout in the environment: one line, exit 2', async () => {
     const r = await mobr(['check', ...S3(), '--meta_path', path.join(work, 'm')], work, { env: { MO_BR_S3_RESPONSE_TIMEOUT_MS: 'soon' } });
