@@ -117,7 +117,30 @@ describe('an ETA for every long command, on a terminal only', () => {
     const r = await onTerminal(['sync', ...at, '--target_dir', 'filesystem', '--target_path', 'mirror'], root);
     expect(r.code, r.out).toBe(0);
     expectEtaCleared(r.out, 'sync');
-    expect(r.out).toMatch(/sync  \d+%  [\d.]+ [kM]B  \d+\/\d+ packs/);
+    expect(r.out).toMatch(/sync  \d+%  [\d.]+ [kM]B \/ [\d.]+ [kM]B  \d+\/\d+ packs/);
+  });
+
+  it.skipIf(!hasScript)('sync --limit_upload: one big pack moves the line by its bytes, with an ETA, before it is stored', async () => {
+    const repo = await openRepository(path.join(root, 'repo-one'), { create: true }); // 16 MiB packs: the file is one pack
+    const pool = new WorkerPool(1);
+    try {
+      await fsp.mkdir(path.join(root, 'one'));
+      await fsp.writeFile(path.join(root, 'one/big'), randomBytes(1536 << 10));
+      await backup(repo, path.join(root, 'one'), { pool });
+    } finally {
+      await pool.close();
+      await repo.close();
+    }
+    // 1.5 MiB at 1 MiB/s: the bucket's first second of credit, then half a second of slices
+    const one = ['--backup_dir', 'filesystem', '--backup_path', 'repo-one', ...M, '--target_dir', 'filesystem', '--target_path', 'mirror-one'];
+    const r = await onTerminal(['--limit_upload', '1024', 'sync', ...one], root);
+    expect(r.code, r.out).toBe(0);
+    expectEtaCleared(r.out, 'sync');
+    const lines = r.out.split('\r\x1b[K').filter((l) => l.startsWith('sync  '));
+    const within = lines.filter((l) => /^sync  ([1-9]|[1-9]\d)%  .* \/ 1\.6 MB  0\/1 packs/.test(l));
+    expect(within.length, JSON.stringify(lines)).toBeGreaterThanOrEqual(3); // it moves while the one pack is sent
+    expect(within.some((l) => /  ETA \d+s/.test(l)), JSON.stringify(lines)).toBe(true);
+    expect(lines.at(-1)).toMatch(/^sync  100%  1\.6 MB \/ 1\.6 MB  1\/1 packs/);
   });
 
   it.skipIf(!hasScript)('delete: gc marks the other backups, then deletes, with an ETA per step', async () => {

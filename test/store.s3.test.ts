@@ -146,8 +146,16 @@ describe('S3Store requests', () => {
   it('uploads large objects in parts and counts requests by kind', async () => {
     const store = s3({ multipartThreshold: 6 << 20, partSize: 5 << 20 });
     const data = randomBytes((12 << 20) + 3);
-    await store.put('big/ok', data);
+    const sent: number[] = [];
+    await store.put('big/ok', data, { onSent: (n) => sent.push(n) });
     expect(store.stats).toMatchObject({ put: 1, retries: 0 }); // one store call (create + 3 parts + complete)
+    // sync's progress line: told as each part is sent (parts finish in any order), whole at the end
+    expect(sent).toHaveLength(3);
+    expect(sent.every((n, i) => i === 0 || n > sent[i - 1]!)).toBe(true);
+    expect(sent.at(-1)).toBe(data.length);
+    const small: number[] = [];
+    await store.put('big/small', data.subarray(0, 1000), { onSent: (n) => small.push(n) });
+    expect(small).toEqual([1000]); // one request: told once, when stored
     expect(proxy.log.filter((r) => /partNumber=/.test(r.url)).length).toBe(3);
     expect(Buffer.from(await store.get('big/ok')).equals(data)).toBe(true);
     expect(store.stats.get).toBe(1);

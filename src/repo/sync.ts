@@ -25,7 +25,12 @@ import type { MasterKey } from '../crypto/master.js';
 export interface SyncProgress {
   packsDone: number;
   packsTotal: number;
+  /** Bytes of the objects written so far (whole objects). */
   bytesSent: number;
+  /** The stored bytes of every chunk to send (the packs' data, without their headers). */
+  dataTotal: number;
+  /** Of those, the bytes sent so far, counted as they go out within a pack (so one big pack moves the line). */
+  dataDone: number;
   manifestsDone: number;
   manifestsTotal: number;
 }
@@ -127,7 +132,9 @@ async function copy(src: Repository, session: WriteSession, o: SyncOptions): Pro
   const { manifests, present } = await manifestsToCopy(src, dst, o.ids ?? (await src.listBackupIds()));
   const r: SyncReport = { copied: [], present, packsCopied: 0, packsBuilt: 0, packsSkipped: 0, chunksSent: 0, bytesSent: 0, indexObjects: 0 };
   const plan = await planTransfer(src, dst, manifests);
-  const t = new Transfer(session, r, { packsDone: 0, packsTotal: plan.whole.length + plan.partial.size, bytesSent: 0, manifestsDone: 0, manifestsTotal: manifests.length }, o);
+  const dataTotal = sumLengths([...plan.whole.flatMap((p) => p.blobs), ...[...plan.partial.values()].flat()]);
+  const packsTotal = plan.whole.length + plan.partial.size;
+  const t = new Transfer(session, r, { packsDone: 0, packsTotal, bytesSent: 0, dataTotal, dataDone: 0, manifestsDone: 0, manifestsTotal: manifests.length }, o);
   t.report(); // 0 of the total before the first pack: the line shows at once, and rate and ETA count from here
   await sendWholePacks(src, t, plan, o.pool);
   await sendNeededChunks(src, t, plan, o.pool);
@@ -145,6 +152,9 @@ async function copy(src: Repository, session: WriteSession, o: SyncOptions): Pro
 class Transfer {
   private pending: PackRecord[] = [];
   readonly dst: Repository;
+  /** Data of packs whole at the destination; the packs in flight, each's data sent so far. */
+  private dataStored = 0;
+  private readonly inFlight = new Map<object, number>();
 
   constructor(
     readonly session: WriteSession,
@@ -168,10 +178,37 @@ class Transfer {
     this.r.indexObjects++;
   }
 
-  async put(key: string, data: Uint8Array, ifNoneMatch = false): Promise<void> {
-    await this.session.store.put(key, data, { ifNoneMatch });
+  /** Writes one object; `payload`: the chunk data in it (a pack's), told in proportion as its bytes go out. */
+  async put(key: string, data: Uint8Array, ifNoneMatch = false, payload = 0): Promise<void> {
+    const token = {};
+    const onSent = (n: number) => {
+      const part = data.length > 0 ? Math.floor((Math.min(n, data.length) * payload) / data.length) : 0;
+      if (part <= (this.inFlight.get(token) ?? 0)) return; // a retry starting again: keep the highest
+      this.inFlight.set(token, part);
+      this.dataProgress();
+    };
+    try {
+      await this.session.store.put(key, data, { ifNoneMatch, onSent });
+    } finally {
+      this.inFlight.delete(token);
+    }
     this.r.bytesSent += data.length;
     this.progress.bytesSent = this.r.bytesSent;
+    this.dataStored += payload;
+    this.progress.dataDone = this.dataStored + sum(this.inFlight.values());
+  }
+
+  /** Chunk data that needs no sending (its pack is at the destination already) counts as done. */
+  found(payload: number): void {
+    this.dataStored += payload;
+    this.progress.dataDone = this.dataStored + sum(this.inFlight.values());
+  }
+
+  private dataProgress(): void {
+    const done = this.dataStored + sum(this.inFlight.values());
+    if (done <= this.progress.dataDone) return;
+    this.progress.dataDone = done;
+    this.report();
   }
 
   report(): void {
@@ -202,11 +239,12 @@ async function sendWholePacks(src: Repository, t: Transfer, plan: TransferPlan, 
     if (plan.dstFiles.has(p.id)) {
       await t.stored(await t.dst.readPackHeader(p.id));
       t.r.packsSkipped++;
+      t.found(sumLengths(p.blobs));
     } else {
       const bytes = await src.store.get(packKey(p.id)).catch((e) => Promise.reject(withContext(`sync: read pack ${p.id.slice(0, 16)}`, e)));
       const blobs = checkPackBytes(src, bytes, p.id);
       await verifyBlobs(src, pool, bytes, blobs, `source pack ${p.id.slice(0, 16)}`);
-      await t.put(packKey(p.id), bytes);
+      await t.put(packKey(p.id), bytes, false, sumLengths(blobs));
       await t.stored({ id: p.id, blobs });
       t.r.packsCopied++;
       t.r.chunksSent += blobs.length;
@@ -224,9 +262,11 @@ async function sendNeededChunks(src: Repository, t: Transfer, plan: TransferPlan
   const cut = async () => {
     if (builder.count === 0) return;
     const built = builder.build();
-    if (plan.dstFiles.has(built.id)) t.r.packsSkipped++;
-    else {
-      await t.put(packKey(built.id), built.bytes);
+    if (plan.dstFiles.has(built.id)) {
+      t.r.packsSkipped++;
+      t.found(sumLengths(built.blobs));
+    } else {
+      await t.put(packKey(built.id), built.bytes, false, sumLengths(built.blobs));
       t.r.packsBuilt++;
       t.r.chunksSent += built.blobs.length;
     }
@@ -286,6 +326,16 @@ async function verifyBlobs(src: Repository, pool: BlobDecoder, bytes: Uint8Array
     const bad = res.problems.findIndex((p) => p !== null);
     if (bad >= 0) throw new MobrError('CORRUPT_PACK', `${what}: chunk ${toHex(part[bad].id).slice(0, 16)} is damaged (${res.problems[bad]}); not copied`);
   }
+}
+
+function sum(ns: Iterable<number>): number {
+  let s = 0;
+  for (const n of ns) s += n;
+  return s;
+}
+
+function sumLengths(blobs: { length: number }[]): number {
+  return sum(blobs.map((b) => b.length));
 }
 
 /** A copy with its own ArrayBuffer (Buffer#slice is a view; the pool transfers what it is given). */

@@ -70,8 +70,20 @@ export class RateLimitedStore extends StoreDecorator {
     return this.inner.getRange(key, offset, length, o);
   }
 
+  /**
+   * With `onSent` (sync's progress line), the bytes are drawn from the bucket in slices of an
+   * eighth of a second and told as each passes, so a big pack moves the line while it waits on
+   * the limit; the count runs at most the bucket's one second of credit ahead of the wire.
+   */
   override async put(key: string, data: Uint8Array, options?: PutOptions): Promise<void> {
-    await this.up?.take(data.length, options?.signal);
+    if (this.up && options?.onSent) {
+      const slice = Math.max(16 << 10, Math.floor(this.up.bytesPerSecond / 8));
+      for (let at = 0; at < data.length; ) {
+        const n = Math.min(slice, data.length - at);
+        await this.up.take(n, options.signal);
+        options.onSent((at += n));
+      }
+    } else await this.up?.take(data.length, options?.signal);
     return this.inner.put(key, data, options);
   }
 }

@@ -237,6 +237,7 @@ class S3Backend implements Store {
           Bucket: this.bucket, Key: k, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'),
           ContentType: 'application/octet-stream', IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
         }), { abortSignal }), abortSignal);
+        options.onSent?.(data.length); // one request: the SDK tells nothing before its answer
       }
     } catch (e) {
       if (status(e) === 412 || (e as SdkError)?.name === 'PreconditionFailed') throw this.exists(key);
@@ -252,6 +253,7 @@ class S3Backend implements Store {
     const uploadId = created.UploadId!;
     try {
       const parts: { PartNumber: number; ETag?: string }[] = [];
+      let sent = 0; // parts finished, in any order
       const numbers = Array.from({ length: Math.ceil(data.length / this.partSize) }, (_, i) => i);
       await mapLimit(numbers, MULTIPART_LANES, async (i) => {
         const body = data.subarray(i * this.partSize, Math.min(data.length, (i + 1) * this.partSize));
@@ -260,6 +262,7 @@ class S3Backend implements Store {
           Bucket: this.bucket, Key: k, UploadId: uploadId, PartNumber: i + 1, Body: body, ContentLength: body.length, ContentMD5: md5,
         }), { abortSignal }), abortSignal);
         parts[i] = { PartNumber: i + 1, ETag: r.ETag };
+        options.onSent?.((sent += body.length));
       });
       await this.request(() => this.client.send(new CompleteMultipartUploadCommand({
         Bucket: this.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts },

@@ -31,6 +31,12 @@ export interface CallOptions {
 export interface PutOptions extends CallOptions {
   /** Fail with REPO_EXISTS rather than replace an existing object. */
   ifNoneMatch?: boolean;
+  /**
+   * Told how many bytes of this object have gone out so far, as they go (for a progress line).
+   * The count may start again from 0 (a retry, or the next layer of a decorated store): a caller
+   * keeps the highest it saw. Stores that send an object in one request tell it once, when done.
+   */
+  onSent?: (bytes: number) => void;
 }
 
 export interface Store {

@@ -100,7 +100,8 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
         progress.update({ files: p.manifestsDone, totalFiles: p.manifestsTotal, bytes: p.bytesRead, totalBytes: p.bytesTotal, unit: 'backups' });
       r = await reencryptRepository(src, reTarget, { ids, signal: ctx.signal, onProgress });
     } else {
-      const onProgress = (p: SyncProgress) => progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.bytesSent, unit: 'packs' });
+      const onProgress = (p: SyncProgress) =>
+        progress.update({ files: p.packsDone, totalFiles: p.packsTotal, bytes: p.dataDone, totalBytes: p.dataTotal, unit: 'packs' });
       r = await syncRepository(src, dst, { pool, ids, signal: ctx.signal, onProgress });
     }
     progress.done();
