@@ -56,7 +56,7 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
     const first = await mobr(BACKUP, dir, { env });
     expect(first.code, first.stderr).toBe(0);
     lastMs = first.ms;
-  }, 60_000);
+  }, 120_000);
 
   for (let round = 0; round < SERVER_ROUNDS; round++) {
     it(`round ${round}: a killed server backup leaves earlier backups checkable and the catalog valid`, async () => {
@@ -65,7 +65,7 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
       // killed once the server has begun writing its staging folder, then within a third of the
       // last whole server backup's length (re-learnt: later ones reuse more), so it lands mid-way
       const delay = Math.floor(rand() * Math.max(10, lastMs / 3));
-      const b = await mobr(BACKUP, dir, { env, killAfterMs: 60_000, onSpawn: (child) => void killOnceWriting(child, path.join(repo, 'staging'), delay) });
+      const b = await mobr(BACKUP, dir, { env, killAfterMs: 100_000, onSpawn: (child) => void killOnceWriting(child, path.join(repo, 'staging'), delay) });
       if (b.signal === 'SIGKILL') kills++;
       else {
         expect(b.code, `${ctx}: ${b.stderr}`).toBe(0);
@@ -76,7 +76,7 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
       const c = await mobrIn(['check', '--backup_dir', 'filesystem', '--backup_path', repo, ...M], dir);
       expect(c.code, `${ctx}: ${c.stderr}`).toBe(0);
       leftovers = (await fsp.readdir(path.join(repo, 'staging')).catch(() => [])).length;
-    }, 60_000);
+    }, 120_000);
   }
 
   it('the next server backup works, and the kills really landed mid-way', async () => {
@@ -87,5 +87,5 @@ describe(`SIGKILL during a backup from a running MatrixOne (${SERVER_ROUNDS} rou
     // A killed server backup leaves its staging folder (MatrixOne's copy) behind; reported, not asserted.
     console.log(`server crash: kills ${kills}, staging folders left by killed backups: ${leftovers}`);
     expect(kills, 'no server backup was killed mid-way: the test proved nothing').toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 });

@@ -28,7 +28,7 @@ async function objectsUnder(dir: string): Promise<string[]> {
 }
 
 describe('library: openRepository on an S3 Location', () => {
-  it('creates, backs up, checks and restores byte-exact; keys appear in no message and no object', { timeout: 30_000 }, async () => {
+  it('creates, backs up, checks and restores byte-exact; keys appear in no message and no object', async () => {
     const src = await tempDir();
     await writeTree(src, [
       { path: 'a/one.bin', data: pseudoRandom(1, 200_000), mode: 0o644 },

@@ -53,7 +53,7 @@ beforeAll(async () => {
   } finally {
     await emu.close();
   }
-}, 60_000);
+}, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** A restore folder holding the v4.2+ shipped etc/launch/tn.toml (DISK-V2 at ./mo-data/shared2). */
@@ -85,7 +85,7 @@ describe('restore follows the launch config the backup carries', () => {
     } finally {
       await emu.close();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('--dn_config_path naming the folder\'s config is followed, without a warning', async () => {
     const dest = staleFolder('r2');
@@ -94,7 +94,7 @@ describe('restore follows the launch config the backup carries', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('TaePath\n    ./mo-data/shared2\n');
     expect(readdirSync(path.join(dest, 'mo-data', 'shared2')).length).toBeGreaterThan(0);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe("check and list of a repository backup: mo_br's order", () => {
@@ -112,7 +112,7 @@ describe("check and list of a repository backup: mo_br's order", () => {
       expect(rest.every((l) => l.startsWith('tae/'))).toBe(true);
       expect(rest).toEqual([...rest].sort());
     }
-  }, 30_000);
+  }, 120_000);
 });
 
 /** A backup through ./mo_br of a fresh emulator started with these options. */
@@ -139,7 +139,7 @@ describe('export and ls of what older and raw clusters wrote', () => {
     expect(readFileSync(path.join(out, 'tae', 'tae_list.sha256')).length).toBe(32);
     const check = await mo(['check', '--backup_dir', 'filesystem', '--backup_path', out]);
     expect(check.code, check.stdout + check.stderr).toBe(0);
-  }, 30_000);
+  }, 120_000);
 
   it('ls --long shows the checksum of a v1.1 tae_list row (three columns, no TS)', async () => {
     const old = await backupOf('v112', { serverVersion: '1.1.2' });
@@ -150,5 +150,5 @@ describe('export and ls of what older and raw clusters wrote', () => {
     for (const l of objects) expect(l).toMatch(/^-\S+ +\d+ +\S+Z +([0-9a-f]{64}|-) +true +- +tae\/\S+$/);
     // rows the server wrote a SHA-256 for show it (rewritten and checksumless rows show '-')
     expect(objects.filter((l) => / [0-9a-f]{64} /.test(l)).length).toBeGreaterThan(objects.length / 2);
-  }, 30_000);
+  }, 120_000);
 });

@@ -101,7 +101,7 @@ describe('a server backup in shares (library)', () => {
     const inc = await twoWays(['shared2', 'single2'], ['shared1', 'single1']);
     expect(inc.type).toBe('incremental');
     expect(inc.extra?.carriedFiles, 'the incremental carried files the server did not copy').toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
   it('a join is refused before anything is read: no plan, share 0 or out of range, a share already stored, a finished backup', async () => {
     const dir = await tmp();
@@ -137,7 +137,7 @@ describe('a server backup in shares (library)', () => {
     expect(m.files.length).toBeGreaterThan(4);
     const done = await errOf(joinShare({ repo, target, id: 'b2', share: 1 }));
     expect(isMobrError(done, 'BAD_INPUT') && /already complete/.test(done.message), String(done)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('a part that does not follow the plan (another plan, other files) fails the backup: CORRUPT, no manifest, nothing left', async () => {
     const emu = await startEmulator({ home: await tmp(), objectSize: { min: 20_000, max: 40_000 } });
@@ -163,5 +163,5 @@ describe('a server backup in shares (library)', () => {
       const left = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
       expect(left.filter((k) => !/^(config|data|index)\b/.test(k)), 'no manifest, plan, part, staging or lock').toEqual([]);
     }
-  }, 60_000);
+  }, 120_000);
 });
