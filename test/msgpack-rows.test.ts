@@ -21,19 +21,19 @@ describe('msgpack a row at a time', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 20 }), fc.array(value, { maxLength: 20 }), fc.nat(2), (head, rows, at) => {
         const body = { ...head, files: rows };
-        same(encodeWithRows(body, 'files', rows, (r) => r), encode(body, { ignoreUndefined: true }));
-        const framed = encodeWithRows(body, 'files', rows, (r) => r, at, 3);
+        same(encodeWithRows(body, 'files', rows.length, (i) => rows[i]), encode(body, { ignoreUndefined: true }));
+        const framed = encodeWithRows(body, 'files', rows.length, (i) => rows[i], at, 3);
         expect(framed.length).toBe(at + encode(body, { ignoreUndefined: true }).length + 3);
       }),
       { numRuns: 60 },
     );
     for (const n of [15, 16, 65_535, 65_536]) {
       const rows = Array.from({ length: n }, (_, i) => i % 200);
-      same(encodeWithRows({ a: 1, files: rows }, 'files', rows, (r) => r), encode({ a: 1, files: rows }));
+      same(encodeWithRows({ a: 1, files: rows }, 'files', rows.length, (i) => rows[i]), encode({ a: 1, files: rows }));
     }
-    // a piece larger than the 1 MiB pieces
+    // a row of megabytes
     const big = [new Uint8Array(3 << 20).fill(7), 'x'];
-    same(encodeWithRows({ files: big }, 'files', big, (r) => r), encode({ files: big }));
+    same(encodeWithRows({ files: big }, 'files', big.length, (i) => big[i]), encode({ files: big }));
   });
 
   it('reads back what @msgpack/msgpack decodes, value by value, and steps over each exactly', () => {

@@ -7,24 +7,21 @@
  */
 import { decode, Encoder } from '@msgpack/msgpack';
 
-const PIECE = 1 << 20;
-
-/** Bytes appended in pieces of about 1 MiB, joined once at the end. */
-class Pieces {
-  private done: Uint8Array[] = [];
-  private cur = new Uint8Array(PIECE);
-  private at = 0;
-  length = 0;
+/**
+ * Where encoded bytes go: counted only (`buf` undefined), or copied into `buf`. A body is made in
+ * two passes, one to count and one to copy, so its bytes are held once, in one buffer of the exact
+ * size: pieces joined at the end were held twice at the join (issue #22: a manifest of a million
+ * files is ~170 MB).
+ */
+class Out {
+  at: number;
+  constructor(readonly buf?: Uint8Array, at = 0) {
+    this.at = at;
+  }
 
   add(b: Uint8Array): void {
-    if (this.at + b.length > this.cur.length) {
-      this.done.push(this.cur.subarray(0, this.at));
-      this.cur = new Uint8Array(Math.max(PIECE, b.length));
-      this.at = 0;
-    }
-    this.cur.set(b, this.at);
+    this.buf?.set(b, this.at);
     this.at += b.length;
-    this.length += b.length;
   }
 
   head(short: number, code16: number, n: number): void {
@@ -32,39 +29,33 @@ class Pieces {
     else if (n < 0x10000) this.add(Uint8Array.of(code16, n >>> 8, n & 0xff));
     else this.add(Uint8Array.of(code16 + 1, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff));
   }
-
-  /** All of it in one buffer with `before` free bytes ahead and `after` behind. */
-  join(before = 0, after = 0): Uint8Array {
-    const out = new Uint8Array(before + this.length + after);
-    let at = before;
-    for (const p of [...this.done, this.cur.subarray(0, this.at)]) {
-      out.set(p, at);
-      at += p.length;
-    }
-    this.done = [];
-    return out;
-  }
 }
 
 /**
  * `body` encoded as `encode(body, { ignoreUndefined: true })` would, with `body[key]` replaced by
- * the `rows` made one at a time by `row` (each encoded, then dropped). `before`/`after`: free
- * bytes around the result (an envelope's head and tail, filled by the caller).
+ * `rows` rows, row i made by `row(i)` (encoded, then dropped; each row is made twice: once to
+ * count its bytes, once to copy them). `before`/`after`: free bytes around the result (an
+ * envelope's head and tail, filled by the caller).
  */
-export function encodeWithRows<T>(body: Record<string, unknown>, key: string, rows: readonly T[], row: (r: T) => unknown, before = 0, after = 0): Uint8Array {
+export function encodeWithRows(body: Record<string, unknown>, key: string, rows: number, row: (i: number) => unknown, before = 0, after = 0): Uint8Array {
   const enc = new Encoder({ ignoreUndefined: true });
-  const out = new Pieces();
   const keys = Object.keys(body).filter((k) => k === key || body[k] !== undefined);
-  out.head(0x80, 0xde, keys.length);
-  for (const k of keys) {
-    out.add(enc.encodeSharedRef(k));
-    if (k !== key) out.add(enc.encodeSharedRef(body[k]));
-    else {
-      out.head(0x90, 0xdc, rows.length);
-      for (const r of rows) out.add(enc.encodeSharedRef(row(r)));
+  const emit = (out: Out): Out => {
+    out.head(0x80, 0xde, keys.length);
+    for (const k of keys) {
+      out.add(enc.encodeSharedRef(k));
+      if (k !== key) out.add(enc.encodeSharedRef(body[k]));
+      else {
+        out.head(0x90, 0xdc, rows);
+        for (let i = 0; i < rows; i++) out.add(enc.encodeSharedRef(row(i)));
+      }
     }
-  }
-  return out.join(before, after);
+    return out;
+  };
+  const size = emit(new Out()).at;
+  const buf = new Uint8Array(before + size + after);
+  if (emit(new Out(buf, before)).at !== before + size) throw new Error('msgpack: a row encoded to a different length the second time');
+  return buf;
 }
 
 const utf8 = new TextDecoder();
