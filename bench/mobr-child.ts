@@ -10,6 +10,7 @@
 import { FsStore } from '../src/store/fs.js';
 import { Repository } from '../src/repo/repository.js';
 import { backupTree } from '../src/backup/backup.js';
+import { fileTable } from '../src/repo/manifest.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { verifyBackup } from '../src/backup/verify.js';
 import type { MasterKey } from '../src/crypto/master.js';
@@ -28,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'backup') {
     const parent = c ? await repo.loadManifest(c) : undefined;
     const m = await backupTree(repo, a, { id: b, parent });
-    done({ files: m.files.length, logicalSize: m.logicalSize, addedBytes: m.addedBytes });
+    done({ files: fileTable(m).length, logicalSize: m.logicalSize, addedBytes: m.addedBytes });
   } else if (cmd === 'restore') {
     const m = await repo.loadManifest(a);
     const p = await restoreBackup(repo, m, b);

@@ -23,13 +23,13 @@ describe('file entries keep their bytes in shared buffers', () => {
   });
   afterAll(() => fsp.rm(work, { recursive: true, force: true }));
 
-  it('a backup gives the files it read views of one buffer per batch, and its manifest reads back the same, in buffers of its own', async () => {
+  it('a backup gives its files as views of its table\'s two buffers, and its manifest reads back the same, in buffers of its own', async () => {
     const repo = await Repository.init(new FsStore(path.join(work, 'repo')));
     const m = await backupTree(repo, path.join(work, 'src'), { id: 'b1', parallelism: 1 });
     const files = m.files.filter((f) => f.kind === 'file');
     expect(files).toHaveLength(40);
-    // 40 small files are one batch (src/backup/batch.ts): one buffer, not 80
-    expect(buffersOf(files).size).toBe(1);
+    // the backup's manifest holds its table (src/repo/file-table.ts): one buffer of SHA-256s, one of chunk ids, not 80
+    expect(buffersOf(files).size).toBe(2);
     const bytes = encodeManifest(m);
     const back = decodeManifest(bytes, 'manifest');
     expect(back.files).toEqual(m.files);

@@ -6,7 +6,8 @@
 import { MobrError, checkAborted } from '../errors.js';
 import type { CompressionPolicy } from '../chunk/codec.js';
 import type { Repository } from '../repo/repository.js';
-import { assertBackupId, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
+import { assertBackupId, ownTable, withTable, type BackupType, type FileEntry, type Manifest } from '../repo/manifest.js';
+import { FileTable } from '../repo/file-table.js';
 import { absPath, walkTree, type WalkEntry, type WalkOptions, type WalkReport } from '../source/walk.js';
 import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { writeSession, type WriteSession } from '../repo/session.js';
@@ -94,17 +95,22 @@ async function backupTreeLocked(repo: Repository, root: string, o: BackupOptions
     if (ownPool) await pool.close();
   }
   await o.beforeCommit?.();
-  const seen = o.carried?.length ? new Set(plan.out.map((f) => f.path)) : undefined;
-  const files = seen ? [...plan.out, ...o.carried!.filter((f) => !seen.has(f.path))] : plan.out;
-  return commitManifest(session, o, files, { startedAt, addedBytes: ingestor.writer.stats.storedBytes });
+  if (o.carried?.length) {
+    const seen = new Set(Array.from({ length: plan.out.length }, (_, k) => plan.out.path(k)));
+    for (const f of o.carried) if (!seen.has(f.path)) plan.out.push(f);
+  }
+  return commitManifest(session, o, plan.out, { startedAt, addedBytes: ingestor.writer.stats.storedBytes });
 }
 
 /** The walk's entries; one is set to undefined once its manifest entry is made. */
 type Walked = (WalkEntry | undefined)[];
 
-/** What the walk found, as manifest entries; files to read are left out and listed in `work`. */
+/**
+ * What the walk found, as manifest entries (row i: the walk's entry i; issue #22: a table, not an
+ * object a file); files to read are set once read, and listed in `work`.
+ */
 interface Plan {
-  out: FileEntry[];
+  out: FileTable;
   work: number[];
   metaFor: (e: WalkEntry) => Record<string, string> | undefined;
   progress: BackupProgress;
@@ -113,7 +119,7 @@ interface Plan {
 
 /** Entries for folders, links and files whose chunks can be reused; the rest are to be read. */
 function planEntries(session: WriteSession, entries: Walked, o: BackupOptions): Plan {
-  const parentByPath = new Map((o.parent?.files ?? []).map((f) => [f.path, f]));
+  const parentRow = parentRows(o.parent);
   // Without a reuse rule of the caller's, files carry their ctime and inode for the next backup.
   const identity = o.reuse ? undefined : (e: WalkEntry) => ({ ctime: String(Math.trunc(e.stat.ctimeMs)), ino: String(e.stat.ino) });
   const metaFor = (e: WalkEntry) => {
@@ -123,7 +129,7 @@ function planEntries(session: WriteSession, entries: Walked, o: BackupOptions): 
   const reuse =
     o.reuse ??
     ((e: WalkEntry) => {
-      const p = parentByPath.get(e.path);
+      const p = parentRow(e.path);
       const id = identity!(e);
       return p && p.kind === 'file' && p.size === e.stat.size && p.mtimeMs === Math.trunc(e.stat.mtimeMs) && p.meta?.ctime === id.ctime && p.meta?.ino === id.ino && session.indexed(p)
         ? p
@@ -131,18 +137,18 @@ function planEntries(session: WriteSession, entries: Walked, o: BackupOptions): 
     });
   let totalBytes = 0;
   let totalFiles = 0;
-  const plan: Plan = { out: new Array(entries.length), work: [], metaFor, progress: { bytesRead: 0, filesDone: 0, totalBytes: 0, totalFiles: 0 }, reusedBytes: 0 };
+  const plan: Plan = { out: new FileTable(entries.length), work: [], metaFor, progress: { bytesRead: 0, filesDone: 0, totalBytes: 0, totalFiles: 0 }, reusedBytes: 0 };
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const base = { path: e.path, kind: e.kind as FileEntry['kind'], size: 0, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), meta: metaFor(e) };
-    if (e.kind === 'dir') plan.out[i] = base;
-    else if (e.kind === 'symlink') plan.out[i] = { ...base, target: e.target };
+    if (e.kind === 'dir') plan.out.set(i, base);
+    else if (e.kind === 'symlink') plan.out.set(i, { ...base, target: e.target });
     else {
       totalFiles++;
       totalBytes += e.stat.size;
       const r = reuse(e);
       if (r && r.kind === 'file') {
-        plan.out[i] = { ...base, size: r.size, sha256: r.sha256, chunks: r.chunks, meta: base.meta ?? r.meta };
+        plan.out.set(i, { ...base, size: r.size, sha256: r.sha256, chunks: r.chunks, meta: base.meta ?? r.meta });
         plan.reusedBytes += r.size;
         plan.progress.bytesRead += r.size;
         plan.progress.filesDone++;
@@ -173,7 +179,7 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: Walked, p
     got.forEach((f, k) => {
       const e = walked[k];
       entries[batch[k]] = undefined;
-      plan.out[batch[k]] = { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) };
+      plan.out.set(batch[k], { path: e.path, kind: 'file', size: f.size, mode: e.stat.mode & 0o7777, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: f.sha256, chunks: f.chunks, meta: plan.metaFor(e) });
       plan.progress.filesDone++;
     });
     ingestor.report();
@@ -181,9 +187,11 @@ async function ingestFiles(ingestor: Ingestor, lanes: number, entries: Walked, p
 }
 
 /** Writes the manifest, last, through the session (every chunk indexed, the lock still ours). */
-async function commitManifest(session: WriteSession, o: BackupOptions, entries: FileEntry[], t: { startedAt: number; addedBytes: number }): Promise<Manifest> {
-  const files = entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const manifest: Manifest = {
+async function commitManifest(session: WriteSession, o: BackupOptions, entries: FileTable, t: { startedAt: number; addedBytes: number }): Promise<Manifest> {
+  const files = entries.sortedByPath();
+  let logicalSize = 0;
+  for (let k = 0; k < files.length; k++) if (files.kind(k) === 'file') logicalSize += files.size(k);
+  const manifest = withTable(files, {
     version: 1,
     id: o.id,
     type: o.type ?? 'full',
@@ -192,12 +200,29 @@ async function commitManifest(session: WriteSession, o: BackupOptions, entries: 
     startedAt: t.startedAt,
     completedAt: (o.clock ?? systemClock).now(),
     source: o.source ?? {},
-    files,
-    logicalSize: files.reduce((s, f) => s + (f.kind === 'file' ? f.size : 0), 0),
+    logicalSize,
     addedBytes: t.addedBytes,
     extra: o.extra,
-  };
+  });
   return session.commit(manifest);
+}
+
+/**
+ * The parent manifest's file at a path, as an entry made now: from its table by row number when it
+ * holds one (no entry object kept a file), else from its entries.
+ */
+function parentRows(parent: Manifest | undefined): (path: string) => FileEntry | undefined {
+  const t = parent && ownTable(parent);
+  if (t) {
+    const rows = new Map<string, number>();
+    for (let k = 0; k < t.length; k++) rows.set(t.path(k), k);
+    return (p) => {
+      const k = rows.get(p);
+      return k === undefined ? undefined : t.entry(k);
+    };
+  }
+  const byPath = new Map((parent?.files ?? []).map((f) => [f.path, f]));
+  return (p) => byPath.get(p);
 }
 
 /** True when every chunk of a file entry is in the repository's index. */

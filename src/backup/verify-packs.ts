@@ -9,7 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { checkAborted, isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
-import type { FileEntry } from '../repo/manifest.js';
+import type { ChunkLists } from '../repo/file-table.js';
 import { checkPack } from '../repo/pack.js';
 import { blobFields, planPackReads, type PackRead, type PlannedBlob } from '../repo/read-plan.js';
 import type { Repository } from '../repo/repository.js';
@@ -23,6 +23,12 @@ import { taskFiles } from './restore-packs.js';
 interface PackCheckReport {
   damagedPacks: { pack: string; problem: string }[];
   packReads: number;
+}
+
+/** The regular files of a manifest, by number: what a check needs of each (issue #22: read from the manifest's table). */
+export interface CheckedFiles extends ChunkLists {
+  size(k: number): number;
+  sha256(k: number): Uint8Array | undefined;
 }
 
 /** A file spread over several packs: its chunks hashed in order, those that came early kept. */
@@ -42,7 +48,7 @@ export class PackChecker {
   constructor(
     private readonly repo: Repository,
     private readonly pool: WorkerPool,
-    private readonly files: FileEntry[],
+    private readonly files: CheckedFiles,
     private readonly verdict: (k: number, problem: string | undefined) => void,
     /** Stops the check before each pack read (INTERRUPTED). */
     private readonly signal?: AbortSignal,
@@ -54,10 +60,10 @@ export class PackChecker {
   async run(): Promise<PackCheckReport> {
     const plan = planPackReads(this.files, (id) => this.repo.location(id), { gap: Infinity, maxRead: Infinity, maxFiles: taskFiles(this.pool) });
     plan.missing.forEach((id, k) => this.fail(k, `chunk ${toHex(id).slice(0, 16)} is missing from the repository`));
-    this.files.forEach((_, k) => {
+    for (let k = 0; k < this.files.length; k++) {
       this.left[k] = plan.tasksOf[k];
       if (this.left[k] === 0 && !this.done[k]) this.finish(k); // no chunks: empty, or wrongly so
-    });
+    }
     await mapLimit(plan.reads, this.pool.threads + READ_AHEAD, (span) => this.checkRead(plan.read(span)));
     return this.report;
   }
@@ -107,8 +113,8 @@ export class PackChecker {
       const order = e.ats.map((_, i) => i).sort((a, b) => e.ats[a] - e.ats[b]);
       e.blobs = order.map((i) => e.blobs[i]);
       e.ats = order.map((i) => e.ats[i]);
-      const f = this.files[k];
-      return { blobs: e.blobs, whole: this.left[k] === 1 && !this.ordered.has(k) ? { size: f.size, sha: f.sha256 ? shas.push(f.sha256) - 1 : undefined } : undefined };
+      const sha = this.files.sha256(k);
+      return { blobs: e.blobs, whole: this.left[k] === 1 && !this.ordered.has(k) ? { size: this.files.size(k), sha: sha ? shas.push(sha) - 1 : undefined } : undefined };
     });
     const base = whole ? 0 : blobs[0].loc.offset;
     const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
@@ -148,12 +154,12 @@ export class PackChecker {
 
   /** A file spread over packs (or with no chunks), all of it seen: size and SHA-256. */
   private finish(k: number): void {
-    const f = this.files[k];
+    const want = { size: this.files.size(k), sha256: this.files.sha256(k) };
     const o = this.ordered.get(k) ?? { sha: createHash('sha256'), next: 0, early: new Map() };
     this.ordered.delete(k);
     const size = o.next + [...o.early.values()].reduce((s, c) => s + c.length, 0);
-    if (size !== f.size || o.early.size > 0) return this.fail(k, `size ${size} differs from the recorded ${f.size}`);
-    if (f.sha256 && !equalBytes(new Uint8Array(o.sha.digest()), f.sha256)) return this.fail(k, 'sha256 mismatch');
+    if (size !== want.size || o.early.size > 0) return this.fail(k, `size ${size} differs from the recorded ${want.size}`);
+    if (want.sha256 && !equalBytes(new Uint8Array(o.sha.digest()), want.sha256)) return this.fail(k, 'sha256 mismatch');
     this.ok(k);
   }
 

@@ -6,11 +6,12 @@
  */
 import { checkAborted, isMobrError } from '../errors.js';
 import { toHex } from '../hash/hex.js';
-import { chunkCount, chunkId, type FileEntry, type Manifest } from '../repo/manifest.js';
+import { fileTable, ownTable, type FileEntry, type Manifest } from '../repo/manifest.js';
+import type { ChunkLists } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
 import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { mapLimit, SMALL_READS } from '../util/concurrency.js';
-import { PackChecker } from './verify-packs.js';
+import { PackChecker, type CheckedFiles } from './verify-packs.js';
 
 export interface Damage {
   path: string;
@@ -41,22 +42,40 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
+/** The manifest's regular files as CheckedFiles over its table, and each as an entry for onFile (its own, when it has one). */
+function regularFiles(m: Manifest): { files: CheckedFiles; path: (k: number) => string; entry: (k: number) => FileEntry } {
+  const own = ownTable(m);
+  const t = own ?? fileTable(m);
+  const rows: number[] = [];
+  for (let k = 0; k < t.length; k++) if (t.kind(k) === 'file') rows.push(k);
+  const files: CheckedFiles = {
+    length: rows.length,
+    chunkCount: (k) => t.chunkCount(rows[k]),
+    chunkId: (k, i) => t.chunkId(rows[k], i),
+    size: (k) => t.size(rows[k]),
+    sha256: (k) => t.sha256(rows[k]),
+  };
+  return { files, path: (k) => t.path(rows[k]), entry: (k) => (own ? t.entry(rows[k]) : m.files[rows[k]]) };
+}
+
 export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptions = {}): Promise<VerifyReport> {
-  const files = m.files.filter((f) => f.kind === 'file');
+  const { files, path, entry } = regularFiles(m);
   const problems: (string | undefined)[] = new Array(files.length);
   let reported = 0;
   let bytes = 0;
   const verdict = (k: number, problem: string | undefined) => {
     problems[k] = problem ?? '';
-    if (!problem) bytes += files[k].size;
+    if (!problem) bytes += files.size(k);
     while (reported < files.length && problems[reported] !== undefined) {
-      o.onFile?.(files[reported], problems[reported] || undefined);
+      o.onFile?.(entry(reported), problems[reported] || undefined);
       reported++;
     }
   };
   let packs: { damagedPacks: VerifyReport['damagedPacks']; packReads: number } = { damagedPacks: [], packReads: 0 };
   if (o.readData) {
-    const pool = o.pool ?? await jobPool(files.reduce((s, f) => s + f.size, 0), o.parallelism);
+    let total = 0;
+    for (let k = 0; k < files.length; k++) total += files.size(k);
+    const pool = o.pool ?? await jobPool(total, o.parallelism);
     try {
       packs = await new PackChecker(repo, pool, files, verdict, o.signal).run();
     } finally {
@@ -70,22 +89,24 @@ export async function verifyBackup(repo: Repository, m: Manifest, o: VerifyOptio
       return r;
     };
     // at most a few files a time; after a failure no file starts and the running ones finish
-    await mapLimit(files, SMALL_READS, async (f, k) => {
+    await mapLimit(Array.from({ length: files.length }, (_, k) => k), SMALL_READS, async (k) => {
       checkAborted(o.signal);
-      verdict(k, await checkIndexed(repo, f, packProblem));
+      verdict(k, await checkIndexed(repo, files, k, packProblem));
     });
   }
-  const damaged = files.flatMap((f, i) => (problems[i] ? [{ path: f.path, problem: problems[i]! }] : []));
+  const damaged = problems.flatMap((p, k) => (p ? [{ path: path(k), problem: p }] : []));
   return { ok: damaged.length === 0 && packs.damagedPacks.length === 0, files: files.length, bytes, damaged, damagedPacks: packs.damagedPacks, packReads: packs.packReads };
 }
 
 /** Every chunk indexed, every pack it lies in present; the first problem otherwise. */
-async function checkIndexed(repo: Repository, f: FileEntry, packProblem: (pack: string) => Promise<string | undefined>): Promise<string | undefined> {
-  const n = chunkCount(f);
+type PackProblem = (pack: string) => Promise<string | undefined>;
+
+async function checkIndexed(repo: Repository, files: ChunkLists, k: number, packProblem: PackProblem): Promise<string | undefined> {
+  const n = files.chunkCount(k);
   const used = new Set<string>();
   for (let i = 0; i < n; i++) {
-    const loc = repo.location(chunkId(f, i));
-    if (!loc) return `chunk ${toHex(chunkId(f, i)).slice(0, 16)} is missing from the repository`;
+    const loc = repo.location(files.chunkId(k, i));
+    if (!loc) return `chunk ${toHex(files.chunkId(k, i)).slice(0, 16)} is missing from the repository`;
     used.add(loc.pack);
   }
   for (const p of used) {

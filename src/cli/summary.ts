@@ -16,7 +16,8 @@
  * Shown when stderr is a terminal or with --verbose; never under --json or --quiet (stdout
  * stays exactly what scripts parse). Pure rendering plus the file comparison; commands gather.
  */
-import type { Manifest } from '../repo/manifest.js';
+import { fileTable, type Manifest } from '../repo/manifest.js';
+import { equalBytes } from '../util/bytes.js';
 import type { Store } from '../store/store.js';
 import { formatBytes, formatHumanDuration } from './units.js';
 
@@ -53,14 +54,19 @@ export interface Summary {
 
 /** New, changed and unchanged regular files of `cur` against `prev` (by path and SHA-256). */
 export function compareFiles(prev: Manifest | undefined, cur: Manifest): FileCounts {
-  const before = new Map<string, Uint8Array | undefined>();
-  for (const f of prev?.files ?? []) if (f.kind === 'file') before.set(f.path, f.sha256);
+  // both as tables, the earlier one's files by row number (issue #22: no entry object a file)
+  const p = prev && fileTable(prev);
+  const before = new Map<string, number>();
+  for (let k = 0; k < (p?.length ?? 0); k++) if (p!.kind(k) === 'file') before.set(p!.path(k), k);
+  const c = fileTable(cur);
   const out: FileCounts = { new: 0, changed: 0, unchanged: 0 };
-  for (const f of cur.files) {
-    if (f.kind !== 'file') continue;
-    const old = before.get(f.path);
-    if (!before.has(f.path)) out.new++;
-    else if (!old || !f.sha256 || Buffer.compare(Buffer.from(old), Buffer.from(f.sha256)) !== 0) out.changed++;
+  for (let k = 0; k < c.length; k++) {
+    if (c.kind(k) !== 'file') continue;
+    const at = before.get(c.path(k));
+    const old = at === undefined ? undefined : p!.sha256(at);
+    const sha = c.sha256(k);
+    if (at === undefined) out.new++;
+    else if (!old || !sha || !equalBytes(old, sha)) out.changed++;
     else out.unchanged++;
   }
   return out;

@@ -28,13 +28,14 @@ export function sizeAsListed(f: Pick<FileEntry, 'meta' | 'size'>, size: number):
 }
 
 /** The paths of the entries whose tae_list row listed another size (`listedSize` in --json). */
-export function listedSizePaths(files: readonly Pick<FileEntry, 'meta' | 'path'>[]): string[] {
-  return files.filter((f) => listedSizeOf(f) !== undefined).map((f) => f.path);
+export function listedSizePaths(files: Iterable<Pick<FileEntry, 'meta' | 'path'>>): string[] {
+  const out: string[] = [];
+  for (const f of files) if (listedSizeOf(f) !== undefined) out.push(f.path);
+  return out;
 }
 
 /** The one summary line for a backup with such rows (undefined when none). */
-export function listedSizeNote(files: readonly Pick<FileEntry, 'meta'>[]): string | undefined {
-  const n = files.filter((f) => listedSizeOf(f) !== undefined).length;
+export function listedSizeNote(n: number): string | undefined {
   if (n === 0) return undefined;
   return `${n} file(s) listed in tae/tae_list with another file's size (MatrixOne v2.0.1-v4.1.x lists GC window objects with the GC meta's size); stored with their own size, checked by their SHA-256`;
 }

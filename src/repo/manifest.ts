@@ -41,10 +41,21 @@ export const MANIFEST_VERSION = 2;
  * the manifest version 2, so an older mobr refuses it instead of restoring wrong names.
  */
 export function encodeManifest(m: Manifest, sealing?: Sealing): Uint8Array {
-  const version = m.files.some(needsNameBytes) ? 2 : 1;
+  const t = TABLES.get(m);
+  const version = t ? (rowsNeedNameBytes(t) ? 2 : 1) : m.files.some(needsNameBytes) ? 2 : 1;
+  // the head's fields in their order, `files` read as rows (a manifest holding a table is written from it: no entry kept)
+  const body: Record<string, unknown> = {};
+  for (const k of Object.keys(m)) body[k] = k === 'files' ? undefined : (m as unknown as Record<string, unknown>)[k];
+  body.version = version;
+  const row = t ? (k: number) => encodeEntry(t.entry(k)) : (k: number) => encodeEntry(m.files[k]);
   // a row at a time (src/util/msgpack-rows.ts): the same bytes as encode({ ...m, version, files: rows })
-  return sealFramed('M', version, encodeWithRows({ ...m, version }, 'files', m.files, encodeEntry, FRAME.before, FRAME.after), sealing);
+  return sealFramed('M', version, encodeWithRows(body, 'files', t ? t.length : m.files.length, row, FRAME.before, FRAME.after), sealing);
 }
+
+const rowsNeedNameBytes = (t: FileTable): boolean => {
+  for (let k = 0; k < t.length; k++) if (!isPlainName(t.path(k)) || (t.target(k) !== undefined && !isPlainName(t.target(k)!))) return true;
+  return false;
+};
 
 /** Whether an entry's row carries `pb` or `lb` (a name that is not UTF-8), which makes a version 2 manifest. */
 const needsNameBytes = (f: FileEntry): boolean => !isPlainName(f.path) || (f.target !== undefined && !isPlainName(f.target));
@@ -95,28 +106,40 @@ export function decodeManifest(data: Uint8Array, what: string, sealing?: Sealing
 const TABLES = new WeakMap<Manifest, FileTable>();
 
 /**
- * A decoded manifest holds its entries as a FileTable; `files` makes the entry objects the first
- * time it is read (and keeps them). Assigning `files` drops the table.
+ * A manifest holding its entries as a FileTable (a decoded one, or a backup's); `files` makes the
+ * entry objects the first time it is read (and keeps them). Assigning `files` drops the table.
+ * `files` lies where a manifest literal has it (before `logicalSize`), so a backup's manifest is
+ * written with its fields in the same order as before the table.
  */
-function withTable(table: FileTable, head: Omit<Manifest, 'files'>): Manifest {
+export function withTable(table: FileTable, head: Omit<Manifest, 'files'>): Manifest {
   let files: FileEntry[] | undefined;
-  const m: Manifest = {
-    ...head,
-    get files(): FileEntry[] {
-      return (files ??= table.entries());
-    },
-    set files(v: FileEntry[]) {
+  const m = {} as Manifest;
+  const accessor: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get: (): FileEntry[] => (files ??= table.entries()),
+    set: (v: FileEntry[]) => {
       files = v;
       TABLES.delete(m);
     },
   };
+  for (const [k, v] of Object.entries(head)) {
+    if (k === 'logicalSize') Object.defineProperty(m, 'files', accessor);
+    (m as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (!Object.hasOwn(m, 'files')) Object.defineProperty(m, 'files', accessor);
   TABLES.set(m, table);
   return m;
 }
 
-/** A manifest's entries as a table: a decoded manifest's own, else made from its `files` (issue #22). */
+/** A manifest's entries as a table: its own (decoded, or a backup's), else made from its `files` (issue #22). */
 export function fileTable(m: Manifest): FileTable {
   return TABLES.get(m) ?? FileTable.of(m.files);
+}
+
+/** A manifest's own table, if it holds one (nothing is made). */
+export function ownTable(m: Manifest): FileTable | undefined {
+  return TABLES.get(m);
 }
 
 /**
@@ -139,12 +162,38 @@ function readBody(r: MsgReader, bad: (field: string) => Error): Record<string, u
     if (rows < 0) body[k] = r.value();
     else {
       const table = new FileTable(Math.min(rows, r.bytes.length - r.pos)); // a row is a byte at least: a false count allocates nothing
-      for (let j = 0; j < rows; j++) table.push(decodeEntry(r.value() as Record<string, unknown>, bad));
+      for (let j = 0; j < rows; j++) {
+        const row = readRow(r);
+        table.push(decodeEntry(row.fields, bad), row.x);
+      }
       body[k] = table.trim();
     }
   }
   if (!r.done) throw new RangeError('msgpack: extra bytes after the body');
   return body;
+}
+
+/**
+ * One manifest row's fields, its `x` (meta) kept as its bytes (a view) for the
+ * table (src/repo/file-table.ts keeps meta encoded). A row that is not a map is given as it
+ * decodes (decodeEntry refuses it).
+ */
+function readRow(r: MsgReader): { fields: Record<string, unknown>; x?: Uint8Array } {
+  const n = r.head(0x80);
+  if (n < 0) return { fields: r.value() as Record<string, unknown> };
+  const fields: Record<string, unknown> = {};
+  let x: Uint8Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const k = r.value();
+    if ((typeof k !== 'string' && typeof k !== 'number') || k === '__proto__') throw new RangeError('msgpack: a map key that is not a string or number');
+    if (k !== 'x') fields[k] = r.value();
+    else {
+      const at = r.pos;
+      r.value(); // decoded once, so damage is found here, as for every other field, then dropped
+      x = r.bytes.subarray(at, r.pos);
+    }
+  }
+  return { fields, x };
 }
 
 /**

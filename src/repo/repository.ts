@@ -18,6 +18,7 @@ import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOption
 import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
 import { assertBackupId, chunkCount, chunkId, decodeManifest, encodeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
+import type { ChunkLists } from './file-table.js';
 import { checkPack, decodePackHeader, parseTrailer, TRAILER } from './pack.js';
 import { mapLimit, SMALL_READS } from '../util/concurrency.js';
 
@@ -228,6 +229,13 @@ export class Repository {
   }
 
   /** True when every chunk of a file entry is in the loaded index. */
+  /** indexesAll for row k of a table of entries (src/repo/file-table.ts). */
+  indexesRow(t: ChunkLists, k: number): boolean {
+    const n = t.chunkCount(k);
+    for (let i = 0; i < n; i++) if (!this.index.has(toHex(t.chunkId(k, i)))) return false;
+    return true;
+  }
+
   indexesAll(f: FileEntry): boolean {
     const n = chunkCount(f);
     for (let i = 0; i < n; i++) if (!this.index.has(toHex(chunkId(f, i)))) return false;

@@ -20,7 +20,8 @@ import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
 import { acquireLock, lockNotice, releaseOrWarn, withExclusiveLock, withSharedLock, type LockOptions, type RepoLock } from './lock.js';
-import type { FileEntry, Manifest } from './manifest.js';
+import { ownTable, type FileEntry, type Manifest } from './manifest.js';
+import type { FileTable } from './file-table.js';
 import type { Repository } from './repository.js';
 import { RepoWriter } from './writer.js';
 import { stagingFolder } from './keys.js';
@@ -111,9 +112,18 @@ export class WriteSession extends LockedSession {
     }
   }
 
+  /** assertIndexed for a manifest's table (no entry object made). */
+  private assertRowsIndexed(t: FileTable, what: string): void {
+    for (let k = 0; k < t.length; k++) {
+      if (t.kind(k) === 'file' && !this.repo.indexesRow(t, k)) throw new MobrError('NOT_FOUND', `${what}: ${t.path(k)} refers to chunks the repository lacks`);
+    }
+  }
+
   /** Writes the manifest, last: its chunks indexed, the lock still ours (fencing). */
   async commit(m: Manifest): Promise<Manifest> {
-    this.assertIndexed(m.files, `backup ${m.id}`);
+    const t = ownTable(m);
+    if (t) this.assertRowsIndexed(t, `backup ${m.id}`);
+    else this.assertIndexed(m.files, `backup ${m.id}`);
     await this.assertHeld(); // fencing: never commit after losing the lock
     await this.repo.saveManifest(m);
     return m;

@@ -21,7 +21,7 @@ import { systemClock } from '../../util/clock.js';
 import { backupFromMatrixOne } from '../../mo/ingest.js';
 import { connect, type ConnectOptions } from '../../mo/client.js';
 import type { Repository } from '../../repo/repository.js';
-import type { Manifest } from '../../repo/manifest.js';
+import { fileTable, type Manifest } from '../../repo/manifest.js';
 import { backupIdBlock } from '../format.js';
 import { describeLocation, sameLocation, type Location, type S3Credentials } from '../../store/location.js';
 import { locationFromFlags, recordableLocation } from '../location-flags.js';
@@ -305,12 +305,14 @@ async function recordBackup(req: BackupRequest, b: StoredBackup, ctx: CliContext
 /** mo_br's `Backup ID` block (or the JSON document), then the summary. */
 function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): void {
   const { id, manifest, walked, counts, readBytes } = b;
-  const files = manifest.files.filter((f) => f.kind === 'file').length; // regular files, as the summary and mobr_files count
-  ctx.log?.info('backup stored', { files, entries: manifest.files.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
+  const t = fileTable(manifest); // the backup's own table: no entry object a file (issue #22)
+  const files = t.fileCount; // regular files, as the summary and mobr_files count
+  const listed = listedSizePaths(t.pathsAndMeta());
+  ctx.log?.info('backup stored', { files, entries: t.length, bytes: manifest.logicalSize, added_bytes: manifest.addedBytes });
   if (ctx.json) {
-    printJson(ctx, 'backup', { id, backup: recordJson(record), files, entries: manifest.files.length, totalBytes: manifest.logicalSize,
+    printJson(ctx, 'backup', { id, backup: recordJson(record), files, entries: t.length, totalBytes: manifest.logicalSize,
       addedBytes: manifest.addedBytes, readBytes, newFiles: counts.new, changedFiles: counts.changed, unchangedFiles: counts.unchanged,
-      listedSize: listedSizePaths(manifest.files), ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
+      listedSize: listed, ...(walked ? { walk: walkSummaryJson(walked) } : {}) });
   } else ctx.stdout.write(backupIdBlock(id) + (walked ? walkSummary(walked) : ''));
   printSummary(ctx, {
     command: 'backup',
@@ -326,7 +328,7 @@ function printResult(b: StoredBackup, record: BackupRecord, ctx: CliContext): vo
     repository: repositoryLabel(record.location),
     source: record.source,
     fileCount: files,
-    notes: [listedSizeNote(manifest.files), wasCreatedPlain(b.repo) ? PLAIN_NOTE : undefined].filter((n): n is string => n !== undefined),
+    notes: [listedSizeNote(listed.length), wasCreatedPlain(b.repo) ? PLAIN_NOTE : undefined].filter((n): n is string => n !== undefined),
   });
 }
 
