@@ -7,17 +7,33 @@
  * `npm ci` caches the lock file's tarballs but no package metadata, so an `--offline` install is
  * only ever satisfied by what an earlier install happened to leave behind.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from './helpers/cli.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'mobr-pkg-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const npm = (args: string[], cwd = ROOT) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+/**
+ * Every child runs asynchronously: a synchronous spawn blocks this worker's event loop for as long
+ * as npm or tsc runs (over a minute at load 35–40), and vitest's RPC to its main process gives up
+ * after 60 s ("Timeout calling onTaskUpdate"), failing the file although every test passed.
+ */
+const run = promisify(execFile);
+/** A command's exit status and outputs, failing or not. */
+async function status(file: string, args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(file, args, { ...o, encoding: 'utf8', maxBuffer: 64 << 20 });
+    return { status: 0, ...r };
+  } catch (e) {
+    const x = e as { code?: unknown; stdout?: string; stderr?: string };
+    return { status: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: `${x.stderr ?? ''}${String(e)}` };
+  }
+}
 
 const prefix = path.join(work, 'global');
 
@@ -56,13 +72,13 @@ function enginesOf(modules: string): [string, string | undefined][] {
 let tarball = '';
 
 describe('the installable package', () => {
-  it('packs the built program, its types and documents, and nothing of the tests', () => {
+  it('packs the built program, its types and documents, and nothing of the tests', async () => {
     ensureBuilt();
     // the lifecycle as `npm pack`/`npm publish` run it (prepack strips `prepare` from the packed
     // package.json, postpack puts the file back), without prepack's clean rebuild: dist is fresh
     // (ensureBuilt), and deleting it would pull it from under other test files running now
     const manifest = readFileSync(path.join(ROOT, 'package.json'));
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false', MOBR_PACK_PREBUILT: '1' } });
+    const { stdout: out } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false', MOBR_PACK_PREBUILT: '1' } });
     const packed = JSON.parse(out.slice(out.indexOf('\n[') + 1)) as { filename: string; files: { path: string }[] }[];
     expect(readFileSync(path.join(ROOT, 'package.json')).equals(manifest), 'postpack puts package.json back byte for byte').toBe(true);
     expect(existsSync(path.join(ROOT, 'package.json.orig'))).toBe(false);
@@ -75,31 +91,31 @@ describe('the installable package', () => {
     tarball = path.join(work, packed[0]!.filename);
     // #24.7: the packed package.json has no `prepare` (npm would warn about an install script);
     // the repository's keeps it, so `npm install git+…` and a checkout's `npm ci` still build
-    const shipped = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as { scripts: Record<string, string> };
+    const shipped = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })).stdout) as { scripts: Record<string, string> };
     expect(shipped.scripts.prepare).toBeUndefined();
     expect((JSON.parse(manifest.toString()) as { scripts: Record<string, string> }).scripts.prepare).toBe('tsc -p tsconfig.json');
-  }, 60_000);
+  }, 240_000); // hang guards, not timings: npm pack took over 60 s at load 40
 
-  it('installs globally from the tarball: mo_br runs', () => {
+  it('installs globally from the tarball: mo_br runs', async () => {
     // ~30 s from the registry with an empty cache (54 packages), ~3 s with a warm one
-    const r = spawnSync('npm', ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const r = await status('npm', ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, env: { ...process.env, npm_config_update_notifier: 'false' } });
     expect(r.status, r.stderr).toBe(0);
     // a published tarball installs with no script and no warning about one (npm 11: "install-scripts … allowScripts")
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/install-scripts|allowScripts|prepare:/);
-    expect(execFileSync(path.join(prefix, 'bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
+    expect((await run(path.join(prefix, 'bin', 'mo_br'), ['--version'], { encoding: 'utf8' })).stdout.trim()).toBe(version);
   }, 240_000);
 
   // Slow (the clone installs every dev dependency to build): behind MOBR_PACKAGE_GIT=1, with an
   // empty cache of its own as a fresh machine has
-  it.skipIf(!process.env.MOBR_PACKAGE_GIT)('installs from git into a project (npm install git+file://…): the repository keeps `prepare`, which builds dist', () => {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  it.skipIf(!process.env.MOBR_PACKAGE_GIT)('installs from git into a project (npm install git+file://…): the repository keeps `prepare`, which builds dist', async () => {
+    const head = (await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })).stdout.trim();
     const project = path.join(work, 'git-project'); // not -g: npm 11's global git install is broken (README)
     mkdirSync(project);
     writeFileSync(path.join(project, 'package.json'), '{"private":true}');
     const cache = mkdtempSync(path.join(work, 'cache-'));
-    const r = spawnSync('npm', ['install', `git+file://${ROOT}#${head}`, '--cache', cache, '--no-audit', '--no-fund'], { cwd: project, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const r = await status('npm', ['install', `git+file://${ROOT}#${head}`, '--cache', cache, '--no-audit', '--no-fund'], { cwd: project, env: { ...process.env, npm_config_update_notifier: 'false' } });
     expect(r.status, r.stderr).toBe(0);
-    expect(execFileSync(path.join(project, 'node_modules', '.bin', 'mo_br'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
+    expect((await run(path.join(project, 'node_modules', '.bin', 'mo_br'), ['--version'], { encoding: 'utf8' })).stdout.trim()).toBe(version);
   }, 600_000);
 
   it("pulls no dependency (the AWS SDK included) that refuses the lowest Node mobr's engines admit", () => {
@@ -114,7 +130,7 @@ describe('the installable package', () => {
     expect(lowestNode('>=22.5.0 || >= 24')).toEqual([22, 5]);
   });
 
-  it("works as a library: `import … from 'mobr'` type-checks, backs up, checks and restores", () => {
+  it("works as a library: `import … from 'mobr'` type-checks, backs up, checks and restores", async () => {
 
     // a consumer project: `import … from 'mobr'` resolves through the package's exports
     const app = path.join(work, 'app');
@@ -136,8 +152,8 @@ console.log(JSON.stringify({ ok: r.ok, same: readFileSync('out/sub/a.txt', 'utf8
 `,
     );
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    execFileSync(process.execPath, [tsc, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'use.ts'], { cwd: app, encoding: 'utf8' });
-    const out = execFileSync(process.execPath, ['use.js'], { cwd: app, encoding: 'utf8' });
+    await run(process.execPath, [tsc, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'use.ts'], { cwd: app, encoding: 'utf8' });
+    const { stdout: out } = await run(process.execPath, ['use.js'], { cwd: app, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ ok: true, same: true, missing: 'NO_REPO' });
-  }, 60_000);
+  }, 240_000);
 });
