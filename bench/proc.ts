@@ -1,5 +1,7 @@
 /** Runs a benchmark child under /usr/bin/time -v: wall seconds and peak RSS of the process. */
 import { spawn } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export interface RunResult {
   seconds: number;
@@ -25,7 +27,11 @@ export async function timed(cmd: string, args: string[], env: Record<string, str
   const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
   const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
   const cpuSeconds = user && sys ? Number(user[1]) + Number(sys[1]) : NaN;
-  return { seconds, peakRssBytes: m ? Number(m[1]) * 1024 : NaN, cpuSeconds, stdout };
+  const peakRssBytes = m ? Number(m[1]) * 1024 : NaN;
+  // each step's figures as it ends, so a run that dies before its report still leaves them in its log
+  const step = [path.basename(cmd), ...args.filter((a) => /^[a-z]+$/.test(a)).slice(0, 2)].join(' ');
+  process.stderr.write(`[step] ${step}: ${seconds.toFixed(1)} s, ${cpuSeconds.toFixed(1)} CPU-s, peak RSS ${(peakRssBytes / 2 ** 20).toFixed(0)} MiB, load ${os.loadavg()[0].toFixed(1)}\n`);
+  return { seconds, peakRssBytes, cpuSeconds, stdout };
 }
 
 /** Runs a command to completion; returns stdout+stderr. */
