@@ -27,11 +27,17 @@ const W = 3; // u32 words per location
 const WIDE = 0xffffffff;
 const MAX_PACKS = 0x3fffff; // pack numbers below this fit the packed form (22 bits, one value kept for WIDE)
 
-/** Packed form of a location, or undefined when a field does not fit. */
-function packLoc(packNo: number, l: ChunkLocation): [number, number, number] | undefined {
+/** Whether a location's fields fit the packed form. */
+function fits(packNo: number, offset: number, length: number, rawLength: number, codec: number): boolean {
   const ok = (x: number, bits: number) => Number.isInteger(x) && x >= 0 && x < 2 ** bits;
-  if (packNo >= MAX_PACKS || !ok(l.codec, 1) || !ok(l.offset, 25) || !ok(l.length, 24) || !ok(l.rawLength, 24)) return undefined;
-  return [(packNo | (l.codec << 22) | ((l.offset >>> 16) << 23)) >>> 0, ((l.offset & 0xffff) | ((l.length & 0xffff) << 16)) >>> 0, ((l.length >>> 16) | (l.rawLength << 8)) >>> 0];
+  return packNo < MAX_PACKS && ok(codec, 1) && ok(offset, 25) && ok(length, 24) && ok(rawLength, 24);
+}
+
+/** Writes the packed form of a location that fits as the three words at `dst[i * W]`. */
+function writeLoc(dst: Uint32Array, i: number, packNo: number, offset: number, length: number, rawLength: number, codec: number): void {
+  dst[i * W] = (packNo | (codec << 22) | ((offset >>> 16) << 23)) >>> 0;
+  dst[i * W + 1] = ((offset & 0xffff) | ((length & 0xffff) << 16)) >>> 0;
+  dst[i * W + 2] = ((length >>> 16) | (rawLength << 8)) >>> 0;
 }
 
 /** An append-only run of ids and packed locations (whole locations of WIDE entries by position). */
@@ -44,7 +50,8 @@ class Run {
     this.keys = new Uint8Array(cap * KEY);
     this.locs = new Uint32Array(cap * W);
   }
-  push(id: Uint8Array, w: [number, number, number] | undefined, loc: ChunkLocation): number {
+  /** Appends id `ids[at .. at + 32]` lying in pack `no` (`wide`: its whole location, when that does not fit); returns its position. */
+  push(ids: Uint8Array, at: number, no: number, offset: number, length: number, rawLength: number, codec: number, wide: ChunkLocation | undefined): number {
     if (this.n * KEY === this.keys.length) {
       const cap = Math.ceil(this.n * 1.5) + 64;
       const k = new Uint8Array(cap * KEY);
@@ -55,11 +62,11 @@ class Run {
       this.locs = l;
     }
     const i = this.n++;
-    this.keys.set(id, i * KEY);
-    if (w) this.locs.set(w, i * W);
+    this.keys.set(at === 0 && ids.length === KEY ? ids : ids.subarray(at, at + KEY), i * KEY);
+    if (!wide) writeLoc(this.locs, i, no, offset, length, rawLength, codec);
     else {
       this.locs[i * W] = WIDE;
-      this.wide.set(i, loc);
+      this.wide.set(i, wide);
     }
     return i;
   }
@@ -226,12 +233,30 @@ export class ChunkTable {
 
   /** Adds the chunks of a pack record (blobs: id, offset, length, rawLength, codec). */
   addBlobs(pack: string, blobs: readonly { id: Uint8Array; offset: number; length: number; rawLength: number; codec: number }[], packSize: number): void {
-    const no = this.packTable.add(pack, packSize);
-    for (const b of blobs) {
-      const loc: ChunkLocation = { pack, offset: b.offset, length: b.length, rawLength: b.rawLength, codec: b.codec };
-      if (this.pendMap) this.addLooked(b.id, no, loc);
-      else this.pend.push(b.id, packLoc(no, loc), loc);
-    }
+    const no = this.startPack(pack, packSize);
+    for (const b of blobs) this.addChunk(no, b.id, 0, b.offset, b.length, b.rawLength, b.codec);
+    this.endPack();
+  }
+
+  /**
+   * The same a chunk at a time, with no object per chunk (the index decoder fills the table from
+   * the object's bytes, index-file.ts): startPack, then addChunk for each of its chunks, then endPack.
+   */
+  startPack(pack: string, packSize: number): number {
+    return this.packTable.add(pack, packSize);
+  }
+
+  /** Adds chunk `ids[at .. at + 32]` lying in pack number `no` (from startPack). */
+  addChunk(no: number, ids: Uint8Array, at: number, offset: number, length: number, rawLength: number, codec: number): void {
+    const fit = fits(no, offset, length, rawLength, codec);
+    if (fit && !this.pendMap) return void this.pend.push(ids, at, no, offset, length, rawLength, codec, undefined);
+    const loc: ChunkLocation = { pack: this.packTable.id(no), offset, length, rawLength, codec };
+    const id = ids.subarray(at, at + KEY);
+    if (this.pendMap) this.addLooked(id, no, loc);
+    else this.pend.push(id, 0, no, offset, length, rawLength, codec, loc);
+  }
+
+  endPack(): void {
     // looked-up pending chunks cost a Map entry each: merged sooner than appended ones
     if (this.pend.n > Math.max(this.minPending, this.n / (this.pendMap ? 16 : 4))) this.settle();
   }
@@ -287,8 +312,8 @@ export class ChunkTable {
         loc = other;
       }
       this.keys.copyWithin(w * KEY, r * KEY, r * KEY + KEY);
-      const packed = packLoc(this.packTable.no(loc.pack), loc);
-      if (packed) this.locs.set(packed, w * W);
+      const no = this.packTable.no(loc.pack);
+      if (fits(no, loc.offset, loc.length, loc.rawLength, loc.codec)) writeLoc(this.locs, w, no, loc.offset, loc.length, loc.rawLength, loc.codec);
       else {
         this.locs[w * W] = WIDE;
         wide.set(hex, loc);
@@ -332,7 +357,8 @@ export class ChunkTable {
     const j = i >= 0 ? undefined : this.pendMap!.get(hex);
     const first = i >= 0 ? this.sortedLoc(i, hex) : j !== undefined ? this.pendLoc(j) : undefined;
     if (first) return this.another(hex, first, loc);
-    this.pendMap!.set(hex, this.pend.push(id, packLoc(no, loc), loc));
+    const wide = fits(no, loc.offset, loc.length, loc.rawLength, loc.codec) ? undefined : loc;
+    this.pendMap!.set(hex, this.pend.push(id, 0, no, loc.offset, loc.length, loc.rawLength, loc.codec, wide));
   }
 
   private another(hex: string, first: ChunkLocation, loc: ChunkLocation): void {

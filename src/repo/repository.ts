@@ -15,7 +15,7 @@ import { chunkIdOf, openChunk } from '../crypto/blob.js';
 import { sealedKeySet, type Sealing } from './sealed.js';
 import type { CallOptions, Store } from '../store/store.js';
 import { decodeConfig, encodeConfig, newConfig, type RepoConfig, type RepoOptions } from './config.js';
-import { ChunkIndex, decodeIndex, encodeIndex, type ChunkLocation, type PackRecord } from './index-file.js';
+import { ChunkIndex, encodeIndex, loadIndexInto, type ChunkLocation, type PackRecord } from './index-file.js';
 import { assertBackupId, chunkCount, chunkId, decodeManifest, encodeManifest, type FileEntry, type Manifest } from './manifest.js';
 import { CONFIG_KEY, indexKey, manifestKey, packIdFromKey, packKey } from './keys.js';
 import type { ChunkLists } from './file-table.js';
@@ -121,7 +121,7 @@ export class Repository {
       await mapLimit(keys, SMALL_READS, async (key) => {
         if (this.loadedIndexes.has(key)) return;
         try {
-          for (const p of decodeIndex(await this.store.get(key), key, this.crypt)) this.index.addPack(p);
+          loadIndexInto(this.index, await this.store.get(key), key, this.crypt);
           this.loadedIndexes.add(key);
         } catch (e) {
           if (isMobrError(e, 'NOT_FOUND')) return void (vanished = true); // compacted meanwhile: its replacement was written first (spec/gc.md §2.4)

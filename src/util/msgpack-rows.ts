@@ -109,6 +109,19 @@ export class MsgReader {
     return this.bytes.subarray(this.pos - n, this.pos);
   }
 
+  /** Where the bytes of a bin of exactly `n` bytes here start (stepped over, no view made), or -1 (nothing read) when it is not one. */
+  binAt(n: number): number {
+    const start = this.pos;
+    if (n < 0x100 && this.pos + 2 + n <= this.bytes.length && this.bytes[this.pos] === 0xc4 && this.bytes[this.pos + 1] === n) {
+      this.pos += 2 + n;
+      return start + 2;
+    }
+    const v = this.bin(); // a longer length form: valid msgpack, never what mobr writes
+    if (v?.length === n) return this.pos - n;
+    this.pos = start;
+    return -1;
+  }
+
   /** The value here, decoded as @msgpack/msgpack decodes it. */
   value(): unknown {
     this.need(1);
