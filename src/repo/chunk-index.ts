@@ -29,9 +29,10 @@ const MAX_PACKS = 0x3fffff; // pack numbers below this fit the packed form (22 b
 
 /** Whether a location's fields fit the packed form. */
 function fits(packNo: number, offset: number, length: number, rawLength: number, codec: number): boolean {
-  const ok = (x: number, bits: number) => Number.isInteger(x) && x >= 0 && x < 2 ** bits;
-  return packNo < MAX_PACKS && ok(codec, 1) && ok(offset, 25) && ok(length, 24) && ok(rawLength, 24);
+  return packNo < MAX_PACKS && below(codec, 2) && below(offset, 2 ** 25) && below(length, 2 ** 24) && below(rawLength, 2 ** 24);
 }
+
+const below = (x: number, limit: number) => Number.isInteger(x) && x >= 0 && x < limit;
 
 /** Writes the packed form of a location that fits as the three words at `dst[i * W]`. */
 function writeLoc(dst: Uint32Array, i: number, packNo: number, offset: number, length: number, rawLength: number, codec: number): void {
@@ -62,7 +63,7 @@ class Run {
       this.locs = l;
     }
     const i = this.n++;
-    this.keys.set(at === 0 && ids.length === KEY ? ids : ids.subarray(at, at + KEY), i * KEY);
+    for (let k = 0; k < KEY; k++) this.keys[i * KEY + k] = ids[at + k]; // no view made per chunk
     if (!wide) writeLoc(this.locs, i, no, offset, length, rawLength, codec);
     else {
       this.locs[i * W] = WIDE;
