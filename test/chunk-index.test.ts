@@ -118,12 +118,16 @@ describe("gc's live set (IdSet)", () => {
       fc.property(fc.array(item, { minLength: 1, maxLength: 200, size: 'max' }), fc.array(fc.tuple(fc.boolean(), fc.nat()), { minLength: 100, maxLength: 400 }), (pool, ops) => {
         const model = new Set<string>();
         const set = new IdSet();
+        // an id goes in and is asked for as its hex string or as its bytes (addId, hasId: what gc uses)
+        const bytes = (x: string) => (/^[0-9a-f]{64}$/.test(x) ? Uint8Array.from(Buffer.from(x, 'hex')) : undefined);
         for (const [add, k] of ops) {
           const x = pool[k % pool.length];
+          const b = k % 2 === 0 ? bytes(x) : undefined;
           if (add) {
             model.add(x);
-            set.add(x);
-          } else expect(set.has(x)).toBe(model.has(x));
+            if (b) set.addId(b);
+            else set.add(x);
+          } else expect(b ? set.hasId(b) : set.has(x)).toBe(model.has(x));
         }
         expect(set.size).toBe(model.size);
         expect([...set].sort()).toEqual([...model].sort());

@@ -1,7 +1,7 @@
 /** gc and deleteBackup: data of deleted backups is freed, every remaining backup restores. */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { gc } from '../src/repo/gc.js';
@@ -66,6 +66,33 @@ describe('gc', () => {
     // deleting everything leaves no packs
     await deleteBackup(repo, 'b', { gc: true, safetyWindowMs: 0 });
     expect(packBytes(store)).toBe(0);
+  });
+
+  it("marks the live set from each manifest's file table, never making its entry objects (issue #22)", async () => {
+    const store = new MemStore();
+    const repo = await Repository.init(store, OPTS);
+    const a = tree(1), b = [...tree(1).slice(0, 2), ...tree(2)];
+    await backup(repo, 'a', a);
+    await backup(repo, 'b', b);
+    const load = repo.loadManifest.bind(repo);
+    let reads = 0;
+    let loaded = 0;
+    vi.spyOn(repo, 'loadManifest').mockImplementation(async (id) => {
+      const m = await load(id);
+      loaded++;
+      const get = Object.getOwnPropertyDescriptor(m, 'files')!.get!;
+      Object.defineProperty(m, 'files', { get: () => (reads++, get()), configurable: true });
+      return m;
+    });
+    const r = await gc(repo, { safetyWindowMs: 0, dryRun: true });
+    expect(loaded).toBe(2);
+    expect(reads).toBe(0);
+    expect(r.liveChunks).toBeGreaterThan(0);
+    const del = await deleteBackup(repo, 'a', { gc: true, safetyWindowMs: 0 });
+    expect((del.gc as Exclude<typeof del.gc, 'deferred' | undefined>).packsDeleted + (del.gc as Exclude<typeof del.gc, 'deferred' | undefined>).packsRepacked).toBeGreaterThan(0);
+    expect(reads).toBe(0);
+    vi.restoreAllMocks();
+    await expectRestores(repo, 'b', b);
   });
 
   it('dry run changes nothing; a young pack is never touched', async () => {

@@ -7,7 +7,7 @@ import { MobrError, checkAborted, isMobrError, withContext } from '../errors.js'
 import { toHex } from '../hash/hex.js';
 import { decodeIndex, type PackRecord } from './index-file.js';
 import { packIdFromKey } from './keys.js';
-import { chunkCount, chunkId } from './manifest.js';
+import { fileTable } from './manifest.js';
 import type { Repository } from './repository.js';
 import type { Store } from '../store/store.js';
 import { IdSet } from './id-set.js';
@@ -74,8 +74,8 @@ class SafetyWindow {
   }
 }
 
-const addBlobs = (set: IdSet, p: PackRecord) => p.blobs.forEach((b) => set.add(toHex(b.id)));
-const hasLive = (p: PackRecord, live: IdSet) => p.blobs.some((b) => live.has(toHex(b.id)));
+const addBlobs = (set: IdSet, p: PackRecord) => p.blobs.forEach((b) => set.addId(b.id));
+const hasLive = (p: PackRecord, live: IdSet) => p.blobs.some((b) => live.hasId(b.id));
 
 /** Steps 2–6: fills the report's counts and returns what to write and delete. */
 export async function planGc(repo: Repository, input: PlanInput, r: GcReport): Promise<GcPlan> {
@@ -132,7 +132,8 @@ async function markLive(repo: Repository, input: PlanInput, r: GcReport): Promis
     checkAborted(input.signal);
     const m = await repo.loadManifest(id).catch((err) => (isMobrError(err, 'ENOENT_BACKUP') ? undefined : Promise.reject(withContext('gc refused', err))));
     if (m) marked++;
-    for (const f of m?.files ?? []) for (let i = 0; i < chunkCount(f); i++) live.add(toHex(chunkId(f, i)));
+    const t = m ? fileTable(m) : undefined; // the manifest's own table: no entry object made per file
+    for (let f = 0; t && f < t.length; f++) for (let i = 0; i < t.chunkCount(f); i++) live.addId(t.chunkId(f, i));
     input.onMarked?.(k + 1, ids.length);
   }
   r.backups = marked;
@@ -170,7 +171,7 @@ function classify(objects: IndexObject[], files: Map<string, StoredPack>, live: 
     let liveBytes = 0;
     for (const b of p.blobs) {
       total += b.length;
-      if (live.has(toHex(b.id))) liveBytes += b.length;
+      if (live.hasId(b.id)) liveBytes += b.length;
     }
     if (liveBytes === 0) drop.set(p.id, p);
     else if (total > 0 && liveBytes / total < threshold) repack.set(p.id, p);
@@ -210,7 +211,7 @@ async function sortOrphans(repo: Repository, files: Map<string, StoredPack>, rec
     }
     const header = await orphanHeader(repo, id, r);
     if (!header) continue;
-    if (!header.blobs.some((b) => live.has(toHex(b.id)) && !held.has(toHex(b.id)))) {
+    if (!header.blobs.some((b) => live.hasId(b.id) && !held.hasId(b.id))) {
       orphans.push(id);
       continue;
     }

@@ -24,15 +24,18 @@ export class IdSet implements Iterable<string> {
   }
 
   add(hex: string): this {
-    if (!this.parse(hex)) {
-      this.odd.add(hex);
-      return this;
-    }
+    if (!this.parse(hex)) this.odd.add(hex);
+    else this.addId(this.q);
+    return this;
+  }
+
+  /** add() for an id's 32 bytes (no hex string made: gc marks every chunk of every backup). */
+  addId(id: Uint8Array): this {
     if ((this.n + 1) * 5 > this.used.length * 4) this.grow();
-    const s = this.slot(this.keys, this.used, this.q);
+    const s = this.slot(this.keys, this.used, id);
     if (!this.used[s]) {
       this.used[s] = 1;
-      this.keys.set(this.q, s * KEY);
+      this.keys.set(id, s * KEY);
       this.n++;
     }
     return this;
@@ -40,7 +43,12 @@ export class IdSet implements Iterable<string> {
 
   has(hex: string): boolean {
     if (!this.parse(hex)) return this.odd.has(hex);
-    return this.used[this.slot(this.keys, this.used, this.q)] === 1;
+    return this.hasId(this.q);
+  }
+
+  /** has() for an id's 32 bytes. */
+  hasId(id: Uint8Array): boolean {
+    return this.used[this.slot(this.keys, this.used, id)] === 1;
   }
 
   *[Symbol.iterator](): IterableIterator<string> {
