@@ -97,7 +97,7 @@ const LONG_LINES = new Map<string, number>([
   ['src/mo/shared.ts', 3],
   ['src/mo/staged.ts', 1],
   ['src/mo/staging.ts', 1],
-  ['src/repo/chunk-index.ts', 2],
+  ['src/repo/chunk-index.ts', 1],
   ['src/repo/delete.ts', 1],
   ['src/repo/gc-plan.ts', 1],
   ['src/repo/gc.ts', 4],

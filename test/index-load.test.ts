@@ -50,7 +50,8 @@ describe('loadIndexInto', () => {
   });
 
   it('refuses exactly the bodies decodeIndex refuses, with CORRUPT_INDEX, adding nothing', () => {
-    const junk = fc.anything({ maxDepth: 2, withObjectString: false });
+    // a map with a __proto__ key (JSON.parse makes it an own key) is refused by decode wherever it lies
+    const junk = fc.oneof({ weight: 12, arbitrary: fc.anything({ maxDepth: 2, withObjectString: false }) }, { weight: 1, arbitrary: fc.constant(JSON.parse('{"__proto__": 1}') as unknown) });
     const row = fc.oneof({ weight: 4, arbitrary: fc.tuple(id32, fc.nat(), fc.nat(), fc.nat(), fc.nat(1)) }, { weight: 1, arbitrary: fc.array(fc.oneof(id32, fc.integer({ min: -3, max: 300 }), fc.double(), junk), { maxLength: 6 }) }, { weight: 1, arbitrary: junk });
     const pack = fc.oneof({ weight: 4, arbitrary: fc.record({ id: fc.oneof({ weight: 6, arbitrary: id32 }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) }, { weight: 1, arbitrary: junk }), blobs: fc.oneof({ weight: 6, arbitrary: fc.array(row, { maxLength: 4 }) }, { weight: 1, arbitrary: junk }) }, { requiredKeys: [] }) }, { weight: 1, arbitrary: junk });
     const body = fc.oneof({ weight: 6, arbitrary: fc.record({ packs: fc.array(pack, { maxLength: 4 }), other: junk }, { requiredKeys: ['packs'] }) }, { weight: 1, arbitrary: junk });

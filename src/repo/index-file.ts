@@ -109,7 +109,19 @@ function fieldsAt(r: MsgReader, names: readonly string[]): number[] | undefined 
     const k = r.value();
     if ((typeof k !== 'string' && typeof k !== 'number') || k === '__proto__') throw new RangeError('msgpack: a map key that is not a string or number');
     const j = names.indexOf(k as string);
-    if (j >= 0) at[j] = r.pos;
+    // a value read later is only stepped over here; any other is decoded, so what decode() refuses
+    // anywhere in the body is refused (a name given twice: the value it overrides is decoded)
+    if (j < 0) {
+      r.value();
+      continue;
+    }
+    if (at[j] >= 0) {
+      const here = r.pos;
+      r.pos = at[j];
+      r.value();
+      r.pos = here;
+    }
+    at[j] = r.pos;
     r.skip();
   }
   return at;
