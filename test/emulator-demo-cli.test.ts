@@ -14,7 +14,7 @@ type Run = { status: number | null; stdout: string; stderr: string };
 /** Spawns node piped (stdout and stderr are pipes, not a terminal). */
 const node = (args: string[]) =>
   new Promise<Run>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', ...args], { cwd: root, encoding: 'utf8', timeout: 20_000 }, (e, stdout, stderr) =>
+    execFile(process.execPath, ['--import', 'tsx', ...args], { cwd: root, encoding: 'utf8', timeout: 100_000 }, (e, stdout, stderr) =>
       resolve({ status: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr }));
   });
 const bad: [string[], RegExp][] = [
@@ -30,7 +30,7 @@ beforeAll(async () => {
   const all = [['test/emulator/main.ts', '--help'], ['-e', demoPiped], ...bad.map(([a]) => ['test/emulator/main.ts', ...a])];
   const done = await Promise.all(all.map((a) => node(a)));
   all.forEach((a, i) => runs.set(a.join(' '), done[i]));
-}, 30_000);
+}, 120_000);
 const run = (args: string[]) => runs.get(args.join(' '))!;
 const stackTrace = /^\s+at |node:internal|Error \[ERR_/m;
 

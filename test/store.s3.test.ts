@@ -99,7 +99,7 @@ describe('S3Store through transient faults', () => {
   });
 
   it('retries gets, ranges, heads and lists through 5xx, and a hung request through its timeout', async () => {
-    const store = s3({ requestTimeoutMs: 300 });
+    const store = s3({ requestTimeoutMs: 2000 }); // every request, not only the hung one, must answer within it: 300 ms failed 4 tries of a list at load ~40
     const data = randomBytes(10_000);
     await store.put('data/g', data);
     proxy.inject({ fault: 'unavailable', method: 'GET', every: 2 });
