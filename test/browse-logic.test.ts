@@ -206,7 +206,8 @@ describe('stats --html page', () => {
     const stats = { backups: [], logicalSize: 250, liveBytes: 60, packBytes: 70, packs: 3, dedupRatio: 250 / 60 };
     const html = renderStatsHtml([{ where: 'Path: /x/<script>', stats, growth }], Date.UTC(2026, 0, 21));
     const lines = [...html.matchAll(/<polyline points="([^"]+)" class="(\w+)"/g)];
-    expect(lines.map((m) => m[2])).toEqual(['logical', 'stored', 'logical', 'stored', 'added']);
+    expect(lines.map((m) => m[2])).toEqual(['total', 'stored', 'total', 'stored', 'added']);
+    expect(html).not.toMatch(/logical/i); // one vocabulary (#24.6): the page's classes and series say total, as its words do
     for (const m of lines) expect(m[1].split(' ')).toHaveLength(3);
     expect(html).toContain('Path: /x/&#60;script&#62;');
     expect(html).not.toMatch(/<script|src=|href=|url\(/);

@@ -116,6 +116,9 @@ describe('ls', () => {
     expect(Object.keys(j)[0]).toBe('schema');
     expect(j.schema).toBe('mobr.ls.v1');
     expect(j.backup).toMatchObject({ id: id2, type: 'full', source: 'cold', files: 5 });
+    // one vocabulary (#24.6): a backup's size is its total, as in stats and the summary; logicalSize, v1's name, kept
+    expect(j.backup.totalBytes).toBeGreaterThan(0);
+    expect(j.backup.totalBytes).toBe(j.backup.logicalSize);
     expect(j.entries.find((e: { path: string }) => e.path === 'etc/tn.toml')).toEqual({
       path: 'etc/tn.toml', kind: 'file', size: 23, mode: '0640', mtime: '2026-01-02T03:04:05.000Z', sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });

@@ -167,5 +167,7 @@ describe('version and completion', () => {
     expect(bad.stderr).toBe('mo_br: bad shell "tcsh": use bash, zsh or fish\n');
     const help = await mobr(['--help'], work);
     for (const s of ['--config <file>', '--log_file <file>', '--log_level <level>', 'completion <shell>', 'version ']) expect(help.stdout).toContain(s);
+    expect(help.stdout).not.toMatch(/logical/i); // one vocabulary (#24.6): stats says total, as its output does
+    expect(f.stdout).not.toMatch(/logical/i);
   });
 });

@@ -62,6 +62,7 @@ describe('--metrics_file and the hooks', () => {
     expect(r.code).toBe(0);
     const id = /[0-9a-f-]{36}/.exec(r.stdout)![0];
     const fams = await readMetrics(path.join(root, 'prom', 'mobr.prom'));
+    expect(await fsp.readFile(path.join(root, 'prom', 'mobr.prom'), 'utf8')).not.toMatch(/logical/i); // one vocabulary (#24.6): HELP says total
     expect(fams.find((f) => f.name === 'mobr_last_success_timestamp_seconds')?.type).toBe('GAUGE');
     const last = value(fams, 'mobr_last_success_timestamp_seconds', labels())!;
     expect(last).toBeGreaterThanOrEqual(Math.floor(t0));

@@ -22,7 +22,7 @@ beforeAll(async () => {
   expect(existsSync(CHROMIUM), 'headless Chromium from Debian (apt-get install chromium; .ci/run does it)').toBe(true);
   root = await tempDir('mobr-stats-browser-');
   for (let i = 0; i < 3; i++) {
-    // random data: stored = logical, so two lines of the per-backup chart coincide
+    // random data: stored = total, so two lines of the per-backup chart coincide
     await writeTree(path.join(root, 'data'), [{ path: 'a.bin', data: pseudoRandom(1, 60_000), mode: 0o644 }, { path: `n${i}.bin`, data: pseudoRandom(10 + i, 20_000 * (i + 1)), mode: 0o644 }]);
     const r = await mobr(['--meta_path', 'mo_br.meta', 'backup', '--data_dir', 'data', '--backup_dir', 'filesystem', '--path', 'repo'], root);
     expect(r.code).toBe(0);
@@ -40,7 +40,7 @@ describe('stats --html in Chromium', () => {
     expect((await mobr(['--meta_path', 'mo_br.meta', 'check', '--backup_dir', 'filesystem', '--backup_path', 'repo', '--metrics_file', metrics], root)).code).toBe(0);
     const r = await mobr(['--meta_path', 'mo_br.meta', 'stats', '--backup_dir', 'filesystem', '--backup_path', 'repo', '--html', 'report.html', '--metrics_file', metrics, '--json'], root);
     expect(r.code).toBe(0);
-    const data = JSON.parse(r.stdout).repositories[0].backups as { id: string; logicalSize: number; storedSize: number; addedBytes: number; cumulativeLogical: number; cumulativeStored: number }[];
+    const data = JSON.parse(r.stdout).repositories[0].backups as { id: string; totalBytes: number; storedSize: number; addedBytes: number; cumulativeTotal: number; cumulativeStored: number }[];
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
@@ -60,9 +60,9 @@ describe('stats --html in Chromium', () => {
     expect(charts).toHaveLength(2);
     const want = (series: string, chart: number, get: (b: (typeof data)[number]) => number) =>
       expect(charts[chart].dots.filter((d) => d.series === series).map((d) => [d.id, d.value])).toEqual(data.map((b) => [b.id, get(b)]));
-    want('logical', 0, (b) => b.cumulativeLogical);
+    want('total', 0, (b) => b.cumulativeTotal);
     want('stored', 0, (b) => b.cumulativeStored);
-    want('logical', 1, (b) => b.logicalSize);
+    want('total', 1, (b) => b.totalBytes);
     want('stored', 1, (b) => b.storedSize);
     want('added', 1, (b) => b.addedBytes);
     for (const c of charts) {
@@ -71,11 +71,11 @@ describe('stats --html in Chromium', () => {
       const perByte = (p.cy - q.cy) / (q.value - p.value);
       for (const d of c.dots) expect(Math.abs(d.cy - (p.cy - (d.value - p.value) * perByte))).toBeLessThan(1);
     }
-    // random data: logical = stored for each backup; the line beneath is wider, and the key says so
-    expect(data.every((b) => b.logicalSize === b.storedSize || b.storedSize > 0)).toBe(true);
-    expect(charts[1].widths.logical).toBeGreaterThan(charts[1].widths.stored);
+    // random data: total = stored for each backup; the line beneath is wider, and the key says so
+    expect(data.every((b) => b.totalBytes === b.storedSize || b.storedSize > 0)).toBe(true);
+    expect(charts[1].widths.total).toBeGreaterThan(charts[1].widths.stored);
     expect(charts[1].widths.stored).toBeGreaterThan(charts[1].widths.added);
-    if (data.every((b) => b.logicalSize === b.storedSize)) expect(charts[1].keys).toContain('equal to total bytes of each backup');
+    if (data.every((b) => b.totalBytes === b.storedSize)) expect(charts[1].keys).toContain('equal to total bytes of each backup');
     const health = await page.$$eval('tr[data-source]', (rows) => rows.map((r) => [(r as HTMLElement).dataset.source, Number((r as HTMLElement).dataset.days)]));
     expect(health).toEqual([[`cold ${path.join(root, 'data')}`, 0]]);
     expect(await page.getAttribute('p.check', 'data-check')).toBe('ok');

@@ -81,7 +81,8 @@ export function backupJson(m: Manifest): Record<string, unknown> {
     source: String(m.source.kind ?? ''),
     startedAt: isoTime(m.startedAt),
     completedAt: isoTime(m.completedAt),
-    logicalSize: m.logicalSize,
+    totalBytes: m.logicalSize,
+    logicalSize: m.logicalSize, // the name before totalBytes, kept (spec/browse.md)
     files: m.files.filter((f) => f.kind === 'file').length,
   };
   if (m.baseId) o.baseId = m.baseId;

@@ -40,7 +40,7 @@ const HELP: Record<string, [string, string]> = {
   mobr_last_exit_code: ['gauge', 'Exit code of the last run (0: success; see mo_br --help).'],
   mobr_duration_seconds: ['gauge', 'How long the last run took.'],
   mobr_files: ['gauge', 'Files the last run backed up, restored, checked or sent.'],
-  mobr_total_bytes: ['gauge', 'Logical bytes of the files of the last backup.'],
+  mobr_total_bytes: ['gauge', 'Total bytes of the files of the last backup (without dedup).'],
   mobr_read_bytes: ['gauge', 'Bytes the last backup actually read from its source (files reused unread count nothing).'],
   mobr_added_bytes: ['gauge', 'Bytes the last backup newly stored in the repository, after dedup and compression (as in stats).'],
   mobr_written_bytes: ['gauge', 'Bytes the last restore wrote.'],

@@ -210,7 +210,7 @@ function addSync(program: Command, run: Runner): void {
 function addStats(program: Command, run: Runner): void {
   const stats = program
     .command('stats')
-    .description('logical and stored sizes, dedup ratio, bytes unique to each backup')
+    .description('total and stored sizes, dedup ratio, bytes unique to each backup')
     .argument('[ID]', 'a backup ID');
   sourceKeys(stats).option('--html <file>', 'also write a self-contained page: growth by date, dedup ratio, bytes unique to each backup');
   backupSide(stats).action((id: string | undefined, opts: StatsFlags & GlobalOpts) => run(async (ctx) => (await import('./commands/stats.js')).runStats(id, opts, ctx), opts));

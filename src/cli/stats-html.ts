@@ -91,9 +91,9 @@ ${lines}
 </svg>`;
 }
 
-const LOGICAL: Series = { label: 'total bytes (all backups so far, without dedup)', cls: 'logical', get: (p) => p.cumulativeLogical };
+const TOTAL: Series = { label: 'total bytes (all backups so far, without dedup)', cls: 'total', get: (p) => p.cumulativeLogical };
 const STORED: Series = { label: "stored bytes (the repository's chunks so far)", cls: 'stored', get: (p) => p.cumulativeStored };
-const PER_LOGICAL: Series = { label: 'total bytes of each backup', cls: 'logical', get: (p) => p.logicalSize };
+const PER_TOTAL: Series = { label: 'total bytes of each backup', cls: 'total', get: (p) => p.logicalSize };
 const PER_STORED: Series = { label: 'stored bytes each backup names', cls: 'stored', get: (p) => p.storedSize };
 const PER_ADDED: Series = { label: 'bytes each backup added', cls: 'added', get: (p) => p.addedBytes };
 
@@ -151,9 +151,9 @@ export function renderStatsHtml(repos: HtmlRepository[], generatedAt: number): s
 <p class="totals"><b>${stats.backups.length}</b> backups, <b>${formatBytes(stats.logicalSize)}</b> total in <b>${formatBytes(stats.liveBytes)}</b> of live chunks (<b>${formatBytes(stats.packBytes)}</b> in ${stats.packs} packs): overall <b>${stats.dedupRatio.toFixed(2)}x</b>${health && health.uniqueRawBytes > 0 ? `, of which dedup <b class="dedup">${(stats.logicalSize / health.uniqueRawBytes).toFixed(2)}x</b> and compression <b class="compression">${(health.uniqueRawBytes / (health.uniqueStoredBytes || 1)).toFixed(2)}x</b>` : ''}</p>
 ${health ? healthHtml(health, generatedAt) : ''}
 <h3>Growth over time</h3>
-${growthSvg(growth.points, [LOGICAL, STORED], 'repository growth: total vs stored bytes by date')}
+${growthSvg(growth.points, [TOTAL, STORED], 'repository growth: total vs stored bytes by date')}
 <h3>Each backup: total vs stored bytes</h3>
-${growthSvg(growth.points, [PER_LOGICAL, PER_STORED, PER_ADDED], 'each backup: total, stored and added bytes by date')}
+${growthSvg(growth.points, [PER_TOTAL, PER_STORED, PER_ADDED], 'each backup: total, stored and added bytes by date')}
 <h3>Backups</h3>
 ${table(growth.points)}
 </section>`)
@@ -165,9 +165,9 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;font-family:monospace;background:#f3f3f3;padding:4px 8px}h3{font-size:15px;margin-bottom:4px}
 table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}td.n{text-align:right}td.id{font-family:monospace}
 svg text{font:11px sans-serif;fill:#444}.grid{stroke:#e6e6e6}.axis{stroke:#888}
-polyline{fill:none}polyline.logical{stroke:#e07b00}polyline.stored{stroke:#1f5fbf;stroke-dasharray:7 3}polyline.added{stroke:#2a9d4a;stroke-dasharray:2 3}
-circle.logical{fill:#e07b00}circle.stored{fill:#1f5fbf}circle.added{fill:#2a9d4a}
-.logical-key{fill:#e07b00}.stored-key{fill:#1f5fbf}.added-key{fill:#2a9d4a}rect.added{fill:#2a9d4a}rect.unique{fill:#7a3fbf}
+polyline{fill:none}polyline.total{stroke:#e07b00}polyline.stored{stroke:#1f5fbf;stroke-dasharray:7 3}polyline.added{stroke:#2a9d4a;stroke-dasharray:2 3}
+circle.total{fill:#e07b00}circle.stored{fill:#1f5fbf}circle.added{fill:#2a9d4a}
+.total-key{fill:#e07b00}.stored-key{fill:#1f5fbf}.added-key{fill:#2a9d4a}rect.added{fill:#2a9d4a}rect.unique{fill:#7a3fbf}
 dl dt{font-weight:bold}tr.stale td{background:#fde2e1}p.check.failed{color:#b00020;font-weight:bold}p.check.ok{color:#1b7a34}
 </style></head>
 <body>
