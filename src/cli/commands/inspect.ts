@@ -13,7 +13,7 @@ import { MobrError, isMobrError } from '../../errors.js';
 import { leftoverShareObjects } from '../../repo/parts.js';
 import { verifyBackup } from '../../backup/verify.js';
 import { parseSubset, type SubsetReport } from '../../backup/verify-subset.js';
-import { isBackupId, type Manifest } from '../../repo/manifest.js';
+import { fileTable, isBackupId, type Manifest } from '../../repo/manifest.js';
 import { checkSubset } from './inspect-subset.js';
 import { repairIndex, type RepairProgress, type RepairReport } from '../../repo/repair.js';
 import type { Repository } from '../../repo/repository.js';
@@ -198,8 +198,15 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
   let done = 0;
   let bytes = 0;
   // what the summary counts: files (not folders or links), and their bytes
-  const files = manifest.files.filter((f) => f.kind === 'file');
-  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  // from the manifest's table: a loaded manifest's entry objects are never made (issue #22)
+  const t = fileTable(manifest);
+  let totalFiles = 0;
+  let totalBytes = 0;
+  for (let k = 0; k < t.length; k++) {
+    if (t.kind(k) !== 'file') continue;
+    totalFiles++;
+    totalBytes += t.size(k);
+  }
   try {
     const report = await verifyBackup(repo, manifest, {
       readData,
@@ -211,7 +218,7 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
           progress.clear(); // the progress line never runs into a line on stdout
           ctx.stdout.write(checkLine(server ? checkShown(f.path) : f.path, problem));
         }
-        progress.update({ files: done, totalFiles: files.length, bytes, totalBytes });
+        progress.update({ files: done, totalFiles, bytes, totalBytes });
       },
     });
     if (!ctx.json) for (const d of report.damagedPacks) ctx.stdout.write(`check: pack ${d.pack} FAILED: ${d.problem}\n`);
