@@ -9,6 +9,7 @@ import { verifiedFileBytes } from '../../backup/dump.js';
 import { WorkerPool } from '../../workers/pool.js';
 import { intFlag, type CliContext, type Output } from '../context.js';
 import { openBackups } from '../open-backup.js';
+import { readSession } from '../../repo/session.js';
 import type { RepoFlags } from '../resolve.js';
 
 export interface DumpFlags extends RepoFlags {
@@ -28,10 +29,13 @@ export async function runDump(id: string, file: string, flags: DumpFlags, ctx: C
     const f = m.files.find((x) => x.path === rel) ?? m.files.find((x) => showName(x.path) === rel); // a byte name as ls shows it (\xNN)
     if (!f) throw new MobrError('NOT_FOUND', `backup ${m.id} has no file ${file}`);
     const out = new StdoutWriter(ctx.stdout as Sink);
-    for await (const c of verifiedFileBytes(repo, pool, f)) {
-      // the reader went away (`dump … | head -c 100`): stop quietly, as cat does
-      if (!(await out.write(c))) return;
-    }
+    // under a shared lock, as a restore (spec/gc.md §2.4): a gc meanwhile deletes nothing it reads
+    await readSession(repo, { purpose: `dump ${m.id}`, signal: ctx.signal }, async () => {
+      for await (const c of verifiedFileBytes(repo, pool, f)) {
+        // the reader went away (`dump … | head -c 100`): stop quietly, as cat does
+        if (!(await out.write(c))) return;
+      }
+    });
   } finally {
     await pool.close();
     await repo.close();

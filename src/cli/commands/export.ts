@@ -13,6 +13,7 @@ import { checkOutputFolder } from '../../util/output-path.js';
 import { intFlag, printJson, type CliContext } from '../context.js';
 import { Progress } from '../progress.js';
 import { openBackup, type RepoFlags } from '../resolve.js';
+import { readSession } from '../../repo/session.js';
 
 export interface ExportFlags extends RepoFlags {
   path?: string;
@@ -31,7 +32,8 @@ export async function runExport(id: string, flags: ExportFlags, ctx: CliContext)
     const m = await found.manifest();
     // the framing the server wrote (recorded at ingest), unless --raw asks for raw files
     const raw = flags.raw === true || m.extra?.moFraming === 'raw';
-    const done = await exportBackupLayout(found.repo, m, dir, { raw, parallelism, onProgress: (p) => progress.update(p) });
+    // under a shared lock, as a restore (spec/gc.md §2.4): a gc meanwhile deletes nothing it reads
+    const done = await readSession(found.repo, { purpose: `export ${m.id}`, signal: ctx.signal }, () => exportBackupLayout(found.repo, m, dir, { raw, parallelism, onProgress: (p) => progress.update(p) }));
     progress.done();
     if (ctx.json) printJson(ctx, 'export', { id: m.id, path: dir, framing: raw ? 'raw' : 'crc', files: done.files, bytes: done.bytes });
     else ctx.stdout.write(`Export ID\n    ${m.id}\nPath\n    ${dir}\nexport file num: ${done.files}, framing: ${raw ? 'raw (DISK-V2 or S3)' : 'LocalFS CRC (DISK)'}\n`);

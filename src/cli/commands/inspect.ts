@@ -29,6 +29,7 @@ import { printSummary, s3Counts } from '../summary.js';
 import { openRepository } from '../stores.js';
 import { credentialsOf, flagLocation, openBackup, repositoryRecords, type RepoFlags } from '../resolve.js';
 import { checkBackupId, printJson, type CliContext } from '../context.js';
+import { readSession } from '../../repo/session.js';
 
 export interface ListFlags extends RepoFlags {
   not_check_data?: boolean;
@@ -104,11 +105,11 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
     try {
       if (flags.repair) repaired = await repair(found.repo, ctx);
       if (!ctx.json) ctx.stdout.write(renderBackupTable([found.record]) + checkingBanner('checksum'));
-      result = await verifyOne(found.repo, found.record.id, !subset, ctx);
-      if (subset) {
-        read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx);
-        addSubset([result], read);
-      }
+      result = await checkLocked(found.repo, `check ${found.record.id}`, ctx, async () => {
+        const r = await verifyOne(found.repo, found.record.id, !subset, ctx);
+        if (subset) addSubset([r], (read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx)));
+        return r;
+      });
     } finally {
       await found.close();
     }
@@ -137,28 +138,46 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
   let read: SubsetReport | undefined;
   try {
     if (flags.repair) repaired = await repair(repo, ctx);
-    const manifests: Manifest[] = [];
-    for (const bid of await repo.listBackupIds()) {
-      try {
-        // A stray folder's files under backups/ (names no backup ID): named and skipped, as a stray file is.
-        if (!isBackupId(bid)) throw new MobrError('CORRUPT_MANIFEST', `manifest of backup ${bid}: not a backup ID (a stray object in backups/)`);
-        results.push(await verifyOne(repo, bid, !subset, ctx));
-        if (subset) manifests.push(await repo.loadManifest(bid));
-      } catch (e) {
-        // A damaged manifest is one damaged backup: report it and check the others.
-        if (!isMobrError(e, 'CORRUPT_MANIFEST') && !isMobrError(e, 'ENOENT_BACKUP')) throw e;
-        if (!ctx.json) ctx.stdout.write(checkLine(`manifest of backup ${bid}`, e.message));
-        results.push({ id: bid, files: 1, damaged: [{ path: `manifest of backup ${bid}`, problem: e.message }] });
-      }
-    }
-    if (subset) addSubset(results, (read = await checkSubset(repo, manifests, subset.subset, subset.text, ctx)));
-    if (!ctx.json) for (const k of await leftoverShareObjects(repo)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
+    await checkLocked(repo, 'check', ctx, () => checkAll(repo, results, subset, ctx, (r) => (read = r)));
   } finally {
     await repo.close();
   }
   if (ctx.json) printJson(ctx, 'check', { checks: results, repair: repaired ?? null, subset: subsetJson(subset?.text, read) });
   checkSummary(ctx, `${results.length} backup(s) in ${describeLocation(location)}`, results, t0, repo, { repository: repositoryLabel(location), source: '' });
   failIfDamaged(results);
+}
+
+/**
+ * A check reads under a shared lock (restic's check does too; spec/gc.md §2.4): a gc meanwhile
+ * defers, so no pack goes while it is read. A repository it may not write is read without one,
+ * with a warning. After --repair (its exclusive lock released) the shared one is taken.
+ */
+function checkLocked<T>(repo: Repository, purpose: string, ctx: CliContext, fn: () => Promise<T>): Promise<T> {
+  return readSession(repo, { purpose, signal: ctx.signal }, fn);
+}
+
+/** Checks every backup of repo into results (a damaged manifest is one damaged backup). */
+async function checkAll(repo: Repository, results: CheckResult[], subset: { text: string; subset: ReturnType<typeof parseSubset> } | undefined, ctx: CliContext, setRead: (r: SubsetReport) => void): Promise<void> {
+  const manifests: Manifest[] = [];
+  for (const bid of await repo.listBackupIds()) {
+    try {
+      // A stray folder's files under backups/ (names no backup ID): named and skipped, as a stray file is.
+      if (!isBackupId(bid)) throw new MobrError('CORRUPT_MANIFEST', `manifest of backup ${bid}: not a backup ID (a stray object in backups/)`);
+      results.push(await verifyOne(repo, bid, !subset, ctx));
+      if (subset) manifests.push(await repo.loadManifest(bid));
+    } catch (e) {
+      // A damaged manifest is one damaged backup: report it and check the others.
+      if (!isMobrError(e, 'CORRUPT_MANIFEST') && !isMobrError(e, 'ENOENT_BACKUP')) throw e;
+      if (!ctx.json) ctx.stdout.write(checkLine(`manifest of backup ${bid}`, e.message));
+      results.push({ id: bid, files: 1, damaged: [{ path: `manifest of backup ${bid}`, problem: e.message }] });
+    }
+  }
+  if (subset) {
+    const read = await checkSubset(repo, manifests, subset.subset, subset.text, ctx);
+    setRead(read);
+    addSubset(results, read);
+  }
+  if (!ctx.json) for (const k of await leftoverShareObjects(repo)) ctx.stdout.write(`check: ${k}: left by a backup in shares whose coordinator is gone (no manifest names it; gc removes it)\n`);
 }
 
 function checkSummary(ctx: CliContext, subject: string, results: CheckResult[], t0: bigint, repo: Repository, where: { repository: string; source: string }): void {
