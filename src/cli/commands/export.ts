@@ -33,7 +33,9 @@ export async function runExport(id: string, flags: ExportFlags, ctx: CliContext)
     // the framing the server wrote (recorded at ingest), unless --raw asks for raw files
     const raw = flags.raw === true || m.extra?.moFraming === 'raw';
     // under a shared lock, as a restore (spec/gc.md §2.4): a gc meanwhile deletes nothing it reads
-    const done = await readSession(found.repo, { purpose: `export ${m.id}`, signal: ctx.signal }, () => exportBackupLayout(found.repo, m, dir, { raw, parallelism, onProgress: (p) => progress.update(p) }));
+    const onProgress = (p: Parameters<typeof progress.update>[0]) => progress.update(p);
+    const write = () => exportBackupLayout(found.repo, m, dir, { raw, parallelism, onProgress });
+    const done = await readSession(found.repo, { purpose: `export ${m.id}`, signal: ctx.signal }, write);
     progress.done();
     if (ctx.json) printJson(ctx, 'export', { id: m.id, path: dir, framing: raw ? 'raw' : 'crc', files: done.files, bytes: done.bytes });
     else ctx.stdout.write(`Export ID\n    ${m.id}\nPath\n    ${dir}\nexport file num: ${done.files}, framing: ${raw ? 'raw (DISK-V2 or S3)' : 'LocalFS CRC (DISK)'}\n`);

@@ -107,7 +107,9 @@ export async function runCheck(id: string | undefined, flags: RepoFlags & { repa
       if (!ctx.json) ctx.stdout.write(renderBackupTable([found.record]) + checkingBanner('checksum'));
       result = await checkLocked(found.repo, `check ${found.record.id}`, ctx, async () => {
         const r = await verifyOne(found.repo, found.record.id, !subset, ctx);
-        if (subset) addSubset([r], (read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx)));
+        if (!subset) return r;
+        read = await checkSubset(found.repo, [await found.repo.loadManifest(found.record.id)], subset.subset, subset.text, ctx);
+        addSubset([r], read);
         return r;
       });
     } finally {
@@ -157,7 +159,8 @@ function checkLocked<T>(repo: Repository, purpose: string, ctx: CliContext, fn: 
 }
 
 /** Checks every backup of repo into results (a damaged manifest is one damaged backup). */
-async function checkAll(repo: Repository, results: CheckResult[], subset: { text: string; subset: ReturnType<typeof parseSubset> } | undefined, ctx: CliContext, setRead: (r: SubsetReport) => void): Promise<void> {
+type SubsetFlag = { text: string; subset: ReturnType<typeof parseSubset> } | undefined;
+async function checkAll(repo: Repository, results: CheckResult[], subset: SubsetFlag, ctx: CliContext, setRead: (r: SubsetReport) => void): Promise<void> {
   const manifests: Manifest[] = [];
   for (const bid of await repo.listBackupIds()) {
     try {
