@@ -48,8 +48,6 @@ export interface PackRestoreHooks {
   source?: RangeSource;
 }
 
-const tmpName = (target: string, hex: string) => path.join(path.dirname(target), `.mobr-partial-${hex}`);
-
 class FileState {
   tasksLeft = 0;
   failed = false;
@@ -74,7 +72,7 @@ class FileState {
 
   /** Its temporary file's name, made when asked (held for every file it was ~100 bytes each: issue #22). */
   get tmp(): string {
-    return tmpName(this.target, this.names.hex.slice(8 * this.at, 8 * this.at + 8));
+    return path.join(this.dir, `.mobr-partial-${this.names.hex.slice(8 * this.at, 8 * this.at + 8)}`);
   }
 }
 
@@ -202,9 +200,8 @@ class PackRestore {
     const shas: Uint8Array[] = [];
     for (const [k, e] of uses) {
       const s = this.states[k];
-      const order = e.ats.map((_, i) => i).sort((a, b) => e.ats[a] - e.ats[b]);
       this.start(k);
-      const file: PackFile = { tmp: s.tmp, blobs: order.map((i) => e.blobs[i]), ats: order.map((i) => e.ats[i]) };
+      const file: PackFile = { tmp: s.tmp, ...inFileOrder(e) };
       if (s.tasksLeft === 1 && s.created === undefined) {
         file.whole = this.placed(s, shas);
       } else {
@@ -266,6 +263,13 @@ class PackRestore {
     if (why !== undefined) this.fail(k, why);
     return why === undefined;
   }
+}
+
+/** A file's chunks in this task sorted by their place in the file (one chunk, most small files: as is). */
+function inFileOrder(e: { blobs: number[]; ats: number[] }): { blobs: number[]; ats: number[] } {
+  if (e.ats.length === 1) return e;
+  const order = e.ats.map((_, i) => i).sort((a, b) => e.ats[a] - e.ats[b]);
+  return { blobs: order.map((i) => e.blobs[i]), ats: order.map((i) => e.ats[i]) };
 }
 
 /** Whole SHA-256s side by side in one buffer of their own (views into a manifest are never sent). */

@@ -4,8 +4,8 @@
  * place. Synchronous file calls: this is the worker's own thread, and a thousand small files
  * must not queue a round trip each on the process's 4-thread I/O pool.
  */
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash, hash } from 'node:crypto';
 import { equalBytes } from '../util/bytes.js';
 import { fsPath } from '../util/names.js';
 import { idsOf, verifiedBlob } from './blob-slices.js';
@@ -34,11 +34,46 @@ export function packWrites(t: PackWritesTask, crypt: Crypt | undefined): FilePro
   return t.files.map((f) => {
     if (!f.whole) return writeParts(f, chunk);
     if (f.blobs.length > 1) return writeWhole(f, f.whole, chunk, sha(f.whole.sha));
-    // one chunk: checked (and the file with it) before the file is even created
+    // one chunk: checked, and the file with it (size, SHA-256 in one call), before the file is even created
     const c = chunk(f.blobs[0]);
     if (typeof c === 'string') return { kind: 'chunk', chunk: f.blobs[0], message: c };
-    return writeWhole(f, f.whole, () => c, sha(f.whole.sha));
+    const problem = contentProblem(c, f.whole, sha(f.whole.sha));
+    return problem ?? writeWhole(f, f.whole, () => c, undefined);
   });
+}
+
+/** A one-chunk file's size and SHA-256 against the recorded ones (null: they match). */
+function contentProblem(c: Uint8Array, w: FinishFile, sha256: Uint8Array | undefined): FileProblem {
+  if (c.length !== w.size) return { kind: 'content', message: `restored ${c.length} bytes, the backup records ${w.size}` };
+  if (sha256 && !equalBytes(hash('sha256', c, 'buffer'), sha256)) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
+  return null;
+}
+
+/**
+ * The process's umask, read once from /proc/self/status (library code never calls process.umask:
+ * test/layers); null where it cannot be read, and then every file gets its fchmod.
+ */
+let umask: number | null | undefined;
+function readUmask(): number | null {
+  if (umask === undefined) {
+    try {
+      const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+      umask = m ? parseInt(m[1], 8) : null;
+    } catch {
+      umask = null;
+    }
+  }
+  return umask;
+}
+
+/**
+ * The mode a whole file is created with: its recorded mode when the umask lets it through as is
+ * (so no fchmod follows: one system call a file fewer), else 0o600 and an fchmod after the writes.
+ * Bits beyond 0o777 (setuid, setgid, sticky) are never given before the content is written.
+ */
+export function createMode(mode: number, mask: number | null = readUmask()): { open: number; chmod: boolean } {
+  const through = mask !== null && (mode & 0o777) === mode && (mode & ~mask) === mode;
+  return through ? { open: mode, chmod: false } : { open: 0o600, chmod: true };
 }
 
 type Chunk = (j: number) => Uint8Array | string;
@@ -50,7 +85,8 @@ type Chunk = (j: number) => Uint8Array | string;
 function writeWhole(f: PackFile, w: FinishFile, chunk: Chunk, sha256: Uint8Array | undefined): FileProblem {
   const h = sha256 ? createHash('sha256') : undefined;
   let size = 0;
-  return withFile(f.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, true, (fd) => {
+  const mode = createMode(w.mode);
+  return withFile(f.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, true, mode.open, (fd) => {
     for (const j of f.blobs) {
       const c = chunk(j);
       if (typeof c === 'string') return { kind: 'chunk', chunk: j, message: c };
@@ -60,14 +96,14 @@ function writeWhole(f: PackFile, w: FinishFile, chunk: Chunk, sha256: Uint8Array
     }
     if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
     if (h && !equalBytes(new Uint8Array(h.digest()), sha256!)) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
-    setMeta(fd, w);
+    setMeta(fd, w, mode.chmod);
     return null;
   }, () => renameSync(fsPath(f.tmp), fsPath(w.target)));
 }
 
 /** Chunks of a file spread over several tasks, each checked, then written at its offset. */
 function writeParts(f: PackFile, chunk: Chunk): FileProblem {
-  return withFile(f.tmp, constants.O_WRONLY, false, (fd) => {
+  return withFile(f.tmp, constants.O_WRONLY, false, 0o600, (fd) => {
     for (let i = 0; i < f.blobs.length; i++) {
       const c = chunk(f.blobs[i]);
       if (typeof c === 'string') return { kind: 'chunk', chunk: f.blobs[i], message: c };
@@ -78,8 +114,8 @@ function writeParts(f: PackFile, chunk: Chunk): FileProblem {
 }
 
 /** Gives the open file its recorded mode and mtime (before it is closed and renamed). */
-function setMeta(fd: number, w: FinishFile): void {
-  fchmodSync(fd, w.mode);
+function setMeta(fd: number, w: FinishFile, chmod = true): void {
+  if (chmod) fchmodSync(fd, w.mode);
   futimesSync(fd, utimeSeconds(w.mtimeMs), utimeSeconds(w.mtimeMs));
 }
 
@@ -88,10 +124,10 @@ function setMeta(fd: number, w: FinishFile): void {
  * `after`. A problem or failure closes it and removes it when `owned` (this call created it); a
  * failure becomes an io problem.
  */
-function withFile(tmp: string, flags: number, owned: boolean, fn: (fd: number) => FileProblem, after?: () => void): FileProblem {
+function withFile(tmp: string, flags: number, owned: boolean, mode: number, fn: (fd: number) => FileProblem, after?: () => void): FileProblem {
   let fd: number | undefined;
   try {
-    fd = openSync(fsPath(tmp), flags, 0o600);
+    fd = openSync(fsPath(tmp), flags, mode);
     const problem = fn(fd);
     if (problem) {
       closeSync(fd);
