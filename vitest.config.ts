@@ -24,7 +24,7 @@ export const SHARED = [
   'store-decorators', 'store.s3', 'store', 'sync-reencrypt', 'sync', 'unused-exports', 'verify',
   'writer', 'reliability/swap-race', 'reliability/walk-links', 'vitest-groups',
   'layers', 'msgpack-rows', 'session-cancel', 'stats-last-check', 'glob', 'server-progress', 'prune-cli', 'gc-concurrent', 'meta-format', 'names', 'mo-restore-placement', 'compat-repo-v1', 'compat-repo-enc-v1',
-  'nightly-limits', 'nightly-retention', 'mo-ctl-list', 'mo-restore-s3', 'security', 'cold-tree', 'completion-flags', 'deploy', 'encryption-cli', 'encryption-shares-cli', 'single-file', 'stats-html-browser', 'smallfiles', 'spare-cores',
+  'nightly-limits', 'nightly-retention', 'mo-ctl-list', 'mo-restore-s3', 'security', 'cold-tree', 'completion-flags', 'deploy', 'encryption-cli', 'encryption-shares-cli', 'single-file', 'stats-html-browser', 'smallfiles', 'spare-cores', 'backup-parent',
 ].map((n) => `test/${n}.test.ts`);
 
 /**

@@ -14,7 +14,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { v1 as uuidv1 } from 'uuid';
-import { MobrError, withContext } from '../../errors.js';
+import { MobrError, isMobrError, withContext } from '../../errors.js';
 import { backupTree } from '../../backup/backup.js';
 import { backupPauseHook } from '../test-pause.js';
 import { systemClock } from '../../util/clock.js';
@@ -79,7 +79,7 @@ export async function runBackup(flags: BackupFlags, ctx: CliContext): Promise<vo
   if (flags.dry_run) {
     const { source, baseId, location } = req;
     const src = source.kind === 'server' ? { kind: 'server' as const, host: source.conn.host, port: source.conn.port } : source;
-    const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestColdParent(r, records, location, source.dataDir) : Promise.resolve(undefined));
+    const parent = (r: Repository) => (baseId ? r.loadManifest(baseId) : source.kind === 'cold' ? newestBackupOf(r, records, location, sourceText(source)) : Promise.resolve(undefined));
     return runBackupDryRun({ location, creds: req.creds, type: req.type, source: src, parent }, ctx);
   }
   backupStartTime(); // a clock before 1970: refused before anything is written
@@ -237,7 +237,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         },
       });
     } else {
-      const parent = baseId ? await repo.loadManifest(baseId) : await newestColdParent(repo, records, location, source.dataDir);
+      const parent = baseId ? await repo.loadManifest(baseId) : await newestBackupOf(repo, records, location, sourceText(source));
       manifest = await backupTree(repo, source.dataDir, {
         id,
         type,
@@ -337,11 +337,37 @@ function sourceText(source: Source): string {
   return source.kind === 'server' ? `matrixone ${source.conn.host}:${source.conn.port}` : `cold ${source.dataDir}`;
 }
 
-/** What a new backup is compared with in its summary: its base, else the newest of the same source there. */
+/**
+ * What a new backup is compared with in its summary: its base, else the newest of the same source
+ * there. Read after the commit: one a concurrent delete removed meanwhile is passed over (a
+ * committed backup never fails for its summary).
+ */
 async function previousBackup(repo: Repository, records: BackupRecord[], location: Location, source: string, baseId?: string): Promise<Manifest | undefined> {
-  if (baseId) return repo.loadManifest(baseId);
+  return baseId ? manifestIfThere(repo, baseId) : newestBackupOf(repo, records, location, source);
+}
+
+/** The manifest of backup `id`, or undefined when it is gone from the repository. */
+async function manifestIfThere(repo: Repository, id: string): Promise<Manifest | undefined> {
+  try {
+    return await repo.loadManifest(id);
+  } catch (e) {
+    if (isMobrError(e, 'ENOENT_BACKUP')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The newest backup of `source` (the catalog's source text) in this repository. The catalog may
+ * name backups a concurrent `delete` has just removed (it removes the manifest first, then the
+ * record): those are passed over, as they would be a moment later, where a look-then-load failed
+ * the new backup with "no backup … in …" (seen with backups and deletes at once).
+ */
+export async function newestBackupOf(repo: Repository, records: BackupRecord[], location: Location, source: string): Promise<Manifest | undefined> {
   const same = records.filter((r) => r.source === source && sameLocation(r.location, location)).sort((a, b) => b.completeTime - a.completeTime);
-  for (const r of same) if (await repo.hasBackup(r.id)) return repo.loadManifest(r.id);
+  for (const r of same) {
+    const m = await manifestIfThere(repo, r.id);
+    if (m) return m;
+  }
   return undefined;
 }
 
@@ -371,11 +397,3 @@ async function backupSource(flags: BackupFlags): Promise<Source> {
   return { kind: 'cold', dataDir: dir };
 }
 
-/** The newest cold backup of the same folder in this repository, whose unchanged files a new backup reuses. */
-async function newestColdParent(repo: Repository, records: BackupRecord[], location: Location, dataDir: string): Promise<Manifest | undefined> {
-  const same = records.filter((r) => r.source === `cold ${dataDir}` && sameLocation(r.location, location)).sort((a, b) => b.completeTime - a.completeTime);
-  for (const r of same) {
-    if (await repo.hasBackup(r.id)) return repo.loadManifest(r.id);
-  }
-  return undefined;
-}
