@@ -262,8 +262,8 @@ describe('--join pending (an Indexed Job: every pod starts at once, none knows t
     await (await Repository.init(new FsStore(repo))).close(); // last night's repository
     const meta = ['--meta_path', path.join(work, 'pending.meta')];
     // the share starts first, with no plan in the repository yet; it polls for one (every second)
-    const joiner = onTerminal(['backup', '--join', 'pending', '--share', '1', '--backup_dir', 'filesystem', '--path', repo], ROOT, { MO_BR_JOIN_WAIT_MS: '15000' });
-    const c = await startCoordinator(['backup', ...smallConn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', '20s', ...meta], 2);
+    const joiner = onTerminal(['backup', '--join', 'pending', '--share', '1', '--backup_dir', 'filesystem', '--path', repo], ROOT, { MO_BR_JOIN_WAIT_MS: '60000' });
+    const c = await startCoordinator(['backup', ...smallConn, '--backup_dir', 'filesystem', '--path', repo, '--shares', '2', '--shares_timeout', '60s', ...meta], 2);
     const [j, coord] = await Promise.all([joiner, c.done]);
     expect(j.code, j.out).toBe(0);
     expect(j.out).toMatch(new RegExp(`Share\\r\\n {4}1 of 2 of backup ${c.id}: \\d+ files, `));
@@ -275,7 +275,7 @@ describe('--join pending (an Indexed Job: every pod starts at once, none knows t
     expect(x.code, x.out).toBe(0);
     expectEtaCleared(x.out, 'export');
     expect(x.out).toMatch(/export file num: \d+/);
-  }, 100_000);
+  }, 120_000);
 });
 
 describe('Ctrl-C', () => {
@@ -293,7 +293,7 @@ describe('Ctrl-C', () => {
     const late = await mobrIn(c.joins[0]!, ROOT);
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(/no backup \S+ is waiting for shares/);
-  }, 30_000);
+  }, 100_000);
 
   it('an ingester stopped by SIGINT mid-share: exit 130 within seconds, one line, no part, only the coordinator\'s lock left; run again, the backup commits and checks', async () => {
     const { repo, meta, c, packsBefore } = await coordinatorWaiting('repo-int-join', 'int-join.meta', 'int-join.log');
@@ -347,7 +347,7 @@ describe('--shares_timeout', () => {
     expect(help.stdout).toMatch(/--shares_timeout <duration>\s+with --shares: give up/);
     const completion = await mobrIn(['completion', 'bash'], ROOT);
     expect(completion.stdout).toContain('--shares_timeout');
-  }, 30_000);
+  }, 100_000);
 });
 
 describe('bad input', () => {
@@ -376,14 +376,14 @@ describe('bad input', () => {
     });
     expect(readdirSync(repo).sort()).toEqual(['config', 'locks']);
     expect(countIn(path.join(repo, 'locks'))).toBe(0);
-  }, 30_000);
+  }, 100_000);
 });
 
 describe('a server backup in shares into S3 (s3rver)', () => {
   let s3: S3Server;
   beforeAll(async () => {
     s3 = await startS3Server();
-  }, 30_000);
+  }, 100_000);
   afterAll(async () => {
     await s3?.stop();
   });
