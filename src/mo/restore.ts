@@ -101,7 +101,9 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
         pool,
         parallelism: o.parallelism,
         signal: o.signal,
-        read,
+        // a caller's reader only: files read from the repository and written as their plain bytes
+        // are restored by pack (restore-packs.ts), not streamed one by one (issue #22)
+        read: o.read,
         encode: (f) => (byEntry.get(f)?.framed ? frameStream : undefined),
         mapPath: (f) => {
           const p = byEntry.get(f);
