@@ -228,7 +228,6 @@ export class Repository {
     await this.store.delete(manifestKey(id));
   }
 
-  /** True when every chunk of a file entry is in the loaded index. */
   /** indexesAll for row k of a table of entries (src/repo/file-table.ts). */
   indexesRow(t: ChunkLists, k: number): boolean {
     const n = t.chunkCount(k);
@@ -236,6 +235,7 @@ export class Repository {
     return true;
   }
 
+  /** True when every chunk of a file entry is in the loaded index. */
   indexesAll(f: FileEntry): boolean {
     const n = chunkCount(f);
     for (let i = 0; i < n; i++) if (!this.index.has(toHex(chunkId(f, i)))) return false;
