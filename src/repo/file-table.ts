@@ -159,7 +159,7 @@ export class FileTable implements ChunkLists {
     if (sorted) return this.trim();
     const order = Array.from({ length: this.length }, (_, k) => k).sort(cmp);
     const t = new FileTable(this.length);
-    for (const k of order) t.push(this.entry(k), this.flags[k] & HAS_META ? this.metaBytes.subarray(this.metaAt[k], this.metaEnd[k]) : undefined);
+    for (const k of order) t.push(this.entry(k, false), this.flags[k] & HAS_META ? this.metaBytes.subarray(this.metaAt[k], this.metaEnd[k]) : undefined);
     return t.trim();
   }
 
@@ -206,14 +206,17 @@ export class FileTable implements ChunkLists {
     return this.flags[k] & HAS_CHUNKS ? this.ids.subarray(32 * this.starts[k], 32 * this.ends[k]) : undefined;
   }
 
-  /** Row k as an entry, made now: the fields decodeManifest gives, in its order (views of the table's bytes). */
-  entry(k: number): FileEntry {
+  /**
+   * Row k as an entry, made now: the fields decodeManifest gives, in its order (views of the
+   * table's bytes); without `meta` (not decoded) when `withMeta` is false.
+   */
+  entry(k: number, withMeta = true): FileEntry {
     const path = this.paths[k];
     const kind = this.kind(k);
     const size = this.sizes[k];
     const mode = this.modes[k];
     const mtimeMs = this.mtimes[k];
-    const meta = this.meta(k);
+    const meta = withMeta ? this.meta(k) : undefined;
     if (kind === 'file') {
       const sha256 = this.sha256(k);
       const chunks = this.chunks(k);
