@@ -203,6 +203,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
   let manifest: Manifest;
   let walked: WalkReport | undefined;
   let counts: FileCounts;
+  let parent: Manifest | undefined; // a cold backup's: also what its summary compares with
   let readBytes = 0;
   const noteRead = (p: { bytesRead: number; reusedBytes?: number }) => (readBytes = p.bytesRead - (p.reusedBytes ?? 0));
   const id = uuidv1();
@@ -237,7 +238,7 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         },
       });
     } else {
-      const parent = baseId ? await repo.loadManifest(baseId) : await newestBackupOf(repo, records, location, sourceText(source));
+      parent = baseId ? await repo.loadManifest(baseId) : await newestBackupOf(repo, records, location, sourceText(source));
       manifest = await backupTree(repo, source.dataDir, {
         id,
         type,
@@ -256,7 +257,9 @@ async function storeBackup(req: BackupRequest, records: BackupRecord[], ctx: Cli
         },
       });
     }
-    counts = compareFiles(await previousBackup(repo, records, location, sourceText(source), baseId), manifest);
+    // a cold backup's parent is what its summary compares with (the same base, or the newest of
+    // the same source): not loaded a second time
+    counts = compareFiles(source.kind === 'cold' ? parent : await previousBackup(repo, records, location, sourceText(source), baseId), manifest);
   } finally {
     progress.done();
     await repo.close();
