@@ -19,13 +19,18 @@ import { chunkCount, chunkId, fileTable, type FileEntry } from '../src/repo/mani
 import { WorkerPool } from '../src/workers/pool.js';
 import { createMode } from '../src/workers/pack-writes.js';
 import { CountingStore } from './helpers/counting-store.js';
+import type { RangeOptions } from '../src/store/store.js';
+import { RESTORE_READ_AHEAD } from '../src/util/concurrency.js';
 import { pseudoRandom, tempDir, writeTree } from './helpers/tree.js';
 
 class RangeCountingStore extends CountingStore<FsStore> {
-  ranges: { key: string; offset: number; length: number }[] = [];
-  override getRange(k: string, o: number, l: number): Promise<Uint8Array> {
-    if (k.startsWith('data/')) this.ranges.push({ key: k, offset: o, length: l });
-    return super.getRange(k, o, l);
+  ranges: { key: string; offset: number; length: number; into?: ArrayBufferLike; read?: ArrayBufferLike }[] = [];
+  override async getRange(k: string, o: number, l: number, opts?: RangeOptions): Promise<Uint8Array> {
+    const r = { key: k, offset: o, length: l, into: opts?.into?.buffer, read: undefined as ArrayBufferLike | undefined };
+    if (k.startsWith('data/')) this.ranges.push(r);
+    const got = await super.getRange(k, o, l, opts);
+    r.read = got.buffer;
+    return got;
   }
 }
 
@@ -182,6 +187,11 @@ describe.each([
     expect(seen.sort()).toEqual(files.map((f) => f.path).sort());
     expect(store.ranges.length).toBe(packs.size);
     expect(new Set(store.ranges.map((r) => r.key)).size).toBe(packs.size);
+    // every pack is read into shared memory reused across reads: one slot a read in flight, not fresh pages a read
+    const slots = new Set(store.ranges.map((r) => r.read));
+    expect(store.ranges.every((r) => r.into instanceof SharedArrayBuffer && r.read === r.into)).toBe(true);
+    expect(slots.size).toBeLessThanOrEqual(pool.threads + RESTORE_READ_AHEAD);
+    expect(store.ranges.length).toBeGreaterThan(slots.size);
     expect(perFile, 'files interleave in packs (reading file by file would read packs more often)').toBeGreaterThan(packs.size);
     for (const f of files) {
       const at = path.join(out, f.path);

@@ -20,6 +20,8 @@ export interface SuiteOptions {
   propertyRuns?: number;
   /** The store does its work asynchronously, so a signal can fire while a put is in flight (not MemStore). */
   inFlight?: boolean;
+  /** The store reads a range into the caller's `into` buffer (RangeOptions): a local folder does. */
+  readsInto?: boolean;
 }
 
 async function listAll(store: Store, prefix: string): Promise<StoreEntry[]> {
@@ -111,6 +113,20 @@ export function runStoreSuite(name: string, makeStore: () => Promise<StoreUnderT
       expect(Buffer.from(await store.getRange('r/obj', 333, 100)).equals(data.subarray(333, 433))).toBe(true);
       expect(Buffer.from(await store.getRange('r/obj', 990, 10)).equals(data.subarray(990))).toBe(true);
       expect((await store.getRange('r/obj', 1000, 0)).length).toBe(0);
+    });
+
+    it('reads a range into the buffer given (where the store can), and never into one too short', async () => {
+      const data = randomBytes(1000);
+      await store.put('r/into', data);
+      const into = new Uint8Array(new SharedArrayBuffer(512));
+      const got = await store.getRange('r/into', 333, 100, { into });
+      expect(Buffer.from(got).equals(data.subarray(333, 433))).toBe(true);
+      expect(got.buffer === into.buffer).toBe(options.readsInto === true);
+      const short = new Uint8Array(50);
+      const whole = await store.getRange('r/into', 0, 100, { into: short });
+      expect(Buffer.from(whole).equals(data.subarray(0, 100))).toBe(true);
+      expect(whole.buffer === short.buffer).toBe(false);
+      expect(short.every((b) => b === 0)).toBe(true);
     });
 
     it('fails a range past the end with CORRUPT rather than returning short data', async () => {

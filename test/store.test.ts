@@ -15,7 +15,7 @@ runStoreSuite('MemStore', async () => ({ store: new MemStore(), cleanup: async (
 runStoreSuite('FsStore', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'mobr-fsstore-'));
   return { store: new FsStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
-}, { inFlight: true });
+}, { inFlight: true, readsInto: true });
 
 // S3Store against s3rver; small parts so the large-object case goes up in 3 parts.
 let server: S3Server;

@@ -16,8 +16,11 @@ const MAX_RUN = 16 * 1024 * 1024;
 /** Runs fetched ahead of the one being written (one: the bytes in flight stay at most 2 runs). */
 const AHEAD = 1;
 
-/** Where a run's bytes come from: by default a ranged read of the pack (check passes a cache). */
-export type RangeSource = (pack: string, offset: number, length: number) => Promise<Uint8Array>;
+/**
+ * Where a run's bytes come from: by default a ranged read of the pack (check passes a cache);
+ * `into`, a buffer the source may read them into (RangeOptions), else it returns its own.
+ */
+export type RangeSource = (pack: string, offset: number, length: number, into?: Uint8Array) => Promise<Uint8Array>;
 
 export interface Run {
   pack: string;
@@ -54,7 +57,7 @@ export function planRuns(repo: Repository, f: FileEntry): Run[] {
   return planChunkRuns(repo, fileIds(f));
 }
 
-export const storeSource = (repo: Repository): RangeSource => (pack, offset, length) => repo.readPackRange(pack, offset, length);
+export const storeSource = (repo: Repository): RangeSource => (pack, offset, length, into) => repo.readPackRange(pack, offset, length, into);
 
 /** A buffer the caller may hand over: its own whole ArrayBuffer, else a copy (Buffer#slice is a view). */
 export function owned(b: Uint8Array): Uint8Array {

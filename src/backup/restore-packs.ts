@@ -24,6 +24,7 @@ import type { WorkerPool } from '../workers/pool.js';
 import type { FinishFile, PackFile, FileProblem } from '../workers/tasks.js';
 import type { SafeRoot } from './paths.js';
 import { owned, storeSource, type RangeSource } from './reader.js';
+import { isShared, ReadBuffers } from './read-buffers.js';
 
 const MiB = 1024 * 1024;
 /** Gaps of up to this many bytes between needed chunks of a pack are read rather than cut around. */
@@ -93,6 +94,8 @@ export async function restoreByPack(repo: Repository, pool: WorkerPool, t: FileT
 /** One restore by pack: the plan, the state of each file, the reads and the worker tasks. */
 class PackRestore {
   private readonly source: RangeSource;
+  /** One slot a read in flight: reads land in reused memory (read-buffers.ts). */
+  private readonly buffers: ReadBuffers;
 
   constructor(
     private readonly repo: Repository,
@@ -102,6 +105,12 @@ class PackRestore {
     private readonly h: PackRestoreHooks,
   ) {
     this.source = h.source ?? storeSource(repo);
+    this.buffers = new ReadBuffers(MAX_READ, this.lanes);
+  }
+
+  /** Reads in flight at once: one a worker thread, and a few read ahead. */
+  private get lanes(): number {
+    return this.pool.threads + RESTORE_READ_AHEAD;
   }
 
   async run(): Promise<void> {
@@ -119,7 +128,7 @@ class PackRestore {
         await this.create(k);
       }
       if (empty.length > 0) await this.finish(empty.filter((k) => !states[k].failed));
-      await mapLimit(plan.reads, this.pool.threads + RESTORE_READ_AHEAD, (span) => this.runRead(plan.read(span)));
+      await mapLimit(plan.reads, this.lanes, (span) => this.runRead(plan.read(span)));
     } finally {
       // whatever did not finish (failed, or stopped by a fatal error) leaves no temporary file
       await Promise.all(states.map(async (s) => {
@@ -135,16 +144,19 @@ class PackRestore {
     checkAborted(this.h.signal);
     const live = (b: PlannedBlob) => b.uses.some((u) => !this.states[u.file].failed);
     if (!read.tasks.some((t) => t.some(live))) return;
+    const into = this.buffers.take(read.length);
     let bytes: Uint8Array;
     try {
-      bytes = await this.source(read.pack, read.offset, read.length);
+      bytes = await this.source(read.pack, read.offset, read.length, into);
     } catch (e) {
+      this.buffers.give(into);
       for (const t of read.tasks) for (const b of t) for (const u of b.uses) this.fail(u.file, e);
       return;
     }
     const ready: number[] = [];
-    // every task of the read ends before a failure goes on (none may write after we return)
+    // every task of the read ends before a failure goes on (none may write after we return), and before its slot is reused
     const ran = await Promise.allSettled(read.tasks.map((t) => this.runTask(read, t, bytes, read.tasks.length === 1, ready)));
+    this.buffers.give(into);
     for (const r of ran) if (r.status === 'rejected') throw r.reason;
     if (ready.length > 0) await this.finish(ready);
   }
@@ -153,9 +165,11 @@ class PackRestore {
   private async runTask(read: PackRead, blobs: PlannedBlob[], bytes: Uint8Array, only: boolean, ready: number[]): Promise<void> {
     const base = blobs[0].loc.offset;
     const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
-    // the read's own buffer when this is its only task; else a copy of this task's slice
-    const data = only ? owned(bytes) : new Uint8Array(bytes.subarray(base - read.offset, end - read.offset));
-    const shift = only ? read.offset : base;
+    // a view of this task's slice of shared memory; else the read's own buffer when this is its only task, or a copy of the slice
+    const whole = only && !isShared(bytes);
+    const slice = bytes.subarray(base - read.offset, end - read.offset);
+    const data = whole ? owned(bytes) : isShared(bytes) ? slice : new Uint8Array(slice);
+    const shift = whole ? read.offset : base;
     const { ks, files, shas } = await this.taskFiles(blobs);
     if (files.length === 0) return;
     const problems = await this.pool.packWrites({

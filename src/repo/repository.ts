@@ -266,9 +266,9 @@ export class Repository {
     return this.store.get(packKey(packId));
   }
 
-  /** `length` stored bytes of pack `packId` from `offset`. */
-  readPackRange(packId: string, offset: number, length: number): Promise<Uint8Array> {
-    return this.store.getRange(packKey(packId), offset, length);
+  /** `length` stored bytes of pack `packId` from `offset` (read into `into` where the store can: RangeOptions). */
+  readPackRange(packId: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    return this.store.getRange(packKey(packId), offset, length, into && { into });
   }
 
   /** Reads one chunk's plain bytes, verifying its hash (and, encrypted, opening its box). */

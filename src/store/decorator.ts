@@ -5,7 +5,7 @@
  * SignalStore: the signal every call carries).
  */
 import { MobrError } from '../errors.js';
-import type { CallOptions, PutOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 
 export class StoreDecorator<S extends Store = Store> implements Store {
   constructor(readonly inner: S) {}
@@ -23,7 +23,7 @@ export class StoreDecorator<S extends Store = Store> implements Store {
     return this.inner.get(key, o);
   }
 
-  getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     return this.inner.getRange(key, offset, length, o);
   }
 
@@ -77,7 +77,7 @@ export class SignalStore<S extends Store = Store> extends StoreDecorator<S> {
     return this.inner.get(key, this.with(o));
   }
 
-  override getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  override getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     return this.inner.getRange(key, offset, length, this.with(o));
   }
 
@@ -123,7 +123,7 @@ export class FolderStore<S extends Store = Store> extends StoreDecorator<S> {
     return this.inner.get(this.inside(key), o);
   }
 
-  override async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  override async getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     return this.inner.getRange(this.inside(key), offset, length, o);
   }
 

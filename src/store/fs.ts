@@ -9,7 +9,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deniedReason, MobrError, checkAborted, withContext } from '../errors.js';
-import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
+import { assertSafeKey, type CallOptions, type PutOptions, type RangeOptions, type Store, type StoreEntry } from './store.js';
 import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 
 const TMP_MARK = '.tmp-';
@@ -39,12 +39,12 @@ export class FsStore implements Store {
     }
   }
 
-  async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  async getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     let fh: fsp.FileHandle | undefined;
     try {
       checkAborted(o?.signal);
       fh = await fsp.open(this.file(key), 'r');
-      const buf = Buffer.allocUnsafe(length);
+      const buf = o?.into && o.into.length >= length ? o.into.subarray(0, length) : Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
         checkAborted(o?.signal);

@@ -4,7 +4,7 @@
  * their signal ends. A listing takes a permit for each step (page) it reads, not for its whole
  * life, so a slow consumer never holds one. A multipart upload holds one permit for its parts.
  */
-import type { CallOptions, PutOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 import { StoreDecorator } from './decorator.js';
 import { Semaphore } from '../util/concurrency.js';
 
@@ -20,7 +20,7 @@ export class LimitStore<S extends Store = Store> extends StoreDecorator<S> {
     return this.sem.run(() => this.inner.get(key, o), o?.signal);
   }
 
-  override getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  override getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     return this.sem.run(() => this.inner.getRange(key, offset, length, o), o?.signal);
   }
 

@@ -6,7 +6,7 @@
  * limit. List, stat, has and delete are not counted. A wait ends when the call's signal fires
  * (Ctrl-C, a lost lock): a slow limit never holds a process past its stop.
  */
-import type { CallOptions, PutOptions, Store } from './store.js';
+import type { CallOptions, PutOptions, RangeOptions, Store } from './store.js';
 import { StoreDecorator } from './decorator.js';
 import { sleep as wait } from '../util/sleep.js';
 import { checkAborted } from '../errors.js';
@@ -65,7 +65,7 @@ export class RateLimitedStore extends StoreDecorator {
     return data;
   }
 
-  override async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  override async getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     await this.down?.take(length, o?.signal);
     return this.inner.getRange(key, offset, length, o);
   }

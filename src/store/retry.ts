@@ -6,7 +6,7 @@
 import { checkAborted, isMobrError, MobrError, type ErrorCode } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import { StoreDecorator } from './decorator.js';
-import type { CallOptions, PutOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */
@@ -109,7 +109,7 @@ export class RetryStore<S extends Store = Store> extends StoreDecorator<S> {
     return this.retried(() => this.inner.get(key, o), o?.signal);
   }
 
-  override getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {
+  override getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array> {
     return this.retried(() => this.inner.getRange(key, offset, length, o), o?.signal);
   }
 

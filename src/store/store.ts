@@ -28,6 +28,15 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface RangeOptions extends CallOptions {
+  /**
+   * A buffer of at least `length` bytes the store may read the range into (the result is then a
+   * view of its start), so a caller reading many ranges reuses one buffer instead of touching
+   * fresh memory each time. A store that fetches over a network ignores it and returns its own.
+   */
+  into?: Uint8Array;
+}
+
 export interface PutOptions extends CallOptions {
   /** Fail with REPO_EXISTS rather than replace an existing object. */
   ifNoneMatch?: boolean;
@@ -43,7 +52,7 @@ export interface Store {
   /** A description for messages, never containing secrets ("filesystem /backups/x"). */
   readonly location: string;
   get(key: string, o?: CallOptions): Promise<Uint8Array>;
-  getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array>;
+  getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array>;
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
   has(key: string, o?: CallOptions): Promise<boolean>;
   stat(key: string, o?: CallOptions): Promise<StoreEntry | undefined>;
