@@ -69,7 +69,7 @@ describe('mapLimit', () => {
   });
 });
 
-/** The limit argument of each mapLimit(…) and new Semaphore(…) call in a source text that holds a bare number. */
+/** The limit argument of each mapLimit(…), new Semaphore(…) and new WorkerPool(…) (its threads) in a source text that holds a bare number. */
 function literalLimits(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const out: string[] = [];
@@ -79,7 +79,8 @@ function literalLimits(file: string, text: string): string[] {
     ts.isNumericLiteral(n) || (ts.isParenthesizedExpression(n) && hasNumber(n.expression)) || (ts.isBinaryExpression(n) && ARITHMETIC.has(n.operatorToken.kind) && (hasNumber(n.left) || hasNumber(n.right)));
   const visit = (node: ts.Node): void => {
     const callee = ts.isCallExpression(node) || ts.isNewExpression(node) ? node.expression.getText(sf) : undefined;
-    const limit = callee === 'mapLimit' ? (node as ts.CallExpression).arguments[1] : callee === 'Semaphore' ? (node as ts.NewExpression).arguments?.[0] : undefined;
+    const first = ts.isNewExpression(node) && (callee === 'Semaphore' || callee === 'WorkerPool') ? node.arguments?.[0] : undefined;
+    const limit = callee === 'mapLimit' ? (node as ts.CallExpression).arguments[1] : first;
     if (limit && hasNumber(limit)) out.push(`${file}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${limit.getText(sf)}`);
     ts.forEachChild(node, visit);
   };
@@ -87,20 +88,21 @@ function literalLimits(file: string, text: string): string[] {
   return out;
 }
 
-describe('concurrency limits are named (src/util/concurrency.ts), never a bare number at the call', () => {
+describe('concurrency limits and thread counts are named (src/util/concurrency.ts), never a bare number at the call', () => {
   const SRC = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src');
   const files = (readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== path.join('util', 'concurrency.ts'));
   const texts = files.map((f) => [`src/${f}`, readFileSync(path.join(SRC, f), 'utf8')] as const);
 
   it('no call in src/ passes a number literal as its limit', () => {
     expect(files.length).toBeGreaterThan(40);
-    const calling = texts.filter(([, t]) => /mapLimit\(|Semaphore\(/.test(t)); // parse only those
+    const calling = texts.filter(([, t]) => /mapLimit\(|Semaphore\(|WorkerPool\(/.test(t)); // parse only those
     expect(calling.length).toBeGreaterThan(10);
     expect(calling.flatMap(([f, t]) => literalLimits(f, t))).toEqual([]);
   });
 
-  it('can fail: a literal limit, a sum with a literal and a literal semaphore are named; named ones are not', () => {
-    const text = 'await mapLimit(xs, 2, f);\nawait mapLimit(xs, pool.threads + 1, f);\nnew Semaphore(4);\nawait mapLimit(xs, SMALL_READS, f);\nnew Semaphore(o.n ?? S3_REQUESTS);\nmapLimit(xs, Math.max(1, o.n ?? 1), f);';
-    expect(literalLimits('src/demo.ts', text)).toEqual(['src/demo.ts:1: 2', 'src/demo.ts:2: pool.threads + 1', 'src/demo.ts:3: 4']);
+  it('can fail: a literal limit, a sum with a literal, a literal semaphore and a literal thread count are named; named ones are not', () => {
+    const text = 'await mapLimit(xs, 2, f);\nawait mapLimit(xs, pool.threads + 1, f);\nnew Semaphore(4);\nawait mapLimit(xs, SMALL_READS, f);\nnew Semaphore(o.n ?? S3_REQUESTS);\nmapLimit(xs, Math.max(1, o.n ?? 1), f);\n' +
+      'new WorkerPool(2);\nnew WorkerPool(SYNC_THREADS);\nnew WorkerPool();\nnew WorkerPool(o.parallelism ?? cores, { inline });';
+    expect(literalLimits('src/demo.ts', text)).toEqual(['src/demo.ts:1: 2', 'src/demo.ts:2: pool.threads + 1', 'src/demo.ts:3: 4', 'src/demo.ts:7: 2']);
   });
 });

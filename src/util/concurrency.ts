@@ -1,7 +1,7 @@
 /**
  * Bounded concurrency, the two helpers: `mapLimit` (a list, at most `limit` items at once) and
  * `Semaphore` (any calls, at most `size` at once: the S3 store's requests in flight), and the
- * fixed limits, named once with the reason for each number.
+ * fixed limits (and fixed thread counts), named once with the reason for each number.
  */
 import { checkAborted } from '../errors.js';
 
@@ -24,6 +24,12 @@ export const RESTORE_READ_AHEAD = 2;
 export const MIN_RESTORE_FILES = 3;
 /** S3 requests in flight when --parallelism does not say (S3StoreOptions.parallelism, MatrixOne restore to S3). */
 export const S3_REQUESTS = 4;
+/**
+ * Worker threads of `sync`'s pool, which decodes and checks the chunks of the packs it copies (64
+ * chunks a task, one task at a time per pack in flight): that runs far faster than a pack is read
+ * and sent, so two threads keep up, and each thread more costs its start-up (~0.2 CPU-s).
+ */
+export const SYNC_THREADS = 2;
 
 /**
  * Running work over a list, at most `limit` items at once: the one helper every loop of that kind

@@ -13,6 +13,7 @@ import { reencryptRepository, type ReencryptProgress } from '../../backup/reencr
 import type { Store } from '../../store/store.js';
 import { passwordSource, repoPasswords } from '../repo-password.js';
 import { WorkerPool } from '../../workers/pool.js';
+import { SYNC_THREADS } from '../../util/concurrency.js';
 import { describeLocation, sameLocation, type Location } from '../../store/location.js';
 import { locationFromFlags, recordableLocation } from '../location-flags.js';
 import { Progress } from '../progress.js';
@@ -87,7 +88,7 @@ export async function runSync(ids: string[], flags: SyncFlags, ctx: CliContext):
   const src = await openRepository(source, { accessKeyId: flags.access_key_id ?? flags.backup_access_key_id, secretAccessKey: flags.secret_access_key ?? flags.backup_secret_access_key });
   const progress = new Progress('sync', { json: ctx.json });
   const t0 = process.hrtime.bigint();
-  const pool = new WorkerPool(2);
+  const pool = new WorkerPool(SYNC_THREADS);
   const dstCreds = { accessKeyId: flags.target_access_key_id, secretAccessKey: flags.target_secret_access_key };
   let dst: Store | undefined;
   try {
