@@ -2,7 +2,7 @@
  * A manifest's entries as columns (issue #22: a million files in well under 1 GiB). A decoded
  * entry object costs ~550 bytes of heap (the object, two Uint8Array views of ~96 bytes each for
  * its SHA-256 and chunk ids, a number box, the meta object); here a file costs its path string,
- * 45 bytes of typed-array columns, its meta as msgpack bytes and its 32 + 32·n bytes of SHA-256
+ * 41 bytes of typed-array columns, its meta as msgpack bytes and its 32 + 32·n bytes of SHA-256
  * and chunk ids, all in shared buffers. `entry(k)` makes the FileEntry of row k when a caller wants one.
  */
 import { decode, Encoder } from '@msgpack/msgpack';

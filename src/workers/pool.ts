@@ -1,7 +1,9 @@
 /**
  * The worker pool (piscina): chunking + hashing + compression, decode + verify run off the main
- * thread; the main thread does I/O, index look-ups and pack assembly.
- * One pool per process, sized by `parallelism` (default: the machine's cores).
+ * thread; the main thread does I/O, index look-ups and pack assembly. A pool is made per job,
+ * sized by `parallelism` (default: the machine's cores); its workers start on its first task. A
+ * pool made `inline` (jobPool: a small job, or a machine with little to spare) runs the same
+ * tasks in the calling thread instead, one at a time, and starts no worker.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
