@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -16,22 +17,26 @@ import { backupTree } from '../src/backup/backup.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import { pseudoRandom, readTree, tempDir, writeTree } from './helpers/tree.js';
 
-const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/src');
+/** The source under test, run in the child through tsx's loader (never a dist/ that may be stale). */
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const MARK = '/nonexistent-mobr-walked';
 
 /**
- * A backup in a process of its own (the built modules), under strace: its walk opens MARK (a
+ * A backup in a process of its own (src/ through tsx, every module it runs loaded before the
+ * walk, so no transform runs while the reads are traced), under strace: its walk opens MARK (a
  * path that does not exist), so the trace shows where the reads of the files begin. `way` stubs the storage counter the task
  * compares with (smallReads.storageRead): a page a look as from a warm cache, or 64 as a cold one.
  * Prints the task's counts of files read in its thread and ahead on the I/O pool.
  */
 const CHILD = `
 import { openSync } from 'node:fs';
-const [dist, src, repoDir, way] = process.argv.slice(2);
-const { FsStore } = await import(dist + '/store/fs.js');
-const { Repository } = await import(dist + '/repo/repository.js');
-const { backupTree } = await import(dist + '/backup/backup.js');
-const { smallReads } = await import(dist + '/workers/files-task.js');
+const [lib, src, repoDir, way] = process.argv.slice(2);
+const { FsStore } = await import(lib + '/store/fs.js');
+const { Repository } = await import(lib + '/repo/repository.js');
+const { backupTree } = await import(lib + '/backup/backup.js');
+const { smallReads } = await import(lib + '/workers/files-task.js');
+await import(lib + '/workers/chunk-worker.js'); // what an inline pool imports at its first task
 const repo = await Repository.init(new FsStore(repoDir));
 let disk = 0;
 smallReads.storageRead = () => (disk += way === 'here' ? 4096 : 64 * 4096);
@@ -90,7 +95,8 @@ describe('backup reads', () => {
         await writeTree(src, files);
         writeFileSync(path.join(work, 'child.mjs'), CHILD);
         const trace = path.join(work, 'reads.strace');
-        const r = spawnSync('strace', ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=openat,read,pread64,close', '-o', trace, process.execPath, path.join(work, 'child.mjs'), pathToFileURL(DIST).href, src, path.join(work, 'repo'), way], { encoding: 'utf8' });
+        const child = ['--import', TSX, path.join(work, 'child.mjs'), pathToFileURL(SRC).href, src, path.join(work, 'repo'), way];
+        const r = spawnSync('strace', ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=openat,read,pread64,close', '-o', trace, process.execPath, ...child], { encoding: 'utf8' });
         expect(r.status, r.stderr).toBe(0);
         const reads = readsPerFile(readFileSync(trace, 'utf8'), src);
         // two reads a file before (the file, then an empty read at its end)
