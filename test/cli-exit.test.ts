@@ -1,4 +1,7 @@
 /** exit.ts: the one mapping from errors to exit codes and one-line messages; main's argument handling. */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deniedReason, MobrError, withContext, type ErrorCode } from '../src/errors.js';
 import { exitCodeFor, messageFor, reportError } from '../src/cli/exit.js';
@@ -29,6 +32,17 @@ describe('exit codes', () => {
     expect(deniedReason(undefined)).toBeUndefined();
     expect(withContext('write x', err('EROFS')).code).toBe('ACCESS_DENIED');
     expect(withContext('write x', err('ENOSPC')).code).toBe('IO');
+  });
+
+  it('no other file writes that mapping again: EACCES is named in src/errors.ts only (issue #21.4)', () => {
+    const src = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(40);
+    const naming = (text: string) => /['"`]EACCES['"`]|\bEACCES\s*:/.test(text); // compared with, or a key of a table
+    expect(files.filter((f) => f !== 'errors.ts' && naming(readFileSync(path.join(src, f), 'utf8')))).toEqual([]);
+    expect(naming(readFileSync(path.join(src, 'errors.ts'), 'utf8'))).toBe(true);
+    expect(naming("if (code === 'EACCES' || code === 'EPERM') throw denied;")).toBe(true);
+    expect(naming('const MINE = { EACCES: 4 };')).toBe(true);
   });
 
   it('one line, no stack, secrets masked', () => {

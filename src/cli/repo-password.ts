@@ -10,7 +10,7 @@
  * `--password` stays MatrixOne's database password.
  */
 import { spawn } from 'node:child_process';
-import { MobrError } from '../errors.js';
+import { deniedReason, MobrError } from '../errors.js';
 import { DEFAULT_KDF, MIN_NEW_KDF_N, checkKdf, type KdfParams } from '../crypto/keyfile.js';
 import { readRegularFile, type GlobalFlags } from './argv.js';
 
@@ -106,7 +106,7 @@ export async function readPassword(s: PasswordSource, signal?: AbortSignal): Pro
       if (e instanceof MobrError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new MobrError('NOT_FOUND', `${s.from} ${s.file} does not exist`);
-      if (code === 'EACCES' || code === 'EPERM') throw new MobrError('ACCESS_DENIED', `cannot read ${s.from} ${s.file}: permission denied`);
+      if (deniedReason(e)) throw new MobrError('ACCESS_DENIED', `cannot read ${s.from} ${s.file}: ${deniedReason(e)}`);
       throw new MobrError('IO', `cannot read ${s.from} ${s.file}: ${code ?? (e as Error).message}`);
     }
   } else pw = await runPasswordCommand(s.command ?? '', s.from, signal);
