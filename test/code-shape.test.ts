@@ -59,7 +59,7 @@ const LONG_LINES = new Map<string, number>([
   ['src/cli/commands/meta.ts', 4],
   ['src/cli/commands/prune.ts', 6],
   ['src/cli/commands/restore-dry-run.ts', 1],
-  ['src/cli/commands/restore.ts', 8],
+  ['src/cli/commands/restore.ts', 6],
   ['src/cli/commands/snapshot.ts', 3],
   ['src/cli/commands/stats.ts', 5],
   ['src/cli/commands/sync.ts', 5],

@@ -44,10 +44,21 @@ export interface RestoreOptions {
    * How a file is stored on disk when not as its plain bytes (e.g. MatrixOne's LocalFS framing):
    * maps the plain stream to the bytes written. Size and SHA-256 are checked on the plain bytes.
    */
-  encode?: (f: FileEntry) => ((plain: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined;
+  encode?: (f: FileEntry) => Encoding | undefined;
   /** Stops the restore (between files and chunks) with INTERRUPTED; no partial file is left. */
   signal?: AbortSignal;
+  /**
+   * mapPath, encode and onFile by row of the manifest's table (`fileTable(m)`), for a caller that
+   * places a million files without an entry object a file (issue #22); given, those three are not asked.
+   */
+  byRow?: {
+    path: (k: number) => string | undefined;
+    encode?: (k: number) => Encoding | undefined;
+    onFile?: (k: number, target: string) => void;
+  };
 }
+
+type Encoding = (plain: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
 
 /** Errors after which no other file can do better: stop every lane. */
 const FATAL_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
@@ -68,7 +79,7 @@ const secs = utimeSeconds;
 export async function restoreBackup(repo: Repository | undefined, m: Manifest, dest: string, o: RestoreOptions = {}): Promise<RestoreProgress> {
   const root = path.resolve(dest);
   const t = fileTable(m);
-  const { entry, ks, rels } = chosen(m, t, o);
+  const { entry, ks, rels, encodeOf, onFile } = chosen(m, t, o);
   try {
     await makeDirs(root);
     await fsp.access(root, fsc.W_OK);
@@ -106,12 +117,12 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     };
     // Files stored as their plain bytes from this repository are restored by pack; the others
     // (a caller's reader or encoding) stream one by one.
-    const { byPack, streamed } = split(files, (i) => (read ? false : !o.encode || o.encode(entry(ks[i])) === undefined));
+    const { byPack, streamed } = split(files, (i) => (read ? false : encodeOf(ks[i]) === undefined));
     if (byPack.length > 0) {
       await restoreByPack(repo!, pool!, t, byPack.map((i) => ks[i]), byPack.map((i) => rels[i]), {
         safe,
         signal: o.signal,
-        onFile: o.onFile && ((k, target) => o.onFile!(entry(k), target)),
+        onFile,
         failed,
         progress: (bytes, n) => {
           progress.files += n;
@@ -126,8 +137,8 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
       const f = entry(ks[i]);
       try {
         const target = await safe.parentFor(rels[i]);
-        o.onFile?.(f, target);
-        await restoreFile(source(f), o.encode?.(f), f, target, o.signal, onBytes);
+        onFile?.(ks[i], target);
+        await restoreFile(source(f), encodeOf(ks[i]), f, target, o.signal, onBytes);
         progress.files++;
         o.onProgress?.(progress);
       } catch (e) {
@@ -143,22 +154,33 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
   return progress;
 }
 
+interface Chosen {
+  entry: (k: number) => FileEntry;
+  ks: number[];
+  rels: string[];
+  encodeOf: (k: number) => Encoding | undefined;
+  onFile?: (k: number, target: string) => void;
+}
+
 /**
  * The entries to restore (rows of the table) and where (relative paths), and how a row is given
- * to the caller's callbacks: as the manifest's own entry (callers key maps by them).
+ * to the caller's callbacks: by row (`byRow`), else as the manifest's own entry (callers key maps by them).
  */
-function chosen(m: Manifest, t: FileTable, o: RestoreOptions): { entry: (k: number) => FileEntry; ks: number[]; rels: string[] } {
-  const entry = o.mapPath || o.onFile || o.encode || o.read ? (k: number) => m.files[k] : (k: number) => t.entry(k);
+function chosen(m: Manifest, t: FileTable, o: RestoreOptions): Chosen {
+  const rows = o.byRow;
+  const entry = (!rows && (o.mapPath || o.onFile || o.encode)) || o.read ? (k: number) => m.files[k] : (k: number) => t.entry(k);
+  const encodeOf = rows ? (k: number) => rows.encode?.(k) : (k: number) => o.encode?.(entry(k));
+  const onFile = rows ? rows.onFile : o.onFile && ((k: number, target: string) => o.onFile!(entry(k), target));
   const ks: number[] = [];
   const rels: string[] = [];
   for (let k = 0; k < t.length; k++) {
-    const rel = o.mapPath ? o.mapPath(entry(k)) : t.path(k);
+    const rel = rows ? rows.path(k) : o.mapPath ? o.mapPath(entry(k)) : t.path(k);
     if (rel === undefined) continue;
     assertSafeRelPath(rel);
     ks.push(k);
     rels.push(rel);
   }
-  return { entry, ks, rels };
+  return { entry, ks, rels, encodeOf, onFile };
 }
 
 /** Files restored by pack (`byPack` says so) and files streamed one by one, in order. */
@@ -227,7 +249,7 @@ async function* measured(plain: AsyncIterable<Uint8Array>, sum: { size: number; 
   }
 }
 
-async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: ((p: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined, f: FileEntry, target: string, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<void> {
+async function restoreFile(plain: AsyncIterable<Uint8Array>, encode: Encoding | undefined, f: FileEntry, target: string, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<void> {
   // Short and in the same folder: `<name>.<suffix>` would overflow NAME_MAX for long names.
   const tmp = fsPath(path.join(path.dirname(target), `.mobr-partial-${randomBytes(4).toString('hex')}`));
   let fh: fsp.FileHandle | undefined;

@@ -21,7 +21,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { MobrError, withContext } from '../errors.js';
-import type { FileEntry, Manifest } from '../repo/manifest.js';
+import type { FileEntry } from '../repo/manifest.js';
+import type { FileTable } from '../repo/file-table.js';
 import { parseMoMeta } from './layout.js';
 import { assertLocalFolder, fileServiceOf, hkDataPlacement, parseServiceConfig, type FileServiceDir, type HkPlacement, type ServiceConfig } from './placement.js';
 
@@ -85,15 +86,20 @@ function placeUnder(p: unknown): string | undefined {
 }
 
 /** The carried configs with their roles (mo_meta first) and the places they go back to. */
-async function carried(m: Manifest, read: (f: FileEntry) => AsyncIterable<Uint8Array>, root: string, configDir: string): Promise<Candidate[]> {
+async function carried(t: FileTable, read: (f: FileEntry) => AsyncIterable<Uint8Array>, root: string, configDir: string): Promise<Candidate[]> {
   const roles = new Map<string, string>();
-  const meta = m.files.find((f) => f.path === 'mo_meta' && f.kind === 'file');
+  // the table's rows: an entry object only for mo_meta and the configs (issue #22: a million files)
+  const files = (want: (p: string) => boolean) => {
+    const out: FileEntry[] = [];
+    for (let k = 0; k < t.length; k++) if (t.kind(k) === 'file' && want(t.path(k))) out.push(t.entry(k));
+    return out;
+  };
+  const meta = files((p) => p === 'mo_meta')[0];
   if (meta) {
     for (const row of parseMoMeta(Buffer.from(await readAll(read(meta))))) if (row.type === 'launchconfig') roles.set(row.file, row.subtype);
   }
   const out: Candidate[] = [];
-  for (const f of m.files) {
-    if (f.kind !== 'file' || !f.path.startsWith('config/')) continue;
+  for (const f of files((p) => p.startsWith('config/'))) {
     const name = f.path.slice(7);
     let role = roles.get(name);
     if (role === undefined) role = roleOf(parseServiceConfig(await readAll(read(f)), f.path, root).serviceType);
@@ -125,8 +131,9 @@ async function carried(m: Manifest, read: (f: FileEntry) => AsyncIterable<Uint8A
   return out;
 }
 
-export async function clusterPlacement(root: string, m: Manifest, read: (f: FileEntry) => AsyncIterable<Uint8Array>, o: { dnConfigPath?: string; configDir: string | null }): Promise<ClusterPlacement> {
-  const candidates = await carried(m, read, root, o.configDir ?? 'etc/launch');
+/** `t`: the backup's entries (its manifest's table). */
+export async function clusterPlacement(root: string, t: FileTable, read: (f: FileEntry) => AsyncIterable<Uint8Array>, o: { dnConfigPath?: string; configDir: string | null }): Promise<ClusterPlacement> {
+  const candidates = await carried(t, read, root, o.configDir ?? 'etc/launch');
   const notes: string[] = [];
   const ofBackup = async (c: Candidate) => parseServiceConfig(await readAll(read(c.entry)), `the backup's ${c.entry.path}`, root);
   /** The folder's own configs a cluster might start with instead: at the carried config's place, or configDir's. */

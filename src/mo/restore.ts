@@ -21,7 +21,8 @@ import { ignoreMissing } from '../util/best-effort.js';
 import { restoreBackup, type RestoreProgress } from '../backup/restore.js';
 import { readFileChunks } from '../backup/reader.js';
 import { assertSafeRelPath } from '../backup/paths.js';
-import type { FileEntry, Manifest } from '../repo/manifest.js';
+import { fileTable, type FileEntry, type Manifest } from '../repo/manifest.js';
+import type { FileTable } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
 import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { frameStream } from './framing.js';
@@ -46,8 +47,8 @@ interface MoRestoreOptions {
   read?: (f: FileEntry) => AsyncIterable<Uint8Array>;
   /** Called once before any file is written (for the From:/To/TaePath header). */
   onLayout?: (l: MoRestoreLayout) => void;
-  /** Called per file: `shown` is mo_br's `<x> => mo-data/shared/<x>` form for TAE files. */
-  onFile?: (f: FileEntry, shown: { from: string; to: string; tae: boolean }) => void;
+  /** Called per file with its manifest path: `shown` is mo_br's `<x> => mo-data/shared/<x>` form for TAE files. */
+  onFile?: (path: string, shown: { from: string; to: string; tae: boolean }) => void;
   onSkip?: (f: FileEntry, why: string) => void;
   onProgress?: (p: RestoreProgress) => void;
   /** Stops the restore between files and chunks (INTERRUPTED); no partial file is left. */
@@ -57,46 +58,59 @@ interface MoRestoreOptions {
 interface MoRestoreResult extends RestoreProgress {
   layout: MoRestoreLayout;
   taeFiles: number;
+  /** The TAE files restored, in the manifest's (path) order, as onFile shows them; made when asked. */
+  taeShown: () => Iterable<{ from: string; to: string }>;
 }
 
 /** Files that describe a server backup rather than hold the cluster's data. */
 export const DESCRIPTIVE = new Set(['tae/tae_list', 'tae/tae_sum', 'mo_meta', 'backup_meta']);
 
-interface Planned {
-  f: FileEntry;
+/** Where a restored row goes: its absolute path, framed or raw, a TAE object or not, and its name as mo_br shows it. */
+interface Placed {
   abs: string;
   framed: boolean;
   tae: boolean;
   from: string;
 }
 
+/** Row k's place (undefined: not restored), made when asked: nothing is kept a file (issue #22: a million files). */
+type Placer = (k: number) => Placed | undefined;
+
 export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest, restorePath: string, o: MoRestoreOptions = {}): Promise<MoRestoreResult> {
   const root = path.resolve(restorePath);
   // any other backup (the library's backup of a folder) restores as it is into the restore path
   const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : 'tree';
-  for (const f of m.files) assertSafeRelPath(f.path); // before any path.join, which would resolve `..`
+  const t = fileTable(m); // rows, not entry objects (the table restoreBackup reads too)
+  let bytes = 0;
+  for (let k = 0; k < t.length; k++) {
+    assertSafeRelPath(t.path(k)); // before any path.join, which would resolve `..`
+    bytes += t.size(k);
+  }
   const ownPool = !o.read && !o.pool;
-  const pool = o.read ? undefined : o.pool ?? await jobPool(m.files.reduce((s, f) => s + f.size, 0), o.parallelism);
+  const pool = o.read ? undefined : o.pool ?? await jobPool(bytes, o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
     const inside = (abs: string) => !rel(abs).startsWith('..') && !path.isAbsolute(rel(abs));
     const configDir = o.configDir === undefined ? 'etc/launch' : o.configDir;
-    const cluster = kind === 'matrixone' ? await clusterPlacement(root, m, read, { dnConfigPath: o.dnConfigPath, configDir }) : undefined;
+    const cluster = kind === 'matrixone' ? await clusterPlacement(root, t, read, { dnConfigPath: o.dnConfigPath, configDir }) : undefined;
     const sharedDir = cluster?.shared.dir ?? path.join(root, 'mo-data', 'shared');
     const layout: MoRestoreLayout = { taePath: inside(sharedDir) ? `./${rel(sharedDir)}` : sharedDir, kind, cluster };
-    const plan = kind === 'matrixone' ? await serverPlan(m, root, cluster!, configDir, o.onSkip) : coldPlan(m, kind === 'cold' ? path.join(root, 'mo-data') : root);
-    await assertFreeOutside(plan, path.join(root, 'mo-data'));
+    const place = kind === 'matrixone' ? await serverPlan(t, root, cluster!, configDir, o.onSkip) : coldPlan(t, kind === 'cold' ? path.join(root, 'mo-data') : root);
+    await assertFreeOutside(t, place, path.join(root, 'mo-data'), sharedDir);
     o.onLayout?.(layout);
-    const total: MoRestoreResult = { bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, layout, taeFiles: 0 };
-    // one restoreBackup per destination root: the restore path, and any folder outside it
-    const roots = new Map<string, Planned[]>();
-    for (const p of plan) {
-      const r = inside(p.abs) ? root : p.tae ? sharedDir : path.dirname(p.abs);
-      (roots.get(r) ?? roots.set(r, []).get(r)!).push(p);
-    }
-    for (const [r, items] of roots) {
-      const byEntry = new Map(items.map((p) => [p.f, p]));
+    // one restoreBackup per destination root (the restore path, and any folder outside it): row k's is roots[group[k] - 1]
+    const { roots, group, taeFiles } = destinationRoots(t, place, root, sharedDir);
+    const shown = (p: Placed) => ({ from: p.from, to: inside(p.abs) ? rel(p.abs) : p.abs, tae: p.tae });
+    const taeShown = function* () {
+      for (let k = 0; k < t.length; k++) {
+        const p = group[k] === 0 ? undefined : place(k);
+        if (p?.tae) yield shown(p);
+      }
+    };
+    const total: MoRestoreResult = { bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, layout, taeFiles: 0, taeShown };
+    for (let i = 0; i < roots.length; i++) {
+      const r = roots[i];
       const done = await restoreBackup(repo, m, r, {
         pool,
         parallelism: o.parallelism,
@@ -104,14 +118,10 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
         // a caller's reader only: files read from the repository and written as their plain bytes
         // are restored by pack (restore-packs.ts), not streamed one by one (issue #22)
         read: o.read,
-        encode: (f) => (byEntry.get(f)?.framed ? frameStream : undefined),
-        mapPath: (f) => {
-          const p = byEntry.get(f);
-          return p ? path.relative(r, p.abs).split(path.sep).join('/') : undefined;
-        },
-        onFile: (f) => {
-          const p = byEntry.get(f)!;
-          o.onFile?.(f, { from: p.from, to: inside(p.abs) ? rel(p.abs) : p.abs, tae: p.tae });
+        byRow: {
+          path: (k) => (group[k] === i + 1 ? path.relative(r, place(k)!.abs).split(path.sep).join('/') : undefined),
+          encode: (k) => (place(k)!.framed ? frameStream : undefined),
+          onFile: o.onFile && ((k) => o.onFile!(t.path(k), shown(place(k)!))),
         },
         onProgress: (pr) => o.onProgress?.({ bytes: total.bytes + pr.bytes, totalBytes: total.totalBytes + pr.totalBytes, files: total.files + pr.files, totalFiles: total.totalFiles + pr.totalFiles }),
       });
@@ -120,42 +130,70 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
       total.files += done.files;
       total.totalFiles += done.totalFiles;
     }
-    total.taeFiles = plan.filter((p) => p.tae).length;
+    total.taeFiles = taeFiles;
     return total;
   } finally {
     if (ownPool) await pool!.close();
   }
 }
 
-function coldPlan(m: Manifest, dir: string): Planned[] {
-  // every entry: a cold backup also gives back folders (empty ones too) and links
-  return m.files.map((f) => ({ f, abs: path.join(dir, ...f.path.split('/')), framed: false, tae: false, from: f.path }));
+/** Each restored row's destination root (the restore path, the SHARED folder outside it, or a file's own folder), in row order. */
+function destinationRoots(t: FileTable, place: Placer, root: string, sharedDir: string): { roots: string[]; group: Uint32Array; taeFiles: number } {
+  const roots: string[] = [];
+  const group = new Uint32Array(t.length); // 0: not restored
+  let taeFiles = 0;
+  const under = (dir: string, abs: string) => {
+    const r = path.relative(dir, abs);
+    return !r.startsWith('..') && !path.isAbsolute(r);
+  };
+  const sharedInside = under(root, sharedDir); // then so is every TAE file (its path is safe: no `..`)
+  for (let k = 0; k < t.length; k++) {
+    const p = place(k);
+    if (!p) continue;
+    if (p.tae) taeFiles++;
+    const r = (p.tae && sharedInside) || under(root, p.abs) ? root : p.tae ? sharedDir : path.dirname(p.abs);
+    let i = roots.indexOf(r);
+    if (i < 0) i = roots.push(r) - 1;
+    group[k] = i + 1;
+  }
+  return { roots, group, taeFiles };
 }
 
-async function serverPlan(m: Manifest, root: string, cluster: ClusterPlacement, configDir: string | null, onSkip: MoRestoreOptions['onSkip']): Promise<Planned[]> {
-  const plan: Planned[] = [];
-  for (const f of m.files) {
-    if (f.kind !== 'file' || DESCRIPTIVE.has(f.path)) continue;
-    if (f.path.startsWith('tae/')) {
-      const x = f.path.slice(4);
-      plan.push({ f, abs: path.join(cluster.shared.dir, ...x.split('/')), framed: cluster.shared.framing === 'crc', tae: true, from: x });
-    } else if (f.path === 'hakeeper/hk_data') {
-      if (cluster.hk.file === undefined) onSkip?.(f, `not restored: ${cluster.hk.via}`);
-      else plan.push({ f, abs: cluster.hk.file, framed: cluster.hk.framing === 'crc', tae: false, from: f.path });
-    } else if (f.path.startsWith('config/')) {
+function coldPlan(t: FileTable, dir: string): Placer {
+  // every entry: a cold backup also gives back folders (empty ones too) and links
+  return (k) => ({ abs: path.join(dir, ...t.path(k).split('/')), framed: false, tae: false, from: t.path(k) });
+}
+
+async function serverPlan(t: FileTable, root: string, cluster: ClusterPlacement, configDir: string | null, onSkip: MoRestoreOptions['onSkip']): Promise<Placer> {
+  const others = new Map<number, Placed>(); // hk_data and the launch configs: a few rows
+  for (let k = 0; k < t.length; k++) {
+    const p = t.path(k);
+    if (t.kind(k) !== 'file' || DESCRIPTIVE.has(p) || p.startsWith('tae/')) continue;
+    if (p === 'hakeeper/hk_data') {
+      if (cluster.hk.file === undefined) onSkip?.(t.entry(k), `not restored: ${cluster.hk.via}`);
+      else others.set(k, { abs: cluster.hk.file, framed: cluster.hk.framing === 'crc', tae: false, from: p });
+    } else if (p.startsWith('config/')) {
       if (configDir === null) continue;
-      const rel = cluster.configs.get(f.path) ?? path.posix.join(configDir, f.path.slice(7).replace(UUID_SUFFIX, ''));
+      const rel = cluster.configs.get(p) ?? path.posix.join(configDir, p.slice(7).replace(UUID_SUFFIX, ''));
       const abs = path.join(root, ...rel.split('/'));
       if (await exists(abs)) {
-        onSkip?.(f, `${path.relative(root, abs)} exists; left as it is`);
+        onSkip?.(t.entry(k), `${path.relative(root, abs)} exists; left as it is`);
         continue;
       }
-      plan.push({ f, abs, framed: false, tae: false, from: f.path });
+      others.set(k, { abs, framed: false, tae: false, from: p });
     } else {
-      onSkip?.(f, 'not part of a MatrixOne data folder');
+      onSkip?.(t.entry(k), 'not part of a MatrixOne data folder');
     }
   }
-  return plan;
+  const shared = cluster.shared.dir;
+  const framed = cluster.shared.framing === 'crc';
+  return (k) => {
+    const p = t.path(k);
+    if (t.kind(k) !== 'file' || DESCRIPTIVE.has(p)) return undefined;
+    if (!p.startsWith('tae/')) return others.get(k);
+    const x = p.slice(4);
+    return { abs: path.join(shared, ...x.split('/')), framed, tae: true, from: x };
+  };
 }
 
 /** Whether something is at p (a link counts, followed or not); a failure other than "not there" is thrown. */
@@ -164,10 +202,15 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** A destination outside `<restore_path>/mo-data` (a config's absolute data-dir) is never overwritten. */
-async function assertFreeOutside(plan: Planned[], moData: string): Promise<void> {
-  for (const p of plan) {
-    const r = path.relative(moData, p.abs);
-    if ((!r.startsWith('..') && !path.isAbsolute(r)) || !(p.tae || p.from === 'hakeeper/hk_data')) continue;
+async function assertFreeOutside(t: FileTable, place: Placer, moData: string, sharedDir: string): Promise<void> {
+  const under = (abs: string) => {
+    const r = path.relative(moData, abs);
+    return !r.startsWith('..') && !path.isAbsolute(r);
+  };
+  const sharedInside = under(sharedDir); // then so is every TAE file (its path is safe: no `..`)
+  for (let k = 0; k < t.length; k++) {
+    const p = place(k);
+    if (!p || !(p.tae || p.from === 'hakeeper/hk_data') || (p.tae && sharedInside) || under(p.abs)) continue;
     if (await exists(p.abs)) {
       throw new MobrError('BAD_INPUT', `${p.abs} already exists; stop MatrixOne and remove it first (restore never overwrites cluster data)`);
     }

@@ -211,10 +211,9 @@ async function repair(repo: Repository, ctx: CliContext): Promise<RepairReport> 
 }
 
 async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: CliContext): Promise<CheckResult> {
-  const stored = await repo.loadManifest(id);
+  const manifest = await repo.loadManifest(id);
   // a MatrixOne server backup is checked and shown in mo_br's order and names, as a backup folder is
-  const server = stored.source.kind === 'matrixone';
-  const manifest = server ? { ...stored, files: [...stored.files].sort((a, b) => compareCheckOrder(a.path, b.path)) } : stored;
+  const server = manifest.source.kind === 'matrixone';
   if (!repo.packsListed) await repo.dropUnsoundPacks(); // a chunk held twice is checked where it still is
   const progress = new Progress(readData ? `check ${id}` : `list ${id}`, { json: ctx.json });
   let done = 0;
@@ -232,6 +231,7 @@ async function verifyOne(repo: Repository, id: string, readData: boolean, ctx: C
   try {
     const report = await verifyBackup(repo, manifest, {
       readData,
+      order: server ? compareCheckOrder : undefined, // by row of the table: no copy of the entries (issue #22)
       signal: ctx.signal,
       onFile: (f, problem) => {
         done++;

@@ -22,7 +22,7 @@ import { isPlainName, showName } from '../../util/names.js';
 import { MobrError, deniedReason, withContext } from '../../errors.js';
 import { restoreMatrixOne } from '../../mo/restore.js';
 import { restoreMatrixOneToS3 } from '../../mo/restore-s3.js';
-import type { FileEntry, Manifest } from '../../repo/manifest.js';
+import { ownTable, type FileEntry, type Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { restoreHeader } from '../format.js';
 import { describeLocation, type FsLocation, type Location, type S3Credentials, type S3Location } from '../../store/location.js';
@@ -145,6 +145,7 @@ async function restoreSource(id: string | undefined, flags: RestoreFlags, ctx: C
 /** The files --include/--exclude choose (all without them); NOT_FOUND when they leave no file. */
 async function selectFiles(whole: Manifest, flags: RestoreFlags, signal: AbortSignal | undefined): Promise<Manifest> {
   const manifest = await selectManifest(whole, { include: flags.include ?? [], exclude: flags.exclude ?? [] }, signal);
+  if (manifest === whole) return whole; // nothing left out (and no entry object made: issue #22)
   if (!manifest.files.some((f) => f.kind === 'file') && whole.files.some((f) => f.kind === 'file')) {
     throw new MobrError('NOT_FOUND', `no file of backup ${whole.id} matches --include/--exclude`);
   }
@@ -152,7 +153,34 @@ async function selectFiles(whole: Manifest, flags: RestoreFlags, signal: AbortSi
 }
 
 /** Writes the files where the target's cluster reads them; returns the counts and mo_br's tae lines. */
-async function writeRestore(src: RestoreSource, manifest: Manifest, target: Target, flags: RestoreFlags, parallelism: number | undefined, progress: Progress, ctx: CliContext): Promise<{ done: Done; tae: string[] }> {
+/** mo_br's `Copy tae file` lines: how many, and the lines in sorted order, made when printed. */
+interface TaeLines {
+  count: number;
+  lines: () => Iterable<string>;
+}
+
+const taeLine = (s: { from: string; to: string }) => `    ${s.from} => ${s.to}`;
+
+/**
+ * The lines sorted: in the order given when it already is (a manifest's path order nearly always
+ * is; checked in one pass), else collected and sorted.
+ */
+function* sortedLines(shown: () => Iterable<{ from: string; to: string }>): Iterable<string> {
+  let last = '';
+  let sorted = true;
+  for (const s of shown()) {
+    const l = taeLine(s);
+    if (l < last) {
+      sorted = false;
+      break;
+    }
+    last = l;
+  }
+  if (sorted) for (const s of shown()) yield taeLine(s);
+  else yield* [...shown()].map(taeLine).sort();
+}
+
+async function writeRestore(src: RestoreSource, manifest: Manifest, target: Target, flags: RestoreFlags, parallelism: number | undefined, progress: Progress, ctx: CliContext): Promise<{ done: Done; tae: TaeLines }> {
   const { repo, read } = src;
   const par = parallelism ?? 1;
   const tae: string[] = [];
@@ -162,31 +190,33 @@ async function writeRestore(src: RestoreSource, manifest: Manifest, target: Targ
     ctx.stdout.write(restoreHeader(src.from, target.location, l.taePath));
     ctx.stdout.write(`restore tae file path ${l.taePath}, parallelism ${par},  parallel count num: ${par}\n`);
   };
-  const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
-    if (shown.tae) tae.push(`    ${shown.from} => ${shown.to}`);
-  };
   const onProgress = (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => progress.update(p);
   if ('credentials' in target) {
+    const onFile = (_f: unknown, shown: { from: string; to: string; tae: boolean }) => {
+      if (shown.tae) tae.push(taeLine(shown));
+    };
     const o = { credentials: target.credentials, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal };
-    return { done: await restoreMatrixOneToS3(repo, manifest, target.location, o), tae };
+    return { done: await restoreMatrixOneToS3(repo, manifest, target.location, o), tae: { count: tae.length, lines: () => tae.sort() } };
   }
   const fsTarget = target.location.path;
   const dataDir = await makeDest(fsTarget);
-  const done = await lockTarget(fsTarget, async () => {
+  const r = await lockTarget(fsTarget, async () => {
     await assertEmptyDest(fsTarget); // again, now that no other restore can start writing here
-    const r = await restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onFile, onProgress, signal: ctx.signal });
-    return { ...r, taePath: r.layout.taePath, dataDir };
+    return restoreMatrixOne(repo, manifest, fsTarget, { dnConfigPath: flags.dn_config_path, parallelism, read, onLayout, onProgress, signal: ctx.signal });
   });
-  return { done, tae };
+  // the TAE lines are made from the backup's table when printed, not kept a file (issue #22)
+  return { done: { ...r, taePath: r.layout.taePath, dataDir }, tae: { count: r.taeFiles, lines: () => sortedLines(r.taeShown) } };
 }
 
 /** mo_br's closing lines (or the JSON document), then the summary. */
-function printResult(ctx: CliContext, src: RestoreSource, manifest: Manifest, to: Location, done: Done, tae: string[], durationNs: number): void {
+function printResult(ctx: CliContext, src: RestoreSource, manifest: Manifest, to: Location, done: Done, tae: TaeLines, durationNs: number): void {
   if (ctx.json) {
     printJson(ctx, 'restore', { id: manifest.id, from: src.from, to, dataDir: done.dataDir, taePath: done.taePath, files: done.files, taeFiles: done.taeFiles, bytes: done.bytes, durationNs });
   } else {
-    ctx.stdout.write(`restore file num: ${done.files}, total file num: ${manifest.files.filter((f) => f.kind === 'file').length}, cost : ${formatDuration(durationNs)}\n`);
-    if (tae.length > 0) ctx.stdout.write(`Copy tae file ${tae.length}\n${tae.sort().join('\n')}\n`);
+    const own = ownTable(manifest);
+    const files = own ? own.fileCount : manifest.files.filter((f) => f.kind === 'file').length;
+    ctx.stdout.write(`restore file num: ${done.files}, total file num: ${files}, cost : ${formatDuration(durationNs)}\n`);
+    if (tae.count > 0) writeLines(ctx, `Copy tae file ${tae.count}`, tae.lines());
   }
   printSummary(ctx, {
     command: 'restore',
@@ -199,6 +229,19 @@ function printResult(ctx: CliContext, src: RestoreSource, manifest: Manifest, to
     source: sourceKey(manifest.source),
     fileCount: done.files,
   });
+}
+
+/** A heading and lines, each ending in a newline, written in pieces of ~64 KiB (a million lines are never one string). */
+function writeLines(ctx: CliContext, heading: string, lines: Iterable<string>): void {
+  let out = `${heading}\n`;
+  for (const l of lines) {
+    out += `${l}\n`;
+    if (out.length >= 1 << 16) {
+      ctx.stdout.write(out);
+      out = '';
+    }
+  }
+  if (out !== '') ctx.stdout.write(out);
 }
 
 /** --restore_dir / --restore_path, checked before anything is read. */
