@@ -2,9 +2,10 @@
  * Checking files by pack (check with data, spec/repository.md §5.1.1): each pack the files need
  * is read whole once; a worker checks its header against its name and its blob bytes against
  * the header's hash, decodes every chunk the files need and checks it against its id, and checks
- * each file whose chunks all lie in that task against its size and SHA-256. The plain chunks of
- * files spread over several packs come back (transferred, not copied) and are hashed here in
- * file order as they arrive.
+ * each file whose chunks all lie in that task against its size and SHA-256. Each read lane
+ * reads its packs into one reused shared slot (ReadBuffers). The plain chunks of files spread
+ * over several packs come back (shared or transferred, not copied) and are hashed here in file
+ * order as they arrive; only those that come before their turn are copied.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { checkAborted, isMobrError } from '../errors.js';
@@ -17,6 +18,7 @@ import { equalBytes } from '../util/bytes.js';
 import { mapLimit, READ_AHEAD } from '../util/concurrency.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { PackCheckResult } from '../workers/tasks.js';
+import { isShared, ReadBuffers } from './read-buffers.js';
 import { owned } from './reader.js';
 import { taskFiles } from './restore-packs.js';
 
@@ -43,6 +45,8 @@ export class PackChecker {
   private readonly left: number[];
   private readonly done: boolean[];
   private readonly ordered = new Map<number, Ordered>();
+  /** One slot a read in flight: each pack lands in reused memory, shared with the workers (read-buffers.ts). */
+  private readonly buffers: ReadBuffers;
 
   /** `verdict(k, problem)` is called once per file (problem undefined: sound). */
   constructor(
@@ -55,6 +59,9 @@ export class PackChecker {
   ) {
     this.left = new Array<number>(files.length).fill(0);
     this.done = new Array<boolean>(files.length).fill(false);
+    // a pack holds up to packSize blob bytes and one chunk more, and its header: twice the pack size
+    // holds the header of the smallest blobs too (a slot's pages untouched by a read cost nothing)
+    this.buffers = new ReadBuffers(2 * repo.config.packSize + repo.config.chunker.max, pool.threads + READ_AHEAD);
   }
 
   async run(): Promise<PackCheckReport> {
@@ -74,11 +81,20 @@ export class PackChecker {
     const what = `pack ${read.pack.slice(0, 16)}`;
     let bytes: Uint8Array;
     try {
-      bytes = await this.repo.readPack(read.pack);
+      bytes = await this.repo.readPack(read.pack, (size) => this.buffers.take(size));
     } catch (e) {
       if (!isMobrError(e)) throw e;
       return this.failRead(read, e.code === 'NOT_FOUND' ? `${what} is missing` : e.message);
     }
+    try {
+      await this.checkBytes(read, bytes);
+    } finally {
+      this.buffers.give(bytes); // every task on it has ended, and the chunks kept are copies
+    }
+  }
+
+  private async checkBytes(read: PackRead, bytes: Uint8Array): Promise<void> {
+    const what = `pack ${read.pack.slice(0, 16)}`;
     this.report.packReads++;
     const whole = read.tasks.length === 1;
     if (!whole) {
@@ -120,7 +136,7 @@ export class PackChecker {
     const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
     const r: PackCheckResult = await this.pool.packCheck({
       keys: this.repo.crypt?.master,
-      data: whole ? owned(bytes) : new Uint8Array(bytes.subarray(base, end)),
+      data: whole ? sendable(bytes, 0, bytes.length) : sendable(bytes, base, end),
       pack: whole ? read.pack : undefined,
       ...blobFields(blobs, base),
       files,
@@ -140,16 +156,20 @@ export class PackChecker {
     });
   }
 
-  /** Hashes a file's chunks in order: those at the next offset now, the others once it is there. */
+  /** Hashes a file's chunks in order: those at the next offset now, the others once it is there (copied: their slot is read into again). */
   private feed(k: number, ats: number[], plain: Uint8Array[]): void {
     let o = this.ordered.get(k);
     if (!o) this.ordered.set(k, (o = { sha: createHash('sha256'), next: 0, early: new Map() }));
-    ats.forEach((at, i) => o.early.set(at, plain[i]));
-    for (let c = o.early.get(o.next); c !== undefined; c = o.early.get(o.next)) {
-      o.early.delete(o.next);
-      o.sha.update(c);
-      o.next += c.length;
-    }
+    ats.forEach((at, i) => {
+      if (at !== o.next) return void o.early.set(at, isShared(plain[i]) ? plain[i].slice() : plain[i]);
+      o.sha.update(plain[i]);
+      o.next += plain[i].length;
+      for (let c = o.early.get(o.next); c !== undefined; c = o.early.get(o.next)) {
+        o.early.delete(o.next);
+        o.sha.update(c);
+        o.next += c.length;
+      }
+    });
   }
 
   /** A file spread over packs (or with no chunks), all of it seen: size and SHA-256. */
@@ -182,6 +202,16 @@ export class PackChecker {
     this.ordered.delete(k);
     this.verdict(k, problem);
   }
+}
+
+/**
+ * The bytes a pack task sends: a view of a shared slot as it is; a pack the store read
+ * into its own buffer (S3) handed over whole, or its slice copied out (a view would clone the
+ * whole buffer).
+ */
+function sendable(bytes: Uint8Array, base: number, end: number): Uint8Array {
+  if (isShared(bytes)) return bytes.subarray(base, end);
+  return base === 0 && end === bytes.length ? owned(bytes) : new Uint8Array(bytes.subarray(base, end));
 }
 
 function packed(shas: Uint8Array[]): Uint8Array {

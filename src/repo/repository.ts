@@ -261,9 +261,9 @@ export class Repository {
     return this.store.has(packKey(packId));
   }
 
-  /** A whole pack's stored bytes (unchecked: see verifyPack and checkPack). */
-  readPack(packId: string): Promise<Uint8Array> {
-    return this.store.get(packKey(packId));
+  /** A whole pack's stored bytes (unchecked: see verifyPack and checkPack); read into `into(size)` where the store can (GetOptions). */
+  readPack(packId: string, into?: (size: number) => Uint8Array | undefined): Promise<Uint8Array> {
+    return this.store.get(packKey(packId), { into });
   }
 
   /** `length` stored bytes of pack `packId` from `offset` (read into `into` where the store can: RangeOptions). */

@@ -5,7 +5,7 @@
  * a listing counts once however many pages it takes, a multipart upload once. The summary's `s3`
  * line and the bench's requests per GiB read these counts.
  */
-import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, GetOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 import { StoreDecorator } from './decorator.js';
 
 /** Requests sent, by kind, and the retries among them. */
@@ -32,7 +32,7 @@ export class CountingStore<S extends Store = Store> extends StoreDecorator<S> {
     return this.counts;
   }
 
-  override get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  override get(key: string, o?: GetOptions): Promise<Uint8Array> {
     this.counts.get++;
     return this.inner.get(key, o);
   }

@@ -5,7 +5,7 @@
  * SignalStore: the signal every call carries).
  */
 import { MobrError } from '../errors.js';
-import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, GetOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 
 export class StoreDecorator<S extends Store = Store> implements Store {
   constructor(readonly inner: S) {}
@@ -19,7 +19,7 @@ export class StoreDecorator<S extends Store = Store> implements Store {
     return (this.inner as { stats?: unknown }).stats;
   }
 
-  get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  get(key: string, o?: GetOptions): Promise<Uint8Array> {
     return this.inner.get(key, o);
   }
 
@@ -73,7 +73,7 @@ export class SignalStore<S extends Store = Store> extends StoreDecorator<S> {
     return { ...o, signal: o?.signal ? AbortSignal.any([o.signal, this.signal]) : this.signal } as O;
   }
 
-  override get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  override get(key: string, o?: GetOptions): Promise<Uint8Array> {
     return this.inner.get(key, this.with(o));
   }
 
@@ -119,7 +119,7 @@ export class FolderStore<S extends Store = Store> extends StoreDecorator<S> {
     throw new MobrError('UNSAFE_PATH', `${JSON.stringify(key.slice(0, 200))} is outside ${this.folder}`);
   }
 
-  override async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  override async get(key: string, o?: GetOptions): Promise<Uint8Array> {
     return this.inner.get(this.inside(key), o);
   }
 

@@ -9,7 +9,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deniedReason, MobrError, checkAborted, withContext } from '../errors.js';
-import { assertSafeKey, type CallOptions, type PutOptions, type RangeOptions, type Store, type StoreEntry } from './store.js';
+import { assertSafeKey, type CallOptions, type GetOptions, type PutOptions, type RangeOptions, type Store, type StoreEntry } from './store.js';
 import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 
 const TMP_MARK = '.tmp-';
@@ -29,13 +29,26 @@ export class FsStore implements Store {
     return path.join(this.root, ...key.split('/'));
   }
 
-  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  async get(key: string, o?: GetOptions): Promise<Uint8Array> {
     try {
       checkAborted(o?.signal);
-      return await fsp.readFile(this.file(key), { signal: o?.signal });
+      if (!o?.into) return await fsp.readFile(this.file(key), { signal: o?.signal });
+      return await this.readInto(key, o.into, o.signal);
     } catch (e) {
       checkAborted(o?.signal);
       throw this.fail('read', key, e);
+    }
+  }
+
+  /** The whole object, read into `into(size)` (its size from fstat) or a buffer of its own: one read call, unless the kernel returns less. */
+  private async readInto(key: string, into: (size: number) => Uint8Array | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    const fh = await fsp.open(this.file(key), 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const buf = into(size) ?? Buffer.allocUnsafe(size);
+      return buf.subarray(0, await readFully(fh, buf, 0, signal));
+    } finally {
+      await fh.close();
     }
   }
 
@@ -45,13 +58,7 @@ export class FsStore implements Store {
       checkAborted(o?.signal);
       fh = await fsp.open(this.file(key), 'r');
       const buf = o?.into && o.into.length >= length ? o.into.subarray(0, length) : Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        checkAborted(o?.signal);
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
+      const got = await readFully(fh, buf, offset, o?.signal);
       if (got < length) throw new MobrError('CORRUPT', `read ${key}: short object (wanted ${length} bytes at ${offset}, got ${got})`);
       return buf;
     } catch (e) {
@@ -203,4 +210,16 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close();
   }
+}
+
+/** Reads `buf.length` bytes from `at` (fewer at the end of the file); how many it read. */
+async function readFully(fh: fsp.FileHandle, buf: Uint8Array, at: number, signal?: AbortSignal): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    checkAborted(signal);
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }

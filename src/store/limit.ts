@@ -4,7 +4,7 @@
  * their signal ends. A listing takes a permit for each step (page) it reads, not for its whole
  * life, so a slow consumer never holds one. A multipart upload holds one permit for its parts.
  */
-import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, GetOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 import { StoreDecorator } from './decorator.js';
 import { Semaphore } from '../util/concurrency.js';
 
@@ -16,7 +16,7 @@ export class LimitStore<S extends Store = Store> extends StoreDecorator<S> {
     this.sem = new Semaphore(size);
   }
 
-  override get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  override get(key: string, o?: GetOptions): Promise<Uint8Array> {
     return this.sem.run(() => this.inner.get(key, o), o?.signal);
   }
 

@@ -4,7 +4,7 @@
  */
 import { MobrError, checkAborted } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
+import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry, type GetOptions } from './store.js';
 
 export class MemStore implements Store {
   readonly location = 'memory';
@@ -12,7 +12,7 @@ export class MemStore implements Store {
 
   constructor(private readonly clock: Clock = systemClock) {}
 
-  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  async get(key: string, o?: GetOptions): Promise<Uint8Array> {
     checkAborted(o?.signal);
     assertSafeKey(key);
     const obj = this.objects.get(key);

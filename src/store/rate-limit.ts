@@ -6,7 +6,7 @@
  * limit. List, stat, has and delete are not counted. A wait ends when the call's signal fires
  * (Ctrl-C, a lost lock): a slow limit never holds a process past its stop.
  */
-import type { CallOptions, PutOptions, RangeOptions, Store } from './store.js';
+import type { CallOptions, GetOptions, PutOptions, RangeOptions, Store } from './store.js';
 import { StoreDecorator } from './decorator.js';
 import { sleep as wait } from '../util/sleep.js';
 import { checkAborted } from '../errors.js';
@@ -59,7 +59,7 @@ export class RateLimitedStore extends StoreDecorator {
     if (limits.downloadKiBs) this.down = new TokenBucket(limits.downloadKiBs * 1024);
   }
 
-  override async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  override async get(key: string, o?: GetOptions): Promise<Uint8Array> {
     const data = await this.inner.get(key, o);
     await this.down?.take(data.length, o?.signal);
     return data;

@@ -6,7 +6,7 @@
 import { checkAborted, isMobrError, MobrError, type ErrorCode } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import { StoreDecorator } from './decorator.js';
-import type { CallOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, GetOptions, PutOptions, RangeOptions, Store, StoreEntry } from './store.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */
@@ -105,7 +105,7 @@ export class RetryStore<S extends Store = Store> extends StoreDecorator<S> {
     }
   }
 
-  override get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  override get(key: string, o?: GetOptions): Promise<Uint8Array> {
     return this.retried(() => this.inner.get(key, o), o?.signal);
   }
 

@@ -4,7 +4,7 @@
  * location known, at once, exactly as S3Store does.
  */
 import { s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
-import type { CallOptions, PutOptions, Store, StoreEntry } from './store.js';
+import type { CallOptions, GetOptions, PutOptions, Store, StoreEntry } from './store.js';
 import type { S3RequestStats, S3Store } from './s3.js';
 
 export class LazyS3Store implements Store {
@@ -28,7 +28,7 @@ export class LazyS3Store implements Store {
     return this.real?.stats ?? { put: 0, get: 0, list: 0, head: 0, delete: 0, retries: 0 };
   }
 
-  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  async get(key: string, o?: GetOptions): Promise<Uint8Array> {
     return (await this.s3()).get(key, o);
   }
   async getRange(key: string, offset: number, length: number, o?: CallOptions): Promise<Uint8Array> {

@@ -20,7 +20,7 @@ import { CountingStore, noRequests, type RequestStats } from './count.js';
 import { LimitStore } from './limit.js';
 import { StoreDecorator } from './decorator.js';
 import type { ErrorCode } from '../errors.js';
-import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry } from './store.js';
+import { assertSafeKey, type CallOptions, type PutOptions, type Store, type StoreEntry, type GetOptions } from './store.js';
 import { displayEndpoint, isLocalHost, s3Where, validateS3Options, type S3StoreOptions } from './s3-options.js';
 import { bestEffort } from '../util/best-effort.js';
 import { mapLimit, S3_REQUESTS } from '../util/concurrency.js';
@@ -186,7 +186,7 @@ class S3Backend implements Store {
     return fn();
   }
 
-  async get(key: string, o?: CallOptions): Promise<Uint8Array> {
+  async get(key: string, o?: GetOptions): Promise<Uint8Array> {
     const k = this.key(key);
     const abortSignal = o?.signal;
     try {

@@ -28,6 +28,16 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface GetOptions extends CallOptions {
+  /**
+   * Where to read the whole object: called with its size, returns a view of that many bytes (a
+   * reused buffer, as RangeOptions.into) or undefined (the store allocates); the result is then
+   * that view, or a shorter prefix of it. Only a store that reads into memory it chooses uses it
+   * (a folder); others (S3, memory) return their own buffer, as without it.
+   */
+  into?: (size: number) => Uint8Array | undefined;
+}
+
 export interface RangeOptions extends CallOptions {
   /**
    * A buffer of at least `length` bytes the store may read the range into (the result is then a
@@ -51,7 +61,7 @@ export interface PutOptions extends CallOptions {
 export interface Store {
   /** A description for messages, never containing secrets ("filesystem /backups/x"). */
   readonly location: string;
-  get(key: string, o?: CallOptions): Promise<Uint8Array>;
+  get(key: string, o?: GetOptions): Promise<Uint8Array>;
   getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array>;
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
   has(key: string, o?: CallOptions): Promise<boolean>;
