@@ -64,6 +64,8 @@ export default defineConfig({
   test: {
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // MOBR_TEST_CPU_LOG=<file>: each test file's CPU seconds appended there (test/helpers/cpu-log.ts)
+    setupFiles: process.env.MOBR_TEST_CPU_LOG ? ['test/helpers/cpu-log.ts'] : [],
     poolOptions: { forks: { maxForks: 2 }, threads: { maxThreads: 2, isolate: false } },
     sequence: { sequencer: SlowFirst },
     reporters: ['default', 'json'],

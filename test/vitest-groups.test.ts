@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHARED, SLOW, SlowFirst } from '../vitest.config.js';
 import { ROOT } from './helpers/cli.js';
+import { statCpu } from './helpers/cpu-stat.js';
 
 const UNSHAREABLE = [/process\.chdir\(/, /process\.umask\(\w/, /process\.kill\(process\.pid/, /process\.(on|once)\(['"]SIG/, /\/proc\/self\/(status|io)/, /zstdLoaded\(/, /\bmobrIn\b/, /process\.exit\(/];
 
@@ -45,5 +46,12 @@ describe('vitest groups', () => {
     expect(await order()).toEqual([SLOW[0], SLOW[5], 'test/big.test.ts', 'test/tiny.test.ts']);
     for (const [i, f] of ['test/tiny.test.ts', SLOW[5], 'test/big.test.ts', SLOW[0]].entries()) times.set(`p:${f}`, 100 - i);
     expect(await order()).toEqual(['test/tiny.test.ts', SLOW[5], 'test/big.test.ts', SLOW[0]]);
+  });
+
+  it('MOBR_TEST_CPU_LOG reads own and children CPU from a stat line, past a command name with spaces and parentheses', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+    const line = '4242 (node (vitest 1) x) S 1 2 3 0 -1 4194304 10 20 0 0 250 50 1200 300 20 0 11 0';
+    expect(statCpu(line)).toEqual({ own: 3, children: 15 });
+    expect(statCpu(readFileSync('/proc/self/stat', 'utf8')).own).toBeGreaterThan(0);
   });
 });
