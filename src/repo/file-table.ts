@@ -159,7 +159,7 @@ export class FileTable implements ChunkLists {
     if (sorted) return this.trim();
     const order = Array.from({ length: this.length }, (_, k) => k).sort(cmp);
     const t = new FileTable(this.length);
-    for (const k of order) t.push(this.entry(k, false), this.flags[k] & HAS_META ? this.metaBytes.subarray(this.metaAt[k], this.metaEnd[k]) : undefined);
+    for (const k of order) t.push(this.entry(k, false), this.rawMeta(k));
     return t.trim();
   }
 
@@ -190,9 +190,14 @@ export class FileTable implements ChunkLists {
   sha256(k: number): Uint8Array | undefined {
     return this.flags[k] & HAS_SHA ? this.shas.subarray(32 * k, 32 * k + 32) : undefined;
   }
+  /** Row k's meta as the msgpack bytes kept (a view; a manifest row's `x` as written), or undefined. */
+  rawMeta(k: number): Uint8Array | undefined {
+    return this.flags[k] & HAS_META ? this.metaBytes.subarray(this.metaAt[k], this.metaEnd[k]) : undefined;
+  }
   /** Row k's meta, decoded now (a new object each call). */
   meta(k: number): Record<string, string> | undefined {
-    return this.flags[k] & HAS_META ? (decode(this.metaBytes.subarray(this.metaAt[k], this.metaEnd[k])) as Record<string, string>) : undefined;
+    const raw = this.rawMeta(k);
+    return raw && (decode(raw) as Record<string, string>);
   }
   chunkCount(k: number): number {
     return this.ends[k] - this.starts[k];

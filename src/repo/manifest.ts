@@ -7,7 +7,8 @@
 import { MobrError } from '../errors.js';
 import { checkBackupId } from './backup-id.js';
 import { FRAME, openSealed, sealFramed, undecodable, type Sealing } from './sealed.js';
-import { encodeWithRows, MsgReader } from '../util/msgpack-rows.js';
+import { Encoder } from '@msgpack/msgpack';
+import { Encoded, encodeWithRows, MsgReader } from '../util/msgpack-rows.js';
 import { decodeName, encodeName, isPlainName, showName } from '../util/names.js';
 import { FileTable, type FileEntry } from './file-table.js';
 
@@ -47,9 +48,32 @@ export function encodeManifest(m: Manifest, sealing?: Sealing): Uint8Array {
   const body: Record<string, unknown> = {};
   for (const k of Object.keys(m)) body[k] = k === 'files' ? undefined : (m as unknown as Record<string, unknown>)[k];
   body.version = version;
-  const row = t ? (k: number) => encodeEntry(t.entry(k)) : (k: number) => encodeEntry(m.files[k]);
+  const row = t ? tableRow(t) : (k: number) => encodeEntry(m.files[k]);
   // a row at a time (src/util/msgpack-rows.ts): the same bytes as encode({ ...m, version, files: rows })
   return sealFramed('M', version, encodeWithRows(body, 'files', t ? t.length : m.files.length, row, FRAME.before, FRAME.after), sealing);
+}
+
+const rowEncoder = new Encoder({ ignoreUndefined: true });
+/** The key `x` (a fixstr of one byte), which a row's meta follows. */
+const META_KEY = Uint8Array.of(0xa1, 0x78);
+
+/**
+ * Row k of a table as its manifest row: the bytes encodeEntry(t.entry(k)) encodes to, but with
+ * the meta (`x`, a row's last key) copied as the msgpack bytes the table keeps, not decoded and
+ * encoded again (issue #22: that was most of writing a small-file backup's manifest). A row
+ * with `pb`/`lb` (after `x`) is encoded from its entry.
+ */
+function tableRow(t: FileTable): (k: number) => unknown {
+  return (k) => {
+    const meta = t.rawMeta(k);
+    const f = t.entry(k, false);
+    if (!meta) return encodeEntry(f);
+    if (!isPlainName(f.path) || (f.target !== undefined && !isPlainName(f.target))) return encodeEntry(t.entry(k));
+    const head = rowEncoder.encodeSharedRef(encodeEntry(f));
+    if ((head[0] & 0xf0) !== 0x80) return encodeEntry(t.entry(k)); // not a fixmap (a row has under 16 keys)
+    head[0]++; // one key more: x
+    return new Encoded(head, META_KEY, meta);
+  };
 }
 
 const rowsNeedNameBytes = (t: FileTable): boolean => {

@@ -31,9 +31,17 @@ class Out {
   }
 }
 
+/** A row already encoded: its parts are written as they are, one after another. */
+export class Encoded {
+  readonly parts: Uint8Array[];
+  constructor(...parts: Uint8Array[]) {
+    this.parts = parts;
+  }
+}
+
 /**
  * `body` encoded as `encode(body, { ignoreUndefined: true })` would, with `body[key]` replaced by
- * `rows` rows, row i made by `row(i)` (encoded, then dropped; each row is made twice: once to
+ * `rows` rows, row i made by `row(i)` (encoded unless it is Encoded already, then dropped; each row is made twice: once to
  * count its bytes, once to copy them). `before`/`after`: free bytes around the result (an
  * envelope's head and tail, filled by the caller).
  */
@@ -47,7 +55,11 @@ export function encodeWithRows(body: Record<string, unknown>, key: string, rows:
       if (k !== key) out.add(enc.encodeSharedRef(body[k]));
       else {
         out.head(0x90, 0xdc, rows);
-        for (let i = 0; i < rows; i++) out.add(enc.encodeSharedRef(row(i)));
+        for (let i = 0; i < rows; i++) {
+          const r = row(i);
+          if (r instanceof Encoded) for (const b of r.parts) out.add(b);
+          else out.add(enc.encodeSharedRef(r));
+        }
       }
     }
     return out;
