@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FsStore } from '../src/store/fs.js';
+import { MemStore } from '../src/store/mem.js';
+import { RepoWriter } from '../src/repo/writer.js';
 import { Repository } from '../src/repo/repository.js';
 import { Ingestor } from '../src/backup/ingest.js';
 import { verifyBackup } from '../src/backup/verify.js';
@@ -75,4 +77,32 @@ describe('RepoWriter with pack buffers filled by workers', () => {
     await expect(ingestor.ingestMany(names, sizes)).rejects.toThrow(`read ${names[20]}`);
     await ingestor.finish();
   }, 60_000);
+});
+
+describe('a pack of small files', () => {
+  it('is stored from its own buffer: the header of 16,384 blobs of 1 KiB fits after them (no copy of the pack)', async () => {
+    const store = new MemStore();
+    const puts: Uint8Array[] = [];
+    const put = store.put.bind(store);
+    store.put = async (key, data, o) => {
+      if (key.startsWith('data/')) puts.push(data);
+      return put(key, data, o);
+    };
+    const repo = await Repository.init(store); // the default 16 MiB packs
+    const w = new RepoWriter(repo);
+    const slot = w.lease();
+    const n = 16_384; // as a filler fills it: up to cutAt, 16 MiB
+    const ids = new Uint8Array(32 * n);
+    for (let i = 0; i < n; i++) new DataView(ids.buffer).setUint32(32 * i, i + 1);
+    const len = 1024;
+    const at = Array.from({ length: n }, (_, i) => i * len);
+    w.record(slot, { ids, offsets: at, lengths: at.map(() => len), storedHashes: ids, codecs: at.map(() => 0), rawLengths: at.map(() => len) });
+    await w.cut(slot);
+    w.release(slot);
+    await w.flush();
+    // (facts, not the 16 MiB arrays: a failure would print them)
+    expect(puts.map((b) => b.length > n * len + n * 40)).toEqual([true]); // the blobs, then a header of ~47 bytes a blob
+    expect(puts[0].buffer instanceof SharedArrayBuffer, 'a view of the pack buffer, not a copy').toBe(true);
+    await repo.close();
+  });
 });
