@@ -228,6 +228,22 @@ describe.each([
     for (const f of chosen) expect(Buffer.compare(await fsp.readFile(path.join(out, f.path)), files.find((x) => x.path === f.path)!.data)).toBe(0);
   }, 120_000);
 
+  it("keeps each ranged read within the store's rangeSize (a local folder's few MiB), and restores the same bytes", async () => {
+    const store = new (class extends RangeCountingStore {
+      override get rangeSize(): number {
+        return 300 * 1024; // above the chunker's 256 KiB maximum, below the 512 KiB packs
+      }
+    })(new FsStore(path.join(work, 'repo')));
+    const repo = await Repository.open(store);
+    const m = await repo.loadManifest('b1');
+    const packs = new Set(m.files.flatMap((f) => Array.from({ length: chunkCount(f) }, (_, i) => repo.location(chunkId(f, i))!.pack)));
+    const out = path.join(work, 'out-ranges');
+    await restoreBackup(repo, m, out, { pool });
+    expect(store.ranges.every((r) => r.length <= 300 * 1024)).toBe(true);
+    expect(store.ranges.length).toBeGreaterThan(packs.size);
+    for (const f of files) expect(Buffer.compare(await fsp.readFile(path.join(out, f.path)), f.data), f.path).toBe(0);
+  }, 120_000);
+
   it('a damaged chunk shared by two files is written to neither; files spread over several packs that use it fail whole; the rest is restored', async () => {
     const dir = path.join(work, 'repo-bad');
     await fsp.cp(path.join(work, 'repo'), dir, { recursive: true });

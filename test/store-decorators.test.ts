@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { MobrError } from '../src/errors.js';
 import { MemStore } from '../src/store/mem.js';
-import { StoreDecorator } from '../src/store/decorator.js';
+import { FolderStore, SignalStore, StoreDecorator } from '../src/store/decorator.js';
 import { RetryStore, TransientError } from '../src/store/retry.js';
 import { CountingStore, noRequests } from '../src/store/count.js';
 import { LimitStore } from '../src/store/limit.js';
+import { FS_RANGE_SIZE, FsStore } from '../src/store/fs.js';
 import type { CallOptions, PutOptions, StoreEntry } from '../src/store/store.js';
 
 const FAST = { tries: 5, baseDelayMs: 1, maxDelayMs: 5 };
@@ -125,6 +126,15 @@ describe('RetryStore', () => {
     const t0 = performance.now();
     await expect(store.get('x', { signal: ac.signal })).rejects.toMatchObject({ code: 'INTERRUPTED' });
     expect(performance.now() - t0, 'stopped by the signal, not at the end of the first 60 s backoff').toBeLessThan(60_000);
+  });
+});
+
+describe('rangeSize', () => {
+  it("a local folder's longest ranged read shows through every decorator; a store without one shows none", () => {
+    const wrap = (s: FsStore | MemStore) => new CountingStore(new RetryStore(new LimitStore(new SignalStore(new FolderStore(s, 'x'), new AbortController().signal), 2)));
+    expect(FS_RANGE_SIZE).toBe(4 * 1024 * 1024);
+    expect(wrap(new FsStore('/nonexistent')).rangeSize).toBe(FS_RANGE_SIZE);
+    expect(wrap(new MemStore()).rangeSize).toBeUndefined();
   });
 });
 

@@ -29,7 +29,7 @@ import { isShared, ReadBuffers } from './read-buffers.js';
 const MiB = 1024 * 1024;
 /** Gaps of up to this many bytes between needed chunks of a pack are read rather than cut around. */
 export const READ_GAP = MiB;
-/** The longest ranged read: a whole 16 MiB pack plus its last chunk fits. */
+/** The longest ranged read: a whole 16 MiB pack plus its last chunk fits (a store may want shorter ones: Store.rangeSize). */
 export const MAX_READ = 32 * MiB;
 /** Files a worker task covers at most (a pack of tiny files is split over several tasks). */
 export const TASK_FILES = 256;
@@ -105,7 +105,12 @@ class PackRestore {
     private readonly h: PackRestoreHooks,
   ) {
     this.source = h.source ?? storeSource(repo);
-    this.buffers = new ReadBuffers(MAX_READ, this.lanes);
+    this.buffers = new ReadBuffers(this.maxRead, this.lanes);
+  }
+
+  /** The longest read planned: the store's own limit where it has one (a local folder's few MiB), else MAX_READ. */
+  private get maxRead(): number {
+    return Math.min(MAX_READ, this.repo.packRangeSize ?? MAX_READ);
   }
 
   /** Reads in flight at once: one a worker thread, and a few read ahead. */
@@ -117,7 +122,7 @@ class PackRestore {
     const { states } = this;
     const t = this.t;
     const lists: ChunkLists = { length: states.length, chunkCount: (j) => t.chunkCount(states[j].k), chunkId: (j, i) => t.chunkId(states[j].k, i) };
-    const plan = planPackReads(lists, (id) => this.repo.location(id), { gap: READ_GAP, maxRead: MAX_READ, maxFiles: taskFiles(this.pool) });
+    const plan = planPackReads(lists, (id) => this.repo.location(id), { gap: READ_GAP, maxRead: this.maxRead, maxFiles: taskFiles(this.pool) });
     try {
       plan.missing.forEach((id, k) => this.fail(k, new MobrError('NOT_FOUND', `chunk ${toHex(id).slice(0, 16)} is missing from the repository`)));
       states.forEach((s, k) => (s.tasksLeft = plan.tasksOf[k]));

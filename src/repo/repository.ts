@@ -266,6 +266,11 @@ export class Repository {
     return this.store.get(packKey(packId), { into });
   }
 
+  /** The longest ranged pack read worth making where the store has one (Store.rangeSize: a local folder's few MiB). */
+  get packRangeSize(): number | undefined {
+    return this.store.rangeSize;
+  }
+
   /** `length` stored bytes of pack `packId` from `offset` (read into `into` where the store can: RangeOptions). */
   readPackRange(packId: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     return this.store.getRange(packKey(packId), offset, length, into && { into });

@@ -14,6 +14,10 @@ export class StoreDecorator<S extends Store = Store> implements Store {
     return this.inner.location;
   }
 
+  get rangeSize(): number | undefined {
+    return this.inner.rangeSize;
+  }
+
   /** The counters of the store underneath (S3 request counts, for the summary). */
   get stats(): unknown {
     return (this.inner as { stats?: unknown }).stats;

@@ -14,9 +14,13 @@ import { bestEffort, ignoreMissing } from '../util/best-effort.js';
 
 const TMP_MARK = '.tmp-';
 
+/** A local folder's longest ranged read (Store.rangeSize): a few MiB a call cost no more to read than a whole pack. */
+export const FS_RANGE_SIZE = 4 * 1024 * 1024;
+
 export class FsStore implements Store {
   readonly root: string;
   readonly location: string;
+  readonly rangeSize = FS_RANGE_SIZE;
   private readonly madeDirs = new Set<string>();
 
   constructor(root: string) {

@@ -61,6 +61,12 @@ export interface PutOptions extends CallOptions {
 export interface Store {
   /** A description for messages, never containing secrets ("filesystem /backups/x"). */
   readonly location: string;
+  /**
+   * The longest ranged read worth making, in bytes, where the store has one: a local folder reads
+   * as fast in a few MiB a call (and a reader then holds fewer bytes in flight); unset, a reader
+   * makes as few requests as it can (a network store: one GET per pack).
+   */
+  readonly rangeSize?: number;
   get(key: string, o?: GetOptions): Promise<Uint8Array>;
   getRange(key: string, offset: number, length: number, o?: RangeOptions): Promise<Uint8Array>;
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
