@@ -28,9 +28,26 @@ export function validateChunker(p: ChunkerParams): void {
   }
 }
 
-/** Incremental chunker: push blocks, receive whole chunks (fresh, unshared ArrayBuffers). */
+/**
+ * Where a chunker's bytes live. `chunk(n)`: the memory of a finished chunk of n bytes (fresh, or
+ * a slice of memory the caller recycles once the chunk is used); `carry`: the one buffer the
+ * bytes of an unfinished chunk wait in between blocks (grown when too small), so no block is
+ * referenced after push() returns and the caller may read the next block into the same memory.
+ */
+export interface ChunkMemory {
+  chunk(n: number): Uint8Array;
+  carry: Uint8Array;
+}
+
+/** Fresh memory for every chunk, and a carry buffer of the chunker's own. */
+const freshMemory = (): ChunkMemory => ({ chunk: (n) => new Uint8Array(n), carry: new Uint8Array(0) });
+
+/**
+ * Incremental chunker: push blocks, receive whole chunks (each a copy: no chunk shares memory
+ * with a block). A block may be reused by the caller as soon as push() returns.
+ */
 export class FastCDC {
-  private parts: Uint8Array[] = [];
+  /** Bytes of the unfinished chunk, at the start of mem.carry. */
   private len = 0;
   private h = 0;
   private readonly maskS: number;
@@ -40,6 +57,7 @@ export class FastCDC {
   constructor(
     private readonly p: ChunkerParams = DEFAULT_CHUNKER,
     private readonly scanner: GearScanner = defaultScanner(),
+    private readonly mem: ChunkMemory = freshMemory(),
   ) {
     validateChunker(p);
     const bits = Math.log2(p.avg);
@@ -47,7 +65,7 @@ export class FastCDC {
     this.maskL = highMask(bits - 2);
   }
 
-  /** Feeds one block; returns the chunks it completed. The block must not be reused by the caller. */
+  /** Feeds one block; returns the chunks it completed. The chunker keeps no reference to the block. */
   push(block: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
     const { min, avg, max } = this.p;
@@ -83,14 +101,11 @@ export class FastCDC {
         }
       }
       if (cut < 0) {
-        this.parts.push(block.subarray(off));
-        this.len += n - off;
+        this.keep(block.subarray(off));
         this.h = h;
         return out;
       }
-      this.parts.push(block.subarray(off, cut));
-      this.len += cut - off;
-      out.push(this.take());
+      out.push(this.take(block.subarray(off, cut)));
       off = cut;
     }
     return out;
@@ -98,23 +113,26 @@ export class FastCDC {
 
   /** Ends the stream; returns the last chunk, if any bytes remain. */
   finish(): Uint8Array[] {
-    return this.len > 0 ? [this.take()] : [];
+    return this.len > 0 ? [this.take(new Uint8Array(0))] : [];
   }
 
-  private take(): Uint8Array {
-    const parts = this.parts;
-    let chunk: Uint8Array;
-    if (parts.length === 1 && parts[0].byteOffset === 0 && parts[0].byteLength === parts[0].buffer.byteLength) {
-      chunk = parts[0];
-    } else {
-      chunk = new Uint8Array(this.len);
-      let o = 0;
-      for (const p of parts) {
-        chunk.set(p, o);
-        o += p.length;
-      }
+  /** Appends the block's unfinished tail to the carry buffer (grown to the next power of two, at most `max`). */
+  private keep(tail: Uint8Array): void {
+    const need = this.len + tail.length;
+    if (need > this.mem.carry.length) {
+      const grown = new Uint8Array(Math.max(need, Math.min(this.p.max, 2 ** Math.ceil(Math.log2(need)))));
+      grown.set(this.mem.carry.subarray(0, this.len));
+      this.mem.carry = grown;
     }
-    this.parts = [];
+    this.mem.carry.set(tail, this.len);
+    this.len = need;
+  }
+
+  /** The chunk of the carried bytes and `last` (the rest of it, in the current block). */
+  private take(last: Uint8Array): Uint8Array {
+    const chunk = this.mem.chunk(this.len + last.length);
+    if (this.len > 0) chunk.set(this.mem.carry.subarray(0, this.len));
+    chunk.set(last, this.len);
     this.len = 0;
     this.h = 0;
     return chunk;

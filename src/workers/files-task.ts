@@ -15,6 +15,7 @@ import { FastCDC } from '../chunk/fastcdc.js';
 import { defaultScanner } from '../chunk/scanner.js';
 import { chunkIdOf, packBlob } from '../crypto/blob.js';
 import type { Crypt } from '../crypto/crypt.js';
+import { endTaskMemory, taskMemory, type TaskMemory } from './chunk-ring.js';
 import { fsPath } from '../util/names.js';
 import type { AckMessage, DataMessage, FileResult, FilesResult, FilesTask, IdsMessage, WantMessage } from './tasks.js';
 
@@ -26,6 +27,11 @@ const BATCH_CHUNKS = 1024;
 const PROBE = 64 * 1024;
 const MAX_PENDING = 3;
 const MAX_UNACKED = 2;
+/**
+ * A task's chunk ring (chunk-ring.ts): the batches awaiting an answer (MAX_PENDING), the one
+ * being stored and the one being filled, each up to BATCH_BYTES and one more chunk, fit in it.
+ */
+const RING_BYTES = 16 * 1024 * 1024;
 /** Files up to this size are opened and read ahead, up to READ_AHEAD files past the current one. */
 const SMALL_FILE = 64 * 1024;
 const READ_AHEAD = 16;
@@ -69,6 +75,8 @@ interface Batch {
   chunks: Uint8Array[];
   ids: Uint8Array[];
   want?: boolean[];
+  /** The ring's mark after this batch's chunks: released once the batch is stored. */
+  mark: number;
 }
 
 /** The main thread stopped the task (it failed, or was told to stop): the result is ignored. */
@@ -88,6 +96,8 @@ class FilesJob {
   private used: number;
   private readonly probe = new Uint8Array(PROBE);
   private readonly ahead: ReadAhead;
+  /** Chunks and read blocks in recycled memory, not fresh buffers V8 frees late. */
+  private readonly mem: TaskMemory = taskMemory(RING_BYTES, READ_BLOCK);
 
   constructor(
     private readonly t: FilesTask,
@@ -129,13 +139,14 @@ class FilesJob {
     } finally {
       this.t.port.close();
       await this.ahead.closeAll();
+      endTaskMemory(this.mem);
     }
   }
 
   private async readFile(i: number): Promise<FileResult> {
     const expected = this.t.sizes[i] ?? 0;
     const sha = createHash('sha256');
-    const cdc = new FastCDC(this.t.chunker, defaultScanner(this.crypt?.gear));
+    const cdc = new FastCDC(this.t.chunker, defaultScanner(this.crypt?.gear), this.mem.ring);
     let chunks = 0;
     let size = 0;
     const ahead = this.ahead.take(i);
@@ -153,7 +164,7 @@ class FilesJob {
         next = undefined;
         if (!block || block.length === 0) break;
         size += block.length;
-        if (expected - size > 0) next = readAsync(opened.fd, Math.min(READ_BLOCK, expected - size), size);
+        if (expected - size > 0) next = readAsync(opened.fd, this.mem.block(Math.min(READ_BLOCK, expected - size)), size);
         sha.update(block);
         const cs = cdc.push(block);
         chunks += cs.length;
@@ -189,10 +200,10 @@ class FilesJob {
     return opened;
   }
 
-  /** The block at `pos` (a fresh buffer, which the chunker keeps), or undefined at the end. */
+  /** The block at `pos` (a recycled read block: the chunker copies what it keeps), or undefined at the end. */
   private read(fd: number, want: number, pos: number): Uint8Array | undefined {
     if (want > 0) {
-      const buf = new Uint8Array(Math.min(READ_BLOCK, want));
+      const buf = this.mem.block(Math.min(READ_BLOCK, want));
       const n = readSync(fd, buf, 0, buf.length, pos);
       return n === 0 ? undefined : buf.subarray(0, n);
     }
@@ -212,7 +223,7 @@ class FilesJob {
   private send(): void {
     if (this.batch.length === 0) return;
     const ids = this.batch.map((c) => chunkIdOf(this.crypt, c));
-    this.pending.push({ chunks: this.batch, ids });
+    this.pending.push({ chunks: this.batch, ids, mark: this.mem.ring.mark() });
     const m: IdsMessage = { t: 'ids', ids: packIds(ids), sizes: this.batch.map((c) => c.length) };
     this.t.port.postMessage(m);
     this.batch = [];
@@ -227,6 +238,7 @@ class FilesJob {
         const b = this.pending.shift()!;
         this.answered--;
         await this.store(b);
+        this.mem.ring.release(b.mark); // its chunks are in the pack (or not wanted): their memory is free
         continue;
       }
       if (ready()) return;
@@ -369,10 +381,9 @@ class ReadAhead {
   }
 }
 
-function readAsync(fd: number, length: number, pos: number): Promise<Uint8Array | undefined> {
+function readAsync(fd: number, buf: Uint8Array, pos: number): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
-    const buf = new Uint8Array(length);
-    read(fd, buf, 0, length, pos, (e, n) => (e ? reject(e) : resolve(n === 0 ? undefined : buf.subarray(0, n))));
+    read(fd, buf, 0, buf.length, pos, (e, n) => (e ? reject(e) : resolve(n === 0 ? undefined : buf.subarray(0, n))));
   });
 }
 
