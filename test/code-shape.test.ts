@@ -115,7 +115,6 @@ const LONG_LINES = new Map<string, number>([
   ['src/util/output-path.ts', 2],
   ['src/util/process.ts', 1],
   ['src/workers/files-task.ts', 1],
-  ['src/workers/pack-check.ts', 1],
   ['src/workers/pack-writes.ts', 1],
   ['src/workers/pool.ts', 1],
 ]);

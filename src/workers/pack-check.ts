@@ -35,34 +35,60 @@ export function packCheck(t: PackCheckTask, crypt: Crypt | undefined): unknown {
     }
     return p;
   };
+  // a chunk is let go after its last file: a task's decoded chunks are not all kept to its end
+  const left = new Uint32Array(t.offsets.length);
+  for (const f of t.files) for (const j of f.blobs) left[j]++;
+  const used = (j: number) => {
+    if (--left[j] === 0) plain[j] = undefined;
+  };
   const sent: Uint8Array[] = [];
   for (const f of t.files) {
-    const chunks = f.blobs.map(chunk);
-    const bad = chunks.findIndex((c) => typeof c === 'string');
-    if (bad >= 0) {
-      out.files.push({ problem: chunks[bad] as string, chunk: f.blobs[bad] });
-      continue;
-    }
-    const cs = chunks as Uint8Array[];
     if (!f.whole) {
-      // decoded chunks own their buffers; chunks stored as is are views of the task's own data:
-      // all are handed over (each buffer once), none copied
-      sent.push(...cs);
-      out.files.push({ plain: cs });
+      const chunks = f.blobs.map(chunk);
+      const bad = chunks.findIndex((c) => typeof c === 'string');
+      if (bad >= 0) out.files.push({ problem: chunks[bad] as string, chunk: f.blobs[bad] });
+      else {
+        // decoded chunks own their buffers; chunks stored as is are views of the task's own data:
+        // all are handed over (each buffer once), none copied
+        sent.push(...(chunks as Uint8Array[]));
+        out.files.push({ plain: chunks as Uint8Array[] });
+        f.blobs.forEach(used);
+      }
       continue;
     }
-    const size = cs.reduce((s, c) => s + c.length, 0);
-    if (size !== f.whole.size) out.files.push({ problem: `size ${size} differs from the recorded ${f.whole.size}` });
-    else if (f.whole.sha !== undefined && !equalBytes(sha256Of(cs), t.sha256s.subarray(f.whole.sha * 32, f.whole.sha * 32 + 32))) out.files.push({ problem: 'sha256 mismatch' });
-    else out.files.push(null);
+    out.files.push(wholeFile(f.blobs, f.whole, t.sha256s, chunk, used));
   }
   return moved(out, sent, 0);
 }
 
-/** SHA-256 of the chunks in order (one chunk, most small files: one call, no hasher object). */
-function sha256Of(cs: Uint8Array[]): Uint8Array {
-  if (cs.length === 1) return hash('sha256', cs[0], 'buffer');
-  const h = createHash('sha256');
-  for (const c of cs) h.update(c);
-  return h.digest();
+/**
+ * A file whose chunks all lie in this task, its chunks hashed in order as they are decoded (each
+ * let go by `used` when its last file is done with it): null when its size and SHA-256 match.
+ */
+function wholeFile(
+  blobs: number[],
+  want: { size: number; sha?: number },
+  sha256s: Uint8Array,
+  chunk: (j: number) => Uint8Array | string,
+  used: (j: number) => void,
+): PackCheckResult['files'][number] {
+  const one = blobs.length === 1;
+  const h = one ? undefined : createHash('sha256');
+  let size = 0;
+  let digest: Uint8Array | undefined;
+  for (let i = 0; i < blobs.length; i++) {
+    const c = chunk(blobs[i]);
+    if (typeof c === 'string') return { problem: c, chunk: blobs[i] };
+    size += c.length;
+    if (want.sha !== undefined) {
+      if (one) digest = hash('sha256', c, 'buffer');
+      else h!.update(c);
+    }
+    used(blobs[i]);
+  }
+  // a chunk after a bad one is not decoded: the first bad chunk is the problem, as before
+  if (size !== want.size) return { problem: `size ${size} differs from the recorded ${want.size}` };
+  if (want.sha === undefined) return null;
+  digest ??= h!.digest();
+  return equalBytes(digest, sha256s.subarray(want.sha * 32, want.sha * 32 + 32)) ? null : { problem: 'sha256 mismatch' };
 }
