@@ -19,6 +19,7 @@ import { FolderStore, SignalStore } from '../store/decorator.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { bestEffort } from '../util/best-effort.js';
+import { PACK_UPLOADS } from '../util/concurrency.js';
 import { acquireLock, lockNotice, releaseOrWarn, withExclusiveLock, withSharedLock, type LockOptions, type RepoLock } from './lock.js';
 import { ownTable, type FileEntry, type Manifest } from './manifest.js';
 import type { FileTable } from './file-table.js';
@@ -85,7 +86,7 @@ export class WriteSession extends LockedSession {
 
   /** A pack writer for this session; its uploads stop when the lock is lost. */
   writer(): RepoWriter {
-    const w = new RepoWriter(this.repo, 2, this.lock.signal);
+    const w = new RepoWriter(this.repo, PACK_UPLOADS, this.lock.signal);
     this.writers.push(w);
     return w;
   }

@@ -11,6 +11,7 @@ import type { Repository } from './repository.js';
 import { sealPack, type BlobEntry } from './pack.js';
 import type { PackRecord } from './index-file.js';
 import { packKey } from './keys.js';
+import { PACK_UPLOADS } from '../util/concurrency.js';
 
 const INDEX_EVERY = 32;
 /**
@@ -72,7 +73,7 @@ export class RepoWriter {
 
   constructor(
     private readonly repo: Repository,
-    private readonly maxUploads = 2,
+    private readonly maxUploads = PACK_UPLOADS,
     /** Aborts the uploads in flight (a write session's lock signal: a lost lock stops them). */
     private readonly signal?: AbortSignal,
   ) {
