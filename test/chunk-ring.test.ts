@@ -109,7 +109,7 @@ describe('a files task in recycled memory', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mobr-ring-'));
     const pool = new WorkerPool(1, { inline: true }); // the task in this thread: same code as a worker's, no start-up
     try {
-      // 24 MiB: past the 16 MiB ring's end (it laps), each 2 MiB block read 6 times
+      // 24 MiB: the 4 MiB ring laps, each 2 MiB block is read 6 times
       const data = new Uint8Array(24 * 1024 * 1024);
       randomFillSync(data);
       const file = path.join(dir, 'big');

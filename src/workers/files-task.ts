@@ -28,10 +28,12 @@ const PROBE = 64 * 1024;
 const MAX_PENDING = 3;
 const MAX_UNACKED = 2;
 /**
- * A task's chunk ring (chunk-ring.ts): the batches awaiting an answer (MAX_PENDING), the one
- * being stored and the one being filled, each up to BATCH_BYTES and one more chunk, fit in it.
+ * A task's chunk ring (chunk-ring.ts). Smaller than the chunks in flight (up to MAX_PENDING
+ * batches of BATCH_BYTES and one more chunk each): the ring is resident for good, while what
+ * overflows it is fresh memory that V8 frees later. Measured on a 2 GiB tree with two workers:
+ * peak RSS 260 MiB with 4 MiB, 270-274 with 6, 282 with 8, 298-308 with 16, at equal CPU.
  */
-const RING_BYTES = 16 * 1024 * 1024;
+const RING_BYTES = 4 * 1024 * 1024;
 /** Files up to this size are opened and read ahead, up to READ_AHEAD files past the current one. */
 const SMALL_FILE = 64 * 1024;
 const READ_AHEAD = 16;
