@@ -3,12 +3,14 @@
  * (shared memory). Packs come out whole and sound whatever the interleaving of fillers, and the
  * number of buffers a session makes is bounded by its fillers and uploads, not by its size.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FsStore } from '../src/store/fs.js';
 import { MemStore } from '../src/store/mem.js';
 import { RepoWriter } from '../src/repo/writer.js';
+import { FastCDC } from '../src/chunk/fastcdc.js';
+import { blake3 } from '../src/hash/blake3.js';
 import { Repository } from '../src/repo/repository.js';
 import { Ingestor } from '../src/backup/ingest.js';
 import { verifyBackup } from '../src/backup/verify.js';
@@ -104,5 +106,30 @@ describe('a pack of small files', () => {
     expect(puts.map((b) => b.length > n * len + n * 40)).toEqual([true]); // the blobs, then a header of ~47 bytes a blob
     expect(puts[0].buffer instanceof SharedArrayBuffer, 'a view of the pack buffer, not a copy').toBe(true);
     await repo.close();
+  });
+});
+
+describe('small files read whole', () => {
+  it('are one chunk each, id the BLAKE3 of the bytes, with no chunker run on them (FastCDC.push only for the file past min)', async () => {
+    const repo = await Repository.init(new FsStore(path.join(work, 'repo-small')), SMALL); // min 4 KiB
+    const sizes = [0, 1, 100, 2000, 4095, 10_000];
+    const names = sizes.map((_, i) => path.join(work, 'src', `small${i}`));
+    const data = sizes.map((n, i) => pseudoRandom(i + 100, n));
+    await Promise.all(names.map((f, i) => fsp.writeFile(f, data[i])));
+    const inline = new WorkerPool(1, { inline: true }); // the chunker runs in this thread, where the spy sees it
+    const push = vi.spyOn(FastCDC.prototype, 'push');
+    try {
+      const ingestor = new Ingestor(repo, inline);
+      const got = await ingestor.ingestMany(names, sizes);
+      await ingestor.finish();
+      expect(push).toHaveBeenCalledTimes(1); // the 10,000-byte file only
+      got.slice(0, 5).forEach((g, i) => expect(Buffer.from(g.chunks).equals(sizes[i] === 0 ? Buffer.alloc(0) : Buffer.from(blake3(data[i]))), `file of ${sizes[i]} bytes`).toBe(true));
+      expect(got[5].chunks.length / 32).toBeGreaterThanOrEqual(1);
+      for (const g of got) for (let k = 0; k < g.chunks.length; k += 32) expect(repo.location(g.chunks.subarray(k, k + 32))).toBeDefined();
+    } finally {
+      push.mockRestore();
+      await inline.close();
+      await repo.close();
+    }
   });
 });

@@ -148,7 +148,7 @@ class FilesJob {
   private async readFile(i: number): Promise<FileResult> {
     const expected = this.t.sizes[i] ?? 0;
     const sha = createHash('sha256');
-    const cdc = new FastCDC(this.t.chunker, defaultScanner(this.crypt?.gear), this.mem.ring);
+    let cdc: FastCDC | undefined;
     let chunks = 0;
     let size = 0;
     const ahead = this.ahead.take(i);
@@ -168,12 +168,19 @@ class FilesJob {
         size += block.length;
         if (expected - size > 0) next = readAsync(opened.fd, this.mem.block(Math.min(READ_BLOCK, expected - size)), size);
         sha.update(block);
-        const cs = cdc.push(block);
+        if (block === opened.head && opened.whole && block.length < this.t.chunker.min) {
+          // a small file read whole is one chunk, as FastCDC cuts it (never before min), with no
+          // chunker made and no copy of its bytes (issue #22: one of each a file of a small-file backup)
+          this.add([block]);
+          chunks++;
+          break;
+        }
+        const cs = (cdc ??= new FastCDC(this.t.chunker, defaultScanner(this.crypt?.gear), this.mem.ring)).push(block);
         chunks += cs.length;
         this.add(cs);
         if (block === opened.head && opened.whole) break;
       }
-      const last = cdc.finish();
+      const last = cdc?.finish() ?? [];
       chunks += last.length;
       this.add(last);
     } finally {
