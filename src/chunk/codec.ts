@@ -7,7 +7,7 @@
  * are mostly LZ4-compressed already, and zstd on incompressible bytes costs ~200 MB/s for nothing.
  * zstd comes from zstd.ts: a native binding, or WASM where none loads; frames are plain either way.
  */
-import { zstdCompress, zstdCompressedSize, zstdDecoderReady, zstdDecompress, zstdReady } from './zstd.js';
+import { zstdCompressBelow, zstdCompressedSize, zstdDecoderReady, zstdDecompress, zstdReady } from './zstd.js';
 import { MobrError } from '../errors.js';
 
 export const CODEC_NONE = 0;
@@ -36,9 +36,8 @@ export function encodeChunk(plain: Uint8Array, policy: CompressionPolicy): { sto
   if (policy === 'auto' && plain.length > SAMPLE * 2) {
     if (zstdCompressedSize(plain.subarray(0, SAMPLE), 1) > SAMPLE * 0.97) return { stored: plain, codec: CODEC_NONE };
   }
-  const z = zstdCompress(plain, LEVEL);
-  if (z.length >= plain.length) return { stored: plain, codec: CODEC_NONE };
-  return { stored: z, codec: CODEC_ZSTD };
+  const z = zstdCompressBelow(plain, LEVEL, plain.length);
+  return z ? { stored: z, codec: CODEC_ZSTD } : { stored: plain, codec: CODEC_NONE };
 }
 
 export function decodeChunk(stored: Uint8Array, codec: number, rawLength: number): Uint8Array {
