@@ -107,6 +107,21 @@ describe('zstd codec', () => {
     }
   });
 
+  it("the WASM encoder without its heap (compressUsingDict per call) makes the same frames and sizes, and compressBelow's choice", async () => {
+    const plain = await createZstd({ prefer: 'wasm', copyPerCall: true });
+    for (const [seed, size, text] of [[1, 600, false], [2, 600, true], [3, 70_000, false], [4, 70_000, true], [5, 3 << 20, true]] as const) {
+      const d = pseudoRandom(seed, size, text);
+      const f = wasm.compress(d, 3);
+      expect(Buffer.from(plain.compress(d, 3)).equals(Buffer.from(f)), `${size} B`).toBe(true);
+      expect(plain.compressedSize(d, 1)).toBe(wasm.compressedSize(d, 1));
+      for (const z of [plain, wasm]) {
+        const below = z.compressBelow(d, 3, d.length);
+        if (text) expect(Buffer.from(below!).equals(Buffer.from(f))).toBe(true);
+        else expect(below).toBeUndefined();
+      }
+    }
+  });
+
   it('the native encoder hands a chunk under NATIVE_FROM to the reused WASM context (no compressor built per call)', () => {
     for (const [size, text] of [[512, true], [NATIVE_FROM - 1, false], [NATIVE_FROM - 1, true]] as const) {
       const d = pseudoRandom(size, size, text);

@@ -158,10 +158,10 @@ function wasmModule(): WasmModule | undefined {
  * The input and output buffers in the WASM heap are kept too, grown as needed: a size or a frame
  * not kept costs no malloc and no copy out (compressUsingDict does both on every call).
  */
-function wasmEncoder(): ZstdEncoder {
+function wasmEncoder(copyPerCall = false): ZstdEncoder {
   let cctx: number | undefined;
   const noDict = new Uint8Array(0);
-  const m = wasmModule();
+  const m = copyPerCall ? undefined : wasmModule();
   const buf = { src: 0, srcCap: 0, dst: 0, dstCap: 0 };
   /** Compresses `data` into buf.dst; returns the frame's length. */
   const run = (mod: WasmModule, data: Uint8Array, level: number): number => {
@@ -237,9 +237,10 @@ function probe(): Uint8Array {
 /**
  * Makes an encoder: the native one unless `prefer` is 'wasm' (default: MOBR_ZSTD) or the
  * loader finds no binary. A binary that loads but whose frame the WASM decoder does not turn
- * back into the input, or whose header lacks the size, is not used.
+ * back into the input, or whose header lacks the size, is not used. `copyPerCall`: the WASM
+ * encoder as where its heap cannot be reached (compressUsingDict per call; for tests).
  */
-export async function createZstd(o: { prefer?: ZstdBackend; load?: NativeZstdLoader } = {}): Promise<ZstdEncoder> {
+export async function createZstd(o: { prefer?: ZstdBackend; load?: NativeZstdLoader; copyPerCall?: boolean } = {}): Promise<ZstdEncoder> {
   await wasmReady();
   const prefer = o.prefer ?? (process.env.MOBR_ZSTD === 'wasm' ? 'wasm' : 'native');
   const n = prefer === 'native' ? (o.load ? o.load() : loadNativeZstd()) : undefined;
@@ -253,7 +254,7 @@ export async function createZstd(o: { prefer?: ZstdBackend; load?: NativeZstdLoa
       // a binding that throws here is not used
     }
   }
-  return wasmEncoder();
+  return wasmEncoder(o.copyPerCall);
 }
 
 let shared: ZstdEncoder | undefined;
