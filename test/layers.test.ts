@@ -5,7 +5,7 @@
  *  -2  errors.ts                                 typed errors
  *  -1  util/                                     tiny helpers (CSV, names, processes, concurrency, clock)
  *   0  hash/, chunk/, source/                    hashing, chunking, compression, a tree walk
- *   1  store/; MatrixOne's own formats (mo/layout, mo/framing, mo/placement)
+ *   1  store/; MatrixOne's own formats (mo/layout, mo/framing, mo/frame-blocks, mo/placement)
  *  1.5 crypto/      encrypted repositories: master keys, key files (password KDF), sealing, keyed ids, secret gear
  *   2  repo/        the repository: packs, index, manifests, gc, prune, sync, stats
  *   3  workers/     the thread pool (chunk, hash, compress, decode)
@@ -35,7 +35,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { DYNAMIC_OK, importsIn, importsOf, resolve, SRC, sources } from './helpers/src-imports.js';
 
-const MO_FORMATS = new Set(['mo/layout.ts', 'mo/framing.ts', 'mo/placement.ts']);
+const MO_FORMATS = new Set(['mo/layout.ts', 'mo/framing.ts', 'mo/frame-blocks.ts', 'mo/placement.ts']);
 
 function layerOf(rel: string): number {
   if (rel === 'index.ts') return 6;

@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBlake3 } from '../src/hash/blake3.js';
 import { createZstd } from '../src/chunk/zstd.js';
-import { crc32c, crc32cBackend, createCrc32c } from '../src/mo/framing.js';
+import { crc32c, crc32cBackend } from '../src/mo/framing.js';
+import { createCrc32c } from '../src/mo/frame-blocks.js';
 
 describe(`native bindings on Node ${process.version} (N-API ${process.versions.napi})`, () => {
   it('all three load natively on this platform', async () => {

@@ -21,7 +21,7 @@ import { mapLimit, RESTORE_READ_AHEAD } from '../util/concurrency.js';
 import { bestEffort } from '../util/best-effort.js';
 import { fsPath, showName } from '../util/names.js';
 import type { WorkerPool } from '../workers/pool.js';
-import type { FinishFile, PackFile, FileProblem } from '../workers/tasks.js';
+import type { FinishFile, PackFile, FileProblem, WholeEncoding } from '../workers/tasks.js';
 import type { SafeRoot } from './paths.js';
 import { owned, storeSource, type RangeSource } from './reader.js';
 import { isShared, ReadBuffers } from './read-buffers.js';
@@ -47,6 +47,8 @@ export interface PackRestoreHooks {
   progress: (bytes: number, files: number) => void;
   /** Where the ranges come from (default: the repository's store). */
   source?: RangeSource;
+  /** How a file (its row) is written when not as its plain bytes: at most one chunk (restoreBackup sees to it). */
+  encoding?: (k: number) => WholeEncoding | undefined;
 }
 
 class FileState {
@@ -223,6 +225,8 @@ class PackRestore {
       const file: PackFile = { tmp: s.tmp, ...inFileOrder(e) };
       if (s.tasksLeft === 1 && s.created === undefined) {
         file.whole = this.placed(s, shas);
+        const encoding = this.h.encoding?.(s.k);
+        if (encoding !== undefined) file.whole.encoding = encoding;
       } else {
         if (!(await this.create(k)) || s.failed) continue;
       }
@@ -233,7 +237,7 @@ class PackRestore {
   }
 
   /** Where a file goes and what it must be (its SHA-256 added to `shas`, its place there given). */
-  private placed(s: FileState, shas: Uint8Array[]): { target: string; size: number; mode: number; mtimeMs: number; sha?: number } {
+  private placed(s: FileState, shas: Uint8Array[]): FinishFile {
     const sha = this.t.sha256(s.k);
     return { target: s.target, size: this.t.size(s.k), mode: this.t.mode(s.k), mtimeMs: this.t.mtimeMs(s.k), sha: sha ? shas.push(sha) - 1 : undefined };
   }

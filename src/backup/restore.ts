@@ -15,6 +15,7 @@ import { fileTable, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { FileTable } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
 import { jobPool, restoreWork, type WorkerPool } from '../workers/pool.js';
+import type { WholeEncoding } from '../workers/tasks.js';
 import { equalBytes } from '../util/bytes.js';
 import { fsPath, showName } from '../util/names.js';
 import { SafeRoot, assertSafeRelPath, makeDirs } from './paths.js';
@@ -58,7 +59,13 @@ export interface RestoreOptions {
   };
 }
 
-type Encoding = (plain: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
+/**
+ * How a file's plain bytes become the bytes written. `whole`, where set, names the same encoding
+ * as the restore's workers apply it to a file in one piece (WholeEncoding): a file of at most one
+ * chunk is then restored by pack like any other, not streamed on its own (issue #22: MatrixOne's
+ * DISK layout frames every file).
+ */
+export type Encoding = ((plain: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) & { whole?: WholeEncoding };
 
 /** Errors after which no other file can do better: stop every lane. */
 const FATAL_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
@@ -115,12 +122,18 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
       if (isFatal(e)) throw e;
       failures.push({ rel, error: e });
     };
-    // Files stored as their plain bytes from this repository are restored by pack; the others
-    // (a caller's reader or encoding) stream one by one.
-    const { byPack, streamed } = split(files, (i) => (read ? false : encodeOf(ks[i]) === undefined));
+    // Files from this repository stored as their plain bytes, or of at most one chunk in an
+    // encoding the workers know, are restored by pack; the others (a caller's reader, another
+    // encoding) stream one by one.
+    const wholeEncoding = (k: number): WholeEncoding | undefined | false => {
+      const e = encodeOf(k);
+      return e === undefined ? undefined : e.whole !== undefined && t.chunkCount(k) <= 1 ? e.whole : false;
+    };
+    const { byPack, streamed } = split(files, (i) => !read && wholeEncoding(ks[i]) !== false);
     if (byPack.length > 0) {
       await restoreByPack(repo!, pool!, t, byPack.map((i) => ks[i]), byPack.map((i) => rels[i]), {
         safe,
+        encoding: (k) => wholeEncoding(k) || undefined,
         signal: o.signal,
         onFile,
         failed,

@@ -4,41 +4,12 @@
  * little-endian CRC-32C (Castagnoli) of the block's data followed by up to 2044 data bytes; the
  * last block may be short. The DISK backend frames every file of `mo-data/shared`, `mo-data/local`
  * and of a FILESYSTEM backup target (tae/, hakeeper/); DISK-V2 keeps raw files.
- *
- * CRC-32C comes from `@node-rs/crc32` (a prebuilt N-API binding, ~10x a table loop in JS), or,
- * where no binary loads for the platform (or MOBR_CRC32C=wasm), from hash-wasm's CRC-32 with the
- * Castagnoli polynomial.
+ * The block format and the CRC-32C loader are in frame-blocks.ts (no start-up work there, for the
+ * worker threads); this module picks this process's CRC-32C once, at load.
  */
 import { promises as fsp } from 'node:fs';
 import { MobrError } from '../errors.js';
-import { loadBinding } from '../util/native.js';
-
-type Crc32cBackend = 'native' | 'wasm';
-type Crc32c = (data: Uint8Array) => number;
-interface NativeCrc32 {
-  crc32c(input: Uint8Array): number;
-}
-
-/** crc32c("123456789"), the check value of CRC-32C. */
-const CHECK = 0xe3069283;
-const CASTAGNOLI = 0x82f63b78;
-
-/**
- * The CRC-32C function: the binding unless `prefer` is 'wasm' (default: MOBR_CRC32C) or `load`
- * finds none, or the one it finds fails the check value.
- */
-export async function createCrc32c(o: { prefer?: Crc32cBackend; load?: () => NativeCrc32 | undefined } = {}): Promise<{ backend: Crc32cBackend; crc32c: Crc32c }> {
-  const prefer = o.prefer ?? (process.env.MOBR_CRC32C === 'wasm' ? 'wasm' : 'native');
-  const n = prefer === 'native' ? (o.load ?? (() => loadBinding<NativeCrc32>('@node-rs/crc32', '@node-rs/crc32')))() : undefined;
-  if (n) {
-    const native: Crc32c = (data) => n.crc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) >>> 0;
-    if (native(Buffer.from('123456789')) === CHECK) return { backend: 'native', crc32c: native };
-  }
-  const { createCRC32 } = await import('hash-wasm'); // loaded only where the fallback is used
-  const h = await createCRC32(CASTAGNOLI);
-  const wasm: Crc32c = (data) => Buffer.from(h.init().update(data).digest('binary')).readUInt32BE(0);
-  return { backend: 'wasm', crc32c: wasm };
-}
+import { createCrc32c, FRAME_BLOCK, FRAME_PAYLOAD, frameWith, type Crc32c, type Crc32cBackend } from './frame-blocks.js';
 
 const chosen = await createCrc32c();
 /** Which CRC-32C this process uses. */
@@ -47,21 +18,8 @@ export const crc32cBackend: Crc32cBackend = chosen.backend;
 /** CRC-32C (Castagnoli) of data; crc32c("123456789") = 0xe3069283. */
 export const crc32c: Crc32c = chosen.crc32c;
 
-/** LocalFS blocks (pkg/fileservice/file_with_checksum.go): crc32c LE (4) + up to 2044 bytes. */
-const FRAME_BLOCK = 2048;
-const FRAME_PAYLOAD = FRAME_BLOCK - 4;
-
 /** Frames raw content the way LocalFS stores it. */
-export function frame(data: Uint8Array): Buffer {
-  const blocks = Math.ceil(data.length / FRAME_PAYLOAD);
-  const out = Buffer.alloc(data.length + blocks * 4);
-  for (let b = 0; b < blocks; b++) {
-    const piece = data.subarray(b * FRAME_PAYLOAD, Math.min(data.length, (b + 1) * FRAME_PAYLOAD));
-    out.writeUInt32LE(crc32c(piece), b * FRAME_BLOCK);
-    out.set(piece, b * FRAME_BLOCK + 4);
-  }
-  return out;
-}
+export const frame = (data: Uint8Array): Buffer => frameWith(crc32c, data);
 
 /** The raw content of a LocalFS-framed file; CORRUPT naming `what` if a block's CRC fails. */
 export function unframe(data: Uint8Array, what: string): Buffer {

@@ -18,7 +18,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MobrError, withContext } from '../errors.js';
 import { ignoreMissing } from '../util/best-effort.js';
-import { restoreBackup, type RestoreProgress } from '../backup/restore.js';
+import { restoreBackup, type Encoding, type RestoreProgress } from '../backup/restore.js';
 import { readFileChunks } from '../backup/reader.js';
 import { assertSafeRelPath } from '../backup/paths.js';
 import { fileTable, type FileEntry, type Manifest } from '../repo/manifest.js';
@@ -61,6 +61,12 @@ interface MoRestoreResult extends RestoreProgress {
   /** The TAE files restored, in the manifest's (path) order, as onFile shows them; made when asked. */
   taeShown: () => Iterable<{ from: string; to: string }>;
 }
+
+/**
+ * LocalFS framing as a restore encoding: streamed for a file of several chunks, and applied by
+ * the restore's workers to a one-chunk file restored by pack (most TAE objects of a DISK cluster).
+ */
+const LOCALFS: Encoding = Object.assign((plain: AsyncIterable<Uint8Array>) => frameStream(plain), { whole: 'localfs' as const });
 
 /** Files that describe a server backup rather than hold the cluster's data. */
 export const DESCRIPTIVE = new Set(['tae/tae_list', 'tae/tae_sum', 'mo_meta', 'backup_meta']);
@@ -123,7 +129,7 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
         read: o.read,
         byRow: {
           path: (k) => (group[k] === i + 1 ? path.relative(r, place(k)!.abs).split(path.sep).join('/') : undefined),
-          encode: (k) => (place(k)!.framed ? frameStream : undefined),
+          encode: (k) => (place(k)!.framed ? LOCALFS : undefined),
           onFile: o.onFile && ((k) => o.onFile!(t.path(k), shown(place(k)!))),
         },
         onProgress: (pr) => o.onProgress?.({ bytes: total.bytes + pr.bytes, totalBytes: total.totalBytes + pr.totalBytes, files: total.files + pr.files, totalFiles: total.totalFiles + pr.totalFiles }),

@@ -8,7 +8,7 @@ import { openChunk } from '../crypto/blob.js';
 import { cryptFor, type Crypt } from '../crypto/crypt.js';
 import type { MasterKey } from '../crypto/master.js';
 import { moved } from './transfer.js';
-import { finishFiles, packWrites } from './pack-writes.js';
+import { encodersFor, finishFiles, packWrites } from './pack-writes.js';
 import { packCheck } from './pack-check.js';
 import { filesTask } from './files-task.js';
 import { defaultScanner } from '../chunk/scanner.js';
@@ -64,7 +64,7 @@ export default async function run(t: Task): Promise<unknown> {
       return decodeTask(t);
     case 'packWrites':
       await Promise.all([decoderReady(t.codecs), blake3Ready()]);
-      return packWrites(t, await cryptOf(t.keys));
+      return packWrites(t, await cryptOf(t.keys), await encodersFor(t));
     case 'finishFiles':
       return finishFiles(t);
     case 'packCheck':

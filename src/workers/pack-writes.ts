@@ -9,8 +9,9 @@ import { createHash, hash } from 'node:crypto';
 import { equalBytes } from '../util/bytes.js';
 import { fsPath } from '../util/names.js';
 import { idsOf, verifiedBlob } from './blob-slices.js';
-import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, FileProblem } from './tasks.js';
+import type { FinishFile, FinishFilesTask, PackFile, PackWritesTask, FileProblem, WholeEncoding } from './tasks.js';
 import type { Crypt } from '../crypto/crypt.js';
+import { createCrc32c, frameWith, type Crc32c } from '../mo/frame-blocks.js';
 
 const READ_BACK = 1024 * 1024;
 
@@ -18,7 +19,20 @@ const READ_BACK = 1024 * 1024;
 export const utimeSeconds = (ms: number): number => (ms + 0.5) / 1000;
 
 /** Per file of the task: null when its chunks here are written (and, if whole, it is in place). */
-export function packWrites(t: PackWritesTask, crypt: Crypt | undefined): FileProblem[] {
+/** The whole-file encodings a task's files ask for (loaded by the caller: LocalFS framing loads its CRC-32C binding). */
+export type Encoders = Partial<Record<WholeEncoding, (plain: Uint8Array) => Uint8Array>>;
+
+/** This thread's CRC-32C, loaded by the first task that frames a file. */
+let crc32c: Promise<Crc32c> | undefined;
+
+/** The encoders task `t` needs, loaded (none for a task of plain files). */
+export async function encodersFor(t: PackWritesTask): Promise<Encoders> {
+  if (!t.files.some((f) => f.whole?.encoding === 'localfs')) return {};
+  const crc = await (crc32c ??= createCrc32c().then((c) => c.crc32c));
+  return { localfs: (plain) => frameWith(crc, plain) };
+}
+
+export function packWrites(t: PackWritesTask, crypt: Crypt | undefined, encoders: Encoders = {}): FileProblem[] {
   const ids = idsOf(t);
   // each chunk is decoded once, when first used, and dropped after its last use
   const left = new Array<number>(t.offsets.length).fill(0);
@@ -33,12 +47,20 @@ export function packWrites(t: PackWritesTask, crypt: Crypt | undefined): FilePro
   const sha = (i: number | undefined) => (i === undefined ? undefined : t.sha256s.subarray(i * 32, i * 32 + 32));
   return t.files.map((f) => {
     if (!f.whole) return writeParts(f, chunk);
+    if (f.whole.encoding !== undefined && f.blobs.length !== 1) {
+      return { kind: 'content', message: `an encoded file is restored by pack only as one chunk, not ${f.blobs.length}` };
+    }
     if (f.blobs.length > 1) return writeWhole(f, f.whole, chunk, sha(f.whole.sha));
     // one chunk: checked, and the file with it (size, SHA-256 in one call), before the file is even created
     const c = chunk(f.blobs[0]);
     if (typeof c === 'string') return { kind: 'chunk', chunk: f.blobs[0], message: c };
     const problem = contentProblem(c, f.whole, sha(f.whole.sha));
-    return problem ?? writeWhole(f, f.whole, () => c, undefined);
+    if (problem) return problem;
+    const encoding = f.whole.encoding;
+    const encode = encoding === undefined ? undefined : encoders[encoding];
+    if (encoding !== undefined && !encode) return { kind: 'content', message: `no ${encoding} encoder was loaded for this task` };
+    const out = encode ? encode(c) : c;
+    return writeWhole(f, f.whole, () => out, undefined, out.length);
   });
 }
 
@@ -82,7 +104,7 @@ type Chunk = (j: number) => Uint8Array | string;
  * A file all here, chunk by chunk: each checked before it is written to the temporary name; the
  * whole checked against size and SHA-256 before the rename. A failure removes the file.
  */
-function writeWhole(f: PackFile, w: FinishFile, chunk: Chunk, sha256: Uint8Array | undefined): FileProblem {
+function writeWhole(f: PackFile, w: FinishFile, chunk: Chunk, sha256: Uint8Array | undefined, expected = w.size): FileProblem {
   const h = sha256 ? createHash('sha256') : undefined;
   let size = 0;
   const mode = createMode(w.mode);
@@ -94,7 +116,7 @@ function writeWhole(f: PackFile, w: FinishFile, chunk: Chunk, sha256: Uint8Array
       size += c.length;
       for (let done = 0; done < c.length; ) done += writeSync(fd, c, done, c.length - done);
     }
-    if (size !== w.size) return { kind: 'content', message: `restored ${size} bytes, the backup records ${w.size}` };
+    if (size !== expected) return { kind: 'content', message: `restored ${size} bytes, the backup records ${expected}` };
     if (h && !equalBytes(new Uint8Array(h.digest()), sha256!)) return { kind: 'content', message: 'restored bytes do not match the recorded SHA-256' };
     setMeta(fd, w, mode.chmod);
     return null;

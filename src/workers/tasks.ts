@@ -147,9 +147,13 @@ export interface PackFile {
   ats: number[];
   whole?: FinishFile;
 }
+/** A whole-file encoding a worker applies to a one-chunk file it restores (pack-writes.ts). */
+export type WholeEncoding = 'localfs';
 export interface FinishFile {
   target: string;
   size: number;
+  /** Written encoded so (size and SHA-256 are of the plain bytes): one-chunk files only. */
+  encoding?: WholeEncoding;
   /** Index of its SHA-256 in the task's sha256s (none: checked by size only). */
   sha?: number;
   mode: number;
