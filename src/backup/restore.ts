@@ -14,7 +14,7 @@ import { MobrError, checkAborted, withContext } from '../errors.js';
 import { fileTable, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { FileTable } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
-import { jobPool, restoreWork, type WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import type { WholeEncoding } from '../workers/tasks.js';
 import { equalBytes } from '../util/bytes.js';
 import { fsPath, showName } from '../util/names.js';
@@ -99,7 +99,7 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
   const read = o.read;
   if (!read && !repo) throw new MobrError('BAD_INPUT', 'restore needs a repository or a reader');
   const ownPool = o.pool === undefined && !read;
-  const pool = o.pool ?? (read ? undefined : await jobPool(restoreWork(progress.totalBytes, progress.totalFiles), o.parallelism));
+  const pool = o.pool ?? (read ? undefined : await jobPool(progress.totalBytes, o.parallelism));
   const source = read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const failures: Failures = [];

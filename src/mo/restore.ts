@@ -24,7 +24,7 @@ import { assertSafeRelPath } from '../backup/paths.js';
 import { fileTable, type FileEntry, type Manifest } from '../repo/manifest.js';
 import type { FileTable } from '../repo/file-table.js';
 import type { Repository } from '../repo/repository.js';
-import { jobPool, restoreWork, type WorkerPool } from '../workers/pool.js';
+import { jobPool, type WorkerPool } from '../workers/pool.js';
 import { frameStream } from './framing.js';
 import { UUID_SUFFIX, clusterPlacement, type ClusterPlacement } from './cluster.js';
 
@@ -88,15 +88,12 @@ export async function restoreMatrixOne(repo: Repository | undefined, m: Manifest
   const kind = m.source.kind === 'cold' ? 'cold' : m.source.kind === 'matrixone' ? 'matrixone' : 'tree';
   const t = fileTable(m); // rows, not entry objects (the table restoreBackup reads too)
   let bytes = 0;
-  let files = 0;
   for (let k = 0; k < t.length; k++) {
     assertSafeRelPath(t.path(k)); // before any path.join, which would resolve `..`
-    if (t.kind(k) !== 'file') continue;
-    bytes += t.size(k);
-    files++;
+    if (t.kind(k) === 'file') bytes += t.size(k);
   }
   const ownPool = !o.read && !o.pool;
-  const pool = o.read ? undefined : o.pool ?? await jobPool(restoreWork(bytes, files), o.parallelism);
+  const pool = o.read ? undefined : o.pool ?? await jobPool(bytes, o.parallelism);
   const read = o.read ?? ((f: FileEntry) => readFileChunks(repo!, pool!, f));
   try {
     const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');

@@ -51,17 +51,6 @@ const WORKER_EXEC_ARGV = [
 export const INLINE_BYTES = 64 * 1024 * 1024;
 
 /**
- * What one restored file costs beyond its bytes, counted in bytes for jobPool: creating, writing,
- * timing, closing and renaming a file is ~100 µs of kernel and JavaScript time here, what
- * restoring ~16 KiB of bytes costs. Twelve thousand checkpoint files of 21 MiB are then worth
- * workers: on two free cores they write in parallel (issue #22).
- */
-export const FILE_COST_BYTES = 16 * 1024;
-
-/** The work of writing `files` files of `bytes` plain bytes in all, in bytes (jobPool's unit). */
-export const restoreWork = (bytes: number, files: number): number => bytes + files * FILE_COST_BYTES;
-
-/**
  * The pool for a backup, restore or check of `bytes` plain bytes (read or written): in this
  * thread when the job is small (a worker's start-up, ~0.2 CPU-s each, and the hand-offs to it
  * cost more than the work) or when the machine has less than a core and a half to spare now
