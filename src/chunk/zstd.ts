@@ -275,10 +275,6 @@ export function zstdBackend(): ZstdBackend {
   return encoder().backend;
 }
 
-export function zstdCompress(data: Uint8Array, level: number): Uint8Array {
-  return encoder().compress(data, level);
-}
-
 export function zstdCompressedSize(data: Uint8Array, level: number): number {
   return encoder().compressedSize(data, level);
 }
