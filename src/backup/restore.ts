@@ -125,15 +125,20 @@ export async function restoreBackup(repo: Repository | undefined, m: Manifest, d
     // Files from this repository stored as their plain bytes, or of at most one chunk in an
     // encoding the workers know, are restored by pack; the others (a caller's reader, another
     // encoding) stream one by one.
-    const wholeEncoding = (k: number): WholeEncoding | undefined | false => {
+    // (each row's encoding asked once: for a MatrixOne restore that places the row)
+    const whole: (WholeEncoding | undefined)[] = new Array(t.length); // by row, for the pack writer
+    const packable = (k: number): boolean => {
       const e = encodeOf(k);
-      return e === undefined ? undefined : e.whole !== undefined && t.chunkCount(k) <= 1 ? e.whole : false;
+      if (e === undefined) return true;
+      if (e.whole === undefined || t.chunkCount(k) > 1) return false;
+      whole[k] = e.whole;
+      return true;
     };
-    const { byPack, streamed } = split(files, (i) => !read && wholeEncoding(ks[i]) !== false);
+    const { byPack, streamed } = split(files, (i) => !read && packable(ks[i]));
     if (byPack.length > 0) {
       await restoreByPack(repo!, pool!, t, byPack.map((i) => ks[i]), byPack.map((i) => rels[i]), {
         safe,
-        encoding: (k) => wholeEncoding(k) || undefined,
+        encoding: (k) => whole[k],
         signal: o.signal,
         onFile,
         failed,
