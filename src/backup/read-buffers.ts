@@ -5,6 +5,7 @@
  * A slot is a SharedArrayBuffer, so the worker tasks of a read see views of it without a copy or
  * a transfer, and it comes back to the free list once every task of its read has ended.
  */
+import { owned } from './reader.js';
 export class ReadBuffers {
   private readonly free: SharedArrayBuffer[] = [];
 
@@ -31,3 +32,13 @@ export class ReadBuffers {
 
 /** Whether `b` is a view of shared memory (worker tasks get views of it, never copies or transfers). */
 export const isShared = (b: Uint8Array): boolean => b.buffer instanceof SharedArrayBuffer;
+
+/**
+ * The bytes a pack task sends: a view of a shared slot as it is; a pack the store read
+ * into its own buffer (S3) handed over whole, or its slice copied out (a view would clone the
+ * whole buffer).
+ */
+export function sendable(bytes: Uint8Array, base: number, end: number): Uint8Array {
+  if (isShared(bytes)) return bytes.subarray(base, end);
+  return base === 0 && end === bytes.length ? owned(bytes) : new Uint8Array(bytes.subarray(base, end));
+}

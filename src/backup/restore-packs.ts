@@ -23,8 +23,8 @@ import { fsPath, showName } from '../util/names.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { FinishFile, PackFile, FileProblem, WholeEncoding } from '../workers/tasks.js';
 import type { SafeRoot } from './paths.js';
-import { owned, storeSource, type RangeSource } from './reader.js';
-import { isShared, ReadBuffers } from './read-buffers.js';
+import { storeSource, type RangeSource } from './reader.js';
+import { ReadBuffers, sendable } from './read-buffers.js';
 
 const MiB = 1024 * 1024;
 /** Gaps of up to this many bytes between needed chunks of a pack are read rather than cut around. */
@@ -172,11 +172,10 @@ class PackRestore {
   private async runTask(read: PackRead, blobs: PlannedBlob[], bytes: Uint8Array, only: boolean, ready: number[]): Promise<void> {
     const base = blobs[0].loc.offset;
     const end = blobs[blobs.length - 1].loc.offset + blobs[blobs.length - 1].loc.length;
-    // a view of this task's slice of shared memory; else the read's own buffer when this is its only task, or a copy of the slice
-    const whole = only && !isShared(bytes);
-    const slice = bytes.subarray(base - read.offset, end - read.offset);
-    const data = whole ? owned(bytes) : isShared(bytes) ? slice : new Uint8Array(slice);
-    const shift = whole ? read.offset : base;
+    // the whole read when this is its only task (no copy of a read buffer of its own), else this task's slice
+    const [from, to] = only ? [0, bytes.length] : [base - read.offset, end - read.offset];
+    const data = sendable(bytes, from, to);
+    const shift = read.offset + from;
     const { ks, files, shas } = await this.taskFiles(blobs);
     if (files.length === 0) return;
     const problems = await this.pool.packWrites({

@@ -18,8 +18,7 @@ import { equalBytes } from '../util/bytes.js';
 import { mapLimit, READ_AHEAD } from '../util/concurrency.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { PackCheckResult } from '../workers/tasks.js';
-import { isShared, ReadBuffers } from './read-buffers.js';
-import { owned } from './reader.js';
+import { isShared, ReadBuffers, sendable } from './read-buffers.js';
 import { taskFiles } from './restore-packs.js';
 
 interface PackCheckReport {
@@ -202,16 +201,6 @@ export class PackChecker {
     this.ordered.delete(k);
     this.verdict(k, problem);
   }
-}
-
-/**
- * The bytes a pack task sends: a view of a shared slot as it is; a pack the store read
- * into its own buffer (S3) handed over whole, or its slice copied out (a view would clone the
- * whole buffer).
- */
-function sendable(bytes: Uint8Array, base: number, end: number): Uint8Array {
-  if (isShared(bytes)) return bytes.subarray(base, end);
-  return base === 0 && end === bytes.length ? owned(bytes) : new Uint8Array(bytes.subarray(base, end));
 }
 
 function packed(shas: Uint8Array[]): Uint8Array {
